@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Sweep",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "sweep", targets: ["SweepCLI"]),
+        .library(name: "SweepEngine", targets: ["SweepEngine"]),
+        .library(name: "SweepData", targets: ["SweepData"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C libraries from Debian: libopenblas-dev (+ liblapacke-dev) and zlib1g-dev.
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS",
+                       providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // Shared vocabulary: seeded random generators, user-facing errors.
+        .target(name: "SweepCore", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // Data sets: loaders (IDX, CSV, CIFAR-10 binary), the built-in digits, splits, scaling.
+        .target(name: "SweepData", dependencies: ["SweepCore", "CZlib"]),
+        // The CPU training engine: layers, model, optimizers, training loop, config files.
+        .target(name: "SweepEngine", dependencies: [
+            "SweepCore", "COpenBLAS", "SweepData",
+        ]),
+        // The `sweep` command: a thin shell over the library modules.
+        .executableTarget(name: "SweepCLI", dependencies: [
+            "SweepCore", "SweepEngine", "SweepData",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "SweepCoreTests", dependencies: ["SweepCore"]),
+        .testTarget(name: "SweepDataTests", dependencies: ["SweepData"]),
+        .testTarget(name: "SweepEngineTests", dependencies: ["SweepEngine", "SweepData"]),
+        .testTarget(name: "SweepCLITests", dependencies: ["SweepEngine", "SweepData"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import SweepCore
+
+/// `sweep`: the root command only lists its subcommands (see `Commands/`).
+struct Sweep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Hyperparameter and architecture search for neural networks on the CPU.",
+        subcommands: [Train.self, DataCommand.self])
+}
+
+// Exit codes: 0 success, 1 failure, 2 bad usage or input.
+setvbuf(stdout, nil, _IOLBF, 0)
+do {
+    var command = try Sweep.parseAsRoot()
+    try command.run()
+    exit(0)
+} catch let e as InputError {
+    FileHandle.standardError.write("error: \(e)\n".data(using: .utf8)!)
+    exit(2)
+} catch let e as RuntimeFailure {
+    FileHandle.standardError.write("error: \(e)\n".data(using: .utf8)!)
+    exit(1)
+} catch {
+    let code = Sweep.exitCode(for: error)
+    let message = Sweep.fullMessage(for: error)
+    if code == .success {
+        print(message)
+        exit(0)
+    }
+    FileHandle.standardError.write((message + "\n").data(using: .utf8)!)
+    exit(code == .validationFailure ? 2 : (error is ExitCode ? code.rawValue : 1))
+}

@@ -1,0 +1,206 @@
+import Foundation
+import SweepCore
+import SweepData
+
+/// The YAML form of a `TrialConfig`: a search-space file with every value fixed.
+///
+/// ```yaml
+/// name: mnist-mlp
+/// seed: 0
+/// dataset: {name: mnist, scaling: minus_one_one, validation: 0.1}
+/// model:
+///   init: he
+///   layers:
+///     - {type: dense, units: 256, activation: relu}
+///     - {type: dense, units: 128, activation: relu}
+/// training: {epochs: 10, batch_size: 64, optimizer: adam, learning_rate: 0.001}
+/// ```
+/// The output layer (one unit per class, or one for regression) is appended by the engine.
+public enum ConfigFile {
+    /// Top-level keys of the file. `objective`, `search`, `sampler`, `scheduler` and `budget`
+    /// belong to searches; a plain training run reads but does not use them.
+    public static let topKeys = ["name", "seed", "dataset", "model", "training", "objective", "search", "sampler", "scheduler", "budget", "command"]
+
+    public static func load(path: String, overrides: [String] = []) throws -> TrialConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw InputError(file: path, FileManager.default.fileExists(atPath: path) ? "cannot read the file" : "no such file")
+        }
+        guard let text = String(data: data, encoding: .utf8) else { throw InputError(file: path, "not UTF-8 text") }
+        var tree = try ConfigTree.parse(text, file: path)
+        for o in overrides {
+            let (key, value) = try ConfigTree.assignment(o)
+            try tree.set(key, to: value, file: path)
+        }
+        return try decode(tree, file: path)
+    }
+
+    public static func decode(_ tree: ConfigTree, file: String) throws -> TrialConfig {
+        let root = try ConfigReader(tree, file: file)
+        try root.only(topKeys)
+        try rejectDistributions(tree, file: file, path: "")
+        let name = try root.string("name") ?? ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+        let seed = try root.int("seed", default: 0, range: 0...Int.max)!
+        guard let ds = try root.map("dataset") else { throw root.error(nil, "missing `dataset:` (for example `dataset: {name: digits}`)") }
+        let dataset = try decodeDataset(ds)
+        guard let model = try root.map("model") else { throw root.error(nil, "missing `model:` with its `layers:` list") }
+        try model.only(["init", "layers"])
+        let initScheme = try model.choice("init", InitScheme.self, default: .he)
+        let layerNodes = try model.list("layers") ?? []
+        let layers = try layerNodes.enumerated().map { i, n in
+            try decodeLayer(ConfigReader(n, file: file, path: "model.layers.\(i)"))
+        }
+        let training = try decodeTraining(try root.map("training"), file: file)
+        return TrialConfig(name: name, dataset: dataset, layers: layers, initialization: initScheme, training: training, seed: UInt64(seed))
+    }
+
+    /// A value written as a distribution (`{float: [...]}`, `{int: ...}`, `{choice: ...}`) is
+    /// not fixed: training needs a fixed value.
+    static func rejectDistributions(_ t: ConfigTree, file: String, path: String) throws {
+        switch t {
+        case .map(let pairs, _):
+            if let k = pairs.first(where: { ["float", "int", "choice", "categorical", "loguniform"].contains($0.key) }), path != "" {
+                throw InputError(file: file, line: k.value.line, field: path,
+                                 "is a search parameter (`\(k.key):`), not a fixed value; `sweep train` needs every value fixed (run it as a search, or fix it with --set \(path)=VALUE)")
+            }
+            for (k, v) in pairs { try rejectDistributions(v, file: file, path: path.isEmpty ? k : path + "." + k) }
+        case .list(let items, _):
+            for (i, v) in items.enumerated() { try rejectDistributions(v, file: file, path: path + ".\(i)") }
+        case .scalar: break
+        }
+    }
+
+    static func decodeDataset(_ r: ConfigReader) throws -> DatasetSpec {
+        try r.only(["name", "path", "label", "task", "validation", "test_fraction", "scaling", "split_seed", "limit"])
+        let name = try r.required("name", what: "the data set (\(DatasetSpec.builtins.joined(separator: ", ")))")
+        guard DatasetSpec.builtins.contains(name) else {
+            throw r.error("name", "unknown data set '\(name)'; accepted: \(DatasetSpec.builtins.joined(separator: ", "))")
+        }
+        var task: Task? = nil
+        if let t = try r.string("task") {
+            guard let v = Task(rawValue: t) else { throw r.error("task", "'\(t)' is not accepted; accepted: classification, regression") }
+            task = v
+        }
+        if name == "csv" {
+            _ = try r.required("path", what: "the CSV file of a csv data set")
+            _ = try r.required("label", what: "the label column of a csv data set")
+        }
+        return DatasetSpec(name: name, path: try r.string("path"), label: try r.string("label"), task: task,
+                           validation: try r.double("validation", default: 0.1, range: 0.001...0.9)!,
+                           testFraction: try r.double("test_fraction", default: 0.2, range: 0.001...0.9)!,
+                           scaling: try r.choice("scaling", Scaling.self, default: .unit),
+                           splitSeed: UInt64(try r.int("split_seed", default: 0, range: 0...Int.max)!),
+                           limit: try r.int("limit", range: 10...Int.max))
+    }
+
+    static func decodeLayer(_ r: ConfigReader) throws -> LayerSpec {
+        let typeName = try r.required("type", what: "the layer type (\(LayerSpec.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
+        guard let kind = LayerSpec.Kind(rawValue: typeName.lowercased()) else {
+            throw r.error("type", "unknown layer '\(typeName)'; accepted: \(LayerSpec.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let allowed: [String]
+        switch kind {
+        case .dense: allowed = ["units", "activation", "batchnorm", "dropout"]
+        case .conv2d: allowed = ["filters", "kernel", "stride", "padding", "activation", "batchnorm", "dropout"]
+        case .maxpool2d, .avgpool2d: allowed = ["size", "stride"]
+        case .dropout: allowed = ["rate"]
+        case .activation: allowed = ["activation"]
+        case .global_avgpool, .flatten, .batchnorm: allowed = []
+        }
+        try r.only(["type"] + allowed)
+        var act: ActivationKind? = nil
+        if r.value("activation") != nil { act = try r.choice("activation", ActivationKind.self, default: .relu) }
+        var pad: Padding? = nil
+        if r.value("padding") != nil { pad = try r.choice("padding", Padding.self, default: .same) }
+        return LayerSpec(type: kind, units: try r.int("units", range: 1...1_000_000), filters: try r.int("filters", range: 1...100_000),
+                         kernel: try r.int("kernel", range: 1...64), stride: try r.int("stride", range: 1...64), padding: pad,
+                         size: try r.int("size", range: 1...64), rate: try r.double("rate", range: 0...0.99),
+                         activation: act, batchnorm: r.value("batchnorm") == nil ? nil : try r.bool("batchnorm", default: false),
+                         dropout: try r.double("dropout", range: 0...0.99))
+    }
+
+    static func decodeTraining(_ r: ConfigReader?, file: String) throws -> TrainingSpec {
+        var t = TrainingSpec()
+        guard let r else { return t }
+        try r.only(["epochs", "batch_size", "optimizer", "learning_rate", "momentum", "beta1", "beta2", "eps", "alpha",
+                    "weight_decay", "clip_norm", "schedule", "step_size", "gamma", "min_learning_rate", "warmup_epochs",
+                    "early_stopping", "augmentation"])
+        t.epochs = try r.int("epochs", default: t.epochs, range: 1...100_000)!
+        t.batchSize = try r.int("batch_size", default: t.batchSize, range: 1...1_000_000)!
+        t.optimizer = try r.choice("optimizer", OptimizerKind.self, default: t.optimizer)
+        t.learningRate = try r.double("learning_rate", default: t.learningRate, range: 1e-12...100)!
+        t.momentum = try r.double("momentum", default: t.momentum, range: 0...0.9999)!
+        t.beta1 = try r.double("beta1", default: t.beta1, range: 0...0.9999999)!
+        t.beta2 = try r.double("beta2", default: t.beta2, range: 0...0.9999999)!
+        t.eps = try r.double("eps", default: t.eps, range: 1e-30...1)!
+        t.alpha = try r.double("alpha", default: t.alpha, range: 0...0.9999999)!
+        t.weightDecay = try r.double("weight_decay", default: t.weightDecay, range: 0...10)!
+        t.clipNorm = try r.double("clip_norm", range: 1e-12...1e12)
+        t.schedule = try r.choice("schedule", ScheduleKind.self, default: t.schedule)
+        t.stepSize = try r.int("step_size", default: t.stepSize, range: 1...100_000)!
+        t.gamma = try r.double("gamma", default: t.gamma, range: 0...1)!
+        t.minLearningRate = try r.double("min_learning_rate", default: t.minLearningRate, range: 0...100)!
+        t.warmupEpochs = try r.double("warmup_epochs", default: t.warmupEpochs, range: 0...100_000)!
+        if let es = try r.map("early_stopping") {
+            try es.only(["metric", "patience", "min_delta"])
+            let metric = try es.string("metric") ?? "val_loss"
+            guard EpochReport.metricNames.contains(metric) else {
+                throw es.error("metric", "unknown metric '\(metric)'; accepted: \(EpochReport.metricNames.joined(separator: ", "))")
+            }
+            t.earlyStopping = EarlyStopping(metric: metric, patience: try es.int("patience", default: 3, range: 1...100_000)!,
+                                            minDelta: try es.double("min_delta", default: 0, range: 0...1e12)!)
+        }
+        if let a = try r.map("augmentation") {
+            try a.only(["shift", "flip", "rotation", "scale"])
+            t.augmentation = Augmentation(shift: try a.int("shift", default: 0, range: 0...64)!, flip: try a.bool("flip", default: false),
+                                          rotation: try a.double("rotation", default: 0, range: 0...180)!,
+                                          scale: try a.double("scale", default: 0, range: 0...0.9)!)
+        }
+        return t
+    }
+
+    /// The fixed YAML form of a configuration (what replay writes beside a model).
+    public static func yaml(_ c: TrialConfig) -> String {
+        func s(_ v: Any) -> ConfigTree { .scalar("\(v)", line: nil) }
+        var ds: [(key: String, value: ConfigTree)] = [("name", s(c.dataset.name))]
+        if let p = c.dataset.path { ds.append(("path", s(p))) }
+        if let l = c.dataset.label { ds.append(("label", s(l))) }
+        if let t = c.dataset.task { ds.append(("task", s(t.rawValue))) }
+        ds += [("validation", s(c.dataset.validation)), ("test_fraction", s(c.dataset.testFraction)),
+               ("scaling", s(c.dataset.scaling.rawValue)), ("split_seed", s(c.dataset.splitSeed))]
+        if let l = c.dataset.limit { ds.append(("limit", s(l))) }
+        let layers: [ConfigTree] = c.layers.map { l in
+            var p: [(key: String, value: ConfigTree)] = [("type", s(l.type.rawValue))]
+            if let v = l.units { p.append(("units", s(v))) }
+            if let v = l.filters { p.append(("filters", s(v))) }
+            if let v = l.kernel { p.append(("kernel", s(v))) }
+            if let v = l.stride { p.append(("stride", s(v))) }
+            if let v = l.padding { p.append(("padding", s(v.rawValue))) }
+            if let v = l.size { p.append(("size", s(v))) }
+            if let v = l.rate { p.append(("rate", s(v))) }
+            if let v = l.activation { p.append(("activation", s(v.rawValue))) }
+            if let v = l.batchnorm { p.append(("batchnorm", s(v))) }
+            if let v = l.dropout { p.append(("dropout", s(v))) }
+            return .map(p, line: nil)
+        }
+        let t = c.training
+        var tr: [(key: String, value: ConfigTree)] = [
+            ("epochs", s(t.epochs)), ("batch_size", s(t.batchSize)), ("optimizer", s(t.optimizer.rawValue)),
+            ("learning_rate", s(t.learningRate)), ("momentum", s(t.momentum)), ("beta1", s(t.beta1)), ("beta2", s(t.beta2)),
+            ("eps", s(t.eps)), ("alpha", s(t.alpha)), ("weight_decay", s(t.weightDecay)),
+            ("schedule", s(t.schedule.rawValue)), ("step_size", s(t.stepSize)), ("gamma", s(t.gamma)),
+            ("min_learning_rate", s(t.minLearningRate)), ("warmup_epochs", s(t.warmupEpochs)),
+        ]
+        if let cn = t.clipNorm { tr.append(("clip_norm", s(cn))) }
+        if let es = t.earlyStopping {
+            tr.append(("early_stopping", .map([("metric", s(es.metric)), ("patience", s(es.patience)), ("min_delta", s(es.minDelta))], line: nil)))
+        }
+        let a = t.augmentation
+        tr.append(("augmentation", .map([("shift", s(a.shift)), ("flip", s(a.flip)), ("rotation", s(a.rotation)), ("scale", s(a.scale))], line: nil)))
+        let root: ConfigTree = .map([
+            ("name", s(c.name)), ("seed", s(c.seed)), ("dataset", .map(ds, line: nil)),
+            ("model", .map([("init", s(c.initialization.rawValue)), ("layers", .list(layers, line: nil))], line: nil)),
+            ("training", .map(tr, line: nil)),
+        ], line: nil)
+        return root.yaml() + "\n"
+    }
+}

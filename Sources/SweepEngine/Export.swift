@@ -1,0 +1,188 @@
+import Foundation
+import SweepCore
+
+/// Writes a trained model as safetensors (weights) plus JSON (architecture and preprocessing),
+/// in PyTorch's conventions: Linear weights (out, in), Conv2d weights (K, C, KH, KW), images
+/// NCHW. The JSON lists the layers as a torch.nn.Sequential would hold them; tensors are named
+/// `<index>.weight`, `<index>.bias`, `<index>.running_mean`, `<index>.running_var`.
+public enum ModelExport {
+    public static func write(trainer: Trainer, to base: String) throws {
+        let stem = base.hasSuffix(".safetensors") ? String(base.dropLast(".safetensors".count)) : base
+        let (tensors, arch) = describe(trainer.network)
+        var archWithInput = arch
+        archWithInput["name"] = trainer.config.name
+        archWithInput["task"] = trainer.splits.train.task.rawValue
+        archWithInput["classes"] = trainer.splits.train.classCount
+        let dir = (stem as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        try Safetensors.write(tensors, metadata: ["format": "pt", "producer": "sweep"], to: stem + ".safetensors")
+        let json = try JSONSerialization.data(withJSONObject: archWithInput, options: [.prettyPrinted, .sortedKeys])
+        try json.write(to: URL(fileURLWithPath: stem + ".json"))
+        // A reference batch (preprocessed test inputs, channels-last, and the model's outputs), so a
+        // port of the model can be checked against Sweep's own predictions.
+        let test = trainer.splits.test
+        let n = min(16, test.count), f = test.featureCount
+        let inputs = Array(test.features.prefix(n * f))
+        let outputs = trainer.predict(inputs, count: n)
+        let k = trainer.network.outputCount
+        let ref: [String: Any] = [
+            "inputs": (0..<n).map { i in inputs[(i * f)..<((i + 1) * f)].map(Double.init) },
+            "outputs": (0..<n).map { i in outputs[(i * k)..<((i + 1) * k)].map(Double.init) },
+        ]
+        try JSONSerialization.data(withJSONObject: ref).write(to: URL(fileURLWithPath: stem + ".predictions.json"))
+    }
+
+    /// Tensors in PyTorch layout and the architecture description.
+    public static func describe(_ net: Network) -> ([(String, [Int], [Float])], [String: Any]) {
+        var tensors: [(String, [Int], [Float])] = []
+        var layers: [[String: Any]] = []
+        var shape = net.inputShape  // ours: (H, W, C) or (D)
+        var spatialBeforeFlatten: [Int]? = nil
+        for (i, l) in net.layers.enumerated() {
+            let p = net.params.pointer + net.paramOffsets[i]
+            let s = net.state.pointer + net.stateOffsets[i]
+            let idx = layers.count
+            switch l {
+            case let d as Dense:
+                var w = Array(UnsafeBufferPointer(start: p, count: d.U * d.D))
+                if let sp = spatialBeforeFlatten {
+                    // Our flatten is (H, W, C); PyTorch's is (C, H, W): permute the columns.
+                    let (H, W, C) = (sp[0], sp[1], sp[2])
+                    var t = w
+                    for u in 0..<d.U { for h in 0..<H { for x in 0..<W { for c in 0..<C {
+                        t[u * d.D + c * H * W + h * W + x] = w[u * d.D + (h * W + x) * C + c]
+                    } } } }
+                    w = t
+                    spatialBeforeFlatten = nil
+                }
+                tensors.append(("\(idx).weight", [d.U, d.D], w))
+                tensors.append(("\(idx).bias", [d.U], Array(UnsafeBufferPointer(start: p + d.U * d.D, count: d.U))))
+                layers.append(["type": "linear", "in_features": d.D, "out_features": d.U])
+            case let c as Conv2D:
+                var w = [Float](repeating: 0, count: c.K * c.C * c.KH * c.KW)
+                for k in 0..<c.K { for kh in 0..<c.KH { for kw in 0..<c.KW { for ch in 0..<c.C {
+                    w[((k * c.C + ch) * c.KH + kh) * c.KW + kw] = p[((k * c.KH + kh) * c.KW + kw) * c.C + ch]
+                } } } }
+                tensors.append(("\(idx).weight", [c.K, c.C, c.KH, c.KW], w))
+                tensors.append(("\(idx).bias", [c.K], Array(UnsafeBufferPointer(start: p + c.K * c.KK, count: c.K))))
+                let padH = max((c.OH - 1) * c.stride + c.KH - c.H, 0), padW = max((c.OW - 1) * c.stride + c.KW - c.W, 0)
+                layers.append(["type": "conv2d", "in_channels": c.C, "out_channels": c.K, "kernel_size": c.KH, "stride": c.stride,
+                               // left, right, top, bottom (torch.nn.functional.pad order)
+                               "pad": c.padding == .same ? [c.padLeft, padW - c.padLeft, c.padTop, padH - c.padTop] : [0, 0, 0, 0]])
+            case let m as MaxPool2D:
+                layers.append(["type": "maxpool2d", "kernel_size": m.size, "stride": m.stride])
+            case let a as AvgPool2D:
+                layers.append(["type": "avgpool2d", "kernel_size": a.size, "stride": a.stride])
+            case is GlobalAvgPool:
+                layers.append(["type": "global_avgpool"])
+            case let f as Flatten:
+                spatialBeforeFlatten = f.inputShape
+                layers.append(["type": "flatten"])
+            case let d as Dropout:
+                layers.append(["type": "dropout", "p": Double(d.rate)])
+            case let b as BatchNorm:
+                tensors.append(("\(idx).weight", [b.C], Array(UnsafeBufferPointer(start: p, count: b.C))))
+                tensors.append(("\(idx).bias", [b.C], Array(UnsafeBufferPointer(start: p + b.C, count: b.C))))
+                tensors.append(("\(idx).running_mean", [b.C], Array(UnsafeBufferPointer(start: s, count: b.C))))
+                tensors.append(("\(idx).running_var", [b.C], Array(UnsafeBufferPointer(start: s + b.C, count: b.C))))
+                layers.append(["type": b.inputShape.count == 3 ? "batchnorm2d" : "batchnorm1d", "num_features": b.C, "eps": Double(b.eps), "momentum": Double(b.momentum)])
+            case let a as Activation:
+                layers.append(["type": a.fn.rawValue])
+            default:
+                layers.append(["type": l.kind])
+            }
+            shape = l.outputShape
+        }
+        let input: [Int] = net.inputShape.count == 3 ? [net.inputShape[2], net.inputShape[0], net.inputShape[1]] : net.inputShape
+        return (tensors, ["input_shape": input, "input_layout": net.inputShape.count == 3 ? "NCHW" : "NC",
+                          "layers": layers, "outputs": shape.reduce(1, *)])
+    }
+}
+
+/// The safetensors format: an 8-byte little-endian header length, a JSON header mapping each
+/// tensor name to {dtype, shape, data_offsets}, then the raw little-endian data.
+public enum Safetensors {
+    public static func write(_ tensors: [(String, [Int], [Float])], metadata: [String: String], to path: String) throws {
+        var header: [String: Any] = ["__metadata__": metadata]
+        var offset = 0
+        for (name, shape, values) in tensors {
+            precondition(shape.reduce(1, *) == values.count)
+            header[name] = ["dtype": "F32", "shape": shape, "data_offsets": [offset, offset + values.count * 4]]
+            offset += values.count * 4
+        }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        while json.count % 8 != 0 { json.append(0x20) }
+        var out = Data()
+        var n = UInt64(json.count).littleEndian
+        withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
+        out.append(json)
+        for (_, _, values) in tensors { values.withUnsafeBytes { out.append(contentsOf: $0) } }
+        try out.write(to: URL(fileURLWithPath: path))
+    }
+
+    /// Reads an F32 safetensors file: name → (shape, values).
+    public static func read(_ path: String) throws -> [String: ([Int], [Float])] {
+        guard let data = FileManager.default.contents(atPath: path), data.count >= 8 else { throw InputError(file: path, "not a safetensors file") }
+        let n = data.prefix(8).withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
+        guard n > 0, 8 + n <= data.count,
+              let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + n))) as? [String: Any] else {
+            throw InputError(file: path, "corrupt safetensors header")
+        }
+        var out: [String: ([Int], [Float])] = [:]
+        for (name, v) in header where name != "__metadata__" {
+            guard let d = v as? [String: Any], d["dtype"] as? String == "F32", let shape = d["shape"] as? [Int],
+                  let off = d["data_offsets"] as? [Int], off.count == 2, 8 + n + off[1] <= data.count else {
+                throw InputError(file: path, field: name, "unsupported or corrupt tensor entry")
+            }
+            let bytes = data.subdata(in: (8 + n + off[0])..<(8 + n + off[1]))
+            out[name] = (shape, bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) })
+        }
+        return out
+    }
+}
+
+/// Checkpoint files: "SWEEPCK1", the JSON header length (UInt64 LE), the JSON of the checkpoint
+/// without its float buffers, then params, state and optimizer state as raw Float32.
+/// Written to a temporary file and renamed, so a crash never leaves half a checkpoint.
+public enum CheckpointFile {
+    struct Header: Codable {
+        var checkpoint: Trainer.Checkpoint
+        var counts: [Int]
+    }
+
+    public static func write(_ c: Trainer.Checkpoint, to path: String) throws {
+        var light = c
+        light.params = []; light.state = []; light.optimizerState = []
+        let header = try JSONEncoder().encode(Header(checkpoint: light, counts: [c.params.count, c.state.count, c.optimizerState.count]))
+        var out = Data("SWEEPCK1".utf8)
+        var n = UInt64(header.count).littleEndian
+        withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
+        out.append(header)
+        for buf in [c.params, c.state, c.optimizerState] { buf.withUnsafeBytes { out.append(contentsOf: $0) } }
+        let tmp = path + ".tmp"
+        try out.write(to: URL(fileURLWithPath: tmp))
+        _ = try? FileManager.default.removeItem(atPath: path)
+        try FileManager.default.moveItem(atPath: tmp, toPath: path)
+    }
+
+    public static func read(_ path: String) throws -> Trainer.Checkpoint {
+        guard let data = FileManager.default.contents(atPath: path) else { throw InputError(file: path, "no such checkpoint file") }
+        guard data.count >= 16, data.prefix(8) == Data("SWEEPCK1".utf8) else { throw InputError(file: path, "not a Sweep checkpoint") }
+        let n = data.subdata(in: 8..<16).withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
+        guard n > 0, 16 + n <= data.count else { throw InputError(file: path, "truncated checkpoint") }
+        let header: Header
+        do { header = try JSONDecoder().decode(Header.self, from: data.subdata(in: 16..<(16 + n))) }
+        catch { throw InputError(file: path, "corrupt checkpoint header") }
+        var c = header.checkpoint
+        var at = 16 + n
+        var bufs: [[Float]] = []
+        for count in header.counts {
+            guard count >= 0, at + count * 4 <= data.count else { throw InputError(file: path, "truncated checkpoint") }
+            bufs.append(data.subdata(in: at..<(at + count * 4)).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) })
+            at += count * 4
+        }
+        guard bufs.count == 3 else { throw InputError(file: path, "corrupt checkpoint") }
+        c.params = bufs[0]; c.state = bufs[1]; c.optimizerState = bufs[2]
+        return c
+    }
+}

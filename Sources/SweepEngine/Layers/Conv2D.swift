@@ -1,0 +1,126 @@
+import SweepCore
+
+public enum Padding: String, Codable, Sendable, CaseIterable {
+    /// Output size ceil(H / stride); the input is zero-padded, the extra row/column (if any) at
+    /// the bottom/right, as TensorFlow does.
+    case same
+    /// No padding: output size floor((H - KH) / stride) + 1.
+    case valid
+}
+
+/// 2-D convolution over channels-last images, by im2col and one GEMM per batch.
+/// Parameters: W (K, KH, KW, C) then b (K). (The exporter converts W to PyTorch's (K, C, KH, KW).)
+public final class Conv2D: Layer {
+    public let kind = "conv2d"
+    public let H: Int, W: Int, C: Int, K: Int, KH: Int, KW: Int, stride: Int
+    public let OH: Int, OW: Int, padTop: Int, padLeft: Int
+    public let padding: Padding
+    public var inputShape: [Int] { [H, W, C] }
+    public var outputShape: [Int] { [OH, OW, K] }
+    public var parameterCount: Int { K * KH * KW * C + K }
+    var KK: Int { KH * KW * C }
+    let col = FloatBuffer(count: 0)
+    let dcol = FloatBuffer(count: 0)
+
+    public init(input: [Int], filters: Int, kernel: Int, stride: Int = 1, padding: Padding = .same) {
+        H = input[0]; W = input[1]; C = input[2]; K = filters; KH = kernel; KW = kernel
+        self.stride = stride; self.padding = padding
+        switch padding {
+        case .same:
+            OH = (H + stride - 1) / stride; OW = (W + stride - 1) / stride
+            padTop = max((OH - 1) * stride + KH - H, 0) / 2
+            padLeft = max((OW - 1) * stride + KW - W, 0) / 2
+        case .valid:
+            OH = (H - KH) / stride + 1; OW = (W - KW) / stride + 1
+            padTop = 0; padLeft = 0
+        }
+    }
+
+    public func initialize(_ p: UnsafeMutablePointer<Float>, _ s: UnsafeMutablePointer<Float>, rng: inout SweepRandom, scheme: InitScheme) {
+        Init.fill(p, count: K * KK, fanIn: KK, fanOut: K * KH * KW, scheme: scheme, rng: &rng)
+        (p + K * KK).update(repeating: 0, count: K)
+    }
+
+    public func prepare(maxBatch: Int) {
+        col.ensure(maxBatch * OH * OW * KK)
+        dcol.ensure(maxBatch * OH * OW * KK)
+    }
+
+    // inp is (B,H,W,C) → col is (B*OH*OW, KH*KW*C)
+    func im2col(_ inp: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, batch B: Int) {
+        var row = col
+        for b in 0..<B {
+            let img = inp + b * H * W * C
+            for oh in 0..<OH {
+                for ow in 0..<OW {
+                    var dst = row
+                    for kh in 0..<KH {
+                        let ih = oh * stride - padTop + kh
+                        if ih < 0 || ih >= H { dst.update(repeating: 0, count: KW * C); dst += KW * C; continue }
+                        let iw0 = ow * stride - padLeft
+                        if iw0 >= 0 && iw0 + KW <= W {
+                            dst.update(from: img + (ih * W + iw0) * C, count: KW * C); dst += KW * C
+                        } else {
+                            for kw in 0..<KW {
+                                let iw = iw0 + kw
+                                if iw < 0 || iw >= W { dst.update(repeating: 0, count: C) }
+                                else { dst.update(from: img + (ih * W + iw) * C, count: C) }
+                                dst += C
+                            }
+                        }
+                    }
+                    row += KK
+                }
+            }
+        }
+    }
+
+    // dcol is (B*OH*OW, KH*KW*C) → dinp is (B,H,W,C), accumulated
+    func col2im(_ dcol: UnsafePointer<Float>, _ dinp: UnsafeMutablePointer<Float>, batch B: Int) {
+        dinp.update(repeating: 0, count: B * H * W * C)
+        var row = dcol
+        for b in 0..<B {
+            let img = dinp + b * H * W * C
+            for oh in 0..<OH {
+                for ow in 0..<OW {
+                    var src = row
+                    for kh in 0..<KH {
+                        let ih = oh * stride - padTop + kh
+                        if ih < 0 || ih >= H { src += KW * C; continue }
+                        for kw in 0..<KW {
+                            let iw = ow * stride - padLeft + kw
+                            if iw >= 0 && iw < W {
+                                let d = img + (ih * W + iw) * C
+                                for c in 0..<C { d[c] += src[c] }
+                            }
+                            src += C
+                        }
+                    }
+                    row += KK
+                }
+            }
+        }
+    }
+
+    // out (B*OH*OW, K) = col (B*OH*OW, KK) · Wᵀ (KK, K) + b
+    public func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
+                        _ p: UnsafePointer<Float>, _ s: UnsafeMutablePointer<Float>, batch B: Int, ctx: inout PassContext) {
+        let M = B * OH * OW
+        im2col(inp, col.pointer, batch: B)
+        let bias = p + K * KK
+        for i in 0..<M { (out + i * K).update(from: bias, count: K) }
+        gemm(false, true, M, K, KK, 1, col.pointer, KK, p, KK, 1, out, K)
+    }
+
+    // dW (K,KK) = doutᵀ · col; db (K) = Σ_M dout; dcol (M,KK) = dout · W; dinp = col2im(dcol)
+    public func backward(_ dinp: UnsafeMutablePointer<Float>?, _ dp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
+                         _ inp: UnsafePointer<Float>, _ out: UnsafePointer<Float>, _ p: UnsafePointer<Float>, batch B: Int) {
+        let M = B * OH * OW
+        gemm(true, false, K, KK, M, 1, dout, K, col.pointer, KK, 0, dp, KK)
+        Kernels.columnSums(dp + K * KK, dout, rows: M, cols: K)
+        if let dinp {
+            gemm(false, false, M, KK, K, 1, dout, K, p, KK, 0, dcol.pointer, KK)
+            col2im(dcol.pointer, dinp, batch: B)
+        }
+    }
+}

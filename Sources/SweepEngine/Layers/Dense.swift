@@ -1,0 +1,90 @@
+import SweepCore
+
+/// Fully connected: out = inp · Wᵀ + b. Parameters: W (U, D) then b (U), PyTorch's layout.
+public final class Dense: Layer {
+    public let kind = "dense"
+    public let D: Int, U: Int
+    public var inputShape: [Int] { [D] }
+    public var outputShape: [Int] { [U] }
+    public var parameterCount: Int { U * D + U }
+
+    public init(inputs D: Int, units U: Int) { self.D = D; self.U = U }
+
+    public func initialize(_ p: UnsafeMutablePointer<Float>, _ s: UnsafeMutablePointer<Float>, rng: inout SweepRandom, scheme: InitScheme) {
+        Init.fill(p, count: U * D, fanIn: D, fanOut: U, scheme: scheme, rng: &rng)
+        (p + U * D).update(repeating: 0, count: U)
+    }
+
+    // inp is (B,D), W is (U,D), b is (U), out is (B,U)
+    public func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
+                        _ p: UnsafePointer<Float>, _ s: UnsafeMutablePointer<Float>, batch B: Int, ctx: inout PassContext) {
+        let b = p + U * D
+        for i in 0..<B { (out + i * U).update(from: b, count: U) }
+        gemm(false, true, B, U, D, 1, inp, D, p, D, 1, out, U)
+    }
+
+    // dout is (B,U); dW (U,D) = doutᵀ · inp; db (U) = Σ_B dout; dinp (B,D) = dout · W
+    public func backward(_ dinp: UnsafeMutablePointer<Float>?, _ dp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
+                         _ inp: UnsafePointer<Float>, _ out: UnsafePointer<Float>, _ p: UnsafePointer<Float>, batch B: Int) {
+        gemm(true, false, U, D, B, 1, dout, U, inp, D, 0, dp, D)
+        Kernels.columnSums(dp + U * D, dout, rows: B, cols: U)
+        if let dinp { gemm(false, false, B, D, U, 1, dout, U, p, D, 0, dinp, D) }
+    }
+}
+
+/// Reshapes (B, H, W, C) to (B, H*W*C). A copy, so every layer keeps its own output buffer.
+public final class Flatten: Layer {
+    public let kind = "flatten"
+    public let inputShape: [Int]
+    public var outputShape: [Int] { [inputShape.reduce(1, *)] }
+    public var parameterCount: Int { 0 }
+    public init(input: [Int]) { inputShape = input }
+
+    public func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
+                        _ p: UnsafePointer<Float>, _ s: UnsafeMutablePointer<Float>, batch B: Int, ctx: inout PassContext) {
+        out.update(from: inp, count: B * inputSize)
+    }
+
+    public func backward(_ dinp: UnsafeMutablePointer<Float>?, _ dp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
+                         _ inp: UnsafePointer<Float>, _ out: UnsafePointer<Float>, _ p: UnsafePointer<Float>, batch B: Int) {
+        dinp?.update(from: dout, count: B * inputSize)
+    }
+}
+
+/// Inverted dropout: in training, zeroes each value with probability `rate` and scales the rest
+/// by 1/(1-rate); the identity at inference.
+public final class Dropout: Layer {
+    public let kind = "dropout"
+    public let inputShape: [Int]
+    public var outputShape: [Int] { inputShape }
+    public var parameterCount: Int { 0 }
+    public let rate: Float
+    let mask = FloatBuffer(count: 0)
+
+    public init(input: [Int], rate: Float) { inputShape = input; self.rate = rate }
+    public func prepare(maxBatch: Int) { mask.ensure(maxBatch * inputSize) }
+
+    // inp, out, mask are (B, N)
+    public func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
+                        _ p: UnsafePointer<Float>, _ s: UnsafeMutablePointer<Float>, batch B: Int, ctx: inout PassContext) {
+        let n = B * inputSize
+        let m = mask.pointer
+        if !ctx.training || rate == 0 {
+            for i in 0..<n { m[i] = 1 }
+            out.update(from: inp, count: n)
+            return
+        }
+        let keep = 1 / (1 - rate)
+        for i in 0..<n {
+            m[i] = ctx.rng.nextFloat() < rate ? 0 : keep
+            out[i] = inp[i] * m[i]
+        }
+    }
+
+    public func backward(_ dinp: UnsafeMutablePointer<Float>?, _ dp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
+                         _ inp: UnsafePointer<Float>, _ out: UnsafePointer<Float>, _ p: UnsafePointer<Float>, batch B: Int) {
+        guard let dinp else { return }
+        let m = mask.pointer
+        for i in 0..<(B * inputSize) { dinp[i] = dout[i] * m[i] }
+    }
+}

@@ -1,0 +1,150 @@
+import SweepCore
+import SweepData
+
+/// A sequence of layers over one flat parameter buffer, one flat gradient buffer and one flat
+/// state buffer, each layer owning a slice at a fixed offset (llm.c's layout, with a list of layers
+/// instead of a fixed struct, because depth and widths vary per trial).
+public final class Network {
+    public let layers: [Layer]
+    public let inputShape: [Int]
+    public let outputCount: Int
+    public let paramOffsets: [Int]
+    public let stateOffsets: [Int]
+    public let params: FloatBuffer
+    public let grads: FloatBuffer
+    public let state: FloatBuffer
+    /// acts[0] is the batch input, acts[i + 1] the output of layer i. dacts likewise.
+    var acts: [FloatBuffer] = []
+    var dacts: [FloatBuffer] = []
+    public private(set) var maxBatch = 0
+
+    public var parameterCount: Int { params.count }
+
+    public init(layers: [Layer], inputShape: [Int]) {
+        self.layers = layers
+        self.inputShape = inputShape
+        outputCount = layers.last?.outputSize ?? inputShape.reduce(1, *)
+        var po = [Int](), so = [Int](), p = 0, s = 0
+        for l in layers { po.append(p); so.append(s); p += l.parameterCount; s += l.stateCount }
+        paramOffsets = po; stateOffsets = so
+        params = FloatBuffer(count: p); grads = FloatBuffer(count: p); state = FloatBuffer(count: s)
+    }
+
+    public func initialize(seed: UInt64, scheme: InitScheme) {
+        for (i, l) in layers.enumerated() {
+            // Each layer draws from its own stream: changing one layer never reshuffles another's.
+            var rng = SweepRandom(seed: SeedSequence.derive(seed, SeedSequence.label("init"), UInt64(i)))
+            l.initialize(params.pointer + paramOffsets[i], state.pointer + stateOffsets[i], rng: &rng, scheme: scheme)
+        }
+    }
+
+    public func prepare(maxBatch: Int) {
+        guard maxBatch > self.maxBatch else { return }
+        self.maxBatch = maxBatch
+        let sizes = [inputShape.reduce(1, *)] + layers.map(\.outputSize)
+        acts = sizes.map { FloatBuffer(count: $0 * maxBatch) }
+        dacts = sizes.map { FloatBuffer(count: $0 * maxBatch) }
+        for l in layers { l.prepare(maxBatch: maxBatch) }
+    }
+
+    /// The input buffer of the next forward pass: (B, inputSize).
+    public var input: UnsafeMutablePointer<Float> { acts[0].pointer }
+    /// The output of the last forward pass: (B, outputCount).
+    public var output: UnsafeMutablePointer<Float> { acts[layers.count].pointer }
+    /// Where the loss writes d(loss)/d(output) before `backward`.
+    public var outputGradient: UnsafeMutablePointer<Float> { dacts[layers.count].pointer }
+
+    public func forward(batch B: Int, ctx: inout PassContext) {
+        precondition(B <= maxBatch)
+        for (i, l) in layers.enumerated() {
+            l.forward(acts[i + 1].pointer, acts[i].pointer, params.pointer + paramOffsets[i],
+                      state.pointer + stateOffsets[i], batch: B, ctx: &ctx)
+        }
+    }
+
+    public func backward(batch B: Int) {
+        for i in stride(from: layers.count - 1, through: 0, by: -1) {
+            layers[i].backward(i == 0 ? nil : dacts[i].pointer, grads.pointer + paramOffsets[i], dacts[i + 1].pointer,
+                               acts[i].pointer, acts[i + 1].pointer, params.pointer + paramOffsets[i], batch: B)
+        }
+    }
+}
+
+/// Builds the engine's layers from a model file's layer list, appending the output head
+/// (a Dense layer with one unit per class, or one for regression) and the flattening it needs.
+public enum NetworkBuilder {
+    public static func build(_ specs: [LayerSpec], input: [Int], outputs: Int, file: String = "model") throws -> [Layer] {
+        var layers: [Layer] = []
+        var shape = input
+        func add(_ l: Layer) { layers.append(l); shape = l.outputShape }
+        func flattenIfSpatial() { if shape.count == 3 { add(Flatten(input: shape)) } }
+        func field(_ i: Int, _ k: String) -> String { "model.layers.\(i).\(k)" }
+        func needSpatial(_ i: Int, _ s: LayerSpec) throws {
+            guard shape.count == 3 else {
+                throw InputError(file: file, field: "model.layers.\(i).type",
+                                 "\(s.type.rawValue) needs an image input (height, width, channels) but its input is flat (\(shape[0]) features)")
+            }
+        }
+        func positive(_ v: Int?, _ i: Int, _ k: String, default d: Int? = nil) throws -> Int {
+            guard let v = v ?? d else { throw InputError(file: file, field: field(i, k), "missing; a whole number of at least 1 is needed") }
+            guard v >= 1 else { throw InputError(file: file, field: field(i, k), "\(v) is not accepted; a whole number of at least 1 is needed") }
+            return v
+        }
+        func rate(_ v: Double, _ i: Int, _ k: String) throws -> Float {
+            guard v >= 0 && v < 1 else { throw InputError(file: file, field: field(i, k), "\(v) is not accepted; a dropout rate is at least 0 and below 1") }
+            return Float(v)
+        }
+        func tail(_ s: LayerSpec, _ i: Int) throws {
+            if s.batchnorm == true { add(BatchNorm(shape: shape)) }
+            let act = s.activation ?? .relu
+            if act != .linear { add(Activation(act, shape: shape)) }
+            if let d = s.dropout, d > 0 { add(Dropout(input: shape, rate: try rate(d, i, "dropout"))) }
+        }
+        for (i, s) in specs.enumerated() {
+            switch s.type {
+            case .dense:
+                let u = try positive(s.units, i, "units")
+                flattenIfSpatial()
+                add(Dense(inputs: shape[0], units: u))
+                try tail(s, i)
+            case .conv2d:
+                try needSpatial(i, s)
+                let f = try positive(s.filters, i, "filters")
+                let k = try positive(s.kernel, i, "kernel", default: 3)
+                let st = try positive(s.stride, i, "stride", default: 1)
+                let pad = s.padding ?? .same
+                if pad == .valid && (k > shape[0] || k > shape[1]) {
+                    throw InputError(file: file, field: field(i, "kernel"), "kernel \(k) is larger than its \(shape[0])x\(shape[1]) input with valid padding")
+                }
+                add(Conv2D(input: shape, filters: f, kernel: k, stride: st, padding: pad))
+                try tail(s, i)
+            case .maxpool2d, .avgpool2d:
+                try needSpatial(i, s)
+                let size = try positive(s.size, i, "size", default: 2)
+                let st = try positive(s.stride, i, "stride", default: size)
+                guard size <= shape[0] && size <= shape[1] else {
+                    throw InputError(file: file, field: field(i, "size"), "pool size \(size) is larger than its \(shape[0])x\(shape[1]) input")
+                }
+                add(s.type == .maxpool2d ? MaxPool2D(input: shape, size: size, stride: st) as Layer
+                                         : AvgPool2D(input: shape, size: size, stride: st))
+            case .global_avgpool:
+                try needSpatial(i, s)
+                add(GlobalAvgPool(input: shape))
+            case .flatten:
+                flattenIfSpatial()
+            case .dropout:
+                add(Dropout(input: shape, rate: try rate(s.rate ?? 0.5, i, "rate")))
+            case .batchnorm:
+                add(BatchNorm(shape: shape))
+            case .activation:
+                guard let a = s.activation else {
+                    throw InputError(file: file, field: field(i, "activation"), "missing; accepted: \(ActivationKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                add(Activation(a, shape: shape))
+            }
+        }
+        flattenIfSpatial()
+        add(Dense(inputs: shape[0], units: outputs))
+        return layers
+    }
+}

@@ -1,0 +1,113 @@
+import XCTest
+import SweepCore
+@testable import SweepEngine
+
+/// Finite-difference checks of every layer's backward pass: loss = Σ out·R for a fixed random R,
+/// so d(loss)/d(out) = R; every input and parameter gradient is compared with central differences.
+final class GradientCheckTests: XCTestCase {
+    func check(_ layer: Layer, batch B: Int = 3, training: Bool = true, seed: UInt64 = 1,
+               inputScale: Float = 1, distinct: Bool = false, file: StaticString = #filePath, line: UInt = #line) {
+        var rng = SweepRandom(seed: seed)
+        layer.prepare(maxBatch: B)
+        var x = (0..<(B * layer.inputSize)).map { _ in Float(rng.nextGaussian()) * inputScale }
+        if distinct {
+            // Well-separated values, so no finite-difference step crosses a tie (max pooling).
+            var order = Array(0..<x.count)
+            rng.shuffle(&order)
+            x = order.map { Float($0) * 0.1 }
+        }
+        var p = [Float](repeating: 0, count: max(layer.parameterCount, 1))
+        var s = [Float](repeating: 0, count: max(layer.stateCount, 1))
+        layer.initialize(&p, &s, rng: &rng, scheme: .xavier)
+        // Perturb parameters so biases and BatchNorm's gamma/beta are not at special values.
+        for i in 0..<layer.parameterCount { p[i] += Float(rng.nextGaussian()) * 0.3 }
+        let r = (0..<(B * layer.outputSize)).map { _ in Float(rng.nextGaussian()) }
+
+        func loss() -> Double {
+            var out = [Float](repeating: 0, count: B * layer.outputSize)
+            var sCopy = s
+            var ctx = PassContext(training: training, rng: SweepRandom(seed: 99))
+            layer.forward(&out, x, p, &sCopy, batch: B, ctx: &ctx)
+            return zip(out, r).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        }
+        var out = [Float](repeating: 0, count: B * layer.outputSize)
+        var sCopy = s
+        var ctx = PassContext(training: training, rng: SweepRandom(seed: 99))
+        layer.forward(&out, x, p, &sCopy, batch: B, ctx: &ctx)
+        var dx = [Float](repeating: 0, count: x.count)
+        var dp = [Float](repeating: 0, count: p.count)
+        layer.backward(&dx, &dp, r, x, out, p, batch: B)
+
+        let h: Float = 1e-2
+        func compare(_ analytic: Float, _ numeric: Double, _ what: String) {
+            let tol = 2e-2 * max(abs(numeric), abs(Double(analytic)), 1)
+            XCTAssertEqual(Double(analytic), numeric, accuracy: tol, "\(layer.kind) \(what)", file: file, line: line)
+        }
+        for i in 0..<x.count {
+            let v = x[i]
+            x[i] = v + h; let up = loss()
+            x[i] = v - h; let down = loss()
+            x[i] = v
+            compare(dx[i], (up - down) / Double(2 * h), "d input[\(i)]")
+        }
+        for i in 0..<layer.parameterCount {
+            let v = p[i]
+            p[i] = v + h; let up = loss()
+            p[i] = v - h; let down = loss()
+            p[i] = v
+            compare(dp[i], (up - down) / Double(2 * h), "d param[\(i)]")
+        }
+    }
+
+    func testDense() { check(Dense(inputs: 5, units: 4)) }
+    func testConvSame() { check(Conv2D(input: [5, 5, 2], filters: 3, kernel: 3, stride: 1, padding: .same)) }
+    func testConvValidStride2() { check(Conv2D(input: [6, 5, 2], filters: 2, kernel: 3, stride: 2, padding: .valid)) }
+    func testConvSameStride2EvenKernel() { check(Conv2D(input: [5, 6, 1], filters: 2, kernel: 2, stride: 2, padding: .same)) }
+    func testMaxPool() { check(MaxPool2D(input: [4, 4, 2], size: 2), distinct: true) }
+    func testMaxPoolOverlapping() { check(MaxPool2D(input: [5, 5, 1], size: 3, stride: 2), distinct: true) }
+    func testAvgPool() { check(AvgPool2D(input: [4, 6, 2], size: 2)) }
+    func testGlobalAvgPool() { check(GlobalAvgPool(input: [3, 3, 4])) }
+    func testFlatten() { check(Flatten(input: [2, 3, 2])) }
+    func testBatchNormDenseTraining() { check(BatchNorm(shape: [4]), batch: 5) }
+    func testBatchNormConvTraining() { check(BatchNorm(shape: [3, 3, 2]), batch: 2) }
+    func testBatchNormInference() { check(BatchNorm(shape: [4]), batch: 3, training: false) }
+    func testDropoutTraining() { check(Dropout(input: [10], rate: 0.3)) }
+    func testDropoutInference() { check(Dropout(input: [10], rate: 0.3), training: false) }
+    func testActivations() {
+        for a in ActivationKind.allCases { check(Activation(a, shape: [7]), batch: 2) }
+    }
+
+    func testSoftmaxCrossEntropyGradient() {
+        var rng = SweepRandom(seed: 3)
+        let B = 4, N = 5
+        var z = (0..<(B * N)).map { _ in Float(rng.nextGaussian()) }
+        let y: [Int32] = [0, 3, 4, 1]
+        var d = [Float](repeating: 0, count: z.count)
+        let base = Loss.softmaxCrossEntropy(z, y, &d, batch: B, classes: N)
+        XCTAssertGreaterThan(base.loss, 0)
+        let h: Float = 1e-2
+        for i in 0..<z.count {
+            let v = z[i]
+            z[i] = v + h; let up = Loss.softmaxCrossEntropy(z, y, nil, batch: B, classes: N).loss / Double(B)
+            z[i] = v - h; let down = Loss.softmaxCrossEntropy(z, y, nil, batch: B, classes: N).loss / Double(B)
+            z[i] = v
+            XCTAssertEqual(Double(d[i]), (up - down) / Double(2 * h), accuracy: 1e-3)
+        }
+    }
+
+    func testMeanSquaredErrorGradient() {
+        var p: [Float] = [0.5, -1.0, 2.0]
+        let t: [Float] = [1.0, 1.0, 1.0]
+        var d = [Float](repeating: 0, count: 3)
+        let total = Loss.meanSquaredError(p, t, &d, batch: 3)
+        XCTAssertEqual(total, 0.25 + 4 + 1, accuracy: 1e-6)
+        let h: Float = 1e-2
+        for i in 0..<3 {
+            let v = p[i]
+            p[i] = v + h; let up = Loss.meanSquaredError(p, t, nil, batch: 3) / 3
+            p[i] = v - h; let down = Loss.meanSquaredError(p, t, nil, batch: 3) / 3
+            p[i] = v
+            XCTAssertEqual(Double(d[i]), (up - down) / Double(2 * h), accuracy: 1e-3)
+        }
+    }
+}
