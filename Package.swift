@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "sweep", targets: ["SweepCLI"]),
+        .executable(name: "sweep-bench", targets: ["SweepBench"]),
         .library(name: "SweepEngine", targets: ["SweepEngine"]),
         .library(name: "SweepData", targets: ["SweepData"]),
     ],
@@ -27,15 +28,22 @@ let package = Package(
         .target(name: "SweepEngine", dependencies: [
             "SweepCore", "COpenBLAS", "SweepData",
         ]),
+        // Search spaces, samplers (random, grid, TPE, GP) and schedulers (ASHA, Hyperband, median).
+        .target(name: "SweepSearch", dependencies: ["SweepCore", "SweepEngine", "COpenBLAS"]),
+        // Benchmarks of the search side (sampler regret and cost): `sweep-bench`.
+        .executableTarget(name: "SweepBench", dependencies: [
+            "SweepCore", "SweepSearch", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         // The `sweep` command: a thin shell over the library modules.
         .executableTarget(name: "SweepCLI", dependencies: [
-            "SweepCore", "SweepEngine", "SweepData",
+            "SweepCore", "SweepEngine", "SweepData", "SweepSearch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "SweepCoreTests", dependencies: ["SweepCore"]),
         .testTarget(name: "SweepDataTests", dependencies: ["SweepData"]),
         .testTarget(name: "SweepEngineTests", dependencies: ["SweepEngine", "SweepData"]),
+        .testTarget(name: "SweepSearchTests", dependencies: ["SweepSearch", "SweepCore", "SweepEngine"]),
         .testTarget(name: "SweepCLITests", dependencies: ["SweepEngine", "SweepData"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,0 +1,227 @@
+import Foundation
+import SweepCore
+import SweepEngine
+
+/// What the study optimizes: a metric reported per epoch and its direction.
+public struct Objective: Equatable, Sendable, Codable {
+    public var metric: String
+    public var direction: Direction
+    public init(metric: String = "val_accuracy", direction: Direction = .maximize) { self.metric = metric; self.direction = direction }
+}
+
+public struct Budget: Equatable, Sendable, Codable {
+    /// Trials in the study in all (running the same search again continues up to this total).
+    public var trials: Int
+    /// The most epochs one trial may train (the maximum resource of the schedulers).
+    public var maxEpochs: Int?
+    /// Give up after this many failed trials (nil: never).
+    public var maxFailures: Int?
+    /// Wall-clock limit of one trial, in seconds.
+    public var trialTimeout: Double?
+    public init(trials: Int = 20, maxEpochs: Int? = nil, maxFailures: Int? = nil, trialTimeout: Double? = nil) {
+        self.trials = trials; self.maxEpochs = maxEpochs; self.maxFailures = maxFailures; self.trialTimeout = trialTimeout
+    }
+}
+
+/// A sampler or scheduler by name with its settings, as written in the file.
+public struct ComponentSpec: Equatable, Sendable, Codable {
+    public var name: String
+    public var options: [String: Double]
+    public init(name: String, options: [String: Double] = [:]) { self.name = name; self.options = options }
+}
+
+/// A parsed search-space file: the template tree, its parameters, and the study settings.
+///
+/// Syntax (any value of the model/training/dataset sections may be a parameter):
+/// ```yaml
+/// training:
+///   learning_rate: {float: [1.0e-4, 1.0e-1], log: true}
+///   optimizer: {choice: [sgd, momentum, adam]}
+///   momentum: {float: [0.5, 0.99], when: {training.optimizer: [momentum]}}
+/// model:
+///   layers:
+///     repeat:
+///       count: {int: [1, 4]}                     # parameter model.layers.count
+///       layer: {type: dense, units: {int: [32, 512], log: true}}   # model.layers.<i>.units
+/// ```
+public struct StudySpec: Sendable {
+    public var file: String
+    public var text: String
+    public var name: String
+    public var template: ConfigTree
+    public var space: SearchSpace
+    public var objective: Objective
+    public var budget: Budget
+    public var sampler: ComponentSpec
+    public var scheduler: ComponentSpec
+    public var seed: UInt64
+    /// A user command (argv) instead of the built-in engine.
+    public var command: [String]?
+
+    public static let samplerNames = ["auto", "random", "grid", "tpe", "gp"]
+    public static let schedulerNames = ["none", "asha", "hyperband", "median"]
+
+    public static func load(path: String, overrides: [String] = []) throws -> StudySpec {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw InputError(file: path, FileManager.default.fileExists(atPath: path) ? "cannot read the file" : "no such file")
+        }
+        guard let text = String(data: data, encoding: .utf8) else { throw InputError(file: path, "not UTF-8 text") }
+        return try parse(text, file: path, overrides: overrides)
+    }
+
+    public static func parse(_ text: String, file: String, overrides: [String] = []) throws -> StudySpec {
+        var tree = try ConfigTree.parse(text, file: file)
+        for o in overrides {
+            let (key, value) = try ConfigTree.assignment(o)
+            try tree.set(key, to: value, file: file)
+        }
+        let root = try ConfigReader(tree, file: file)
+        try root.only(ConfigFile.topKeys + ["params"])
+        let name = try root.string("name") ?? ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+        let seed = UInt64(try root.int("seed", default: 0, range: 0...Int.max)!)
+
+        var objective = Objective()
+        if let o = try root.map("objective") {
+            try o.only(["metric", "direction"])
+            objective.metric = try o.string("metric") ?? objective.metric
+            let d = try o.string("direction") ?? (objective.metric.contains("accuracy") ? "maximize" : "minimize")
+            guard let dir = Direction(rawValue: d) else { throw o.error("direction", "'\(d)' is not accepted; accepted: minimize, maximize") }
+            objective.direction = dir
+        } else if (try root.map("dataset")).flatMap({ try? $0.string("task") }) == "regression" {
+            objective = Objective(metric: "val_rmse", direction: .minimize)
+        }
+        var budget = Budget()
+        if let b = try root.map("budget") {
+            try b.only(["trials", "max_epochs", "max_failures", "trial_timeout"])
+            budget.trials = try b.int("trials", default: budget.trials, range: 1...1_000_000)!
+            budget.maxEpochs = try b.int("max_epochs", range: 1...100_000)
+            budget.maxFailures = try b.int("max_failures", range: 1...1_000_000)
+            budget.trialTimeout = try b.double("trial_timeout", range: 0.001...1e9)
+        }
+        let sampler = try component(root, "sampler", names: samplerNames, default: "auto")
+        let scheduler = try component(root, "scheduler", names: schedulerNames, default: "none")
+
+        var command: [String]? = nil
+        if let items = try root.list("command") {
+            command = try items.enumerated().map { i, n in
+                guard case .scalar(let s, _) = n else { throw root.error("command", "item \(i) must be a plain string") }
+                return s
+            }
+            guard !(command!.isEmpty) else { throw root.error("command", "the command needs at least the program to run") }
+        }
+
+        // Parameters come from every section a trial depends on.
+        var params: [Parameter] = []
+        var template = tree
+        if case .map(let pairs, let line) = tree {
+            var newPairs: [(key: String, value: ConfigTree)] = []
+            for (k, v) in pairs {
+                if ["dataset", "model", "training", "params"].contains(k) {
+                    newPairs.append((k, try SpaceParser(file: file).walk(v, path: k, into: &params)))
+                } else {
+                    newPairs.append((k, v))
+                }
+            }
+            template = .map(newPairs, line: line)
+        }
+        let defined = Set(params.map(\.name))
+        for p in params {
+            for c in p.conditions where !defined.contains(c.parent) {
+                throw InputError(file: file, line: p.line, field: p.name,
+                                 "has a condition on '\(c.parent)', which is not a parameter of this space; parameters: \(params.map(\.name).joined(separator: ", "))")
+            }
+        }
+        let space: SearchSpace
+        do { space = try SearchSpace(params) } catch let e as DistributionError {
+            throw InputError(file: file, e.description)
+        }
+        var spec = StudySpec(file: file, text: text, name: name, template: template, space: space, objective: objective,
+                             budget: budget, sampler: sampler, scheduler: scheduler, seed: seed, command: command)
+        try spec.validate()
+        if spec.budget.maxEpochs == nil, command == nil {
+            spec.budget.maxEpochs = try spec.trialConfig(spec.lowCorner()).training.epochs
+        }
+        return spec
+    }
+
+    static func component(_ root: ConfigReader, _ key: String, names: [String], default d: String) throws -> ComponentSpec {
+        guard let v = root.value(key) else { return ComponentSpec(name: d) }
+        if case .scalar(let s, _) = v {
+            guard names.contains(s) else { throw root.error(key, "unknown \(key) '\(s)'; accepted: \(names.joined(separator: ", "))") }
+            return ComponentSpec(name: s)
+        }
+        guard let r = try root.map(key) else { return ComponentSpec(name: d) }
+        let name = try r.string("name") ?? d
+        guard names.contains(name) else { throw r.error("name", "unknown \(key) '\(name)'; accepted: \(names.joined(separator: ", "))") }
+        var options: [String: Double] = [:]
+        for k in r.keys where k != "name" {
+            guard let x = try r.double(k) else { continue }
+            options[k] = x
+        }
+        return ComponentSpec(name: name, options: options)
+    }
+
+    // MARK: Resolving an assignment
+
+    /// The tree with every parameter replaced by its value (inactive ones left out) and the
+    /// budget's epochs applied.
+    public func resolve(_ values: [String: Double]) throws -> ConfigTree {
+        var tree = try SpaceParser(file: file).fill(template, values: values, space: space)
+        if let e = budget.maxEpochs, space["training.epochs"] == nil, command == nil {
+            try tree.set(["training", "epochs"], to: .scalar("\(e)", line: nil), file: file)
+        }
+        return tree
+    }
+
+    /// The engine configuration of a trial.
+    public func trialConfig(_ values: [String: Double], seed trialSeed: UInt64? = nil) throws -> TrialConfig {
+        var c = try ConfigFile.decode(try resolve(values), file: file)
+        if let trialSeed { c.seed = trialSeed }
+        return c
+    }
+
+    /// Every parameter at the low end of its range (first choice), active ones only.
+    func lowCorner() -> [String: Double] {
+        var v: [String: Double] = [:]
+        for p in space.parameters where space.isActive(p, given: v) { v[p.name] = p.distribution.fromUnit(0) }
+        return v
+    }
+
+    func highCorner() -> [String: Double] {
+        var v: [String: Double] = [:]
+        for p in space.parameters where space.isActive(p, given: v) { v[p.name] = p.distribution.fromUnit(1) }
+        return v
+    }
+
+    /// Checks the file before anything runs: both corners of the space (fewest and most layers,
+    /// smallest and largest values) must make a valid configuration.
+    mutating func validate() throws {
+        if command != nil { return }
+        guard EpochReportMetrics.names.contains(objective.metric) else {
+            throw InputError(file: file, field: "objective.metric",
+                             "unknown metric '\(objective.metric)'; accepted: \(EpochReportMetrics.names.joined(separator: ", "))")
+        }
+        for corner in [lowCorner(), highCorner()] {
+            let c = try trialConfig(corner)
+            let layers = c.layers
+            // Shape errors need the data's input shape; check with the data set's known shape.
+            if let shape = EpochReportMetrics.inputShape(of: c.dataset.name) {
+                _ = try NetworkBuilder.build(layers, input: shape, outputs: 10, file: file)
+            }
+        }
+    }
+}
+
+/// Metric names and the input shapes of the built-in data sets (for validating a space before
+/// any data is loaded).
+enum EpochReportMetrics {
+    static let names = EpochReport.metricNames
+    static func inputShape(of dataset: String) -> [Int]? {
+        switch dataset {
+        case "digits": return [8, 8, 1]
+        case "mnist", "fashion-mnist": return [28, 28, 1]
+        case "cifar10": return [32, 32, 3]
+        default: return nil
+        }
+    }
+}
