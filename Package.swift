@@ -20,19 +20,22 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
 
+        // The engine's element-wise and data-movement kernels, in C so they vectorize (AVX2/AVX-512
+        // clones chosen at run time); each has a Swift reference the tests compare against.
+        .target(name: "CSweepKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
         // Shared vocabulary: seeded random generators, user-facing errors.
         .target(name: "SweepCore", dependencies: [.product(name: "Yams", package: "Yams")]),
         // Data sets: loaders (IDX, CSV, CIFAR-10 binary), the built-in digits, splits, scaling.
         .target(name: "SweepData", dependencies: ["SweepCore", "CZlib"]),
         // The CPU training engine: layers, model, optimizers, training loop, config files.
         .target(name: "SweepEngine", dependencies: [
-            "SweepCore", "COpenBLAS", "SweepData",
+            "SweepCore", "COpenBLAS", "CSweepKernels", "SweepData",
         ]),
         // Search spaces, samplers (random, grid, TPE, GP) and schedulers (ASHA, Hyperband, median).
         .target(name: "SweepSearch", dependencies: ["SweepCore", "SweepEngine", "COpenBLAS"]),
         // Benchmarks of the search side (sampler regret and cost): `sweep-bench`.
         .executableTarget(name: "SweepBench", dependencies: [
-            "SweepCore", "SweepSearch", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "SweepCore", "SweepSearch", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The `sweep` command: a thin shell over the library modules.
         .executableTarget(name: "SweepCLI", dependencies: [

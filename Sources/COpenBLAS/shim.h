@@ -1,6 +1,7 @@
 #ifndef SWEEP_COPENBLAS_SHIM_H
 #define SWEEP_COPENBLAS_SHIM_H
 #include <cblas.h>
+#include <lapacke.h>
 
 // OpenBLAS's own controls (declared in its cblas.h on Debian; repeated here for other layouts).
 void openblas_set_num_threads(int num_threads);

@@ -41,7 +41,15 @@ public enum ConfigFile {
         let name = try root.string("name") ?? ((file as NSString).lastPathComponent as NSString).deletingPathExtension
         let seed = try root.int("seed", default: 0, range: 0...Int.max)!
         guard let ds = try root.map("dataset") else { throw root.error(nil, "missing `dataset:` (for example `dataset: {name: digits}`)") }
-        let dataset = try decodeDataset(ds)
+        var dataset = try decodeDataset(ds)
+        // A relative CSV path is read relative to the model file's folder when the file is there.
+        if let path = dataset.path, !path.hasPrefix("/") {
+            let dir = (file as NSString).deletingLastPathComponent
+            let candidate = (dir.isEmpty ? path : dir + "/" + path)
+            if FileManager.default.fileExists(atPath: candidate) {
+                dataset.path = candidate.hasPrefix("/") ? candidate : FileManager.default.currentDirectoryPath + "/" + candidate
+            }
+        }
         guard let model = try root.map("model") else { throw root.error(nil, "missing `model:` with its `layers:` list") }
         try model.only(["init", "layers"])
         let initScheme = try model.choice("init", InitScheme.self, default: .he)

@@ -17,6 +17,8 @@ public final class Network {
     var acts: [FloatBuffer] = []
     var dacts: [FloatBuffer] = []
     public private(set) var maxBatch = 0
+    /// Whether layer i must compute its input gradient: only if a layer before it has parameters.
+    let needsInputGradient: [Bool]
 
     public var parameterCount: Int { params.count }
 
@@ -28,6 +30,11 @@ public final class Network {
         for l in layers { po.append(p); so.append(s); p += l.parameterCount; s += l.stateCount }
         paramOffsets = po; stateOffsets = so
         params = FloatBuffer(count: p); grads = FloatBuffer(count: p); state = FloatBuffer(count: s)
+        var seenParams = false
+        needsInputGradient = layers.map { l in
+            defer { seenParams = seenParams || l.parameterCount > 0 }
+            return seenParams
+        }
     }
 
     public func initialize(seed: UInt64, scheme: InitScheme) {
@@ -42,8 +49,12 @@ public final class Network {
         guard maxBatch > self.maxBatch else { return }
         self.maxBatch = maxBatch
         let sizes = [inputShape.reduce(1, *)] + layers.map(\.outputSize)
-        acts = sizes.map { FloatBuffer(count: $0 * maxBatch) }
-        dacts = sizes.map { FloatBuffer(count: $0 * maxBatch) }
+        acts = []; dacts = []
+        for (i, size) in sizes.enumerated() {
+            // A reshape's output is its input: share the buffers.
+            if i > 0 && layers[i - 1].isReshape { acts.append(acts[i - 1]); dacts.append(dacts[i - 1]); continue }
+            acts.append(FloatBuffer(count: size * maxBatch)); dacts.append(FloatBuffer(count: size * maxBatch))
+        }
         for l in layers { l.prepare(maxBatch: maxBatch) }
     }
 
@@ -56,15 +67,15 @@ public final class Network {
 
     public func forward(batch B: Int, ctx: inout PassContext) {
         precondition(B <= maxBatch)
-        for (i, l) in layers.enumerated() {
+        for (i, l) in layers.enumerated() where !l.isReshape {
             l.forward(acts[i + 1].pointer, acts[i].pointer, params.pointer + paramOffsets[i],
                       state.pointer + stateOffsets[i], batch: B, ctx: &ctx)
         }
     }
 
     public func backward(batch B: Int) {
-        for i in stride(from: layers.count - 1, through: 0, by: -1) {
-            layers[i].backward(i == 0 ? nil : dacts[i].pointer, grads.pointer + paramOffsets[i], dacts[i + 1].pointer,
+        for i in stride(from: layers.count - 1, through: 0, by: -1) where !layers[i].isReshape {
+            layers[i].backward(needsInputGradient[i] ? dacts[i].pointer : nil, grads.pointer + paramOffsets[i], dacts[i + 1].pointer,
                                acts[i].pointer, acts[i + 1].pointer, params.pointer + paramOffsets[i], batch: B)
         }
     }

@@ -1,3 +1,4 @@
+import CSweepKernels
 import SweepCore
 
 public enum Padding: String, Codable, Sendable, CaseIterable {
@@ -48,6 +49,16 @@ public final class Conv2D: Layer {
 
     // inp is (B,H,W,C) → col is (B*OH*OW, KH*KW*C)
     func im2col(_ inp: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, batch B: Int) {
+        sweep_im2col(inp, col, Int32(B), Int32(H), Int32(W), Int32(C), Int32(KH), Int32(KW), Int32(stride), Int32(padTop), Int32(padLeft), Int32(OH), Int32(OW))
+    }
+
+    // dcol is (B*OH*OW, KH*KW*C) → dinp is (B,H,W,C), accumulated
+    func col2im(_ dcol: UnsafePointer<Float>, _ dinp: UnsafeMutablePointer<Float>, batch B: Int) {
+        sweep_col2im(dcol, dinp, Int32(B), Int32(H), Int32(W), Int32(C), Int32(KH), Int32(KW), Int32(stride), Int32(padTop), Int32(padLeft), Int32(OH), Int32(OW))
+    }
+
+    /// The naive reference of `im2col` (tests).
+    func im2colReference(_ inp: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, batch B: Int) {
         var row = col
         for b in 0..<B {
             let img = inp + b * H * W * C
@@ -75,8 +86,8 @@ public final class Conv2D: Layer {
         }
     }
 
-    // dcol is (B*OH*OW, KH*KW*C) → dinp is (B,H,W,C), accumulated
-    func col2im(_ dcol: UnsafePointer<Float>, _ dinp: UnsafeMutablePointer<Float>, batch B: Int) {
+    /// The naive reference of `col2im` (tests).
+    func col2imReference(_ dcol: UnsafePointer<Float>, _ dinp: UnsafeMutablePointer<Float>, batch B: Int) {
         dinp.update(repeating: 0, count: B * H * W * C)
         var row = dcol
         for b in 0..<B {
@@ -107,8 +118,7 @@ public final class Conv2D: Layer {
                         _ p: UnsafePointer<Float>, _ s: UnsafeMutablePointer<Float>, batch B: Int, ctx: inout PassContext) {
         let M = B * OH * OW
         im2col(inp, col.pointer, batch: B)
-        let bias = p + K * KK
-        for i in 0..<M { (out + i * K).update(from: bias, count: K) }
+        Kernels.broadcastRows(out, p + K * KK, rows: M, cols: K)
         gemm(false, true, M, K, KK, 1, col.pointer, KK, p, KK, 1, out, K)
     }
 

@@ -18,8 +18,7 @@ public final class Dense: Layer {
     // inp is (B,D), W is (U,D), b is (U), out is (B,U)
     public func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
                         _ p: UnsafePointer<Float>, _ s: UnsafeMutablePointer<Float>, batch B: Int, ctx: inout PassContext) {
-        let b = p + U * D
-        for i in 0..<B { (out + i * U).update(from: b, count: U) }
+        Kernels.broadcastRows(out, p + U * D, rows: B, cols: U)
         gemm(false, true, B, U, D, 1, inp, D, p, D, 1, out, U)
     }
 
@@ -38,6 +37,7 @@ public final class Flatten: Layer {
     public let inputShape: [Int]
     public var outputShape: [Int] { [inputShape.reduce(1, *)] }
     public var parameterCount: Int { 0 }
+    public var isReshape: Bool { true }
     public init(input: [Int]) { inputShape = input }
 
     public func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,

@@ -1,3 +1,4 @@
+import CSweepKernels
 import SweepCore
 
 /// Max pooling over channels-last images, window `size`, `stride` (default: size), no padding.
@@ -24,6 +25,11 @@ public final class MaxPool2D: Layer {
     // inp is (B,H,W,C), out is (B,OH,OW,C); argmax holds the input offset of each maximum
     public func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
                         _ p: UnsafePointer<Float>, _ s: UnsafeMutablePointer<Float>, batch B: Int, ctx: inout PassContext) {
+        sweep_maxpool(inp, out, argmax, Int32(B), Int32(H), Int32(W), Int32(C), Int32(size), Int32(stride), Int32(OH), Int32(OW))
+    }
+
+    /// The naive reference of `forward` (tests).
+    func forwardReference(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, batch B: Int) {
         var o = 0
         for b in 0..<B {
             let base = b * H * W * C

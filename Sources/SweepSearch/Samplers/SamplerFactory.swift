@@ -26,6 +26,6 @@ public enum SamplerFactory {
         }
     }
 
-    /// The GP sampler (nil until it is part of the build).
-    static func makeGP(startupTrials: Int) -> Sampler? { nil }
+    /// The GP sampler.
+    static func makeGP(startupTrials: Int) -> Sampler? { GPSampler(startupTrials: startupTrials) }
 }

@@ -25,20 +25,26 @@ public struct TPESampler: Sampler {
     public func suggest(space: SearchSpace, history: [TrialRecord], direction: Direction,
                         trialNumber: Int, studySeed: UInt64) -> [String: Double] {
         var rng = SweepRandom(seed: SeedSequence.derive(studySeed, SeedSequence.label("tpe"), UInt64(trialNumber)))
-        let complete = history.filter { $0.state == .complete && ($0.value?.isFinite ?? false) }
+        // Indices, not copies: histories run to thousands of trials.
+        var complete: [Int] = [], others: [Int] = []
+        for (i, t) in history.enumerated() {
+            switch t.state {
+            case .complete where t.value?.isFinite ?? false: complete.append(i)
+            case .pruned: others.append(i)
+            case .running where constantLiar && t.number != trialNumber: others.append(i)
+            default: break
+            }
+        }
         if complete.count < startupTrials || space.isEmpty {
             return fillRandomly([:], space: space, rng: &rng)
         }
-        let sorted = complete.sorted { a, b in
-            let la = a.value! * direction.sign, lb = b.value! * direction.sign
-            return la != lb ? la < lb : a.number < b.number
-        }
+        let losses = complete.map { history[$0].value! * direction.sign }
+        var order = Array(complete.indices)
+        order.sort { losses[$0] != losses[$1] ? losses[$0] < losses[$1] : history[complete[$0]].number < history[complete[$1]].number }
         let nGood = max(Self.gamma(complete.count), 1)
-        let good = Array(sorted.prefix(nGood))
-        var bad = Array(sorted.dropFirst(nGood))
-        bad += history.filter { $0.state == .pruned }
-        if constantLiar { bad += history.filter { $0.state == .running && $0.number != trialNumber } }
-        bad.sort { $0.number < $1.number }
+        let good = order.prefix(nGood).map { complete[$0] }.sorted { history[$0].number < history[$1].number }
+        // Bad: the other complete trials, PRUNED ones, and (constant liar) RUNNING ones, in trial order.
+        let bad = (order.dropFirst(nGood).map { complete[$0] } + others).sorted { history[$0].number < history[$1].number }
 
         let params = space.parameters
         func encode(_ t: TrialRecord) -> [Double?] {
@@ -48,8 +54,8 @@ public struct TPESampler: Sampler {
             }
         }
         let kinds = params.map(\.distribution)
-        let below = ParzenEstimator(obs: good.map(encode), weights: Self.weights(good.count), kinds: kinds)
-        let above = ParzenEstimator(obs: bad.map(encode), weights: Self.weights(bad.count), kinds: kinds)
+        let below = ParzenEstimator(obs: good.map { encode(history[$0]) }, weights: Self.weights(good.count), kinds: kinds)
+        let above = ParzenEstimator(obs: bad.map { encode(history[$0]) }, weights: Self.weights(bad.count), kinds: kinds)
 
         var bestScore = -Double.infinity
         var best: [String: Double] = [:]

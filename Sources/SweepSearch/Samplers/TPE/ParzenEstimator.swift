@@ -16,6 +16,9 @@ struct ParzenEstimator {
     var inv2s2: [Double] = []
     var logNorm: [Double] = []
     var sigma: [Double] = []
+    var meanT: [Double] = []
+    var inv2s2T: [Double] = []
+    var logNormT: [Double] = []
     /// Whether component k has a value for dimension d (component-major).
     var present: [Bool] = []
     /// Categorical kernels: for a categorical dim d, log probabilities (component-major, then choice).
@@ -33,11 +36,6 @@ struct ParzenEstimator {
         choices = kinds.map { if case .categorical(let c) = $0 { return c.count } else { return 0 } }
         count = obs.count + 1
         let n = Double(obs.count)
-        // Scott-like bandwidth shrinking with the number of observations, as Optuna's multivariate TPE.
-        let numericDims = max(isCat.filter { !$0 }.count, 1)
-        let bw = 0.2 * pow(max(n, 1), -1.0 / Double(numericDims + 4))
-        let minBw = 1.0 / min(100, 1 + n)
-        let s = max(bw, minBw)
         var w = [ParzenEstimator.priorWeight] + weights
         let total = w.reduce(0, +)
         w = w.map { $0 / total }
@@ -59,46 +57,94 @@ struct ParzenEstimator {
             }
             catLogP[d] = table
         }
-        for (k, o) in obs.enumerated() {
-            for d in 0..<dims where !isCat[d] {
-                guard let x = o[d] else { continue }
-                mean[(k + 1) * dims + d] = x
-                sigma[(k + 1) * dims + d] = s
-                present[(k + 1) * dims + d] = true
+        // Bandwidths as Optuna's TPE: each kernel is as wide as the larger gap to its neighbours
+        // (the box's ends count as neighbours, except for the outermost kernels), clipped to
+        // [1 / min(100, kernels + 1), 1] of the range ("magic clip").
+        for d in 0..<dims where !isCat[d] {
+            var ks: [Int] = [], mu: [Double] = []
+            for (k, o) in obs.enumerated() { if let x = o[d] { ks.append(k); mu.append(x) } }
+            guard !mu.isEmpty else { continue }
+            let m = mu.count
+            var order = Array(0..<m)
+            order.sort { mu[$0] != mu[$1] ? mu[$0] < mu[$1] : $0 < $1 }
+            var padded = [Double](repeating: 0, count: m + 2)
+            for i in 0..<m { padded[i + 1] = mu[order[i]] }
+            padded[m + 1] = 1
+            var sig = [Double](repeating: 0, count: m)
+            for i in 0..<m {
+                let left: Double = padded[i + 1] - padded[i]
+                let right: Double = padded[i + 2] - padded[i + 1]
+                sig[i] = max(left, right)
+            }
+            if m >= 2 {
+                sig[0] = padded[2] - padded[1]
+                sig[m - 1] = padded[m] - padded[m - 1]
+            }
+            let kernels = Double(m + 1)
+            let minSigma: Double = 1.0 / min(100.0, 1.0 + kernels)
+            for i in 0..<m {
+                let j = order[i]
+                let idx = (ks[j] + 1) * dims + d
+                mean[idx] = mu[j]
+                sigma[idx] = min(max(sig[i], minSigma), 1)
+                present[idx] = true
             }
         }
         inv2s2 = sigma.map { 1 / (2 * $0 * $0) }
         logNorm = (0..<(count * dims)).map { i in
             let mu = mean[i], sg = sigma[i]
-            let z = Self.phi((1 - mu) / sg) - Self.phi((0 - mu) / sg)
+            // The truncation mass is 1 to double precision when both ends are > 9σ away.
+            let z = (mu > 9 * sg && 1 - mu > 9 * sg) ? 1 : Self.phi((1 - mu) / sg) - Self.phi((0 - mu) / sg)
             return -Foundation.log(sg * (2 * Double.pi).squareRoot() * max(z, 1e-300))
         }
+        // Dimension-major copies for the scoring loop (contiguous over components).
+        meanT = Self.transpose(mean, rows: count, cols: dims)
+        inv2s2T = Self.transpose(inv2s2, rows: count, cols: dims)
+        logNormT = Self.transpose(logNorm, rows: count, cols: dims)
         for k in 0..<count { for d in 0..<dims where isCat[d] { present[k * dims + d] = k > 0 && obs[k - 1][d] != nil } }
     }
 
     @inline(__always) static func phi(_ x: Double) -> Double { 0.5 * erfc(-x / 2.0.squareRoot()) }
 
+    static func transpose(_ a: [Double], rows: Int, cols: Int) -> [Double] {
+        var t = [Double](repeating: 0, count: a.count)
+        for r in 0..<rows { for c in 0..<cols { t[c * rows + r] = a[r * cols + c] } }
+        return t
+    }
+
     /// Log density of a point (unit values / category indices; nil = inactive, left out).
+    /// s[k] = log w_k + Σ_d log kernel_{k,d}(x_d), then log Σ_k exp(s[k]); the loops run over
+    /// components innermost, on contiguous dimension-major arrays, so they vectorize.
     func logDensity(_ x: [Double?], scratch: inout [Double]) -> Double {
         if scratch.count < count { scratch = [Double](repeating: 0, count: count) }
-        var best = -Double.infinity
-        for k in 0..<count {
-            var s = logWeights[k]
-            let base = k * dims
+        let n = count
+        scratch.withUnsafeMutableBufferPointer { s in
+            logWeights.withUnsafeBufferPointer { w in for k in 0..<n { s[k] = w[k] } }
             for d in 0..<dims {
                 guard let v = x[d] else { continue }
                 if isCat[d] {
-                    s += catLogP[d][k * choices[d] + Int(v)]
+                    let m = choices[d], c = Int(v)
+                    catLogP[d].withUnsafeBufferPointer { t in for k in 0..<n { s[k] += t[k * m + c] } }
                 } else {
-                    let diff = v - mean[base + d]
-                    s += logNorm[base + d] - diff * diff * inv2s2[base + d]
+                    meanT.withUnsafeBufferPointer { mu in
+                        inv2s2T.withUnsafeBufferPointer { iv in
+                            logNormT.withUnsafeBufferPointer { ln in
+                                let off = d * n
+                                for k in 0..<n {
+                                    let diff = v - mu[off + k]
+                                    s[k] += ln[off + k] - diff * diff * iv[off + k]
+                                }
+                            }
+                        }
+                    }
                 }
             }
-            scratch[k] = s
-            if s > best { best = s }
         }
+        var best = -Double.infinity
+        for k in 0..<n where scratch[k] > best { best = scratch[k] }
         var sum = 0.0
-        for k in 0..<count { sum += Foundation.exp(scratch[k] - best) }
+        // Terms more than 40 nats below the largest add less than 1e-17 relative: skip their exp.
+        for k in 0..<n where scratch[k] > best - 40 { sum += Foundation.exp(scratch[k] - best) }
         return best + Foundation.log(sum)
     }
 

@@ -1,0 +1,195 @@
+import Foundation
+import SweepCore
+
+/// Bayesian optimisation with a Gaussian process, after Optuna's GPSampler and BoTorch's recipe.
+///
+/// 1. Start-up: the first `startupTrials` trials (and any later one while fewer than two trials
+///    have completed) take point `trialNumber` of a scrambled Halton sequence fixed by the study
+///    seed, so they cover the box whatever order they finish in.
+/// 2. Model: the COMPLETE trials' values, turned into losses (`direction.sign`) and z-scored,
+///    against their features (`GP.Encoding`: unit box, one-hot categories, 0.5 for inactive
+///    parameters); a Matérn-5/2 ARD kernel fitted by maximum a posteriori (`GP.fitKernel`).
+///    RUNNING and WAITING trials join as pending points valued at the posterior mean (kriging
+///    believer): the mean is unchanged, the variance around them collapses, so parallel workers
+///    spread out. FAIL and PRUNED trials are ignored.
+/// 3. Acquisition: log expected improvement over the best loss, scored on `candidates` Halton
+///    points plus perturbations of the best trials, then a compass search over the continuous
+///    parameters of the best few. Categories and ints are only ever evaluated at real values.
+///
+/// Cost: one MAP fit (a few dozen O(N³) evaluations at N completed trials) and two Cholesky
+/// factorisations (three with pending trials) per suggestion.
+public struct GPSampler: Sampler {
+    public let startupTrials: Int
+    public let candidates: Int
+
+    public init(startupTrials: Int = 10, candidates: Int = 2048) {
+        self.startupTrials = max(0, startupTrials)
+        self.candidates = max(1, candidates)
+    }
+
+    public var name: String { "gp" }
+
+    public func suggest(space: SearchSpace, history: [TrialRecord], direction: Direction,
+                        trialNumber: Int, studySeed: UInt64) -> [String: Double] {
+        guard !space.isEmpty else { return [:] }
+        var rng = SweepRandom(seed: SeedSequence.derive(studySeed, SeedSequence.label("gp"), UInt64(truncatingIfNeeded: trialNumber)))
+        let encoding = GP.Encoding(space: space)
+        let observed = history.filter { $0.state == .complete && ($0.value?.isFinite ?? false) }
+        guard trialNumber >= startupTrials, observed.count >= 2, encoding.featureCount > 0 else {
+            return fillRandomly(startupPoint(trialNumber, encoding: encoding, studySeed: studySeed), space: space, rng: &rng)
+        }
+
+        // Training data: features (N,D) and standardised losses (N).
+        let n = observed.count, d = encoding.featureCount
+        var x = [Double](repeating: 0, count: n * d)
+        for (i, t) in observed.enumerated() { encoding.features(of: t.params, into: &x[(i * d)..<((i + 1) * d)]) }
+        let y = Self.standardize(observed.map { direction.sign * $0.value! })
+
+        let params = GP.fitKernel(x: x, y: y, n: n, d: d, restarts: 1, rng: &rng)
+        guard var model = GP.Model(x: x, y: y, n: n, params: params) else {
+            return fillRandomly([:], space: space, rng: &rng)
+        }
+        let pending = history.filter { ($0.state == .running || $0.state == .waiting) && !$0.params.isEmpty }
+        if !pending.isEmpty {
+            var px = [Double](repeating: 0, count: pending.count * d)
+            for (i, t) in pending.enumerated() { encoding.features(of: t.params, into: &px[(i * d)..<((i + 1) * d)]) }
+            let believed = model.predict(px, m: pending.count).mean
+            if let m = GP.Model(x: x + px, y: y + believed, n: n + pending.count, params: params) { model = m }
+        }
+
+        let acquisition = Acquisition(encoding: encoding, model: model, best: y.min()!)
+        let u = candidatePoints(encoding: encoding, observed: observed, losses: y, rng: &rng)
+        let winner = acquisition.maximize(u, count: u.count / encoding.parameterCount)
+        return fillRandomly(encoding.assignment(winner), space: space, rng: &rng)
+    }
+
+    /// Point `number` of the study's start-up sequence, as an assignment.
+    func startupPoint(_ number: Int, encoding: GP.Encoding, studySeed: UInt64) -> [String: Double] {
+        var rng = SweepRandom(seed: SeedSequence.derive(studySeed, SeedSequence.label("gp"), SeedSequence.label("startup")))
+        let halton = GP.ScrambledHalton(dims: encoding.parameterCount, rng: &rng)
+        var values = [Double](repeating: .nan, count: encoding.parameterCount)
+        var features = [Double](repeating: 0, count: encoding.featureCount)
+        encoding.decode(halton.point(max(number, 0))[...], values: &values, features: &features[...])
+        return encoding.assignment(values)
+    }
+
+    /// Parameter-box points (count, P) row-major: `candidates` scrambled Halton points, then an
+    /// eighth as many Gaussian perturbations of the five best trials (categories resampled now
+    /// and then), at scales from fine to coarse.
+    func candidatePoints(encoding: GP.Encoding, observed: [TrialRecord], losses: [Double], rng: inout SweepRandom) -> [Double] {
+        let p = encoding.parameterCount
+        let local = max(candidates / 8, 16)
+        var u = [Double](repeating: 0, count: (candidates + local) * p)
+        let halton = GP.ScrambledHalton(dims: p, rng: &rng)
+        for c in 0..<candidates { halton.fill(c, into: &u[(c * p)..<((c + 1) * p)]) }
+
+        let best = losses.indices.sorted { losses[$0] < losses[$1] }.prefix(5)
+        let scales = [0.01, 0.03, 0.1, 0.25]
+        for c in 0..<local {
+            let trial = observed[best[best.startIndex + c % best.count]]
+            let sigma = scales[(c / best.count) % scales.count]
+            let base = encoding.unitPoint(of: trial.params) { rng.nextDouble() }
+            for (j, param) in encoding.space.parameters.enumerated() {
+                let v: Double
+                if param.distribution.isCategorical {
+                    v = rng.nextDouble() < 0.15 ? rng.nextDouble() : base[j]
+                } else {
+                    v = min(max(base[j] + sigma * rng.nextGaussian(), 0), 1)
+                }
+                u[(candidates + c) * p + j] = v
+            }
+        }
+        return u
+    }
+
+    /// Losses → z-scores (all zeros when they are all equal).
+    static func standardize(_ losses: [Double]) -> [Double] {
+        let n = Double(losses.count)
+        let mean = losses.reduce(0, +) / n
+        let variance = losses.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / n
+        let sd = variance.squareRoot()
+        return losses.map { sd > 1e-12 * max(1, abs(mean)) ? ($0 - mean) / sd : 0 }
+    }
+}
+
+extension GPSampler {
+    /// log EI over parameter-box points, and its maximisation.
+    struct Acquisition {
+        let encoding: GP.Encoding
+        let model: GP.Model
+        let best: Double
+
+        /// Internal values (count, P; NaN = inactive) and log EI (count) of points u (count, P).
+        func evaluate(_ u: [Double], count m: Int) -> (values: [Double], scores: [Double]) {
+            let p = encoding.parameterCount, d = encoding.featureCount
+            var values = [Double](repeating: .nan, count: m * p)
+            var features = [Double](repeating: 0, count: m * d)
+            var row = [Double](repeating: .nan, count: p)
+            for c in 0..<m {
+                encoding.decode(u[(c * p)..<((c + 1) * p)], values: &row, features: &features[(c * d)..<((c + 1) * d)])
+                values.replaceSubrange((c * p)..<((c + 1) * p), with: row)
+            }
+            let (mean, variance) = model.predict(features, m: m)
+            let scores = (0..<m).map { c -> Double in
+                let s = GP.logEI(mean: mean[c], variance: variance[c], best: best)
+                return s.isNaN ? -.infinity : s
+            }
+            return (values, scores)
+        }
+
+        /// The internal values (P) of the best point found: the best of the candidates u (count,
+        /// P), refined by a compass search from the three best distinct ones.
+        func maximize(_ u: [Double], count: Int, starts: Int = 3, initialStep: Double = 0.05,
+                      minStep: Double = 2e-3, maxRounds: Int = 20) -> [Double] {
+            let p = encoding.parameterCount
+            let (values, scores) = evaluate(u, count: count)
+
+            struct Start { var u: [Double]; var values: [Double]; var score: Double; var step: Double }
+            var chosen: [Start] = []
+            for c in (0..<count).sorted(by: { scores[$0] > scores[$1] }) {
+                let v = Array(values[(c * p)..<((c + 1) * p)])
+                if chosen.contains(where: { Self.sameValues($0.values, v) }) { continue }
+                chosen.append(Start(u: Array(u[(c * p)..<((c + 1) * p)]), values: v, score: scores[c], step: initialStep))
+                if chosen.count == starts { break }
+            }
+
+            // Compass search: each round tries ± step along every active continuous parameter of
+            // every live start in one batch; a start moves to its best neighbour if that improves
+            // log EI, else halves its step, and stops below `minStep`.
+            for _ in 0..<maxRounds {
+                var batch: [Double] = [], owner: [Int] = []
+                for (k, s) in chosen.enumerated() where s.step >= minStep {
+                    for j in 0..<p where encoding.isContinuous[j] && !s.values[j].isNaN {
+                        for sign in [-1.0, 1.0] {
+                            var v = s.u
+                            v[j] = min(max(v[j] + sign * s.step, 0), 1)
+                            if v[j] == s.u[j] { continue }
+                            batch += v; owner.append(k)
+                        }
+                    }
+                }
+                if owner.isEmpty { break }
+                let (bv, bs) = evaluate(batch, count: owner.count)
+                var bestOf = [Int?](repeating: nil, count: chosen.count)
+                for (i, k) in owner.enumerated() where bs[i] > chosen[k].score && (bestOf[k].map { bs[i] > bs[$0] } ?? true) {
+                    bestOf[k] = i
+                }
+                for k in chosen.indices where chosen[k].step >= minStep {
+                    if let i = bestOf[k] {
+                        chosen[k].u = Array(batch[(i * p)..<((i + 1) * p)])
+                        chosen[k].values = Array(bv[(i * p)..<((i + 1) * p)])
+                        chosen[k].score = bs[i]
+                    } else {
+                        chosen[k].step *= 0.5
+                    }
+                }
+            }
+            return chosen.max(by: { $0.score < $1.score })!.values
+        }
+
+        /// Equal assignments (NaN, inactive, equals NaN).
+        static func sameValues(_ a: [Double], _ b: [Double]) -> Bool {
+            zip(a, b).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import SweepCore
+
+/// The rungs of one asynchronous successive-halving ladder and its promotion rule, shared by
+/// `ASHAScheduler` and each bracket of `HyperbandScheduler`.
+///
+/// It is Optuna's `SuccessiveHalvingPruner` without its stored "completed_rung_k" attributes: a
+/// trial's value at a rung is simply its report at the rung's milestone step, so everything is
+/// derived from the reports and nothing has to be written back.
+///
+/// Promotion rule, at a milestone step m (the trial's latest report is at step m):
+/// - V = the values reported at step m by every trial in the comparison set, in any state (a
+///   pruned or complete trial keeps competing), this trial included once, NaN values left out,
+///   each multiplied by the direction's sign so that smaller is better;
+/// - n = |V|, k = max(1, ⌊n/η⌋);
+/// - the trial continues iff its value ≤ the k-th smallest of V (ties continue), else it stops.
+/// With fewer than η values at the rung, k = 1: only a trial that is the best so far continues.
+/// Optuna does this because it cannot pause a trial and promote it later; neither can Sweep's
+/// runner yet. A NaN report at a milestone stops the trial (as in Optuna).
+/// At any step that is not a milestone the decision is `continue`.
+struct RungLadder: Sendable, Equatable {
+    /// Milestone steps (epochs), increasing.
+    let milestones: [Int]
+    let reductionFactor: Int
+
+    /// Milestones minResource·η^k for k ≥ firstRung that are below maxResource (a trial that
+    /// reaches maxResource is done anyway) and not below `notBefore`.
+    init(minResource: Int, reductionFactor: Int, firstRung: Int, maxResource: Int, notBefore: Int = 1) {
+        self.reductionFactor = reductionFactor
+        var ms: [Int] = []
+        var r = minResource, k = 0
+        while r < maxResource {
+            if k >= firstRung && r >= notBefore { ms.append(r) }
+            let (next, overflow) = r.multipliedReportingOverflow(by: reductionFactor)
+            if overflow { break }
+            r = next; k += 1
+        }
+        milestones = ms
+    }
+
+    /// The decision for `trial` after its latest report; `isCompetitor` selects the other trials
+    /// of `all` that share this ladder (all of them for ASHA, one bracket for Hyperband).
+    func decide(trial: TrialRecord, all: [TrialRecord], sign: Double,
+                isCompetitor: (TrialRecord) -> Bool = { _ in true }) -> Decision {
+        guard let step = trial.lastStep, milestones.contains(step), let own = trial.intermediate[step] else {
+            return .continue
+        }
+        if own.isNaN { return .stop }
+        let value = own * sign
+        var values = [value]
+        for t in all where t.number != trial.number && isCompetitor(t) {
+            if let v = t.intermediate[step], !v.isNaN { values.append(v * sign) }
+        }
+        let k = max(1, values.count / reductionFactor)
+        values.sort()
+        return value <= values[k - 1] ? .continue : .stop
+    }
+}
+
+/// Checks shared by the successive-halving schedulers' constructors.
+enum SchedulerSettings {
+    static func require(_ ok: Bool, _ field: String, _ message: String) throws {
+        if !ok { throw InputError(field: "scheduler.\(field)", message) }
+    }
+}

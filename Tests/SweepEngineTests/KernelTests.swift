@@ -1,0 +1,67 @@
+import XCTest
+import SweepCore
+@testable import SweepEngine
+
+/// The C fast paths against their naive Swift references.
+final class KernelTests: XCTestCase {
+    var rng = SweepRandom(seed: 21)
+    func random(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.nextGaussian()) } }
+
+    func testAdamMatchesReference() {
+        for n in [1, 7, 16, 33, 1000] {
+            let g = random(n)
+            var p1 = random(n), m1 = random(n), v1 = random(n).map { $0 * $0 }
+            var p2 = p1, m2 = m1, v2 = v1
+            Kernels.adam(&p1, g, &m1, &v1, count: n, b1: 0.9, b2: 0.999, stepSize: 0.01, invSqrtBc2: 1.2, eps: 1e-8, l2: 0.01)
+            Kernels.adamReference(&p2, g, &m2, &v2, count: n, b1: 0.9, b2: 0.999, stepSize: 0.01, invSqrtBc2: 1.2, eps: 1e-8, l2: 0.01)
+            for i in 0..<n {
+                XCTAssertEqual(p1[i], p2[i], accuracy: 1e-6 * max(1, abs(p2[i])))
+                XCTAssertEqual(m1[i], m2[i], accuracy: 1e-6); XCTAssertEqual(v1[i], v2[i], accuracy: 1e-6)
+            }
+        }
+    }
+
+    func testReluAndColumnSums() {
+        let x = random(37), dy = random(37)
+        var out = [Float](repeating: 0, count: 37), dx = out
+        Kernels.relu(&out, x, count: 37)
+        Kernels.reluBackward(&dx, dy, x, count: 37)
+        for i in 0..<37 { XCTAssertEqual(out[i], max(x[i], 0)); XCTAssertEqual(dx[i], x[i] > 0 ? dy[i] : 0) }
+        var acc = [Float](repeating: 9, count: 5)
+        Kernels.columnSums(&acc, x, rows: 7, cols: 5)
+        for j in 0..<5 { XCTAssertEqual(acc[j], (0..<7).reduce(Float(0)) { $0 + x[$1 * 5 + j] }, accuracy: 1e-5) }
+    }
+
+    func testIm2colAndCol2imMatchReference() {
+        for (shape, k, s, pad) in [([5, 6, 3], 3, 1, Padding.same), ([7, 7, 2], 3, 2, .same), ([6, 5, 1], 2, 2, .valid), ([4, 4, 4], 1, 1, .valid)] {
+            let conv = Conv2D(input: shape, filters: 2, kernel: k, stride: s, padding: pad)
+            let B = 3
+            let x = random(B * shape.reduce(1, *))
+            let n = B * conv.OH * conv.OW * conv.KK
+            var fast = [Float](repeating: 0, count: n), slow = fast
+            conv.im2col(x, &fast, batch: B); conv.im2colReference(x, &slow, batch: B)
+            XCTAssertEqual(fast, slow, "\(shape) k\(k) s\(s) \(pad)")
+            let d = random(n)
+            var di1 = [Float](repeating: 1, count: x.count), di2 = [Float](repeating: 2, count: x.count)
+            conv.col2im(d, &di1, batch: B); conv.col2imReference(d, &di2, batch: B)
+            for i in 0..<x.count { XCTAssertEqual(di1[i], di2[i], accuracy: 1e-5) }
+        }
+    }
+
+    func testMaxPoolMatchesReference() {
+        for (shape, size, stride) in [([4, 4, 3], 2, 2), ([5, 5, 2], 3, 2), ([6, 4, 1], 2, 1)] {
+            let pool = MaxPool2D(input: shape, size: size, stride: stride)
+            let B = 2
+            pool.prepare(maxBatch: B)
+            let x = random(B * shape.reduce(1, *))
+            let n = B * pool.outputSize
+            var a = [Float](repeating: 0, count: n), b = a, s: [Float] = [0]
+            var ctx = PassContext(training: true, rng: rng)
+            pool.forward(&a, x, [0], &s, batch: B, ctx: &ctx)
+            let fastArgmax = Array(UnsafeBufferPointer(start: pool.argmax, count: n))
+            pool.forwardReference(&b, x, batch: B)
+            XCTAssertEqual(a, b)
+            XCTAssertEqual(fastArgmax, Array(UnsafeBufferPointer(start: pool.argmax, count: n)))
+        }
+    }
+}

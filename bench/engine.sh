@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Engine speed benchmark: wall-clock seconds per training epoch on Fashion-MNIST (60,000
+# training samples, batch 128, Adam lr 1e-3), one thread each, for sweep and its peers:
+#   MLP 784-256-128-10:  numpy (hand-written, bench/peers/numpy_mlp.py), PyTorch, sweep
+#   CNN (bench-cnn.yaml): PyTorch, sweep                      (skipped with --quick)
+# Each one trains 2 epochs; only the training loop of each epoch is timed (shuffle, batch
+# gathering, forward, backward, optimizer step; not data loading nor validation). Sweep holds out
+# a tiny validation split (bench-*.yaml: validation 0.0011), so its seconds are scaled to 60,000
+# samples. The second (warm) epoch is the one compared: "sweep vs best peer" is sweep's time
+# divided by the fastest peer's (below 1: sweep is faster).
+# Prints a table and writes the same figures to bench/results/engine-latest.json.
+#
+# usage: bench/engine.sh [--quick]
+#   SWEEP_BIN       the sweep binary (default .build/release/sweep: `swift build -c release`)
+#   SWEEP_DATA_DIR  the directory holding fashion-mnist/ (default ../shared/datasets)
+# Run it on an otherwise idle machine: the figures are single-thread wall times.
+set -euo pipefail
+caller=$PWD
+cd "$(dirname "$0")/.."
+
+quick=false
+for arg in "$@"; do
+  case $arg in
+    --quick) quick=true ;;
+    -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+    *) echo "bench/engine.sh: unknown argument '$arg' (accepted: --quick)" >&2; exit 2 ;;
+  esac
+done
+
+# Paths given in the environment are relative to where the script was started; defaults to the repo.
+absolute() { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$caller/$1" ;; esac; }
+if [ -n "${SWEEP_BIN:-}" ]; then SWEEP_BIN=$(absolute "$SWEEP_BIN"); else SWEEP_BIN=.build/release/sweep; fi
+if [ -n "${SWEEP_DATA_DIR:-}" ]; then DATA_DIR=$(absolute "$SWEEP_DATA_DIR"); else DATA_DIR=../shared/datasets; fi
+
+if [ ! -x "$SWEEP_BIN" ]; then
+  echo "bench/engine.sh: no sweep binary at $SWEEP_BIN; build it first: swift build -c release" >&2
+  exit 1
+fi
+if [ ! -d "$DATA_DIR/fashion-mnist" ]; then
+  echo "bench/engine.sh: no $DATA_DIR/fashion-mnist; fetch it: $SWEEP_BIN data fetch fashion-mnist --dest $DATA_DIR" >&2
+  exit 1
+fi
+
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+EPOCHS=2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || true)
+: >"$work/runs.tsv"   # one row per run: model, peer, JSON-lines file, training samples (sweep only)
+
+# A Python peer: its JSON lines already count all 60,000 samples.
+run_peer() {  # model peer command...
+  local model=$1 peer=$2; shift 2
+  echo "== $model / $peer" >&2
+  "$@" --data-dir "$DATA_DIR" --epochs "$EPOCHS" | tee "$work/$model-$peer.jsonl"
+  printf '%s\t%s\t%s\t\n' "$model" "$peer" "$work/$model-$peer.jsonl" >>"$work/runs.tsv"
+}
+
+# The training-set size sweep uses for a model file: N from the first line of a human-readable run
+# ("training NAME: N train / M validation / ..."), which is printed before training starts, so
+# the probe is stopped as soon as that line appears.
+sweep_train_count() {  # yaml
+  local log=$work/probe.log line pid
+  "$SWEEP_BIN" train "$1" --data-dir "$DATA_DIR" --epochs 1 >"$log" 2>&1 &
+  pid=$!
+  while ! line=$(grep -m1 '^training ' "$log"); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      line=$(grep -m1 '^training ' "$log") && break
+      echo "bench/engine.sh: sweep train $1 failed:" >&2; cat "$log" >&2; return 1
+    fi
+    sleep 0.1
+  done
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  [[ $line =~ ^training\ [^:]*:\ ([0-9]+)\ train ]] || { echo "bench/engine.sh: unexpected line: $line" >&2; return 1; }
+  printf '%s\n' "${BASH_REMATCH[1]}"
+}
+
+run_sweep() {  # model yaml
+  local model=$1 yaml=$2 count
+  count=$(sweep_train_count "$yaml")
+  echo "== $model / sweep ($yaml: $count training samples, seconds scaled to 60,000)" >&2
+  "$SWEEP_BIN" train "$yaml" --data-dir "$DATA_DIR" --json --epochs "$EPOCHS" | tee "$work/$model-sweep.jsonl"
+  printf '%s\t%s\t%s\t%s\n' "$model" sweep "$work/$model-sweep.jsonl" "$count" >>"$work/runs.tsv"
+}
+
+run_peer mlp numpy python3 bench/peers/numpy_mlp.py
+run_peer mlp torch python3 bench/peers/torch_engine.py --model mlp
+run_sweep mlp search-spaces/seeds/bench-mlp.yaml
+if ! $quick; then
+  run_peer cnn torch python3 bench/peers/torch_engine.py --model cnn
+  run_sweep cnn search-spaces/seeds/bench-cnn.yaml
+fi
+
+mkdir -p bench/results
+QUICK=$quick SWEEP_BIN_USED=$SWEEP_BIN LOADAVG_BEFORE=$loadavg_before \
+  GIT_COMMIT=$(git describe --always --dirty 2>/dev/null || echo unknown) \
+  python3 - "$work/runs.tsv" bench/results/engine-latest.json <<'PY'
+"""Reads every run's per-epoch JSON lines, prints the table and writes the JSON file."""
+import json, os, platform, sys, time
+
+SAMPLES = 60000
+runs_file, out_file = sys.argv[1], sys.argv[2]
+rows = []
+for line in open(runs_file):
+    model, peer, path, train_count = line.rstrip("\n").split("\t")
+    epochs = [json.loads(l) for l in open(path) if l.strip()]
+    epochs = sorted((e for e in epochs if "epoch" in e and "seconds" in e), key=lambda e: e["epoch"])
+    measured = [e["seconds"] for e in epochs]
+    trained = int(train_count) if train_count else SAMPLES
+    if len(measured) < 2:
+        sys.exit(f"bench/engine.sh: {model}/{peer} reported {len(measured)} epochs, expected 2")
+    scale = SAMPLES / trained
+    rows.append({"model": model, "peer": peer,
+                 "epoch1_seconds": round(measured[0] * scale, 3), "epoch2_seconds": round(measured[1] * scale, 3),
+                 "train_samples": trained, "measured_seconds": measured,
+                 "train_loss": [e.get("train_loss") for e in epochs]})
+
+ratios = {}
+for model in dict.fromkeys(r["model"] for r in rows):
+    sweep = next((r for r in rows if r["model"] == model and r["peer"] == "sweep"), None)
+    peers = [r for r in rows if r["model"] == model and r["peer"] != "sweep"]
+    if sweep and peers:
+        best = min(peers, key=lambda r: r["epoch2_seconds"])
+        ratios[model] = {"best_peer": best["peer"], "best_peer_seconds": best["epoch2_seconds"],
+                         "sweep_seconds": sweep["epoch2_seconds"],
+                         "sweep_over_best_peer": round(sweep["epoch2_seconds"] / best["epoch2_seconds"], 3)}
+
+print()
+print(f"Fashion-MNIST, seconds per epoch of {SAMPLES:,} samples (batch 128, Adam 1e-3, one thread)")
+print(f"{'model':<6} {'peer':<6} {'epoch 1':>8} {'epoch 2':>8}")
+for r in rows:
+    note = f"  (measured on {r['train_samples']:,} samples, scaled)" if r["train_samples"] != SAMPLES else ""
+    print(f"{r['model']:<6} {r['peer']:<6} {r['epoch1_seconds']:>8.2f} {r['epoch2_seconds']:>8.2f}{note}")
+print()
+print("sweep vs best peer, epoch 2 (sweep's time / the peer's; below 1: sweep is faster)")
+for model, q in ratios.items():
+    print(f"{model:<6} {q['sweep_over_best_peer']:.2f}x  (sweep {q['sweep_seconds']:.2f} s, "
+          f"{q['best_peer']} {q['best_peer_seconds']:.2f} s)")
+
+result = {
+    "benchmark": "engine", "dataset": "fashion-mnist", "samples_per_epoch": SAMPLES,
+    "batch_size": 128, "optimizer": "adam", "learning_rate": 0.001, "threads": 1,
+    "quick": os.environ["QUICK"] == "true",
+    "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    "git": os.environ["GIT_COMMIT"], "sweep_bin": os.environ["SWEEP_BIN_USED"],
+    "host": {"machine": platform.machine(), "cpus": os.cpu_count(),
+             "loadavg_before": os.environ["LOADAVG_BEFORE"]},
+    "results": rows, "sweep_vs_best_peer_epoch2": ratios,
+}
+with open(out_file, "w") as f:
+    json.dump(result, f, indent=2)
+    f.write("\n")
+print(f"\nwrote {out_file}")
+PY
