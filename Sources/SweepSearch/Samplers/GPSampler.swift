@@ -57,13 +57,15 @@ public struct GPSampler: Sampler {
             if let m = GP.Model(x: x + px, y: y + believed, n: n + pending.count, params: params) { model = m }
         }
 
-        let acquisition = Acquisition(encoding: encoding, model: model, best: y.min()!)
+        let acquisition = GP.Acquisition(encoding: encoding, model: model, best: y.min()!)
         let u = candidatePoints(encoding: encoding, observed: observed, losses: y, rng: &rng)
         let winner = acquisition.maximize(u, count: u.count / encoding.parameterCount)
         return fillRandomly(encoding.assignment(winner), space: space, rng: &rng)
     }
 
-    /// Point `number` of the study's start-up sequence, as an assignment.
+    /// Point `number` of the study's start-up sequence, as an assignment. The scramble and offset
+    /// come from a stream of the study seed alone, not from the trial's: every trial must see the
+    /// same sequence for its points to be spread out together.
     func startupPoint(_ number: Int, encoding: GP.Encoding, studySeed: UInt64) -> [String: Double] {
         var rng = SweepRandom(seed: SeedSequence.derive(studySeed, SeedSequence.label("gp"), SeedSequence.label("startup")))
         let halton = GP.ScrambledHalton(dims: encoding.parameterCount, rng: &rng)
@@ -109,87 +111,5 @@ public struct GPSampler: Sampler {
         let variance = losses.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / n
         let sd = variance.squareRoot()
         return losses.map { sd > 1e-12 * max(1, abs(mean)) ? ($0 - mean) / sd : 0 }
-    }
-}
-
-extension GPSampler {
-    /// log EI over parameter-box points, and its maximisation.
-    struct Acquisition {
-        let encoding: GP.Encoding
-        let model: GP.Model
-        let best: Double
-
-        /// Internal values (count, P; NaN = inactive) and log EI (count) of points u (count, P).
-        func evaluate(_ u: [Double], count m: Int) -> (values: [Double], scores: [Double]) {
-            let p = encoding.parameterCount, d = encoding.featureCount
-            var values = [Double](repeating: .nan, count: m * p)
-            var features = [Double](repeating: 0, count: m * d)
-            var row = [Double](repeating: .nan, count: p)
-            for c in 0..<m {
-                encoding.decode(u[(c * p)..<((c + 1) * p)], values: &row, features: &features[(c * d)..<((c + 1) * d)])
-                values.replaceSubrange((c * p)..<((c + 1) * p), with: row)
-            }
-            let (mean, variance) = model.predict(features, m: m)
-            let scores = (0..<m).map { c -> Double in
-                let s = GP.logEI(mean: mean[c], variance: variance[c], best: best)
-                return s.isNaN ? -.infinity : s
-            }
-            return (values, scores)
-        }
-
-        /// The internal values (P) of the best point found: the best of the candidates u (count,
-        /// P), refined by a compass search from the three best distinct ones.
-        func maximize(_ u: [Double], count: Int, starts: Int = 3, initialStep: Double = 0.05,
-                      minStep: Double = 2e-3, maxRounds: Int = 20) -> [Double] {
-            let p = encoding.parameterCount
-            let (values, scores) = evaluate(u, count: count)
-
-            struct Start { var u: [Double]; var values: [Double]; var score: Double; var step: Double }
-            var chosen: [Start] = []
-            for c in (0..<count).sorted(by: { scores[$0] > scores[$1] }) {
-                let v = Array(values[(c * p)..<((c + 1) * p)])
-                if chosen.contains(where: { Self.sameValues($0.values, v) }) { continue }
-                chosen.append(Start(u: Array(u[(c * p)..<((c + 1) * p)]), values: v, score: scores[c], step: initialStep))
-                if chosen.count == starts { break }
-            }
-
-            // Compass search: each round tries ± step along every active continuous parameter of
-            // every live start in one batch; a start moves to its best neighbour if that improves
-            // log EI, else halves its step, and stops below `minStep`.
-            for _ in 0..<maxRounds {
-                var batch: [Double] = [], owner: [Int] = []
-                for (k, s) in chosen.enumerated() where s.step >= minStep {
-                    for j in 0..<p where encoding.isContinuous[j] && !s.values[j].isNaN {
-                        for sign in [-1.0, 1.0] {
-                            var v = s.u
-                            v[j] = min(max(v[j] + sign * s.step, 0), 1)
-                            if v[j] == s.u[j] { continue }
-                            batch += v; owner.append(k)
-                        }
-                    }
-                }
-                if owner.isEmpty { break }
-                let (bv, bs) = evaluate(batch, count: owner.count)
-                var bestOf = [Int?](repeating: nil, count: chosen.count)
-                for (i, k) in owner.enumerated() where bs[i] > chosen[k].score && (bestOf[k].map { bs[i] > bs[$0] } ?? true) {
-                    bestOf[k] = i
-                }
-                for k in chosen.indices where chosen[k].step >= minStep {
-                    if let i = bestOf[k] {
-                        chosen[k].u = Array(batch[(i * p)..<((i + 1) * p)])
-                        chosen[k].values = Array(bv[(i * p)..<((i + 1) * p)])
-                        chosen[k].score = bs[i]
-                    } else {
-                        chosen[k].step *= 0.5
-                    }
-                }
-            }
-            return chosen.max(by: { $0.score < $1.score })!.values
-        }
-
-        /// Equal assignments (NaN, inactive, equals NaN).
-        static func sameValues(_ a: [Double], _ b: [Double]) -> Bool {
-            zip(a, b).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }
-        }
     }
 }

@@ -10,6 +10,7 @@
 /// - `GP.BoxLBFGS` (LBFGS.swift): the optimiser of the kernel's hyperparameters.
 /// - `GP.Model` (Model.swift): a fitted GP's posterior mean and variance.
 /// - `GP.logEI` (LogEI.swift): log expected improvement, stable far into the tail.
+/// - `GP.Acquisition` (Acquisition.swift): log EI over candidate points and a compass search.
 ///
 /// Dimension letters used in shape comments: N = training points, M = query points,
 /// D = feature columns, P = parameters of the space.

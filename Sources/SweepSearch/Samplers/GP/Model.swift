@@ -53,7 +53,7 @@ extension GP {
         let objective = MarginalLikelihood(x: x, y: y, n: n, d: d)
         let (lower, upper) = KernelParams.bounds(dims: d)
         let start = KernelParams(defaultFor: d).theta
-        var best = BoxLBFGS(maxIterations: 25).minimize(start, lower: lower, upper: upper, objective.value)
+        var best = BoxLBFGS(maxIterations: 20).minimize(start, lower: lower, upper: upper, objective.value)
         for _ in 0..<restarts {
             var theta = start
             for j in 0..<d { theta[j] += 0.7 * rng.nextGaussian() }
