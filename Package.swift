@@ -13,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // C libraries from Debian: libopenblas-dev (+ liblapacke-dev) and zlib1g-dev.
@@ -33,13 +34,19 @@ let package = Package(
         ]),
         // Search spaces, samplers (random, grid, TPE, GP) and schedulers (ASHA, Hyperband, median).
         .target(name: "SweepSearch", dependencies: ["SweepCore", "SweepEngine", "COpenBLAS"]),
+        // Studies and trials in SQLite, in Optuna's schema (optuna.load_study reads them), via GRDB.
+        .target(name: "SweepStorage", dependencies: [
+            "SweepCore", "SweepSearch", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        // The local process pool: trial processes, the line protocol, the search loop, the leaderboard.
+        .target(name: "SweepRunner", dependencies: ["SweepCore", "SweepEngine", "SweepSearch", "SweepStorage"]),
         // Benchmarks of the search side (sampler regret and cost): `sweep-bench`.
         .executableTarget(name: "SweepBench", dependencies: [
             "SweepCore", "SweepSearch", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The `sweep` command: a thin shell over the library modules.
         .executableTarget(name: "SweepCLI", dependencies: [
-            "SweepCore", "SweepEngine", "SweepData", "SweepSearch",
+            "SweepCore", "SweepEngine", "SweepData", "SweepSearch", "SweepStorage", "SweepRunner",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -47,6 +54,10 @@ let package = Package(
         .testTarget(name: "SweepDataTests", dependencies: ["SweepData"]),
         .testTarget(name: "SweepEngineTests", dependencies: ["SweepEngine", "SweepData"]),
         .testTarget(name: "SweepSearchTests", dependencies: ["SweepSearch", "SweepCore", "SweepEngine"]),
+        .testTarget(name: "SweepStorageTests", dependencies: [
+            "SweepStorage", "SweepSearch", "SweepCore", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .testTarget(name: "SweepRunnerTests", dependencies: ["SweepRunner", "SweepStorage", "SweepSearch", "SweepCore"]),
         .testTarget(name: "SweepCLITests", dependencies: ["SweepEngine", "SweepData"]),
     ],
     swiftLanguageModes: [.v5]

@@ -219,6 +219,13 @@ public struct ConfigReader {
         return v
     }
 
+    /// A seed: a whole number from 0 to 2^64 - 1.
+    public func seed(_ k: String, default d: UInt64) throws -> UInt64 {
+        guard let s = try scalar(k) else { return d }
+        guard let v = UInt64(s) else { throw error(k, "expected a whole number from 0 to \(UInt64.max), got '\(s)'") }
+        return v
+    }
+
     public func bool(_ k: String, default d: Bool) throws -> Bool {
         guard let s = try scalar(k) else { return d }
         switch s.lowercased() {

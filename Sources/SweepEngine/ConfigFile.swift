@@ -39,7 +39,7 @@ public enum ConfigFile {
         try root.only(topKeys)
         try rejectDistributions(tree, file: file, path: "")
         let name = try root.string("name") ?? ((file as NSString).lastPathComponent as NSString).deletingPathExtension
-        let seed = try root.int("seed", default: 0, range: 0...Int.max)!
+        let seed = try root.seed("seed", default: 0)
         guard let ds = try root.map("dataset") else { throw root.error(nil, "missing `dataset:` (for example `dataset: {name: digits}`)") }
         var dataset = try decodeDataset(ds)
         // A relative CSV path is read relative to the model file's folder when the file is there.
@@ -58,7 +58,7 @@ public enum ConfigFile {
             try decodeLayer(ConfigReader(n, file: file, path: "model.layers.\(i)"))
         }
         let training = try decodeTraining(try root.map("training"), file: file)
-        return TrialConfig(name: name, dataset: dataset, layers: layers, initialization: initScheme, training: training, seed: UInt64(seed))
+        return TrialConfig(name: name, dataset: dataset, layers: layers, initialization: initScheme, training: training, seed: seed)
     }
 
     /// A value written as a distribution (`{float: [...]}`, `{int: ...}`, `{choice: ...}`) is
@@ -96,7 +96,7 @@ public enum ConfigFile {
                            validation: try r.double("validation", default: 0.1, range: 0.001...0.9)!,
                            testFraction: try r.double("test_fraction", default: 0.2, range: 0.001...0.9)!,
                            scaling: try r.choice("scaling", Scaling.self, default: .unit),
-                           splitSeed: UInt64(try r.int("split_seed", default: 0, range: 0...Int.max)!),
+                           splitSeed: try r.seed("split_seed", default: 0),
                            limit: try r.int("limit", range: 10...Int.max))
     }
 

@@ -78,7 +78,7 @@ public struct StudySpec: Sendable {
         let root = try ConfigReader(tree, file: file)
         try root.only(ConfigFile.topKeys + ["params"])
         let name = try root.string("name") ?? ((file as NSString).lastPathComponent as NSString).deletingPathExtension
-        let seed = UInt64(try root.int("seed", default: 0, range: 0...Int.max)!)
+        let seed = try root.seed("seed", default: 0)
 
         var objective = Objective()
         if let o = try root.map("objective") {

@@ -1,0 +1,138 @@
+import ArgumentParser
+import Foundation
+import SweepCore
+import SweepData
+import SweepEngine
+import SweepRunner
+import SweepSearch
+import SweepStorage
+
+/// Options every command that touches the store takes.
+struct StoreOptions: ParsableArguments {
+    @Option(help: "The SQLite file of results.") var db: String = "results/sweep.db"
+}
+
+struct Start: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a search in the foreground and print the leaderboard at the end.",
+        discussion: "--trials is the total for the study: running the same command again continues the study up to it.")
+
+    @Argument(help: "The search-space file (YAML).") var space: String
+    @Option(help: "Study name (default: the file's `name`).") var study: String?
+    @Option(help: "Total trials in the study.") var trials: Int?
+    @Option(help: "Trial processes at once (default: the number of cores).") var workers: Int?
+    @Option(help: "auto, random, grid, tpe or gp.") var sampler: String?
+    @Option(help: "none, asha, hyperband or median.") var scheduler: String?
+    @Option(help: "Study seed.") var seed: UInt64?
+    @Option(help: "Where data sets live.") var dataDir: String?
+    @Option(help: "Memory limit of one trial process, in MB.") var memoryMb: Int?
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a value of the file: key.path=value.", valueName: "key=value"))
+    var overrides: [String] = []
+    @OptionGroup var store: StoreOptions
+
+    func validate() throws {
+        if let trials, trials < 1 { throw ValidationError("--trials must be at least 1, got \(trials)") }
+        if let workers, workers < 1 || workers > 256 { throw ValidationError("--workers must be 1...256, got \(workers)") }
+        if let s = sampler, !StudySpec.samplerNames.contains(s) {
+            throw ValidationError("--sampler '\(s)' is not one of \(StudySpec.samplerNames.joined(separator: ", "))")
+        }
+        if let s = scheduler, !StudySpec.schedulerNames.contains(s) {
+            throw ValidationError("--scheduler '\(s)' is not one of \(StudySpec.schedulerNames.joined(separator: ", "))")
+        }
+        if let m = memoryMb, m < 16 { throw ValidationError("--memory-mb must be at least 16") }
+    }
+
+    func run() throws {
+        let spec = try StudySpec.load(path: space, overrides: overrides)
+        let options = RunOptions(studyName: study, trials: trials, workers: workers ?? ProcessInfo.processInfo.activeProcessorCount,
+                                 sampler: sampler, scheduler: scheduler, seed: seed,
+                                 dataDir: absolute(DataDirectory.resolve(dataDir)), dbPath: store.db,
+                                 trialExecutable: CommandLine.selfExecutable, memoryMB: memoryMb)
+        let progress = ProgressPrinter()
+        let runner = try SearchRunner(spec: spec, options: options, observer: progress)
+        let stopper = SignalStopper { runner.stop() }
+        let stored = try runner.run()
+        stopper.cancel()
+        progress.finish()
+        let board = Leaderboard(trials: stored, space: spec.space, direction: spec.objective.direction)
+        print("")
+        print(board.table(top: 10, study: runner.study.name, metric: spec.objective.metric))
+        if let why = runner.stopReason { throw RuntimeFailure("the search stopped: \(why)") }
+        if stored.contains(where: { $0.record.state == .waiting }) {
+            print("stopped: run the same command again to continue the study")
+        }
+    }
+}
+
+func absolute(_ path: String) -> String {
+    path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+}
+
+extension CommandLine {
+    /// The path of this executable, for launching trial processes.
+    static var selfExecutable: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? absolute(arguments[0])
+    }
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM stop the run cleanly: running trials are stopped and left to be
+/// run again; a second Ctrl-C exits at once.
+final class SignalStopper {
+    var sources: [DispatchSourceSignal] = []
+    init(_ onStop: @escaping () -> Void) {
+        var count = 0
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler {
+                count += 1
+                if count > 1 { exit(130) }
+                FileHandle.standardError.write("\nstopping: waiting for running trials to stop (Ctrl-C again to quit at once)\n".data(using: .utf8)!)
+                onStop()
+            }
+            s.resume()
+            sources.append(s)
+        }
+    }
+    func cancel() { sources.forEach { $0.cancel() } }
+}
+
+/// A live progress line on a terminal, plain log lines otherwise.
+final class ProgressPrinter: RunObserver {
+    let tty = isatty(STDOUT_FILENO) == 1
+    var lastLine = ""
+
+    func started(study: String, total: Int, already: Int) {
+        print("study \(study): \(already) of \(total) trials finished so far")
+    }
+
+    func trialFinished(number: Int, state: TrialState, value: Double?, reason: String?, progress: RunProgress) {
+        if tty { clear() }
+        var s = "trial \(number) \(state.rawValue.lowercased())"
+        if let value { s += "  value \(fmt(value))" }
+        if let reason { s += "  (\(reason))" }
+        print(s)
+        tick(progress)
+    }
+
+    func tick(_ p: RunProgress) {
+        guard tty else { return }
+        var s = "[\(p.done)/\(p.total)] running \(p.running), pruned \(p.pruned), failed \(p.failed)"
+        if let b = p.best { s += ", best \(fmt(b))" }
+        s += ", \(duration(p.elapsed))"
+        if let eta = p.eta { s += ", ETA \(duration(eta))" }
+        clear()
+        FileHandle.standardOutput.write(s.data(using: .utf8)!)
+        lastLine = s
+    }
+
+    func clear() {
+        if !lastLine.isEmpty { FileHandle.standardOutput.write(("\r" + String(repeating: " ", count: lastLine.count) + "\r").data(using: .utf8)!) }
+        lastLine = ""
+    }
+
+    func finish() { if tty { clear() } }
+
+    func fmt(_ v: Double) -> String { String(format: "%.4g", v) }
+    func duration(_ s: Double) -> String { s < 60 ? String(format: "%.0fs", s) : s < 3600 ? String(format: "%dm%02ds", Int(s) / 60, Int(s) % 60) : String(format: "%dh%02dm", Int(s) / 3600, Int(s) % 3600 / 60) }
+}

@@ -1,0 +1,349 @@
+import Foundation
+import SweepCore
+import SweepEngine
+import SweepSearch
+import SweepStorage
+
+/// Everything `sweep start` needs besides the study file.
+public struct RunOptions: Sendable {
+    public var studyName: String?
+    public var trials: Int?
+    public var workers: Int
+    public var sampler: String?
+    public var scheduler: String?
+    public var seed: UInt64?
+    public var dataDir: String
+    public var dbPath: String
+    /// The program that runs built-in trials (`sweep` itself: `<executable> __trial`).
+    public var trialExecutable: String
+    public var memoryMB: Int?
+    public var graceSeconds: Double
+    public init(studyName: String? = nil, trials: Int? = nil, workers: Int = ProcessInfo.processInfo.activeProcessorCount,
+                sampler: String? = nil, scheduler: String? = nil, seed: UInt64? = nil, dataDir: String, dbPath: String,
+                trialExecutable: String, memoryMB: Int? = nil, graceSeconds: Double = 5) {
+        self.studyName = studyName; self.trials = trials; self.workers = workers; self.sampler = sampler; self.scheduler = scheduler
+        self.seed = seed; self.dataDir = dataDir; self.dbPath = dbPath; self.trialExecutable = trialExecutable
+        self.memoryMB = memoryMB; self.graceSeconds = graceSeconds
+    }
+}
+
+/// What the runner tells its caller while a search runs.
+public protocol RunObserver: AnyObject {
+    func started(study: String, total: Int, already: Int)
+    func trialFinished(number: Int, state: TrialState, value: Double?, reason: String?, progress: RunProgress)
+    func tick(_ progress: RunProgress)
+}
+
+public struct RunProgress: Sendable {
+    public var done: Int, total: Int, running: Int, pruned: Int, failed: Int
+    public var best: Double?
+    public var elapsed: Double
+    public var eta: Double?
+}
+
+/// Runs a study in the foreground: a local pool of trial processes, the sampler and the scheduler
+/// in this process, every event written to the store as it happens.
+///
+/// The runner keeps no state the store does not have: the trial history it hands the sampler and
+/// the scheduler is the store's, mirrored in memory and updated with each write. Trials left
+/// RUNNING or WAITING by an earlier run that died are run again first, with the same parameters
+/// and seed, so a study ends with exactly its trial count.
+public final class SearchRunner: @unchecked Sendable {
+    public let spec: StudySpec
+    public let options: RunOptions
+    public let store: SweepStore
+    let sampler: Sampler
+    let scheduler: Scheduler
+    public private(set) var study: StudyRecord
+    public let total: Int
+    var mirror: [Int: StoredTrial] = [:]        // by trial number
+    var running: [Int64: Running] = [:]         // by trial id
+    let events = EventQueue()
+    var stopping = false
+    /// Why the run ended before the study reached its total (too many failures), if it did.
+    public private(set) var stopReason: String?
+    weak var observer: RunObserver?
+    let started = Date()
+
+    struct Running {
+        var number: Int
+        var process: TrialProcess
+        var lastStep: Int = 0
+        var finalValue: Double?
+        var violation: String?
+        var pruned = false
+        var timedOut = false
+    }
+
+    public init(spec: StudySpec, options: RunOptions, observer: RunObserver? = nil) throws {
+        var spec = spec
+        if let s = options.sampler { spec.sampler = ComponentSpec(name: s) }
+        if let s = options.scheduler { spec.scheduler = ComponentSpec(name: s) }
+        if let s = options.seed { spec.seed = s }
+        guard StudySpec.samplerNames.contains(spec.sampler.name) else {
+            throw InputError(field: "--sampler", "unknown sampler '\(spec.sampler.name)'; accepted: \(StudySpec.samplerNames.joined(separator: ", "))")
+        }
+        guard StudySpec.schedulerNames.contains(spec.scheduler.name) else {
+            throw InputError(field: "--scheduler", "unknown scheduler '\(spec.scheduler.name)'; accepted: \(StudySpec.schedulerNames.joined(separator: ", "))")
+        }
+        self.options = options
+        self.observer = observer
+        let total = options.trials ?? spec.budget.trials
+        self.total = total
+        let maxEpochs = spec.budget.maxEpochs ?? 1
+        // Build everything that can reject the input before the store is touched.
+        sampler = try SamplerFactory.make(spec.sampler, space: spec.space, budget: Budget(trials: total), file: spec.file)
+        scheduler = try SchedulerFactory.make(spec.scheduler, maxEpochs: maxEpochs, file: spec.file)
+        store = try SweepStore(path: options.dbPath)
+        let name = options.studyName ?? spec.name
+        if let existing = try store.study(named: name) {
+            guard existing.spaceText == spec.text else {
+                throw InputError(file: spec.file, field: "--study",
+                                 "study '\(name)' already exists with a different search-space file; choose another name with --study")
+            }
+            spec.seed = existing.seed
+            if total != existing.trialsTotal { try store.updateStudy(id: existing.id, trialsTotal: total, status: .running) }
+            study = try store.study(named: name)!
+        } else {
+            study = try store.createStudy(name: name, direction: spec.objective.direction, metric: spec.objective.metric,
+                                          spacePath: spec.file, spaceText: spec.text, samplerJSON: Self.json(spec.sampler),
+                                          schedulerJSON: Self.json(spec.scheduler), seed: spec.seed, trialsTotal: total, maxEpochs: maxEpochs)
+        }
+        self.spec = spec
+    }
+
+    static func json(_ c: ComponentSpec) -> String {
+        String(data: try! JSONEncoder().encode(c), encoding: .utf8)!
+    }
+
+    var direction: Direction { spec.objective.direction }
+    var history: [TrialRecord] { mirror.values.sorted { $0.record.number < $1.record.number }.map(\.record) }
+
+    /// Runs until the study has `total` finished trials (or too many failures, or `stop()`).
+    /// Returns the study's trials.
+    @discardableResult
+    public func run() throws -> [StoredTrial] {
+        for t in try store.trials(studyID: study.id) { mirror[t.record.number] = t }
+        observer?.started(study: study.name, total: total, already: mirror.values.filter { $0.record.state.isFinished }.count)
+        // Trials an earlier run left behind: run them again, same parameters and seed.
+        var pending = mirror.values.filter { $0.record.state == .running || $0.record.state == .waiting }.map(\.record.number).sorted()
+        let maxFailures = spec.budget.maxFailures ?? Int.max
+        while true {
+            let failed = mirror.values.filter { $0.record.state == .fail }.count
+            let canStart = !stopping && failed < maxFailures
+            while canStart && running.count < max(options.workers, 1) {
+                if let n = pending.first {
+                    pending.removeFirst()
+                    try launch(rerun: mirror[n]!)
+                } else if mirror.count < total {
+                    try launchNew()
+                } else { break }
+            }
+            if running.isEmpty { break }
+            guard let (key, event) = events.next(timeout: 0.5) else { checkTimeouts(); observer?.tick(progress()); continue }
+            try handle(key, event)
+            checkTimeouts()
+        }
+        let failed = mirror.values.filter { $0.record.state == .fail }.count
+        let finished = mirror.values.filter { $0.record.state.isFinished }.count
+        if failed >= maxFailures && finished < total {
+            stopReason = "\(failed) trials failed (max_failures: \(maxFailures)); see the reasons in the leaderboard"
+        }
+        try store.updateStudy(id: study.id, trialsTotal: total, status: stopping || stopReason != nil ? .stopped : .finished)
+        return try store.trials(studyID: study.id)
+    }
+
+    /// Asks the run to finish: no new trials; running ones are stopped and left to be run again.
+    public func stop() {
+        events.post(-1, .violation("stop"))
+    }
+
+    func trialSeed(_ number: Int) -> UInt64 { SeedSequence.derive(spec.seed, SeedSequence.label("trial"), UInt64(number)) }
+
+    func launchNew() throws {
+        let number = mirror.count
+        let values = sampler.suggest(space: spec.space, history: history, direction: direction, trialNumber: number, studySeed: spec.seed)
+        let seed = trialSeed(number)
+        let configJSON = try trialPayload(values, seed: seed)
+        let params = spec.space.parameters.compactMap { p in values[p.name].map { (name: p.name, value: $0, distributionJSON: p.distribution.optunaJSON) } }
+        let (id, assigned) = try store.createTrial(studyID: study.id, params: params, seed: seed, configJSON: configJSON, workerPID: nil)
+        precondition(assigned == number, "trial numbers are assigned by this runner only")
+        let record = TrialRecord(number: number, state: .running, params: values)
+        mirror[number] = StoredTrial(trialID: id, record: record, seed: seed, configJSON: configJSON)
+        try spawn(id: id, number: number, values: values, configJSON: configJSON)
+    }
+
+    func launch(rerun t: StoredTrial) throws {
+        try store.restartTrial(trialID: t.trialID)
+        var r = t
+        r.record.state = .running; r.record.intermediate = [:]; r.record.value = nil
+        mirror[t.record.number] = r
+        try spawn(id: t.trialID, number: t.record.number, values: t.record.params, configJSON: t.configJSON)
+    }
+
+    /// The JSON the store keeps for a trial and the trial process reads: the full model value for
+    /// built-in trials, the parameters for user commands.
+    func trialPayload(_ values: [String: Double], seed: UInt64) throws -> String {
+        if spec.command != nil {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            return String(data: try encoder.encode(Self.commandParams(spec.space.external(values))), encoding: .utf8)!
+        }
+        let config = try spec.trialConfig(values, seed: seed)
+        return String(data: try JSONEncoder().encode(config), encoding: .utf8)!
+    }
+
+    /// A user command's parameters by the names it knows: the keys under `params:` without the
+    /// `params.` prefix (parameters elsewhere in the file keep their full dotted names).
+    static func commandParams(_ external: [String: ParamValue]) -> [String: ParamValue] {
+        var out: [String: ParamValue] = [:]
+        for (k, v) in external { out[k.hasPrefix("params.") ? String(k.dropFirst(7)) : k] = v }
+        return out
+    }
+
+    func spawn(id: Int64, number: Int, values: [String: Double], configJSON: String) throws {
+        var argv: [String]
+        var stdin = Data(configJSON.utf8)
+        var env: [String: String] = ["SWEEP_TRIAL_NUMBER": "\(number)", "SWEEP_STUDY": study.name, "OPENBLAS_NUM_THREADS": "1"]
+        if let command = spec.command {
+            let external = spec.space.external(values)
+            var names: [String: String] = ["trial": "\(number)", "seed": "\(trialSeed(number))",
+                                           "max_epochs": spec.budget.maxEpochs.map { "\($0)" } ?? ""]
+            for (k, v) in external { names[k] = v.description }
+            for (k, v) in Self.commandParams(external) { names[k] = v.description }
+            argv = command.map { arg in
+                var a = arg
+                for (k, v) in names { a = a.replacingOccurrences(of: "{\(k)}", with: v) }
+                return a
+            }
+            env["SWEEP_PARAMS"] = configJSON
+            env["SWEEP_SEED"] = "\(trialSeed(number))"
+            if let e = spec.budget.maxEpochs { env["SWEEP_MAX_EPOCHS"] = "\(e)" }
+        } else {
+            argv = [options.trialExecutable, "__trial", "--metric", spec.objective.metric, "--data-dir", options.dataDir]
+            stdin = Data(configJSON.utf8)
+        }
+        let limits = TrialProcess.Limits(timeout: spec.budget.trialTimeout, memoryMB: options.memoryMB, graceSeconds: options.graceSeconds)
+        let events = self.events
+        // User commands run in the search-space file's folder, so relative paths in them work.
+        let cwd = spec.command == nil ? nil : (spec.file as NSString).deletingLastPathComponent.nilIfEmpty
+        let p = try TrialProcess(key: id, argv: argv, stdin: stdin, env: env, cwd: cwd,
+                                 limits: limits) { key, event in events.post(key, event) }
+        running[id] = Running(number: number, process: p)
+    }
+
+    func handle(_ key: Int64, _ event: TrialProcess.Event) throws {
+        if key == -1 {  // stop()
+            stopping = true
+            for r in running.values { r.process.stop() }
+            return
+        }
+        guard var r = running[key] else { return }
+        switch event {
+        case .line(.report(let step, let value, _)):
+            r.lastStep = max(r.lastStep, step)
+            try store.reportIntermediate(trialID: key, step: step, value: value)
+            mirror[r.number]!.record.intermediate[step] = value
+            if !r.pruned && !stopping {
+                let decision = scheduler.decide(trial: mirror[r.number]!.record, all: history, direction: direction, studySeed: spec.seed)
+                if decision != .continue { r.pruned = true; r.process.stop() }
+            }
+            running[key] = r
+        case .line(.final(let value)):
+            r.finalValue = value
+            running[key] = r
+        case .violation(let reason):
+            if r.violation == nil { r.violation = reason }
+            running[key] = r
+        case .exited(let exit, let tail):
+            running[key] = nil
+            try finish(key, r, exit: exit, stderrTail: tail)
+        }
+    }
+
+    func finish(_ key: Int64, _ r: Running, exit: TrialExit, stderrTail: String) throws {
+        var state: TrialState
+        var value: Double? = nil
+        var reason: String? = nil
+        let last = mirror[r.number]!.record.intermediate.max { $0.key < $1.key }?.value
+        if stopping && !r.pruned {
+            // Stopped by the user: run again later with the same parameters and seed.
+            try store.requeueTrial(trialID: key)
+            mirror[r.number]!.record.state = .waiting
+            return
+        }
+        if let v = r.violation {
+            state = .fail; reason = v
+        } else if r.timedOut {
+            state = .fail; reason = "timed out after \(Int(spec.budget.trialTimeout ?? 0)) s"
+        } else if r.pruned {
+            state = .pruned; value = last
+        } else {
+            switch exit {
+            case .exited(0):
+                if let f = r.finalValue { state = .complete; value = f }
+                else { state = .fail; reason = "exited without printing a final {\"value\": ...} line" }
+            case .exited(let code):
+                state = .fail; reason = "exited with status \(code)"
+            case .signaled(let sig):
+                state = .fail; reason = "killed by signal \(sig)\(sig == SIGKILL && options.memoryMB != nil ? " (memory limit?)" : "")"
+            }
+        }
+        if state == .fail, let last = stderrTail.split(separator: "\n").last, reason?.contains("status") == true {
+            reason! += ": " + String(last.prefix(200))
+        }
+        let duration = r.process.elapsed
+        try store.finishTrial(trialID: key, state: state, value: value, exitStatus: exitCode(exit), reason: reason,
+                              stderrTail: stderrTail, epochsRun: r.lastStep, durationSeconds: duration, artifactDir: nil)
+        mirror[r.number]!.record.state = state
+        mirror[r.number]!.record.value = value
+        mirror[r.number]!.reason = reason
+        mirror[r.number]!.epochsRun = r.lastStep
+        mirror[r.number]!.durationSeconds = duration
+        observer?.trialFinished(number: r.number, state: state, value: value, reason: reason, progress: progress())
+    }
+
+    func exitCode(_ e: TrialExit) -> Int32 {
+        switch e { case .exited(let c): return c; case .signaled(let s): return 128 + s }
+    }
+
+    func checkTimeouts() {
+        guard let limit = spec.budget.trialTimeout else { return }
+        for (k, r) in running where !r.timedOut && r.process.elapsed > limit {
+            running[k]!.timedOut = true
+            r.process.kill()
+        }
+    }
+
+    func progress() -> RunProgress {
+        let records = mirror.values.map(\.record)
+        let done = records.filter { $0.state.isFinished }.count
+        let best = records.filter { $0.state == .complete }.compactMap(\.value).min { $0 * direction.sign < $1 * direction.sign }
+        let elapsed = Date().timeIntervalSince(started)
+        let newlyDone = max(done - 0, 0)
+        let eta = newlyDone > 0 ? elapsed / Double(newlyDone) * Double(max(total - done, 0)) : nil
+        return RunProgress(done: done, total: total, running: running.count, pruned: records.filter { $0.state == .pruned }.count,
+                           failed: records.filter { $0.state == .fail }.count, best: best, elapsed: elapsed, eta: eta)
+    }
+}
+
+/// A blocking queue of trial events (filled by the reader threads, drained by the controller).
+final class EventQueue: @unchecked Sendable {
+    private let cond = NSCondition()
+    private var items: [(Int64, TrialProcess.Event)] = []
+
+    func post(_ key: Int64, _ e: TrialProcess.Event) {
+        cond.lock(); items.append((key, e)); cond.signal(); cond.unlock()
+    }
+
+    func next(timeout: Double) -> (Int64, TrialProcess.Event)? {
+        cond.lock(); defer { cond.unlock() }
+        let deadline = Date().addingTimeInterval(timeout)
+        while items.isEmpty { if !cond.wait(until: deadline) { return nil } }
+        return items.removeFirst()
+    }
+}
+
+extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
+}

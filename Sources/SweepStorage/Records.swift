@@ -1,0 +1,79 @@
+import Foundation
+import SweepSearch
+
+/// Where a study stands: `running` while a search works on it, `stopped` when a search was
+/// interrupted (running it again continues), `finished` when it reached its trial count.
+public enum StudyStatus: String, Sendable, Codable, CaseIterable {
+    case running, stopped, finished
+}
+
+/// A Sweep study: Optuna's `studies` row with its direction, and Sweep's `sweep_studies` row.
+public struct StudyRecord: Sendable, Equatable {
+    /// Optuna's `study_id`.
+    public var id: Int64
+    public var name: String
+    public var direction: Direction
+    public var metric: String
+    public var spacePath: String
+    /// The search-space file's text as submitted (the study can be re-run from it alone).
+    public var spaceText: String
+    public var samplerJSON: String
+    public var schedulerJSON: String
+    public var seed: UInt64
+    public var trialsTotal: Int
+    public var maxEpochs: Int?
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var status: StudyStatus
+}
+
+/// One line of a study list.
+public struct StudySummary: Sendable, Equatable {
+    public var id: Int64
+    public var name: String
+    public var direction: Direction
+    public var metric: String
+    public var status: StudyStatus
+    public var trialsTotal: Int
+    /// Trials per state; states without trials are absent.
+    public var counts: [TrialState: Int]
+    /// The best objective among complete trials.
+    public var bestValue: Double?
+    public var createdAt: Date
+
+    public func count(_ state: TrialState) -> Int { counts[state] ?? 0 }
+}
+
+/// A trial as stored: the snapshot samplers and schedulers see (`record`) and what Sweep keeps to
+/// explain and replay it. Trials written by Optuna itself (no Sweep row) have seed 0 and an empty
+/// `configJSON`.
+public struct StoredTrial: Sendable, Equatable {
+    /// Optuna's `trial_id` (unique in the file; `record.number` is unique in the study).
+    public var trialID: Int64
+    public var record: TrialRecord
+    public var datetimeStart: Date?
+    public var datetimeComplete: Date?
+    public var seed: UInt64
+    /// The full model value the trial runs (what the trial process reads).
+    public var configJSON: String
+    /// How many times the trial was started (restarts after a requeue count).
+    public var attempts: Int
+    public var workerPID: Int32?
+    public var exitStatus: Int32?
+    /// Why the trial failed or was pruned, in words.
+    public var reason: String?
+    public var stderrTail: String?
+    public var epochsRun: Int?
+    public var durationSeconds: Double?
+    public var artifactDir: String?
+
+    public init(trialID: Int64, record: TrialRecord, datetimeStart: Date? = nil, datetimeComplete: Date? = nil,
+                seed: UInt64, configJSON: String, attempts: Int = 1, workerPID: Int32? = nil, exitStatus: Int32? = nil,
+                reason: String? = nil, stderrTail: String? = nil, epochsRun: Int? = nil, durationSeconds: Double? = nil,
+                artifactDir: String? = nil) {
+        self.trialID = trialID; self.record = record; self.datetimeStart = datetimeStart; self.datetimeComplete = datetimeComplete
+        self.seed = seed; self.configJSON = configJSON; self.attempts = attempts; self.workerPID = workerPID
+        self.exitStatus = exitStatus; self.reason = reason; self.stderrTail = stderrTail; self.epochsRun = epochsRun
+        self.durationSeconds = durationSeconds; self.artifactDir = artifactDir
+    }
+}

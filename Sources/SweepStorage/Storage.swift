@@ -1,0 +1,421 @@
+import Foundation
+import GRDB
+import SweepCore
+import SweepSearch
+
+/// Studies and trials in one SQLite file, in Optuna's RDB schema: `optuna.load_study(study_name:
+/// ..., storage: "sqlite:///PATH")` and optuna-dashboard read Sweep's results unchanged. What Optuna
+/// has no place for lives beside its tables, in `sweep_studies` and `sweep_trials`, keyed by
+/// Optuna's ids (see `Schema`).
+///
+/// Contract:
+/// - **Thread and process safety.** One store may be used from any number of threads (a GRDB
+///   `DatabasePool` in WAL mode: one writer connection, concurrent readers). Several processes may
+///   open the same file: a write takes SQLite's write lock when it begins and waits up to
+///   `busyTimeout` for another process's; readers never wait for writers and see only committed
+///   states.
+/// - **One transaction per write method.** All of a method's effects become visible together, or,
+///   when it throws, none does.
+/// - **Idempotence.** Opening a file again applies no migration twice. `reportIntermediate` for a
+///   step already reported overwrites it; `heartbeat` may be repeated freely; `requeueTrial` of a
+///   WAITING trial does nothing.
+/// - **What never changes.** A trial's number, parameters, seed and configuration once created; a
+///   finished trial (COMPLETE, PRUNED, FAIL): write methods refuse it. A study's name, direction,
+///   metric, search space, sampler, scheduler and seed (only its trial total and status change).
+/// - **Trial numbers** are Optuna's: the count of earlier trials in the study, assigned inside the
+///   creating transaction, so they are unique and dense from 0 whatever the number of writers.
+///   Trials are never deleted (an interrupted trial goes back to WAITING), so they stay dense.
+/// - **Values** follow Optuna: an infinity or NaN is stored as NULL plus its type; a COMPLETE trial
+///   whose value is NaN or missing is stored as FAIL; a PRUNED trial's value is its last reported
+///   one (unless NaN). Times are UTC in Optuna's datetime text.
+/// - **Errors.** `InputError` naming the file for a file that is not a database or that a newer
+///   Sweep or another Optuna schema wrote, and for a study name already taken; `RuntimeFailure`
+///   for an unknown id or a write to a trial that is not running; GRDB's `DatabaseError` for I/O.
+public final class SweepStore: Sendable {
+    public let path: String
+    let pool: DatabasePool
+
+    /// How long a write waits for another process's write (and a read for a recovering file).
+    public static let busyTimeout: TimeInterval = 10
+
+    /// Opens the file, creating it and its folders if needed, and brings its schema up to date.
+    public init(path: String) throws {
+        self.path = path
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty {
+            do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+                throw InputError(file: path, "cannot create its folder: \(error.localizedDescription)")
+            }
+        }
+        var config = Configuration()
+        config.busyMode = .timeout(Self.busyTimeout)   // readers of a pool wait 10 s too (GRDB's default)
+        config.label = "SweepStore"
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            try Schema.migrate(pool, file: path)
+        } catch let e as DatabaseError {
+            switch e.resultCode {
+            case .SQLITE_NOTADB: throw InputError(file: path, "is not an SQLite database")
+            case .SQLITE_CORRUPT: throw InputError(file: path, "is a damaged SQLite database (\(e.message ?? "corrupt"))")
+            case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY, .SQLITE_AUTH:
+                throw InputError(file: path, "cannot be opened for writing (\(e.message ?? "\(e.resultCode)"))")
+            default: throw e
+            }
+        }
+    }
+
+    // MARK: Studies
+
+    /// Creates a study: Optuna's study and direction rows and Sweep's row, status `running`.
+    public func createStudy(name: String, direction: Direction, metric: String, spacePath: String, spaceText: String,
+                            samplerJSON: String, schedulerJSON: String, seed: UInt64, trialsTotal: Int,
+                            maxEpochs: Int?) throws -> StudyRecord {
+        let now = OptunaEncoding.datetime(Date())
+        return try pool.write { db in
+            if try Row.fetchOne(db, sql: "SELECT 1 FROM studies WHERE study_name = ?", arguments: [name]) != nil {
+                throw InputError(file: path, field: "study", "a study named '\(name)' already exists; choose another name")
+            }
+            try db.execute(sql: "INSERT INTO studies (study_name) VALUES (?)", arguments: [name])
+            let id = db.lastInsertedRowID
+            try db.execute(sql: "INSERT INTO study_directions (direction, study_id, objective) VALUES (?, ?, 0)",
+                           arguments: [OptunaEncoding.direction(direction), id])
+            // OR REPLACE: a row left by a study Optuna deleted (it does not enforce foreign keys)
+            // whose id SQLite reused.
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO sweep_studies (study_id, space_path, space_text, metric, sampler_json, scheduler_json,
+                    seed, trials_total, max_epochs, created_at, updated_at, status)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')
+                """, arguments: [id, spacePath, spaceText, metric, samplerJSON, schedulerJSON, String(seed), trialsTotal,
+                                 maxEpochs, now, now])
+            return try fetchStudies(db, where: "s.study_id = ?", [id])[0]
+        }
+    }
+
+    /// The Sweep study with this name (studies Optuna created in the same file are not Sweep's).
+    public func study(named name: String) throws -> StudyRecord? {
+        try pool.read { db in try fetchStudies(db, where: "s.study_name = ?", [name]).first }
+    }
+
+    /// The Sweep study created last.
+    public func latestStudy() throws -> StudyRecord? {
+        try pool.read { db in
+            try fetchStudies(db, where: "s.study_id = (SELECT study_id FROM sweep_studies ORDER BY created_at DESC, study_id DESC LIMIT 1)", []).first
+        }
+    }
+
+    /// Every Sweep study, oldest first, with its trial counts and best value.
+    public func studies() throws -> [StudySummary] {
+        try pool.read { db in
+            let records = try fetchStudies(db, where: "1", [])
+            var counts: [Int64: [TrialState: Int]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT study_id, state, COUNT(*) AS n FROM trials GROUP BY study_id, state") {
+                guard let state = TrialState(rawValue: row["state"]) else { continue }
+                counts[row["study_id"], default: [:]][state] = row["n"]
+            }
+            var values: [Int64: [Double]] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT t.study_id, v.value, v.value_type FROM trials t JOIN trial_values v ON v.trial_id = t.trial_id
+                WHERE t.state = 'COMPLETE' AND v.objective = 0
+                """) {
+                values[row["study_id"], default: []].append(OptunaEncoding.float(row["value"], type: row["value_type"]))
+            }
+            return records.map { s in
+                let best = values[s.id]?.min { $0 * s.direction.sign < $1 * s.direction.sign }
+                return StudySummary(id: s.id, name: s.name, direction: s.direction, metric: s.metric, status: s.status,
+                                    trialsTotal: s.trialsTotal, counts: counts[s.id] ?? [:], bestValue: best, createdAt: s.createdAt)
+            }
+        }
+    }
+
+    /// Changes what may change in a study: its trial total and its status (nil: unchanged).
+    public func updateStudy(id: Int64, trialsTotal: Int? = nil, status: StudyStatus? = nil) throws {
+        let now = OptunaEncoding.datetime(Date())
+        try pool.write { db in
+            try db.execute(sql: """
+                UPDATE sweep_studies SET trials_total = COALESCE(?, trials_total), status = COALESCE(?, status), updated_at = ?
+                WHERE study_id = ?
+                """, arguments: [trialsTotal, status?.rawValue, now, id])
+            guard db.changesCount == 1 else { throw RuntimeFailure("\(path): no Sweep study with id \(id)") }
+        }
+    }
+
+    // MARK: Trials: writing
+
+    /// Creates a RUNNING trial with the next number of its study: the trial row, its parameters
+    /// (internal values with `Distribution.optunaJSON`), Sweep's row and a first heartbeat.
+    public func createTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
+                            configJSON: String, workerPID: Int32?) throws -> (trialID: Int64, number: Int) {
+        for p in params where !p.value.isFinite {
+            throw RuntimeFailure("parameter '\(p.name)' has the value \(p.value); a parameter's internal value is a finite number")
+        }
+        let now = OptunaEncoding.datetime(Date())
+        return try pool.write { db in
+            guard try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM sweep_studies WHERE study_id = ?"), arguments: [studyID]) != nil else {
+                throw RuntimeFailure("\(path): no Sweep study with id \(studyID)")
+            }
+            // The count of earlier trials (Optuna's rule) is the last trial's number + 1, as trials are
+            // never deleted; this form reads one entry of ix_trials_study_id instead of all of them.
+            let last = try Int.fetchOne(db.cachedStatement(sql: "SELECT number FROM trials WHERE study_id = ? ORDER BY trial_id DESC LIMIT 1"),
+                                        arguments: [studyID])
+            let number = last.map { $0 + 1 } ?? 0
+            try db.cachedStatement(sql: "INSERT INTO trials (number, study_id, state, datetime_start) VALUES (?, ?, 'RUNNING', ?)")
+                .execute(arguments: [number, studyID, now])
+            let trialID = db.lastInsertedRowID
+            let insertParam = try db.cachedStatement(sql: "INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) VALUES (?, ?, ?, ?)")
+            for p in params { try insertParam.execute(arguments: [trialID, p.name, p.value, p.distributionJSON]) }
+            // OR REPLACE: see createStudy.
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO sweep_trials (trial_id, seed, config_json, worker_pid) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [trialID, String(seed), configJSON, workerPID])
+            try beat(db, trialID, now)
+            return (trialID, number)
+        }
+    }
+
+    /// Records the value of a running trial at a step (an epoch), replacing an earlier report of
+    /// that step, and refreshes the trial's heartbeat.
+    public func reportIntermediate(trialID: Int64, step: Int, value: Double) throws {
+        guard step >= 0 else { throw RuntimeFailure("trial \(trialID): step \(step) is negative; steps count from 0") }
+        let (stored, type) = OptunaEncoding.float(value)
+        let now = OptunaEncoding.datetime(Date())
+        try pool.write { db in
+            try requireRunning(db, trialID)
+            try db.cachedStatement(sql: """
+                INSERT INTO trial_intermediate_values (trial_id, step, intermediate_value, intermediate_value_type) VALUES (?, ?, ?, ?)
+                ON CONFLICT (trial_id, step) DO UPDATE
+                SET intermediate_value = excluded.intermediate_value, intermediate_value_type = excluded.intermediate_value_type
+                """).execute(arguments: [trialID, step, stored, type])
+            try beat(db, trialID, now)
+        }
+    }
+
+    /// Says a running trial is alive (does nothing for a trial that is not running: a heartbeat
+    /// may race with the trial's end).
+    public func heartbeat(trialID: Int64) throws {
+        let now = OptunaEncoding.datetime(Date())
+        try pool.write { db in
+            guard try state(db, trialID) == .running else { return }
+            try beat(db, trialID, now)
+        }
+    }
+
+    /// Ends a running trial: its state, completion time, value, and what Sweep knows of its run.
+    ///
+    /// `value` is the objective of a COMPLETE trial; a missing or NaN one makes the trial FAIL (as
+    /// Optuna does). It is not used for PRUNED (the last reported value is stored, unless NaN, as
+    /// Optuna does) nor for FAIL (no value). Returns the state stored.
+    @discardableResult
+    public func finishTrial(trialID: Int64, state: TrialState, value: Double?, exitStatus: Int32?, reason: String?,
+                            stderrTail: String?, epochsRun: Int?, durationSeconds: Double?, artifactDir: String?) throws -> TrialState {
+        guard state.isFinished else { throw RuntimeFailure("trial \(trialID): \(state.rawValue) is not a finished state") }
+        let now = OptunaEncoding.datetime(Date())
+        return try pool.write { db in
+            try requireRunning(db, trialID)
+            var final = state, reason = reason, objective: Double? = nil
+            switch state {
+            case .complete:
+                if let value, !value.isNaN {
+                    objective = value
+                } else {
+                    final = .fail
+                    let why = value == nil ? "no objective value was reported" : "the objective value is NaN"
+                    reason = reason.map { "\($0); \(why)" } ?? why
+                }
+            case .pruned:
+                let last = try Row.fetchOne(db.cachedStatement(sql: """
+                    SELECT intermediate_value, intermediate_value_type FROM trial_intermediate_values
+                    WHERE trial_id = ? ORDER BY step DESC LIMIT 1
+                    """), arguments: [trialID])
+                if let last {
+                    let x = OptunaEncoding.float(last["intermediate_value"], type: last["intermediate_value_type"])
+                    if !x.isNaN { objective = x }
+                }
+            default:
+                break
+            }
+            if let objective {
+                let (stored, type) = OptunaEncoding.float(objective)
+                try db.cachedStatement(sql: "INSERT INTO trial_values (trial_id, objective, value, value_type) VALUES (?, 0, ?, ?)")
+                    .execute(arguments: [trialID, stored, type])
+            }
+            try db.cachedStatement(sql: "UPDATE trials SET state = ?, datetime_complete = ? WHERE trial_id = ?")
+                .execute(arguments: [final.rawValue, now, trialID])
+            try db.cachedStatement(sql: """
+                UPDATE sweep_trials SET exit_status = ?, reason = ?, stderr_tail = ?, epochs_run = ?, duration_seconds = ?,
+                    artifact_dir = ? WHERE trial_id = ?
+                """).execute(arguments: [exitStatus, reason, stderrTail, epochsRun, durationSeconds, artifactDir, trialID])
+            return final
+        }
+    }
+
+    /// Puts a running trial back to WAITING, to be run again later with the same number,
+    /// parameters, seed and configuration (`restartTrial`). Its reports and heartbeat are removed
+    /// and its start time cleared, as for a trial Optuna enqueues. The trial is not deleted:
+    /// numbers are counts of earlier trials, so a deleted trial would give its number twice.
+    public func requeueTrial(trialID: Int64) throws {
+        try pool.write { db in
+            let s = try state(db, trialID)
+            if s == .waiting { return }
+            guard s == .running else { throw try notRunning(db, trialID, s) }
+            try clearRun(db, trialID)
+            try db.execute(sql: "DELETE FROM trial_heartbeats WHERE trial_id = ?", arguments: [trialID])
+            try db.execute(sql: "UPDATE trials SET state = 'WAITING', datetime_start = NULL, datetime_complete = NULL WHERE trial_id = ?",
+                           arguments: [trialID])
+        }
+    }
+
+    /// Starts a WAITING trial again, or a RUNNING one whose process is gone (see
+    /// `staleRunningTrials`): RUNNING from now, with no reports, one more attempt.
+    public func restartTrial(trialID: Int64, workerPID: Int32? = nil) throws {
+        let now = OptunaEncoding.datetime(Date())
+        try pool.write { db in
+            let s = try state(db, trialID)
+            guard s == .waiting || s == .running else { throw try notRunning(db, trialID, s) }
+            try clearRun(db, trialID)
+            try db.execute(sql: "UPDATE trials SET state = 'RUNNING', datetime_start = ?, datetime_complete = NULL WHERE trial_id = ?",
+                           arguments: [now, trialID])
+            try db.execute(sql: "UPDATE sweep_trials SET attempts = attempts + 1, worker_pid = ? WHERE trial_id = ?",
+                           arguments: [workerPID, trialID])
+            try beat(db, trialID, now)
+        }
+    }
+
+    // MARK: Trials: reading
+
+    /// The study's trials by number.
+    public func trials(studyID: Int64) throws -> [StoredTrial] {
+        try pool.read { db in try fetchTrials(db, where: "t.study_id = ?", [studyID]) }
+    }
+
+    public func trial(studyID: Int64, number: Int) throws -> StoredTrial? {
+        try pool.read { db in try fetchTrials(db, where: "t.study_id = ? AND t.number = ?", [studyID, number]).first }
+    }
+
+    /// The complete trial with the best value (the lowest number among equals).
+    public func bestTrial(studyID: Int64, direction: Direction) throws -> StoredTrial? {
+        try pool.read { db in
+            var best: (id: Int64, loss: Double)? = nil
+            for row in try Row.fetchAll(db, sql: """
+                SELECT t.trial_id, v.value, v.value_type FROM trials t JOIN trial_values v ON v.trial_id = t.trial_id
+                WHERE t.study_id = ? AND t.state = 'COMPLETE' AND v.objective = 0 ORDER BY t.number
+                """, arguments: [studyID]) {
+                let loss = OptunaEncoding.float(row["value"], type: row["value_type"]) * direction.sign
+                if best == nil || loss < best!.loss { best = (row["trial_id"], loss) }
+            }
+            guard let best else { return nil }
+            return try fetchTrials(db, where: "t.trial_id = ?", [best.id]).first
+        }
+    }
+
+    /// Running trials of the study whose last heartbeat (or start) is older than `seconds`: their
+    /// process is presumably gone.
+    public func staleRunningTrials(studyID: Int64, olderThan seconds: Double) throws -> [StoredTrial] {
+        let cutoff = OptunaEncoding.datetime(Date().addingTimeInterval(-seconds))
+        return try pool.read { db in
+            try fetchTrials(db, where: """
+                t.study_id = ? AND t.state = 'RUNNING'
+                AND COALESCE((SELECT h.heartbeat FROM trial_heartbeats h WHERE h.trial_id = t.trial_id), t.datetime_start) < ?
+                """, [studyID, cutoff])
+        }
+    }
+
+    // MARK: Helpers
+
+    private func fetchStudies(_ db: Database, where condition: String, _ arguments: StatementArguments) throws -> [StudyRecord] {
+        try Row.fetchAll(db, sql: """
+            SELECT s.study_id, s.study_name, d.direction, w.metric, w.space_path, w.space_text, w.sampler_json,
+                w.scheduler_json, w.seed, w.trials_total, w.max_epochs, w.created_at, w.updated_at, w.status
+            FROM studies s
+            JOIN sweep_studies w ON w.study_id = s.study_id
+            LEFT JOIN study_directions d ON d.study_id = s.study_id AND d.objective = 0
+            WHERE \(condition) ORDER BY w.created_at, s.study_id
+            """, arguments: arguments).map { row in
+            StudyRecord(id: row["study_id"], name: row["study_name"], direction: OptunaEncoding.direction(row["direction"] as String?),
+                        metric: row["metric"], spacePath: row["space_path"], spaceText: row["space_text"],
+                        samplerJSON: row["sampler_json"], schedulerJSON: row["scheduler_json"],
+                        seed: UInt64(row["seed"] as String) ?? 0, trialsTotal: row["trials_total"], maxEpochs: row["max_epochs"],
+                        createdAt: OptunaEncoding.date(row["created_at"]) ?? .distantPast,
+                        updatedAt: OptunaEncoding.date(row["updated_at"]) ?? .distantPast,
+                        status: StudyStatus(rawValue: row["status"]) ?? .stopped)
+        }
+    }
+
+    /// Trials matching a condition on `trials t`, by number, with their parameters and reports.
+    private func fetchTrials(_ db: Database, where condition: String, _ arguments: StatementArguments) throws -> [StoredTrial] {
+        let matching = "SELECT t.trial_id FROM trials t WHERE \(condition)"
+        var params: [Int64: [String: Double]] = [:]
+        for row in try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT trial_id, param_name, param_value FROM trial_params WHERE trial_id IN (\(matching))
+            """), arguments: arguments) {
+            guard let name: String = row["param_name"], let value: Double = row["param_value"] else { continue }
+            params[row["trial_id"], default: [:]][name] = value
+        }
+        var reports: [Int64: [Int: Double]] = [:]
+        for row in try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT trial_id, step, intermediate_value, intermediate_value_type FROM trial_intermediate_values
+            WHERE trial_id IN (\(matching))
+            """), arguments: arguments) {
+            reports[row["trial_id"], default: [:]][row["step"]] =
+                OptunaEncoding.float(row["intermediate_value"], type: row["intermediate_value_type"])
+        }
+        return try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT t.trial_id, t.number, t.state, t.datetime_start, t.datetime_complete, v.value, v.value_type,
+                w.seed, w.config_json, w.attempts, w.worker_pid, w.exit_status, w.reason, w.stderr_tail, w.epochs_run,
+                w.duration_seconds, w.artifact_dir
+            FROM trials t
+            LEFT JOIN trial_values v ON v.trial_id = t.trial_id AND v.objective = 0
+            LEFT JOIN sweep_trials w ON w.trial_id = t.trial_id
+            WHERE \(condition) ORDER BY t.number
+            """), arguments: arguments).map { row in
+            let id: Int64 = row["trial_id"]
+            let valueType: String? = row["value_type"]
+            let record = TrialRecord(number: row["number"], state: TrialState(rawValue: row["state"]) ?? .fail,
+                                     params: params[id] ?? [:],
+                                     value: valueType.map { OptunaEncoding.float(row["value"], type: $0) },
+                                     intermediate: reports[id] ?? [:])
+            return StoredTrial(trialID: id, record: record,
+                               datetimeStart: (row["datetime_start"] as String?).flatMap(OptunaEncoding.date),
+                               datetimeComplete: (row["datetime_complete"] as String?).flatMap(OptunaEncoding.date),
+                               seed: (row["seed"] as String?).flatMap { UInt64($0) } ?? 0,
+                               configJSON: row["config_json"] ?? "", attempts: row["attempts"] ?? 1,
+                               workerPID: row["worker_pid"], exitStatus: row["exit_status"], reason: row["reason"],
+                               stderrTail: row["stderr_tail"], epochsRun: row["epochs_run"],
+                               durationSeconds: row["duration_seconds"], artifactDir: row["artifact_dir"])
+        }
+    }
+
+    private func beat(_ db: Database, _ trialID: Int64, _ now: String) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES (?, ?)
+            ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat
+            """).execute(arguments: [trialID, now])
+    }
+
+    /// Forgets a run of the trial (before it runs again): reports, exit, timings.
+    private func clearRun(_ db: Database, _ trialID: Int64) throws {
+        try db.execute(sql: "DELETE FROM trial_intermediate_values WHERE trial_id = ?", arguments: [trialID])
+        try db.execute(sql: """
+            UPDATE sweep_trials SET worker_pid = NULL, exit_status = NULL, reason = NULL, stderr_tail = NULL, epochs_run = NULL,
+                duration_seconds = NULL, artifact_dir = NULL WHERE trial_id = ?
+            """, arguments: [trialID])
+    }
+
+    private func state(_ db: Database, _ trialID: Int64) throws -> TrialState {
+        guard let s = try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM trials WHERE trial_id = ?"), arguments: [trialID]) else {
+            throw RuntimeFailure("\(path): no trial with id \(trialID)")
+        }
+        return TrialState(rawValue: s) ?? .fail
+    }
+
+    private func requireRunning(_ db: Database, _ trialID: Int64) throws {
+        let s = try state(db, trialID)
+        guard s == .running else { throw try notRunning(db, trialID, s) }
+    }
+
+    private func notRunning(_ db: Database, _ trialID: Int64, _ s: TrialState) throws -> RuntimeFailure {
+        let row = try Row.fetchOne(db, sql: """
+            SELECT t.number, s.study_name FROM trials t JOIN studies s ON s.study_id = t.study_id WHERE t.trial_id = ?
+            """, arguments: [trialID])
+        let which = row.map { "trial \($0["number"] as Int) of study '\($0["study_name"] as String)'" } ?? "trial id \(trialID)"
+        return RuntimeFailure("\(path): \(which) is \(s.rawValue); only a running trial can change")
+    }
+}

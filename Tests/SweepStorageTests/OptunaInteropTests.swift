@@ -1,0 +1,98 @@
+import Foundation
+import XCTest
+import SweepCore
+import SweepSearch
+@testable import SweepStorage
+
+/// Optuna itself reads a study Sweep wrote (Tests/python/check_optuna_store.py). Skipped when
+/// `import optuna` fails.
+final class OptunaInteropTests: StoreTestCase {
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("python/check_optuna_store.py").path
+
+    static let optunaImports = (try? python(["-c", "import optuna"]))?.status == 0
+
+    static func python(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3"] + arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out; p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func requireOptuna() throws {
+        guard Self.optunaImports else { throw XCTSkip("python3 cannot import optuna") }
+    }
+
+    func testSweepAddsItsStudiesToAFileOptunaCreated() throws {
+        try requireOptuna()
+        let made = try Self.python(["-c", "import optuna, sys; optuna.create_study(study_name='theirs', storage='sqlite:///' + sys.argv[1])", dbPath])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let store = try SweepStore(path: dbPath)
+        XCTAssertNil(try store.study(named: "theirs"))          // not a Sweep study
+        assertInputError(dbPath, "'theirs' already exists") { _ = try makeStudy(store, name: "theirs") }
+        let mine = try makeStudy(store, name: "mine")
+        let id = try newTrial(store, mine).trialID
+        try finish(store, id, .complete, 0.5)
+        let run = try Self.python(["-c", "import optuna, sys; print(optuna.load_study(study_name='mine', storage='sqlite:///' + sys.argv[1]).best_value)", dbPath])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(run.stdout, "0.5\n")
+    }
+
+    func testOptunaLoadsWhatSweepWrote() throws {
+        try requireOptuna()
+        let store = try SweepStore(path: dbPath)
+        let study = try makeStudy(store, name: "interop", direction: .minimize)
+        // (lr, units, activation index, reports, end, value)
+        let plan: [(Double, Int, Int, [Double], TrialState?, Double?)] = [
+            (0.01, 4, 1, [0.9, 0.5, 0.3], .complete, 0.25),
+            (0.001, 2, 0, [0.8, 0.7], .pruned, nil),
+            (0.05, 8, 2, [1.5], .fail, nil),
+            (0.002, 3, 2, [0.6, 0.2, 0.1], .complete, 0.1),
+            (0.02, 1, 0, [.nan, .infinity], .complete, .infinity),
+            (0.003, 6, 1, [0.4], nil, nil),         // left running
+            (0.004, 7, 2, [0.9], .waiting, nil),    // requeued
+        ]
+        for (lr, units, act, reports, end, value) in plan {
+            let (id, _) = try store.createTrial(studyID: study.id, params: params(lr, units, act), seed: 3, configJSON: "{}", workerPID: nil)
+            for (step, v) in reports.enumerated() { try store.reportIntermediate(trialID: id, step: step, value: v) }
+            if end == .waiting { try store.requeueTrial(trialID: id) }
+            else if let end { try finish(store, id, end, value) }
+        }
+
+        let run = try Self.python([Self.script, dbPath, "interop"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let seen = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], run.stdout)
+
+        XCTAssertEqual(seen["schema_differences"] as? [String], [])
+        let versions = seen["versions"] as? [String: Any]
+        XCTAssertEqual(versions?["sweep"] as? NSDictionary, versions?["optuna"] as? NSDictionary)
+        XCTAssertEqual(seen["direction"] as? String, "MINIMIZE")
+        let best = try XCTUnwrap(seen["best"] as? [String: Any])
+        XCTAssertEqual(best["number"] as? Int, 3)
+        XCTAssertEqual(best["value"] as? Double, 0.1)
+        XCTAssertEqual(best["params"] as? NSDictionary, ["lr": 0.002, "units": 3, "activation": "gelu"] as NSDictionary)
+
+        let trials = try XCTUnwrap(seen["trials"] as? [[String: Any]])
+        XCTAssertEqual(trials.map { $0["number"] as? Int }, Array(0..<7))
+        XCTAssertEqual(trials.map { $0["state"] as? String }, ["COMPLETE", "PRUNED", "FAIL", "COMPLETE", "COMPLETE", "RUNNING", "WAITING"])
+        XCTAssertEqual(trials.map { t in t["value"].map { $0 is NSNull ? "none" : "\($0)" } }, ["0.25", "0.7", "none", "0.1", "inf", "none", "none"])
+        XCTAssertEqual(trials[0]["params"] as? NSDictionary, ["lr": 0.01, "units": 4, "activation": "tanh"] as NSDictionary)
+        XCTAssertEqual(trials[1]["intermediate"] as? NSDictionary, ["0": 0.8, "1": 0.7] as NSDictionary)
+        XCTAssertEqual(trials[4]["intermediate"] as? NSDictionary, ["0": "nan", "1": "inf"] as NSDictionary)
+        XCTAssertEqual(trials[6]["intermediate"] as? NSDictionary, [:] as NSDictionary)
+        XCTAssertEqual(trials.map { $0["has_start"] as? Bool }, [true, true, true, true, true, true, false])
+        XCTAssertEqual(trials.map { $0["has_complete"] as? Bool }, [true, true, true, true, true, false, false])
+
+        // Optuna writing to the file: it runs the WAITING trial with its stored parameters, then a new one.
+        let rerun = try XCTUnwrap(seen["rerun"] as? [String: Any])
+        XCTAssertEqual(rerun["number"] as? Int, 6)
+        XCTAssertEqual(rerun["state"] as? String, "COMPLETE")
+        XCTAssertEqual(rerun["params"] as? NSDictionary, ["lr": 0.004, "units": 7, "activation": "gelu"] as NSDictionary)
+        XCTAssertEqual(seen["appended_number"] as? Int, 7)
+    }
+}
