@@ -24,6 +24,9 @@ let package = Package(
         // The engine's element-wise and data-movement kernels, in C so they vectorize (AVX2/AVX-512
         // clones chosen at run time); each has a Swift reference the tests compare against.
         .target(name: "CSweepKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
+        // Starting trial processes: posix_spawn with a new process group, default signals, only
+        // stdin/stdout/stderr inherited (Foundation's Process scans /proc/self/fd on every start).
+        .target(name: "CSweepSpawn"),
         // Shared vocabulary: seeded random generators, user-facing errors.
         .target(name: "SweepCore", dependencies: [.product(name: "Yams", package: "Yams")]),
         // Data sets: loaders (IDX, CSV, CIFAR-10 binary), the built-in digits, splits, scaling.
@@ -39,10 +42,10 @@ let package = Package(
             "SweepCore", "SweepSearch", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // The local process pool: trial processes, the line protocol, the search loop, the leaderboard.
-        .target(name: "SweepRunner", dependencies: ["SweepCore", "SweepEngine", "SweepSearch", "SweepStorage"]),
+        .target(name: "SweepRunner", dependencies: ["CSweepSpawn", "SweepCore", "SweepEngine", "SweepSearch", "SweepStorage"]),
         // Benchmarks of the search side (sampler regret and cost): `sweep-bench`.
         .executableTarget(name: "SweepBench", dependencies: [
-            "SweepCore", "SweepSearch", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "SweepCore", "SweepSearch", "SweepStorage", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The `sweep` command: a thin shell over the library modules.
         .executableTarget(name: "SweepCLI", dependencies: [

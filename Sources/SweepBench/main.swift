@@ -8,8 +8,8 @@ import SweepSearch
 struct SweepBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep-bench",
-        abstract: "Benchmarks of Sweep's samplers.",
-        subcommands: [Samplers.self])
+        abstract: "Benchmarks of Sweep's samplers and store.",
+        subcommands: [Samplers.self, StorageBench.self])
 }
 
 /// `sweep-bench samplers`: simple regret on the seven test functions of `bench/functions.json`

@@ -51,10 +51,16 @@ struct Start: ParsableCommand {
         let progress = ProgressPrinter()
         let runner = try SearchRunner(spec: spec, options: options, observer: progress)
         let stopper = SignalStopper { runner.stop() }
+        let began = Date()
         let stored = try runner.run()
         stopper.cancel()
         progress.finish()
         let board = Leaderboard(trials: stored, space: spec.space, direction: spec.objective.direction)
+        let elapsed = Date().timeIntervalSince(began)
+        if runner.trialsRun > 0 {
+            print(String(format: "ran %d trials in %.1f s (%.1f trials/s), controller CPU %.3f ms per trial",
+                         runner.trialsRun, elapsed, Double(runner.trialsRun) / elapsed, runner.controllerCPUSeconds / Double(runner.trialsRun) * 1000))
+        }
         print("")
         print(board.table(top: 10, study: runner.study.name, metric: spec.objective.metric))
         if let why = runner.stopReason { throw RuntimeFailure("the search stopped: \(why)") }

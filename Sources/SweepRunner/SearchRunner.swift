@@ -56,12 +56,21 @@ public final class SearchRunner: @unchecked Sendable {
     let scheduler: Scheduler
     public private(set) var study: StudyRecord
     public let total: Int
-    var mirror: [Int: StoredTrial] = [:]        // by trial number
+    var mirror: [StoredTrial] = []              // index = trial number (numbers are dense from 0)
+    var counts: [TrialState: Int] = [:]
+    var best: Double?
     var running: [Int64: Running] = [:]         // by trial id
     let events = EventQueue()
     var stopping = false
     /// Why the run ended before the study reached its total (too many failures), if it did.
     public private(set) var stopReason: String?
+    /// CPU time this process (the controller: sampler, scheduler, store, process pool) spent in
+    /// `run()`, and the trials it started there.
+    public private(set) var controllerCPUSeconds = 0.0
+    public private(set) var trialsRun = 0
+    var launched = 0
+    var alreadyDone = 0
+    var cpuAtStart = 0.0
     weak var observer: RunObserver?
     let started = Date()
 
@@ -117,24 +126,27 @@ public final class SearchRunner: @unchecked Sendable {
     }
 
     var direction: Direction { spec.objective.direction }
-    var history: [TrialRecord] { mirror.values.sorted { $0.record.number < $1.record.number }.map(\.record) }
+    var history: [TrialRecord] { mirror.map(\.record) }
 
     /// Runs until the study has `total` finished trials (or too many failures, or `stop()`).
     /// Returns the study's trials.
     @discardableResult
     public func run() throws -> [StoredTrial] {
-        for t in try store.trials(studyID: study.id) { mirror[t.record.number] = t }
-        observer?.started(study: study.name, total: total, already: mirror.values.filter { $0.record.state.isFinished }.count)
+        cpuAtStart = Self.cpuSeconds()
+        mirror = try store.trials(studyID: study.id)
+        precondition(mirror.enumerated().allSatisfy { $0.offset == $0.element.record.number }, "trial numbers are dense from 0")
+        for t in mirror { count(t.record) }
+        alreadyDone = finishedCount
+        observer?.started(study: study.name, total: total, already: finishedCount)
         // Trials an earlier run left behind: run them again, same parameters and seed.
-        var pending = mirror.values.filter { $0.record.state == .running || $0.record.state == .waiting }.map(\.record.number).sorted()
+        var pending = mirror.filter { $0.record.state == .running || $0.record.state == .waiting }.map(\.record.number)
         let maxFailures = spec.budget.maxFailures ?? Int.max
         while true {
-            let failed = mirror.values.filter { $0.record.state == .fail }.count
-            let canStart = !stopping && failed < maxFailures
+            let canStart = !stopping && (counts[.fail] ?? 0) < maxFailures
             while canStart && running.count < max(options.workers, 1) {
                 if let n = pending.first {
                     pending.removeFirst()
-                    try launch(rerun: mirror[n]!)
+                    try launch(rerun: mirror[n])
                 } else if mirror.count < total {
                     try launchNew()
                 } else { break }
@@ -144,9 +156,10 @@ public final class SearchRunner: @unchecked Sendable {
             try handle(key, event)
             checkTimeouts()
         }
-        let failed = mirror.values.filter { $0.record.state == .fail }.count
-        let finished = mirror.values.filter { $0.record.state.isFinished }.count
-        if failed >= maxFailures && finished < total {
+        controllerCPUSeconds = Self.cpuSeconds() - cpuAtStart
+        trialsRun = launched
+        let failed = counts[.fail] ?? 0
+        if failed >= maxFailures && finishedCount < total {
             stopReason = "\(failed) trials failed (max_failures: \(maxFailures)); see the reasons in the leaderboard"
         }
         try store.updateStudy(id: study.id, trialsTotal: total, status: stopping || stopReason != nil ? .stopped : .finished)
@@ -156,6 +169,13 @@ public final class SearchRunner: @unchecked Sendable {
     /// Asks the run to finish: no new trials; running ones are stopped and left to be run again.
     public func stop() {
         events.post(-1, .violation("stop"))
+    }
+
+    /// User + system CPU seconds of this process so far.
+    static func cpuSeconds() -> Double {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6
     }
 
     func trialSeed(_ number: Int) -> UInt64 { SeedSequence.derive(spec.seed, SeedSequence.label("trial"), UInt64(number)) }
@@ -169,7 +189,7 @@ public final class SearchRunner: @unchecked Sendable {
         let (id, assigned) = try store.createTrial(studyID: study.id, params: params, seed: seed, configJSON: configJSON, workerPID: nil)
         precondition(assigned == number, "trial numbers are assigned by this runner only")
         let record = TrialRecord(number: number, state: .running, params: values)
-        mirror[number] = StoredTrial(trialID: id, record: record, seed: seed, configJSON: configJSON)
+        mirror.append(StoredTrial(trialID: id, record: record, seed: seed, configJSON: configJSON))
         try spawn(id: id, number: number, values: values, configJSON: configJSON)
     }
 
@@ -230,6 +250,7 @@ public final class SearchRunner: @unchecked Sendable {
         let p = try TrialProcess(key: id, argv: argv, stdin: stdin, env: env, cwd: cwd,
                                  limits: limits) { key, event in events.post(key, event) }
         running[id] = Running(number: number, process: p)
+        launched += 1
     }
 
     func handle(_ key: Int64, _ event: TrialProcess.Event) throws {
@@ -243,9 +264,9 @@ public final class SearchRunner: @unchecked Sendable {
         case .line(.report(let step, let value, _)):
             r.lastStep = max(r.lastStep, step)
             try store.reportIntermediate(trialID: key, step: step, value: value)
-            mirror[r.number]!.record.intermediate[step] = value
+            mirror[r.number].record.intermediate[step] = value
             if !r.pruned && !stopping {
-                let decision = scheduler.decide(trial: mirror[r.number]!.record, all: history, direction: direction, studySeed: spec.seed)
+                let decision = scheduler.decide(trial: mirror[r.number].record, all: history, direction: direction, studySeed: spec.seed)
                 if decision != .continue { r.pruned = true; r.process.stop() }
             }
             running[key] = r
@@ -265,11 +286,11 @@ public final class SearchRunner: @unchecked Sendable {
         var state: TrialState
         var value: Double? = nil
         var reason: String? = nil
-        let last = mirror[r.number]!.record.intermediate.max { $0.key < $1.key }?.value
+        let last = mirror[r.number].record.intermediate.max { $0.key < $1.key }?.value
         if stopping && !r.pruned {
             // Stopped by the user: run again later with the same parameters and seed.
             try store.requeueTrial(trialID: key)
-            mirror[r.number]!.record.state = .waiting
+            mirror[r.number].record.state = .waiting
             return
         }
         if let v = r.violation {
@@ -293,13 +314,15 @@ public final class SearchRunner: @unchecked Sendable {
             reason! += ": " + String(last.prefix(200))
         }
         let duration = r.process.elapsed
-        try store.finishTrial(trialID: key, state: state, value: value, exitStatus: exitCode(exit), reason: reason,
+        state = try store.finishTrial(trialID: key, state: state, value: value, exitStatus: exitCode(exit), reason: reason,
                               stderrTail: stderrTail, epochsRun: r.lastStep, durationSeconds: duration, artifactDir: nil)
-        mirror[r.number]!.record.state = state
-        mirror[r.number]!.record.value = value
-        mirror[r.number]!.reason = reason
-        mirror[r.number]!.epochsRun = r.lastStep
-        mirror[r.number]!.durationSeconds = duration
+        if state == .fail { value = nil }
+        mirror[r.number].record.state = state
+        mirror[r.number].record.value = value
+        count(mirror[r.number].record)
+        mirror[r.number].reason = reason
+        mirror[r.number].epochsRun = r.lastStep
+        mirror[r.number].durationSeconds = duration
         observer?.trialFinished(number: r.number, state: state, value: value, reason: reason, progress: progress())
     }
 
@@ -315,15 +338,22 @@ public final class SearchRunner: @unchecked Sendable {
         }
     }
 
+    var finishedCount: Int { (counts[.complete] ?? 0) + (counts[.pruned] ?? 0) + (counts[.fail] ?? 0) }
+
+    /// Counts a trial that reached a finished state, and keeps the best value.
+    func count(_ r: TrialRecord) {
+        guard r.state.isFinished else { return }
+        counts[r.state, default: 0] += 1
+        if r.state == .complete, let v = r.value, !v.isNaN, best.map({ v * direction.sign < $0 * direction.sign }) ?? true { best = v }
+    }
+
     func progress() -> RunProgress {
-        let records = mirror.values.map(\.record)
-        let done = records.filter { $0.state.isFinished }.count
-        let best = records.filter { $0.state == .complete }.compactMap(\.value).min { $0 * direction.sign < $1 * direction.sign }
+        let done = finishedCount
         let elapsed = Date().timeIntervalSince(started)
-        let newlyDone = max(done - 0, 0)
+        let newlyDone = done - alreadyDone
         let eta = newlyDone > 0 ? elapsed / Double(newlyDone) * Double(max(total - done, 0)) : nil
-        return RunProgress(done: done, total: total, running: running.count, pruned: records.filter { $0.state == .pruned }.count,
-                           failed: records.filter { $0.state == .fail }.count, best: best, elapsed: elapsed, eta: eta)
+        return RunProgress(done: done, total: total, running: running.count, pruned: counts[.pruned] ?? 0,
+                           failed: counts[.fail] ?? 0, best: best, elapsed: elapsed, eta: eta)
     }
 }
 

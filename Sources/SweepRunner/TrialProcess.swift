@@ -1,4 +1,6 @@
+import CSweepSpawn
 import Foundation
+import SweepCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,8 +11,10 @@ public enum TrialExit: Equatable, Sendable {
     case signaled(signal: Int32)
 }
 
-/// One running trial process: spawned with limits, its stdout parsed line by line into events,
-/// its stderr kept as a tail. Thread-safe; events are delivered to `events`.
+/// One running trial process: spawned with limits as the leader of its own process group, its
+/// stdout parsed line by line into events, its stderr kept as a tail. One thread per trial polls
+/// both pipes and then reaps the process. Thread-safe; events are delivered to `onEvent`, the
+/// last one always `.exited`.
 public final class TrialProcess: @unchecked Sendable {
     public struct Limits: Sendable {
         public var timeout: Double?
@@ -30,107 +34,131 @@ public final class TrialProcess: @unchecked Sendable {
     }
 
     public let key: Int64
-    let process = Process()
+    public let pid: Int32
     let limits: Limits
     let startedAt = Date()
     private let lock = NSLock()
     private var stderrTail = Data()
     private var stopRequested = false
-    private var killScheduled = false
+    private var reaped = false
     private let onEvent: @Sendable (Int64, Event) -> Void
-    private let done = DispatchGroup()
 
-    public var pid: Int32 { process.processIdentifier }
     public var wasStopped: Bool { lock.lock(); defer { lock.unlock() }; return stopRequested }
 
     /// Starts `argv` with `stdin` written to its standard input and `env` added to the environment.
     public init(key: Int64, argv: [String], stdin: Data, env: [String: String], cwd: String? = nil, limits: Limits,
                 onEvent: @escaping @Sendable (Int64, Event) -> Void) throws {
         self.key = key; self.limits = limits; self.onEvent = onEvent
+        var args = argv
         if let mb = limits.memoryMB {
             // The shell applies the address-space limit to itself and then becomes the command.
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", "ulimit -v \(mb * 1024) && exec \"$@\"", "sweep-trial"] + argv
-        } else {
-            process.executableURL = URL(fileURLWithPath: argv[0].contains("/") ? argv[0] : "/usr/bin/env")
-            process.arguments = argv[0].contains("/") ? Array(argv.dropFirst()) : argv
+            args = ["/bin/sh", "-c", "ulimit -v \(mb * 1024) && exec \"$@\"", "sweep-trial"] + argv
         }
         var environment = ProcessInfo.processInfo.environment
         for (k, v) in env { environment[k] = v }
-        process.environment = environment
-        if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-        let inPipe = Pipe(), outPipe = Pipe(), errPipe = Pipe()
-        process.standardInput = inPipe; process.standardOutput = outPipe; process.standardError = errPipe
-        try process.run()
-        // stdin: write and close (a command that does not read it gets EOF, or SIGPIPE is ignored).
-        let input = inPipe.fileHandleForWriting
-        DispatchQueue.global().async {
-            signal(SIGPIPE, SIG_IGN)
-            try? input.write(contentsOf: stdin)
-            try? input.close()
+        let envStrings = environment.map { "\($0.key)=\($0.value)" }
+        var pid: pid_t = 0, inFD: Int32 = -1, outFD: Int32 = -1, errFD: Int32 = -1
+        let rc = withCStrings(args) { cArgs in
+            withCStrings(envStrings) { cEnv in
+                if let cwd { return cwd.withCString { sweep_spawn(args[0], cArgs, cEnv, $0, &pid, &inFD, &outFD, &errFD) } }
+                return sweep_spawn(args[0], cArgs, cEnv, nil, &pid, &inFD, &outFD, &errFD)
+            }
         }
-        done.enter(); done.enter()
-        let outHandle = outPipe.fileHandleForReading, errHandle = errPipe.fileHandleForReading
-        Thread.detachNewThread { [self] in readStdout(outHandle); done.leave() }
-        Thread.detachNewThread { [self] in readStderr(errHandle); done.leave() }
+        guard rc == 0 else {
+            throw RuntimeFailure("cannot start \(argv[0]): \(String(cString: strerror(rc)))")
+        }
+        self.pid = pid
+        let (stdinFD, stdoutFD, stderrFD, childPID) = (inFD, outFD, errFD, pid)
+        // stdin: write and close (a command that does not read it gets EOF; EPIPE is ignored).
+        signal(SIGPIPE, SIG_IGN)
+        DispatchQueue.global().async {
+            stdin.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < raw.count {
+                    let n = write(stdinFD, raw.baseAddress! + offset, raw.count - offset)
+                    if n < 0 { if errno == EINTR { continue }; break }
+                    offset += n
+                }
+            }
+            close(stdinFD)
+        }
         Thread.detachNewThread { [self] in
-            process.waitUntilExit()
-            done.wait()
-            let exit: TrialExit = process.terminationReason == .uncaughtSignal
-                ? .signaled(signal: process.terminationStatus) : .exited(code: process.terminationStatus)
-            lock.lock(); let tail = String(decoding: stderrTail, as: UTF8.self); lock.unlock()
+            pump(outFD: stdoutFD, errFD: stderrFD)
+            close(stdoutFD); close(stderrFD)
+            var status: Int32 = 0
+            while waitpid(childPID, &status, 0) < 0 && errno == EINTR {}
+            lock.lock(); reaped = true; let tail = String(decoding: stderrTail, as: UTF8.self); lock.unlock()
+            let exit: TrialExit = (status & 0x7f) != 0 ? .signaled(signal: status & 0x7f) : .exited(code: (status >> 8) & 0xff)
             onEvent(key, .exited(exit, stderrTail: tail))
         }
     }
 
-    private func readStdout(_ h: FileHandle) {
+    /// Reads both pipes until both reach end of file.
+    private func pump(outFD: Int32, errFD: Int32) {
+        var fds = [pollfd(fd: outFD, events: Int16(POLLIN), revents: 0), pollfd(fd: errFD, events: Int16(POLLIN), revents: 0)]
+        var out = StdoutParser()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while fds.contains(where: { $0.fd >= 0 }) {
+            let n = poll(&fds, nfds_t(fds.count), -1)
+            if n < 0 { if errno == EINTR { continue }; break }
+            for i in 0..<fds.count where fds[i].fd >= 0 && fds[i].revents != 0 {
+                let got = read(fds[i].fd, &buffer, buffer.count)
+                if got < 0 && errno == EINTR { continue }
+                if got <= 0 { fds[i].fd = -1; continue }
+                if i == 0 { consume(&out, buffer[0..<got]) } else { appendStderr(buffer[0..<got]) }
+            }
+        }
+        finishStdout(&out)
+    }
+
+    private func appendStderr(_ chunk: ArraySlice<UInt8>) {
+        lock.lock()
+        stderrTail.append(contentsOf: chunk)
+        if stderrTail.count > 4096 { stderrTail = stderrTail.suffix(4096) }
+        lock.unlock()
+    }
+
+    struct StdoutParser {
         var buffer = Data()
         var total = 0
         var violated = false
-        while true {
-            let chunk = h.availableData
-            if chunk.isEmpty { break }
-            if violated { continue }  // drain until EOF
-            total += chunk.count
-            if total > limits.outputBytes {
-                violated = true
-                violation("printed more than \(limits.outputBytes) bytes on stdout")
-                continue
-            }
-            buffer.append(chunk)
-            while let nl = buffer.firstIndex(of: 10) {
-                let line = String(decoding: buffer[buffer.startIndex..<nl], as: UTF8.self)
-                buffer.removeSubrange(buffer.startIndex...nl)
-                do {
-                    if let parsed = try TrialLine.parse(Substring(line)) { onEvent(key, .line(parsed)) }
-                } catch TrialLine.ParseError.notANumber(let step) {
-                    violated = true
-                    violation(step.map { "reported NaN at step \($0)" } ?? "reported NaN as its final value")
-                    break
-                } catch {
-                    violated = true
-                    violation("printed something that is not a protocol line: \(line.prefix(120))")
-                    break
-                }
-            }
+    }
+
+    private func consume(_ p: inout StdoutParser, _ chunk: ArraySlice<UInt8>) {
+        if p.violated { return }  // drain until EOF
+        p.total += chunk.count
+        if p.total > limits.outputBytes {
+            p.violated = true
+            violation("printed more than \(limits.outputBytes) bytes on stdout")
+            return
         }
-        if !violated, !buffer.isEmpty {
-            let line = String(decoding: buffer, as: UTF8.self)
-            if let parsed = try? TrialLine.parse(Substring(line)) { onEvent(key, .line(parsed)) }
-            else if !line.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        p.buffer.append(contentsOf: chunk)
+        while let nl = p.buffer.firstIndex(of: 10) {
+            let line = String(decoding: p.buffer[p.buffer.startIndex..<nl], as: UTF8.self)
+            p.buffer.removeSubrange(p.buffer.startIndex...nl)
+            do {
+                if let parsed = try TrialLine.parse(Substring(line)) { onEvent(key, .line(parsed)) }
+            } catch TrialLine.ParseError.notANumber(let step) {
+                p.violated = true
+                violation(step.map { "reported NaN at step \($0)" } ?? "reported NaN as its final value")
+                return
+            } catch {
+                p.violated = true
                 violation("printed something that is not a protocol line: \(line.prefix(120))")
+                return
             }
         }
     }
 
-    private func readStderr(_ h: FileHandle) {
-        while true {
-            let chunk = h.availableData
-            if chunk.isEmpty { break }
-            lock.lock()
-            stderrTail.append(chunk)
-            if stderrTail.count > 4096 { stderrTail = stderrTail.suffix(4096) }
-            lock.unlock()
+    private func finishStdout(_ p: inout StdoutParser) {
+        guard !p.violated, !p.buffer.isEmpty else { return }
+        let line = String(decoding: p.buffer, as: UTF8.self)
+        do {
+            if let parsed = try TrialLine.parse(Substring(line)) { onEvent(key, .line(parsed)) }
+        } catch TrialLine.ParseError.notANumber(let step) {
+            violation(step.map { "reported NaN at step \($0)" } ?? "reported NaN as its final value")
+        } catch {
+            violation("printed something that is not a protocol line: \(line.prefix(120))")
         }
     }
 
@@ -139,25 +167,35 @@ public final class TrialProcess: @unchecked Sendable {
         kill()
     }
 
-    /// Asks the trial to stop (SIGTERM), then kills it (SIGKILL) after the grace period.
+    /// Sends a signal to the trial's process group, unless the trial was already reaped (its pid
+    /// may then belong to another process).
+    private func signalGroup(_ sig: Int32) {
+        lock.lock(); defer { lock.unlock() }
+        if !reaped { Glibc.kill(-pid, sig) }
+    }
+
+    /// Asks the trial to stop (SIGTERM to its process group), then kills the group (SIGKILL)
+    /// after the grace period.
     public func stop() {
         lock.lock()
         let first = !stopRequested
         stopRequested = true
         lock.unlock()
-        guard first, process.isRunning else { return }
-        Glibc.kill(process.processIdentifier, SIGTERM)
-        let pid = process.processIdentifier
-        DispatchQueue.global().asyncAfter(deadline: .now() + limits.graceSeconds) { [weak self] in
-            guard let self, self.process.isRunning else { return }
-            Glibc.kill(pid, SIGKILL)
-        }
+        guard first else { return }
+        signalGroup(SIGTERM)
+        DispatchQueue.global().asyncAfter(deadline: .now() + limits.graceSeconds) { [self] in signalGroup(SIGKILL) }
     }
 
-    /// Kills the trial at once.
-    public func kill() {
-        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
-    }
+    /// Kills the trial's process group at once.
+    public func kill() { signalGroup(SIGKILL) }
 
     public var elapsed: Double { Date().timeIntervalSince(startedAt) }
+}
+
+/// Calls `body` with a NULL-terminated C array of the strings.
+func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+    pointers.append(nil)
+    defer { for p in pointers { free(p) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }

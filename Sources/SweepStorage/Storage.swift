@@ -50,6 +50,9 @@ public final class SweepStore: Sendable {
         var config = Configuration()
         config.busyMode = .timeout(Self.busyTimeout)   // readers of a pool wait 10 s too (GRDB's default)
         config.label = "SweepStore"
+        // WAL with synchronous=NORMAL: a commit survives the death of any process (kill -9 of the
+        // daemon or a trial); only a power loss may undo the last commits, never corrupt the file.
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         do {
             pool = try DatabasePool(path: path, configuration: config)
             try Schema.migrate(pool, file: path)

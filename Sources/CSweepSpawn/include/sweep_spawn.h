@@ -1,0 +1,13 @@
+#ifndef SWEEP_SPAWN_H
+#define SWEEP_SPAWN_H
+#include <sys/types.h>
+
+/// Starts `file` (searched in PATH when it has no slash) with `argv` and `envp`, in `cwd` when not
+/// NULL, as the leader of a new process group (so the whole group can be signalled), with default
+/// signal dispositions and an empty signal mask, and with only fds 0, 1 and 2 open: stdin, stdout
+/// and stderr are new pipes whose other ends are returned (close-on-exec in this process).
+/// Returns 0 and sets *pid, or an errno value (nothing is left open then).
+int sweep_spawn(const char *file, char *const argv[], char *const envp[], const char *cwd,
+                pid_t *pid, int *stdin_fd, int *stdout_fd, int *stderr_fd);
+
+#endif

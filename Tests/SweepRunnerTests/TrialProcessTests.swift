@@ -1,0 +1,90 @@
+import Foundation
+import XCTest
+@testable import SweepRunner
+
+/// The process pool's unit: protocol lines become events, limits and stops end the process group.
+final class TrialProcessTests: XCTestCase {
+    final class Collector: @unchecked Sendable {
+        let cond = NSCondition()
+        var events: [TrialProcess.Event] = []
+        func post(_ e: TrialProcess.Event) { cond.lock(); events.append(e); cond.broadcast(); cond.unlock() }
+        /// Waits for the `.exited` event (bounded) and returns everything received.
+        func waitForExit(timeout: Double = 20) -> [TrialProcess.Event] {
+            cond.lock(); defer { cond.unlock() }
+            let deadline = Date().addingTimeInterval(timeout)
+            while !events.contains(where: { if case .exited = $0 { return true }; return false }) {
+                if !cond.wait(until: deadline) { break }
+            }
+            return events
+        }
+    }
+
+    func start(_ script: String, stdin: String = "", limits: TrialProcess.Limits = .init()) throws -> (TrialProcess, Collector) {
+        let c = Collector()
+        let p = try TrialProcess(key: 7, argv: ["/bin/sh", "-c", script], stdin: Data(stdin.utf8), env: ["SWEEP_X": "42"],
+                                 limits: limits) { _, e in c.post(e) }
+        return (p, c)
+    }
+
+    func exit(_ events: [TrialProcess.Event]) -> (TrialExit, String)? {
+        for e in events { if case .exited(let x, let tail) = e { return (x, tail) } }
+        return nil
+    }
+
+    func testLinesStdinEnvironmentAndStderrTail() throws {
+        let (_, c) = try start(#"read a; echo "{\"step\": 1, \"value\": $a}"; echo "to stderr $SWEEP_X" >&2; echo '{"value": 2.5}'"#, stdin: "0.25\n")
+        let events = c.waitForExit()
+        var lines: [TrialLine] = []
+        for e in events { if case .line(let l) = e { lines.append(l) } }
+        XCTAssertEqual(lines, [.report(step: 1, value: 0.25, extra: [:]), .final(value: 2.5)])
+        let (x, tail) = try XCTUnwrap(exit(events))
+        XCTAssertEqual(x, .exited(code: 0))
+        XCTAssertEqual(tail, "to stderr 42\n")
+    }
+
+    func testExitCodesAndSignals() throws {
+        XCTAssertEqual(exit(try start("exit 3").1.waitForExit())?.0, .exited(code: 3))
+        XCTAssertEqual(exit(try start("kill -SEGV $$").1.waitForExit())?.0, .signaled(signal: SIGSEGV))
+    }
+
+    /// A stop reaches the whole process group (a command's own children too), with SIGTERM even
+    /// though the controller itself ignores SIGTERM, and SIGKILL after the grace period.
+    func testStopSignalsTheGroupAndEscalates() throws {
+        signal(SIGTERM, SIG_IGN)
+        defer { signal(SIGTERM, SIG_DFL) }
+        let marker = NSTemporaryDirectory() + "sweep-stop-\(UUID().uuidString)"
+        let (p, c) = try start("sleep 30 & echo $! > \(marker); echo '{\"step\": 1, \"value\": 1}'; wait")
+        while !FileManager.default.fileExists(atPath: marker) { usleep(10_000) }
+        usleep(100_000)
+        let child = Int32(try String(contentsOfFile: marker, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))!
+        p.stop()
+        let (x, _) = try XCTUnwrap(exit(c.waitForExit()))
+        XCTAssertEqual(x, .signaled(signal: SIGTERM))
+        usleep(100_000)
+        // Gone, or a zombie waiting for a reaper that is not ours.
+        let stat = (try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8)) ?? ""
+        let state = stat.split(separator: ")").last?.split(separator: " ").first.map(String.init) ?? "gone"
+        XCTAssertTrue(state == "gone" || state == "Z", "the command's child got the signal too (state \(state))")
+
+        let (q, d) = try start("trap '' TERM; echo '{\"step\": 1, \"value\": 1}'; while true; do sleep 0.05; done",
+                               limits: .init(graceSeconds: 0.3))
+        usleep(200_000)
+        q.stop()
+        XCTAssertEqual(exit(d.waitForExit())?.0, .signaled(signal: SIGKILL), "SIGKILL after the grace period")
+    }
+
+    func testGarbageNaNAndOutputCapAreViolations() throws {
+        for (script, expected) in [("echo hello", "not a protocol line"), (#"echo '{"value": NaN}'"#, "NaN"),
+                                   ("yes '{\"step\": 1, \"value\": 1}'", "more than")] {
+            let (_, c) = try start(script, limits: .init(outputBytes: 1 << 16))
+            let events = c.waitForExit()
+            let reasons = events.compactMap { e -> String? in if case .violation(let r) = e { return r }; return nil }
+            XCTAssertTrue(reasons.first?.contains(expected) == true, "\(script): \(reasons)")
+            XCTAssertNotNil(exit(events))
+        }
+    }
+
+    func testAMissingProgramIsAnError() {
+        XCTAssertThrowsError(try TrialProcess(key: 1, argv: ["/no/such/program"], stdin: Data(), env: [:], limits: .init()) { _, _ in })
+    }
+}
