@@ -82,6 +82,7 @@ public final class SearchRunner: @unchecked Sendable {
         var violation: String?
         var pruned = false
         var timedOut = false
+        var stopRequested = false
     }
 
     public init(spec: StudySpec, options: RunOptions, observer: RunObserver? = nil) throws {
@@ -256,12 +257,14 @@ public final class SearchRunner: @unchecked Sendable {
     func handle(_ key: Int64, _ event: TrialProcess.Event) throws {
         if key == -1 {  // stop()
             stopping = true
-            for r in running.values { r.process.stop() }
+            for (k, r) in running { running[k]!.stopRequested = true; r.process.stop() }
             return
         }
         guard var r = running[key] else { return }
         switch event {
         case .line(.report(let step, let value, _)):
+            // Reports a stopped trial printed before the stop reached it are not its results.
+            if r.pruned || r.stopRequested { return }
             r.lastStep = max(r.lastStep, step)
             try store.reportIntermediate(trialID: key, step: step, value: value)
             mirror[r.number].record.intermediate[step] = value
@@ -293,12 +296,13 @@ public final class SearchRunner: @unchecked Sendable {
             mirror[r.number].record.state = .waiting
             return
         }
-        if let v = r.violation {
+        if r.pruned {
+            // Whatever the process did after the stop (a signal, a cut line) is not a failure.
+            state = .pruned; value = last
+        } else if let v = r.violation {
             state = .fail; reason = v
         } else if r.timedOut {
-            state = .fail; reason = "timed out after \(Int(spec.budget.trialTimeout ?? 0)) s"
-        } else if r.pruned {
-            state = .pruned; value = last
+            state = .fail; reason = "timed out after \(Self.seconds(spec.budget.trialTimeout ?? 0))"
         } else {
             switch exit {
             case .exited(0):
@@ -325,6 +329,8 @@ public final class SearchRunner: @unchecked Sendable {
         mirror[r.number].durationSeconds = duration
         observer?.trialFinished(number: r.number, state: state, value: value, reason: reason, progress: progress())
     }
+
+    static func seconds(_ x: Double) -> String { x == x.rounded() ? "\(Int(x)) s" : "\(x) s" }
 
     func exitCode(_ e: TrialExit) -> Int32 {
         switch e { case .exited(let c): return c; case .signaled(let s): return 128 + s }

@@ -145,6 +145,18 @@ final class SearchCommandTests: XCTestCase {
         XCTAssertTrue(table.stdout.contains("timed out"), table.stdout)
     }
 
+    /// The README's user-command example runs as documented.
+    func testTheReadmeCommandExampleRuns() throws {
+        let dir = CLI.tempDir()
+        let r = try CLI.run(["start", CLI.repo + "/search-spaces/command-example.yaml", "--trials", "6", "--workers", "2",
+                             "--db", dir + "/s.db"], timeout: 120)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        let rows = try leaderboard(dir + "/s.db")
+        XCTAssertEqual(rows.count, 6)
+        XCTAssertTrue(rows.allSatisfy { ["COMPLETE", "PRUNED"].contains($0["state"] as? String ?? "") }, "\(rows)")
+        XCTAssertEqual(Set((rows[0]["params"] as? [String: Any] ?? [:]).keys), ["params.lr", "params.layers", "params.act"])
+    }
+
     /// max_failures ends the search early; it still exits 0 and says why.
     func testMaxFailuresStopsTheSearch() throws {
         let dir = CLI.tempDir()
