@@ -112,8 +112,7 @@ public final class SearchRunner: @unchecked Sendable {
                                  "study '\(name)' already exists with a different search-space file; choose another name with --study")
             }
             spec.seed = existing.seed
-            if total != existing.trialsTotal { try store.updateStudy(id: existing.id, trialsTotal: total, status: .running) }
-            study = try store.study(named: name)!
+            study = existing   // its total and status change once this run holds it (run())
         } else {
             study = try store.createStudy(name: name, direction: spec.objective.direction, metric: spec.objective.metric,
                                           spacePath: spec.file, spaceText: spec.text, samplerJSON: Self.json(spec.sampler),
@@ -134,6 +133,13 @@ public final class SearchRunner: @unchecked Sendable {
     @discardableResult
     public func run() throws -> [StoredTrial] {
         cpuAtStart = Self.cpuSeconds()
+        try store.claimStudy(id: study.id, pid: getpid())
+        defer { try? store.releaseStudy(id: study.id, pid: getpid()) }
+        var lastBeat = Date()
+        if study.trialsTotal != total || study.status != .running {
+            try store.updateStudy(id: study.id, trialsTotal: total, status: .running)
+            study = try store.study(named: study.name) ?? study
+        }
         mirror = try store.trials(studyID: study.id)
         precondition(mirror.enumerated().allSatisfy { $0.offset == $0.element.record.number }, "trial numbers are dense from 0")
         for t in mirror { count(t.record) }
@@ -153,6 +159,10 @@ public final class SearchRunner: @unchecked Sendable {
                 } else { break }
             }
             if running.isEmpty { break }
+            if Date().timeIntervalSince(lastBeat) > Self.heartbeatInterval {
+                try store.controllerHeartbeat(studyID: study.id, pid: getpid(), runningTrials: Array(running.keys))
+                lastBeat = Date()
+            }
             guard let (key, event) = events.next(timeout: 0.5) else { checkTimeouts(); observer?.tick(progress()); continue }
             try handle(key, event)
             checkTimeouts()
@@ -171,6 +181,9 @@ public final class SearchRunner: @unchecked Sendable {
     public func stop() {
         events.post(-1, .violation("stop"))
     }
+
+    /// How often the controller and its running trials say they are alive.
+    public static let heartbeatInterval = 5.0
 
     /// User + system CPU seconds of this process so far.
     static func cpuSeconds() -> Double {

@@ -55,7 +55,8 @@ public enum ParamValue: Hashable, Sendable, Codable, CustomStringConvertible {
         default: break
         }
         if let i = Int(s) { return .int(i) }
-        if let d = Double(s), s.rangeOfCharacter(from: .letters) == nil || s.lowercased().contains("e") { return .double(d) }
+        // Finite only: 1e999 stays text (JSON, hence the store and Optuna, has no infinity).
+        if let d = Double(s), d.isFinite, s.rangeOfCharacter(from: .letters) == nil || s.lowercased().contains("e") { return .double(d) }
         return .string(s)
     }
 }
@@ -74,17 +75,26 @@ public enum Distribution: Equatable, Sendable {
     public static func makeFloat(_ low: Double, _ high: Double, log: Bool = false, step: Double? = nil) throws -> Distribution {
         guard low.isFinite, high.isFinite else { throw DistributionError("bounds must be finite numbers") }
         guard low <= high else { throw DistributionError("low \(low) is above high \(high)") }
+        guard (high - low).isFinite else { throw DistributionError("the range [\(low), \(high)] is too wide: high - low overflows") }
         if log {
             guard low > 0 else { throw DistributionError("a log range must be above 0; low is \(low)") }
             guard step == nil else { throw DistributionError("step and log cannot be used together") }
         }
         if let step {
             guard step > 0 else { throw DistributionError("step must be above 0, got \(step)") }
+            guard ((high - low) / step).isFinite else { throw DistributionError("step \(step) is too small for the range [\(low), \(high)]") }
         }
         return .float(low: low, high: high, log: log, step: step)
     }
 
+    /// The largest magnitude of an int bound: every int up to it is exact as a Double (the
+    /// internal value), and high − low cannot overflow.
+    public static let intLimit = 1 << 53
+
     public static func makeInt(_ low: Int, _ high: Int, log: Bool = false, step: Int = 1) throws -> Distribution {
+        guard (-intLimit...intLimit).contains(low), (-intLimit...intLimit).contains(high) else {
+            throw DistributionError("bounds must be within ±\(intLimit) (2^53), got [\(low), \(high)]")
+        }
         guard low <= high else { throw DistributionError("low \(low) is above high \(high)") }
         guard step >= 1 else { throw DistributionError("step must be at least 1, got \(step)") }
         if log {

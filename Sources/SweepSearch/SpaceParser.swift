@@ -169,7 +169,9 @@ struct SpaceParser {
     }
 
     func expandRepeat(_ t: ConfigTree, values: [String: Double], space: SearchSpace) throws -> [ConfigTree]? {
-        guard case .map(let pairs, _) = t, pairs.first?.key == "$repeat", case .list(let items, _) = pairs[1].value else { return nil }
+        // Only the marker `repeatBlock` writes (a user's own `$repeat:` key is not one).
+        guard case .map(let pairs, _) = t, pairs.count == 2, pairs[0].key == "$repeat", pairs[1].key == "items",
+              case .list(let items, _) = pairs[1].value else { return nil }
         let count: Int
         switch pairs[0].value {
         case .scalar(let s, _): count = Int(s) ?? 0

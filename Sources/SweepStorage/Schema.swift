@@ -27,6 +27,14 @@ enum Schema {
         m.registerMigration("sweep-v1") { db in
             try db.execute(sql: sweepTablesV1)
         }
+        m.registerMigration("sweep-v2-controller-lease") { db in
+            // The process that runs a study now (see SweepStore.claimStudy).
+            try db.execute(sql: """
+                ALTER TABLE sweep_studies ADD COLUMN controller_pid INTEGER;
+                ALTER TABLE sweep_studies ADD COLUMN controller_host TEXT;
+                ALTER TABLE sweep_studies ADD COLUMN controller_heartbeat TEXT;
+                """)
+        }
         return m
     }()
 

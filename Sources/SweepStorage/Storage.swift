@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import GRDB
 import SweepCore
 import SweepSearch
@@ -139,6 +142,59 @@ public final class SweepStore: Sendable {
                 WHERE study_id = ?
                 """, arguments: [trialsTotal, status?.rawValue, now, id])
             guard db.changesCount == 1 else { throw RuntimeFailure("\(path): no Sweep study with id \(id)") }
+        }
+    }
+
+    // MARK: Which process runs a study
+
+    /// Makes this process (`pid` on this host) the one controller of the study, so that two
+    /// searches never run the same study's trials at once. Refused (an `InputError` naming the
+    /// holder) while another controller holds it and is alive: on this host, its process exists
+    /// and its heartbeat is younger than `staleAfter`; on another host, its heartbeat is younger
+    /// than `staleAfter`. A controller killed with SIGKILL leaves its claim behind; the next one
+    /// takes it over at once on the same host (the process is gone), after `staleAfter` elsewhere.
+    public func claimStudy(id: Int64, pid: Int32, staleAfter: Double = 30) throws {
+        let host = ProcessInfo.processInfo.hostName
+        let nowDate = Date()
+        let now = OptunaEncoding.datetime(nowDate)
+        try pool.write { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT s.study_name, w.controller_pid, w.controller_host, w.controller_heartbeat FROM sweep_studies w
+                JOIN studies s ON s.study_id = w.study_id WHERE w.study_id = ?
+                """, arguments: [id]) else { throw RuntimeFailure("\(path): no Sweep study with id \(id)") }
+            if let holder: Int32 = row["controller_pid"], holder != pid || (row["controller_host"] as String?) != host {
+                let beat = (row["controller_heartbeat"] as String?).flatMap(OptunaEncoding.date) ?? .distantPast
+                let fresh = nowDate.timeIntervalSince(beat) < staleAfter
+                let holderHost: String = row["controller_host"] ?? "?"
+                let alive = holderHost == host ? (Glibc.kill(holder, 0) == 0 || errno == EPERM) && fresh : fresh
+                if alive {
+                    throw InputError(file: path, field: "study",
+                                     "study '\(row["study_name"] as String)' is being run by process \(holder) on \(holderHost); stop it first or wait for it to finish")
+                }
+            }
+            try db.execute(sql: "UPDATE sweep_studies SET controller_pid = ?, controller_host = ?, controller_heartbeat = ? WHERE study_id = ?",
+                           arguments: [pid, host, now, id])
+        }
+    }
+
+    /// Says the study's controller is alive, and refreshes the heartbeats of its running trials
+    /// (Optuna's `trial_heartbeats`), in one transaction.
+    public func controllerHeartbeat(studyID: Int64, pid: Int32, runningTrials: [Int64]) throws {
+        let now = OptunaEncoding.datetime(Date())
+        try pool.write { db in
+            try db.execute(sql: "UPDATE sweep_studies SET controller_heartbeat = ? WHERE study_id = ? AND controller_pid = ?",
+                           arguments: [now, studyID, pid])
+            for id in runningTrials where try state(db, id) == .running { try beat(db, id, now) }
+        }
+    }
+
+    /// Gives the study up (the end of a run).
+    public func releaseStudy(id: Int64, pid: Int32) throws {
+        try pool.write { db in
+            try db.execute(sql: """
+                UPDATE sweep_studies SET controller_pid = NULL, controller_host = NULL, controller_heartbeat = NULL
+                WHERE study_id = ? AND controller_pid = ?
+                """, arguments: [id, pid])
         }
     }
 

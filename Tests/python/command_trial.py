@@ -5,7 +5,8 @@ comma-separated list SWEEP_TEST_MODES, indexed by the trial number.
 modes: ok (reports `steps` values of x * step / steps, then the final value), crash (exit 3),
 segv (dies of SIGSEGV), hang (sleeps past any timeout), garbage (prints a non-protocol line),
 nan (final value NaN, the way json.dumps writes it), memory (allocates far more than the limit),
-slow (like ok, but sleeps between steps so early stopping can act).
+slow (like ok, but sleeps between steps so early stopping can act), sleep (like ok, with short
+sleeps of a length fixed by the trial number). The final value is exactly x.
 """
 import json
 import os
@@ -48,6 +49,8 @@ value = 0.0
 for step in range(1, steps + 1):
     if mode == "slow":
         time.sleep(0.15)
-    value = x * step / steps
+    if mode == "sleep":
+        time.sleep(0.02 + 0.06 * ((trial * 7919) % 10) / 10)
+    value = x if step == steps else x * step / steps
     print(json.dumps({"step": step, "value": value}), flush=True)
 print(json.dumps({"value": value}), flush=True)

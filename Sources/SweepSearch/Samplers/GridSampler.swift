@@ -16,9 +16,14 @@ public struct GridSampler: Sampler {
             let values: [Double]
             switch p.distribution {
             case .categorical(let c): values = (0..<c.count).map(Double.init)
-            case let .int(lo, hi, _, step): values = stride(from: lo, through: hi, by: step).map(Double.init)
+            case let .int(lo, hi, _, step):
+                // Count before listing: a range of billions would not fit in memory.
+                guard (hi - lo) / step < limit else { throw DistributionError("the grid has more than \(limit) points") }
+                values = stride(from: lo, through: hi, by: step).map(Double.init)
             case let .float(lo, hi, _, step?):
-                values = (0...Int(((hi - lo) / step + 1e-9).rounded(.down))).map { lo + Double($0) * step }
+                let last = ((hi - lo) / step + 1e-9).rounded(.down)
+                guard last.isFinite, last < Double(limit) else { throw DistributionError("the grid has more than \(limit) points") }
+                values = (0...Int(last)).map { lo + Double($0) * step }
             case .float:
                 throw DistributionError("grid search needs discrete parameters; '\(p.name)' is a continuous float (give it a step, or use another sampler)")
             }

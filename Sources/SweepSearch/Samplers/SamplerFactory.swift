@@ -8,14 +8,23 @@ import SweepCore
 public enum SamplerFactory {
     public static func make(_ spec: ComponentSpec, space: SearchSpace, budget: Budget, file: String) throws -> Sampler {
         let o = spec.options
-        func startup() -> Int { Int(o["startup_trials"] ?? 10) }
+        // Whole numbers in range only (Int(1e300) would trap).
+        func int(_ k: String, _ d: Int, _ range: ClosedRange<Int>) throws -> Int {
+            guard let x = o[k] else { return d }
+            guard x == x.rounded(), x >= Double(range.lowerBound), x <= Double(range.upperBound) else {
+                throw InputError(file: file, field: "sampler.\(k)", "expected a whole number from \(range.lowerBound) to \(range.upperBound), got \(x)")
+            }
+            return Int(x)
+        }
+        let startupTrials = try int("startup_trials", 10, 0...1_000_000)
+        func startup() -> Int { startupTrials }
         switch spec.name {
         case "random": return RandomSampler()
         case "grid":
             do { return try GridSampler(space: space) } catch let e as DistributionError {
                 throw InputError(file: file, field: "sampler", e.description)
             }
-        case "tpe": return TPESampler(startupTrials: startup(), candidates: Int(o["candidates"] ?? 24))
+        case "tpe": return TPESampler(startupTrials: startup(), candidates: try int("candidates", 24, 1...100_000))
         case "gp": return makeGP(startupTrials: startup()) ?? TPESampler(startupTrials: startup())
         case "auto":
             if let grid = try? GridSampler(space: space, limit: budget.trials), !space.isEmpty { return grid }

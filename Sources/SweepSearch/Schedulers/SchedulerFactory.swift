@@ -16,16 +16,23 @@ public enum SchedulerFactory {
         for k in o.keys where !accepted.contains(k) {
             throw InputError(file: file, field: "scheduler.\(k)", "unknown option of \(spec.name); accepted: \(accepted.isEmpty ? "none" : accepted.joined(separator: ", "))")
         }
-        func int(_ k: String, _ d: Int) -> Int { o[k].map { Int($0) } ?? d }
+        func int(_ k: String, _ d: Int) throws -> Int {
+            guard let x = o[k] else { return d }
+            // Whole numbers only, and small enough to convert (Int(1e300) would trap).
+            guard x == x.rounded(), abs(x) <= 1e9 else {
+                throw InputError(file: file, field: "scheduler.\(k)", "expected a whole number from -1000000000 to 1000000000, got \(x)")
+            }
+            return Int(x)
+        }
         do {
             switch spec.name {
             case "asha":
-                return try ASHAScheduler(reductionFactor: int("reduction_factor", 3), minResource: int("min_epochs", 1),
-                                         maxResource: maxEpochs, gracePeriod: int("grace_period", 1))
+                return try ASHAScheduler(reductionFactor: try int("reduction_factor", 3), minResource: try int("min_epochs", 1),
+                                         maxResource: maxEpochs, gracePeriod: try int("grace_period", 1))
             case "hyperband":
-                return try HyperbandScheduler(reductionFactor: int("reduction_factor", 3), minResource: int("min_epochs", 1), maxResource: maxEpochs)
+                return try HyperbandScheduler(reductionFactor: try int("reduction_factor", 3), minResource: try int("min_epochs", 1), maxResource: maxEpochs)
             case "median":
-                return try MedianScheduler(warmupSteps: int("warmup_epochs", 1), minTrials: int("min_trials", 5))
+                return try MedianScheduler(warmupSteps: try int("warmup_epochs", 1), minTrials: try int("min_trials", 5))
             default:
                 return NoScheduler()
             }

@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import SweepCore
+import SweepSearch
+
+/// `sweep check SPACE.yaml`: validates a search-space file exactly as `sweep start` does (the
+/// study file, then the sampler and the scheduler it names) and prints what the search would be.
+/// Writes nothing.
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Validate a search-space file as `sweep start` would and summarize it (writes nothing).",
+        discussion: "Exit status 0 when the file is valid, 2 when it is not (the message names the file, line and key).")
+
+    @Argument(help: "The search-space file (YAML).") var space: String
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a value of the file: key.path=value.", valueName: "key=value"))
+    var overrides: [String] = []
+    @Flag(help: "JSON output.") var json = false
+
+    func run() throws {
+        let spec = try StudySpec.load(path: space, overrides: overrides)
+        // As SearchRunner.init builds them, before it touches the store.
+        let total = spec.budget.trials
+        let maxEpochs = spec.budget.maxEpochs ?? 1
+        let sampler = try SamplerFactory.make(spec.sampler, space: spec.space, budget: Budget(trials: total), file: spec.file)
+        _ = try SchedulerFactory.make(spec.scheduler, maxEpochs: maxEpochs, file: spec.file)
+        if json {
+            print(try Self.json(spec, resolvedSampler: sampler.name))
+        } else {
+            print(Self.summary(spec, resolvedSampler: sampler.name), terminator: "")
+        }
+    }
+
+    static func summary(_ spec: StudySpec, resolvedSampler: String) -> String {
+        var s = "\(spec.file): valid\n"
+        s += "study      \(spec.name)\n"
+        s += "objective  \(spec.objective.direction.rawValue) \(spec.objective.metric)\n"
+        var budget = "\(spec.budget.trials) trials"
+        if let e = spec.budget.maxEpochs { budget += ", at most \(e) epochs each" }
+        if let f = spec.budget.maxFailures { budget += ", stop after \(f) failures" }
+        if let t = spec.budget.trialTimeout { budget += ", \(number(t)) s per trial" }
+        s += "budget     \(budget)\n"
+        var sampler = component(spec.sampler)
+        if spec.sampler.name != resolvedSampler { sampler += " (resolves to \(resolvedSampler))" }
+        s += "sampler    \(sampler)\n"
+        s += "scheduler  \(component(spec.scheduler))\n"
+        s += "seed       \(spec.seed)\n"
+        if let c = spec.command { s += "command    \(c.joined(separator: " "))\n" }
+        s += "parameters \(spec.space.parameters.count)\n"
+        let width = spec.space.parameters.map(\.name.count).max() ?? 0
+        for p in spec.space.parameters {
+            var line = "  " + p.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + describe(p.distribution)
+            if !p.conditions.isEmpty {
+                line += "  when " + p.conditions.map { "\($0.parent) in [\($0.values.map(\.description).joined(separator: ", "))]" }
+                    .joined(separator: " and ")
+            }
+            s += line + "\n"
+        }
+        return s
+    }
+
+    static func component(_ c: ComponentSpec) -> String {
+        if c.options.isEmpty { return c.name }
+        return c.name + " (" + c.options.keys.sorted().map { "\($0) \(number(c.options[$0]!))" }.joined(separator: ", ") + ")"
+    }
+
+    static func describe(_ d: Distribution) -> String {
+        switch d {
+        case let .float(lo, hi, log, step):
+            var s = "float [\(number(lo)), \(number(hi))]"
+            if log { s += " log" }
+            if let step { s += " step \(number(step))" }
+            return s
+        case let .int(lo, hi, log, step):
+            var s = "int [\(lo), \(hi)]"
+            if log { s += " log" }
+            if step != 1 { s += " step \(step)" }
+            return s
+        case .categorical(let c):
+            return "choice [\(c.map(\.description).joined(separator: ", "))]"
+        }
+    }
+
+    static func number(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : "\(x)" }
+
+    static func json(_ spec: StudySpec, resolvedSampler: String) throws -> String {
+        func opt<T>(_ v: T?) -> Any { v.map { $0 as Any } ?? NSNull() }
+        let params: [[String: Any]] = try spec.space.parameters.map { p in
+            let dist = try JSONSerialization.jsonObject(with: Data(p.distribution.optunaJSON.utf8))
+            return ["name": p.name, "distribution": dist, "line": opt(p.line),
+                    "conditions": p.conditions.map { ["parent": $0.parent, "values": $0.values.map(\.json)] as [String: Any] }]
+        }
+        let obj: [String: Any] = [
+            "file": spec.file, "study": spec.name, "seed": spec.seed,
+            "objective": ["metric": spec.objective.metric, "direction": spec.objective.direction.rawValue],
+            "budget": ["trials": spec.budget.trials, "max_epochs": opt(spec.budget.maxEpochs),
+                       "max_failures": opt(spec.budget.maxFailures), "trial_timeout": opt(spec.budget.trialTimeout)],
+            "sampler": ["name": spec.sampler.name, "resolved": resolvedSampler, "options": spec.sampler.options],
+            "scheduler": ["name": spec.scheduler.name, "options": spec.scheduler.options],
+            "command": opt(spec.command),
+            "parameters": params,
+        ]
+        return String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+    }
+}
