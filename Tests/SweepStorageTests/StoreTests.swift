@@ -16,7 +16,7 @@ final class StoreTests: StoreTestCase {
         XCTAssertNotNil(try second.study(named: "study"))
         try second.pool.read { db in
             XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid"),
-                           ["optuna-v3.2.0.a", "sweep-v1"])
+                           ["optuna-v3.2.0.a", "sweep-v1", "sweep-v2-controller-lease"])
             let version = try Row.fetchOne(db, sql: "SELECT * FROM version_info")!
             XCTAssertEqual(version[0] as Int, 1); XCTAssertEqual(version[1] as Int, 12); XCTAssertEqual(version[2] as String, "5.0.0")
             XCTAssertEqual(try String.fetchAll(db, sql: "SELECT version_num FROM alembic_version"), ["v3.2.0.a"])
@@ -268,5 +268,34 @@ final class StoreTests: StoreTestCase {
         XCTAssertEqual(OptunaEncoding.date("2023-11-14 22:13:20.250000"), date)
         XCTAssertEqual(OptunaEncoding.date("2023-11-14 22:13:20"), Date(timeIntervalSince1970: 1_700_000_000))
         XCTAssertNil(OptunaEncoding.date("yesterday"))
+    }
+}
+
+final class StudyLeaseTests: XCTestCase {
+    func testOneControllerPerStudy() throws {
+        let folder = NSTemporaryDirectory() + "sweep-lease-\(UUID().uuidString)"
+        let store = try SweepStore(path: folder + "/sweep.db")
+        let study = try store.createStudy(name: "s", direction: .minimize, metric: "loss", spacePath: "s.yaml", spaceText: "",
+                                          samplerJSON: "{}", schedulerJSON: "{}", seed: 0, trialsTotal: 3, maxEpochs: nil)
+        // This process holds it; claiming again is fine.
+        try store.claimStudy(id: study.id, pid: getpid())
+        try store.claimStudy(id: study.id, pid: getpid())
+        // A live process (our parent) holding it: refused, naming the holder.
+        try store.releaseStudy(id: study.id, pid: getpid())
+        try store.claimStudy(id: study.id, pid: getppid())
+        XCTAssertThrowsError(try store.claimStudy(id: study.id, pid: getpid())) { e in
+            XCTAssertTrue("\(e)".contains("is being run by process \(getppid())"), "\(e)")
+        }
+        // A holder that is gone (a pid that exits before we claim): taken over at once.
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run(); gone.waitUntilExit()
+        try store.releaseStudy(id: study.id, pid: getppid())
+        try store.claimStudy(id: study.id, pid: gone.processIdentifier)
+        try store.claimStudy(id: study.id, pid: getpid())
+        // Heartbeats refresh running trials' rows in trial_heartbeats.
+        let t = try store.createTrial(studyID: study.id, params: [], seed: 1, configJSON: "{}", workerPID: nil)
+        try store.controllerHeartbeat(studyID: study.id, pid: getpid(), runningTrials: [t.trialID])
+        XCTAssertEqual(try store.staleRunningTrials(studyID: study.id, olderThan: 60).count, 0)
     }
 }
