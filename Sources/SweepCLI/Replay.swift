@@ -73,6 +73,7 @@ struct Replay: ParsableCommand {
         if let a = final.testAccuracy { summary += ", test_accuracy \(a)" }
         if let e = final.testRMSE { summary += ", test_rmse \(e)" }
         print(summary)
+        try db.recordArtifacts(trialID: t.trialID, dir: dir)
         print("wrote \(dir)/{model.safetensors,model.json,config.yaml,curve.csv}")
         if !mismatches.isEmpty {
             throw RuntimeFailure("the replay differs from the stored trial: " + mismatches.joined(separator: "; "))

@@ -42,31 +42,48 @@ struct Start: ParsableCommand {
         if let m = memoryMb, m < 16 { throw ValidationError("--memory-mb must be at least 16") }
     }
 
+    @Flag(help: "Run detached from this terminal (output in results/logs/<study>.log); return at once with the study name.")
+    var detach = false
+
     func run() throws {
         let spec = try StudySpec.load(path: space, overrides: overrides)
+        if detach {
+            // Everything was validated above; the detached process runs the same command.
+            var args = Array(CommandLine.arguments.dropFirst()).filter { $0 != "--detach" }
+            if let i = args.firstIndex(of: space) { args[i] = absolute(space) }
+            if !args.contains("--db") { args += ["--db", absolute(store.db)] }
+            if !args.contains("--data-dir") { args += ["--data-dir", absolute(DataDirectory.resolve(dataDir))] }
+            try detachSelf(args, study: study ?? spec.name, db: store.db)
+            return
+        }
         let options = RunOptions(studyName: study, trials: trials, workers: workers ?? ProcessInfo.processInfo.activeProcessorCount,
                                  sampler: sampler, scheduler: scheduler, seed: seed,
                                  dataDir: absolute(DataDirectory.resolve(dataDir)), dbPath: store.db,
                                  trialExecutable: CommandLine.selfExecutable, memoryMB: memoryMb)
-        let progress = ProgressPrinter()
-        let runner = try SearchRunner(spec: spec, options: options, observer: progress)
-        let stopper = SignalStopper { runner.stop() }
-        let began = Date()
-        let stored = try runner.run()
-        stopper.cancel()
-        progress.finish()
-        let board = Leaderboard(trials: stored, space: spec.space, direction: spec.objective.direction)
-        let elapsed = Date().timeIntervalSince(began)
-        if runner.trialsRun > 0 {
-            print(String(format: "ran %d trials in %.1f s (%.1f trials/s), controller CPU %.3f ms per trial",
-                         runner.trialsRun, elapsed, Double(runner.trialsRun) / elapsed, runner.controllerCPUSeconds / Double(runner.trialsRun) * 1000))
-        }
-        print("")
-        print(board.table(top: 10, study: runner.study.name, metric: spec.objective.metric))
-        if let why = runner.stopReason { throw RuntimeFailure("the search stopped: \(why)") }
-        if stored.contains(where: { $0.record.state == .waiting }) {
-            print("stopped: run the same command again to continue the study")
-        }
+        try runSearch(spec: spec, options: options)
+    }
+}
+
+/// Runs a search in this process with a progress display, and prints the leaderboard.
+func runSearch(spec: StudySpec, options: RunOptions) throws {
+    let progress = ProgressPrinter()
+    let runner = try SearchRunner(spec: spec, options: options, observer: progress)
+    let stopper = SignalStopper { runner.stop() }
+    let began = Date()
+    let stored = try runner.run()
+    stopper.cancel()
+    progress.finish()
+    let board = Leaderboard(trials: stored, space: spec.space, direction: spec.objective.direction)
+    let elapsed = Date().timeIntervalSince(began)
+    if runner.trialsRun > 0 {
+        print(String(format: "ran %d trials in %.1f s (%.1f trials/s), controller CPU %.3f ms per trial",
+                     runner.trialsRun, elapsed, Double(runner.trialsRun) / elapsed, runner.controllerCPUSeconds / Double(runner.trialsRun) * 1000))
+    }
+    print("")
+    print(board.table(top: 10, study: runner.study.name, metric: spec.objective.metric))
+    if let why = runner.stopReason { throw RuntimeFailure("the search stopped: \(why)") }
+    if stored.contains(where: { $0.record.state == .waiting }) {
+        print("stopped: run the same command again (or `sweep resume \(runner.study.name)`) to continue the study")
     }
 }
 

@@ -115,7 +115,8 @@ public final class SearchRunner: @unchecked Sendable {
             study = existing   // its total and status change once this run holds it (run())
         } else {
             study = try store.createStudy(name: name, direction: spec.objective.direction, metric: spec.objective.metric,
-                                          spacePath: spec.file, spaceText: spec.text, samplerJSON: Self.json(spec.sampler),
+                                          spacePath: spec.file.hasPrefix("/") ? spec.file : FileManager.default.currentDirectoryPath + "/" + spec.file,
+                                          spaceText: spec.text, samplerJSON: Self.json(spec.sampler),
                                           schedulerJSON: Self.json(spec.scheduler), seed: spec.seed, trialsTotal: total, maxEpochs: maxEpochs)
         }
         self.spec = spec

@@ -199,3 +199,13 @@ func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePo
     defer { for p in pointers { free(p) } }
     return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }
+
+/// Starts `argv` detached (a new session, output appended to `logPath`) and returns its pid: a
+/// search that survives the terminal that started it.
+public func spawnDetached(argv: [String], logPath: String) throws -> Int32 {
+    var pid: pid_t = 0
+    let env = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }
+    let rc = withCStrings(argv) { a in withCStrings(env) { e in sweep_spawn_detached(argv[0], a, e, logPath, &pid) } }
+    guard rc == 0 else { throw RuntimeFailure("cannot start \(argv[0]) (log \(logPath)): \(String(cString: strerror(rc)))") }
+    return pid
+}

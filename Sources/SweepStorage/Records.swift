@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import SweepSearch
 
 /// Where a study stands: `running` while a search works on it, `stopped` when a search was
@@ -25,6 +28,19 @@ public struct StudyRecord: Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
     public var status: StudyStatus
+    /// The process running the study now, if any claimed it (see `SweepStore.claimStudy`); a
+    /// claim whose process died stays until the next controller takes it over.
+    public var controllerPID: Int32? = nil
+    public var controllerHost: String? = nil
+    public var controllerHeartbeat: Date? = nil
+
+    /// Whether a live controller runs the study (on this host: its process exists and its
+    /// heartbeat is recent; elsewhere: its heartbeat is recent).
+    public func isRunning(staleAfter: Double = 30) -> Bool {
+        guard let pid = controllerPID, let beat = controllerHeartbeat, Date().timeIntervalSince(beat) < staleAfter else { return false }
+        if controllerHost == ProcessInfo.processInfo.hostName { return kill(pid, 0) == 0 || errno == EPERM }
+        return true
+    }
 }
 
 /// One line of a study list.

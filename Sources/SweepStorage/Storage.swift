@@ -188,6 +188,15 @@ public final class SweepStore: Sendable {
         }
     }
 
+    /// Records where a trial's artifacts were written (replay, export). Only Sweep's own row
+    /// changes: a finished trial's Optuna rows never do.
+    public func recordArtifacts(trialID: Int64, dir: String) throws {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE sweep_trials SET artifact_dir = ? WHERE trial_id = ?", arguments: [dir, trialID])
+            guard db.changesCount == 1 else { throw RuntimeFailure("\(path): no Sweep trial with id \(trialID)") }
+        }
+    }
+
     /// Gives the study up (the end of a run).
     public func releaseStudy(id: Int64, pid: Int32) throws {
         try pool.write { db in
@@ -382,7 +391,8 @@ public final class SweepStore: Sendable {
     private func fetchStudies(_ db: Database, where condition: String, _ arguments: StatementArguments) throws -> [StudyRecord] {
         try Row.fetchAll(db, sql: """
             SELECT s.study_id, s.study_name, d.direction, w.metric, w.space_path, w.space_text, w.sampler_json,
-                w.scheduler_json, w.seed, w.trials_total, w.max_epochs, w.created_at, w.updated_at, w.status
+                w.scheduler_json, w.seed, w.trials_total, w.max_epochs, w.created_at, w.updated_at, w.status,
+                w.controller_pid, w.controller_host, w.controller_heartbeat
             FROM studies s
             JOIN sweep_studies w ON w.study_id = s.study_id
             LEFT JOIN study_directions d ON d.study_id = s.study_id AND d.objective = 0
@@ -394,7 +404,9 @@ public final class SweepStore: Sendable {
                         seed: UInt64(row["seed"] as String) ?? 0, trialsTotal: row["trials_total"], maxEpochs: row["max_epochs"],
                         createdAt: OptunaEncoding.date(row["created_at"]) ?? .distantPast,
                         updatedAt: OptunaEncoding.date(row["updated_at"]) ?? .distantPast,
-                        status: StudyStatus(rawValue: row["status"]) ?? .stopped)
+                        status: StudyStatus(rawValue: row["status"]) ?? .stopped, controllerPID: row["controller_pid"],
+                        controllerHost: row["controller_host"],
+                        controllerHeartbeat: (row["controller_heartbeat"] as String?).flatMap(OptunaEncoding.date))
         }
     }
 

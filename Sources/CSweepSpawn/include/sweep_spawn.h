@@ -10,4 +10,9 @@
 int sweep_spawn(const char *file, char *const argv[], char *const envp[], const char *cwd,
                 pid_t *pid, int *stdin_fd, int *stdout_fd, int *stderr_fd);
 
+
+
+/// Starts `file` detached from this terminal: in a new session, stdin from /dev/null, stdout and
+/// stderr appended to `log_path`, default signals. Returns 0 and sets *pid, or an errno value.
+int sweep_spawn_detached(const char *file, char *const argv[], char *const envp[], const char *log_path, pid_t *pid);
 #endif

@@ -1,0 +1,74 @@
+import Foundation
+import XCTest
+
+/// A detached search followed with `status`, stopped with `stop`, inspected with `logs` and
+/// finished with `resume`: the path of a user who closes the terminal.
+final class ControlCommandTests: XCTestCase {
+    func status(_ db: String, _ study: String) throws -> [String: Any] {
+        let r = try CLI.run(["status", study, "--db", db, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return (try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])?.first ?? [:]
+    }
+
+    func testDetachStatusStopLogsResume() throws {
+        let dir = CLI.tempDir()
+        let db = dir + "/results/sweep.db"
+        let space = dir + "/space.yaml"
+        try """
+        name: bg
+        objective: {metric: score, direction: maximize}
+        budget: {trials: 16, max_epochs: 3}
+        sampler: random
+        command: [python3, \(CLI.repo)/Tests/python/command_trial.py]
+        params:
+          x: {float: [0.0, 1.0]}
+        """.write(toFile: space, atomically: true, encoding: .utf8)
+        let started = try CLI.run(["start", space, "--detach", "--workers", "1", "--db", db], env: ["SWEEP_TEST_MODES": "slow"], cwd: dir)
+        XCTAssertEqual(started.status, 0, started.stderr)
+        XCTAssertTrue(started.stdout.contains("study bg runs detached (pid "), started.stdout)
+
+        // It runs without us: wait until two trials finished.
+        var s: [String: Any] = [:]
+        for _ in 0..<300 {
+            if FileManager.default.fileExists(atPath: db) { s = (try? status(db, "bg")) ?? [:] }
+            if s["state"] as? String == "running", (s["finished"] as? Int ?? 0) >= 2 { break }
+            usleep(50_000)
+        }
+        XCTAssertEqual(s["state"] as? String, "running", "\(s)")
+        XCTAssertEqual(s["workers_busy"] as? Int, 1)
+        XCTAssertNotNil(s["controller_pid"] as? Int)
+        let text = try CLI.run(["status", "--db", db])
+        XCTAssertTrue(text.stdout.contains("bg: running"), text.stdout)
+
+        let stop = try CLI.run(["stop", "bg", "--db", db])
+        XCTAssertEqual(stop.status, 0, stop.stderr)
+        XCTAssertTrue(stop.stdout.contains("stopped bg"), stop.stdout)
+        s = try status(db, "bg")
+        XCTAssertEqual(s["state"] as? String, "stopped")
+        let trials = s["trials"] as? [String: Int] ?? [:]
+        XCTAssertNil(trials["RUNNING"], "running trials were re-queued")
+        XCTAssertNil(trials["FAIL"], "stopping fails nothing")
+        let finished = s["finished"] as? Int ?? 0
+        XCTAssertLessThan(finished, 16)
+
+        let again = try CLI.run(["stop", "bg", "--db", db])
+        XCTAssertEqual(again.status, 2)
+        XCTAssertTrue(again.stderr.contains("is not running"), again.stderr)
+
+        let logs = try CLI.run(["logs", "bg", "--trial", "0", "--db", db])
+        XCTAssertEqual(logs.status, 0, logs.stderr)
+        XCTAssertTrue(logs.stdout.contains("params.x = ") && logs.stdout.contains("reports"), logs.stdout)
+        XCTAssertTrue(logs.stdout.contains("mode slow"), "the trial's stderr tail: \(logs.stdout)")
+        let studyLog = try CLI.run(["logs", "bg", "--db", db])
+        XCTAssertTrue(studyLog.stdout.contains("logs/bg.log"), studyLog.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/results/logs/bg.log"))
+
+        let resume = try CLI.run(["resume", "bg", "--workers", "2", "--db", db], env: ["SWEEP_TEST_MODES": "slow"], timeout: 120)
+        XCTAssertEqual(resume.status, 0, resume.stderr)
+        XCTAssertTrue(resume.stdout.contains("\(finished) of 16 trials finished so far") || resume.stdout.contains("of 16 trials finished so far"), resume.stdout)
+        s = try status(db, "bg")
+        XCTAssertEqual(s["state"] as? String, "finished")
+        XCTAssertEqual(s["finished"] as? Int, 16)
+        XCTAssertEqual((s["trials"] as? [String: Int])?["COMPLETE"], 16)
+    }
+}
