@@ -18,11 +18,7 @@ struct Check: ParsableCommand {
 
     func run() throws {
         let spec = try StudySpec.load(path: space, overrides: overrides)
-        // As SearchRunner.init builds them, before it touches the store.
-        let total = spec.budget.trials
-        let maxEpochs = spec.budget.maxEpochs ?? 1
-        let sampler = try SamplerFactory.make(spec.sampler, space: spec.space, budget: Budget(trials: total), file: spec.file)
-        _ = try SchedulerFactory.make(spec.scheduler, maxEpochs: maxEpochs, file: spec.file)
+        let (sampler, _) = try spec.makeSearchComponents()   // as SearchRunner.init builds them
         if json {
             print(try Self.json(spec, resolvedSampler: sampler.name))
         } else {

@@ -15,8 +15,9 @@ struct Status: ParsableCommand {
 
     func run() throws {
         let db = try openStore(store.db)
-        let records = try study.map { [try findStudy(db, $0, db: store.db)] } ?? db.studies().compactMap { try db.study(named: $0.name) }
-        let summaries = Dictionary(uniqueKeysWithValues: try db.studies().map { ($0.id, $0) })
+        let all = try db.studies()
+        let records = try study.map { [try findStudy(db, $0, db: store.db)] } ?? all.compactMap { try db.study(named: $0.name) }
+        let summaries = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0) })
         var out: [[String: Any]] = []
         for s in records {
             let sum = summaries[s.id]
@@ -98,7 +99,7 @@ struct Resume: ParsableCommand {
         let db = try openStore(store.db)
         let s = try findStudy(db, study, db: store.db)
         if s.isRunning() { throw InputError(file: store.db, field: "STUDY", "study '\(s.name)' is already running (pid \(s.controllerPID ?? 0))") }
-        let spec = try StudySpec.parse(s.spaceText, file: s.spacePath)
+        let spec = try storedSpec(s)
         if detach {
             var args = ["resume", s.name, "--db", absolute(store.db)]
             if let workers { args += ["--workers", "\(workers)"] }
@@ -113,11 +114,16 @@ struct Resume: ParsableCommand {
     }
 }
 
-/// Starts `sweep ARGS` detached, its output appended to `<db folder>/logs/<study>.log`.
+/// Where the results of a study live: `<db folder>/<study>/` (replay's artifacts) and
+/// `<db folder>/logs/<study>.log` (a detached search's output). Study names are made one safe
+/// path component, so nothing escapes the database's folder.
+func resultsFolder(db: String) -> String { (absolute(db) as NSString).deletingLastPathComponent }
+func studyLogPath(db: String, study: String) -> String { resultsFolder(db: db) + "/logs/" + Replay.safe(study) + ".log" }
+
+/// Starts `sweep ARGS` detached, its output appended to `studyLogPath`.
 func detachSelf(_ args: [String], study: String, db: String) throws {
-    let logs = (absolute(db) as NSString).deletingLastPathComponent + "/logs"
-    try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
-    let log = logs + "/" + Replay.safe(study) + ".log"
+    let log = studyLogPath(db: db, study: study)
+    try FileManager.default.createDirectory(atPath: (log as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
     let pid = try spawnDetached(argv: [CommandLine.selfExecutable] + args, logPath: log)
     print("study \(study) runs detached (pid \(pid)); log \(log)")
     print("follow it with `sweep status \(study)`, stop it with `sweep stop \(study)`")
@@ -137,7 +143,7 @@ struct Logs: ParsableCommand {
             guard let t = try db.trial(studyID: s.id, number: n) else {
                 throw InputError(file: store.db, field: "--trial", "study '\(s.name)' has no trial \(n)")
             }
-            let space = try StudySpec.parse(s.spaceText, file: s.spacePath).space
+            let space = try storedSpec(s).space
             print("trial \(n) of \(s.name): \(t.record.state.rawValue)\(t.record.value.map { ", value \($0)" } ?? "")")
             print("seed \(t.seed), attempts \(t.attempts)\(t.exitStatus.map { ", exit status \($0)" } ?? "")\(t.durationSeconds.map { String(format: ", %.1f s", $0) } ?? "")")
             if let r = t.reason { print("reason: \(r)") }
@@ -152,7 +158,7 @@ struct Logs: ParsableCommand {
             if let tail = t.stderrTail, !tail.isEmpty { print("stderr (last 4 KB):"); print(tail, terminator: tail.hasSuffix("\n") ? "" : "\n") }
             return
         }
-        let log = (absolute(store.db) as NSString).deletingLastPathComponent + "/logs/" + Replay.safe(s.name) + ".log"
+        let log = studyLogPath(db: store.db, study: s.name)
         if let text = try? String(contentsOfFile: log, encoding: .utf8) {
             print("== \(log)")
             print(text, terminator: "")

@@ -57,12 +57,11 @@ struct Replay: ParsableCommand {
         }
         let final = trainer.finish()
         let value = curve.last?.1
-        let storedValue = t.record.value ?? t.record.intermediate.max { $0.key < $1.key }?.value
+        let storedValue = t.record.value ?? t.record.lastValue
         if let value, let storedValue, value.bitPattern != storedValue.bitPattern { mismatches.append("final: \(value) vs stored \(storedValue)") }
 
         // results/<study>/trial-<n>/ beside the database; names cannot leave that folder.
-        let root = (absolute(store.db) as NSString).deletingLastPathComponent
-        let dir = root + "/" + Self.safe(s.name) + "/trial-\(t.record.number)"
+        let dir = resultsFolder(db: store.db) + "/" + Self.safe(s.name) + "/trial-\(t.record.number)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try ModelExport.write(trainer: trainer, to: dir + "/model")
         try ConfigFile.yaml(config).write(toFile: dir + "/config.yaml", atomically: true, encoding: .utf8)

@@ -24,7 +24,7 @@ public struct Leaderboard {
         func key(_ t: StoredTrial) -> (Int, Double, Int) {
             let s = t.record.state
             let group = s == .complete ? 0 : s == .pruned ? 1 : 2
-            let v = (t.record.value ?? t.record.intermediate.max { $0.key < $1.key }?.value).map { $0 * direction.sign } ?? .infinity
+            let v = (t.record.value ?? t.record.lastValue).map { $0 * direction.sign } ?? .infinity
             return (group, v.isNaN ? .infinity : v, t.record.number)
         }
         let sorted = trials.sorted { key($0) < key($1) }
@@ -34,7 +34,7 @@ public struct Leaderboard {
             if ranked { rank += 1 }
             let ext = space.external(t.record.params)
             let params = space.parameters.compactMap { p in ext[p.name].map { (name: p.name, value: $0.description) } }
-            let value = t.record.state == .pruned ? (t.record.value ?? t.record.intermediate.max { $0.key < $1.key }?.value) : t.record.value
+            let value = t.record.state == .pruned ? (t.record.value ?? t.record.lastValue) : t.record.value
             return Row(rank: ranked ? rank : nil, number: t.record.number, value: value, params: params,
                        epochs: t.epochsRun ?? (t.record.intermediate.keys.max() ?? 0), duration: t.durationSeconds,
                        state: t.record.state, reason: t.reason, curve: t.record.intermediate)

@@ -56,7 +56,9 @@ public final class SearchRunner: @unchecked Sendable {
     let scheduler: Scheduler
     public private(set) var study: StudyRecord
     public let total: Int
-    var mirror: [StoredTrial] = []              // index = trial number (numbers are dense from 0)
+    /// The study's trials as the sampler and scheduler see them; index = trial number (numbers
+    /// are dense from 0). Updated with each write to the store.
+    var records: [TrialRecord] = []
     var counts: [TrialState: Int] = [:]
     var best: Double?
     var running: [Int64: Running] = [:]         // by trial id
@@ -68,21 +70,17 @@ public final class SearchRunner: @unchecked Sendable {
     /// `run()`, and the trials it started there.
     public private(set) var controllerCPUSeconds = 0.0
     public private(set) var trialsRun = 0
-    var launched = 0
     var alreadyDone = 0
-    var cpuAtStart = 0.0
     weak var observer: RunObserver?
     let started = Date()
 
     struct Running {
         var number: Int
         var process: TrialProcess
-        var lastStep: Int = 0
         var finalValue: Double?
         var violation: String?
         var pruned = false
         var timedOut = false
-        var stopRequested = false
     }
 
     public init(spec: StudySpec, options: RunOptions, observer: RunObserver? = nil) throws {
@@ -90,20 +88,12 @@ public final class SearchRunner: @unchecked Sendable {
         if let s = options.sampler { spec.sampler = ComponentSpec(name: s) }
         if let s = options.scheduler { spec.scheduler = ComponentSpec(name: s) }
         if let s = options.seed { spec.seed = s }
-        guard StudySpec.samplerNames.contains(spec.sampler.name) else {
-            throw InputError(field: "--sampler", "unknown sampler '\(spec.sampler.name)'; accepted: \(StudySpec.samplerNames.joined(separator: ", "))")
-        }
-        guard StudySpec.schedulerNames.contains(spec.scheduler.name) else {
-            throw InputError(field: "--scheduler", "unknown scheduler '\(spec.scheduler.name)'; accepted: \(StudySpec.schedulerNames.joined(separator: ", "))")
-        }
         self.options = options
         self.observer = observer
         let total = options.trials ?? spec.budget.trials
         self.total = total
-        let maxEpochs = spec.budget.maxEpochs ?? 1
         // Build everything that can reject the input before the store is touched.
-        sampler = try SamplerFactory.make(spec.sampler, space: spec.space, budget: Budget(trials: total), file: spec.file)
-        scheduler = try SchedulerFactory.make(spec.scheduler, maxEpochs: maxEpochs, file: spec.file)
+        (sampler, scheduler) = try spec.makeSearchComponents(trials: total)
         store = try SweepStore(path: options.dbPath)
         let name = options.studyName ?? spec.name
         if let existing = try store.study(named: name) {
@@ -117,7 +107,8 @@ public final class SearchRunner: @unchecked Sendable {
             study = try store.createStudy(name: name, direction: spec.objective.direction, metric: spec.objective.metric,
                                           spacePath: spec.file.hasPrefix("/") ? spec.file : FileManager.default.currentDirectoryPath + "/" + spec.file,
                                           spaceText: spec.text, samplerJSON: Self.json(spec.sampler),
-                                          schedulerJSON: Self.json(spec.scheduler), seed: spec.seed, trialsTotal: total, maxEpochs: maxEpochs)
+                                          schedulerJSON: Self.json(spec.scheduler), seed: spec.seed, trialsTotal: total,
+                                          maxEpochs: spec.budget.maxEpochs ?? 1)
         }
         self.spec = spec
     }
@@ -127,13 +118,12 @@ public final class SearchRunner: @unchecked Sendable {
     }
 
     var direction: Direction { spec.objective.direction }
-    var history: [TrialRecord] { mirror.map(\.record) }
 
     /// Runs until the study has `total` finished trials (or too many failures, or `stop()`).
     /// Returns the study's trials.
     @discardableResult
     public func run() throws -> [StoredTrial] {
-        cpuAtStart = Self.cpuSeconds()
+        let cpuAtStart = Self.cpuSeconds()
         try store.claimStudy(id: study.id, pid: getpid())
         defer { try? store.releaseStudy(id: study.id, pid: getpid()) }
         var lastBeat = Date()
@@ -141,21 +131,21 @@ public final class SearchRunner: @unchecked Sendable {
             try store.updateStudy(id: study.id, trialsTotal: total, status: .running)
             study = try store.study(named: study.name) ?? study
         }
-        mirror = try store.trials(studyID: study.id)
-        precondition(mirror.enumerated().allSatisfy { $0.offset == $0.element.record.number }, "trial numbers are dense from 0")
-        for t in mirror { count(t.record) }
+        let stored = try store.trials(studyID: study.id)
+        records = stored.map(\.record)
+        precondition(records.enumerated().allSatisfy { $0.offset == $0.element.number }, "trial numbers are dense from 0")
+        for r in records { count(r) }
         alreadyDone = finishedCount
         observer?.started(study: study.name, total: total, already: finishedCount)
         // Trials an earlier run left behind: run them again, same parameters and seed.
-        var pending = mirror.filter { $0.record.state == .running || $0.record.state == .waiting }.map(\.record.number)
+        var pending = stored.filter { $0.record.state == .running || $0.record.state == .waiting }
         let maxFailures = spec.budget.maxFailures ?? Int.max
         while true {
             let canStart = !stopping && (counts[.fail] ?? 0) < maxFailures
             while canStart && running.count < max(options.workers, 1) {
-                if let n = pending.first {
-                    pending.removeFirst()
-                    try launch(rerun: mirror[n])
-                } else if mirror.count < total {
+                if !pending.isEmpty {
+                    try launch(rerun: pending.removeFirst())
+                } else if records.count < total {
                     try launchNew()
                 } else { break }
             }
@@ -169,7 +159,6 @@ public final class SearchRunner: @unchecked Sendable {
             checkTimeouts()
         }
         controllerCPUSeconds = Self.cpuSeconds() - cpuAtStart
-        trialsRun = launched
         let failed = counts[.fail] ?? 0
         if failed >= maxFailures && finishedCount < total {
             stopReason = "\(failed) trials failed (max_failures: \(maxFailures)); see the reasons in the leaderboard"
@@ -196,23 +185,20 @@ public final class SearchRunner: @unchecked Sendable {
     func trialSeed(_ number: Int) -> UInt64 { SeedSequence.derive(spec.seed, SeedSequence.label("trial"), UInt64(number)) }
 
     func launchNew() throws {
-        let number = mirror.count
-        let values = sampler.suggest(space: spec.space, history: history, direction: direction, trialNumber: number, studySeed: spec.seed)
+        let number = records.count
+        let values = sampler.suggest(space: spec.space, history: records, direction: direction, trialNumber: number, studySeed: spec.seed)
         let seed = trialSeed(number)
         let configJSON = try trialPayload(values, seed: seed)
         let params = spec.space.parameters.compactMap { p in values[p.name].map { (name: p.name, value: $0, distributionJSON: p.distribution.optunaJSON) } }
         let (id, assigned) = try store.createTrial(studyID: study.id, params: params, seed: seed, configJSON: configJSON, workerPID: nil)
         precondition(assigned == number, "trial numbers are assigned by this runner only")
-        let record = TrialRecord(number: number, state: .running, params: values)
-        mirror.append(StoredTrial(trialID: id, record: record, seed: seed, configJSON: configJSON))
+        records.append(TrialRecord(number: number, state: .running, params: values))
         try spawn(id: id, number: number, values: values, configJSON: configJSON)
     }
 
     func launch(rerun t: StoredTrial) throws {
         try store.restartTrial(trialID: t.trialID)
-        var r = t
-        r.record.state = .running; r.record.intermediate = [:]; r.record.value = nil
-        mirror[t.record.number] = r
+        records[t.record.number] = TrialRecord(number: t.record.number, state: .running, params: t.record.params)
         try spawn(id: t.trialID, number: t.record.number, values: t.record.params, configJSON: t.configJSON)
     }
 
@@ -237,8 +223,7 @@ public final class SearchRunner: @unchecked Sendable {
     }
 
     func spawn(id: Int64, number: Int, values: [String: Double], configJSON: String) throws {
-        var argv: [String]
-        var stdin = Data(configJSON.utf8)
+        let argv: [String]
         var env: [String: String] = ["SWEEP_TRIAL_NUMBER": "\(number)", "SWEEP_STUDY": study.name, "OPENBLAS_NUM_THREADS": "1"]
         if let command = spec.command {
             let external = spec.space.external(values)
@@ -256,37 +241,35 @@ public final class SearchRunner: @unchecked Sendable {
             if let e = spec.budget.maxEpochs { env["SWEEP_MAX_EPOCHS"] = "\(e)" }
         } else {
             argv = [options.trialExecutable, "__trial", "--metric", spec.objective.metric, "--data-dir", options.dataDir]
-            stdin = Data(configJSON.utf8)
         }
         let limits = TrialProcess.Limits(timeout: spec.budget.trialTimeout, memoryMB: options.memoryMB, graceSeconds: options.graceSeconds)
         let events = self.events
         // User commands run in the search-space file's folder, so relative paths in them work.
         let cwd = spec.command == nil ? nil : (spec.file as NSString).deletingLastPathComponent.nilIfEmpty
-        let p = try TrialProcess(key: id, argv: argv, stdin: stdin, env: env, cwd: cwd,
+        let p = try TrialProcess(key: id, argv: argv, stdin: Data(configJSON.utf8), env: env, cwd: cwd,
                                  limits: limits) { key, event in events.post(key, event) }
         running[id] = Running(number: number, process: p)
-        launched += 1
+        trialsRun += 1
     }
 
     func handle(_ key: Int64, _ event: TrialProcess.Event) throws {
         if key == -1 {  // stop()
             stopping = true
-            for (k, r) in running { running[k]!.stopRequested = true; r.process.stop() }
+            for r in running.values { r.process.stop() }
             return
         }
         guard var r = running[key] else { return }
         switch event {
         case .line(.report(let step, let value, _)):
             // Reports a stopped trial printed before the stop reached it are not its results.
-            if r.pruned || r.stopRequested { return }
-            r.lastStep = max(r.lastStep, step)
+            if r.pruned || stopping { return }
             try store.reportIntermediate(trialID: key, step: step, value: value)
-            mirror[r.number].record.intermediate[step] = value
-            if !r.pruned && !stopping {
-                let decision = scheduler.decide(trial: mirror[r.number].record, all: history, direction: direction, studySeed: spec.seed)
-                if decision != .continue { r.pruned = true; r.process.stop() }
+            records[r.number].intermediate[step] = value
+            let decision = scheduler.decide(trial: records[r.number], all: records, direction: direction, studySeed: spec.seed)
+            if decision != .continue {
+                running[key]!.pruned = true
+                r.process.stop()
             }
-            running[key] = r
         case .line(.final(let value)):
             r.finalValue = value
             running[key] = r
@@ -303,16 +286,16 @@ public final class SearchRunner: @unchecked Sendable {
         var state: TrialState
         var value: Double? = nil
         var reason: String? = nil
-        let last = mirror[r.number].record.intermediate.max { $0.key < $1.key }?.value
         if stopping && !r.pruned {
             // Stopped by the user: run again later with the same parameters and seed.
             try store.requeueTrial(trialID: key)
-            mirror[r.number].record.state = .waiting
+            records[r.number].state = .waiting
             return
         }
+        let epochs = records[r.number].lastStep ?? 0
         if r.pruned {
             // Whatever the process did after the stop (a signal, a cut line) is not a failure.
-            state = .pruned; value = last
+            state = .pruned; value = records[r.number].lastValue
         } else if let v = r.violation {
             state = .fail; reason = v
         } else if r.timedOut {
@@ -324,23 +307,19 @@ public final class SearchRunner: @unchecked Sendable {
                 else { state = .fail; reason = "exited without printing a final {\"value\": ...} line" }
             case .exited(let code):
                 state = .fail; reason = "exited with status \(code)"
+                // The last line of stderr usually says why.
+                if let line = stderrTail.split(separator: "\n").last { reason! += ": " + String(line.prefix(200)) }
             case .signaled(let sig):
                 state = .fail; reason = "killed by signal \(sig)\(sig == SIGKILL && options.memoryMB != nil ? " (memory limit?)" : "")"
             }
         }
-        if state == .fail, let last = stderrTail.split(separator: "\n").last, reason?.contains("status") == true {
-            reason! += ": " + String(last.prefix(200))
-        }
         let duration = r.process.elapsed
         state = try store.finishTrial(trialID: key, state: state, value: value, exitStatus: exitCode(exit), reason: reason,
-                              stderrTail: stderrTail, epochsRun: r.lastStep, durationSeconds: duration, artifactDir: nil)
+                              stderrTail: stderrTail, epochsRun: epochs, durationSeconds: duration, artifactDir: nil)
         if state == .fail { value = nil }
-        mirror[r.number].record.state = state
-        mirror[r.number].record.value = value
-        count(mirror[r.number].record)
-        mirror[r.number].reason = reason
-        mirror[r.number].epochsRun = r.lastStep
-        mirror[r.number].durationSeconds = duration
+        records[r.number].state = state
+        records[r.number].value = value
+        count(records[r.number])
         observer?.trialFinished(number: r.number, state: state, value: value, reason: reason, progress: progress())
     }
 

@@ -43,7 +43,6 @@ public final class TrialProcess: @unchecked Sendable {
     private var reaped = false
     private let onEvent: @Sendable (Int64, Event) -> Void
 
-    public var wasStopped: Bool { lock.lock(); defer { lock.unlock() }; return stopRequested }
 
     /// Starts `argv` with `stdin` written to its standard input and `env` added to the environment.
     public init(key: Int64, argv: [String], stdin: Data, env: [String: String], cwd: String? = nil, limits: Limits,

@@ -225,3 +225,14 @@ enum EpochReportMetrics {
         }
     }
 }
+
+extension StudySpec {
+    /// The sampler and scheduler the file names, built for a study of `trials` trials (default:
+    /// the file's budget). Everything that can reject them does so here, before a search
+    /// touches the store; `sweep check` and the runner both call this.
+    public func makeSearchComponents(trials: Int? = nil) throws -> (sampler: Sampler, scheduler: Scheduler) {
+        let sampler = try SamplerFactory.make(self.sampler, space: space, budget: Budget(trials: trials ?? budget.trials), file: file)
+        let scheduler = try SchedulerFactory.make(self.scheduler, maxEpochs: budget.maxEpochs ?? 1, file: file)
+        return (sampler, scheduler)
+    }
+}

@@ -34,4 +34,7 @@ public struct TrialRecord: Sendable, Equatable, Codable {
 
     /// The last reported step, if any.
     public var lastStep: Int? { intermediate.keys.max() }
+
+    /// The value reported at the last step, if any.
+    public var lastValue: Double? { lastStep.flatMap { intermediate[$0] } }
 }

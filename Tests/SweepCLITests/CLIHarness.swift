@@ -50,6 +50,26 @@ enum CLI {
         return d
     }
 
+    /// Runs a read command that prints a JSON array (`leaderboard --json`, `status --json`, ...),
+    /// checking it exits 0.
+    static func jsonArray(_ args: [String], env: [String: String] = [:]) throws -> [[String: Any]] {
+        let r = try run(args, env: env)
+        XCTAssertEqual(r.status, 0, "\(args): \(r.stderr)")
+        return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]], r.stdout)
+    }
+
+    /// The leaderboard of the database's most recent study, as JSON rows.
+    static func leaderboard(_ db: String, _ extra: [String] = []) throws -> [[String: Any]] {
+        try jsonArray(["leaderboard", "--db", db, "--json"] + extra)
+    }
+
+    /// Writes a search-space file `DIR/NAME` and returns its path.
+    static func writeSpace(_ dir: String, _ yaml: String, name: String = "space.yaml") throws -> String {
+        let path = dir + "/" + name
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     static func jsonLines(_ s: String) -> [[String: Any]] {
         s.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
     }

@@ -72,14 +72,13 @@ final class CheckFuzzTests: XCTestCase {
     func testStartRefusesWhatCheckRejectsAndLeavesTheDatabaseAlone() throws {
         let dir = CLI.tempDir()
         let db = dir + "/results/sweep.db"
-        let ok = dir + "/ok.yaml"
-        try """
+        let ok = try CLI.writeSpace(dir, """
         name: ok
         budget: {trials: 1}
         command: [python3, \(SearchCommandTests.commandScript)]
         params:
           x: {float: [0.1, 1.0]}
-        """.write(toFile: ok, atomically: true, encoding: .utf8)
+        """, name: "ok.yaml")
         let first = try CLI.run(["start", ok, "--db", db, "--workers", "1"])
         XCTAssertEqual(first.status, 0, first.stderr)
         let before = try SearchCommandTests.dump(db)

@@ -7,8 +7,7 @@ final class CrashSafetyTests: XCTestCase {
     static let script = CLI.repo + "/Tests/python/command_trial.py"
 
     func writeSpace(_ dir: String, trials: Int, sampler: String) throws -> String {
-        let path = dir + "/space.yaml"
-        try """
+        try CLI.writeSpace(dir, """
         name: crash
         seed: 11
         objective: {metric: score, direction: maximize}
@@ -18,8 +17,7 @@ final class CrashSafetyTests: XCTestCase {
         params:
           x: {float: [0.0, 1.0]}
           k: {int: [1, 8]}
-        """.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+        """)
     }
 
     /// Starts `sweep start` and kills it with SIGKILL after `after` seconds (if still running).
@@ -39,12 +37,6 @@ final class CrashSafetyTests: XCTestCase {
         if killed { kill(p.processIdentifier, SIGKILL) }
         p.waitUntilExit()
         return killed
-    }
-
-    func rows(_ db: String) throws -> [[String: Any]] {
-        let r = try CLI.run(["leaderboard", "--db", db, "--json"])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
     }
 
     func integrityCheck(_ db: String) throws -> String {
@@ -67,7 +59,7 @@ final class CrashSafetyTests: XCTestCase {
         }
         let finish = try CLI.run(["start", space, "--workers", "2", "--db", db], env: ["SWEEP_TEST_MODES": "sleep"], timeout: 300)
         XCTAssertEqual(finish.status, 0, finish.stdout + finish.stderr)
-        let all = try rows(db)
+        let all = try CLI.leaderboard(db)
         XCTAssertEqual(all.count, 60)
         XCTAssertEqual(all.compactMap { $0["trial"] as? Int }.sorted(), Array(0..<60), "no trial lost, none twice")
         for r in all {
@@ -96,7 +88,7 @@ final class CrashSafetyTests: XCTestCase {
         func byTrial(_ rows: [[String: Any]]) -> [Int: NSDictionary] {
             Dictionary(uniqueKeysWithValues: rows.map { ($0["trial"] as! Int, NSDictionary(dictionary: $0["params"] as! [String: Any])) })
         }
-        let a = byTrial(try rows(dir + "/a.db")), b = byTrial(try rows(dir + "/b.db"))
+        let a = byTrial(try CLI.leaderboard(dir + "/a.db")), b = byTrial(try CLI.leaderboard(dir + "/b.db"))
         XCTAssertEqual(a.count, 14)
         XCTAssertEqual(a, b)
     }
@@ -135,8 +127,7 @@ final class ReadersWhileWritingTests: XCTestCase {
         let seconds = Double(ProcessInfo.processInfo.environment["SWEEP_READERS_SECONDS"] ?? "") ?? 60
         let dir = CLI.tempDir()
         let db = dir + "/sweep.db"
-        let space = dir + "/space.yaml"
-        try """
+        let space = try CLI.writeSpace(dir, """
         name: readers
         objective: {metric: value, direction: minimize}
         budget: {trials: 1000000}
@@ -144,7 +135,7 @@ final class ReadersWhileWritingTests: XCTestCase {
         command: [/bin/sh, -c, 'sleep 0.02; echo "{\\"step\\": 1, \\"value\\": {x}}"; echo "{\\"value\\": {x}}"']
         params:
           x: {float: [0.0, 1.0]}
-        """.write(toFile: space, atomically: true, encoding: .utf8)
+        """)
         let search = Process()
         search.executableURL = URL(fileURLWithPath: CLI.binary)
         search.arguments = ["start", space, "--workers", "2", "--db", db]

@@ -7,12 +7,6 @@ final class SearchCommandTests: XCTestCase {
     static let digitsSpace = CLI.repo + "/search-spaces/digits-mlp.yaml"
     static let commandScript = CLI.repo + "/Tests/python/command_trial.py"
 
-    func leaderboard(_ db: String, _ extra: [String] = []) throws -> [[String: Any]] {
-        let r = try CLI.run(["leaderboard", "--db", db, "--json"] + extra)
-        XCTAssertEqual(r.status, 0, r.stderr)
-        return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
-    }
-
     /// A digits search: the right number of trials, a sensible best, the leaderboard in three
     /// formats, continuing to a larger total, replaying the best exactly, and Optuna reading it.
     func testDigitsSearchLeaderboardContinueReplayAndOptuna() throws {
@@ -22,7 +16,7 @@ final class SearchCommandTests: XCTestCase {
         XCTAssertEqual(start.status, 0, start.stderr)
         XCTAssertTrue(start.stdout.contains("leaderboard of digits-mlp"), start.stdout)
 
-        var rows = try leaderboard(db)
+        var rows = try CLI.leaderboard(db)
         XCTAssertEqual(rows.count, 8)
         XCTAssertEqual(Set(rows.compactMap { $0["trial"] as? Int }), Set(0..<8))
         XCTAssertTrue(rows.allSatisfy { ["COMPLETE", "PRUNED"].contains($0["state"] as? String ?? "") }, "\(rows)")
@@ -35,15 +29,15 @@ final class SearchCommandTests: XCTestCase {
         let more = try CLI.run(["start", Self.digitsSpace, "--trials", "12", "--workers", "2", "--db", db], cwd: dir)
         XCTAssertEqual(more.status, 0, more.stderr)
         XCTAssertTrue(more.stdout.contains("8 of 12 trials finished so far"), more.stdout)
-        rows = try leaderboard(db)
+        rows = try CLI.leaderboard(db)
         XCTAssertEqual(rows.count, 12)
         XCTAssertEqual(Set(rows.compactMap { $0["trial"] as? Int }), Set(0..<12))
         let again = try CLI.run(["start", Self.digitsSpace, "--trials", "12", "--db", db], cwd: dir)
         XCTAssertEqual(again.status, 0, again.stderr)
-        XCTAssertEqual(try leaderboard(db).count, 12, "a study at its total runs nothing more")
+        XCTAssertEqual(try CLI.leaderboard(db).count, 12, "a study at its total runs nothing more")
 
         // The three formats agree.
-        let top3 = try leaderboard(db, ["--top", "3"])
+        let top3 = try CLI.leaderboard(db, ["--top", "3"])
         XCTAssertEqual(top3.count, 3)
         let csv = try CLI.run(["leaderboard", "--db", db, "--csv"])
         XCTAssertEqual(csv.status, 0, csv.stderr)
@@ -110,8 +104,7 @@ final class SearchCommandTests: XCTestCase {
     /// memory limit fails with its reason; the search finishes its other trials.
     func testUserCommandFailuresAreRecordedAndTheSearchGoesOn() throws {
         let dir = CLI.tempDir()
-        let space = dir + "/space.yaml"
-        try """
+        let space = try CLI.writeSpace(dir, """
         name: faults
         seed: 3
         objective: {metric: score, direction: maximize}
@@ -120,13 +113,13 @@ final class SearchCommandTests: XCTestCase {
         command: [python3, \(Self.commandScript), --x, "{x}", --trial, "{trial}"]
         params:
           x: {float: [0.1, 1.0]}
-        """.write(toFile: space, atomically: true, encoding: .utf8)
+        """)
         let modes = "ok,crash,segv,hang,garbage,nan,memory,ok,ok"
         let db = dir + "/sweep.db"
         let r = try CLI.run(["start", space, "--workers", "3", "--db", db, "--memory-mb", "400"],
                             env: ["SWEEP_TEST_MODES": modes], timeout: 120)
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
-        let rows = try leaderboard(db)
+        let rows = try CLI.leaderboard(db)
         XCTAssertEqual(rows.count, 9)
         func row(_ n: Int) -> [String: Any] { rows.first { $0["trial"] as? Int == n } ?? [:] }
         let expected: [Int: String] = [1: "status 3", 2: "signal 11", 3: "timed out", 4: "not a protocol line",
@@ -151,7 +144,7 @@ final class SearchCommandTests: XCTestCase {
         let r = try CLI.run(["start", CLI.repo + "/search-spaces/command-example.yaml", "--trials", "6", "--workers", "2",
                              "--db", dir + "/s.db"], timeout: 120)
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
-        let rows = try leaderboard(dir + "/s.db")
+        let rows = try CLI.leaderboard(dir + "/s.db")
         XCTAssertEqual(rows.count, 6)
         XCTAssertTrue(rows.allSatisfy { ["COMPLETE", "PRUNED"].contains($0["state"] as? String ?? "") }, "\(rows)")
         XCTAssertEqual(Set((rows[0]["params"] as? [String: Any] ?? [:]).keys), ["params.lr", "params.layers", "params.act"])
@@ -160,27 +153,25 @@ final class SearchCommandTests: XCTestCase {
     /// max_failures ends the search early; it still exits 0 and says why.
     func testMaxFailuresStopsTheSearch() throws {
         let dir = CLI.tempDir()
-        let space = dir + "/space.yaml"
-        try """
+        let space = try CLI.writeSpace(dir, """
         name: fails
         objective: {metric: score, direction: minimize}
         budget: {trials: 20, max_failures: 3}
         command: [python3, \(Self.commandScript)]
         params:
           x: {float: [0.1, 1.0]}
-        """.write(toFile: space, atomically: true, encoding: .utf8)
+        """)
         let r = try CLI.run(["start", space, "--workers", "1", "--db", dir + "/s.db"], env: ["SWEEP_TEST_MODES": "crash"], timeout: 60)
         XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
         XCTAssertTrue(r.stderr.contains("3 trials failed"), r.stderr)
-        XCTAssertEqual(try leaderboard(dir + "/s.db").count, 3)
+        XCTAssertEqual(try CLI.leaderboard(dir + "/s.db").count, 3)
     }
 
     /// Early stopping works for a user command as for the engine: stopped trials are PRUNED with
     /// their reports kept, after SIGTERM.
     func testUserCommandIsPrunedByTheScheduler() throws {
         let dir = CLI.tempDir()
-        let space = dir + "/space.yaml"
-        try """
+        let space = try CLI.writeSpace(dir, """
         name: pruning
         seed: 1
         objective: {metric: score, direction: maximize}
@@ -190,10 +181,10 @@ final class SearchCommandTests: XCTestCase {
         command: [python3, \(Self.commandScript)]
         params:
           x: {float: [0.0, 1.0]}
-        """.write(toFile: space, atomically: true, encoding: .utf8)
+        """)
         let r = try CLI.run(["start", space, "--workers", "2", "--db", dir + "/s.db"], env: ["SWEEP_TEST_MODES": "slow"], timeout: 120)
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
-        let rows = try leaderboard(dir + "/s.db")
+        let rows = try CLI.leaderboard(dir + "/s.db")
         XCTAssertEqual(rows.count, 12)
         let pruned = rows.filter { $0["state"] as? String == "PRUNED" }
         XCTAssertGreaterThan(pruned.count, 2, "\(rows)")
@@ -217,13 +208,12 @@ final class SearchCommandTests: XCTestCase {
     func testBadInputExitsTwoAndWritesNothing() throws {
         let dir = CLI.tempDir()
         let db = dir + "/results/sweep.db"
-        let bad = dir + "/bad.yaml"
-        try """
+        let bad = try CLI.writeSpace(dir, """
         name: bad
         budget: {trials: 3}
         training:
           learning_rate: {float: [0.1, 0.01], log: true}
-        """.write(toFile: bad, atomically: true, encoding: .utf8)
+        """, name: "bad.yaml")
         var r = try CLI.run(["start", bad, "--db", db])
         XCTAssertEqual(r.status, 2, r.stderr)
         XCTAssertTrue(r.stderr.contains("bad.yaml") && r.stderr.contains("learning_rate"), r.stderr)
@@ -240,14 +230,13 @@ final class SearchCommandTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("missing.yaml"), r.stderr)
 
         // With a database in place, a bad request leaves it byte for byte unchanged.
-        let ok = dir + "/ok.yaml"
-        try """
+        let ok = try CLI.writeSpace(dir, """
         name: ok
         budget: {trials: 2}
         command: [python3, \(Self.commandScript)]
         params:
           x: {float: [0.1, 1.0]}
-        """.write(toFile: ok, atomically: true, encoding: .utf8)
+        """, name: "ok.yaml")
         r = try CLI.run(["start", ok, "--db", db, "--workers", "1"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let before = try Self.dump(db)
