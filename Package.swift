@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 import PackageDescription
 
 let package = Package(
@@ -14,6 +14,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C libraries from Debian: libopenblas-dev (+ liblapacke-dev) and zlib1g-dev.
@@ -43,13 +46,21 @@ let package = Package(
         ]),
         // The local process pool: trial processes, the line protocol, the search loop, the leaderboard.
         .target(name: "SweepRunner", dependencies: ["CSweepSpawn", "SweepCore", "SweepEngine", "SweepSearch", "SweepStorage"]),
+        // The daemon: `sweep serve`, its JSON API on a Unix socket (and optionally HTTP with a
+        // token), one shared trial pool, recovery of interrupted studies; and the API's client.
+        .target(name: "SweepDaemon", dependencies: [
+            "SweepCore", "SweepSearch", "SweepStorage", "SweepRunner",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         // Benchmarks of the search side (sampler regret and cost): `sweep-bench`.
         .executableTarget(name: "SweepBench", dependencies: [
             "SweepCore", "SweepSearch", "SweepStorage", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The `sweep` command: a thin shell over the library modules.
         .executableTarget(name: "SweepCLI", dependencies: [
-            "SweepCore", "SweepEngine", "SweepData", "SweepSearch", "SweepStorage", "SweepRunner",
+            "SweepCore", "SweepEngine", "SweepData", "SweepSearch", "SweepStorage", "SweepRunner", "SweepDaemon",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -61,6 +72,7 @@ let package = Package(
             "SweepStorage", "SweepSearch", "SweepCore", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "SweepRunnerTests", dependencies: ["SweepRunner", "SweepStorage", "SweepSearch", "SweepCore"]),
+        .testTarget(name: "SweepDaemonTests", dependencies: ["SweepDaemon", "SweepRunner", "SweepStorage", "SweepSearch", "SweepCore"]),
         .testTarget(name: "SweepCLITests", dependencies: ["SweepEngine", "SweepData"]),
     ],
     swiftLanguageModes: [.v5]

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SweepCore
 import SweepData
+import SweepDaemon
 import SweepRunner
 import SweepSearch
 import SweepStorage
@@ -15,37 +16,26 @@ struct Status: ParsableCommand {
 
     func run() throws {
         let db = try openStore(store.db)
-        let all = try db.studies()
-        let records = try study.map { [try findStudy(db, $0, db: store.db)] } ?? all.compactMap { try db.study(named: $0.name) }
-        let summaries = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0) })
-        var out: [[String: Any]] = []
-        for s in records {
-            let sum = summaries[s.id]
-            let running = s.isRunning()
-            // Stored as running but no live controller: the process died (run it again to continue).
-            let state = running ? "running" : s.status == .running ? "interrupted" : s.status.rawValue
-            let counts = sum?.counts ?? [:]
-            let finished = (counts[.complete] ?? 0) + (counts[.pruned] ?? 0) + (counts[.fail] ?? 0)
-            var o: [String: Any] = ["study": s.name, "state": state, "trials_total": s.trialsTotal, "finished": finished,
-                                    "trials": Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
-                                    "workers_busy": running ? (counts[.running] ?? 0) : 0, "metric": s.metric,
-                                    "direction": s.direction.rawValue]
-            o["best_value"] = sum?.bestValue ?? NSNull()
-            o["controller_pid"] = running ? Int(s.controllerPID ?? 0) : NSNull()
-            out.append(o)
-        }
+        if let study { _ = try findStudy(db, study, db: store.db) }
+        let reports = try StudyStatusReport.all(db, named: study)
+        let daemon = DaemonClient(db: store.db).health()
         if json {
-            print(String(data: try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys]), encoding: .utf8)!)
+            print(StudyStatusReport.json(reports))
             return
         }
-        if out.isEmpty { print("no studies"); return }
-        for o in out {
-            let counts = (o["trials"] as? [String: Int] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key.lowercased()) \($0.value)" }.joined(separator: ", ")
-            var line = "\(o["study"]!): \(o["state"]!), \(o["finished"]!)/\(o["trials_total"]!) finished"
+        if let d = daemon {
+            print("daemon pid \(d["pid"] ?? "?"): \(d["busy"] ?? 0) of \(d["workers"] ?? 0) workers busy")
+        }
+        if reports.isEmpty { print("no studies"); return }
+        for o in reports {
+            let counts = o.trials.sorted { $0.key < $1.key }.map { "\($0.key.lowercased()) \($0.value)" }.joined(separator: ", ")
+            var line = "\(o.study): \(o.state), \(o.finished)/\(o.trialsTotal) finished"
             if !counts.isEmpty { line += " (\(counts))" }
-            if let b = o["best_value"] as? Double { line += ", best \(o["metric"]!) \(String(format: "%.6g", b))" }
-            if let pid = o["controller_pid"] as? Int { line += ", pid \(pid), \(o["workers_busy"]!) workers busy" }
-            if o["state"] as? String == "interrupted" || o["state"] as? String == "stopped" { line += "; `sweep resume \(o["study"]!)` continues it" }
+            if let b = o.bestValue { line += ", best \(o.metric) \(String(format: "%.6g", b))" }
+            if let pid = o.controllerPID { line += ", pid \(pid), \(o.workersBusy) workers busy" }
+            if let why = o.stopReason { line += "; stopped: \(why)" }
+            if o.state == "interrupted" { line += "; continues when a daemon starts (or `sweep resume \(o.study)`)" }
+            if o.state == "stopped" { line += "; `sweep resume \(o.study)` continues it" }
             print(line)
         }
     }
@@ -67,13 +57,19 @@ struct Stop: ParsableCommand {
         guard s.controllerHost == ProcessInfo.processInfo.hostName else {
             throw InputError(field: "STUDY", "study '\(s.name)' runs on \(s.controllerHost ?? "?"), not on this machine")
         }
-        kill(pid, SIGTERM)
+        let client = DaemonClient(db: store.db)
+        if client.daemonPID() == pid {
+            // The daemon runs it (among others): ask it to stop this study only.
+            try checkAPI(try client.request("POST", "/v1/studies/" + pathComponent(s.name) + "/stop"), expect: 202)
+        } else {
+            kill(pid, SIGTERM)   // a foreground `sweep start --foreground`
+        }
         let deadline = Date().addingTimeInterval(wait)
         while Date() < deadline {
-            if let now = try db.study(named: s.name), !now.isRunning() || now.controllerPID != pid { break }
+            if let now = try db.study(named: s.name), !now.isRunning() || now.status != .running { break }
             usleep(50_000)
         }
-        guard let now = try db.study(named: s.name), now.controllerPID != pid || !now.isRunning() else {
+        guard let now = try db.study(named: s.name), !now.isRunning() || now.status != .running else {
             throw RuntimeFailure("study '\(s.name)' (pid \(pid)) did not stop within \(Int(wait)) s")
         }
         let finished = try db.trials(studyID: s.id).filter { $0.record.state.isFinished }.count
@@ -82,52 +78,57 @@ struct Stop: ParsableCommand {
 }
 
 /// `sweep resume STUDY`: runs a stopped or interrupted study on to its total, from the search
-/// space stored with it.
+/// space and options stored with it.
 struct Resume: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Continue a stopped or interrupted study from its stored search space.")
+    static let configuration = CommandConfiguration(abstract: "Continue a stopped or interrupted study (in the daemon, followed like `sweep start`).")
     @Argument(help: "Study name.") var study: String
-    @Option(help: "Trial processes at once (default: the number of cores).") var workers: Int?
-    @Option(help: "Where data sets live.") var dataDir: String?
-    @Flag(help: "Run detached from this terminal (output in a log file beside the database).") var detach = false
+    @Option(help: "Trial processes at once (default: as it was started).") var workers: Int?
+    @Option(help: "Where data sets live (default: as it was started).") var dataDir: String?
+    @Flag(help: "Return at once; the daemon runs the study.") var detach = false
+    @Flag(help: "Run the study in this process (no daemon).") var foreground = false
     @OptionGroup var store: StoreOptions
 
     func validate() throws {
         if let workers, workers < 1 || workers > 256 { throw ValidationError("--workers must be 1...256, got \(workers)") }
+        if detach && foreground { throw ValidationError("--detach and --foreground cannot be used together") }
     }
 
     func run() throws {
         let db = try openStore(store.db)
         let s = try findStudy(db, study, db: store.db)
         if s.isRunning() { throw InputError(file: store.db, field: "STUDY", "study '\(s.name)' is already running (pid \(s.controllerPID ?? 0))") }
-        let spec = try storedSpec(s)
-        if detach {
-            var args = ["resume", s.name, "--db", absolute(store.db)]
-            if let workers { args += ["--workers", "\(workers)"] }
-            if let dataDir { args += ["--data-dir", absolute(dataDir)] }
-            try detachSelf(args, study: s.name, db: store.db)
+        if foreground {
+            var options = RunOptions.stored(s, dbPath: store.db, trialExecutable: CommandLine.selfExecutable,
+                                            dataDir: absolute(DataDirectory.resolve(dataDir)))
+            if let workers { options.workers = workers }
+            if let dataDir { options.dataDir = absolute(dataDir) }
+            let spec = try StudySpec.parse(s.spaceText, file: s.spacePath, overrides: options.overrides)
+            try runSearch(spec: spec, options: options)
             return
         }
-        try runSearch(spec: spec, options: RunOptions(studyName: s.name, trials: s.trialsTotal,
-                                                      workers: workers ?? ProcessInfo.processInfo.activeProcessorCount,
-                                                      dataDir: absolute(DataDirectory.resolve(dataDir)), dbPath: store.db,
-                                                      trialExecutable: CommandLine.selfExecutable))
+        var body: [String: Any] = [:]
+        if let workers { body["workers"] = workers }
+        if let dataDir { body["data_dir"] = absolute(dataDir) }
+        let seen = try db.trials(studyID: s.id).filter { $0.record.state.isFinished }.map(\.record.number)
+        let client = try ensureDaemon(db: store.db, workers: nil)
+        let r = try client.request("POST", "/v1/studies/" + pathComponent(s.name) + "/resume", json: try JSONSerialization.data(withJSONObject: body))
+        try checkAPI(r, expect: 202)
+        if detach {
+            print("study \(s.name) runs in the daemon (pid \(client.daemonPID() ?? 0)); log \(client.paths.log)")
+            return
+        }
+        try follow(db: store.db, study: s.name, seen: Set(seen))
     }
 }
 
-/// Where the results of a study live: `<db folder>/<study>/` (replay's artifacts) and
-/// `<db folder>/logs/<study>.log` (a detached search's output). Study names are made one safe
-/// path component, so nothing escapes the database's folder.
-func resultsFolder(db: String) -> String { (absolute(db) as NSString).deletingLastPathComponent }
-func studyLogPath(db: String, study: String) -> String { resultsFolder(db: db) + "/logs/" + Replay.safe(study) + ".log" }
-
-/// Starts `sweep ARGS` detached, its output appended to `studyLogPath`.
-func detachSelf(_ args: [String], study: String, db: String) throws {
-    let log = studyLogPath(db: db, study: study)
-    try FileManager.default.createDirectory(atPath: (log as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-    let pid = try spawnDetached(argv: [CommandLine.selfExecutable] + args, logPath: log)
-    print("study \(study) runs detached (pid \(pid)); log \(log)")
-    print("follow it with `sweep status \(study)`, stop it with `sweep stop \(study)`")
+/// A study name as one URL path component.
+func pathComponent(_ name: String) -> String {
+    name.addingPercentEncoding(withAllowedCharacters: CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-_.~"))) ?? name
 }
+
+/// Where the results of a study live: `<db folder>/<study>/` (replay's artifacts; study names are
+/// made one safe path component, so nothing escapes the database's folder).
+func resultsFolder(db: String) -> String { (absolute(db) as NSString).deletingLastPathComponent }
 
 /// `sweep logs STUDY [--trial N]`: what the trials said: states, reasons, stderr tails.
 struct Logs: ParsableCommand {
@@ -158,11 +159,16 @@ struct Logs: ParsableCommand {
             if let tail = t.stderrTail, !tail.isEmpty { print("stderr (last 4 KB):"); print(tail, terminator: tail.hasSuffix("\n") ? "" : "\n") }
             return
         }
-        let log = studyLogPath(db: store.db, study: s.name)
-        if let text = try? String(contentsOfFile: log, encoding: .utf8) {
-            print("== \(log)")
-            print(text, terminator: "")
-            print("==")
+        // The daemon's log lines about this study.
+        let daemonLog = DaemonPaths(db: store.db).log
+        if let text = try? String(contentsOfFile: daemonLog, encoding: .utf8) {
+            let quoted = s.name.contains(" ") || s.name.contains("\"") ? "\"" + s.name.replacingOccurrences(of: "\"", with: "\\\"") + "\"" : s.name
+            let lines = text.split(separator: "\n").filter { $0.contains(" study=\(quoted) ") || $0.hasSuffix(" study=\(quoted)") }
+            if !lines.isEmpty {
+                print("== \(daemonLog) (study=\(quoted))")
+                for l in lines { print(l) }
+                print("==")
+            }
         }
         for t in try db.trials(studyID: s.id) {
             var line = "trial \(t.record.number) \(t.record.state.rawValue.lowercased())"

@@ -14,8 +14,10 @@ struct StoreOptions: ParsableArguments {
 
 struct Start: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a search in the foreground and print the leaderboard at the end.",
-        discussion: "--trials is the total for the study: running the same command again continues the study up to it.")
+        abstract: "Run a search in the daemon, follow it, and print the leaderboard at the end.",
+        discussion: """
+            The search is submitted to this database's daemon (started detached when none runs), so it survives             the terminal: Ctrl-C stops following, not the search. --detach returns at once; --foreground runs             the search in this process instead. --trials is the total for the study: running the same command             again continues the study up to it.
+            """)
 
     @Argument(help: "The search-space file (YAML).") var space: String
     @Option(help: "Study name (default: the file's `name`).") var study: String?
@@ -42,26 +44,51 @@ struct Start: ParsableCommand {
         if let m = memoryMb, m < 16 { throw ValidationError("--memory-mb must be at least 16") }
     }
 
-    @Flag(help: "Run detached from this terminal (output in results/logs/<study>.log); return at once with the study name.")
-    var detach = false
+    @Flag(help: "Submit the search to the daemon and return at once with the study name.") var detach = false
+    @Flag(help: "Run the search in this process (no daemon); Ctrl-C stops it.") var foreground = false
 
     func run() throws {
+        if detach && foreground { throw ValidationError("--detach and --foreground cannot be used together") }
         let spec = try StudySpec.load(path: space, overrides: overrides)
-        if detach {
-            // Everything was validated above; the detached process runs the same command.
-            var args = Array(CommandLine.arguments.dropFirst()).filter { $0 != "--detach" }
-            if let i = args.firstIndex(of: space) { args[i] = absolute(space) }
-            if !args.contains("--db") { args += ["--db", absolute(store.db)] }
-            if !args.contains("--data-dir") { args += ["--data-dir", absolute(DataDirectory.resolve(dataDir))] }
-            try detachSelf(args, study: study ?? spec.name, db: store.db)
+        let dataDir = absolute(DataDirectory.resolve(self.dataDir))
+        if foreground {
+            let options = RunOptions(studyName: study, trials: trials, workers: workers ?? ProcessInfo.processInfo.activeProcessorCount,
+                                     sampler: sampler, scheduler: scheduler, seed: seed, overrides: overrides, dataDir: dataDir,
+                                     dbPath: store.db, trialExecutable: CommandLine.selfExecutable, memoryMB: memoryMb)
+            try runSearch(spec: spec, options: options)
             return
         }
-        let options = RunOptions(studyName: study, trials: trials, workers: workers ?? ProcessInfo.processInfo.activeProcessorCount,
-                                 sampler: sampler, scheduler: scheduler, seed: seed,
-                                 dataDir: absolute(DataDirectory.resolve(dataDir)), dbPath: store.db,
-                                 trialExecutable: CommandLine.selfExecutable, memoryMB: memoryMb)
-        try runSearch(spec: spec, options: options)
+        // Checked here too, so a bad name is refused before a daemon is started.
+        try StudyName.check(study ?? spec.name, file: study == nil ? space : nil, field: study == nil ? "name" : "--study")
+        var body: [String: Any] = ["space_text": spec.text, "space_path": absolute(space), "data_dir": dataDir]
+        if let study { body["study"] = study }
+        if let trials { body["trials"] = trials }
+        if let workers { body["workers"] = workers }
+        if let sampler { body["sampler"] = sampler }
+        if let scheduler { body["scheduler"] = scheduler }
+        if let seed { body["seed"] = NSNumber(value: seed) }
+        if let memoryMb { body["memory_mb"] = memoryMb }
+        if !overrides.isEmpty { body["overrides"] = overrides }
+        let name = study ?? spec.name
+        let seen = Set(try existingFinished(db: store.db, study: name))
+        let client = try ensureDaemon(db: store.db, workers: nil)
+        let r = try client.request("POST", "/v1/studies", json: try JSONSerialization.data(withJSONObject: body))
+        try checkAPI(r, expect: 201)
+        if detach {
+            print("study \(name) runs in the daemon (pid \(client.daemonPID() ?? 0)); log \(client.paths.log)")
+            print("follow it with `sweep status \(name)`, stop it with `sweep stop \(name)`")
+            return
+        }
+        try follow(db: store.db, study: name, seen: seen)
     }
+}
+
+/// The numbers of a study's finished trials, if the study exists.
+func existingFinished(db: String, study: String) throws -> [Int] {
+    guard FileManager.default.fileExists(atPath: db) else { return [] }
+    let store = try SweepStore(path: db)
+    guard let s = try store.study(named: study) else { return [] }
+    return try store.trials(studyID: s.id).filter { $0.record.state.isFinished }.map(\.record.number)
 }
 
 /// Runs a search in this process with a progress display, and prints the leaderboard.

@@ -4,14 +4,19 @@ import SweepEngine
 import SweepSearch
 import SweepStorage
 
-/// Everything `sweep start` needs besides the study file.
-public struct RunOptions: Sendable {
+/// How a study is run, besides its search-space file: what `sweep start` was given. Stored with
+/// the study (`StudyRecord.runOptionsJSON`, without the database and executable paths) so that
+/// `sweep resume` or a restarted daemon runs it exactly as it was started.
+public struct RunOptions: Sendable, Codable, Equatable {
     public var studyName: String?
     public var trials: Int?
+    /// Trial processes of this study at once (in a daemon: at most this many of the pool's workers).
     public var workers: Int
     public var sampler: String?
     public var scheduler: String?
     public var seed: UInt64?
+    /// `--set key=value` overrides applied to the search-space file.
+    public var overrides: [String]
     public var dataDir: String
     public var dbPath: String
     /// The program that runs built-in trials (`sweep` itself: `<executable> __trial`).
@@ -19,11 +24,45 @@ public struct RunOptions: Sendable {
     public var memoryMB: Int?
     public var graceSeconds: Double
     public init(studyName: String? = nil, trials: Int? = nil, workers: Int = ProcessInfo.processInfo.activeProcessorCount,
-                sampler: String? = nil, scheduler: String? = nil, seed: UInt64? = nil, dataDir: String, dbPath: String,
-                trialExecutable: String, memoryMB: Int? = nil, graceSeconds: Double = 5) {
+                sampler: String? = nil, scheduler: String? = nil, seed: UInt64? = nil, overrides: [String] = [], dataDir: String,
+                dbPath: String, trialExecutable: String, memoryMB: Int? = nil, graceSeconds: Double = 5) {
         self.studyName = studyName; self.trials = trials; self.workers = workers; self.sampler = sampler; self.scheduler = scheduler
-        self.seed = seed; self.dataDir = dataDir; self.dbPath = dbPath; self.trialExecutable = trialExecutable
+        self.seed = seed; self.overrides = overrides; self.dataDir = dataDir; self.dbPath = dbPath; self.trialExecutable = trialExecutable
         self.memoryMB = memoryMB; self.graceSeconds = graceSeconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case studyName = "study", trials, workers, sampler, scheduler, seed, overrides, dataDir = "data_dir", memoryMB = "memory_mb"
+        case graceSeconds = "grace_seconds"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(studyName: try c.decodeIfPresent(String.self, forKey: .studyName), trials: try c.decodeIfPresent(Int.self, forKey: .trials),
+                  workers: try c.decodeIfPresent(Int.self, forKey: .workers) ?? ProcessInfo.processInfo.activeProcessorCount,
+                  sampler: try c.decodeIfPresent(String.self, forKey: .sampler), scheduler: try c.decodeIfPresent(String.self, forKey: .scheduler),
+                  seed: try c.decodeIfPresent(UInt64.self, forKey: .seed), overrides: try c.decodeIfPresent([String].self, forKey: .overrides) ?? [],
+                  dataDir: try c.decodeIfPresent(String.self, forKey: .dataDir) ?? "data", dbPath: "", trialExecutable: "",
+                  memoryMB: try c.decodeIfPresent(Int.self, forKey: .memoryMB),
+                  graceSeconds: try c.decodeIfPresent(Double.self, forKey: .graceSeconds) ?? 5)
+    }
+
+    /// The stored form (sorted keys; no database or executable path).
+    public var json: String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return String(data: try! e.encode(self), encoding: .utf8)!
+    }
+
+    /// The options a study was started with, to run it again from `dbPath` with `trialExecutable`.
+    public static func stored(_ study: StudyRecord, dbPath: String, trialExecutable: String, dataDir: String) -> RunOptions {
+        var o = study.runOptionsJSON.flatMap { try? JSONDecoder().decode(RunOptions.self, from: Data($0.utf8)) }
+            ?? RunOptions(dataDir: dataDir, dbPath: dbPath, trialExecutable: trialExecutable)
+        o.studyName = study.name
+        o.trials = study.trialsTotal
+        o.dbPath = dbPath
+        o.trialExecutable = trialExecutable
+        return o
     }
 }
 
@@ -39,15 +78,23 @@ public struct RunProgress: Sendable {
     public var best: Double?
     public var elapsed: Double
     public var eta: Double?
+    public init(done: Int, total: Int, running: Int, pruned: Int, failed: Int, best: Double?, elapsed: Double, eta: Double?) {
+        self.done = done; self.total = total; self.running = running; self.pruned = pruned; self.failed = failed
+        self.best = best; self.elapsed = elapsed; self.eta = eta
+    }
 }
 
-/// Runs a study in the foreground: a local pool of trial processes, the sampler and the scheduler
-/// in this process, every event written to the store as it happens.
+/// Runs one study: proposes its trials (sampler), decides on their reports (scheduler) and writes
+/// every event to the store as it happens. The trials run on a `TrialPool`: `run()` makes a pool
+/// of its own (the foreground `sweep start`); a daemon adds several runners to one shared pool.
 ///
 /// The runner keeps no state the store does not have: the trial history it hands the sampler and
 /// the scheduler is the store's, mirrored in memory and updated with each write. Trials left
 /// RUNNING or WAITING by an earlier run that died are run again first, with the same parameters
 /// and seed, so a study ends with exactly its trial count.
+///
+/// Apart from `init`, `run()`, `stop()` and the read-only properties, a runner is used only on
+/// its pool's thread.
 public final class SearchRunner: @unchecked Sendable {
     public let spec: StudySpec
     public let options: RunOptions
@@ -62,17 +109,26 @@ public final class SearchRunner: @unchecked Sendable {
     var counts: [TrialState: Int] = [:]
     var best: Double?
     var running: [Int64: Running] = [:]         // by trial id
-    let events = EventQueue()
+    var pending: [StoredTrial] = []
     var stopping = false
+    /// Whether a stop marks the study `stopped` (a user's stop) or leaves it `running`, to be
+    /// taken up again by the next daemon (a daemon's shutdown).
+    var stopMarksStopped = true
     /// Why the run ended before the study reached its total (too many failures), if it did.
     public private(set) var stopReason: String?
+    /// The error that ended the run, if one did (the store failed).
+    public internal(set) var failure: (any Error)?
     /// CPU time this process (the controller: sampler, scheduler, store, process pool) spent in
     /// `run()`, and the trials it started there.
     public private(set) var controllerCPUSeconds = 0.0
     public private(set) var trialsRun = 0
     var alreadyDone = 0
-    weak var observer: RunObserver?
+    var lastBeat = Date()
+    /// Told of the run's progress (held weakly: the caller keeps it).
+    public weak var observer: RunObserver?
     let started = Date()
+    /// The queue of the pool this runner's trials run on (set by `TrialPool.add`).
+    var events: EventQueue!
 
     struct Running {
         var number: Int
@@ -83,7 +139,9 @@ public final class SearchRunner: @unchecked Sendable {
         var timedOut = false
     }
 
-    public init(spec: StudySpec, options: RunOptions, observer: RunObserver? = nil) throws {
+    /// Prepares a run of the study `spec` describes (created in the store if new). `store`: an
+    /// open store to share (a daemon's); by default the runner opens `options.dbPath`.
+    public init(spec: StudySpec, options: RunOptions, store: SweepStore? = nil, observer: RunObserver? = nil) throws {
         var spec = spec
         if let s = options.sampler { spec.sampler = ComponentSpec(name: s) }
         if let s = options.scheduler { spec.scheduler = ComponentSpec(name: s) }
@@ -94,21 +152,22 @@ public final class SearchRunner: @unchecked Sendable {
         self.total = total
         // Build everything that can reject the input before the store is touched.
         (sampler, scheduler) = try spec.makeSearchComponents(trials: total)
-        store = try SweepStore(path: options.dbPath)
+        self.store = try store ?? SweepStore(path: options.dbPath)
         let name = options.studyName ?? spec.name
-        if let existing = try store.study(named: name) {
+        if let existing = try self.store.study(named: name) {
             guard existing.spaceText == spec.text else {
                 throw InputError(file: spec.file, field: "--study",
                                  "study '\(name)' already exists with a different search-space file; choose another name with --study")
             }
             spec.seed = existing.seed
-            study = existing   // its total and status change once this run holds it (run())
+            study = existing   // its total and status change once this run holds it (begin())
         } else {
-            study = try store.createStudy(name: name, direction: spec.objective.direction, metric: spec.objective.metric,
-                                          spacePath: spec.file.hasPrefix("/") ? spec.file : FileManager.default.currentDirectoryPath + "/" + spec.file,
-                                          spaceText: spec.text, samplerJSON: Self.json(spec.sampler),
-                                          schedulerJSON: Self.json(spec.scheduler), seed: spec.seed, trialsTotal: total,
-                                          maxEpochs: spec.budget.maxEpochs ?? 1)
+            try StudyName.check(name, file: options.studyName == nil ? spec.file : nil, field: options.studyName == nil ? "name" : "--study")
+            study = try self.store.createStudy(name: name, direction: spec.objective.direction, metric: spec.objective.metric,
+                                               spacePath: spec.file.hasPrefix("/") ? spec.file : FileManager.default.currentDirectoryPath + "/" + spec.file,
+                                               spaceText: spec.text, samplerJSON: Self.json(spec.sampler),
+                                               schedulerJSON: Self.json(spec.scheduler), seed: spec.seed, trialsTotal: total,
+                                               maxEpochs: spec.budget.maxEpochs ?? 1)
         }
         self.spec = spec
     }
@@ -119,57 +178,99 @@ public final class SearchRunner: @unchecked Sendable {
 
     var direction: Direction { spec.objective.direction }
 
-    /// Runs until the study has `total` finished trials (or too many failures, or `stop()`).
-    /// Returns the study's trials.
+    /// Runs until the study has `total` finished trials (or too many failures, or `stop()`), on a
+    /// pool of `options.workers` trial processes of its own. Returns the study's trials.
     @discardableResult
     public func run() throws -> [StoredTrial] {
         let cpuAtStart = Self.cpuSeconds()
+        let pool = TrialPool(workers: max(options.workers, 1))
+        self.pool = pool
+        try pool.add(self)
+        pool.runUntilIdle()
+        controllerCPUSeconds = Self.cpuSeconds() - cpuAtStart
+        if let failure { throw failure }
+        return try store.trials(studyID: study.id)
+    }
+    weak var pool: TrialPool?
+
+    /// Asks the run to finish: no new trials; running ones are stopped and left to be run again.
+    /// The study is marked `stopped`.
+    public func stop() {
+        pool?.stop(studyID: study.id)
+    }
+
+    /// Whether the last stored state of the study says it ended (finished, or stopped by a user).
+    public var finished: Bool { running.isEmpty && !wantsTrial }
+
+    // MARK: On the pool's thread
+
+    /// Claims the study and loads its history (called by the pool when the runner is added).
+    func begin() throws {
         try store.claimStudy(id: study.id, pid: getpid())
-        defer { try? store.releaseStudy(id: study.id, pid: getpid()) }
-        var lastBeat = Date()
-        if study.trialsTotal != total || study.status != .running {
-            try store.updateStudy(id: study.id, trialsTotal: total, status: .running)
-            study = try store.study(named: study.name) ?? study
-        }
+        lastBeat = Date()
+        try store.updateStudy(id: study.id, trialsTotal: total, status: .running, runOptionsJSON: options.json)
+        study = try store.study(named: study.name) ?? study
         let stored = try store.trials(studyID: study.id)
         records = stored.map(\.record)
         precondition(records.enumerated().allSatisfy { $0.offset == $0.element.number }, "trial numbers are dense from 0")
         for r in records { count(r) }
         alreadyDone = finishedCount
         observer?.started(study: study.name, total: total, already: finishedCount)
-        // Trials an earlier run left behind: run them again, same parameters and seed.
-        var pending = stored.filter { $0.record.state == .running || $0.record.state == .waiting }
-        let maxFailures = spec.budget.maxFailures ?? Int.max
-        while true {
-            let canStart = !stopping && (counts[.fail] ?? 0) < maxFailures
-            while canStart && running.count < max(options.workers, 1) {
-                if !pending.isEmpty {
-                    try launch(rerun: pending.removeFirst())
-                } else if records.count < total {
-                    try launchNew()
-                } else { break }
-            }
-            if running.isEmpty { break }
-            if Date().timeIntervalSince(lastBeat) > Self.heartbeatInterval {
-                try store.controllerHeartbeat(studyID: study.id, pid: getpid(), runningTrials: Array(running.keys))
-                lastBeat = Date()
-            }
-            guard let (key, event) = events.next(timeout: 0.5) else { checkTimeouts(); observer?.tick(progress()); continue }
-            try handle(key, event)
-            checkTimeouts()
-        }
-        controllerCPUSeconds = Self.cpuSeconds() - cpuAtStart
+        // Trials an earlier run left behind: run them again, same parameters and seed. A process
+        // of theirs that outlived its controller (killed with SIGKILL) is ended first.
+        pending = stored.filter { $0.record.state == .running || $0.record.state == .waiting }
+        for t in pending where t.record.state == .running { if let pid = t.workerPID { Self.endOrphan(pid) } }
+    }
+
+    /// Kills the process group `pid` leads, if it still exists and is led by that process (a trial
+    /// started by a controller that died; its group id is its pid).
+    static func endOrphan(_ pid: Int32) {
+        guard pid > 1, getpgid(pid) == pid else { return }
+        kill(-pid, SIGKILL)
+    }
+
+    var maxFailures: Int { spec.budget.maxFailures ?? Int.max }
+
+    /// Whether the runner would start another trial if a worker were free.
+    var wantsTrial: Bool {
+        !stopping && failure == nil && (counts[.fail] ?? 0) < maxFailures && (!pending.isEmpty || records.count < total)
+    }
+
+    /// Starts the next trial: one left behind by an earlier run, or a new one from the sampler.
+    func launchNext() throws {
+        if !pending.isEmpty { try launch(rerun: pending.removeFirst()) } else { try launchNew() }
+    }
+
+    /// Refreshes the controller's and the running trials' heartbeats when they are due.
+    func beatIfDue() throws {
+        guard Date().timeIntervalSince(lastBeat) > Self.heartbeatInterval else { return }
+        try store.controllerHeartbeat(studyID: study.id, pid: getpid(), runningTrials: Array(running.keys))
+        lastBeat = Date()
+    }
+
+    /// Stops the running trials; `markStopped`: the study ends `stopped` (else it stays `running`
+    /// for the next daemon to take up).
+    func requestStop(markStopped: Bool) {
+        stopMarksStopped = markStopped
+        stopping = true
+        for r in running.values { r.process.stop() }
+    }
+
+    /// Ends the run: the study's status and stop reason are written and the claim released.
+    func end() {
         let failed = counts[.fail] ?? 0
         if failed >= maxFailures && finishedCount < total {
             stopReason = "\(failed) trials failed (max_failures: \(maxFailures)); see the reasons in the leaderboard"
         }
-        try store.updateStudy(id: study.id, trialsTotal: total, status: stopping || stopReason != nil ? .stopped : .finished)
-        return try store.trials(studyID: study.id)
-    }
-
-    /// Asks the run to finish: no new trials; running ones are stopped and left to be run again.
-    public func stop() {
-        events.post(-1, .violation("stop"))
+        let status: StudyStatus = failure != nil || (stopping && !stopMarksStopped) ? .running
+            : stopping || stopReason != nil ? .stopped : .finished
+        do {
+            try store.updateStudy(id: study.id, trialsTotal: total, status: status, stopReason: stopReason)
+            try store.releaseStudy(id: study.id, pid: getpid())
+        } catch {
+            if failure == nil { failure = error }
+        }
+        study = (try? store.study(named: study.name)) ?? study
     }
 
     /// How often the controller and its running trials say they are alive.
@@ -243,21 +344,17 @@ public final class SearchRunner: @unchecked Sendable {
             argv = [options.trialExecutable, "__trial", "--metric", spec.objective.metric, "--data-dir", options.dataDir]
         }
         let limits = TrialProcess.Limits(timeout: spec.budget.trialTimeout, memoryMB: options.memoryMB, graceSeconds: options.graceSeconds)
-        let events = self.events
+        let events = self.events!
         // User commands run in the search-space file's folder, so relative paths in them work.
         let cwd = spec.command == nil ? nil : (spec.file as NSString).deletingLastPathComponent.nilIfEmpty
         let p = try TrialProcess(key: id, argv: argv, stdin: Data(configJSON.utf8), env: env, cwd: cwd,
-                                 limits: limits) { key, event in events.post(key, event) }
+                                 limits: limits) { key, event in events.post(.trial(key, event)) }
         running[id] = Running(number: number, process: p)
         trialsRun += 1
+        try store.setWorkerPID(trialID: id, pid: p.pid)
     }
 
     func handle(_ key: Int64, _ event: TrialProcess.Event) throws {
-        if key == -1 {  // stop()
-            stopping = true
-            for r in running.values { r.process.stop() }
-            return
-        }
         guard var r = running[key] else { return }
         switch event {
         case .line(.report(let step, let value, _)):
@@ -287,7 +384,7 @@ public final class SearchRunner: @unchecked Sendable {
         var value: Double? = nil
         var reason: String? = nil
         if stopping && !r.pruned {
-            // Stopped by the user: run again later with the same parameters and seed.
+            // Stopped: run again later with the same parameters and seed.
             try store.requeueTrial(trialID: key)
             records[r.number].state = .waiting
             return
@@ -356,16 +453,23 @@ public final class SearchRunner: @unchecked Sendable {
     }
 }
 
-/// A blocking queue of trial events (filled by the reader threads, drained by the controller).
+/// What a pool's thread is woken by: a trial's event, or work handed to it by another thread.
+enum PoolEvent {
+    case trial(Int64, TrialProcess.Event)
+    case perform(() -> Void)
+}
+
+/// A blocking queue of pool events (filled by the trial reader threads and by callers of the
+/// pool, drained by the pool's thread).
 final class EventQueue: @unchecked Sendable {
     private let cond = NSCondition()
-    private var items: [(Int64, TrialProcess.Event)] = []
+    private var items: [PoolEvent] = []
 
-    func post(_ key: Int64, _ e: TrialProcess.Event) {
-        cond.lock(); items.append((key, e)); cond.signal(); cond.unlock()
+    func post(_ e: PoolEvent) {
+        cond.lock(); items.append(e); cond.signal(); cond.unlock()
     }
 
-    func next(timeout: Double) -> (Int64, TrialProcess.Event)? {
+    func next(timeout: Double) -> PoolEvent? {
         cond.lock(); defer { cond.unlock() }
         let deadline = Date().addingTimeInterval(timeout)
         while items.isEmpty { if !cond.wait(until: deadline) { return nil } }

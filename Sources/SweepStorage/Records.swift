@@ -33,6 +33,11 @@ public struct StudyRecord: Sendable, Equatable {
     public var controllerPID: Int32? = nil
     public var controllerHost: String? = nil
     public var controllerHeartbeat: Date? = nil
+    /// How the study was started (JSON of the runner's `StudyOptions`), so it can be run again
+    /// by another process; nil for studies written before Sweep stored it.
+    public var runOptionsJSON: String? = nil
+    /// Why the study's last run ended before its total (too many failures), if it did.
+    public var stopReason: String? = nil
 
     /// Whether a live controller runs the study (on this host: its process exists and its
     /// heartbeat is recent; elsewhere: its heartbeat is recent).

@@ -35,6 +35,14 @@ enum Schema {
                 ALTER TABLE sweep_studies ADD COLUMN controller_heartbeat TEXT;
                 """)
         }
+        m.registerMigration("sweep-v3-run-options") { db in
+            // How the study was started (overrides, sampler, data folder, limits: what a daemon needs
+            // to run it again), and why its last run ended early.
+            try db.execute(sql: """
+                ALTER TABLE sweep_studies ADD COLUMN run_options TEXT;
+                ALTER TABLE sweep_studies ADD COLUMN stop_reason TEXT;
+                """)
+        }
         return m
     }()
 

@@ -133,14 +133,20 @@ public final class SweepStore: Sendable {
         }
     }
 
-    /// Changes what may change in a study: its trial total and its status (nil: unchanged).
-    public func updateStudy(id: Int64, trialsTotal: Int? = nil, status: StudyStatus? = nil) throws {
+    /// Changes what may change in a study: its trial total, its status, how it was started and why
+    /// its last run ended early (nil: unchanged; the stop reason is cleared whenever the status
+    /// changes and no reason is given).
+    public func updateStudy(id: Int64, trialsTotal: Int? = nil, status: StudyStatus? = nil, runOptionsJSON: String? = nil,
+                            stopReason: String? = nil) throws {
         let now = OptunaEncoding.datetime(Date())
         try pool.write { db in
             try db.execute(sql: """
-                UPDATE sweep_studies SET trials_total = COALESCE(?, trials_total), status = COALESCE(?, status), updated_at = ?
+                UPDATE sweep_studies SET trials_total = COALESCE(?, trials_total), status = COALESCE(?, status),
+                    run_options = COALESCE(?, run_options),
+                    stop_reason = CASE WHEN ? IS NOT NULL THEN ? WHEN ? IS NOT NULL THEN NULL ELSE stop_reason END,
+                    updated_at = ?
                 WHERE study_id = ?
-                """, arguments: [trialsTotal, status?.rawValue, now, id])
+                """, arguments: [trialsTotal, status?.rawValue, runOptionsJSON, stopReason, stopReason, status?.rawValue, now, id])
             guard db.changesCount == 1 else { throw RuntimeFailure("\(path): no Sweep study with id \(id)") }
         }
     }
@@ -331,6 +337,14 @@ public final class SweepStore: Sendable {
         }
     }
 
+    /// Records the process (and process group) a RUNNING trial runs in, so that a later controller
+    /// can end it if this one dies without stopping it.
+    public func setWorkerPID(trialID: Int64, pid: Int32) throws {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE sweep_trials SET worker_pid = ? WHERE trial_id = ?", arguments: [pid, trialID])
+        }
+    }
+
     /// Starts a WAITING trial again, or a RUNNING one whose process is gone (see
     /// `staleRunningTrials`): RUNNING from now, with no reports, one more attempt.
     public func restartTrial(trialID: Int64, workerPID: Int32? = nil) throws {
@@ -392,7 +406,7 @@ public final class SweepStore: Sendable {
         try Row.fetchAll(db, sql: """
             SELECT s.study_id, s.study_name, d.direction, w.metric, w.space_path, w.space_text, w.sampler_json,
                 w.scheduler_json, w.seed, w.trials_total, w.max_epochs, w.created_at, w.updated_at, w.status,
-                w.controller_pid, w.controller_host, w.controller_heartbeat
+                w.controller_pid, w.controller_host, w.controller_heartbeat, w.run_options, w.stop_reason
             FROM studies s
             JOIN sweep_studies w ON w.study_id = s.study_id
             LEFT JOIN study_directions d ON d.study_id = s.study_id AND d.objective = 0
@@ -406,7 +420,8 @@ public final class SweepStore: Sendable {
                         updatedAt: OptunaEncoding.date(row["updated_at"]) ?? .distantPast,
                         status: StudyStatus(rawValue: row["status"]) ?? .stopped, controllerPID: row["controller_pid"],
                         controllerHost: row["controller_host"],
-                        controllerHeartbeat: (row["controller_heartbeat"] as String?).flatMap(OptunaEncoding.date))
+                        controllerHeartbeat: (row["controller_heartbeat"] as String?).flatMap(OptunaEncoding.date),
+                        runOptionsJSON: row["run_options"], stopReason: row["stop_reason"])
         }
     }
 

@@ -1,0 +1,178 @@
+import ArgumentParser
+import Foundation
+import SweepCore
+import SweepData
+import SweepDaemon
+import SweepRunner
+import SweepSearch
+import SweepStorage
+
+/// `sweep serve`: the daemon in the foreground of this process.
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the daemon: searches as a service, its JSON API on results/sweep.sock.",
+        discussion: """
+            SIGTERM or Ctrl-C shuts it down cleanly: running trials are stopped and re-queued, and the next daemon \
+            continues their studies. The log is results/logs/daemon.log. `sweep start` starts a daemon by itself \
+            when none runs (with --idle-timeout 600).
+            """)
+    @Option(help: "Trial processes at once, shared by every search (default: the number of cores).") var workers: Int?
+    @Option(help: "Also serve the API on HTTP: PORT or HOST:PORT (loopback unless --token is given).") var http: String?
+    @Option(help: "The HTTP API's bearer token (at least 16 characters; default: random, in results/daemon.token).") var token: String?
+    @Option(help: "Read the HTTP token from this file.") var tokenFile: String?
+    @Option(help: "Exit after this many seconds with no search running and no request.") var idleTimeout: Double?
+    @Option(help: "Where data sets live, for searches that do not say.") var dataDir: String?
+    @Flag(help: "Also write the log to stderr.") var verbose = false
+    @OptionGroup var store: StoreOptions
+
+    func validate() throws {
+        if let workers, workers < 1 || workers > 256 { throw ValidationError("--workers must be 1...256, got \(workers)") }
+        if let t = idleTimeout, !(t > 0) { throw ValidationError("--idle-timeout must be a positive number of seconds") }
+        if token != nil && tokenFile != nil { throw ValidationError("--token and --token-file cannot be used together") }
+        if (token != nil || tokenFile != nil) && http == nil { throw ValidationError("--token needs --http") }
+    }
+
+    func run() throws {
+        var token = self.token
+        if let f = tokenFile {
+            guard let text = try? String(contentsOfFile: f, encoding: .utf8) else { throw InputError(file: f, field: "--token-file", "cannot read the file") }
+            token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let config = DaemonConfig(dbPath: absolute(store.db), workers: workers ?? ProcessInfo.processInfo.activeProcessorCount,
+                                  trialExecutable: CommandLine.selfExecutable, dataDir: absolute(DataDirectory.resolve(dataDir)),
+                                  http: http, token: token, idleTimeout: idleTimeout, echoLog: verbose)
+        let daemon = try Daemon(config: config)
+        print("sweep daemon pid \(getpid()): \(daemon.paths.db), socket \(daemon.paths.socket), log \(daemon.paths.log)")
+        if http != nil && token == nil { print("HTTP token in \(daemon.paths.token)") }
+        fflush(stdout)
+        let done = DispatchSemaphore(value: 0)
+        let failure = Box()
+        _Concurrency.Task {
+            do { try await daemon.run() } catch { failure.error = error }
+            done.signal()
+        }
+        done.wait()
+        if let e = failure.error { throw e }
+    }
+
+    final class Box: @unchecked Sendable { var error: (any Error)? }
+}
+
+/// `sweep shutdown`: stops the daemon of a database cleanly.
+struct Shutdown: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Stop the daemon cleanly (running trials are re-queued; its searches continue when a daemon starts again).")
+    @Option(help: "Seconds to wait for it to exit.") var wait: Double = 60
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        let client = DaemonClient(db: store.db)
+        guard let pid = client.daemonPID() else { print("no daemon runs for \(absolute(store.db))"); return }
+        let r = try client.request("POST", "/v1/shutdown")
+        guard r.status == 202 else { throw RuntimeFailure("the daemon refused to shut down: \(r.body)") }
+        let deadline = Date().addingTimeInterval(wait)
+        while client.daemonPID() != nil && Date() < deadline { usleep(50_000) }
+        guard client.daemonPID() == nil else { throw RuntimeFailure("the daemon (pid \(pid)) did not exit within \(Int(wait)) s") }
+        print("daemon pid \(pid) stopped")
+    }
+}
+
+/// The daemon of `db`, started detached (surviving this terminal) when none runs.
+func ensureDaemon(db: String, workers: Int?) throws -> DaemonClient {
+    let client = DaemonClient(db: db)
+    if client.health() != nil { return client }
+    let paths = client.paths
+    try FileManager.default.createDirectory(atPath: paths.results + "/logs", withIntermediateDirectories: true)
+    var args = [CommandLine.selfExecutable, "serve", "--db", paths.db, "--idle-timeout", "600"]
+    if let workers { args += ["--workers", "\(workers)"] }
+    let out = paths.results + "/logs/daemon.out"
+    let pid = try spawnDetached(argv: args, logPath: out)
+    let deadline = Date().addingTimeInterval(20)
+    while Date() < deadline {
+        if client.health() != nil {
+            FileHandle.standardError.write("started the sweep daemon (pid \(pid)); log \(paths.log)\n".data(using: .utf8)!)
+            return client
+        }
+        var status: Int32 = 0
+        if waitpid(pid, &status, WNOHANG) == pid {
+            // It exited: another daemon may have won the race for the lock; else say why.
+            if client.health() != nil { return client }
+            let tail = ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").split(separator: "\n").suffix(5).joined(separator: "\n")
+            throw RuntimeFailure("the daemon could not start:\n\(tail)")
+        }
+        usleep(50_000)
+    }
+    throw RuntimeFailure("the daemon (pid \(pid)) did not answer within 20 s; see \(out)")
+}
+
+/// Turns a refused API request into the CLI's errors (exit 2 for bad input, 1 otherwise).
+func checkAPI(_ r: APIResponse, expect: Int) throws {
+    guard r.status != expect else { return }
+    let message = ((try? JSONSerialization.jsonObject(with: Data(r.body.utf8))) as? [String: Any])?["error"] as? String ?? r.body
+    if (400..<500).contains(r.status) { throw InputError(message) }
+    throw RuntimeFailure("the daemon answered \(r.status): \(message)")
+}
+
+/// Follows a study the daemon runs until it ends: a line per finished trial, a progress line on a
+/// terminal, the leaderboard at the end. Ctrl-C stops following, not the search.
+func follow(db: String, study name: String, seen initial: Set<Int>) throws {
+    let store = try SweepStore(path: db)
+    guard let first = try store.study(named: name) else { throw RuntimeFailure("study '\(name)' is not in \(db)") }
+    let interrupt = SignalStopper {
+        FileHandle.standardError.write("\nstopped following; study \(name) goes on in the daemon (`sweep status \(name)`, `sweep stop \(name)`)\n".data(using: .utf8)!)
+        exit(0)
+    }
+    defer { interrupt.cancel() }
+    let printer = ProgressPrinter()
+    let began = Date()
+    var seen = initial
+    print("study \(name): following it in the daemon (Ctrl-C stops following, not the search)")
+    var study = first
+    var startedAt: Int? = nil
+    while true {
+        let trials = try store.trials(studyID: study.id)
+        let finished = trials.filter { $0.record.state.isFinished }
+        if startedAt == nil { startedAt = seen.count }
+        for t in finished.sorted(by: { ($0.datetimeComplete ?? .distantPast, $0.record.number) < ($1.datetimeComplete ?? .distantPast, $1.record.number) })
+        where !seen.contains(t.record.number) {
+            seen.insert(t.record.number)
+            let p = progress(trials, total: study.trialsTotal, direction: study.direction, began: began, already: startedAt ?? 0)
+            printer.trialFinished(number: t.record.number, state: t.record.state, value: t.record.value, reason: t.reason, progress: p)
+        }
+        study = try store.study(named: name) ?? study
+        if !study.isRunning() { break }
+        printer.tick(progress(trials, total: study.trialsTotal, direction: study.direction, began: began, already: startedAt ?? 0))
+        usleep(300_000)
+    }
+    printer.finish()
+    let trials = try store.trials(studyID: study.id)
+    let spec = try storedSpec(study)
+    print("")
+    print(Leaderboard(trials: trials, space: spec.space, direction: study.direction).table(top: 10, study: study.name, metric: study.metric))
+    if let why = study.stopReason { throw RuntimeFailure("the search stopped: \(why)") }
+    switch study.status {
+    case .finished: return
+    case .stopped: print("stopped: `sweep resume \(study.name)` continues the study")
+    case .running:
+        throw RuntimeFailure("the daemon stopped before the study ended; it continues when a daemon starts again (`sweep resume \(study.name)`)")
+    }
+}
+
+private func progress(_ trials: [StoredTrial], total: Int, direction: Direction, began: Date, already: Int) -> RunProgress {
+    var done = 0, running = 0, pruned = 0, failed = 0
+    var best: Double? = nil
+    for t in trials {
+        switch t.record.state {
+        case .complete:
+            done += 1
+            if let v = t.record.value, !v.isNaN, best.map({ v * direction.sign < $0 * direction.sign }) ?? true { best = v }
+        case .pruned: done += 1; pruned += 1
+        case .fail: done += 1; failed += 1
+        case .running: running += 1
+        case .waiting: break
+        }
+    }
+    let elapsed = Date().timeIntervalSince(began)
+    let newly = done - already
+    let eta = newly > 0 ? elapsed / Double(newly) * Double(max(total - done, 0)) : nil
+    return RunProgress(done: done, total: total, running: running, pruned: pruned, failed: failed, best: best, elapsed: elapsed, eta: eta)
+}

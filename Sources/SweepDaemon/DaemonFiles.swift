@@ -1,0 +1,118 @@
+import Foundation
+import Logging
+import SweepCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where a daemon keeps its files: beside its database, in the results folder.
+public struct DaemonPaths: Sendable {
+    public let db: String
+    public init(db: String) {
+        self.db = db.hasPrefix("/") ? db : FileManager.default.currentDirectoryPath + "/" + db
+    }
+    public var results: String { (db as NSString).deletingLastPathComponent }
+    /// The API's Unix socket (mode 0600).
+    public var socket: String { results + "/sweep.sock" }
+    /// Held (flock) by the one daemon of this database; holds its pid.
+    public var lock: String { results + "/sweep.daemon.lock" }
+    public var log: String { results + "/logs/daemon.log" }
+    /// The HTTP listener's token when the user gave none (mode 0600).
+    public var token: String { results + "/daemon.token" }
+
+    /// The longest Unix socket path Linux accepts (`sun_path` less its terminating zero).
+    public static let maxSocketPath = 107
+}
+
+/// The one-daemon-per-database lock: an exclusive `flock` on `sweep.daemon.lock`, released by the
+/// kernel when the process dies however it dies.
+final class DaemonLock {
+    let fd: Int32
+
+    init(path: String) throws {
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw InputError(file: path, "cannot open the daemon lock: \(String(cString: strerror(errno)))") }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+            close(fd)
+            throw InputError(file: path, "a daemon already runs for this database (pid \(holder)); stop it with `sweep shutdown` first")
+        }
+        ftruncate(fd, 0)
+        let text = "\(getpid())\n"
+        _ = text.withCString { write(fd, $0, strlen($0)) }
+    }
+
+    /// The pid in the lock file, if a live daemon holds the lock.
+    static func holder(path: String) -> Int32? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        if flock(fd, LOCK_SH | LOCK_NB) == 0 { flock(fd, LOCK_UN); return nil }   // nobody holds it
+        return (try? String(contentsOfFile: path, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    deinit { close(fd) }
+}
+
+/// swift-log lines to a file, one event a line: time, level, message, then `key=value` metadata
+/// (`study=...`, `trial=...`), so `grep study=NAME` finds a study's history.
+struct FileLogHandler: LogHandler {
+    final class Sink: @unchecked Sendable {
+        let lock = NSLock()
+        let handle: FileHandle
+        let echo: Bool
+        init(path: String, echo: Bool) throws {
+            if !FileManager.default.fileExists(atPath: path) {
+                guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                    throw InputError(file: path, "cannot create the daemon's log file")
+                }
+            }
+            guard let h = FileHandle(forWritingAtPath: path) else { throw InputError(file: path, "cannot open the daemon's log file") }
+            h.seekToEndOfFile()
+            handle = h
+            self.echo = echo
+        }
+        func write(_ line: String) {
+            let data = Data(line.utf8)
+            lock.withLock {
+                handle.write(data)
+                if echo { FileHandle.standardError.write(data) }
+            }
+        }
+    }
+
+    let sink: Sink
+    let label: String
+    var metadata: Logger.Metadata = [:]
+    var metadataProvider: Logger.MetadataProvider?
+    var logLevel: Logger.Level = .info
+
+    init(label: String, sink: Sink) { self.label = label; self.sink = sink }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var all = metadata
+        if let extra = metadataProvider?.get() { all.merge(extra) { $1 } }
+        if let m = event.metadata { all.merge(m) { $1 } }
+        var line = "\(Self.timestamp()) \(event.level) [\(label)] \(event.message)"
+        for (k, v) in all.sorted(by: { $0.key < $1.key }) {
+            let s = "\(v)"
+            line += " \(k)=" + (s.contains(" ") || s.contains("\"") || s.isEmpty ? "\"" + s.replacingOccurrences(of: "\"", with: "\\\"") + "\"" : s)
+        }
+        sink.write(line + "\n")
+    }
+
+    static func timestamp() -> String {
+        var tv = timeval()
+        gettimeofday(&tv, nil)
+        var t = tv.tv_sec
+        var tm = tm()
+        gmtime_r(&t, &tm)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                      tm.tm_hour, tm.tm_min, tm.tm_sec, Int(tv.tv_usec) / 1000)
+    }
+}
