@@ -73,7 +73,7 @@ let package = Package(
         ]),
         .testTarget(name: "SweepRunnerTests", dependencies: ["SweepRunner", "SweepStorage", "SweepSearch", "SweepCore"]),
         .testTarget(name: "SweepDaemonTests", dependencies: ["SweepDaemon", "SweepRunner", "SweepStorage", "SweepSearch", "SweepCore"]),
-        .testTarget(name: "SweepCLITests", dependencies: ["SweepEngine", "SweepData"]),
+        .testTarget(name: "SweepCLITests", dependencies: ["SweepEngine", "SweepData", "SweepDaemon"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -106,12 +106,12 @@ struct Resume: ParsableCommand {
             try runSearch(spec: spec, options: options)
             return
         }
-        var body: [String: Any] = [:]
+        var body: [String: Any] = ["env": ProcessInfo.processInfo.environment]
         if let workers { body["workers"] = workers }
         if let dataDir { body["data_dir"] = absolute(dataDir) }
         let seen = try db.trials(studyID: s.id).filter { $0.record.state.isFinished }.map(\.record.number)
-        let client = try ensureDaemon(db: store.db, workers: nil)
-        let r = try client.request("POST", "/v1/studies/" + pathComponent(s.name) + "/resume", json: try JSONSerialization.data(withJSONObject: body))
+        let (client, r) = try daemonRequest(db: store.db, "POST", "/v1/studies/" + pathComponent(s.name) + "/resume",
+                                            json: try JSONSerialization.data(withJSONObject: body))
         try checkAPI(r, expect: 202)
         if detach {
             print("study \(s.name) runs in the daemon (pid \(client.daemonPID() ?? 0)); log \(client.paths.log)")

@@ -82,7 +82,9 @@ func ensureDaemon(db: String, workers: Int?) throws -> DaemonClient {
     if client.health() != nil { return client }
     let paths = client.paths
     try FileManager.default.createDirectory(atPath: paths.results + "/logs", withIntermediateDirectories: true)
-    var args = [CommandLine.selfExecutable, "serve", "--db", paths.db, "--idle-timeout", "600"]
+    // An auto-started daemon exits when idle (SWEEP_DAEMON_IDLE_TIMEOUT seconds, default 600).
+    let idle = ProcessInfo.processInfo.environment["SWEEP_DAEMON_IDLE_TIMEOUT"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? 600
+    var args = [CommandLine.selfExecutable, "serve", "--db", paths.db, "--idle-timeout", "\(idle)"]
     if let workers { args += ["--workers", "\(workers)"] }
     let out = paths.results + "/logs/daemon.out"
     let pid = try spawnDetached(argv: args, logPath: out)
@@ -102,6 +104,26 @@ func ensureDaemon(db: String, workers: Int?) throws -> DaemonClient {
         usleep(50_000)
     }
     throw RuntimeFailure("the daemon (pid \(pid)) did not answer within 20 s; see \(out)")
+}
+
+/// Sends a request to the daemon of `db` (started if none runs). A daemon that is just shutting
+/// down (its idle timeout) is waited for and replaced, once.
+func daemonRequest(db: String, _ method: String, _ path: String, json: Data?) throws -> (DaemonClient, APIResponse) {
+    for attempt in 0..<2 {
+        let client = try ensureDaemon(db: db, workers: nil)
+        let r: APIResponse
+        do { r = try client.request(method, path, json: json) } catch is DaemonUnavailable where attempt == 0 {
+            waitForExit(client); continue
+        }
+        if r.status == 409 && r.body.contains("shutting down") && attempt == 0 { waitForExit(client); continue }
+        return (client, r)
+    }
+    throw RuntimeFailure("the daemon kept shutting down; start one with `sweep serve`")
+}
+
+private func waitForExit(_ client: DaemonClient) {
+    let deadline = Date().addingTimeInterval(30)
+    while client.daemonPID() != nil && Date() < deadline { usleep(50_000) }
 }
 
 /// Turns a refused API request into the CLI's errors (exit 2 for bad input, 1 otherwise).

@@ -60,7 +60,8 @@ struct Start: ParsableCommand {
         }
         // Checked here too, so a bad name is refused before a daemon is started.
         try StudyName.check(study ?? spec.name, file: study == nil ? space : nil, field: study == nil ? "name" : "--study")
-        var body: [String: Any] = ["space_text": spec.text, "space_path": absolute(space), "data_dir": dataDir]
+        var body: [String: Any] = ["space_text": spec.text, "space_path": absolute(space), "data_dir": dataDir,
+                                   "env": ProcessInfo.processInfo.environment]
         if let study { body["study"] = study }
         if let trials { body["trials"] = trials }
         if let workers { body["workers"] = workers }
@@ -71,9 +72,8 @@ struct Start: ParsableCommand {
         if !overrides.isEmpty { body["overrides"] = overrides }
         let name = study ?? spec.name
         let seen = Set(try existingFinished(db: store.db, study: name))
-        let client = try ensureDaemon(db: store.db, workers: nil)
-        let r = try client.request("POST", "/v1/studies", json: try JSONSerialization.data(withJSONObject: body))
-        try checkAPI(r, expect: 201)
+        let (client, r) = try daemonRequest(db: store.db, "POST", "/v1/studies", json: try JSONSerialization.data(withJSONObject: body))
+        if r.status != 200 { try checkAPI(r, expect: 201) }
         if detach {
             print("study \(name) runs in the daemon (pid \(client.daemonPID() ?? 0)); log \(client.paths.log)")
             print("follow it with `sweep status \(name)`, stop it with `sweep stop \(name)`")

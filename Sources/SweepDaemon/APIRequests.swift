@@ -25,7 +25,7 @@ struct APIError: Error {
 enum StudyJSON {
     static func encode<T: Encodable>(_ v: T) -> String {
         let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(data: try! e.encode(v), encoding: .utf8)!
     }
 }
@@ -45,10 +45,12 @@ struct SubmitRequest: Decodable, Sendable {
     var dataDir: String?
     var memoryMB: Int?
     var overrides: [String]?
+    /// The environment the trials start with (the submitting shell's); default: the daemon's.
+    var env: [String: String]?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case spaceText = "space_text", spacePath = "space_path", study, trials, workers, sampler, scheduler, seed
-        case dataDir = "data_dir", memoryMB = "memory_mb", overrides
+        case dataDir = "data_dir", memoryMB = "memory_mb", overrides, env
     }
 
     static func parse(_ body: Data) throws -> SubmitRequest {
@@ -75,7 +77,8 @@ struct SubmitRequest: Decodable, Sendable {
 struct ResumeRequest: Decodable, Sendable {
     var workers: Int?
     var dataDir: String?
-    enum CodingKeys: String, CodingKey, CaseIterable { case workers, dataDir = "data_dir" }
+    var env: [String: String]?
+    enum CodingKeys: String, CodingKey, CaseIterable { case workers, dataDir = "data_dir", env }
 
     static func parse(_ body: Data) throws -> ResumeRequest {
         if body.isEmpty || body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return ResumeRequest() }
@@ -107,7 +110,8 @@ private func decode<T: Decodable>(_ body: Data) throws -> T {
             throw APIError("field '\(c.codingPath.map(\.stringValue).joined(separator: "."))' must be \(describe(type))")
         case .dataCorrupted(let c):
             let path = c.codingPath.map(\.stringValue).joined(separator: ".")
-            throw APIError(path.isEmpty ? "the body is not valid JSON" : "field '\(path)' is out of range or malformed")
+            throw APIError(path.isEmpty ? "a value is out of range or of the wrong type: \(c.debugDescription.prefix(160))"
+                                        : "field '\(path)' is out of range or malformed")
         case .keyNotFound(let k, _):
             throw APIError("missing field '\(k.stringValue)'")
         @unknown default:
@@ -121,6 +125,7 @@ private func describe(_ type: Any.Type) -> String {
     case is String.Type: return "a string"
     case is Int.Type, is UInt64.Type: return "an integer"
     case is [String].Type: return "a list of strings"
+    case is [String: String].Type: return "an object of strings"
     default: return "of type \(type)"
     }
 }

@@ -203,8 +203,9 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// A runner for a stored study, run as it was started (its stored options).
-    func makeRunner(_ s: StudyRecord, workers: Int?, dataDir: String?) throws -> SearchRunner {
+    func makeRunner(_ s: StudyRecord, workers: Int?, dataDir: String?, env: [String: String]? = nil) throws -> SearchRunner {
         var o = RunOptions.stored(s, dbPath: paths.db, trialExecutable: config.trialExecutable, dataDir: config.dataDir)
+        o.environment = env
         if let workers { o.workers = workers }
         if let dataDir { o.dataDir = dataDir }
         let spec = try StudySpec.parse(s.spaceText, file: s.spacePath, overrides: o.overrides)
@@ -309,8 +310,10 @@ public final class Daemon: @unchecked Sendable {
             case ("POST", .resume(let name)):
                 let request = try ResumeRequest.parse(body)
                 let s = try study(name)
+                // Already running here (a daemon that just started took it up): nothing to do.
+                if pool.isActive(studyID: s.id) { return APIResponse(status: 202, body: StudyJSON.encode(try report(s.name))) }
                 if s.isRunning() { throw APIError(409, "study '\(s.name)' is already running (pid \(s.controllerPID ?? 0))") }
-                return try await start(makeRunner(s, workers: request.workers, dataDir: request.dataDir), status: 202)
+                return try await start(makeRunner(s, workers: request.workers, dataDir: request.dataDir, env: request.env), status: 202)
             case ("POST", .shutdown):
                 logger.info("shutdown requested through the API")
                 requestShutdown()
@@ -376,13 +379,18 @@ public final class Daemon: @unchecked Sendable {
     }
 
     func submitStudy(_ r: SubmitRequest) async throws -> APIResponse {
+        if let name = r.study { try StudyName.check(name, field: "study") }
         let spec = try StudySpec.parse(r.spaceText, file: r.spacePath, overrides: r.overrides ?? [])
-        let options = RunOptions(studyName: r.study, trials: r.trials, workers: r.workers ?? pool.workers, sampler: r.sampler,
+        var options = RunOptions(studyName: r.study, trials: r.trials, workers: r.workers ?? pool.workers, sampler: r.sampler,
                                  scheduler: r.scheduler, seed: r.seed, overrides: r.overrides ?? [], dataDir: r.dataDir ?? config.dataDir,
                                  dbPath: paths.db, trialExecutable: config.trialExecutable, memoryMB: r.memoryMB)
-        if let name = r.study { try StudyName.check(name, field: "study") }
+        options.environment = r.env
         let name = r.study ?? spec.name
         if let existing = try store.study(named: name), existing.isRunning() {
+            // The same search, already running here (a daemon that just started took it up).
+            if pool.isActive(studyID: existing.id) && existing.spaceText == spec.text && (r.trials ?? existing.trialsTotal) == existing.trialsTotal {
+                return APIResponse(status: 200, body: StudyJSON.encode(try report(name)))
+            }
             throw APIError(409, "study '\(name)' is already running (pid \(existing.controllerPID ?? 0))")
         }
         let runner = try SearchRunner(spec: spec, options: options, store: store)

@@ -23,6 +23,10 @@ public struct RunOptions: Sendable, Codable, Equatable {
     public var trialExecutable: String
     public var memoryMB: Int?
     public var graceSeconds: Double
+    /// The environment trials start with (default: this process's). A daemon runs each search
+    /// with the environment of the `sweep start` that submitted it; it is not stored (it may hold
+    /// secrets), so a study a restarted daemon takes up runs with the daemon's.
+    public var environment: [String: String]? = nil
     public init(studyName: String? = nil, trials: Int? = nil, workers: Int = ProcessInfo.processInfo.activeProcessorCount,
                 sampler: String? = nil, scheduler: String? = nil, seed: UInt64? = nil, overrides: [String] = [], dataDir: String,
                 dbPath: String, trialExecutable: String, memoryMB: Int? = nil, graceSeconds: Double = 5) {
@@ -347,7 +351,7 @@ public final class SearchRunner: @unchecked Sendable {
         let events = self.events!
         // User commands run in the search-space file's folder, so relative paths in them work.
         let cwd = spec.command == nil ? nil : (spec.file as NSString).deletingLastPathComponent.nilIfEmpty
-        let p = try TrialProcess(key: id, argv: argv, stdin: Data(configJSON.utf8), env: env, cwd: cwd,
+        let p = try TrialProcess(key: id, argv: argv, stdin: Data(configJSON.utf8), env: env, baseEnvironment: options.environment, cwd: cwd,
                                  limits: limits) { key, event in events.post(.trial(key, event)) }
         running[id] = Running(number: number, process: p)
         trialsRun += 1

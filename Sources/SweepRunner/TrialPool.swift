@@ -88,6 +88,9 @@ public final class TrialPool: @unchecked Sendable {
         })
     }
 
+    /// Whether the study runs in this pool now.
+    public func isActive(studyID: Int64) -> Bool { snapshotLock.withLock { activeIDs.contains(studyID) } }
+
     public func snapshot() -> Snapshot { snapshotLock.withLock { lastSnapshot } }
 
     private var activeIDs: Set<Int64> = []
@@ -155,6 +158,7 @@ public final class TrialPool: @unchecked Sendable {
             r.end()
             runners[id] = nil
             lastServed[id] = nil
+            publish()
             onEnd?(r)
         }
     }

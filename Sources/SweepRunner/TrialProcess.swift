@@ -44,16 +44,17 @@ public final class TrialProcess: @unchecked Sendable {
     private let onEvent: @Sendable (Int64, Event) -> Void
 
 
-    /// Starts `argv` with `stdin` written to its standard input and `env` added to the environment.
-    public init(key: Int64, argv: [String], stdin: Data, env: [String: String], cwd: String? = nil, limits: Limits,
-                onEvent: @escaping @Sendable (Int64, Event) -> Void) throws {
+    /// Starts `argv` with `stdin` written to its standard input and `env` added to the environment
+    /// (`baseEnvironment`, by default this process's).
+    public init(key: Int64, argv: [String], stdin: Data, env: [String: String], baseEnvironment: [String: String]? = nil,
+                cwd: String? = nil, limits: Limits, onEvent: @escaping @Sendable (Int64, Event) -> Void) throws {
         self.key = key; self.limits = limits; self.onEvent = onEvent
         var args = argv
         if let mb = limits.memoryMB {
             // The shell applies the address-space limit to itself and then becomes the command.
             args = ["/bin/sh", "-c", "ulimit -v \(mb * 1024) && exec \"$@\"", "sweep-trial"] + argv
         }
-        var environment = ProcessInfo.processInfo.environment
+        var environment = baseEnvironment ?? ProcessInfo.processInfo.environment
         for (k, v) in env { environment[k] = v }
         let envStrings = environment.map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0, inFD: Int32 = -1, outFD: Int32 = -1, errFD: Int32 = -1

@@ -25,6 +25,8 @@ enum CLI {
         p.executableURL = URL(fileURLWithPath: executable ?? binary)
         p.arguments = args
         var e = ProcessInfo.processInfo.environment
+        // A daemon a test's `sweep start` starts exits soon after its searches end.
+        if e["SWEEP_DAEMON_IDLE_TIMEOUT"] == nil { e["SWEEP_DAEMON_IDLE_TIMEOUT"] = "20" }
         for (k, v) in env { e[k] = v }
         p.environment = e
         if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }

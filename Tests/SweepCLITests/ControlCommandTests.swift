@@ -1,8 +1,8 @@
 import Foundation
 import XCTest
 
-/// A detached search followed with `status`, stopped with `stop`, inspected with `logs` and
-/// finished with `resume`: the path of a user who closes the terminal.
+/// A search submitted to the daemon with `--detach`, followed with `status`, stopped with `stop`,
+/// inspected with `logs` and finished with `resume`: the path of a user who closes the terminal.
 final class ControlCommandTests: XCTestCase {
     func status(_ db: String, _ study: String) throws -> [String: Any] {
         try CLI.jsonArray(["status", study, "--db", db, "--json"]).first ?? [:]
@@ -22,7 +22,8 @@ final class ControlCommandTests: XCTestCase {
         """)
         let started = try CLI.run(["start", space, "--detach", "--workers", "1", "--db", db], env: ["SWEEP_TEST_MODES": "slow"], cwd: dir)
         XCTAssertEqual(started.status, 0, started.stderr)
-        XCTAssertTrue(started.stdout.contains("study bg runs detached (pid "), started.stdout)
+        XCTAssertTrue(started.stdout.contains("study bg runs in the daemon (pid "), started.stdout)
+        defer { _ = try? CLI.run(["shutdown", "--db", db]) }
 
         // It runs without us: wait until two trials finished.
         var s: [String: Any] = [:]
@@ -57,15 +58,20 @@ final class ControlCommandTests: XCTestCase {
         XCTAssertTrue(logs.stdout.contains("params.x = ") && logs.stdout.contains("reports"), logs.stdout)
         XCTAssertTrue(logs.stdout.contains("mode slow"), "the trial's stderr tail: \(logs.stdout)")
         let studyLog = try CLI.run(["logs", "bg", "--db", db])
-        XCTAssertTrue(studyLog.stdout.contains("logs/bg.log"), studyLog.stdout)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/results/logs/bg.log"))
+        XCTAssertTrue(studyLog.stdout.contains("logs/daemon.log (study=bg)"), studyLog.stdout)
+        XCTAssertTrue(studyLog.stdout.contains("trial finished") && studyLog.stdout.contains("stop requested"), studyLog.stdout)
 
         let resume = try CLI.run(["resume", "bg", "--workers", "2", "--db", db], env: ["SWEEP_TEST_MODES": "slow"], timeout: 120)
         XCTAssertEqual(resume.status, 0, resume.stderr)
-        XCTAssertTrue(resume.stdout.contains("\(finished) of 16 trials finished so far"), resume.stdout)
+        XCTAssertTrue(resume.stdout.contains("study bg: following it in the daemon"), resume.stdout)
+        XCTAssertTrue(resume.stdout.contains("leaderboard of bg"), resume.stdout)
         s = try status(db, "bg")
         XCTAssertEqual(s["state"] as? String, "finished")
         XCTAssertEqual(s["finished"] as? Int, 16)
         XCTAssertEqual((s["trials"] as? [String: Int])?["COMPLETE"], 16)
+        let down = try CLI.run(["shutdown", "--db", db])
+        XCTAssertEqual(down.status, 0, down.stderr)
+        XCTAssertTrue(down.stdout.contains("stopped"), down.stdout)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/results/sweep.sock"), "the socket is removed")
     }
 }

@@ -55,9 +55,9 @@ final class CrashSafetyTests: XCTestCase {
         var rng = SystemRandomNumberGenerator()
         var kills = 0
         for _ in 0..<20 {
-            if try startAndKill(["start", space, "--workers", "2", "--db", db], after: Double.random(in: 0.15...0.9, using: &rng)) { kills += 1 }
+            if try startAndKill(["start", "--foreground", space, "--workers", "2", "--db", db], after: Double.random(in: 0.15...0.9, using: &rng)) { kills += 1 }
         }
-        let finish = try CLI.run(["start", space, "--workers", "2", "--db", db], env: ["SWEEP_TEST_MODES": "sleep"], timeout: 300)
+        let finish = try CLI.run(["start", "--foreground", space, "--workers", "2", "--db", db], env: ["SWEEP_TEST_MODES": "sleep"], timeout: 300)
         XCTAssertEqual(finish.status, 0, finish.stdout + finish.stderr)
         let all = try CLI.leaderboard(db)
         XCTAssertEqual(all.count, 60)
@@ -78,12 +78,12 @@ final class CrashSafetyTests: XCTestCase {
     func testARestartProposesWhatAnUninterruptedRunWould() throws {
         let dir = CLI.tempDir()
         let space = try writeSpace(dir, trials: 14, sampler: "tpe")
-        let clean = try CLI.run(["start", space, "--workers", "1", "--db", dir + "/a.db"], env: ["SWEEP_TEST_MODES": "sleep"], timeout: 300)
+        let clean = try CLI.run(["start", "--foreground", space, "--workers", "1", "--db", dir + "/a.db"], env: ["SWEEP_TEST_MODES": "sleep"], timeout: 300)
         XCTAssertEqual(clean.status, 0, clean.stderr)
         for after in [0.4, 0.9, 0.7] {
-            _ = try startAndKill(["start", space, "--workers", "1", "--db", dir + "/b.db"], after: after)
+            _ = try startAndKill(["start", "--foreground", space, "--workers", "1", "--db", dir + "/b.db"], after: after)
         }
-        let resumed = try CLI.run(["start", space, "--workers", "1", "--db", dir + "/b.db"], env: ["SWEEP_TEST_MODES": "sleep"], timeout: 300)
+        let resumed = try CLI.run(["start", "--foreground", space, "--workers", "1", "--db", dir + "/b.db"], env: ["SWEEP_TEST_MODES": "sleep"], timeout: 300)
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         func byTrial(_ rows: [[String: Any]]) -> [Int: NSDictionary] {
             Dictionary(uniqueKeysWithValues: rows.map { ($0["trial"] as! Int, NSDictionary(dictionary: $0["params"] as! [String: Any])) })
@@ -100,7 +100,7 @@ final class CrashSafetyTests: XCTestCase {
         let space = try writeSpace(dir, trials: 40, sampler: "random")
         let first = Process()
         first.executableURL = URL(fileURLWithPath: CLI.binary)
-        first.arguments = ["start", space, "--workers", "1", "--db", db]
+        first.arguments = ["start", "--foreground", space, "--workers", "1", "--db", db]
         var env = ProcessInfo.processInfo.environment
         env["SWEEP_TEST_MODES"] = "slow"
         first.environment = env
@@ -112,7 +112,7 @@ final class CrashSafetyTests: XCTestCase {
             if let r = try? CLI.run(["leaderboard", "--db", db, "--json"]), r.status == 0, r.stdout.contains("RUNNING") { break }
             usleep(20_000)
         }
-        let second = try CLI.run(["start", space, "--workers", "1", "--db", db])
+        let second = try CLI.run(["start", "--foreground", space, "--workers", "1", "--db", db])
         XCTAssertEqual(second.status, 2, second.stderr)
         XCTAssertTrue(second.stderr.contains("is being run by process \(first.processIdentifier)"), second.stderr)
         XCTAssertTrue(first.isRunning)
@@ -136,14 +136,17 @@ final class ReadersWhileWritingTests: XCTestCase {
         params:
           x: {float: [0.0, 1.0]}
         """)
+        // The daemon writes: `sweep serve`, and the search submitted to it.
         let search = Process()
         search.executableURL = URL(fileURLWithPath: CLI.binary)
-        search.arguments = ["start", space, "--workers", "2", "--db", db]
+        search.arguments = ["serve", "--workers", "2", "--db", db]
         search.standardOutput = FileHandle.nullDevice
         search.standardError = FileHandle.nullDevice
         try search.run()
         defer { if search.isRunning { kill(search.processIdentifier, SIGKILL) } }
-        while !FileManager.default.fileExists(atPath: db) { usleep(10_000) }
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: dir + "/sweep.sock") { usleep(20_000) }
+        let submitted = try CLI.run(["start", space, "--detach", "--db", db])
+        XCTAssertEqual(submitted.status, 0, submitted.stderr)
         usleep(300_000)
         let end = Date().addingTimeInterval(seconds)
         let lock = NSLock()
@@ -158,9 +161,10 @@ final class ReadersWhileWritingTests: XCTestCase {
                 lock.unlock()
             }
         }
-        XCTAssertTrue(search.isRunning, "the search kept running")
-        kill(search.processIdentifier, SIGINT)   // a clean stop: running trials go back to the queue
+        XCTAssertTrue(search.isRunning, "the daemon kept running")
+        kill(search.processIdentifier, SIGTERM)   // a clean shutdown: running trials go back to the queue
         search.waitUntilExit()
+        XCTAssertEqual(search.terminationStatus, 0)
         XCTAssertEqual(errors, [])
         let r = try CLI.run(["studies", "--db", db, "--json"])
         let list = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])

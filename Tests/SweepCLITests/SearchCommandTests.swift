@@ -136,6 +136,10 @@ final class SearchCommandTests: XCTestCase {
         // Failures are shown with their reason in the table, too.
         let table = try CLI.run(["leaderboard", "--db", db])
         XCTAssertTrue(table.stdout.contains("timed out"), table.stdout)
+        // The search ran in the daemon, which outlived every fault.
+        let status = try CLI.run(["status", "--db", db])
+        XCTAssertTrue(status.stdout.contains("daemon pid "), status.stdout)
+        XCTAssertEqual(try CLI.run(["shutdown", "--db", db]).status, 0)
     }
 
     /// The README's user-command example runs as documented.
