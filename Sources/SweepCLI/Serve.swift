@@ -147,7 +147,7 @@ func follow(db: String, study name: String, seen initial: Set<Int>) throws {
     let printer = ProgressPrinter()
     let began = Date()
     var seen = initial
-    print("study \(name): following it in the daemon (Ctrl-C stops following, not the search)")
+    print("study \(name): \(seen.count) of \(first.trialsTotal) trials finished so far; following it in the daemon (Ctrl-C stops following, not the search)")
     var study = first
     var startedAt: Int? = nil
     while true {

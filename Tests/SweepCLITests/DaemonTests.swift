@@ -207,8 +207,10 @@ final class DaemonTests: XCTestCase {
         for round in 0..<20 {
             let daemon = try ServedDaemon(db: db, args: ["--workers", "2"], env: ["SWEEP_TEST_MODES": "sleep"])
             if round == 0 { XCTAssertEqual(try CLI.run(["start", space, "--db", db, "--detach"]).status, 0) }
-            usleep(UInt32(Double.random(in: 0.2...1.0, using: &rng) * 1e6))
-            if (try status(db, "nine")["state"] as? String) == "running" { killed += 1 }
+            // Kill it at a random moment once it runs the study again.
+            waitUntil(30, "the daemon to take the study up") { ["running", "finished"].contains(apiStatus(db, "nine")?["state"] as? String ?? "") }
+            usleep(UInt32(Double.random(in: 0.05...0.6, using: &rng) * 1e6))
+            if (apiStatus(db, "nine")?["finished"] as? Int ?? 60) < 60 { killed += 1 }
             daemon.killNine()
         }
         let last = try ServedDaemon(db: db, args: ["--workers", "2"], env: ["SWEEP_TEST_MODES": "sleep"])
@@ -224,7 +226,7 @@ final class DaemonTests: XCTestCase {
         let check = try CLI.run(["python3", "-c", "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA integrity_check').fetchone()[0])", db],
                                 executable: "/usr/bin/env")
         XCTAssertEqual(check.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "ok")
-        XCTAssertGreaterThan(killed, 10, "most kills hit a running search")
+        XCTAssertGreaterThanOrEqual(killed, 18, "the kills hit a running search")
         print("daemon kill -9: \(killed) of 20 rounds killed it mid-search; 60 trials checked")
         XCTAssertEqual(last.terminate(), 0)
     }
