@@ -63,7 +63,7 @@ final class ControlCommandTests: XCTestCase {
 
         let resume = try CLI.run(["resume", "bg", "--workers", "2", "--db", db], env: ["SWEEP_TEST_MODES": "slow"], timeout: 120)
         XCTAssertEqual(resume.status, 0, resume.stderr)
-        XCTAssertTrue(resume.stdout.contains("study bg: following it in the daemon"), resume.stdout)
+        XCTAssertTrue(resume.stdout.contains("study bg: \(finished) of 16 trials finished so far; following it in the daemon"), resume.stdout)
         XCTAssertTrue(resume.stdout.contains("leaderboard of bg"), resume.stdout)
         s = try status(db, "bg")
         XCTAssertEqual(s["state"] as? String, "finished")

@@ -231,6 +231,32 @@ final class DaemonTests: XCTestCase {
         XCTAssertEqual(last.terminate(), 0)
     }
 
+    /// With one worker, a study whose daemon is killed three times and restarted proposes exactly
+    /// what an uninterrupted foreground run proposes: the sampler's state comes from the store.
+    func testARestartedDaemonProposesWhatAnUninterruptedRunWould() throws {
+        let dir = CLI.tempDir()
+        let space = try writeSpace(dir, name: "same", trials: 14, sampler: "tpe")
+        let clean = try CLI.run(["start", space, "--foreground", "--workers", "1", "--db", dir + "/a/sweep.db"],
+                                env: ["SWEEP_TEST_MODES": "sleep"], timeout: 300)
+        XCTAssertEqual(clean.status, 0, clean.stderr)
+        let db = dir + "/b/sweep.db"
+        for (round, after) in [0.5, 0.9, 0.7].enumerated() {
+            let daemon = try ServedDaemon(db: db, args: ["--workers", "1"], env: ["SWEEP_TEST_MODES": "sleep"])
+            if round == 0 { XCTAssertEqual(try CLI.run(["start", space, "--db", db, "--detach"]).status, 0) }
+            usleep(UInt32(after * 1e6))
+            daemon.killNine()
+        }
+        let last = try ServedDaemon(db: db, args: ["--workers", "1"], env: ["SWEEP_TEST_MODES": "sleep"])
+        waitUntil(300, "the study to finish") { apiStatus(db, "same")?["state"] as? String == "finished" }
+        func byTrial(_ rows: [[String: Any]]) -> [Int: NSDictionary] {
+            Dictionary(uniqueKeysWithValues: rows.map { ($0["trial"] as! Int, NSDictionary(dictionary: $0["params"] as! [String: Any])) })
+        }
+        let a = byTrial(try CLI.leaderboard(dir + "/a/sweep.db")), b = byTrial(try CLI.leaderboard(db))
+        XCTAssertEqual(a.count, 14)
+        XCTAssertEqual(a, b)
+        XCTAssertEqual(last.terminate(), 0)
+    }
+
     /// At least 1,000 mutated API requests (bad JSON, wrong types, unknown fields, bad values,
     /// bad paths and methods, raw garbage on the socket): every one answered 4xx (none 5xx), the
     /// daemon alive, the database unchanged.
