@@ -12,7 +12,7 @@ trap 'rm -rf "$T"' EXIT
 declare -A rate
 for w in 1 2; do
   start=$(date +%s.%N)
-  .build/release/sweep start bench/spaces/workers-mlp.yaml --workers "$w" --data-dir "$DATA" --db "$T/w$w.db" > "$T/out$w.txt"
+  .build/release/sweep start --foreground bench/spaces/workers-mlp.yaml --workers "$w" --data-dir "$DATA" --db "$T/w$w.db" > "$T/out$w.txt"
   end=$(date +%s.%N)
   rate[$w]=$(python3 -c "print(8 * 3600 / ($end - $start))")
   python3 -c "print(f'workers $w: 8 trials in {$end - $start:.1f} s, {${rate[$w]}:.0f} trials per hour')"
