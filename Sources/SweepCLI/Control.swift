@@ -109,7 +109,7 @@ struct Resume: ParsableCommand {
         var body: [String: Any] = ["env": ProcessInfo.processInfo.environment]
         if let workers { body["workers"] = workers }
         if let dataDir { body["data_dir"] = absolute(dataDir) }
-        let seen = try db.trials(studyID: s.id).filter { $0.record.state.isFinished }.map(\.record.number)
+        let seen = try existingFinished(db: store.db, study: s.name)
         let (client, r) = try daemonRequest(db: store.db, "POST", "/v1/studies/" + pathComponent(s.name) + "/resume",
                                             json: try JSONSerialization.data(withJSONObject: body))
         try checkAPI(r, expect: 202)

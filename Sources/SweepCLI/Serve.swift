@@ -135,7 +135,9 @@ func checkAPI(_ r: APIResponse, expect: Int) throws {
 }
 
 /// Follows a study the daemon runs until it ends: a line per finished trial, a progress line on a
-/// terminal, the leaderboard at the end. Ctrl-C stops following, not the search.
+/// terminal, the leaderboard at the end. Ctrl-C stops following, not the search. `seen`: the
+/// trials that had finished before (not printed). Each poll reads the study's counts and only the
+/// trials finished since the last one.
 func follow(db: String, study name: String, seen initial: Set<Int>) throws {
     let store = try SweepStore(path: db)
     guard let first = try store.study(named: name) else { throw RuntimeFailure("study '\(name)' is not in \(db)") }
@@ -147,29 +149,29 @@ func follow(db: String, study name: String, seen initial: Set<Int>) throws {
     let printer = ProgressPrinter()
     let began = Date()
     var seen = initial
+    var since: Date? = nil
     print("study \(name): \(seen.count) of \(first.trialsTotal) trials finished so far; following it in the daemon (Ctrl-C stops following, not the search)")
-    var study = first
-    var startedAt: Int? = nil
     while true {
-        let trials = try store.trials(studyID: study.id)
-        let finished = trials.filter { $0.record.state.isFinished }
-        if startedAt == nil { startedAt = seen.count }
-        for t in finished.sorted(by: { ($0.datetimeComplete ?? .distantPast, $0.record.number) < ($1.datetimeComplete ?? .distantPast, $1.record.number) })
-        where !seen.contains(t.record.number) {
-            seen.insert(t.record.number)
-            let p = progress(trials, total: study.trialsTotal, direction: study.direction, began: began, already: startedAt ?? 0)
-            printer.trialFinished(number: t.record.number, state: t.record.state, value: t.record.value, reason: t.reason, progress: p)
+        // The counts first: a trial finishing between the two reads is printed on the next poll.
+        guard let report = try StudyStatusReport.all(store, named: name).first else { break }
+        for t in try store.finishedTrials(studyID: first.id, completedSince: since)
+            .sorted(by: { ($0.datetimeComplete ?? .distantPast, $0.record.number) < ($1.datetimeComplete ?? .distantPast, $1.record.number) }) {
+            // Stored times have microseconds; step back a millisecond so none is missed.
+            if let done = t.datetimeComplete { since = max(since ?? .distantPast, done.addingTimeInterval(-0.001)) }
+            guard seen.insert(t.record.number).inserted else { continue }
+            printer.trialFinished(number: t.record.number, state: t.record.state, value: t.record.value, reason: t.reason,
+                                  progress: RunProgress(report, elapsed: Date().timeIntervalSince(began), already: initial.count))
         }
-        study = try store.study(named: name) ?? study
-        if !study.isRunning() { break }
-        printer.tick(progress(trials, total: study.trialsTotal, direction: study.direction, began: began, already: startedAt ?? 0))
+        if report.state != "running" { break }
+        printer.tick(RunProgress(report, elapsed: Date().timeIntervalSince(began), already: initial.count))
         usleep(300_000)
     }
     printer.finish()
-    let trials = try store.trials(studyID: study.id)
+    let study = try store.study(named: name) ?? first
     let spec = try storedSpec(study)
     print("")
-    print(Leaderboard(trials: trials, space: spec.space, direction: study.direction).table(top: 10, study: study.name, metric: study.metric))
+    print(Leaderboard(trials: try store.trials(studyID: study.id), space: spec.space, direction: study.direction)
+        .table(top: 10, study: study.name, metric: study.metric))
     if let why = study.stopReason { throw RuntimeFailure("the search stopped: \(why)") }
     switch study.status {
     case .finished: return
@@ -177,24 +179,4 @@ func follow(db: String, study name: String, seen initial: Set<Int>) throws {
     case .running:
         throw RuntimeFailure("the daemon stopped before the study ended; it continues when a daemon starts again (`sweep resume \(study.name)`)")
     }
-}
-
-private func progress(_ trials: [StoredTrial], total: Int, direction: Direction, began: Date, already: Int) -> RunProgress {
-    var done = 0, running = 0, pruned = 0, failed = 0
-    var best: Double? = nil
-    for t in trials {
-        switch t.record.state {
-        case .complete:
-            done += 1
-            if let v = t.record.value, !v.isNaN, best.map({ v * direction.sign < $0 * direction.sign }) ?? true { best = v }
-        case .pruned: done += 1; pruned += 1
-        case .fail: done += 1; failed += 1
-        case .running: running += 1
-        case .waiting: break
-        }
-    }
-    let elapsed = Date().timeIntervalSince(began)
-    let newly = done - already
-    let eta = newly > 0 ? elapsed / Double(newly) * Double(max(total - done, 0)) : nil
-    return RunProgress(done: done, total: total, running: running, pruned: pruned, failed: failed, best: best, elapsed: elapsed, eta: eta)
 }

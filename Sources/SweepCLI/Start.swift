@@ -16,7 +16,10 @@ struct Start: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a search in the daemon, follow it, and print the leaderboard at the end.",
         discussion: """
-            The search is submitted to this database's daemon (started detached when none runs), so it survives             the terminal: Ctrl-C stops following, not the search. --detach returns at once; --foreground runs             the search in this process instead. --trials is the total for the study: running the same command             again continues the study up to it.
+            The search is submitted to this database's daemon (started detached when none runs), so it survives \
+            the terminal: Ctrl-C stops following, not the search. --detach returns at once; --foreground runs \
+            the search in this process instead. --trials is the total for the study: running the same command \
+            again continues the study up to it.
             """)
 
     @Argument(help: "The search-space file (YAML).") var space: String
@@ -88,7 +91,7 @@ func existingFinished(db: String, study: String) throws -> [Int] {
     guard FileManager.default.fileExists(atPath: db) else { return [] }
     let store = try SweepStore(path: db)
     guard let s = try store.study(named: study) else { return [] }
-    return try store.trials(studyID: s.id).filter { $0.record.state.isFinished }.map(\.record.number)
+    return try store.finishedTrials(studyID: s.id, completedSince: nil).map(\.record.number)
 }
 
 /// Runs a search in this process with a progress display, and prints the leaderboard.

@@ -189,7 +189,7 @@ public final class Daemon: @unchecked Sendable {
                 do {
                     let runner = try makeRunner(s, workers: nil, dataDir: nil)
                     let left = try store.trials(studyID: s.id).filter { $0.record.state == .running || $0.record.state == .waiting }.count
-                    submit(runner) { [logger] error in
+                    pool.submit(runner) { [logger] error in
                         if let error { logger.error("cannot resume", metadata: ["study": "\(s.name)", "error": "\(error)"]) }
                         else { logger.info("resumed an interrupted study", metadata: ["study": "\(s.name)", "rerun": "\(left)"]) }
                     }
@@ -221,10 +221,6 @@ public final class Daemon: @unchecked Sendable {
             observers[s.id] = o
             return o
         }
-    }
-
-    func submit(_ runner: SearchRunner, completion: @escaping @Sendable ((any Error)?) -> Void) {
-        pool.submit(runner, completion: completion)
     }
 
     func submit(_ runner: SearchRunner) async -> (any Error)? {

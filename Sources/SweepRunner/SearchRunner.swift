@@ -82,9 +82,20 @@ public struct RunProgress: Sendable {
     public var best: Double?
     public var elapsed: Double
     public var eta: Double?
-    public init(done: Int, total: Int, running: Int, pruned: Int, failed: Int, best: Double?, elapsed: Double, eta: Double?) {
+    /// Progress `elapsed` seconds after a run began with `already` trials finished; the ETA
+    /// extrapolates the trials finished since.
+    public init(done: Int, total: Int, running: Int, pruned: Int, failed: Int, best: Double?, elapsed: Double, already: Int) {
         self.done = done; self.total = total; self.running = running; self.pruned = pruned; self.failed = failed
-        self.best = best; self.elapsed = elapsed; self.eta = eta
+        self.best = best; self.elapsed = elapsed
+        let newlyDone = done - already
+        eta = newlyDone > 0 ? elapsed / Double(newlyDone) * Double(max(total - done, 0)) : nil
+    }
+
+    /// A stored study's progress (what a follower of the daemon shows).
+    public init(_ r: StudyStatusReport, elapsed: Double, already: Int) {
+        self.init(done: r.finished, total: r.trialsTotal, running: r.trials[TrialState.running.rawValue] ?? 0,
+                  pruned: r.trials[TrialState.pruned.rawValue] ?? 0, failed: r.trials[TrialState.fail.rawValue] ?? 0,
+                  best: r.bestValue, elapsed: elapsed, already: already)
     }
 }
 
@@ -202,9 +213,6 @@ public final class SearchRunner: @unchecked Sendable {
     public func stop() {
         pool?.stop(studyID: study.id)
     }
-
-    /// Whether the last stored state of the study says it ended (finished, or stopped by a user).
-    public var finished: Bool { running.isEmpty && !wantsTrial }
 
     // MARK: On the pool's thread
 
@@ -448,12 +456,8 @@ public final class SearchRunner: @unchecked Sendable {
     }
 
     func progress() -> RunProgress {
-        let done = finishedCount
-        let elapsed = Date().timeIntervalSince(started)
-        let newlyDone = done - alreadyDone
-        let eta = newlyDone > 0 ? elapsed / Double(newlyDone) * Double(max(total - done, 0)) : nil
-        return RunProgress(done: done, total: total, running: running.count, pruned: counts[.pruned] ?? 0,
-                           failed: counts[.fail] ?? 0, best: best, elapsed: elapsed, eta: eta)
+        RunProgress(done: finishedCount, total: total, running: running.count, pruned: counts[.pruned] ?? 0,
+                    failed: counts[.fail] ?? 0, best: best, elapsed: Date().timeIntervalSince(started), already: alreadyDone)
     }
 }
 

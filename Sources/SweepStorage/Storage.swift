@@ -368,6 +368,16 @@ public final class SweepStore: Sendable {
         try pool.read { db in try fetchTrials(db, where: "t.study_id = ?", [studyID]) }
     }
 
+    /// The study's finished trials (COMPLETE, PRUNED, FAIL) completed at or after `since` (all of
+    /// them for nil), by number: what a follower of a running study has not seen yet.
+    public func finishedTrials(studyID: Int64, completedSince since: Date?) throws -> [StoredTrial] {
+        let cutoff = since.map(OptunaEncoding.datetime) ?? ""
+        return try pool.read { db in
+            try fetchTrials(db, where: "t.study_id = ? AND t.state IN ('COMPLETE', 'PRUNED', 'FAIL') AND t.datetime_complete >= ?",
+                            [studyID, cutoff])
+        }
+    }
+
     public func trial(studyID: Int64, number: Int) throws -> StoredTrial? {
         try pool.read { db in try fetchTrials(db, where: "t.study_id = ? AND t.number = ?", [studyID, number]).first }
     }

@@ -72,6 +72,46 @@ enum CLI {
         return path
     }
 
+    /// A search space whose trials run `Tests/python/command_trial.py` (its behaviour set by
+    /// SWEEP_TEST_MODES): parameters x in [0, 1] (a trial's value) and k in 1...8, 3 epochs.
+    static func commandSpace(_ dir: String, name: String, seed: Int, trials: Int, sampler: String,
+                             file: String = "space.yaml") throws -> String {
+        try writeSpace(dir, """
+        name: \(name)
+        seed: \(seed)
+        objective: {metric: score, direction: maximize}
+        budget: {trials: \(trials), max_epochs: 3}
+        sampler: {name: \(sampler), startup_trials: 4}
+        command: [python3, \(repo)/Tests/python/command_trial.py]
+        params:
+          x: {float: [0.0, 1.0]}
+          k: {int: [1, 8]}
+        """, name: file)
+    }
+
+    /// Asserts a study of `commandSpace` trials survived whatever was done to it: trials
+    /// 0..<count once each, all COMPLETE, each value its x, one report per epoch, and the file
+    /// passes `PRAGMA integrity_check`.
+    static func assertIntact(_ db: String, study: String? = nil, count: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+        let rows = try leaderboard(db, study.map { [$0] } ?? [])
+        XCTAssertEqual(rows.count, count, file: file, line: line)
+        XCTAssertEqual(rows.compactMap { $0["trial"] as? Int }.sorted(), Array(0..<count), "no trial lost, none twice", file: file, line: line)
+        for r in rows {
+            XCTAssertEqual(r["state"] as? String, "COMPLETE", "\(r)", file: file, line: line)
+            let x = (r["params"] as? [String: Any])?["params.x"] as? Double
+            XCTAssertEqual(r["value"] as? Double, x, "trial \(r["trial"]!): its value is intact", file: file, line: line)
+            XCTAssertEqual((r["curve"] as? [String: Any])?.count, 3, "one report per epoch, none twice", file: file, line: line)
+        }
+        let check = try run(["python3", "-c", "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA integrity_check').fetchone()[0])", db],
+                            executable: "/usr/bin/env")
+        XCTAssertEqual(check.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "ok", file: file, line: line)
+    }
+
+    /// Each trial's parameters in the leaderboard of the database's most recent study.
+    static func paramsByTrial(_ db: String) throws -> [Int: NSDictionary] {
+        Dictionary(uniqueKeysWithValues: try leaderboard(db).map { ($0["trial"] as! Int, NSDictionary(dictionary: $0["params"] as! [String: Any])) })
+    }
+
     static func jsonLines(_ s: String) -> [[String: Any]] {
         s.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
     }

@@ -4,20 +4,9 @@ import XCTest
 /// Fault injection: the controller killed with SIGKILL at random moments and started again, a
 /// second controller on a running study, and what a restart proposes.
 final class CrashSafetyTests: XCTestCase {
-    static let script = CLI.repo + "/Tests/python/command_trial.py"
 
     func writeSpace(_ dir: String, trials: Int, sampler: String) throws -> String {
-        try CLI.writeSpace(dir, """
-        name: crash
-        seed: 11
-        objective: {metric: score, direction: maximize}
-        budget: {trials: \(trials), max_epochs: 3}
-        sampler: {name: \(sampler), startup_trials: 4}
-        command: [python3, \(Self.script)]
-        params:
-          x: {float: [0.0, 1.0]}
-          k: {int: [1, 8]}
-        """)
+        try CLI.commandSpace(dir, name: "crash", seed: 11, trials: trials, sampler: sampler)
     }
 
     /// Starts `sweep start` and kills it with SIGKILL after `after` seconds (if still running).
@@ -39,12 +28,6 @@ final class CrashSafetyTests: XCTestCase {
         return killed
     }
 
-    func integrityCheck(_ db: String) throws -> String {
-        let r = try CLI.run(["python3", "-c", "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA integrity_check').fetchone()[0])", db],
-                            executable: "/usr/bin/env")
-        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
     /// 20 SIGKILLs during a 60-trial search with 2 workers: the study ends with exactly 60
     /// finished trials, numbers 0..<60 once each, every value intact (the command's final value
     /// is its parameter x), and the file passes PRAGMA integrity_check.
@@ -59,16 +42,7 @@ final class CrashSafetyTests: XCTestCase {
         }
         let finish = try CLI.run(["start", "--foreground", space, "--workers", "2", "--db", db], env: ["SWEEP_TEST_MODES": "sleep"], timeout: 300)
         XCTAssertEqual(finish.status, 0, finish.stdout + finish.stderr)
-        let all = try CLI.leaderboard(db)
-        XCTAssertEqual(all.count, 60)
-        XCTAssertEqual(all.compactMap { $0["trial"] as? Int }.sorted(), Array(0..<60), "no trial lost, none twice")
-        for r in all {
-            XCTAssertEqual(r["state"] as? String, "COMPLETE", "\(r)")
-            let x = (r["params"] as? [String: Any])?["params.x"] as? Double
-            XCTAssertEqual(r["value"] as? Double, x, "trial \(r["trial"]!): its value is intact")
-            XCTAssertEqual((r["curve"] as? [String: Any])?.count, 3, "one report per epoch, none twice")
-        }
-        XCTAssertEqual(try integrityCheck(db), "ok")
+        try CLI.assertIntact(db, count: 60)
         XCTAssertGreaterThan(kills, 10, "most rounds were killed mid-search")
         print("kill -9 rounds: \(kills) killed mid-search of 20; 60 trials checked")
     }
@@ -85,10 +59,7 @@ final class CrashSafetyTests: XCTestCase {
         }
         let resumed = try CLI.run(["start", "--foreground", space, "--workers", "1", "--db", dir + "/b.db"], env: ["SWEEP_TEST_MODES": "sleep"], timeout: 300)
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
-        func byTrial(_ rows: [[String: Any]]) -> [Int: NSDictionary] {
-            Dictionary(uniqueKeysWithValues: rows.map { ($0["trial"] as! Int, NSDictionary(dictionary: $0["params"] as! [String: Any])) })
-        }
-        let a = byTrial(try CLI.leaderboard(dir + "/a.db")), b = byTrial(try CLI.leaderboard(dir + "/b.db"))
+        let a = try CLI.paramsByTrial(dir + "/a.db"), b = try CLI.paramsByTrial(dir + "/b.db")
         XCTAssertEqual(a.count, 14)
         XCTAssertEqual(a, b)
     }

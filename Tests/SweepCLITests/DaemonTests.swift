@@ -44,20 +44,8 @@ final class ServedDaemon {
 /// The daemon along the user's path: `sweep start` submitting and following, searches sharing the
 /// pool, clean shutdown, SIGKILL at random moments, API fuzzing and the security rules.
 final class DaemonTests: XCTestCase {
-    static let script = CLI.repo + "/Tests/python/command_trial.py"
-
-    func writeSpace(_ dir: String, name: String, trials: Int, sampler: String = "random", file: String? = nil) throws -> String {
-        try CLI.writeSpace(dir, """
-        name: \(name)
-        seed: 5
-        objective: {metric: score, direction: maximize}
-        budget: {trials: \(trials), max_epochs: 3}
-        sampler: {name: \(sampler), startup_trials: 4}
-        command: [python3, \(Self.script)]
-        params:
-          x: {float: [0.0, 1.0]}
-          k: {int: [1, 8]}
-        """, name: file ?? name + ".yaml")
+    func writeSpace(_ dir: String, name: String, trials: Int, sampler: String = "random") throws -> String {
+        try CLI.commandSpace(dir, name: name, seed: 5, trials: trials, sampler: sampler, file: name + ".yaml")
     }
 
     func status(_ db: String, _ study: String) throws -> [String: Any] {
@@ -215,17 +203,7 @@ final class DaemonTests: XCTestCase {
         }
         let last = try ServedDaemon(db: db, args: ["--workers", "2"], env: ["SWEEP_TEST_MODES": "sleep"])
         try waitUntil(300, "the study to finish") { try status(db, "nine")["state"] as? String == "finished" }
-        let rows = try CLI.leaderboard(db, ["nine"])
-        XCTAssertEqual(rows.count, 60)
-        XCTAssertEqual(rows.compactMap { $0["trial"] as? Int }.sorted(), Array(0..<60), "no trial lost, none twice")
-        for r in rows {
-            XCTAssertEqual(r["state"] as? String, "COMPLETE", "\(r)")
-            XCTAssertEqual(r["value"] as? Double, (r["params"] as? [String: Any])?["params.x"] as? Double, "trial \(r["trial"]!)")
-            XCTAssertEqual((r["curve"] as? [String: Any])?.count, 3)
-        }
-        let check = try CLI.run(["python3", "-c", "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA integrity_check').fetchone()[0])", db],
-                                executable: "/usr/bin/env")
-        XCTAssertEqual(check.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "ok")
+        try CLI.assertIntact(db, study: "nine", count: 60)
         XCTAssertGreaterThanOrEqual(killed, 18, "the kills hit a running search")
         print("daemon kill -9: \(killed) of 20 rounds killed it mid-search; 60 trials checked")
         XCTAssertEqual(last.terminate(), 0)
@@ -248,10 +226,7 @@ final class DaemonTests: XCTestCase {
         }
         let last = try ServedDaemon(db: db, args: ["--workers", "1"], env: ["SWEEP_TEST_MODES": "sleep"])
         waitUntil(300, "the study to finish") { apiStatus(db, "same")?["state"] as? String == "finished" }
-        func byTrial(_ rows: [[String: Any]]) -> [Int: NSDictionary] {
-            Dictionary(uniqueKeysWithValues: rows.map { ($0["trial"] as! Int, NSDictionary(dictionary: $0["params"] as! [String: Any])) })
-        }
-        let a = byTrial(try CLI.leaderboard(dir + "/a/sweep.db")), b = byTrial(try CLI.leaderboard(db))
+        let a = try CLI.paramsByTrial(dir + "/a/sweep.db"), b = try CLI.paramsByTrial(db)
         XCTAssertEqual(a.count, 14)
         XCTAssertEqual(a, b)
         XCTAssertEqual(last.terminate(), 0)

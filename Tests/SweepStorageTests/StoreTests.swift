@@ -142,6 +142,23 @@ final class StoreTests: StoreTestCase {
         XCTAssertEqual(try store.bestTrial(studyID: study.id, direction: .minimize)?.trialID, id)
     }
 
+    /// A follower asks only for trials finished since its last look; running ones never show.
+    func testFinishedTrialsSinceACutoff() throws {
+        let store = try SweepStore(path: dbPath)
+        let study = try makeStudy(store)
+        let a = try newTrial(store, study)
+        _ = try newTrial(store, study)   // stays RUNNING
+        let c = try newTrial(store, study)
+        _ = try finish(store, a.trialID, .complete, 1.0)
+        XCTAssertEqual(try store.finishedTrials(studyID: study.id, completedSince: nil).map(\.record.number), [0])
+        usleep(20_000)
+        let cutoff = Date()
+        usleep(20_000)
+        _ = try finish(store, c.trialID, .fail, nil, reason: "boom")
+        XCTAssertEqual(try store.finishedTrials(studyID: study.id, completedSince: cutoff).map(\.record.number), [2])
+        XCTAssertEqual(try store.finishedTrials(studyID: study.id, completedSince: nil).map(\.record.number), [0, 2])
+    }
+
     func testNumbersCountTrialsPerStudy() throws {
         let store = try SweepStore(path: dbPath)
         let a = try makeStudy(store, name: "a"), b = try makeStudy(store, name: "b")
