@@ -57,7 +57,7 @@ public final class SweepStore: Sendable {
         // daemon or a trial); only a power loss may undo the last commits, never corrupt the file.
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         do {
-            pool = try DatabasePool(path: path, configuration: config)
+            pool = try Self.openPool(path: path, configuration: config)
             try Schema.migrate(pool, file: path)
         } catch let e as DatabaseError {
             switch e.resultCode {
@@ -66,6 +66,19 @@ public final class SweepStore: Sendable {
             case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY, .SQLITE_AUTH:
                 throw InputError(file: path, "cannot be opened for writing (\(e.message ?? "\(e.resultCode)"))")
             default: throw e
+            }
+        }
+    }
+
+    /// Opens the pool. Switching a new file to WAL takes a lock SQLite does not wait for (no busy
+    /// handler), so a process opening the file while another one switches it gets SQLITE_BUSY at
+    /// once: it tries again for up to the busy timeout.
+    private static func openPool(path: String, configuration: Configuration) throws -> DatabasePool {
+        let deadline = Date().addingTimeInterval(busyTimeout)
+        while true {
+            do { return try DatabasePool(path: path, configuration: configuration) } catch let e as DatabaseError
+                where (e.resultCode == .SQLITE_BUSY || e.resultCode == .SQLITE_LOCKED) && Date() < deadline {
+                usleep(20_000)
             }
         }
     }
