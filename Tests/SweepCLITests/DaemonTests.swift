@@ -99,12 +99,18 @@ final class DaemonTests: XCTestCase {
         var env = ProcessInfo.processInfo.environment
         env["SWEEP_TEST_MODES"] = "slow"
         follower.environment = env
-        follower.standardOutput = FileHandle.nullDevice
+        let out = Pipe()
+        follower.standardOutput = out
         follower.standardError = FileHandle.nullDevice
         try follower.run()
-        waitUntil(30, "the third search to run") { apiStatus(db, "third")?["state"] as? String == "running" }
+        // Ctrl-C once it follows (it says so), not while it is still submitting.
+        let printed = Printed()
+        out.fileHandleForReading.readabilityHandler = { h in printed.append(h.availableData) }
+        waitUntil(30, "the follower to follow") { printed.text.contains("following it in the daemon") }
+        XCTAssertEqual(apiStatus(db, "third")?["state"] as? String, "running")
         kill(follower.processIdentifier, SIGINT)
         follower.waitUntilExit()
+        out.fileHandleForReading.readabilityHandler = nil
         XCTAssertEqual(follower.terminationStatus, 0)
         XCTAssertEqual(try status(db, "third")["state"] as? String, "running", "the search goes on without its follower")
         try waitUntil(60, "the third search to finish") { try status(db, "third")["state"] as? String == "finished" }
@@ -359,4 +365,12 @@ final class DaemonTests: XCTestCase {
         XCTAssertEqual(try CLI.run(["studies", "--db", db]).stdout.contains("escape"), false)
         XCTAssertEqual(daemon.terminate(), 0)
     }
+}
+
+/// Output collected from a pipe's handler thread.
+final class Printed: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func append(_ d: Data) { lock.withLock { data.append(d) } }
+    var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
 }
