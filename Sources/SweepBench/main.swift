@@ -42,6 +42,9 @@ struct Samplers: ParsableCommand {
     @Flag(help: "Skip the suggestion-cost measurement.")
     var noCost = false
 
+    @Option(help: "Timed suggestions per history size in the cost measurement (the median is reported).")
+    var costRepeats = 5
+
     var functionList: [BenchmarkFunction] { split(functions).compactMap(BenchmarkFunction.named) }
     var samplerList: [(name: String, sampler: any Sampler)] {
         split(samplers).compactMap { name in makeSampler(name: name).map { (name, $0) } }
@@ -60,6 +63,7 @@ struct Samplers: ParsableCommand {
         }
         guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1, got \(seeds)") }
         guard trials >= 1 else { throw ValidationError("--trials must be at least 1, got \(trials)") }
+        guard costRepeats >= 1 else { throw ValidationError("--cost-repeats must be at least 1, got \(costRepeats)") }
     }
 
     func run() throws {
@@ -92,7 +96,7 @@ struct Samplers: ParsableCommand {
 
         var costs: [String: [String: Double]] = [:]
         if !noCost {
-            print("\nCost of one suggestion on hartmann6 with k random trials in the history, ms (median of 5)")
+            print("\nCost of one suggestion on hartmann6 with k random trials in the history, ms (median of \(costRepeats))")
             let sizes = [10, 100, 200, 500, 1000]
             var rows: [[String]] = []
             for (name, sampler) in ss {
@@ -100,7 +104,7 @@ struct Samplers: ParsableCommand {
                 var row = [name]
                 for k in sizes {
                     guard mine.contains(k) else { row.append("-"); continue }
-                    let s = SamplerBenchmark.suggestionCost(sampler, historySize: k)
+                    let s = SamplerBenchmark.suggestionCost(sampler, historySize: k, repeats: costRepeats)
                     costs["sweep_\(name)", default: [:]]["\(k)"] = s * 1000
                     row.append(fmt(s * 1000))
                 }

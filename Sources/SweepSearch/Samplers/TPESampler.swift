@@ -38,24 +38,55 @@ public struct TPESampler: Sampler {
         if complete.count < startupTrials || space.isEmpty {
             return fillRandomly([:], space: space, rng: &rng)
         }
-        let losses = complete.map { history[$0].value! * direction.sign }
-        var order = Array(complete.indices)
-        order.sort { losses[$0] != losses[$1] ? losses[$0] < losses[$1] : history[complete[$0]].number < history[complete[$1]].number }
+        // Good: the nGood complete trials of least loss (ties: lower number), found by one pass
+        // that keeps them in a small sorted buffer; bad: every other complete trial, PRUNED ones
+        // and (constant liar) RUNNING ones. Both groups in trial order.
         let nGood = max(Self.gamma(complete.count), 1)
-        let good = order.prefix(nGood).map { complete[$0] }.sorted { history[$0].number < history[$1].number }
-        // Bad: the other complete trials, PRUNED ones, and (constant liar) RUNNING ones, in trial order.
-        let bad = (order.dropFirst(nGood).map { complete[$0] } + others).sorted { history[$0].number < history[$1].number }
+        func better(_ a: Int, _ b: Int) -> Bool {
+            let la = history[a].value! * direction.sign, lb = history[b].value! * direction.sign
+            return la != lb ? la < lb : history[a].number < history[b].number
+        }
+        var least: [Int] = []
+        least.reserveCapacity(nGood + 1)
+        for i in complete where least.count < nGood || better(i, least[least.count - 1]) {
+            least.insert(i, at: least.firstIndex { better(i, $0) } ?? least.count)
+            if least.count > nGood { least.removeLast() }
+        }
+        var isGood = [Bool](repeating: false, count: history.count)
+        for i in least { isGood[i] = true }
+        let byNumber: (Int, Int) -> Bool = { history[$0].number < history[$1].number }
+        let good = least.sorted(by: byNumber)
+        let bad = Self.merged(complete.filter { !isGood[$0] }, others, by: byNumber)
 
         let params = space.parameters
-        func encode(_ t: TrialRecord) -> [Double?] {
-            params.map { p in
-                guard let x = t.params[p.name], p.distribution.contains(x) else { return nil }
-                return p.distribution.isCategorical ? x : p.distribution.unit(x)
-            }
-        }
         let kinds = params.map(\.distribution)
-        let below = ParzenEstimator(obs: good.map { encode(history[$0]) }, weights: Self.weights(good.count), kinds: kinds)
-        let above = ParzenEstimator(obs: bad.map { encode(history[$0]) }, weights: Self.weights(bad.count), kinds: kinds)
+        let names = params.map(\.name)
+        let isCat = kinds.map(\.isCategorical)
+        let dims = params.count
+        // Observations as one flat row-major matrix: unit value (numeric) or category index, NaN
+        // where the trial lacks the parameter (inactive, or outside the current space). Small
+        // spaces match a trial's names by comparison instead of hashing each name per trial.
+        func encode(_ rows: [Int]) -> [Double] {
+            var flat = [Double](repeating: .nan, count: rows.count * dims)
+            flat.withUnsafeMutableBufferPointer { out in
+                for (r, i) in rows.enumerated() {
+                    func put(_ d: Int, _ x: Double) {
+                        guard kinds[d].contains(x) else { return }
+                        out[r * dims + d] = isCat[d] ? x : kinds[d].unit(x)
+                    }
+                    if dims <= 16 {
+                        for (name, x) in history[i].params {
+                            if let d = names.firstIndex(of: name) { put(d, x) }
+                        }
+                    } else {
+                        for d in 0..<dims { if let x = history[i].params[names[d]] { put(d, x) } }
+                    }
+                }
+            }
+            return flat
+        }
+        let below = ParzenEstimator(obs: encode(good), weights: Self.weights(good.count), kinds: kinds)
+        let above = ParzenEstimator(obs: encode(bad), weights: Self.weights(bad.count), kinds: kinds)
 
         var bestScore = -Double.infinity
         var best: [String: Double] = [:]
@@ -79,6 +110,21 @@ public struct TPESampler: Sampler {
             if score > bestScore { bestScore = score; best = values }
         }
         return best
+    }
+
+    /// The union of two index lists in `areInOrder` order. Both lists come in history order, which
+    /// is trial order for the histories the store hands out; then this is a linear merge, else a sort.
+    static func merged(_ a: [Int], _ b: [Int], by areInOrder: (Int, Int) -> Bool) -> [Int] {
+        func sorted(_ x: [Int]) -> Bool { zip(x, x.dropFirst()).allSatisfy { areInOrder($0, $1) } }
+        guard sorted(a), sorted(b) else { return (a + b).sorted(by: areInOrder) }
+        var out: [Int] = []
+        out.reserveCapacity(a.count + b.count)
+        var i = 0, j = 0
+        while i < a.count || j < b.count {
+            if j == b.count || (i < a.count && !areInOrder(b[j], a[i])) { out.append(a[i]); i += 1 }
+            else { out.append(b[j]); j += 1 }
+        }
+        return out
     }
 
     /// Optuna's default weights: flat for up to 25 observations, else a linear ramp from 1/n up

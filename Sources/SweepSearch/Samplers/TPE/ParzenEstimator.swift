@@ -29,13 +29,16 @@ struct ParzenEstimator {
 
     static let priorWeight = 1.0
 
-    /// `obs[k][d]`: unit value (numeric) or category index, nil where inactive.
-    init(obs: [[Double?]], weights: [Double], kinds: [Distribution]) {
+    /// `obs[k * dims + d]`: unit value (numeric) or category index of observation k, NaN where
+    /// inactive; `weights` has one entry per observation.
+    init(obs: [Double], weights: [Double], kinds: [Distribution]) {
         dims = kinds.count
         isCat = kinds.map(\.isCategorical)
         choices = kinds.map { if case .categorical(let c) = $0 { return c.count } else { return 0 } }
-        count = obs.count + 1
-        let n = Double(obs.count)
+        let nObs = weights.count
+        precondition(obs.count == nObs * dims, "ParzenEstimator: \(obs.count) values for \(nObs) observations of \(dims)")
+        count = nObs + 1
+        let n = Double(nObs)
         var w = [ParzenEstimator.priorWeight] + weights
         let total = w.reduce(0, +)
         w = w.map { $0 / total }
@@ -47,28 +50,31 @@ struct ParzenEstimator {
         for d in 0..<dims where isCat[d] {
             let m = choices[d]
             var table = [Double](repeating: -Foundation.log(Double(m)), count: count * m)
-            for (k, o) in obs.enumerated() {
-                guard let x = o[d] else { continue }
+            for k in 0..<nObs {
+                let x = obs[k * dims + d]
+                guard !x.isNaN else { continue }
                 let c = Int(x)
                 // Optuna: prior_weight / n_obs spread over all choices, +1 at the observed one.
                 let base = ParzenEstimator.priorWeight / max(n, 1)
                 let denom = base * Double(m) + 1
                 for j in 0..<m { table[(k + 1) * m + j] = Foundation.log((base + (j == c ? 1 : 0)) / denom) }
+                present[(k + 1) * dims + d] = true
             }
             catLogP[d] = table
         }
         // Bandwidths as Optuna's TPE: each kernel is as wide as the larger gap to its neighbours
         // (the box's ends count as neighbours, except for the outermost kernels), clipped to
         // [1 / min(100, kernels + 1), 1] of the range ("magic clip").
+        var ks: [Int] = [], keys: [UInt64] = []
+        ks.reserveCapacity(nObs); keys.reserveCapacity(nObs)
         for d in 0..<dims where !isCat[d] {
-            var ks: [Int] = [], mu: [Double] = []
-            for (k, o) in obs.enumerated() { if let x = o[d] { ks.append(k); mu.append(x) } }
-            guard !mu.isEmpty else { continue }
-            let m = mu.count
-            var order = Array(0..<m)
-            order.sort { mu[$0] != mu[$1] ? mu[$0] < mu[$1] : $0 < $1 }
+            ks.removeAll(keepingCapacity: true)
+            for k in 0..<nObs where !obs[k * dims + d].isNaN { ks.append(k) }
+            guard !ks.isEmpty else { continue }
+            let m = ks.count
+            let order = Self.ascendingOrder(of: ks.map { obs[$0 * dims + d] }, keys: &keys)
             var padded = [Double](repeating: 0, count: m + 2)
-            for i in 0..<m { padded[i + 1] = mu[order[i]] }
+            for i in 0..<m { padded[i + 1] = obs[ks[order[i]] * dims + d] }
             padded[m + 1] = 1
             var sig = [Double](repeating: 0, count: m)
             for i in 0..<m {
@@ -83,9 +89,9 @@ struct ParzenEstimator {
             let kernels = Double(m + 1)
             let minSigma: Double = 1.0 / min(100.0, 1.0 + kernels)
             for i in 0..<m {
-                let j = order[i]
-                let idx = (ks[j] + 1) * dims + d
-                mean[idx] = mu[j]
+                let k = ks[order[i]]
+                let idx = (k + 1) * dims + d
+                mean[idx] = padded[i + 1]
                 sigma[idx] = min(max(sig[i], minSigma), 1)
                 present[idx] = true
             }
@@ -101,7 +107,51 @@ struct ParzenEstimator {
         meanT = Self.transpose(mean, rows: count, cols: dims)
         inv2s2T = Self.transpose(inv2s2, rows: count, cols: dims)
         logNormT = Self.transpose(logNorm, rows: count, cols: dims)
-        for k in 0..<count { for d in 0..<dims where isCat[d] { present[k * dims + d] = k > 0 && obs[k - 1][d] != nil } }
+    }
+
+    /// The positions of `values` (all in [0, 1]) in ascending order, ties in index order. A
+    /// non-negative double's bit pattern orders like its value, so each value becomes one integer
+    /// key: its bits with the low bits replaced by the index (dropping at most 2⁻³² of relative
+    /// precision, only from the order of values that close, never from the values themselves).
+    /// Sorting plain integers is several times faster than sorting indices with a closure.
+    static func ascendingOrder(of values: [Double], keys: inout [UInt64]) -> [Int] {
+        let m = values.count
+        let shift = UInt64(max(Int.bitWidth - (m - 1).leadingZeroBitCount, 1))
+        guard shift <= 20 else {
+            return (0..<m).sorted { values[$0] != values[$1] ? values[$0] < values[$1] : $0 < $1 }
+        }
+        let mask: UInt64 = (1 << shift) - 1
+        keys.removeAll(keepingCapacity: true)
+        for (i, v) in values.enumerated() { keys.append(((max(v, 0) + 0.0).bitPattern & ~mask) | UInt64(i)) }
+        radixSort(&keys)
+        return keys.map { Int($0 & mask) }
+    }
+
+    /// Sorts unsigned keys ascending: least-significant-digit radix sort on bytes, skipping the
+    /// bytes in which all keys agree (the exponent bytes of values in a narrow range, and the
+    /// constant top byte). About twice as fast as the standard library's sort at a thousand keys.
+    static func radixSort(_ keys: inout [UInt64]) {
+        let n = keys.count
+        guard n > 32 else { keys.sort(); return }
+        var counts = [Int](repeating: 0, count: 8 * 256)
+        for k in keys { for b in 0..<8 { counts[b * 256 + Int((k >> UInt64(8 * b)) & 0xFF)] += 1 } }
+        var other = [UInt64](repeating: 0, count: n)
+        for b in 0..<8 {
+            let base = b * 256
+            // A byte every key shares does not change the order.
+            if counts[base + Int((keys[0] >> UInt64(8 * b)) & 0xFF)] == n { continue }
+            var sum = 0
+            for d in 0..<256 { let c = counts[base + d]; counts[base + d] = sum; sum += c }
+            keys.withUnsafeBufferPointer { src in
+                other.withUnsafeMutableBufferPointer { dst in
+                    for k in src {
+                        let d = base + Int((k >> UInt64(8 * b)) & 0xFF)
+                        dst[counts[d]] = k; counts[d] += 1
+                    }
+                }
+            }
+            swap(&keys, &other)
+        }
     }
 
     @inline(__always) static func phi(_ x: Double) -> Double { 0.5 * erfc(-x / 2.0.squareRoot()) }
