@@ -18,8 +18,8 @@ struct Samplers: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Regret of each sampler on standard test functions, and the cost of one suggestion.",
         discussion: """
-            Runs every sampler on every function for --trials sequential trials with study seeds \
-            0..<--seeds, prints the median simple regret (best - f_opt) over seeds after 25, 50 and \
+            Runs every sampler on every function for --trials sequential trials with --seeds study \
+            seeds from --first-seed (default 0), prints the median simple regret (best - f_opt) over seeds after 25, 50 and \
             100 trials and its geometric mean over functions, then the median time of one \
             suggestion with a history of k random trials on hartmann6 (gp: k ≤ 200, it is O(n³)).
             """)
@@ -30,8 +30,11 @@ struct Samplers: ParsableCommand {
     @Option(help: ArgumentHelp("Comma-separated sampler names.", valueName: "a,b,..."))
     var samplers = registeredSamplers.map(\.name).joined(separator: ",")
 
-    @Option(help: "Number of seeds: runs use study seeds 0..<N.")
+    @Option(help: "Number of seeds: runs use study seeds F..<F+N (F = --first-seed).")
     var seeds = 10
+
+    @Option(help: "The first study seed (default 0; other values give held-out seeds for tuning).")
+    var firstSeed = 0
 
     @Option(help: "Sequential trials per run.")
     var trials = 100
@@ -61,6 +64,7 @@ struct Samplers: ParsableCommand {
         guard !split(functions).isEmpty, !split(samplers).isEmpty else {
             throw ValidationError("--functions and --samplers need at least one name each")
         }
+        guard firstSeed >= 0 else { throw ValidationError("--first-seed must be at least 0, got \(firstSeed)") }
         guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1, got \(seeds)") }
         guard trials >= 1 else { throw ValidationError("--trials must be at least 1, got \(trials)") }
         guard costRepeats >= 1 else { throw ValidationError("--cost-repeats must be at least 1, got \(costRepeats)") }
@@ -74,7 +78,7 @@ struct Samplers: ParsableCommand {
         var runs: [SamplerRun] = []
         for f in fs {
             for (name, sampler) in ss {
-                for seed in 0..<seeds {
+                for seed in firstSeed..<(firstSeed + seeds) {
                     runs.append(try SamplerBenchmark.run(sampler, on: f, trials: trials, seed: seed))
                 }
                 let mine = runs.filter { $0.function == f.id && $0.sampler == "sweep_\(name)" }
@@ -117,7 +121,7 @@ struct Samplers: ParsableCommand {
             let meta: [String: Any] = [
                 "system": "sweep",
                 "samplers": Dictionary(uniqueKeysWithValues: ss.map { ("sweep_\($0.name)", "\($0.sampler)") }),
-                "functions": fs.map(\.id), "seeds": seeds, "n_trials": trials,
+                "functions": fs.map(\.id), "seeds": seeds, "first_seed": firstSeed, "n_trials": trials,
                 "suggest_cost_ms": costs, "suggest_cost_function": "hartmann6",
                 "machine": machineDescription(), "date": ISO8601DateFormatter().string(from: Date()),
             ]

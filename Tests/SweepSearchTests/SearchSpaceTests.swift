@@ -134,6 +134,28 @@ final class SearchSpaceTests: XCTestCase {
     func testDuplicateChoices() {
         expectError(Self.yaml.replacingOccurrences(of: "[16, 32, 64]", with: "[16, 32, 16]"), line: 21, contains: ["training.batch_size", "'16' appears twice"])
     }
+    /// Sampler options are checked when the sampler is built (`sweep check` and the runner).
+    func expectSamplerError(_ sampler: String, contains parts: [String], file: StaticString = #filePath, l: UInt = #line) {
+        let text = Self.yaml.replacingOccurrences(of: "sampler: tpe", with: "sampler: \(sampler)")
+        XCTAssertThrowsError(try parse(text).makeSearchComponents(), file: file, line: l) { e in
+            guard let e = e as? InputError else { return XCTFail("not an InputError: \(e)", file: file, line: l) }
+            XCTAssertEqual(e.file, "space.yaml", file: file, line: l)
+            for p in parts { XCTAssertTrue(e.description.contains(p), "'\(e)' lacks '\(p)'", file: file, line: l) }
+        }
+    }
+
+    func testUnknownSamplerOption() {
+        expectSamplerError("{name: tpe, candidate: 48}", contains: ["sampler.candidate", "unknown option of tpe", "candidates, good_kernel_floor"])
+        expectSamplerError("{name: random, startup_trials: 3}", contains: ["sampler.startup_trials", "accepted: none"])
+    }
+
+    func testGoodKernelFloorOutOfRange() {
+        for bad in ["0", "-0.5", "1.5"] {
+            expectSamplerError("{name: tpe, good_kernel_floor: \(bad)}", contains: ["sampler.good_kernel_floor", "above 0 and at most 1"])
+        }
+        XCTAssertNoThrow(try parse(Self.yaml.replacingOccurrences(of: "sampler: tpe", with: "sampler: {name: tpe, good_kernel_floor: 1}")).makeSearchComponents())
+    }
+
     func testUnknownSampler() { expectError(Self.yaml.replacingOccurrences(of: "sampler: tpe", with: "sampler: cmaes"), line: 6, contains: ["sampler", "cmaes", "tpe, gp"]) }
     func testUnknownMetric() {
         expectError(Self.yaml.replacingOccurrences(of: "metric: val_accuracy", with: "metric: accuracy"), line: nil, contains: ["objective.metric", "val_accuracy"])

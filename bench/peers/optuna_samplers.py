@@ -178,7 +178,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--functions", default=",".join(FUNCTIONS))
     ap.add_argument("--samplers", default="random,tpe")
-    ap.add_argument("--seeds", type=int, default=10, help="study seeds 0..<N")
+    ap.add_argument("--seeds", type=int, default=10, help="study seeds F..<F+N")
+    ap.add_argument("--first-seed", type=int, default=0, help="F, the first study seed (other values give held-out seeds)")
     ap.add_argument("--trials", type=int, default=100)
     ap.add_argument("--cost-sizes", default="100,500,1000", help="history sizes for the ask cost ('' to skip)")
     ap.add_argument("--out", required=True)
@@ -210,7 +211,7 @@ def main():
     for fid in fids:
         for s in samplers:
             t0 = time.perf_counter()
-            for seed in range(args.seeds):
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 runs.append(run(fid, s, seed, args.trials))
             reg = median_regret(runs, fid, f"optuna_{s}", args.trials)
             print(f"{fid} optuna_{s}: median regret {reg:.3g} after {args.trials} trials "
@@ -226,7 +227,7 @@ def main():
         "system": "optuna", "version": optuna.__version__, "python": platform.python_version(),
         "samplers": {"optuna_tpe": "TPESampler(seed=seed), defaults (multivariate TPE)",
                      "optuna_random": "RandomSampler(seed=seed)"},
-        "storage": "in memory", "functions": fids, "seeds": args.seeds, "n_trials": args.trials,
+        "storage": "in memory", "functions": fids, "seeds": args.seeds, "first_seed": args.first_seed, "n_trials": args.trials,
         "suggest_s": "study.ask(distributions)",
         "suggest_cost_ms": costs, "suggest_cost_function": "hartmann6",
         "machine": f"{platform.platform()}, {os.cpu_count()} cores",

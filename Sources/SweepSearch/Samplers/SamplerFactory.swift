@@ -5,9 +5,21 @@ import SweepCore
 ///   whole space);
 /// - else a budget of at most 200 trials → GP (sample-efficient where each trial is expensive);
 /// - else TPE (its cost per suggestion stays flat with thousands of trials).
+/// Options: `startup_trials` (tpe, gp, auto); `candidates` and `good_kernel_floor` (tpe).
 public enum SamplerFactory {
+    /// The options each sampler accepts.
+    static let knownOptions: [String: [String]] = [
+        "random": [], "grid": [], "tpe": ["startup_trials", "candidates", "good_kernel_floor"],
+        "gp": ["startup_trials"], "auto": ["startup_trials"],
+    ]
+
     public static func make(_ spec: ComponentSpec, space: SearchSpace, budget: Budget, file: String) throws -> Sampler {
         let o = spec.options
+        if let accepted = knownOptions[spec.name] {
+            for k in o.keys.sorted() where !accepted.contains(k) {
+                throw InputError(file: file, field: "sampler.\(k)", "unknown option of \(spec.name); accepted: \(accepted.isEmpty ? "none" : accepted.joined(separator: ", "))")
+            }
+        }
         // Whole numbers in range only (Int(1e300) would trap).
         func int(_ k: String, _ d: Int, _ range: ClosedRange<Int>) throws -> Int {
             guard let x = o[k] else { return d }
@@ -24,7 +36,12 @@ public enum SamplerFactory {
             do { return try GridSampler(space: space) } catch let e as DistributionError {
                 throw InputError(file: file, field: "sampler", e.description)
             }
-        case "tpe": return TPESampler(startupTrials: startup(), candidates: try int("candidates", 24, 1...100_000))
+        case "tpe":
+            let floor = o["good_kernel_floor"] ?? TPESampler().goodKernelFloor
+            guard floor > 0, floor <= 1 else {
+                throw InputError(file: file, field: "sampler.good_kernel_floor", "expected a number above 0 and at most 1 (1: Optuna's TPE), got \(floor)")
+            }
+            return TPESampler(startupTrials: startup(), candidates: try int("candidates", 24, 1...100_000), goodKernelFloor: floor)
         case "gp": return makeGP(startupTrials: startup()) ?? TPESampler(startupTrials: startup())
         case "auto":
             if let grid = try? GridSampler(space: space, limit: budget.trials), !space.isEmpty { return grid }

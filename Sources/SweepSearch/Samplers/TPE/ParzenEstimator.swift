@@ -27,11 +27,13 @@ struct ParzenEstimator {
     let choices: [Int]
     let count: Int
 
+    /// Weight of the prior component relative to an observation's (Optuna's: 1).
     static let priorWeight = 1.0
 
     /// `obs[k * dims + d]`: unit value (numeric) or category index of observation k, NaN where
     /// inactive; `weights` has one entry per observation.
-    init(obs: [Double], weights: [Double], kinds: [Distribution]) {
+    /// `minBandwidthScale` scales the narrowest kernel allowed (1: Optuna's magic clip).
+    init(obs: [Double], weights: [Double], kinds: [Distribution], minBandwidthScale: Double = 1) {
         dims = kinds.count
         isCat = kinds.map(\.isCategorical)
         choices = kinds.map { if case .categorical(let c) = $0 { return c.count } else { return 0 } }
@@ -87,7 +89,7 @@ struct ParzenEstimator {
                 sig[m - 1] = padded[m] - padded[m - 1]
             }
             let kernels = Double(m + 1)
-            let minSigma: Double = 1.0 / min(100.0, 1.0 + kernels)
+            let minSigma: Double = minBandwidthScale / min(100.0, 1.0 + kernels)
             for i in 0..<m {
                 let k = ks[order[i]]
                 let idx = (k + 1) * dims + d
