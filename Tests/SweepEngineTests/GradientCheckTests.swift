@@ -60,9 +60,33 @@ final class GradientCheckTests: XCTestCase {
     }
 
     func testDense() { check(Dense(inputs: 5, units: 4)) }
-    func testConvSame() { check(Conv2D(input: [5, 5, 2], filters: 3, kernel: 3, stride: 1, padding: .same)) }
+    func testConvSame() {
+        let conv = Conv2D(input: [5, 5, 2], filters: 3, kernel: 3, stride: 1, padding: .same)
+        XCTAssertTrue(conv.useDirect)
+        check(conv)
+    }
     func testConvValidStride2() { check(Conv2D(input: [6, 5, 2], filters: 2, kernel: 3, stride: 2, padding: .valid)) }
     func testConvSameStride2EvenKernel() { check(Conv2D(input: [5, 6, 1], filters: 2, kernel: 2, stride: 2, padding: .same)) }
+    func testConvWinogradSame() {
+        let conv = Conv2D(input: [5, 4, 4], filters: 3, kernel: 3, stride: 1, padding: .same)
+        XCTAssertTrue(conv.useWinograd)
+        check(conv, batch: 2)
+    }
+    func testConvWinogradValid() {
+        let conv = Conv2D(input: [5, 6, 5], filters: 2, kernel: 3, stride: 1, padding: .valid)
+        XCTAssertTrue(conv.useWinograd)
+        check(conv, batch: 2)
+    }
+    func testConvIm2colStride2() {
+        let conv = Conv2D(input: [5, 5, 4], filters: 2, kernel: 3, stride: 2, padding: .same)
+        XCTAssertFalse(conv.useWinograd || conv.useDirect)
+        check(conv, batch: 2)
+    }
+    func testConvIm2colSame() {
+        let conv = Conv2D(input: [5, 5, 2], filters: 3, kernel: 3, stride: 1, padding: .same)
+        conv.useDirect = false
+        check(conv)
+    }
     func testMaxPool() { check(MaxPool2D(input: [4, 4, 2], size: 2), distinct: true) }
     func testMaxPoolOverlapping() { check(MaxPool2D(input: [5, 5, 1], size: 3, stride: 2), distinct: true) }
     func testAvgPool() { check(AvgPool2D(input: [4, 6, 2], size: 2)) }

@@ -49,7 +49,7 @@ final class KernelTests: XCTestCase {
     }
 
     func testMaxPoolMatchesReference() {
-        for (shape, size, stride) in [([4, 4, 3], 2, 2), ([5, 5, 2], 3, 2), ([6, 4, 1], 2, 1)] {
+        for (shape, size, stride) in [([4, 4, 3], 2, 2), ([5, 5, 2], 3, 2), ([6, 4, 1], 2, 1), ([5, 7, 2], 2, 2), ([28, 28, 32], 2, 2)] {
             let pool = MaxPool2D(input: shape, size: size, stride: stride)
             let B = 2
             pool.prepare(maxBatch: B)
@@ -62,6 +62,12 @@ final class KernelTests: XCTestCase {
             pool.forwardReference(&b, x, batch: B)
             XCTAssertEqual(a, b)
             XCTAssertEqual(fastArgmax, Array(UnsafeBufferPointer(start: pool.argmax, count: n)))
+            let dout = random(n)
+            var d1 = [Float](repeating: .nan, count: x.count), d2 = d1
+            var dp: [Float] = [0]
+            pool.backward(&d1, &dp, dout, x, a, [0], batch: B)
+            pool.backwardReference(&d2, dout, batch: B)
+            XCTAssertEqual(d1, d2, "\(shape) size \(size) stride \(stride)")
         }
     }
 }

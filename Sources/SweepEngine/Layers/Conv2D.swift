@@ -9,7 +9,11 @@ public enum Padding: String, Codable, Sendable, CaseIterable {
     case valid
 }
 
-/// 2-D convolution over channels-last images, by im2col and one GEMM per batch.
+/// 2-D convolution over channels-last images, by im2col and one GEMM per batch; or, for 3x3
+/// stride-1 convolutions with at least 4 input channels, by Winograd F(2x2, 3x3)
+/// (`Conv2D+Winograd.swift`); or, for inputs with 1-3 channels (a first layer over grey or RGB
+/// images), directly: there im2col's GEMM would have an inner dimension of only KH*KW*C and its
+/// column buffer would be KH*KW times the input, so a loop vectorized over K is faster.
 /// Parameters: W (K, KH, KW, C) then b (K). (The exporter converts W to PyTorch's (K, C, KH, KW).)
 public final class Conv2D: Layer {
     public let kind = "conv2d"
@@ -22,6 +26,18 @@ public final class Conv2D: Layer {
     var KK: Int { KH * KW * C }
     let col = FloatBuffer(count: 0)
     let dcol = FloatBuffer(count: 0)
+    /// Whether the passes take the Winograd path: true for every shape it handles; the tests
+    /// turn it off (before `prepare`) to get the im2col reference.
+    var useWinograd: Bool
+    /// Whether forward and the parameter gradients take the direct path (the input gradient, when
+    /// needed, stays on GEMM + col2im); the tests turn it off too.
+    var useDirect: Bool
+    // Direct-path buffers: the filter and its gradient with K last, (KH, KW, C, K).
+    let dirW = FloatBuffer(count: 0), dirdW = FloatBuffer(count: 0)
+    // Winograd buffers: the transformed filter U (16, C, K), the input gradient's U' (16, K, C),
+    // the filter gradient dU (16, C, K), and one chunk of transformed tiles and of products.
+    let wU = FloatBuffer(count: 0), wUflip = FloatBuffer(count: 0), wdU = FloatBuffer(count: 0)
+    let wV = FloatBuffer(count: 0), wM = FloatBuffer(count: 0)
 
     public init(input: [Int], filters: Int, kernel: Int, stride: Int = 1, padding: Padding = .same) {
         H = input[0]; W = input[1]; C = input[2]; K = filters; KH = kernel; KW = kernel
@@ -35,6 +51,8 @@ public final class Conv2D: Layer {
             OH = (H - KH) / stride + 1; OW = (W - KW) / stride + 1
             padTop = 0; padLeft = 0
         }
+        useWinograd = KH == 3 && KW == 3 && stride == 1 && C >= 4
+        useDirect = C < 4
     }
 
     public func initialize(_ p: UnsafeMutablePointer<Float>, _ s: UnsafeMutablePointer<Float>, rng: inout SweepRandom, scheme: InitScheme) {
@@ -43,8 +61,14 @@ public final class Conv2D: Layer {
     }
 
     public func prepare(maxBatch: Int) {
-        col.ensure(maxBatch * OH * OW * KK)
+        if useWinograd { prepareWinograd(); return }
+        if useDirect { dirW.ensure(K * KK); dirdW.ensure(K * KK) } else { col.ensure(maxBatch * OH * OW * KK) }
         dcol.ensure(maxBatch * OH * OW * KK)
+    }
+
+    // a (rows, cols) → t (cols, rows)
+    func transpose(_ a: UnsafePointer<Float>, rows: Int, cols: Int, into t: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows { for c in 0..<cols { t[c * rows + r] = a[r * cols + c] } }
     }
 
     // inp is (B,H,W,C) → col is (B*OH*OW, KH*KW*C)
@@ -116,6 +140,14 @@ public final class Conv2D: Layer {
     // out (B*OH*OW, K) = col (B*OH*OW, KK) · Wᵀ (KK, K) + b
     public func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
                         _ p: UnsafePointer<Float>, _ s: UnsafeMutablePointer<Float>, batch B: Int, ctx: inout PassContext) {
+        if useWinograd { winogradForward(out, inp, p, batch: B); return }
+        if useDirect {
+            // wt (KK, K) = Wᵀ; out (B,OH,OW,K) = Σ_{kh,kw,c} inp · wt + b
+            transpose(p, rows: K, cols: KK, into: dirW.pointer)
+            sweep_conv_direct(inp, dirW.pointer, p + K * KK, out, Int32(B), Int32(H), Int32(W), Int32(C), Int32(K), Int32(KH), Int32(KW),
+                              Int32(stride), Int32(padTop), Int32(padLeft), Int32(OH), Int32(OW))
+            return
+        }
         let M = B * OH * OW
         im2col(inp, col.pointer, batch: B)
         Kernels.broadcastRows(out, p + K * KK, rows: M, cols: K)
@@ -125,9 +157,17 @@ public final class Conv2D: Layer {
     // dW (K,KK) = doutᵀ · col; db (K) = Σ_M dout; dcol (M,KK) = dout · W; dinp = col2im(dcol)
     public func backward(_ dinp: UnsafeMutablePointer<Float>?, _ dp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
                          _ inp: UnsafePointer<Float>, _ out: UnsafePointer<Float>, _ p: UnsafePointer<Float>, batch B: Int) {
+        if useWinograd { winogradBackward(dinp, dp, dout, inp, p, batch: B); return }
         let M = B * OH * OW
-        gemm(true, false, K, KK, M, 1, dout, K, col.pointer, KK, 0, dp, KK)
-        Kernels.columnSums(dp + K * KK, dout, rows: M, cols: K)
+        if useDirect {
+            // dwt (KK, K) = Σ inp ⊗ dout, db (K) = Σ dout; dW = dwtᵀ
+            sweep_conv_direct_filter_grad(inp, dout, dirdW.pointer, dp + K * KK, Int32(B), Int32(H), Int32(W), Int32(C), Int32(K),
+                                          Int32(KH), Int32(KW), Int32(stride), Int32(padTop), Int32(padLeft), Int32(OH), Int32(OW))
+            transpose(dirdW.pointer, rows: KK, cols: K, into: dp)
+        } else {
+            gemm(true, false, K, KK, M, 1, dout, K, col.pointer, KK, 0, dp, KK)
+            Kernels.columnSums(dp + K * KK, dout, rows: M, cols: K)
+        }
         if let dinp {
             gemm(false, false, M, KK, K, 1, dout, K, p, KK, 0, dcol.pointer, KK)
             col2im(dcol.pointer, dinp, batch: B)

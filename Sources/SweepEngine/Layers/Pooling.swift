@@ -51,9 +51,15 @@ public final class MaxPool2D: Layer {
         }
     }
 
+    // dout is (B,OH,OW,C), dinp is (B,H,W,C): each gradient goes to its window's maximum
     public func backward(_ dinp: UnsafeMutablePointer<Float>?, _ dp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
                          _ inp: UnsafePointer<Float>, _ out: UnsafePointer<Float>, _ p: UnsafePointer<Float>, batch B: Int) {
         guard let dinp else { return }
+        sweep_maxpool_backward(dout, argmax, dinp, Int32(B), Int32(H), Int32(W), Int32(C), Int32(size), Int32(stride), Int32(OH), Int32(OW))
+    }
+
+    /// The naive reference of `backward` (tests).
+    func backwardReference(_ dinp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>, batch B: Int) {
         dinp.update(repeating: 0, count: B * H * W * C)
         for i in 0..<(B * OH * OW * C) { dinp[Int(argmax[i])] += dout[i] }
     }
