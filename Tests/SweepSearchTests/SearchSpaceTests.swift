@@ -146,7 +146,8 @@ final class SearchSpaceTests: XCTestCase {
 
     func testUnknownSamplerOption() {
         expectSamplerError("{name: tpe, candidate: 48}", contains: ["sampler.candidate", "unknown option of tpe", "candidates, good_kernel_floor"])
-        expectSamplerError("{name: random, startup_trials: 3}", contains: ["sampler.startup_trials", "accepted: none"])
+        expectSamplerError("{name: random, candidates: 3}", contains: ["sampler.candidates", "unknown option of random", "accepted: startup_trials"])
+        XCTAssertNoThrow(try parse(Self.yaml.replacingOccurrences(of: "sampler: tpe", with: "sampler: {name: random, startup_trials: 3}")).makeSearchComponents())
     }
 
     func testGoodKernelFloorOutOfRange() {

@@ -5,11 +5,12 @@ import SweepCore
 ///   whole space);
 /// - else a budget of at most 200 trials → GP (sample-efficient where each trial is expensive);
 /// - else TPE (its cost per suggestion stays flat with thousands of trials).
-/// Options: `startup_trials` (tpe, gp, auto); `candidates` and `good_kernel_floor` (tpe).
+/// Options: `startup_trials` (tpe, gp, auto; random and grid accept it and have no start-up
+/// phase, so a file can switch samplers by name alone); `candidates` and `good_kernel_floor` (tpe).
 public enum SamplerFactory {
     /// The options each sampler accepts.
     static let knownOptions: [String: [String]] = [
-        "random": [], "grid": [], "tpe": ["startup_trials", "candidates", "good_kernel_floor"],
+        "random": ["startup_trials"], "grid": ["startup_trials"], "tpe": ["startup_trials", "candidates", "good_kernel_floor"],
         "gp": ["startup_trials"], "auto": ["startup_trials"],
     ]
 
