@@ -89,7 +89,7 @@ struct Resume: ParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func validate() throws {
-        if let workers, workers < 1 || workers > 256 { throw ValidationError("--workers must be 1...256, got \(workers)") }
+        if let m = RunOptions.workersProblem(workers) { throw ValidationError("--" + m) }
         if detach && foreground { throw ValidationError("--detach and --foreground cannot be used together") }
     }
 

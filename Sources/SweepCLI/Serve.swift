@@ -26,7 +26,7 @@ struct Serve: ParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func validate() throws {
-        if let workers, workers < 1 || workers > 256 { throw ValidationError("--workers must be 1...256, got \(workers)") }
+        if let m = RunOptions.workersProblem(workers) { throw ValidationError("--" + m) }
         if let t = idleTimeout, !(t > 0) { throw ValidationError("--idle-timeout must be a positive number of seconds") }
         if token != nil && tokenFile != nil { throw ValidationError("--token and --token-file cannot be used together") }
         if (token != nil || tokenFile != nil) && http == nil { throw ValidationError("--token needs --http") }

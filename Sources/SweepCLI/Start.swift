@@ -37,7 +37,7 @@ struct Start: ParsableCommand {
 
     func validate() throws {
         if let trials, trials < 1 { throw ValidationError("--trials must be at least 1, got \(trials)") }
-        if let workers, workers < 1 || workers > 256 { throw ValidationError("--workers must be 1...256, got \(workers)") }
+        if let m = RunOptions.workersProblem(workers) { throw ValidationError("--" + m) }
         if let s = sampler, !StudySpec.samplerNames.contains(s) {
             throw ValidationError("--sampler '\(s)' is not one of \(StudySpec.samplerNames.joined(separator: ", "))")
         }

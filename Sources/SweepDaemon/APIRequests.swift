@@ -1,5 +1,6 @@
 import Foundation
 import SweepCore
+import SweepRunner
 import SweepSearch
 
 /// What the API answers: an HTTP status and a JSON body.
@@ -60,7 +61,7 @@ struct SubmitRequest: Decodable, Sendable {
             throw APIError("space_path must be the search-space file's absolute path, got '\(r.spacePath.prefix(200))'")
         }
         if let t = r.trials, !(1...1_000_000).contains(t) { throw APIError("trials must be 1...1000000, got \(t)") }
-        if let w = r.workers, !(1...256).contains(w) { throw APIError("workers must be 1...256, got \(w)") }
+        if let m = RunOptions.workersProblem(r.workers) { throw APIError(m) }
         if let s = r.sampler, !StudySpec.samplerNames.contains(s) {
             throw APIError("sampler '\(s.prefix(50))' is not one of \(StudySpec.samplerNames.joined(separator: ", "))")
         }
@@ -84,7 +85,7 @@ struct ResumeRequest: Decodable, Sendable {
         if body.isEmpty || body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return ResumeRequest() }
         try checkKeys(body, allowed: CodingKeys.allCases.map(\.rawValue), required: [])
         let r: ResumeRequest = try decode(body)
-        if let w = r.workers, !(1...256).contains(w) { throw APIError("workers must be 1...256, got \(w)") }
+        if let m = RunOptions.workersProblem(r.workers) { throw APIError(m) }
         if let d = r.dataDir, !d.hasPrefix("/") || d.contains("\0") { throw APIError("data_dir must be an absolute path, got '\(d.prefix(200))'") }
         return r
     }

@@ -12,6 +12,15 @@ public struct RunOptions: Sendable, Codable, Equatable {
     public var trials: Int?
     /// Trial processes of this study at once (in a daemon: at most this many of the pool's workers).
     public var workers: Int
+    /// The worker counts the CLI and the API accept.
+    public static let workerRange = 1...256
+
+    /// "workers must be 1...256, got N" when `workers` is given and out of range, else nil; the
+    /// CLI and the API prefix it with how they name the field.
+    public static func workersProblem(_ workers: Int?) -> String? {
+        guard let w = workers, !workerRange.contains(w) else { return nil }
+        return "workers must be \(workerRange.lowerBound)...\(workerRange.upperBound), got \(w)"
+    }
     public var sampler: String?
     public var scheduler: String?
     public var seed: UInt64?
