@@ -1,5 +1,6 @@
 #include "sweep_kernels.h"
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,44 +146,73 @@ CLONES void sweep_maxpool_backward(const float *restrict dout, const int32_t *re
 /* The direct convolution works on 16 output channels at a time (one AVX-512 register, two AVX2
  * ones), with K padded to whole vectors: fixed-size inner loops the compiler turns into whole
  * vectors (a loop over K would be vectorized 64 wide and leave K = 32 to its scalar remainder).
- * The KK = KH*KW*C taps of a window are numbered (kh, kw, c); `tap_offsets` gives their input
- * offsets from the window's corner, and `tap_mask` which are inside the image (the windows that
- * overlap the border use it; the others take every tap). */
+ * The KK = KH*KW*C taps of a window are numbered (kh, kw, c), the filter's own order. */
 #define LANES 16
 typedef float vec16 __attribute__((vector_size(64), aligned(4)));
 
-static int direct_taps(int *off, int ih0, int iw0, int H, int W, int C, int KH, int KW, int all) {
+/* Scratch of the direct kernels; a failed allocation ends the (trial) process with a message
+ * rather than a null dereference. */
+static void *direct_alloc(size_t count, size_t size) {
+    void *p = calloc(count ? count : 1, size);
+    if (!p) { fputs("sweep: out of memory in the direct convolution\n", stderr); abort(); }
+    return p;
+}
+
+/* The windows of a direct convolution, output position by output position. `inner` holds the
+ * input offset of every tap from the window's corner; a window that overlaps the border gets
+ * its own list in `edge`, -1 for the taps outside the image. */
+typedef struct {
+    int H, W, C, KH, KW, KK, stride, pad_top, pad_left;
+    int *inner, *edge;
+} direct_windows;
+
+static void direct_taps(int *off, int ih0, int iw0, const direct_windows *dw, int all) {
     int n = 0;
-    for (int kh = 0; kh < KH; kh++)
-        for (int kw = 0; kw < KW; kw++)
-            for (int c = 0; c < C; c++, n++) {
+    for (int kh = 0; kh < dw->KH; kh++)
+        for (int kw = 0; kw < dw->KW; kw++)
+            for (int c = 0; c < dw->C; c++, n++) {
                 const int ih = ih0 + kh, iw = iw0 + kw;
-                off[n] = (all || (ih >= 0 && ih < H && iw >= 0 && iw < W)) ? (kh * W + kw) * C + c : -1;
+                off[n] = (all || (ih >= 0 && ih < dw->H && iw >= 0 && iw < dw->W)) ? (kh * dw->W + kw) * dw->C + c : -1;
             }
-    return n;
+}
+
+static direct_windows direct_windows_make(int H, int W, int C, int KH, int KW, int stride, int pad_top, int pad_left) {
+    direct_windows dw = {H, W, C, KH, KW, KH * KW * C, stride, pad_top, pad_left, NULL, NULL};
+    dw.inner = direct_alloc((size_t)dw.KK, sizeof(int));
+    dw.edge = direct_alloc((size_t)dw.KK, sizeof(int));
+    direct_taps(dw.inner, 0, 0, &dw, 1);
+    return dw;
+}
+
+static void direct_windows_free(direct_windows *dw) { free(dw->inner); free(dw->edge); }
+
+/* The tap offsets of the window of output (oh, ow), and in *corner the offset of its top-left
+ * corner in the image (possibly outside it: only taps with offset >= 0 may be read). */
+static inline const int *direct_window(direct_windows *dw, int oh, int ow, ptrdiff_t *corner) {
+    const int ih0 = oh * dw->stride - dw->pad_top, iw0 = ow * dw->stride - dw->pad_left;
+    *corner = ((ptrdiff_t)ih0 * dw->W + iw0) * dw->C;
+    if (ih0 >= 0 && ih0 + dw->KH <= dw->H && iw0 >= 0 && iw0 + dw->KW <= dw->W) return dw->inner;
+    direct_taps(dw->edge, ih0, iw0, dw, 0);
+    return dw->edge;
 }
 
 CLONES void sweep_conv_direct(const float *restrict inp, const float *restrict wt, const float *restrict bias,
                               float *restrict out, int B, int H, int W, int C, int K, int KH, int KW, int stride,
                               int pad_top, int pad_left, int OH, int OW) {
-    const int KK = KH * KW * C, KP = (K + LANES - 1) / LANES * LANES;
-    /* The filter (KK, KP) and the bias (KP), K padded with zeros */
-    float *w = calloc((size_t)(KK + 1) * KP, sizeof(float));
-    for (int r = 0; r < KK; r++) memcpy(w + (size_t)r * KP, wt + (size_t)r * K, (size_t)K * sizeof(float));
+    direct_windows dw = direct_windows_make(H, W, C, KH, KW, stride, pad_top, pad_left);
+    const int KK = dw.KK, KP = (K + LANES - 1) / LANES * LANES;
+    /* The filter transposed to (KK, KP) and the bias (KP), K padded with zeros */
+    float *w = direct_alloc((size_t)(KK + 1) * KP, sizeof(float));
+    for (int k = 0; k < K; k++)
+        for (int t = 0; t < KK; t++) w[(size_t)t * KP + k] = wt[(size_t)k * KK + t];
     memcpy(w + (size_t)KK * KP, bias, (size_t)K * sizeof(float));
-    int *inner = malloc((size_t)KK * sizeof(int)), *edge = malloc((size_t)KK * sizeof(int));
-    direct_taps(inner, 0, 0, H, W, C, KH, KW, 1);
     for (int b = 0; b < B; b++) {
         const float *img = inp + (size_t)b * H * W * C;
         for (int oh = 0; oh < OH; oh++) {
-            const int ih0 = oh * stride - pad_top;
             for (int ow = 0; ow < OW; ow++) {
-                const int iw0 = ow * stride - pad_left;
-                const int interior = ih0 >= 0 && ih0 + KH <= H && iw0 >= 0 && iw0 + KW <= W;
-                const int *off = interior ? inner : edge;
-                if (!interior) direct_taps(edge, ih0, iw0, H, W, C, KH, KW, 0);
-                /* the window's corner, possibly outside the image; only taps with off >= 0 are read */
-                const float *x0 = img + ((ptrdiff_t)ih0 * W + iw0) * C;
+                ptrdiff_t corner;
+                const int *off = direct_window(&dw, oh, ow, &corner);
+                const float *x0 = img + corner;
                 float *o = out + (((size_t)b * OH + oh) * OW + ow) * K;
                 for (int k0 = 0; k0 < K; k0 += 2 * LANES) {
                     /* two vectors of outputs at a time (K padded to 16; the second may be past K) */
@@ -204,27 +234,24 @@ CLONES void sweep_conv_direct(const float *restrict inp, const float *restrict w
             }
         }
     }
-    free(inner); free(edge); free(w);
+    direct_windows_free(&dw);
+    free(w);
 }
 
 CLONES void sweep_conv_direct_filter_grad(const float *restrict inp, const float *restrict dout, float *restrict dwt,
                                           float *restrict db, int B, int H, int W, int C, int K, int KH, int KW,
                                           int stride, int pad_top, int pad_left, int OH, int OW) {
-    const int KK = KH * KW * C, KP = (K + LANES - 1) / LANES * LANES;
+    direct_windows dw = direct_windows_make(H, W, C, KH, KW, stride, pad_top, pad_left);
+    const int KK = dw.KK, KP = (K + LANES - 1) / LANES * LANES;
     /* Accumulators with K padded to whole vectors: (KK + 1, KP), the last row for the bias. */
-    float *acc = calloc((size_t)(KK + 1) * KP, sizeof(float));
-    int *inner = malloc((size_t)KK * sizeof(int)), *edge = malloc((size_t)KK * sizeof(int));
-    direct_taps(inner, 0, 0, H, W, C, KH, KW, 1);
+    float *acc = direct_alloc((size_t)(KK + 1) * KP, sizeof(float));
     for (int b = 0; b < B; b++) {
         const float *img = inp + (size_t)b * H * W * C;
         for (int oh = 0; oh < OH; oh++) {
-            const int ih0 = oh * stride - pad_top;
             for (int ow = 0; ow < OW; ow++) {
-                const int iw0 = ow * stride - pad_left;
-                const int interior = ih0 >= 0 && ih0 + KH <= H && iw0 >= 0 && iw0 + KW <= W;
-                const int *off = interior ? inner : edge;
-                if (!interior) direct_taps(edge, ih0, iw0, H, W, C, KH, KW, 0);
-                const float *x0 = img + ((ptrdiff_t)ih0 * W + iw0) * C;
+                ptrdiff_t corner;
+                const int *off = direct_window(&dw, oh, ow, &corner);
+                const float *x0 = img + corner;
                 const float *g = dout + (((size_t)b * OH + oh) * OW + ow) * K;
                 for (int k0 = 0; k0 < K; k0 += LANES) {
                     const int n = K - k0 < LANES ? K - k0 : LANES;
@@ -240,7 +267,10 @@ CLONES void sweep_conv_direct_filter_grad(const float *restrict inp, const float
             }
         }
     }
-    for (int r = 0; r < KK; r++) memcpy(dwt + (size_t)r * K, acc + (size_t)r * KP, (size_t)K * sizeof(float));
+    /* back to the filter's layout (K, KK) */
+    for (int k = 0; k < K; k++)
+        for (int t = 0; t < KK; t++) dwt[(size_t)k * KK + t] = acc[(size_t)t * KP + k];
     memcpy(db, acc + (size_t)KK * KP, (size_t)K * sizeof(float));
-    free(inner); free(edge); free(acc);
+    direct_windows_free(&dw);
+    free(acc);
 }

@@ -33,9 +33,18 @@ static inline void tile_position(ptrdiff_t t, int TH, int TW, int *b, int *ty, i
     *b = (int)(r / TH);
 }
 
-CLONES void sweep_winograd_input(const float *restrict inp, float *restrict V, ptrdiff_t ld, int B, int H, int W,
-                                 int C, int pad_top, int pad_left, int OH, int OW, ptrdiff_t t0, ptrdiff_t nt) {
-    (void)B;
+/* The four outputs of the 2x2 tile whose top-left output is (oh, ow) in an (OH, OW, K) image:
+ * q[0] (oh, ow), q[1] (oh, ow+1), q[2] (oh+1, ow), q[3] (oh+1, ow+1); those past the image's
+ * bottom or right edge (odd OH or OW) point at `outside` instead. */
+static inline void tile_outputs(float *img, int oh, int ow, int OH, int OW, int K, float *outside, float *q[4]) {
+    q[0] = img + ((size_t)oh * OW + ow) * K;
+    q[1] = ow + 1 < OW ? q[0] + K : outside;
+    q[2] = oh + 1 < OH ? q[0] + (size_t)OW * K : outside;
+    q[3] = (ow + 1 < OW && oh + 1 < OH) ? q[0] + (size_t)(OW + 1) * K : outside;
+}
+
+CLONES void sweep_winograd_input(const float *restrict inp, float *restrict V, ptrdiff_t ld, int H, int W, int C,
+                                 int pad_top, int pad_left, int OH, int OW, ptrdiff_t t0, ptrdiff_t nt) {
     const int TH = (OH + 1) / 2, TW = (OW + 1) / 2;
     float *zeros = calloc((size_t)C, sizeof(float));
     for (ptrdiff_t n = 0; n < nt; n++) {
@@ -72,8 +81,7 @@ CLONES void sweep_winograd_input(const float *restrict inp, float *restrict V, p
 }
 
 CLONES void sweep_winograd_output(const float *restrict M, ptrdiff_t ld, float *restrict out, const float *restrict bias,
-                                  int B, int OH, int OW, int K, ptrdiff_t t0, ptrdiff_t nt) {
-    (void)B;
+                                  int OH, int OW, int K, ptrdiff_t t0, ptrdiff_t nt) {
     const int TH = (OH + 1) / 2, TW = (OW + 1) / 2;
     float *scratch = calloc((size_t)2 * K, sizeof(float));
     const float *b0 = bias ? bias : scratch;
@@ -81,12 +89,9 @@ CLONES void sweep_winograd_output(const float *restrict M, ptrdiff_t ld, float *
     for (ptrdiff_t n = 0; n < nt; n++) {
         int b, ty, tx;
         tile_position(t0 + n, TH, TW, &b, &ty, &tx);
-        float *img = out + (size_t)b * OH * OW * K;
-        const int oh = 2 * ty, ow = 2 * tx;
-        float *q00 = img + ((size_t)oh * OW + ow) * K;
-        float *q01 = ow + 1 < OW ? q00 + K : sink;
-        float *q10 = oh + 1 < OH ? q00 + (size_t)OW * K : sink;
-        float *q11 = (ow + 1 < OW && oh + 1 < OH) ? q00 + (size_t)(OW + 1) * K : sink;
+        float *q[4];
+        tile_outputs(out + (size_t)b * OH * OW * K, 2 * ty, 2 * tx, OH, OW, K, sink, q);
+        float *q00 = q[0], *q01 = q[1], *q10 = q[2], *q11 = q[3];  /* the last three may share the sink */
         const float *m = M + n * K;
 #pragma clang loop vectorize(assume_safety)
         for (int k = 0; k < K; k++) {
@@ -109,20 +114,16 @@ CLONES void sweep_winograd_output(const float *restrict M, ptrdiff_t ld, float *
     free(scratch);
 }
 
-CLONES void sweep_winograd_output_grad(const float *restrict dout, float *restrict dM, ptrdiff_t ld, int B, int OH,
-                                       int OW, int K, ptrdiff_t t0, ptrdiff_t nt) {
-    (void)B;
+CLONES void sweep_winograd_output_grad(const float *restrict dout, float *restrict dM, ptrdiff_t ld, int OH, int OW,
+                                       int K, ptrdiff_t t0, ptrdiff_t nt) {
     const int TH = (OH + 1) / 2, TW = (OW + 1) / 2;
     float *zeros = calloc((size_t)K, sizeof(float));
     for (ptrdiff_t n = 0; n < nt; n++) {
         int b, ty, tx;
         tile_position(t0 + n, TH, TW, &b, &ty, &tx);
-        const float *img = dout + (size_t)b * OH * OW * K;
-        const int oh = 2 * ty, ow = 2 * tx;
-        const float *p00 = img + ((size_t)oh * OW + ow) * K;
-        const float *p01 = ow + 1 < OW ? p00 + K : zeros;
-        const float *p10 = oh + 1 < OH ? p00 + (size_t)OW * K : zeros;
-        const float *p11 = (ow + 1 < OW && oh + 1 < OH) ? p00 + (size_t)(OW + 1) * K : zeros;
+        float *q[4];  /* only read: dout's tile, zeros past its edge */
+        tile_outputs((float *)dout + (size_t)b * OH * OW * K, 2 * ty, 2 * tx, OH, OW, K, zeros, q);
+        const float *p00 = q[0], *p01 = q[1], *p10 = q[2], *p11 = q[3];
         float *d = dM + n * K;
 #pragma clang loop vectorize(assume_safety)
         for (int k = 0; k < K; k++) {

@@ -31,10 +31,10 @@ void sweep_maxpool(const float *inp, float *out, int32_t *argmax, int B, int H, 
 void sweep_maxpool_backward(const float *dout, const int32_t *argmax, float *dinp, int B, int H, int W, int C,
                             int size, int stride, int OH, int OW);
 /* Direct convolution, for inputs with few channels (too thin for im2col + GEMM):
- * inp (B,H,W,C), wt (KH,KW,C,K) (the filter with K last), bias (K) → out (B,OH,OW,K) */
+ * inp (B,H,W,C), wt (K,KH,KW,C) (the layer's filter), bias (K) → out (B,OH,OW,K) */
 void sweep_conv_direct(const float *inp, const float *wt, const float *bias, float *out, int B, int H, int W,
                        int C, int K, int KH, int KW, int stride, int pad_top, int pad_left, int OH, int OW);
-/* Its parameter gradients: dwt (KH,KW,C,K) = Σ x ⊗ dY, db (K) = Σ dY, both overwritten */
+/* Its parameter gradients: dwt (K,KH,KW,C) = Σ dY ⊗ x, db (K) = Σ dY, both overwritten */
 void sweep_conv_direct_filter_grad(const float *inp, const float *dout, float *dwt, float *db, int B, int H, int W,
                                    int C, int K, int KH, int KW, int stride, int pad_top, int pad_left, int OH, int OW);
 /* Winograd F(2x2, 3x3) transforms of 3x3 stride-1 convolutions (winograd.c). The output
@@ -43,15 +43,15 @@ void sweep_conv_direct_filter_grad(const float *inp, const float *dout, float *d
  * outside. Each call transforms the tiles [t0, t0 + nt); a transformed chunk is 16 matrices
  * (nt, channels), `ld` floats apart. */
 /* inp (B,H,W,C) → V (16, nt, C): V = Bᵀ d B of each 4x4 input tile d */
-void sweep_winograd_input(const float *inp, float *V, ptrdiff_t ld, int B, int H, int W, int C,
+void sweep_winograd_input(const float *inp, float *V, ptrdiff_t ld, int H, int W, int C,
                           int pad_top, int pad_left, int OH, int OW, ptrdiff_t t0, ptrdiff_t nt);
 /* M (16, nt, K) → out (B,OH,OW,K): Y = Aᵀ M A (+ bias (K) unless NULL), only the positions
  * inside the output written */
-void sweep_winograd_output(const float *M, ptrdiff_t ld, float *out, const float *bias, int B, int OH, int OW,
+void sweep_winograd_output(const float *M, ptrdiff_t ld, float *out, const float *bias, int OH, int OW,
                            int K, ptrdiff_t t0, ptrdiff_t nt);
 /* dout (B,OH,OW,K) → dM (16, nt, K): A dY Aᵀ of each 2x2 output tile (zeros outside the output);
  * the transpose of sweep_winograd_output, for the filter gradient */
-void sweep_winograd_output_grad(const float *dout, float *dM, ptrdiff_t ld, int B, int OH, int OW, int K,
+void sweep_winograd_output_grad(const float *dout, float *dM, ptrdiff_t ld, int OH, int OW, int K,
                                 ptrdiff_t t0, ptrdiff_t nt);
 /* w (K,3,3,C) → U (16, C, K) = G g Gᵀ; with flip, the input gradient's filter: rotated by 180°
  * with the channels swapped, U (16, K, C) */

@@ -40,12 +40,12 @@ extension Conv2D {
         let V = wV.pointer, M = wM.pointer
         for t0 in Swift.stride(from: 0, to: T, by: winogradChunk) {
             let nt = min(winogradChunk, T - t0)
-            sweep_winograd_input(inp, V, nt * Ci, Int32(B), Int32(Hi), Int32(Wi), Int32(Ci), Int32(padTop), Int32(padLeft),
+            sweep_winograd_input(inp, V, nt * Ci, Int32(Hi), Int32(Wi), Int32(Ci), Int32(padTop), Int32(padLeft),
                                  Int32(Ho), Int32(Wo), t0, nt)
             for xi in 0..<16 {
                 gemm(false, false, nt, Co, Ci, 1, V + xi * nt * Ci, Ci, U + xi * Ci * Co, Co, 0, M + xi * nt * Co, Co)
             }
-            sweep_winograd_output(M, nt * Co, out, bias, Int32(B), Int32(Ho), Int32(Wo), Int32(Co), t0, nt)
+            sweep_winograd_output(M, nt * Co, out, bias, Int32(Ho), Int32(Wo), Int32(Co), t0, nt)
         }
     }
 
@@ -63,9 +63,9 @@ extension Conv2D {
         let V = wV.pointer, dM = wM.pointer, dU = wdU.pointer
         for t0 in Swift.stride(from: 0, to: T, by: winogradChunk) {
             let nt = min(winogradChunk, T - t0)
-            sweep_winograd_input(inp, V, nt * C, Int32(B), Int32(H), Int32(W), Int32(C), Int32(padTop), Int32(padLeft),
+            sweep_winograd_input(inp, V, nt * C, Int32(H), Int32(W), Int32(C), Int32(padTop), Int32(padLeft),
                                  Int32(OH), Int32(OW), t0, nt)
-            sweep_winograd_output_grad(dout, dM, nt * K, Int32(B), Int32(OH), Int32(OW), Int32(K), t0, nt)
+            sweep_winograd_output_grad(dout, dM, nt * K, Int32(OH), Int32(OW), Int32(K), t0, nt)
             for xi in 0..<16 {
                 gemm(true, false, C, K, nt, 1, V + xi * nt * C, C, dM + xi * nt * K, K, t0 == 0 ? 0 : 1, dU + xi * C * K, K)
             }

@@ -32,8 +32,6 @@ public final class Conv2D: Layer {
     /// Whether forward and the parameter gradients take the direct path (the input gradient, when
     /// needed, stays on GEMM + col2im); the tests turn it off too.
     var useDirect: Bool
-    // Direct-path buffers: the filter and its gradient with K last, (KH, KW, C, K).
-    let dirW = FloatBuffer(count: 0), dirdW = FloatBuffer(count: 0)
     // Winograd buffers: the transformed filter U (16, C, K), the input gradient's U' (16, K, C),
     // the filter gradient dU (16, C, K), and one chunk of transformed tiles and of products.
     let wU = FloatBuffer(count: 0), wUflip = FloatBuffer(count: 0), wdU = FloatBuffer(count: 0)
@@ -62,13 +60,8 @@ public final class Conv2D: Layer {
 
     public func prepare(maxBatch: Int) {
         if useWinograd { prepareWinograd(); return }
-        if useDirect { dirW.ensure(K * KK); dirdW.ensure(K * KK) } else { col.ensure(maxBatch * OH * OW * KK) }
+        if !useDirect { col.ensure(maxBatch * OH * OW * KK) }
         dcol.ensure(maxBatch * OH * OW * KK)
-    }
-
-    // a (rows, cols) → t (cols, rows)
-    func transpose(_ a: UnsafePointer<Float>, rows: Int, cols: Int, into t: UnsafeMutablePointer<Float>) {
-        for r in 0..<rows { for c in 0..<cols { t[c * rows + r] = a[r * cols + c] } }
     }
 
     // inp is (B,H,W,C) → col is (B*OH*OW, KH*KW*C)
@@ -142,9 +135,8 @@ public final class Conv2D: Layer {
                         _ p: UnsafePointer<Float>, _ s: UnsafeMutablePointer<Float>, batch B: Int, ctx: inout PassContext) {
         if useWinograd { winogradForward(out, inp, p, batch: B); return }
         if useDirect {
-            // wt (KK, K) = Wᵀ; out (B,OH,OW,K) = Σ_{kh,kw,c} inp · wt + b
-            transpose(p, rows: K, cols: KK, into: dirW.pointer)
-            sweep_conv_direct(inp, dirW.pointer, p + K * KK, out, Int32(B), Int32(H), Int32(W), Int32(C), Int32(K), Int32(KH), Int32(KW),
+            // out (B,OH,OW,K) = Σ_{kh,kw,c} inp · W (K,KK) + b
+            sweep_conv_direct(inp, p, p + K * KK, out, Int32(B), Int32(H), Int32(W), Int32(C), Int32(K), Int32(KH), Int32(KW),
                               Int32(stride), Int32(padTop), Int32(padLeft), Int32(OH), Int32(OW))
             return
         }
@@ -160,10 +152,9 @@ public final class Conv2D: Layer {
         if useWinograd { winogradBackward(dinp, dp, dout, inp, p, batch: B); return }
         let M = B * OH * OW
         if useDirect {
-            // dwt (KK, K) = Σ inp ⊗ dout, db (K) = Σ dout; dW = dwtᵀ
-            sweep_conv_direct_filter_grad(inp, dout, dirdW.pointer, dp + K * KK, Int32(B), Int32(H), Int32(W), Int32(C), Int32(K),
+            // dW (K,KK) = Σ dout ⊗ inp, db (K) = Σ dout
+            sweep_conv_direct_filter_grad(inp, dout, dp, dp + K * KK, Int32(B), Int32(H), Int32(W), Int32(C), Int32(K),
                                           Int32(KH), Int32(KW), Int32(stride), Int32(padTop), Int32(padLeft), Int32(OH), Int32(OW))
-            transpose(dirdW.pointer, rows: KK, cols: K, into: dp)
         } else {
             gemm(true, false, K, KK, M, 1, dout, K, col.pointer, KK, 0, dp, KK)
             Kernels.columnSums(dp + K * KK, dout, rows: M, cols: K)
