@@ -15,8 +15,8 @@ public struct TPESampler: Sampler {
     public var candidates: Int
     public var constantLiar: Bool
     /// The good estimator's narrowest kernel, as a fraction of Optuna's "magic clip"
-    /// (range / min(100, kernels + 1)), which still bounds the bad estimator. 1 gives Optuna's
-    /// TPE; the default 0.25 lets l(x) sharpen around the best trials (see `bench/README.md`:
+    /// (range / min(100, kernels + 1)), which still bounds the bad estimator. 1 uses Optuna's
+    /// limit; the default 0.25 lets l(x) sharpen around the best trials (see `bench/README.md`:
     /// geometric-mean regret over the seven benchmark functions about half of Optuna TPE's, tuned on
     /// held-out seeds; below 0.1 it over-exploits and collapses).
     public var goodKernelFloor: Double
