@@ -40,7 +40,7 @@ public enum SamplerFactory {
         case "tpe":
             let floor = o["good_kernel_floor"] ?? TPESampler().goodKernelFloor
             guard floor > 0, floor <= 1 else {
-                throw InputError(file: file, field: "sampler.good_kernel_floor", "expected a number above 0 and at most 1 (1: Optuna's TPE), got \(floor)")
+                throw InputError(file: file, field: "sampler.good_kernel_floor", "expected a number above 0 and at most 1 (1: Optuna's limit), got \(floor)")
             }
             return TPESampler(startupTrials: startup(), candidates: try int("candidates", 24, 1...100_000), goodKernelFloor: floor)
         case "gp": return makeGP(startupTrials: startup()) ?? TPESampler(startupTrials: startup())
