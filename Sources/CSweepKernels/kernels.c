@@ -95,6 +95,31 @@ CLONES void sweep_col2im(const float *restrict col, float *restrict dinp, int B,
 
 CLONES void sweep_maxpool(const float *restrict inp, float *restrict out, int32_t *restrict argmax, int B, int H, int W,
                           int C, int size, int stride, int OH, int OW) {
+    if (size == 2 && stride == 2) {
+        /* The common 2x2 window, in the generic loop's order: (0,0), (0,1), (1,0), (1,1). */
+        size_t o = 0;
+        for (int b = 0; b < B; b++) {
+            const size_t base = (size_t)b * H * W * C;
+            for (int oh = 0; oh < OH; oh++) {
+                for (int ow = 0; ow < OW; ow++, o += C) {
+                    const size_t a0 = base + ((size_t)(2 * oh) * W + 2 * ow) * C, a1 = a0 + C, a2 = a0 + (size_t)W * C, a3 = a2 + C;
+                    const float *p0 = inp + a0, *p1 = inp + a1, *p2 = inp + a2, *p3 = inp + a3;
+                    float *restrict q = out + o;
+                    int32_t *restrict ix = argmax + o;
+#pragma clang loop vectorize(assume_safety)
+                    for (int c = 0; c < C; c++) {
+                        float m = p0[c];
+                        int32_t i = (int32_t)(a0 + c);
+                        if (p1[c] > m) { m = p1[c]; i = (int32_t)(a1 + c); }
+                        if (p2[c] > m) { m = p2[c]; i = (int32_t)(a2 + c); }
+                        if (p3[c] > m) { m = p3[c]; i = (int32_t)(a3 + c); }
+                        q[c] = m; ix[c] = i;
+                    }
+                }
+            }
+        }
+        return;
+    }
     size_t o = 0;
     for (int b = 0; b < B; b++) {
         const size_t base = (size_t)b * H * W * C;
@@ -126,6 +151,22 @@ CLONES void sweep_maxpool_backward(const float *restrict dout, const int32_t *re
             const size_t base = (size_t)b * H * W * C;
             for (int oh = 0; oh < OH; oh++) {
                 for (int ow = 0; ow < OW; ow++, o += C) {
+                    if (size == 2) {
+                        const int32_t a0 = (int32_t)(base + ((size_t)(2 * oh) * W + 2 * ow) * C), a1 = a0 + C;
+                        const int32_t a2 = a0 + W * C, a3 = a2 + C;
+                        float *restrict d0 = dinp + a0, *restrict d1 = dinp + a1, *restrict d2 = dinp + a2, *restrict d3 = dinp + a3;
+                        const float *g = dout + o;
+                        const int32_t *ix = argmax + o;
+#pragma clang loop vectorize(assume_safety)
+                        for (int c = 0; c < C; c++) {
+                            const int32_t i = ix[c];
+                            d0[c] = i == a0 + c ? g[c] : 0.0f;
+                            d1[c] = i == a1 + c ? g[c] : 0.0f;
+                            d2[c] = i == a2 + c ? g[c] : 0.0f;
+                            d3[c] = i == a3 + c ? g[c] : 0.0f;
+                        }
+                        continue;
+                    }
                     for (int kh = 0; kh < size; kh++) {
                         for (int kw = 0; kw < size; kw++) {
                             const size_t at = base + ((size_t)(oh * size + kh) * W + ow * size + kw) * C;
@@ -144,11 +185,16 @@ CLONES void sweep_maxpool_backward(const float *restrict dout, const int32_t *re
 }
 
 /* The direct convolution works on 16 output channels at a time (one AVX-512 register, two AVX2
- * ones), with K padded to whole vectors: fixed-size inner loops the compiler turns into whole
- * vectors (a loop over K would be vectorized 64 wide and leave K = 32 to its scalar remainder).
- * The KK = KH*KW*C taps of a window are numbered (kh, kw, c), the filter's own order. */
+ * ones), with K padded to whole vectors. Its input is a zero-padded copy of the batch
+ * (sweep_conv_direct_pad), so every window lies inside it and the taps of a window are one
+ * fixed list of offsets from its corner: no border tests in the inner loops. The KK = KH*KW*C
+ * taps of a window are numbered (kh, kw, c), the filter's own order. For the common first layers
+ * (3x3 grey: KK = 9; 3x3 RGB: 27; 5x5 grey: 25) the tap count is a compile-time constant, the
+ * loops unroll, and the filter (forward) or the gradient accumulators (filter gradient) stay in
+ * registers across all positions. */
 #define LANES 16
 typedef float vec16 __attribute__((vector_size(64), aligned(4)));
+#define INLINE static inline __attribute__((always_inline))
 
 /* Scratch of the direct kernels; a failed allocation ends the (trial) process with a message
  * rather than a null dereference. */
@@ -158,119 +204,285 @@ static void *direct_alloc(size_t count, size_t size) {
     return p;
 }
 
-/* The windows of a direct convolution, output position by output position. `inner` holds the
- * input offset of every tap from the window's corner; a window that overlaps the border gets
- * its own list in `edge`, -1 for the taps outside the image. */
-typedef struct {
-    int H, W, C, KH, KW, KK, stride, pad_top, pad_left;
-    int *inner, *edge;
-} direct_windows;
+void sweep_conv_direct_pad(const float *restrict inp, float *restrict pad, int B, int H, int W, int C, int Hp, int Wp,
+                           int pad_top, int pad_left) {
+    const size_t row = (size_t)Wp * C;
+    for (int b = 0; b < B; b++) {
+        for (int r = 0; r < Hp; r++) {
+            float *dst = pad + ((size_t)b * Hp + r) * row;
+            const int ih = r - pad_top;
+            if (ih < 0 || ih >= H) { memset(dst, 0, row * sizeof(float)); continue; }
+            /* columns [0, Wp) of the padded row are input columns iw = col - pad_left */
+            const int first = pad_left > 0 ? pad_left : 0;                 /* first padded column inside */
+            const int skip = pad_left < 0 ? -pad_left : 0;                 /* input columns before column 0 */
+            int n = W - skip; if (n > Wp - first) n = Wp - first; if (n < 0) n = 0;
+            memset(dst, 0, (size_t)first * C * sizeof(float));
+            memcpy(dst + (size_t)first * C, inp + (((size_t)b * H + ih) * W + skip) * C, (size_t)n * C * sizeof(float));
+            memset(dst + (size_t)(first + n) * C, 0, (size_t)(Wp - first - n) * C * sizeof(float));
+        }
+    }
+}
 
-static void direct_taps(int *off, int ih0, int iw0, const direct_windows *dw, int all) {
-    int n = 0;
-    for (int kh = 0; kh < dw->KH; kh++)
-        for (int kw = 0; kw < dw->KW; kw++)
-            for (int c = 0; c < dw->C; c++, n++) {
-                const int ih = ih0 + kh, iw = iw0 + kw;
-                off[n] = (all || (ih >= 0 && ih < dw->H && iw >= 0 && iw < dw->W)) ? (kh * dw->W + kw) * dw->C + c : -1;
+/* The tap offsets of a window in the padded image, from its top-left corner. */
+static int *direct_taps(int Wp, int C, int KH, int KW) {
+    int *off = direct_alloc((size_t)KH * KW * C, sizeof(int)), n = 0;
+    for (int kh = 0; kh < KH; kh++)
+        for (int kw = 0; kw < KW; kw++)
+            for (int c = 0; c < C; c++) off[n++] = (kh * Wp + kw) * C + c;
+    return off;
+}
+
+/* Stores the first n (1..16) lanes of a vector. */
+INLINE void store_lanes(float *o, vec16 a, int n) {
+    if (n >= LANES) { memcpy(o, &a, sizeof a); return; }
+    float tmp[LANES];
+    memcpy(tmp, &a, sizeof a);
+    memcpy(o, tmp, (size_t)n * sizeof(float));
+}
+
+/* Loads the first n lanes of a vector (none when n <= 0), zeros after them. */
+INLINE vec16 load_lanes(const float *g, int n) {
+    vec16 d;
+    if (n >= LANES) { memcpy(&d, g, sizeof d); return d; }
+    float tmp[LANES] = {0};
+    if (n > 0) memcpy(tmp, g, (size_t)n * sizeof(float));
+    memcpy(&d, tmp, sizeof d);
+    return d;
+}
+
+/* Forward over all positions for output channels [k0, k0 + NV*16): w is the filter as (KK, KP)
+ * followed by the bias (KP). With KK and NV constants (inlined), the filter block is loaded once. */
+INLINE void direct_forward_block(const float *restrict pad, const float *restrict w, float *restrict out, const int *restrict off,
+                                 const int KK, const int NV, int k0, int KP, int K, int B, int Hp, int Wp, int C, int stride,
+                                 int OH, int OW) {
+    for (int b = 0; b < B; b++) {
+        for (int oh = 0; oh < OH; oh++) {
+            const float *xr = pad + (((size_t)b * Hp + (size_t)oh * stride) * Wp) * C;
+            float *o = out + ((size_t)b * OH + oh) * OW * K + k0;
+            for (int ow = 0; ow < OW; ow++, o += K) {
+                const float *x0 = xr + (size_t)ow * stride * C;
+                vec16 acc[2];
+                for (int v = 0; v < NV; v++) acc[v] = *(const vec16 *)(w + (size_t)KK * KP + k0 + v * LANES);
+#pragma clang loop unroll(full)
+                for (int t = 0; t < KK; t++) {
+                    const float xt = x0[off[t]];
+                    for (int v = 0; v < NV; v++) acc[v] += xt * *(const vec16 *)(w + (size_t)t * KP + k0 + v * LANES);
+                }
+                for (int v = 0; v < NV; v++) {
+                    const int n = K - k0 - v * LANES;
+                    if (n > 0) store_lanes(o + v * LANES, acc[v], n);
+                }
             }
+        }
+    }
 }
 
-static direct_windows direct_windows_make(int H, int W, int C, int KH, int KW, int stride, int pad_top, int pad_left) {
-    direct_windows dw = {H, W, C, KH, KW, KH * KW * C, stride, pad_top, pad_left, NULL, NULL};
-    dw.inner = direct_alloc((size_t)dw.KK, sizeof(int));
-    dw.edge = direct_alloc((size_t)dw.KK, sizeof(int));
-    direct_taps(dw.inner, 0, 0, &dw, 1);
-    return dw;
+/* Forward with a 2x2 stride-2 max-pool: per pooling window the four outputs of channels
+ * [k0, k0 + 32) are computed as in direct_forward_block, then pooled in the max-pool's order
+ * ((0,0), (0,1), (1,0), (1,1), first maximum kept); only the pooled values and their argmax are
+ * written. */
+INLINE void direct_pool_block(const float *restrict pad, const float *restrict w, float *restrict pooled, int32_t *restrict argmax,
+                              const int *restrict off, const int KK, int k0, int KP, int K, int B, int Hp, int Wp, int C,
+                              int stride, int OH, int OW) {
+    const int PH = OH / 2, PW = OW / 2, n = K - k0 < 2 * LANES ? K - k0 : 2 * LANES;
+    for (int b = 0; b < B; b++) {
+        for (int ph = 0; ph < PH; ph++) {
+            for (int pw = 0; pw < PW; pw++) {
+                float y[4][2 * LANES];
+                for (int q = 0; q < 4; q++) {
+                    const int oh = 2 * ph + q / 2, ow = 2 * pw + q % 2;
+                    const float *x0 = pad + (((size_t)b * Hp + (size_t)oh * stride) * Wp + (size_t)ow * stride) * C;
+                    vec16 a0 = *(const vec16 *)(w + (size_t)KK * KP + k0), a1 = *(const vec16 *)(w + (size_t)KK * KP + k0 + LANES);
+#pragma clang loop unroll(full)
+                    for (int t = 0; t < KK; t++) {
+                        const float xt = x0[off[t]];
+                        a0 += xt * *(const vec16 *)(w + (size_t)t * KP + k0);
+                        a1 += xt * *(const vec16 *)(w + (size_t)t * KP + k0 + LANES);
+                    }
+                    memcpy(y[q], &a0, sizeof a0);
+                    memcpy(y[q] + LANES, &a1, sizeof a1);
+                }
+                const int32_t at0 = (int32_t)((((size_t)b * OH + 2 * ph) * OW + 2 * pw) * K + k0);
+                const int32_t at[4] = {at0, at0 + K, at0 + OW * K, at0 + (OW + 1) * K};
+                const size_t o = (((size_t)b * PH + ph) * PW + pw) * K + k0;
+                float m[2 * LANES];
+                int32_t ix[2 * LANES];
+#pragma clang loop vectorize(assume_safety)
+                for (int j = 0; j < 2 * LANES; j++) {
+                    float v = y[0][j];
+                    int32_t i = at[0] + j;
+                    if (y[1][j] > v) { v = y[1][j]; i = at[1] + j; }
+                    if (y[2][j] > v) { v = y[2][j]; i = at[2] + j; }
+                    if (y[3][j] > v) { v = y[3][j]; i = at[3] + j; }
+                    m[j] = v; ix[j] = i;
+                }
+                memcpy(pooled + o, m, (size_t)n * sizeof(float));
+                memcpy(argmax + o, ix, (size_t)n * sizeof(int32_t));
+            }
+        }
+    }
 }
 
-static void direct_windows_free(direct_windows *dw) { free(dw->inner); free(dw->edge); }
-
-/* The tap offsets of the window of output (oh, ow), and in *corner the offset of its top-left
- * corner in the image (possibly outside it: only taps with offset >= 0 may be read). */
-static inline const int *direct_window(direct_windows *dw, int oh, int ow, ptrdiff_t *corner) {
-    const int ih0 = oh * dw->stride - dw->pad_top, iw0 = ow * dw->stride - dw->pad_left;
-    *corner = ((ptrdiff_t)ih0 * dw->W + iw0) * dw->C;
-    if (ih0 >= 0 && ih0 + dw->KH <= dw->H && iw0 >= 0 && iw0 + dw->KW <= dw->W) return dw->inner;
-    direct_taps(dw->edge, ih0, iw0, dw, 0);
-    return dw->edge;
-}
-
-CLONES void sweep_conv_direct(const float *restrict inp, const float *restrict wt, const float *restrict bias,
-                              float *restrict out, int B, int H, int W, int C, int K, int KH, int KW, int stride,
-                              int pad_top, int pad_left, int OH, int OW) {
-    direct_windows dw = direct_windows_make(H, W, C, KH, KW, stride, pad_top, pad_left);
-    const int KK = dw.KK, KP = (K + LANES - 1) / LANES * LANES;
-    /* The filter transposed to (KK, KP) and the bias (KP), K padded with zeros */
+/* The filter transposed to (KK, KP) followed by the bias (KP), K padded with zeros to KP, a
+ * multiple of 32. */
+static float *direct_filter(const float *restrict wt, const float *restrict bias, int K, int KK, int KP) {
     float *w = direct_alloc((size_t)(KK + 1) * KP, sizeof(float));
     for (int k = 0; k < K; k++)
         for (int t = 0; t < KK; t++) w[(size_t)t * KP + k] = wt[(size_t)k * KK + t];
     memcpy(w + (size_t)KK * KP, bias, (size_t)K * sizeof(float));
-    for (int b = 0; b < B; b++) {
-        const float *img = inp + (size_t)b * H * W * C;
-        for (int oh = 0; oh < OH; oh++) {
-            for (int ow = 0; ow < OW; ow++) {
-                ptrdiff_t corner;
-                const int *off = direct_window(&dw, oh, ow, &corner);
-                const float *x0 = img + corner;
-                float *o = out + (((size_t)b * OH + oh) * OW + ow) * K;
-                for (int k0 = 0; k0 < K; k0 += 2 * LANES) {
-                    /* two vectors of outputs at a time (K padded to 16; the second may be past K) */
-                    const int two = k0 + LANES < K;
-                    vec16 a0 = *(const vec16 *)(w + (size_t)KK * KP + k0), a1 = a0;
-                    if (two) a1 = *(const vec16 *)(w + (size_t)KK * KP + k0 + LANES);
-                    for (int t = 0; t < KK; t++) {
-                        if (off[t] < 0) continue;
-                        const float xt = x0[off[t]];
-                        const float *wr = w + (size_t)t * KP + k0;
-                        a0 += xt * *(const vec16 *)wr;
-                        if (two) a1 += xt * *(const vec16 *)(wr + LANES);
-                    }
-                    float tmp[2 * LANES];
-                    *(vec16 *)tmp = a0; *(vec16 *)(tmp + LANES) = a1;
-                    const int n = K - k0 < 2 * LANES ? K - k0 : 2 * LANES;
-                    memcpy(o + k0, tmp, (size_t)n * sizeof(float));
-                }
-            }
-        }
+    return w;
+}
+
+CLONES void sweep_conv_direct_pool(const float *restrict pad, const float *restrict wt, const float *restrict bias,
+                                   float *restrict pooled, int32_t *restrict argmax, int B, int Hp, int Wp, int C, int K,
+                                   int KH, int KW, int stride, int OH, int OW) {
+    const int KK = KH * KW * C, KP = (K + 2 * LANES - 1) / (2 * LANES) * (2 * LANES);
+    int *off = direct_taps(Wp, C, KH, KW);
+    float *w = direct_filter(wt, bias, K, KK, KP);
+    for (int k0 = 0; k0 < K; k0 += 2 * LANES) {
+        if (KK == 9) direct_pool_block(pad, w, pooled, argmax, off, 9, k0, KP, K, B, Hp, Wp, C, stride, OH, OW);
+        else if (KK == 27) direct_pool_block(pad, w, pooled, argmax, off, 27, k0, KP, K, B, Hp, Wp, C, stride, OH, OW);
+        else if (KK == 25) direct_pool_block(pad, w, pooled, argmax, off, 25, k0, KP, K, B, Hp, Wp, C, stride, OH, OW);
+        else direct_pool_block(pad, w, pooled, argmax, off, KK, k0, KP, K, B, Hp, Wp, C, stride, OH, OW);
     }
-    direct_windows_free(&dw);
+    free(off);
     free(w);
 }
 
-CLONES void sweep_conv_direct_filter_grad(const float *restrict inp, const float *restrict dout, float *restrict dwt,
-                                          float *restrict db, int B, int H, int W, int C, int K, int KH, int KW,
-                                          int stride, int pad_top, int pad_left, int OH, int OW) {
-    direct_windows dw = direct_windows_make(H, W, C, KH, KW, stride, pad_top, pad_left);
-    const int KK = dw.KK, KP = (K + LANES - 1) / LANES * LANES;
-    /* Accumulators with K padded to whole vectors: (KK + 1, KP), the last row for the bias. */
-    float *acc = direct_alloc((size_t)(KK + 1) * KP, sizeof(float));
+CLONES void sweep_conv_direct(const float *restrict pad, const float *restrict wt, const float *restrict bias,
+                              float *restrict out, int B, int Hp, int Wp, int C, int K, int KH, int KW, int stride,
+                              int OH, int OW) {
+    const int KK = KH * KW * C, KP = (K + 2 * LANES - 1) / (2 * LANES) * (2 * LANES);
+    int *off = direct_taps(Wp, C, KH, KW);
+    float *w = direct_filter(wt, bias, K, KK, KP);
+    for (int k0 = 0; k0 < K; k0 += 2 * LANES) {
+        if (KK == 9) direct_forward_block(pad, w, out, off, 9, 2, k0, KP, K, B, Hp, Wp, C, stride, OH, OW);
+        else if (KK == 27) direct_forward_block(pad, w, out, off, 27, 2, k0, KP, K, B, Hp, Wp, C, stride, OH, OW);
+        else if (KK == 25) direct_forward_block(pad, w, out, off, 25, 2, k0, KP, K, B, Hp, Wp, C, stride, OH, OW);
+        else direct_forward_block(pad, w, out, off, KK, 2, k0, KP, K, B, Hp, Wp, C, stride, OH, OW);
+    }
+    free(off);
+    free(w);
+}
+
+/* A 2x2 stride-2 max-pool after the convolution (sweep_conv_direct_pool): its output gradient
+ * dpool (B,PH,PW,K) and the argmax it kept, offsets into the convolution's output (B,OH,OW,K). */
+typedef struct {
+    const float *dpool;
+    const int32_t *argmax;
+    int PH, PW;
+} pooled_grad;
+
+/* The convolution's output gradient at (b, oh, ow), channels [k, k + 16) (zeros past K): the
+ * pooled gradient where this position was its window's maximum, zero elsewhere, as the
+ * max-pool's backward pass would write it. */
+INLINE vec16 pooled_lanes(const pooled_grad *pool, int b, int oh, int ow, int k, int OH, int OW, int K) {
+    const size_t from = (((size_t)b * pool->PH + oh / 2) * pool->PW + ow / 2) * K + k;
+    const int32_t at = (int32_t)((((size_t)b * OH + oh) * OW + ow) * K + k);
+    const int n = K - k < LANES ? K - k : LANES;
+    float tmp[LANES] = {0};
+    for (int j = 0; j < n; j++) tmp[j] = pool->argmax[from + j] == at + j ? pool->dpool[from + j] : 0.0f;
+    vec16 d;
+    memcpy(&d, tmp, sizeof d);
+    return d;
+}
+
+/* The gradient accumulators of KK taps (and the bias) for channels [k0, k0 + NV*16), held in
+ * registers when KK and NV are constants: acc[t*NV + v], the bias's at KK*NV + v. */
+#define DIRECT_MAX_ACC 30
+INLINE void direct_filter_grad_block(const float *restrict pad, const float *restrict dout, const pooled_grad *pool,
+                                     float *restrict dwt, float *restrict db, const int *restrict off, const int KK, const int NV,
+                                     int k0, int K, int B, int Hp, int Wp, int C, int stride, int OH, int OW) {
+    vec16 acc[DIRECT_MAX_ACC] = {0};
+    const int nk = K - k0;
     for (int b = 0; b < B; b++) {
-        const float *img = inp + (size_t)b * H * W * C;
         for (int oh = 0; oh < OH; oh++) {
-            for (int ow = 0; ow < OW; ow++) {
-                ptrdiff_t corner;
-                const int *off = direct_window(&dw, oh, ow, &corner);
-                const float *x0 = img + corner;
-                const float *g = dout + (((size_t)b * OH + oh) * OW + ow) * K;
-                for (int k0 = 0; k0 < K; k0 += LANES) {
-                    const int n = K - k0 < LANES ? K - k0 : LANES;
-                    float dy[LANES] = {0};
-                    memcpy(dy, g + k0, (size_t)n * sizeof(float));
-                    const vec16 d = *(const vec16 *)dy;
-                    *(vec16 *)(acc + (size_t)KK * KP + k0) += d;
-                    for (int t = 0; t < KK; t++) {
-                        if (off[t] < 0) continue;
-                        *(vec16 *)(acc + (size_t)t * KP + k0) += x0[off[t]] * d;
-                    }
+            if (pool && oh / 2 >= pool->PH) break;  /* below the last pooling window: no gradient */
+            const float *xr = pad + (((size_t)b * Hp + (size_t)oh * stride) * Wp) * C;
+            const float *g = dout + ((size_t)b * OH + oh) * OW * K + k0;
+            for (int ow = 0; ow < OW; ow++, g += K) {
+                if (pool && ow / 2 >= pool->PW) break;
+                const float *x0 = xr + (size_t)ow * stride * C;
+                vec16 d[2];
+                for (int v = 0; v < NV; v++) {
+                    d[v] = pool ? pooled_lanes(pool, b, oh, ow, k0 + v * LANES, OH, OW, K) : load_lanes(g + v * LANES, nk - v * LANES);
+                    acc[KK * NV + v] += d[v];
+                }
+#pragma clang loop unroll(full)
+                for (int t = 0; t < KK; t++) {
+                    const float xt = x0[off[t]];
+                    for (int v = 0; v < NV; v++) acc[t * NV + v] += xt * d[v];
                 }
             }
         }
     }
-    /* back to the filter's layout (K, KK) */
+    for (int v = 0; v < NV; v++) {
+        float lane[LANES];
+        for (int t = 0; t <= KK; t++) {
+            memcpy(lane, &acc[t * NV + v], sizeof lane);
+            for (int j = 0; j < LANES && k0 + v * LANES + j < K; j++) {
+                const int k = k0 + v * LANES + j;
+                if (t < KK) dwt[(size_t)k * KK + t] = lane[j]; else db[k] = lane[j];
+            }
+        }
+    }
+}
+
+/* The same for any KK, with the accumulators in memory: acc (KK + 1, KP), the last row the bias's. */
+INLINE void direct_filter_grad_any(const float *restrict pad, const float *restrict dout, const pooled_grad *pool, float *restrict dwt,
+                                   float *restrict db, const int *restrict off, int KK, int K, int B, int Hp, int Wp, int C,
+                                   int stride, int OH, int OW) {
+    const int KP = (K + LANES - 1) / LANES * LANES;
+    float *acc = direct_alloc((size_t)(KK + 1) * KP, sizeof(float));
+    for (int b = 0; b < B; b++) {
+        for (int oh = 0; oh < OH; oh++) {
+            if (pool && oh / 2 >= pool->PH) break;
+            for (int ow = 0; ow < OW; ow++) {
+                if (pool && ow / 2 >= pool->PW) break;
+                const float *x0 = pad + (((size_t)b * Hp + (size_t)oh * stride) * Wp + (size_t)ow * stride) * C;
+                const float *g = dout + (((size_t)b * OH + oh) * OW + ow) * K;
+                for (int k0 = 0; k0 < K; k0 += LANES) {
+                    const vec16 d = pool ? pooled_lanes(pool, b, oh, ow, k0, OH, OW, K) : load_lanes(g + k0, K - k0);
+                    *(vec16 *)(acc + (size_t)KK * KP + k0) += d;
+                    for (int t = 0; t < KK; t++) *(vec16 *)(acc + (size_t)t * KP + k0) += x0[off[t]] * d;
+                }
+            }
+        }
+    }
     for (int k = 0; k < K; k++)
         for (int t = 0; t < KK; t++) dwt[(size_t)k * KK + t] = acc[(size_t)t * KP + k];
     memcpy(db, acc + (size_t)KK * KP, (size_t)K * sizeof(float));
-    direct_windows_free(&dw);
     free(acc);
+}
+
+INLINE void direct_filter_grad(const float *restrict pad, const float *restrict dout, const pooled_grad *pool,
+                               float *restrict dwt, float *restrict db, int B, int Hp, int Wp, int C, int K, int KH, int KW,
+                               int stride, int OH, int OW) {
+    const int KK = KH * KW * C;
+    int *off = direct_taps(Wp, C, KH, KW);
+    if (KK == 9) {
+        for (int k0 = 0; k0 < K; k0 += 2 * LANES)
+            direct_filter_grad_block(pad, dout, pool, dwt, db, off, 9, 2, k0, K, B, Hp, Wp, C, stride, OH, OW);
+    } else if (KK == 27 || KK == 25) {
+        for (int k0 = 0; k0 < K; k0 += LANES) {
+            if (KK == 27) direct_filter_grad_block(pad, dout, pool, dwt, db, off, 27, 1, k0, K, B, Hp, Wp, C, stride, OH, OW);
+            else direct_filter_grad_block(pad, dout, pool, dwt, db, off, 25, 1, k0, K, B, Hp, Wp, C, stride, OH, OW);
+        }
+    } else {
+        direct_filter_grad_any(pad, dout, pool, dwt, db, off, KK, K, B, Hp, Wp, C, stride, OH, OW);
+    }
+    free(off);
+}
+
+CLONES void sweep_conv_direct_filter_grad(const float *restrict pad, const float *restrict dout, float *restrict dwt,
+                                          float *restrict db, int B, int Hp, int Wp, int C, int K, int KH, int KW,
+                                          int stride, int OH, int OW) {
+    direct_filter_grad(pad, dout, NULL, dwt, db, B, Hp, Wp, C, K, KH, KW, stride, OH, OW);
+}
+
+CLONES void sweep_conv_direct_pool_filter_grad(const float *restrict pad, const float *restrict dpool, const int32_t *restrict argmax,
+                                               float *restrict dwt, float *restrict db, int B, int Hp, int Wp, int C, int K,
+                                               int KH, int KW, int stride, int OH, int OW) {
+    const pooled_grad pool = {dpool, argmax, OH / 2, OW / 2};
+    direct_filter_grad(pad, NULL, &pool, dwt, db, B, Hp, Wp, C, K, KH, KW, stride, OH, OW);
 }

@@ -19,10 +19,14 @@ public final class Network {
     public private(set) var maxBatch = 0
     /// Whether layer i must compute its input gradient: only if a layer before it has parameters.
     let needsInputGradient: [Bool]
+    /// fusedPool[i]: layer i is a direct-path convolution run together with the 2x2 max-pool
+    /// that follows it (`Conv2D.forwardPooled`); the pool's own passes are skipped.
+    let fusedPool: [(conv: Conv2D, pool: MaxPool2D)?]
 
     public var parameterCount: Int { params.count }
 
-    public init(layers: [Layer], inputShape: [Int]) {
+    /// `fuse: false` runs every layer on its own (the tests compare the two).
+    public init(layers: [Layer], inputShape: [Int], fuse: Bool = true) {
         self.layers = layers
         self.inputShape = inputShape
         outputCount = layers.last?.outputSize ?? inputShape.reduce(1, *)
@@ -34,6 +38,12 @@ public final class Network {
         needsInputGradient = layers.map { l in
             defer { seenParams = seenParams || l.parameterCount > 0 }
             return seenParams
+        }
+        let needs = needsInputGradient
+        fusedPool = layers.indices.map { i in
+            guard fuse, i + 1 < layers.count, !needs[i], let conv = layers[i] as? Conv2D,
+                  let pool = layers[i + 1] as? MaxPool2D, conv.canFusePool(pool) else { return nil }
+            return (conv, pool)
         }
     }
 
@@ -67,22 +77,46 @@ public final class Network {
 
     public func forward(batch B: Int, ctx: inout PassContext) {
         precondition(B <= maxBatch)
-        for (i, l) in layers.enumerated() where !l.isReshape {
-            l.forward(acts[i + 1].pointer, acts[i].pointer, params.pointer + paramOffsets[i],
-                      state.pointer + stateOffsets[i], batch: B, ctx: &ctx)
+        var i = 0
+        while i < layers.count {
+            if let (conv, pool) = fusedPool[i] {
+                conv.forwardPooled(acts[i + 2].pointer, acts[i].pointer, params.pointer + paramOffsets[i], pool: pool, batch: B)
+                i += 2
+                continue
+            }
+            if !layers[i].isReshape {
+                layers[i].forward(acts[i + 1].pointer, acts[i].pointer, params.pointer + paramOffsets[i],
+                                  state.pointer + stateOffsets[i], batch: B, ctx: &ctx)
+            }
+            i += 1
         }
     }
 
     public func backward(batch B: Int) {
-        for i in stride(from: layers.count - 1, through: 0, by: -1) where !layers[i].isReshape {
-            layers[i].backward(needsInputGradient[i] ? dacts[i].pointer : nil, grads.pointer + paramOffsets[i], dacts[i + 1].pointer,
-                               acts[i].pointer, acts[i + 1].pointer, params.pointer + paramOffsets[i], batch: B)
+        var i = layers.count - 1
+        while i >= 0 {
+            if i > 0, let (conv, pool) = fusedPool[i - 1] {  // layer i is the fused pool
+                conv.backwardPooled(grads.pointer + paramOffsets[i - 1], dacts[i + 1].pointer, pool: pool, batch: B)
+                i -= 2
+                continue
+            }
+            if !layers[i].isReshape {
+                layers[i].backward(needsInputGradient[i] ? dacts[i].pointer : nil, grads.pointer + paramOffsets[i], dacts[i + 1].pointer,
+                                   acts[i].pointer, acts[i + 1].pointer, params.pointer + paramOffsets[i], batch: B)
+            }
+            i -= 1
         }
     }
 }
 
 /// Builds the engine's layers from a model file's layer list, appending the output head
 /// (a Dense layer with one unit per class, or one for regression) and the flattening it needs.
+///
+/// A ReLU directly followed by a max-pool is built as the max-pool followed by the ReLU: relu is
+/// non-decreasing, so max(relu(x)) = relu(max(x)), and the gradients agree too (a window whose
+/// maximum is positive sends its gradient to the same first maximum either way; a window with no
+/// positive input gets none either way). The activation then touches size² times fewer values.
+/// The exported architecture lists the layers in the order they run.
 public enum NetworkBuilder {
     public static func build(_ specs: [LayerSpec], input: [Int], outputs: Int, file: String = "model") throws -> [Layer] {
         var layers: [Layer] = []
@@ -136,8 +170,16 @@ public enum NetworkBuilder {
                 guard size <= shape[0] && size <= shape[1] else {
                     throw InputError(file: file, field: field(i, "size"), "pool size \(size) is larger than its \(shape[0])x\(shape[1]) input")
                 }
-                add(s.type == .maxpool2d ? MaxPool2D(input: shape, size: size, stride: st) as Layer
-                                         : AvgPool2D(input: shape, size: size, stride: st))
+                if s.type == .maxpool2d, let relu = layers.last as? Activation, relu.fn == .relu {
+                    // relu then max-pool = max-pool then relu, with the same gradients: the
+                    // activation runs on the pooled tensor, size² times smaller (see the doc comment).
+                    layers.removeLast()
+                    add(MaxPool2D(input: relu.inputShape, size: size, stride: st))
+                    add(Activation(.relu, shape: shape))
+                } else {
+                    add(s.type == .maxpool2d ? MaxPool2D(input: shape, size: size, stride: st) as Layer
+                                             : AvgPool2D(input: shape, size: size, stride: st))
+                }
             case .global_avgpool:
                 try needSpatial(i, s)
                 add(GlobalAvgPool(input: shape))

@@ -76,6 +76,11 @@ final class ConvPathTests: XCTestCase {
         compareWithIm2col([7, 6, 3], filters: 5, padding: .valid, batch: 3, path: .direct)
         compareWithIm2col([9, 8, 2], filters: 7, kernel: 5, stride: 2, padding: .same, batch: 1, path: .direct)
         compareWithIm2col([6, 5, 1], filters: 3, kernel: 2, stride: 2, padding: .valid, batch: 3, path: .direct)
+        // The unrolled tap counts (9, 25, 27) with output channels past one block and a partial last vector.
+        compareWithIm2col([8, 8, 1], filters: 40, padding: .same, batch: 2, path: .direct)
+        compareWithIm2col([6, 7, 1], filters: 20, kernel: 5, padding: .same, batch: 2, path: .direct)
+        compareWithIm2col([5, 5, 3], filters: 33, stride: 2, padding: .same, batch: 3, path: .direct)
+        compareWithIm2col([9, 7, 3], filters: 16, stride: 2, padding: .valid, batch: 2, path: .direct)
     }
 
     func testOnlyThreeByThreeStrideOneWithFourChannelsTakesWinograd() {

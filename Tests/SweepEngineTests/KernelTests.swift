@@ -49,11 +49,13 @@ final class KernelTests: XCTestCase {
     }
 
     func testMaxPoolMatchesReference() {
-        for (shape, size, stride) in [([4, 4, 3], 2, 2), ([5, 5, 2], 3, 2), ([6, 4, 1], 2, 1), ([5, 7, 2], 2, 2), ([28, 28, 32], 2, 2)] {
+        for (shape, size, stride) in [([4, 4, 3], 2, 2), ([5, 5, 2], 3, 2), ([6, 4, 1], 2, 1), ([5, 7, 2], 2, 2), ([28, 28, 32], 2, 2),
+                                      ([6, 6, 5], 2, 2)] {
+          for ties in [false, true] {  // rounded inputs: windows with several equal maxima
             let pool = MaxPool2D(input: shape, size: size, stride: stride)
             let B = 2
             pool.prepare(maxBatch: B)
-            let x = random(B * shape.reduce(1, *))
+            let x = random(B * shape.reduce(1, *)).map { ties ? $0.rounded() : $0 }
             let n = B * pool.outputSize
             var a = [Float](repeating: 0, count: n), b = a, s: [Float] = [0]
             var ctx = PassContext(training: true, rng: rng)
@@ -67,7 +69,8 @@ final class KernelTests: XCTestCase {
             var dp: [Float] = [0]
             pool.backward(&d1, &dp, dout, x, a, [0], batch: B)
             pool.backwardReference(&d2, dout, batch: B)
-            XCTAssertEqual(d1, d2, "\(shape) size \(size) stride \(stride)")
+            XCTAssertEqual(d1, d2, "\(shape) size \(size) stride \(stride) ties \(ties)")
+          }
         }
     }
 }

@@ -30,13 +30,26 @@ void sweep_maxpool(const float *inp, float *out, int32_t *argmax, int B, int H, 
 /* dout (B,OH,OW,C) → dinp (B,H,W,C), overwritten: each gradient goes to its argmax, zeros elsewhere */
 void sweep_maxpool_backward(const float *dout, const int32_t *argmax, float *dinp, int B, int H, int W, int C,
                             int size, int stride, int OH, int OW);
-/* Direct convolution, for inputs with few channels (too thin for im2col + GEMM):
- * inp (B,H,W,C), wt (K,KH,KW,C) (the layer's filter), bias (K) → out (B,OH,OW,K) */
-void sweep_conv_direct(const float *inp, const float *wt, const float *bias, float *out, int B, int H, int W,
-                       int C, int K, int KH, int KW, int stride, int pad_top, int pad_left, int OH, int OW);
+/* Direct convolution, for inputs with few channels (too thin for im2col + GEMM). It reads a
+ * zero-padded copy of the batch, pad (B,Hp,Wp,C) with Hp = (OH-1)*stride + KH and
+ * Wp = (OW-1)*stride + KW, the input at (pad_top, pad_left) and zeros around it: */
+void sweep_conv_direct_pad(const float *inp, float *pad, int B, int H, int W, int C, int Hp, int Wp,
+                           int pad_top, int pad_left);
+/* pad (B,Hp,Wp,C), wt (K,KH,KW,C) (the layer's filter), bias (K) → out (B,OH,OW,K) */
+void sweep_conv_direct(const float *pad, const float *wt, const float *bias, float *out, int B, int Hp, int Wp,
+                       int C, int K, int KH, int KW, int stride, int OH, int OW);
 /* Its parameter gradients: dwt (K,KH,KW,C) = Σ dY ⊗ x, db (K) = Σ dY, both overwritten */
-void sweep_conv_direct_filter_grad(const float *inp, const float *dout, float *dwt, float *db, int B, int H, int W,
-                                   int C, int K, int KH, int KW, int stride, int pad_top, int pad_left, int OH, int OW);
+void sweep_conv_direct_filter_grad(const float *pad, const float *dout, float *dwt, float *db, int B, int Hp, int Wp,
+                                   int C, int K, int KH, int KW, int stride, int OH, int OW);
+/* The direct convolution fused with a 2x2 stride-2 max-pool over its output (B,OH,OW,K): only
+ * the pooled values (B,OH/2,OW/2,K) and the argmax (offsets into (B,OH,OW,K), as sweep_maxpool
+ * keeps them) are written, the same values the two kernels one after the other give. */
+void sweep_conv_direct_pool(const float *pad, const float *wt, const float *bias, float *pooled, int32_t *argmax,
+                            int B, int Hp, int Wp, int C, int K, int KH, int KW, int stride, int OH, int OW);
+/* Its parameter gradients from the pooled output's gradient dpool (B,OH/2,OW/2,K) and that
+ * argmax: the same as sweep_maxpool_backward then sweep_conv_direct_filter_grad, bit for bit. */
+void sweep_conv_direct_pool_filter_grad(const float *pad, const float *dpool, const int32_t *argmax, float *dwt, float *db,
+                                        int B, int Hp, int Wp, int C, int K, int KH, int KW, int stride, int OH, int OW);
 /* Winograd F(2x2, 3x3) transforms of 3x3 stride-1 convolutions (winograd.c). The output
  * (B,OH,OW) is cut into 2x2 tiles, ceil(OH/2) x ceil(OW/2) per image, numbered image by image,
  * row by row; tile t reads the 4x4 input window at (2ty - pad_top, 2tx - pad_left), zeros

@@ -26,6 +26,10 @@ public final class Conv2D: Layer {
     var KK: Int { KH * KW * C }
     let col = FloatBuffer(count: 0)
     let dcol = FloatBuffer(count: 0)
+    /// The direct path's zero-padded copy of the batch, (B, Hp, Wp, C), written by `forward`.
+    let padded = FloatBuffer(count: 0)
+    var Hp: Int { (OH - 1) * stride + KH }
+    var Wp: Int { (OW - 1) * stride + KW }
     /// Whether the passes take the Winograd path: true for every shape it handles; the tests
     /// turn it off (before `prepare`) to get the im2col reference.
     var useWinograd: Bool
@@ -60,7 +64,7 @@ public final class Conv2D: Layer {
 
     public func prepare(maxBatch: Int) {
         if useWinograd { prepareWinograd(); return }
-        if !useDirect { col.ensure(maxBatch * OH * OW * KK) }
+        if useDirect { padded.ensure(maxBatch * Hp * Wp * C) } else { col.ensure(maxBatch * OH * OW * KK) }
         dcol.ensure(maxBatch * OH * OW * KK)
     }
 
@@ -135,9 +139,11 @@ public final class Conv2D: Layer {
                         _ p: UnsafePointer<Float>, _ s: UnsafeMutablePointer<Float>, batch B: Int, ctx: inout PassContext) {
         if useWinograd { winogradForward(out, inp, p, batch: B); return }
         if useDirect {
-            // out (B,OH,OW,K) = Σ_{kh,kw,c} inp · W (K,KK) + b
-            sweep_conv_direct(inp, p, p + K * KK, out, Int32(B), Int32(H), Int32(W), Int32(C), Int32(K), Int32(KH), Int32(KW),
-                              Int32(stride), Int32(padTop), Int32(padLeft), Int32(OH), Int32(OW))
+            // padded (B,Hp,Wp,C) = inp with its zero border; out (B,OH,OW,K) = Σ_{kh,kw,c} padded · W (K,KK) + b
+            sweep_conv_direct_pad(inp, padded.pointer, Int32(B), Int32(H), Int32(W), Int32(C), Int32(Hp), Int32(Wp),
+                                  Int32(padTop), Int32(padLeft))
+            sweep_conv_direct(padded.pointer, p, p + K * KK, out, Int32(B), Int32(Hp), Int32(Wp), Int32(C), Int32(K),
+                              Int32(KH), Int32(KW), Int32(stride), Int32(OH), Int32(OW))
             return
         }
         let M = B * OH * OW
@@ -152,9 +158,9 @@ public final class Conv2D: Layer {
         if useWinograd { winogradBackward(dinp, dp, dout, inp, p, batch: B); return }
         let M = B * OH * OW
         if useDirect {
-            // dW (K,KK) = Σ dout ⊗ inp, db (K) = Σ dout
-            sweep_conv_direct_filter_grad(inp, dout, dp, dp + K * KK, Int32(B), Int32(H), Int32(W), Int32(C), Int32(K),
-                                          Int32(KH), Int32(KW), Int32(stride), Int32(padTop), Int32(padLeft), Int32(OH), Int32(OW))
+            // dW (K,KK) = Σ dout ⊗ padded (the forward pass's copy of inp), db (K) = Σ dout
+            sweep_conv_direct_filter_grad(padded.pointer, dout, dp, dp + K * KK, Int32(B), Int32(Hp), Int32(Wp), Int32(C), Int32(K),
+                                          Int32(KH), Int32(KW), Int32(stride), Int32(OH), Int32(OW))
         } else {
             gemm(true, false, K, KK, M, 1, dout, K, col.pointer, KK, 0, dp, KK)
             Kernels.columnSums(dp + K * KK, dout, rows: M, cols: K)
@@ -163,5 +169,31 @@ public final class Conv2D: Layer {
             gemm(false, false, M, KK, K, 1, dout, K, p, KK, 0, dcol.pointer, KK)
             col2im(dcol.pointer, dinp, batch: B)
         }
+    }
+}
+
+/// The direct path fused with a following 2x2 stride-2 max-pool (`Network` fuses the pair when
+/// the convolution is a first layer, whose input gradient nobody needs): the full-resolution
+/// output is never written and read back, only the pooled values and the pool's argmax, and the
+/// filter gradient reads the pooled gradient through that argmax. Same numbers, bit for bit, as
+/// the two layers one after the other.
+extension Conv2D {
+    func canFusePool(_ pool: MaxPool2D) -> Bool {
+        useDirect && pool.size == 2 && pool.stride == 2 && pool.inputShape == outputShape
+    }
+
+    // pooled (B,OH/2,OW/2,K) = maxpool(conv(inp)); the argmax goes to the pool's cache
+    func forwardPooled(_ pooled: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ p: UnsafePointer<Float>,
+                       pool: MaxPool2D, batch B: Int) {
+        sweep_conv_direct_pad(inp, padded.pointer, Int32(B), Int32(H), Int32(W), Int32(C), Int32(Hp), Int32(Wp),
+                              Int32(padTop), Int32(padLeft))
+        sweep_conv_direct_pool(padded.pointer, p, p + K * KK, pooled, pool.argmax, Int32(B), Int32(Hp), Int32(Wp), Int32(C),
+                               Int32(K), Int32(KH), Int32(KW), Int32(stride), Int32(OH), Int32(OW))
+    }
+
+    // dW (K,KK), db (K) from dpooled (B,OH/2,OW/2,K) through the pool's argmax
+    func backwardPooled(_ dp: UnsafeMutablePointer<Float>, _ dpooled: UnsafePointer<Float>, pool: MaxPool2D, batch B: Int) {
+        sweep_conv_direct_pool_filter_grad(padded.pointer, dpooled, pool.argmax, dp, dp + K * KK, Int32(B), Int32(Hp), Int32(Wp),
+                                           Int32(C), Int32(K), Int32(KH), Int32(KW), Int32(stride), Int32(OH), Int32(OW))
     }
 }

@@ -1,0 +1,94 @@
+import XCTest
+import SweepCore
+@testable import SweepEngine
+
+/// The builder's rewrite of relu → max-pool into max-pool → relu must change nothing a user can
+/// see: the same outputs and the same parameter gradients, bit for bit, as the layers in the
+/// order the file gives them.
+final class NetworkBuilderTests: XCTestCase {
+    func testReluBeforeMaxPoolRunsAfterItWithIdenticalResults() throws {
+        let shape = [6, 6, 2], B = 3
+        let built = try NetworkBuilder.build([.conv(4), .maxpool(), .conv(3), .maxpool(3)], input: shape, outputs: 5)
+        XCTAssertEqual(built.map(\.kind), ["conv2d", "maxpool2d", "relu", "conv2d", "maxpool2d", "relu", "flatten", "dense"])
+        // A relu not followed by a max-pool, or an average pool, keeps its place.
+        let kept = try NetworkBuilder.build([.conv(4), LayerSpec(type: .avgpool2d, size: 2), .dense(3)], input: shape, outputs: 2)
+        XCTAssertEqual(kept.map(\.kind), ["conv2d", "relu", "avgpool2d", "flatten", "dense", "relu", "dense"])
+
+        // The same network in file order, by hand.
+        let conv1 = Conv2D(input: shape, filters: 4, kernel: 3), conv2 = Conv2D(input: [3, 3, 4], filters: 3, kernel: 3)
+        let literal: [Layer] = [conv1, Activation(.relu, shape: [6, 6, 4]), MaxPool2D(input: [6, 6, 4], size: 2),
+                                conv2, Activation(.relu, shape: [3, 3, 3]), MaxPool2D(input: [3, 3, 3], size: 3),
+                                Flatten(input: [1, 1, 3]), Dense(inputs: 3, units: 5)]
+        let a = Network(layers: built, inputShape: shape), b = Network(layers: literal, inputShape: shape)
+        XCTAssertEqual(a.parameterCount, b.parameterCount)
+        a.initialize(seed: 3, scheme: .he)
+        b.params.load(a.params.array)
+        a.prepare(maxBatch: B); b.prepare(maxBatch: B)
+
+        // Inputs with exact ties and windows where every pre-activation is negative (a large
+        // negative bias on the first conv's third and fourth filters) or exactly zero.
+        var rng = SweepRandom(seed: 11)
+        let x = (0..<B * 72).map { i in i % 7 == 0 ? Float(0.5) : Float(rng.nextGaussian()).rounded() }
+        let bias1 = a.paramOffsets[0] + conv1.K * conv1.KK
+        for k in 2..<4 { a.params.pointer[bias1 + k] = -50 + Float(k); b.params.pointer[bias1 + k] = -50 + Float(k) }
+        a.params.pointer[bias1] = 0; b.params.pointer[bias1] = 0
+        for net in [a, b] {
+            net.input.update(from: x, count: x.count)
+            var ctx = PassContext(training: true, rng: SweepRandom(seed: 1))
+            net.forward(batch: B, ctx: &ctx)
+            for i in 0..<B * 5 { net.outputGradient[i] = Float(i % 5) - 2 }
+            net.backward(batch: B)
+        }
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: a.output, count: B * 5)), Array(UnsafeBufferPointer(start: b.output, count: B * 5)))
+        XCTAssertTrue(a.grads.array == b.grads.array, "gradients differ")
+        // The second conv's pooled windows include ones with no positive value: their gradients are zero.
+        XCTAssertTrue(a.grads.array.contains { $0 != 0 })
+    }
+
+    /// A first-layer direct convolution followed by a 2x2 max-pool runs fused; the results must be
+    /// those of the two layers run one after the other, bit for bit: the tap counts with
+    /// unrolled kernels (9, 25, 27) and a generic one, output channels past one block, odd sizes
+    /// whose last row and column no pooling window covers, strides and valid padding.
+    func testFusedConvPoolMatchesTheLayersRunApart() throws {
+        let cases: [(input: [Int], conv: LayerSpec)] = [
+            ([28, 28, 1], .conv(32)),
+            ([7, 9, 1], .conv(40)),
+            ([8, 7, 1], LayerSpec(type: .conv2d, filters: 20, kernel: 5, activation: .relu)),
+            ([9, 9, 3], LayerSpec(type: .conv2d, filters: 17, kernel: 3, stride: 2, activation: .relu)),
+            ([8, 8, 2], LayerSpec(type: .conv2d, filters: 6, kernel: 2, padding: .valid, activation: .relu)),
+        ]
+        for (input, spec) in cases {
+            let B = 3
+            let fused = Network(layers: try NetworkBuilder.build([spec, .maxpool(), .dense(7)], input: input, outputs: 4), inputShape: input)
+            let apart = Network(layers: try NetworkBuilder.build([spec, .maxpool(), .dense(7)], input: input, outputs: 4), inputShape: input,
+                                fuse: false)
+            XCTAssertNotNil(fused.fusedPool[0], "\(input) \(spec)")
+            XCTAssertNil(apart.fusedPool[0])
+            fused.initialize(seed: 5, scheme: .he)
+            apart.params.load(fused.params.array)
+            fused.prepare(maxBatch: B); apart.prepare(maxBatch: B)
+            var rng = SweepRandom(seed: 2)
+            let x = (0..<B * input.reduce(1, *)).map { i in i % 5 == 0 ? Float(0) : Float(rng.nextGaussian()) }
+            var grads: [[Float]] = [], outputs: [[Float]] = []
+            for net in [fused, apart] {
+                net.grads.load([Float](repeating: .nan, count: net.parameterCount))
+                net.input.update(from: x, count: x.count)
+                var ctx = PassContext(training: true, rng: SweepRandom(seed: 1))
+                net.forward(batch: B, ctx: &ctx)
+                outputs.append(Array(UnsafeBufferPointer(start: net.output, count: B * 4)))
+                for i in 0..<B * 4 { net.outputGradient[i] = Float(i % 4) - 1.5 }
+                net.backward(batch: B)
+                grads.append(net.grads.array)
+            }
+            XCTAssertTrue(outputs[0] == outputs[1], "outputs differ: \(input) \(spec)")
+            let first = zip(grads[0], grads[1]).enumerated().first { $0.element.0 != $0.element.1 }
+            XCTAssertNil(first.map { "gradient \($0.offset): \($0.element.0) fused vs \($0.element.1)" }, "\(input) \(spec)")
+            XCTAssertFalse(grads[0].contains { $0.isNaN })
+        }
+        // Not fused: a convolution that needs its input gradient, or a 3x3 pool.
+        let later = try NetworkBuilder.build([.conv(2), .conv(3), .maxpool()], input: [4, 4, 1], outputs: 2)
+        XCTAssertTrue(Network(layers: later, inputShape: [4, 4, 1]).fusedPool.allSatisfy { $0 == nil })
+        let wide = try NetworkBuilder.build([.conv(4), .maxpool(3)], input: [6, 6, 1], outputs: 2)
+        XCTAssertTrue(Network(layers: wide, inputShape: [6, 6, 1]).fusedPool.allSatisfy { $0 == nil })
+    }
+}
