@@ -38,6 +38,19 @@ CLONES void sweep_column_sums(float *restrict acc, const float *restrict x, ptrd
     }
 }
 
+void sweep_gather_rows(float *restrict dst, const float *restrict src, const int64_t *restrict rows, ptrdiff_t n, ptrdiff_t f) {
+    /* Rows of a shuffled batch are scattered over a data set far larger than the caches: the
+     * rows a few ahead are prefetched while this one is copied. */
+    enum { AHEAD = 4, LINE = 16 };
+    for (ptrdiff_t r = 0; r < n; r++) {
+        if (r + AHEAD < n) {
+            const float *next = src + rows[r + AHEAD] * f;
+            for (ptrdiff_t j = 0; j < f; j += LINE) __builtin_prefetch(next + j);
+        }
+        memcpy(dst + r * f, src + rows[r] * f, (size_t)f * sizeof(float));
+    }
+}
+
 void sweep_broadcast_rows(float *restrict out, const float *restrict b, ptrdiff_t rows, ptrdiff_t cols) {
     for (ptrdiff_t r = 0; r < rows; r++) memcpy(out + r * cols, b, (size_t)cols * sizeof(float));
 }
@@ -376,10 +389,22 @@ typedef struct {
 /* The convolution's output gradient at (b, oh, ow), channels [k, k + 16) (zeros past K): the
  * pooled gradient where this position was its window's maximum, zero elsewhere, as the
  * max-pool's backward pass would write it. */
+typedef int32_t ivec16 __attribute__((vector_size(64), aligned(4)));
+
 INLINE vec16 pooled_lanes(const pooled_grad *pool, int b, int oh, int ow, int k, int OH, int OW, int K) {
     const size_t from = (((size_t)b * pool->PH + oh / 2) * pool->PW + ow / 2) * K + k;
     const int32_t at = (int32_t)((((size_t)b * OH + oh) * OW + ow) * K + k);
     const int n = K - k < LANES ? K - k : LANES;
+    if (n == LANES) {
+        static const ivec16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+        ivec16 ix, g;
+        memcpy(&ix, pool->argmax + from, sizeof ix);
+        memcpy(&g, pool->dpool + from, sizeof g);
+        const ivec16 kept = g & (ix == at + lane);  /* all ones where this position was the maximum */
+        vec16 d;
+        memcpy(&d, &kept, sizeof d);
+        return d;
+    }
     float tmp[LANES] = {0};
     for (int j = 0; j < n; j++) tmp[j] = pool->argmax[from + j] == at + j ? pool->dpool[from + j] : 0.0f;
     vec16 d;

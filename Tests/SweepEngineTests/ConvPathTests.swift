@@ -18,9 +18,10 @@ final class ConvPathTests: XCTestCase {
     }
 
     func compareWithIm2col(_ shape: [Int], filters K: Int, kernel: Int = 3, stride: Int = 1, padding: Padding, batch B: Int,
-                           path: Path = .winograd, file: StaticString = #filePath, line: UInt = #line) {
+                           path: Path = .winograd, tile: Int = 2, file: StaticString = #filePath, line: UInt = #line) {
         let fast = Conv2D(input: shape, filters: K, kernel: kernel, stride: stride, padding: padding)
         let slow = Conv2D(input: shape, filters: K, kernel: kernel, stride: stride, padding: padding)
+        fast.winogradTile = tile
         XCTAssertEqual(fast.useWinograd, path == .winograd, "\(shape) \(padding): Winograd path", file: file, line: line)
         XCTAssertEqual(fast.useDirect, path == .direct, "\(shape) \(padding): direct path", file: file, line: line)
         slow.useWinograd = false; slow.useDirect = false
@@ -31,18 +32,20 @@ final class ConvPathTests: XCTestCase {
         var ctx = PassContext(training: true, rng: rng)
         fast.forward(&out1, x, p, &s, batch: B, ctx: &ctx)
         slow.forward(&out2, x, p, &s, batch: B, ctx: &ctx)
-        let what = "\(path) \(shape) K\(K) k\(kernel) s\(stride) \(padding) B\(B)"
-        XCTAssertLessThan(relativeError(out1, out2), 1e-4, "forward \(what)", file: file, line: line)
+        let what = "\(path) \(path == .winograd ? "F(\(tile)x\(tile)) " : "")\(shape) K\(K) k\(kernel) s\(stride) \(padding) B\(B)"
+        // F(4x4)'s transforms have entries up to 8 and 1/24: its rounding errors are larger.
+        let tolerance: Float = path == .winograd && tile == 4 ? 5e-4 : 1e-4
+        XCTAssertLessThan(relativeError(out1, out2), tolerance, "forward \(what)", file: file, line: line)
 
         // Garbage in the outputs: backward must overwrite every element.
         var dx1 = [Float](repeating: .nan, count: x.count), dx2 = dx1
         var dp1 = [Float](repeating: .nan, count: p.count), dp2 = dp1
         fast.backward(&dx1, &dp1, dout, x, out1, p, batch: B)
         slow.backward(&dx2, &dp2, dout, x, out2, p, batch: B)
-        XCTAssertLessThan(relativeError(dx1, dx2), 1e-4, "input gradient \(what)", file: file, line: line)
+        XCTAssertLessThan(relativeError(dx1, dx2), tolerance, "input gradient \(what)", file: file, line: line)
         let nW = fast.K * fast.KK
-        XCTAssertLessThan(relativeError(Array(dp1[..<nW]), Array(dp2[..<nW])), 1e-4, "filter gradient \(what)", file: file, line: line)
-        XCTAssertLessThan(relativeError(Array(dp1[nW...]), Array(dp2[nW...])), 1e-4, "bias gradient \(what)", file: file, line: line)
+        XCTAssertLessThan(relativeError(Array(dp1[..<nW]), Array(dp2[..<nW])), tolerance, "filter gradient \(what)", file: file, line: line)
+        XCTAssertLessThan(relativeError(Array(dp1[nW...]), Array(dp2[nW...])), tolerance, "bias gradient \(what)", file: file, line: line)
         // Without an input gradient (first layer) the parameter gradients are the same.
         var dp3 = [Float](repeating: .nan, count: p.count)
         fast.backward(nil, &dp3, dout, x, out1, p, batch: B)
@@ -50,25 +53,41 @@ final class ConvPathTests: XCTestCase {
     }
 
     func testSamePaddingMatchesIm2col() {
-        compareWithIm2col([6, 6, 4], filters: 5, padding: .same, batch: 1)
-        compareWithIm2col([7, 7, 5], filters: 3, padding: .same, batch: 3)
-        compareWithIm2col([5, 6, 9], filters: 17, padding: .same, batch: 3)
-        compareWithIm2col([14, 14, 32], filters: 64, padding: .same, batch: 2)
-        compareWithIm2col([1, 3, 4], filters: 2, padding: .same, batch: 2)
+        for tile in [2, 4] {
+            compareWithIm2col([6, 6, 4], filters: 5, padding: .same, batch: 1, tile: tile)
+            compareWithIm2col([7, 7, 5], filters: 3, padding: .same, batch: 3, tile: tile)
+            compareWithIm2col([5, 6, 9], filters: 17, padding: .same, batch: 3, tile: tile)
+            compareWithIm2col([14, 14, 32], filters: 64, padding: .same, batch: 2, tile: tile)
+            compareWithIm2col([1, 3, 4], filters: 2, padding: .same, batch: 2, tile: tile)
+            compareWithIm2col([9, 10, 4], filters: 6, padding: .same, batch: 2, tile: tile)
+        }
     }
 
     func testValidPaddingMatchesIm2col() {
-        compareWithIm2col([6, 6, 4], filters: 5, padding: .valid, batch: 3)
-        compareWithIm2col([7, 7, 6], filters: 7, padding: .valid, batch: 1)
-        compareWithIm2col([13, 11, 33], filters: 10, padding: .valid, batch: 3)
-        compareWithIm2col([3, 3, 4], filters: 4, padding: .valid, batch: 2)
+        for tile in [2, 4] {
+            compareWithIm2col([6, 6, 4], filters: 5, padding: .valid, batch: 3, tile: tile)
+            compareWithIm2col([7, 7, 6], filters: 7, padding: .valid, batch: 1, tile: tile)
+            compareWithIm2col([13, 11, 33], filters: 10, padding: .valid, batch: 3, tile: tile)
+            compareWithIm2col([3, 3, 4], filters: 4, padding: .valid, batch: 2, tile: tile)
+        }
     }
 
     func testBatchesLargerThanOneChunk() {
-        // 200 images of 10x10: 5000 tiles, several chunks (the filter gradient sums across them).
+        // 200 images of 10x10: 5000 (F(2x2)) or 1800 (F(4x4)) tiles, several chunks (the filter
+        // gradient sums across them).
         let conv = Conv2D(input: [10, 10, 8], filters: 8, kernel: 3)
-        XCTAssertLessThan(conv.winogradChunk, 200 * 25)
-        compareWithIm2col([10, 10, 8], filters: 8, padding: .same, batch: 200)
+        conv.winogradTile = 4
+        XCTAssertLessThan(conv.winogradChunk, 200 * 9)
+        for tile in [2, 4] { compareWithIm2col([10, 10, 8], filters: 8, padding: .same, batch: 200, tile: tile) }
+    }
+
+    /// F(4x4) where it needs fewer multiplications, tiles that stick out counted.
+    func testTileSizeChoice() {
+        XCTAssertEqual(Conv2D(input: [14, 14, 32], filters: 64, kernel: 3).winogradTile, 4)   // 576 vs 784 multiplications per channel pair
+        XCTAssertEqual(Conv2D(input: [28, 28, 32], filters: 64, kernel: 3).winogradTile, 4)
+        XCTAssertEqual(Conv2D(input: [7, 7, 64], filters: 64, kernel: 3).winogradTile, 4)     // 144 vs 256
+        XCTAssertEqual(Conv2D(input: [2, 2, 8], filters: 8, kernel: 3).winogradTile, 2)       // 36 vs 16
+        XCTAssertEqual(Conv2D(input: [5, 5, 8], filters: 8, kernel: 3).winogradTile, 2)       // 144 vs 144
     }
 
     func testDirectMatchesIm2col() {
@@ -94,25 +113,30 @@ final class ConvPathTests: XCTestCase {
         XCTAssertFalse(Conv2D(input: [8, 8, 4], filters: 2, kernel: 3, stride: 2).useDirect)
     }
 
-    /// The filter transform itself, against G g Gᵀ written out with explicit matrices.
+    /// The filter transforms themselves, against G g Gᵀ written out with explicit matrices.
     func testFilterTransformMatchesMatrices() {
-        let C = 3, K = 2
+        checkFilterTransform(G: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], sweep_winograd_filter)
+        checkFilterTransform(G: [[1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
+                                 [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]], sweep_winograd4_filter)
+    }
+
+    func checkFilterTransform(G: [[Float]], _ transform: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int32, Int32, Int32) -> Void) {
+        let C = 3, K = 2, a = G.count, n = a * a
         let w = random(K * 9 * C)
-        var U = [Float](repeating: 0, count: 16 * C * K), Uflip = U
-        sweep_winograd_filter(w, &U, Int32(C), Int32(K), 0)
-        sweep_winograd_filter(w, &Uflip, Int32(C), Int32(K), 1)
-        let G: [[Float]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
+        var U = [Float](repeating: 0, count: n * C * K), Uflip = U
+        transform(w, &U, Int32(C), Int32(K), 0)
+        transform(w, &Uflip, Int32(C), Int32(K), 1)
         for k in 0..<K {
             for c in 0..<C {
                 for flip in [false, true] {
-                    var u = [[Float]](repeating: [Float](repeating: 0, count: 4), count: 4)
-                    for a in 0..<4 { for b in 0..<4 { for i in 0..<3 { for j in 0..<3 {
+                    var u = [[Float]](repeating: [Float](repeating: 0, count: a), count: a)
+                    for r in 0..<a { for q in 0..<a { for i in 0..<3 { for j in 0..<3 {
                         let g = flip ? w[((k * 3 + 2 - i) * 3 + 2 - j) * C + c] : w[((k * 3 + i) * 3 + j) * C + c]
-                        u[a][b] += G[a][i] * g * G[b][j]
+                        u[r][q] += G[r][i] * g * G[q][j]
                     } } } }
-                    for xi in 0..<16 {
+                    for xi in 0..<n {
                         let got = flip ? Uflip[xi * C * K + k * C + c] : U[xi * C * K + c * K + k]
-                        XCTAssertEqual(got, u[xi / 4][xi % 4], accuracy: 1e-5, "k\(k) c\(c) ξ\(xi) flip \(flip)")
+                        XCTAssertEqual(got, u[xi / a][xi % a], accuracy: 1e-5, "\(a)x\(a) k\(k) c\(c) ξ\(xi) flip \(flip)")
                     }
                 }
             }

@@ -68,13 +68,24 @@ final class GradientCheckTests: XCTestCase {
     func testConvValidStride2() { check(Conv2D(input: [6, 5, 2], filters: 2, kernel: 3, stride: 2, padding: .valid)) }
     func testConvSameStride2EvenKernel() { check(Conv2D(input: [5, 6, 1], filters: 2, kernel: 2, stride: 2, padding: .same)) }
     func testConvWinogradSame() {
-        let conv = Conv2D(input: [5, 4, 4], filters: 3, kernel: 3, stride: 1, padding: .same)
-        XCTAssertTrue(conv.useWinograd)
-        check(conv, batch: 2)
+        for tile in [2, 4] {
+            let conv = Conv2D(input: [5, 4, 4], filters: 3, kernel: 3, stride: 1, padding: .same)
+            XCTAssertTrue(conv.useWinograd)
+            conv.winogradTile = tile
+            check(conv, batch: 2)
+        }
     }
     func testConvWinogradValid() {
-        let conv = Conv2D(input: [5, 6, 5], filters: 2, kernel: 3, stride: 1, padding: .valid)
-        XCTAssertTrue(conv.useWinograd)
+        for tile in [2, 4] {
+            let conv = Conv2D(input: [5, 6, 5], filters: 2, kernel: 3, stride: 1, padding: .valid)
+            XCTAssertTrue(conv.useWinograd)
+            conv.winogradTile = tile
+            check(conv, batch: 2)
+        }
+    }
+    func testConvWinogradFourByFourTiles() {
+        let conv = Conv2D(input: [8, 7, 4], filters: 3, kernel: 3, stride: 1, padding: .same)
+        XCTAssertEqual(conv.winogradTile, 4)
         check(conv, batch: 2)
     }
     func testConvIm2colStride2() {

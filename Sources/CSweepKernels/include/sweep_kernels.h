@@ -16,6 +16,8 @@ void sweep_relu(float *out, const float *x, ptrdiff_t n);
 void sweep_relu_backward(float *dx, const float *dy, const float *x, ptrdiff_t n);
 /* acc[j] = sum over rows of x[r, j]; x is (rows, cols) */
 void sweep_column_sums(float *acc, const float *x, ptrdiff_t rows, ptrdiff_t cols);
+/* dst (n, f) = the rows rows[0..n) of src (*, f) */
+void sweep_gather_rows(float *dst, const float *src, const int64_t *rows, ptrdiff_t n, ptrdiff_t f);
 /* out[r, :] = b for every row r; out is (rows, cols) */
 void sweep_broadcast_rows(float *out, const float *b, ptrdiff_t rows, ptrdiff_t cols);
 /* inp (B,H,W,C) → col (B*OH*OW, KH*KW*C), zero padding */
@@ -71,4 +73,14 @@ void sweep_winograd_output_grad(const float *dout, float *dM, ptrdiff_t ld, int 
 void sweep_winograd_filter(const float *w, float *U, int C, int K, int flip);
 /* dU (16, C, K) → dw (K,3,3,C) = Gᵀ dU G: the filter gradient from the transformed one */
 void sweep_winograd_filter_grad(const float *dU, float *dw, int C, int K);
+/* The same five for Winograd F(4x4, 3x3): 4x4 output tiles, ceil(OH/4) x ceil(OW/4) per image,
+ * 6x6 input windows at (4ty - pad_top, 4tx - pad_left), 36 transformed matrices per chunk. */
+void sweep_winograd4_input(const float *inp, float *V, ptrdiff_t ld, int H, int W, int C,
+                           int pad_top, int pad_left, int OH, int OW, ptrdiff_t t0, ptrdiff_t nt);
+void sweep_winograd4_output(const float *M, ptrdiff_t ld, float *out, const float *bias, int OH, int OW,
+                            int K, ptrdiff_t t0, ptrdiff_t nt);
+void sweep_winograd4_output_grad(const float *dout, float *dM, ptrdiff_t ld, int OH, int OW, int K,
+                                 ptrdiff_t t0, ptrdiff_t nt);
+void sweep_winograd4_filter(const float *w, float *U, int C, int K, int flip);
+void sweep_winograd4_filter_grad(const float *dU, float *dw, int C, int K);
 #endif

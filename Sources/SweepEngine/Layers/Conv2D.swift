@@ -33,6 +33,9 @@ public final class Conv2D: Layer {
     /// Whether the passes take the Winograd path: true for every shape it handles; the tests
     /// turn it off (before `prepare`) to get the im2col reference.
     var useWinograd: Bool
+    /// The Winograd output tile size m of F(m x m, 3x3), 2 or 4 (`Conv2D.winogradTile`); the
+    /// tests set it (before `prepare`) to check both.
+    var winogradTile: Int
     /// Whether forward and the parameter gradients take the direct path (the input gradient, when
     /// needed, stays on GEMM + col2im); the tests turn it off too.
     var useDirect: Bool
@@ -54,6 +57,7 @@ public final class Conv2D: Layer {
             padTop = 0; padLeft = 0
         }
         useWinograd = KH == 3 && KW == 3 && stride == 1 && C >= 4
+        winogradTile = Conv2D.winogradTile(OH: OH, OW: OW)
         useDirect = C < 4
     }
 
