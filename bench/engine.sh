@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Engine speed benchmark: wall-clock seconds per training epoch on Fashion-MNIST (60,000
 # training samples, batch 128, Adam lr 1e-3), one thread each, for sweep and its peers:
-#   MLP 784-256-128-10:  numpy (hand-written, bench/peers/numpy_mlp.py), PyTorch, sweep
+#   MLP 784-256-128-10:  numpy (hand-written, bench/peers/numpy_mlp.py), PyTorch, sweep, and the
+#                        MLP's sgemm calls alone (sweep-bench gemm-floor: no fp32 engine is faster)
 #   CNN (bench-cnn.yaml): PyTorch, sweep                      (skipped with --quick)
 # Each one trains 2 epochs; only the training loop of each epoch is timed (shuffle, batch
 # gathering, forward, backward, optimizer step; not data loading nor validation). Sweep holds out
@@ -87,6 +88,15 @@ run_sweep() {  # model yaml
 run_peer mlp numpy python3 bench/peers/numpy_mlp.py
 run_peer mlp torch python3 bench/peers/torch_engine.py --model mlp
 run_sweep mlp search-spaces/seeds/bench-mlp.yaml
+# The MLP's sgemm calls alone (no engine around them): the fp32 floor of any engine here.
+BENCH_BIN=$(dirname "$SWEEP_BIN")/sweep-bench
+: >"$work/floor.json"
+if [ -x "$BENCH_BIN" ]; then
+  echo "== mlp / sgemm floor" >&2
+  "$BENCH_BIN" gemm-floor --widths 784,256,128,10 --batch 128 --samples 60000 | tee "$work/floor.json"
+else
+  echo "bench/engine.sh: no $BENCH_BIN (swift build -c release builds it): the sgemm floor is skipped" >&2
+fi
 if ! $quick; then
   run_peer cnn torch python3 bench/peers/torch_engine.py --model cnn
   run_sweep cnn search-spaces/seeds/bench-cnn.yaml
@@ -95,12 +105,14 @@ fi
 mkdir -p bench/results
 QUICK=$quick SWEEP_BIN_USED=$SWEEP_BIN LOADAVG_BEFORE=$loadavg_before \
   GIT_COMMIT=$(git describe --always --dirty 2>/dev/null || echo unknown) \
-  python3 - "$work/runs.tsv" bench/results/engine-latest.json <<'PY'
+  python3 - "$work/runs.tsv" bench/results/engine-latest.json "$work/floor.json" <<'PY'
 """Reads every run's per-epoch JSON lines, prints the table and writes the JSON file."""
 import json, os, platform, sys, time
 
 SAMPLES = 60000
-runs_file, out_file = sys.argv[1], sys.argv[2]
+runs_file, out_file, floor_file = sys.argv[1], sys.argv[2], sys.argv[3]
+floor_lines = [l for l in open(floor_file) if l.strip()]
+floor = json.loads(floor_lines[-1]) if floor_lines else None
 rows = []
 for line in open(runs_file):
     model, peer, path, train_count = line.rstrip("\n").split("\t")
@@ -138,6 +150,14 @@ for model, q in ratios.items():
     print(f"{model:<6} {q['sweep_over_best_peer']:.2f}x  (sweep {q['sweep_seconds']:.2f} s, "
           f"{q['best_peer']} {q['best_peer_seconds']:.2f} s)")
 
+if floor:
+    mlp_peers = [r for r in rows if r["model"] == "mlp" and r["peer"] != "sweep"]
+    print(f"\nmlp sgemm floor (its matrix products alone, sweep-bench gemm-floor): {floor['seconds_per_epoch']:.2f} s "
+          f"({floor['gflops']:.0f} GFLOP/s)")
+    if mlp_peers:
+        best = min(mlp_peers, key=lambda r: r["epoch2_seconds"])
+        print(f"  fastest possible fp32 engine vs {best['peer']}: {best['epoch2_seconds'] / floor['seconds_per_epoch']:.2f}x faster")
+
 result = {
     "benchmark": "engine", "dataset": "fashion-mnist", "samples_per_epoch": SAMPLES,
     "batch_size": 128, "optimizer": "adam", "learning_rate": 0.001, "threads": 1,
@@ -146,7 +166,7 @@ result = {
     "git": os.environ["GIT_COMMIT"], "sweep_bin": os.environ["SWEEP_BIN_USED"],
     "host": {"machine": platform.machine(), "cpus": os.cpu_count(),
              "loadavg_before": os.environ["LOADAVG_BEFORE"]},
-    "results": rows, "sweep_vs_best_peer_epoch2": ratios,
+    "results": rows, "sweep_vs_best_peer_epoch2": ratios, "mlp_sgemm_floor": floor,
 }
 with open(out_file, "w") as f:
     json.dump(result, f, indent=2)

@@ -1,0 +1,67 @@
+import ArgumentParser
+import COpenBLAS
+import Foundation
+
+/// `sweep-bench gemm-floor`: the seconds per epoch that an MLP's matrix products alone take with
+/// this machine's OpenBLAS, one thread: the same `cblas_sgemm` calls as the engine makes for a
+/// Dense stack (forward out = x · Wᵀ; backward dW = doutᵀ · x and, past the first layer,
+/// dx = dout · W), with no activations, loss, optimizer or data movement. No training engine can
+/// run that MLP in fp32 faster than this, nor a peer whose products are sgemm calls.
+struct GemmFloor: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gemm-floor",
+        abstract: "Seconds per epoch of an MLP's sgemm calls alone (the fp32 floor of any engine on this machine).")
+
+    @Option(help: ArgumentHelp("Layer widths, input first.", valueName: "a,b,..."))
+    var widths = "784,256,128,10"
+    @Option(help: "Batch size.") var batch = 128
+    @Option(help: "Samples per epoch.") var samples = 60000
+    @Option(help: "Epochs to time (the fastest is reported).") var epochs = 3
+
+    func validate() throws {
+        let w = widths.split(separator: ",").compactMap { Int($0) }
+        guard w.count >= 2, w.count == widths.split(separator: ",").count, w.allSatisfy({ $0 >= 1 }) else {
+            throw ValidationError("--widths '\(widths)' is not accepted: two or more whole numbers of at least 1, comma-separated")
+        }
+        guard batch >= 1, samples >= batch, epochs >= 1 else {
+            throw ValidationError("--batch, --samples and --epochs must be at least 1, with --samples at least --batch")
+        }
+    }
+
+    func run() throws {
+        openblas_set_num_threads(1)
+        let w = widths.split(separator: ",").map { Int($0)! }
+        let B = batch, steps = (samples + B - 1) / B
+        func buffer(_ n: Int) -> [Float] { (0..<n).map { Float(($0 * 7919) % 1000) / 1000 - 0.5 } }
+        let acts = w.map { buffer(B * $0) }, weights = zip(w, w.dropFirst()).map { buffer($0 * $1) }
+        var outs = w.dropFirst().map { [Float](repeating: 0, count: B * $0) }
+        var grads = weights.map { [Float](repeating: 0, count: $0.count) }
+        var dins = w.map { [Float](repeating: 0, count: B * $0) }
+        var flops = 0.0
+        for l in 0..<weights.count {
+            flops += 2 * Double(B * w[l] * w[l + 1]) * (l == 0 ? 2 : 3)
+        }
+        var best = Double.infinity
+        for _ in 0..<epochs {
+            let start = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<steps {
+                for l in 0..<weights.count {  // out (B,U) = x (B,D) · Wᵀ
+                    let D = Int32(w[l]), U = Int32(w[l + 1])
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(B), U, D, 1, acts[l], D, weights[l], D, 0, &outs[l], U)
+                }
+                for l in stride(from: weights.count - 1, through: 0, by: -1) {
+                    let D = Int32(w[l]), U = Int32(w[l + 1])
+                    // dW (U,D) = doutᵀ (U,B) · x (B,D); dout stands in as the layer's output buffer
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, U, D, Int32(B), 1, outs[l], U, acts[l], D, 0, &grads[l], D)
+                    if l > 0 {  // dx (B,D) = dout (B,U) · W (U,D)
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(B), D, U, 1, outs[l], U, weights[l], D, 0, &dins[l], D)
+                    }
+                }
+            }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        let gflops = flops * Double(steps) / best / 1e9
+        print(String(format: "{\"benchmark\":\"gemm-floor\",\"widths\":\"%@\",\"batch\":%d,\"samples\":%d,\"seconds_per_epoch\":%.4f,\"gflops\":%.1f}",
+                     widths, B, samples, best, gflops))
+    }
+}
