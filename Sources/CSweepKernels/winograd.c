@@ -289,21 +289,55 @@ CLONES void sweep_winograd4_input(const float *restrict inp, float *restrict V, 
     free(zeros);
 }
 
+typedef int32_t ivec16 __attribute__((vector_size(64), aligned(4)));
+
+/* Max-pools a 4x4 tile of outputs y (row by row, one vector or value of channels per position)
+ * into its four 2x2 windows, in sweep_maxpool's order ((0,0), (0,1), (1,0), (1,1), first maximum
+ * kept): window (wi, wj) of the tile whose top-left output is (oh, ow) is pooled output
+ * (oh/2 + wi, ow/2 + wj); windows past PH or PW are dropped. `at` is the offset of output (oh, ow)
+ * channel k in (B,OH,OW,K), `o` that of pooled (oh/2, ow/2) channel k in (B,PH,PW,K). */
+#define POOL_TILE(T, I, y, at, o, lane, store) do { \
+    for (int wi = 0; wi < 2; wi++) { \
+        for (int wj = 0; wj < 2; wj++) { \
+            if ((oh) / 2 + wi >= PH || (ow) / 2 + wj >= PW) continue; \
+            T m_ = (y)[(2 * wi) * 4 + 2 * wj]; \
+            I ix_ = (at) + (int32_t)(((2 * wi) * OW + 2 * wj) * K) + (lane); \
+            for (int e_ = 1; e_ < 4; e_++) { \
+                const int r_ = 2 * wi + e_ / 2, c_ = 2 * wj + e_ % 2; \
+                const T v_ = (y)[r_ * 4 + c_]; \
+                const I cand_ = (at) + (int32_t)((r_ * OW + c_) * K) + (lane); \
+                SELECT_MAX(T, I, m_, ix_, v_, cand_); \
+            } \
+            store((o) + ((size_t)wi * PW + wj) * K, m_, ix_); \
+        } \
+    } } while (0)
+
+/* m, ix = v, cand where v > m (vectors: lane by lane; floats: a branch) */
+#define SELECT_MAX(T, I, m, ix, v, cand) do { \
+    if (sizeof(T) == sizeof(float)) { if (*(const float *)&(v) > *(const float *)&(m)) { (m) = (v); (ix) = (cand); } } \
+    else { const I gt_ = (I)((v) > (m)); (m) = (T)(((I)(v) & gt_) | ((I)(m) & ~gt_)); (ix) = ((cand) & gt_) | ((ix) & ~gt_); } \
+    } while (0)
+
 CLONES void sweep_winograd4_output(const float *restrict M, ptrdiff_t ld, float *restrict out, const float *restrict bias,
-                                   int OH, int OW, int K, ptrdiff_t t0, ptrdiff_t nt) {
-    const int TH = (OH + 3) / 4, TW = (OW + 3) / 4;
+                                   int OH, int OW, int K, ptrdiff_t t0, ptrdiff_t nt,
+                                   float *restrict pooled, int32_t *restrict argmax) {
+    const int TH = (OH + 3) / 4, TW = (OW + 3) / 4, PH = OH / 2, PW = OW / 2;
+    static const ivec16 lanes = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     float *scratch = calloc((size_t)2 * K, sizeof(float));
     const float *b0 = bias ? bias : scratch;
     float *sink = scratch + K;
     for (ptrdiff_t n = 0; n < nt; n++) {
         int b, ty, tx;
         tile_position(t0 + n, TH, TW, &b, &ty, &tx);
+        const int oh = 4 * ty, ow = 4 * tx;
         float *q[16];  /* those past the output's edge share the sink */
-        tile4_outputs(out + (size_t)b * OH * OW * K, 4 * ty, 4 * tx, OH, OW, K, sink, q);
+        if (!pooled) tile4_outputs(out + (size_t)b * OH * OW * K, oh, ow, OH, OW, K, sink, q);
+        const int32_t at0 = (int32_t)((((size_t)b * OH + oh) * OW + ow) * K);
+        float *pool0 = pooled ? pooled + (((size_t)b * PH + oh / 2) * PW + ow / 2) * K : NULL;
         const float *m = M + n * K;
         int k = 0;
         for (; k + LANES4 <= K; k += LANES4) {
-            vec16 x[36], s[24], bk;
+            vec16 x[36], s[24], y[16], bk;
             for (int e = 0; e < 36; e++) memcpy(&x[e], m + e * ld + k, sizeof(vec16));
             memcpy(&bk, b0 + k, sizeof bk);
             for (int j = 0; j < 6; j++) {
@@ -315,11 +349,18 @@ CLONES void sweep_winograd4_output(const float *restrict M, ptrdiff_t ld, float 
             for (int i = 0; i < 4; i++) {
                 vec16 o[4];
                 AT6(s + i * 6, o);
-                for (int j = 0; j < 4; j++) { const vec16 y = o[j] + bk; memcpy(q[i * 4 + j] + k, &y, sizeof y); }
+                for (int j = 0; j < 4; j++) y[i * 4 + j] = o[j] + bk;
+            }
+            if (pooled) {
+#define STORE_VEC(p, mv, iv) do { memcpy((p) + k, &(mv), sizeof(vec16)); memcpy(argmax + ((p) - pooled) + k, &(iv), sizeof(ivec16)); } while (0)
+                POOL_TILE(vec16, ivec16, y, at0 + k, pool0, lanes, STORE_VEC);
+#undef STORE_VEC
+            } else {
+                for (int e = 0; e < 16; e++) memcpy(q[e] + k, &y[e], sizeof(vec16));
             }
         }
         for (; k < K; k++) {
-            float x[36], s[24];
+            float x[36], s[24], y[16];
             for (int e = 0; e < 36; e++) x[e] = m[e * ld + k];
             /* Aᵀ x, column by column: s is 4x6 */
             for (int j = 0; j < 6; j++) {
@@ -332,7 +373,14 @@ CLONES void sweep_winograd4_output(const float *restrict M, ptrdiff_t ld, float 
             for (int i = 0; i < 4; i++) {
                 float o[4];
                 AT6(s + i * 6, o);
-                for (int j = 0; j < 4; j++) q[i * 4 + j][k] = o[j] + b0[k];
+                for (int j = 0; j < 4; j++) y[i * 4 + j] = o[j] + b0[k];
+            }
+            if (pooled) {
+#define STORE_ONE(p, mv, iv) do { (p)[k] = (mv); argmax[((p) - pooled) + k] = (iv); } while (0)
+                POOL_TILE(float, int32_t, y, at0 + k, pool0, 0, STORE_ONE);
+#undef STORE_ONE
+            } else {
+                for (int e = 0; e < 16; e++) q[e][k] = y[e];
             }
         }
     }

@@ -19,9 +19,10 @@ public final class Network {
     public private(set) var maxBatch = 0
     /// Whether layer i must compute its input gradient: only if a layer before it has parameters.
     let needsInputGradient: [Bool]
-    /// fusedPool[i]: layer i is a direct-path convolution run together with the 2x2 max-pool
-    /// that follows it (`Conv2D.forwardPooled`); the pool's own passes are skipped.
-    let fusedPool: [(conv: Conv2D, pool: MaxPool2D)?]
+    /// fusedPool[i]: layer i is a convolution run together with the 2x2 max-pool that follows it
+    /// (`Conv2D.forwardPooled`): the pool's own forward pass is skipped, and its backward pass too
+    /// when `backward` is true (`Conv2D.backwardPooled`).
+    let fusedPool: [(conv: Conv2D, pool: MaxPool2D, backward: Bool)?]
 
     public var parameterCount: Int { params.count }
 
@@ -41,9 +42,12 @@ public final class Network {
         }
         let needs = needsInputGradient
         fusedPool = layers.indices.map { i in
-            guard fuse, i + 1 < layers.count, !needs[i], let conv = layers[i] as? Conv2D,
-                  let pool = layers[i + 1] as? MaxPool2D, conv.canFusePool(pool) else { return nil }
-            return (conv, pool)
+            guard fuse, i + 1 < layers.count, let conv = layers[i] as? Conv2D, let pool = layers[i + 1] as? MaxPool2D else { return nil }
+            switch conv.poolFusion(pool, needsInputGradient: needs[i]) {
+            case .none: return nil
+            case .forward: return (conv, pool, false)
+            case .forwardAndBackward: return (conv, pool, true)
+            }
         }
     }
 
@@ -79,7 +83,7 @@ public final class Network {
         precondition(B <= maxBatch)
         var i = 0
         while i < layers.count {
-            if let (conv, pool) = fusedPool[i] {
+            if let (conv, pool, _) = fusedPool[i] {
                 conv.forwardPooled(acts[i + 2].pointer, acts[i].pointer, params.pointer + paramOffsets[i], pool: pool, batch: B)
                 i += 2
                 continue
@@ -95,7 +99,7 @@ public final class Network {
     public func backward(batch B: Int) {
         var i = layers.count - 1
         while i >= 0 {
-            if i > 0, let (conv, pool) = fusedPool[i - 1] {  // layer i is the fused pool
+            if i > 0, let (conv, pool, fusedBackward) = fusedPool[i - 1], fusedBackward {  // layer i is the pool of a fused backward pass
                 conv.backwardPooled(grads.pointer + paramOffsets[i - 1], dacts[i + 1].pointer, pool: pool, batch: B)
                 i -= 2
                 continue

@@ -85,10 +85,42 @@ final class NetworkBuilderTests: XCTestCase {
             XCTAssertNil(first.map { "gradient \($0.offset): \($0.element.0) fused vs \($0.element.1)" }, "\(input) \(spec)")
             XCTAssertFalse(grads[0].contains { $0.isNaN })
         }
-        // Not fused: a convolution that needs its input gradient, or a 3x3 pool.
+        // Not fused: a direct convolution that needs its input gradient, or a 3x3 pool.
         let later = try NetworkBuilder.build([.conv(2), .conv(3), .maxpool()], input: [4, 4, 1], outputs: 2)
         XCTAssertTrue(Network(layers: later, inputShape: [4, 4, 1]).fusedPool.allSatisfy { $0 == nil })
         let wide = try NetworkBuilder.build([.conv(4), .maxpool(3)], input: [6, 6, 1], outputs: 2)
         XCTAssertTrue(Network(layers: wide, inputShape: [6, 6, 1]).fusedPool.allSatisfy { $0 == nil })
+    }
+
+    /// An F(4x4) Winograd convolution followed by a 2x2 max-pool pools its output tiles on the
+    /// way out (the backward passes stay the layers' own): bit for bit the layers run apart, for
+    /// output sizes that are not multiples of 4 and channel counts with a partial last vector.
+    func testWinogradPoolFusionMatchesTheLayersRunApart() throws {
+        for (input, filters) in [([7, 9, 1], 20), ([12, 12, 1], 32), ([6, 7, 1], 17)] {
+            let specs: [LayerSpec] = [.conv(8), .conv(filters), .maxpool(), .dense(5)]
+            let fused = Network(layers: try NetworkBuilder.build(specs, input: input, outputs: 3), inputShape: input)
+            let apart = Network(layers: try NetworkBuilder.build(specs, input: input, outputs: 3), inputShape: input, fuse: false)
+            let conv = try XCTUnwrap(fused.layers[2] as? Conv2D)
+            XCTAssertTrue(conv.useWinograd && conv.winogradTile == 4, "\(input)")
+            XCTAssertEqual(fused.fusedPool[2]?.backward, false, "\(input): forward only")
+            let B = 2
+            fused.initialize(seed: 9, scheme: .he)
+            apart.params.load(fused.params.array)
+            fused.prepare(maxBatch: B); apart.prepare(maxBatch: B)
+            var rng = SweepRandom(seed: 4)
+            let x = (0..<B * input.reduce(1, *)).map { _ in Float(rng.nextGaussian()) }
+            var grads: [[Float]] = [], outputs: [[Float]] = []
+            for net in [fused, apart] {
+                net.input.update(from: x, count: x.count)
+                var ctx = PassContext(training: true, rng: SweepRandom(seed: 1))
+                net.forward(batch: B, ctx: &ctx)
+                outputs.append(Array(UnsafeBufferPointer(start: net.output, count: B * 3)))
+                for i in 0..<B * 3 { net.outputGradient[i] = Float(i % 3) - 1 }
+                net.backward(batch: B)
+                grads.append(net.grads.array)
+            }
+            XCTAssertTrue(outputs[0] == outputs[1], "outputs differ: \(input)")
+            XCTAssertTrue(grads[0] == grads[1], "gradients differ: \(input)")
+        }
     }
 }

@@ -77,8 +77,11 @@ void sweep_winograd_filter_grad(const float *dU, float *dw, int C, int K);
  * 6x6 input windows at (4ty - pad_top, 4tx - pad_left), 36 transformed matrices per chunk. */
 void sweep_winograd4_input(const float *inp, float *V, ptrdiff_t ld, int H, int W, int C,
                            int pad_top, int pad_left, int OH, int OW, ptrdiff_t t0, ptrdiff_t nt);
+/* (with `pooled` non-NULL, the output is max-pooled 2x2 / stride 2 on the way out: pooled
+ * (B,OH/2,OW/2,K) and argmax (offsets into (B,OH,OW,K)) are written as sweep_maxpool would
+ * write them from the output, and `out` is not touched) */
 void sweep_winograd4_output(const float *M, ptrdiff_t ld, float *out, const float *bias, int OH, int OW,
-                            int K, ptrdiff_t t0, ptrdiff_t nt);
+                            int K, ptrdiff_t t0, ptrdiff_t nt, float *pooled, int32_t *argmax);
 void sweep_winograd4_output_grad(const float *dout, float *dM, ptrdiff_t ld, int OH, int OW, int K,
                                  ptrdiff_t t0, ptrdiff_t nt);
 void sweep_winograd4_filter(const float *w, float *U, int C, int K, int flip);

@@ -62,9 +62,12 @@ extension Conv2D {
 
     // out (B,Ho,Wo,Co) = the 3x3 stride-1 convolution of inp (B,Hi,Wi,Ci) with the transformed
     // filter U (n,Ci,Co), zero padding (padTop, padLeft), plus bias (Co) when given; overwritten
+    // With `pool` (F(4x4) only), the output is max-pooled 2x2 on the way out instead: pooled
+    // (B,Ho/2,Wo/2,Co) into `out`, the argmax into the pool's cache.
     func winogradConvolve(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ U: UnsafePointer<Float>,
                           _ bias: UnsafePointer<Float>?, batch B: Int, Hi: Int, Wi: Int, Ci: Int,
-                          Ho: Int, Wo: Int, Co: Int, padTop: Int, padLeft: Int) {
+                          Ho: Int, Wo: Int, Co: Int, padTop: Int, padLeft: Int, pool: MaxPool2D? = nil) {
+        precondition(pool == nil || winogradTile == 4)
         let m = winogradTile, n = winogradElements
         let T = B * ((Ho + m - 1) / m) * ((Wo + m - 1) / m)
         let V = wV.pointer, M = wM.pointer
@@ -74,16 +77,18 @@ extension Conv2D {
             for xi in 0..<n {
                 gemm(false, false, nt, Co, Ci, 1, V + xi * nt * Ci, Ci, U + xi * Ci * Co, Co, 0, M + xi * nt * Co, Co)
             }
-            if m == 4 { sweep_winograd4_output(M, nt * Co, out, bias, Int32(Ho), Int32(Wo), Int32(Co), t0, nt) }
+            if let pool { sweep_winograd4_output(M, nt * Co, nil, bias, Int32(Ho), Int32(Wo), Int32(Co), t0, nt, out, pool.argmax) }
+            else if m == 4 { sweep_winograd4_output(M, nt * Co, out, bias, Int32(Ho), Int32(Wo), Int32(Co), t0, nt, nil, nil) }
             else { sweep_winograd_output(M, nt * Co, out, bias, Int32(Ho), Int32(Wo), Int32(Co), t0, nt) }
         }
     }
 
-    // out (B,OH,OW,K) = conv(inp (B,H,W,C), W (K,3,3,C)) + b
-    func winogradForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ p: UnsafePointer<Float>, batch B: Int) {
+    // out (B,OH,OW,K) = conv(inp (B,H,W,C), W (K,3,3,C)) + b; with `pool`, out is its 2x2 max-pool (B,OH/2,OW/2,K)
+    func winogradForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ p: UnsafePointer<Float>, batch B: Int,
+                         pool: MaxPool2D? = nil) {
         transformFilter(p, wU.pointer, flip: false)
         winogradConvolve(out, inp, wU.pointer, p + K * KK, batch: B, Hi: H, Wi: W, Ci: C, Ho: OH, Wo: OW, Co: K,
-                         padTop: padTop, padLeft: padLeft)
+                         padTop: padTop, padLeft: padLeft, pool: pool)
     }
 
     // dW (K,3,3,C) = Gᵀ (Σ_T Vᵀ · dM) G; db (K) = Σ dout; dinp (B,H,W,C) = conv(dout (B,OH,OW,K), rotated W)

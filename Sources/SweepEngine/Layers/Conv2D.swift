@@ -176,19 +176,27 @@ public final class Conv2D: Layer {
     }
 }
 
-/// The direct path fused with a following 2x2 stride-2 max-pool (`Network` fuses the pair when
-/// the convolution is a first layer, whose input gradient nobody needs): the full-resolution
-/// output is never written and read back, only the pooled values and the pool's argmax, and the
-/// filter gradient reads the pooled gradient through that argmax. Same numbers, bit for bit, as
-/// the two layers one after the other.
+/// A convolution fused with the 2x2 stride-2 max-pool after it (`Network` fuses the pair): the
+/// full-resolution output is never written and read back, only the pooled values and the pool's
+/// argmax. On the direct path of a first layer (whose input gradient nobody needs) the backward
+/// pass is fused too: the filter gradient reads the pooled gradient through that argmax. On the
+/// F(4x4) Winograd path the forward pass pools each 4x4 output tile's four windows, and the
+/// backward pass is the two layers' own (the pool's writes the full output gradient the
+/// convolution's input gradient needs). Same numbers, bit for bit, as the layers one after the other.
 extension Conv2D {
-    func canFusePool(_ pool: MaxPool2D) -> Bool {
-        useDirect && pool.size == 2 && pool.stride == 2 && pool.inputShape == outputShape
+    enum PoolFusion { case none, forward, forwardAndBackward }
+
+    func poolFusion(_ pool: MaxPool2D, needsInputGradient: Bool) -> PoolFusion {
+        guard pool.size == 2 && pool.stride == 2 && pool.inputShape == outputShape else { return .none }
+        if useDirect && !needsInputGradient { return .forwardAndBackward }
+        if useWinograd && winogradTile == 4 { return .forward }
+        return .none
     }
 
     // pooled (B,OH/2,OW/2,K) = maxpool(conv(inp)); the argmax goes to the pool's cache
     func forwardPooled(_ pooled: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ p: UnsafePointer<Float>,
                        pool: MaxPool2D, batch B: Int) {
+        if useWinograd { winogradForward(pooled, inp, p, batch: B, pool: pool); return }
         sweep_conv_direct_pad(inp, padded.pointer, Int32(B), Int32(H), Int32(W), Int32(C), Int32(Hp), Int32(Wp),
                               Int32(padTop), Int32(padLeft))
         sweep_conv_direct_pool(padded.pointer, p, p + K * KK, pooled, pool.argmax, Int32(B), Int32(Hp), Int32(Wp), Int32(C),
