@@ -1,4 +1,5 @@
 #include "sweep_kernels.h"
+#include "vec16.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,19 +36,6 @@ CLONES void sweep_column_sums(float *restrict acc, const float *restrict x, ptrd
     for (ptrdiff_t r = 0; r < rows; r++) {
         const float *row = x + r * cols;
         for (ptrdiff_t j = 0; j < cols; j++) acc[j] += row[j];
-    }
-}
-
-void sweep_gather_rows(float *restrict dst, const float *restrict src, const int64_t *restrict rows, ptrdiff_t n, ptrdiff_t f) {
-    /* Rows of a shuffled batch are scattered over a data set far larger than the caches: the
-     * rows a few ahead are prefetched while this one is copied. */
-    enum { AHEAD = 4, LINE = 16 };
-    for (ptrdiff_t r = 0; r < n; r++) {
-        if (r + AHEAD < n) {
-            const float *next = src + rows[r + AHEAD] * f;
-            for (ptrdiff_t j = 0; j < f; j += LINE) __builtin_prefetch(next + j);
-        }
-        memcpy(dst + r * f, src + rows[r] * f, (size_t)f * sizeof(float));
     }
 }
 
@@ -203,11 +191,8 @@ CLONES void sweep_maxpool_backward(const float *restrict dout, const int32_t *re
  * fixed list of offsets from its corner: no border tests in the inner loops. The KK = KH*KW*C
  * taps of a window are numbered (kh, kw, c), the filter's own order. For the common first layers
  * (3x3 grey: KK = 9; 3x3 RGB: 27; 5x5 grey: 25) the tap count is a compile-time constant, the
- * loops unroll, and the filter (forward) or the gradient accumulators (filter gradient) stay in
+ * loops have fixed trip counts, and the filter (forward) or the gradient accumulators (filter gradient) stay in
  * registers across all positions. */
-#define LANES 16
-typedef float vec16 __attribute__((vector_size(64), aligned(4)));
-#define INLINE static inline __attribute__((always_inline))
 
 /* Scratch of the direct kernels; a failed allocation ends the (trial) process with a message
  * rather than a null dereference. */
@@ -245,53 +230,42 @@ static int *direct_taps(int Wp, int C, int KH, int KW) {
     return off;
 }
 
-/* Stores the first n (1..16) lanes of a vector. */
-INLINE void store_lanes(float *o, vec16 a, int n) {
-    if (n >= LANES) { memcpy(o, &a, sizeof a); return; }
-    float tmp[LANES];
-    memcpy(tmp, &a, sizeof a);
-    memcpy(o, tmp, (size_t)n * sizeof(float));
+/* The outputs of the window at x0 for channels [k0, k0 + 32): bias + Σ_t x0[off[t]] · w[t], in
+ * tap order. w is the filter as (KK, KP) followed by the bias (KP); inlined with KK a constant,
+ * the tap loop has a fixed trip count the compiler can unroll. */
+INLINE void direct_window(const float *restrict x0, const float *restrict w, const int *restrict off, const int KK, int k0,
+                          int KP, vec16 acc[2]) {
+    memcpy(&acc[0], w + (size_t)KK * KP + k0, sizeof(vec16));
+    memcpy(&acc[1], w + (size_t)KK * KP + k0 + LANES, sizeof(vec16));
+    for (int t = 0; t < KK; t++) {
+        const float xt = x0[off[t]];
+        vec16 w0, w1;
+        memcpy(&w0, w + (size_t)t * KP + k0, sizeof w0);
+        memcpy(&w1, w + (size_t)t * KP + k0 + LANES, sizeof w1);
+        acc[0] += xt * w0;
+        acc[1] += xt * w1;
+    }
 }
 
-/* Loads the first n lanes of a vector (none when n <= 0), zeros after them. */
-INLINE vec16 load_lanes(const float *g, int n) {
-    vec16 d;
-    if (n >= LANES) { memcpy(&d, g, sizeof d); return d; }
-    float tmp[LANES] = {0};
-    if (n > 0) memcpy(tmp, g, (size_t)n * sizeof(float));
-    memcpy(&d, tmp, sizeof d);
-    return d;
-}
-
-/* Forward over all positions for output channels [k0, k0 + NV*16): w is the filter as (KK, KP)
- * followed by the bias (KP). With KK and NV constants (inlined), the filter block is loaded once. */
+/* Forward over all positions for output channels [k0, k0 + 32) (K padded to KP, a multiple of 32). */
 INLINE void direct_forward_block(const float *restrict pad, const float *restrict w, float *restrict out, const int *restrict off,
-                                 const int KK, const int NV, int k0, int KP, int K, int B, int Hp, int Wp, int C, int stride,
-                                 int OH, int OW) {
+                                 const int KK, int k0, int KP, int K, int B, int Hp, int Wp, int C, int stride, int OH, int OW) {
     for (int b = 0; b < B; b++) {
         for (int oh = 0; oh < OH; oh++) {
             const float *xr = pad + (((size_t)b * Hp + (size_t)oh * stride) * Wp) * C;
             float *o = out + ((size_t)b * OH + oh) * OW * K + k0;
             for (int ow = 0; ow < OW; ow++, o += K) {
-                const float *x0 = xr + (size_t)ow * stride * C;
                 vec16 acc[2];
-                for (int v = 0; v < NV; v++) acc[v] = *(const vec16 *)(w + (size_t)KK * KP + k0 + v * LANES);
-#pragma clang loop unroll(full)
-                for (int t = 0; t < KK; t++) {
-                    const float xt = x0[off[t]];
-                    for (int v = 0; v < NV; v++) acc[v] += xt * *(const vec16 *)(w + (size_t)t * KP + k0 + v * LANES);
-                }
-                for (int v = 0; v < NV; v++) {
-                    const int n = K - k0 - v * LANES;
-                    if (n > 0) store_lanes(o + v * LANES, acc[v], n);
-                }
+                direct_window(xr + (size_t)ow * stride * C, w, off, KK, k0, KP, acc);
+                store_lanes(o, &acc[0], K - k0);
+                store_lanes(o + LANES, &acc[1], K - k0 - LANES);
             }
         }
     }
 }
 
 /* Forward with a 2x2 stride-2 max-pool: per pooling window the four outputs of channels
- * [k0, k0 + 32) are computed as in direct_forward_block, then pooled in the max-pool's order
+ * [k0, k0 + 32) are computed by direct_window, then pooled in the max-pool's order
  * ((0,0), (0,1), (1,0), (1,1), first maximum kept); only the pooled values and their argmax are
  * written. */
 INLINE void direct_pool_block(const float *restrict pad, const float *restrict w, float *restrict pooled, int32_t *restrict argmax,
@@ -304,16 +278,9 @@ INLINE void direct_pool_block(const float *restrict pad, const float *restrict w
                 float y[4][2 * LANES];
                 for (int q = 0; q < 4; q++) {
                     const int oh = 2 * ph + q / 2, ow = 2 * pw + q % 2;
-                    const float *x0 = pad + (((size_t)b * Hp + (size_t)oh * stride) * Wp + (size_t)ow * stride) * C;
-                    vec16 a0 = *(const vec16 *)(w + (size_t)KK * KP + k0), a1 = *(const vec16 *)(w + (size_t)KK * KP + k0 + LANES);
-#pragma clang loop unroll(full)
-                    for (int t = 0; t < KK; t++) {
-                        const float xt = x0[off[t]];
-                        a0 += xt * *(const vec16 *)(w + (size_t)t * KP + k0);
-                        a1 += xt * *(const vec16 *)(w + (size_t)t * KP + k0 + LANES);
-                    }
-                    memcpy(y[q], &a0, sizeof a0);
-                    memcpy(y[q] + LANES, &a1, sizeof a1);
+                    vec16 acc[2];
+                    direct_window(pad + (((size_t)b * Hp + (size_t)oh * stride) * Wp + (size_t)ow * stride) * C, w, off, KK, k0, KP, acc);
+                    memcpy(y[q], acc, sizeof acc);
                 }
                 const int32_t at0 = (int32_t)((((size_t)b * OH + 2 * ph) * OW + 2 * pw) * K + k0);
                 const int32_t at[4] = {at0, at0 + K, at0 + OW * K, at0 + (OW + 1) * K};
@@ -369,10 +336,10 @@ CLONES void sweep_conv_direct(const float *restrict pad, const float *restrict w
     int *off = direct_taps(Wp, C, KH, KW);
     float *w = direct_filter(wt, bias, K, KK, KP);
     for (int k0 = 0; k0 < K; k0 += 2 * LANES) {
-        if (KK == 9) direct_forward_block(pad, w, out, off, 9, 2, k0, KP, K, B, Hp, Wp, C, stride, OH, OW);
-        else if (KK == 27) direct_forward_block(pad, w, out, off, 27, 2, k0, KP, K, B, Hp, Wp, C, stride, OH, OW);
-        else if (KK == 25) direct_forward_block(pad, w, out, off, 25, 2, k0, KP, K, B, Hp, Wp, C, stride, OH, OW);
-        else direct_forward_block(pad, w, out, off, KK, 2, k0, KP, K, B, Hp, Wp, C, stride, OH, OW);
+        if (KK == 9) direct_forward_block(pad, w, out, off, 9, k0, KP, K, B, Hp, Wp, C, stride, OH, OW);
+        else if (KK == 27) direct_forward_block(pad, w, out, off, 27, k0, KP, K, B, Hp, Wp, C, stride, OH, OW);
+        else if (KK == 25) direct_forward_block(pad, w, out, off, 25, k0, KP, K, B, Hp, Wp, C, stride, OH, OW);
+        else direct_forward_block(pad, w, out, off, KK, k0, KP, K, B, Hp, Wp, C, stride, OH, OW);
     }
     free(off);
     free(w);
@@ -389,27 +356,15 @@ typedef struct {
 /* The convolution's output gradient at (b, oh, ow), channels [k, k + 16) (zeros past K): the
  * pooled gradient where this position was its window's maximum, zero elsewhere, as the
  * max-pool's backward pass would write it. */
-typedef int32_t ivec16 __attribute__((vector_size(64), aligned(4)));
-
-INLINE vec16 pooled_lanes(const pooled_grad *pool, int b, int oh, int ow, int k, int OH, int OW, int K) {
+INLINE void pooled_lanes(vec16 *d, const pooled_grad *pool, int b, int oh, int ow, int k, int OH, int OW, int K) {
+    static const ivec16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     const size_t from = (((size_t)b * pool->PH + oh / 2) * pool->PW + ow / 2) * K + k;
     const int32_t at = (int32_t)((((size_t)b * OH + oh) * OW + ow) * K + k);
-    const int n = K - k < LANES ? K - k : LANES;
-    if (n == LANES) {
-        static const ivec16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-        ivec16 ix, g;
-        memcpy(&ix, pool->argmax + from, sizeof ix);
-        memcpy(&g, pool->dpool + from, sizeof g);
-        const ivec16 kept = g & (ix == at + lane);  /* all ones where this position was the maximum */
-        vec16 d;
-        memcpy(&d, &kept, sizeof d);
-        return d;
-    }
-    float tmp[LANES] = {0};
-    for (int j = 0; j < n; j++) tmp[j] = pool->argmax[from + j] == at + j ? pool->dpool[from + j] : 0.0f;
-    vec16 d;
-    memcpy(&d, tmp, sizeof d);
-    return d;
+    ivec16 ix, g;
+    load_lanes(&ix, pool->argmax + from, K - k);
+    load_lanes(&g, pool->dpool + from, K - k);  /* zeros past K: nothing kept there */
+    const ivec16 kept = g & (ix == at + lane);  /* all ones where this position was the maximum */
+    memcpy(d, &kept, sizeof *d);
 }
 
 /* The gradient accumulators of KK taps (and the bias) for channels [k0, k0 + NV*16), held in
@@ -430,7 +385,8 @@ INLINE void direct_filter_grad_block(const float *restrict pad, const float *res
                 const float *x0 = xr + (size_t)ow * stride * C;
                 vec16 d[2];
                 for (int v = 0; v < NV; v++) {
-                    d[v] = pool ? pooled_lanes(pool, b, oh, ow, k0 + v * LANES, OH, OW, K) : load_lanes(g + v * LANES, nk - v * LANES);
+                    if (pool) pooled_lanes(&d[v], pool, b, oh, ow, k0 + v * LANES, OH, OW, K);
+                    else load_lanes(&d[v], g + v * LANES, nk - v * LANES);
                     acc[KK * NV + v] += d[v];
                 }
 #pragma clang loop unroll(full)
@@ -467,7 +423,9 @@ INLINE void direct_filter_grad_any(const float *restrict pad, const float *restr
                 const float *x0 = pad + (((size_t)b * Hp + (size_t)oh * stride) * Wp + (size_t)ow * stride) * C;
                 const float *g = dout + (((size_t)b * OH + oh) * OW + ow) * K;
                 for (int k0 = 0; k0 < K; k0 += LANES) {
-                    const vec16 d = pool ? pooled_lanes(pool, b, oh, ow, k0, OH, OW, K) : load_lanes(g + k0, K - k0);
+                    vec16 d;
+                    if (pool) pooled_lanes(&d, pool, b, oh, ow, k0, OH, OW, K);
+                    else load_lanes(&d, g + k0, K - k0);
                     *(vec16 *)(acc + (size_t)KK * KP + k0) += d;
                     for (int t = 0; t < KK; t++) *(vec16 *)(acc + (size_t)t * KP + k0) += x0[off[t]] * d;
                 }

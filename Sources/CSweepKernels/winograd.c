@@ -1,4 +1,5 @@
 #include "sweep_kernels.h"
+#include "vec16.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,9 +207,6 @@ void sweep_winograd_filter_grad(const float *restrict dU, float *restrict dw, in
  * The element transforms are written out by hand: with the matrices as tables, the compiler may
  * not drop the products with zero (0·x is not 0 for every float x). */
 
-#define LANES4 16
-typedef float vec16 __attribute__((vector_size(64), aligned(4)));
-
 /* o = Bᵀ a for a length-6 vector (of floats or of 16-channel vectors) */
 #define BT6(a, o) do { \
     const __typeof__((a)[0]) t1_ = (a)[4] - 4.0f * (a)[2], t2_ = (a)[3] - 4.0f * (a)[1]; \
@@ -235,6 +233,24 @@ static inline void tile4_outputs(float *img, int oh, int ow, int OH, int OW, int
             q[i * 4 + j] = (oh + i < OH && ow + j < OW) ? img + ((size_t)(oh + i) * OW + ow + j) * K : outside;
 }
 
+/* V's 36 entries of channels [c, c + lanes) (lanes <= 16) for one tile whose 6x6 window rows
+ * are at p: Bᵀ d column by column, then (Bᵀ d) B row by row. Inlined with lanes = 16 for whole
+ * vectors, so their loads and stores are plain vector moves. */
+INLINE void winograd4_input_lanes(const float *const p[36], float *restrict v, ptrdiff_t ld, int c, int lanes) {
+    vec16 r[36];
+    for (int j = 0; j < 6; j++) {
+        vec16 a[6], o[6];
+        for (int i = 0; i < 6; i++) load_lanes(&a[i], p[i * 6 + j] + c, lanes);
+        BT6(a, o);
+        for (int i = 0; i < 6; i++) r[i * 6 + j] = o[i];
+    }
+    for (int i = 0; i < 6; i++) {
+        vec16 o[6];
+        BT6(r + i * 6, o);
+        for (int j = 0; j < 6; j++) store_lanes(v + (i * 6 + j) * ld + c, &o[j], lanes);
+    }
+}
+
 CLONES void sweep_winograd4_input(const float *restrict inp, float *restrict V, ptrdiff_t ld, int H, int W, int C,
                                   int pad_top, int pad_left, int OH, int OW, ptrdiff_t t0, ptrdiff_t nt) {
     const int TH = (OH + 3) / 4, TW = (OW + 3) / 4;
@@ -252,77 +268,65 @@ CLONES void sweep_winograd4_input(const float *restrict inp, float *restrict V, 
             }
         }
         float *v = V + n * C;
-        /* 16 channels at a time: the 36 window vectors, a column then a row at a time */
-        int c = 0;
-        for (; c + LANES4 <= C; c += LANES4) {
-            vec16 r[36];
-            for (int j = 0; j < 6; j++) {
-                vec16 a[6], o[6];
-                for (int i = 0; i < 6; i++) memcpy(&a[i], p[i * 6 + j] + c, sizeof(vec16));
-                BT6(a, o);
-                for (int i = 0; i < 6; i++) r[i * 6 + j] = o[i];
-            }
-            for (int i = 0; i < 6; i++) {
-                vec16 o[6];
-                BT6(r + i * 6, o);
-                for (int j = 0; j < 6; j++) memcpy(v + (i * 6 + j) * ld + c, &o[j], sizeof(vec16));
-            }
-        }
-        /* the remaining channels one at a time */
-        for (; c < C; c++) {
-            float r[36];
-            /* Bᵀ d, column by column */
-            for (int j = 0; j < 6; j++) {
-                float a[6], o[6];
-                for (int i = 0; i < 6; i++) a[i] = p[i * 6 + j][c];
-                BT6(a, o);
-                for (int i = 0; i < 6; i++) r[i * 6 + j] = o[i];
-            }
-            /* (Bᵀ d) B, row by row */
-            for (int i = 0; i < 6; i++) {
-                float o[6];
-                BT6(r + i * 6, o);
-                for (int j = 0; j < 6; j++) v[(i * 6 + j) * ld + c] = o[j];
-            }
+        for (int c = 0; c < C; c += LANES) {
+            if (C - c >= LANES) winograd4_input_lanes(p, v, ld, c, LANES);
+            else winograd4_input_lanes(p, v, ld, c, C - c);
         }
     }
     free(zeros);
 }
 
-typedef int32_t ivec16 __attribute__((vector_size(64), aligned(4)));
+/* Max-pools a 4x4 tile of outputs y (row by row, a vector of channels per position) into its
+ * four 2x2 windows, in sweep_maxpool's order ((0,0), (0,1), (1,0), (1,1), first maximum kept):
+ * window (wi, wj) is pooled output (oh/2 + wi, ow/2 + wj) of the tile whose top-left output is
+ * (oh, ow); windows past PH or PW are dropped. at0 is the offset of output (oh, ow) channel k
+ * in (B,OH,OW,K); pool0 points at pooled (oh/2, ow/2) channel k in (B,PH,PW,K), argmax0 at its
+ * argmax; `lanes` channels are stored. */
+INLINE void pool_tile(const vec16 y[16], int oh, int ow, int OW, int K, int PH, int PW, int32_t at0, float *pool0,
+                      int32_t *argmax0, int lanes) {
+    static const ivec16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    for (int wi = 0; wi < 2; wi++) {
+        for (int wj = 0; wj < 2; wj++) {
+            if (oh / 2 + wi >= PH || ow / 2 + wj >= PW) continue;
+            vec16 m = y[2 * wi * 4 + 2 * wj];
+            ivec16 ix = at0 + (2 * wi * OW + 2 * wj) * K + lane;
+            for (int e = 1; e < 4; e++) {
+                const int r = 2 * wi + e / 2, c = 2 * wj + e % 2;
+                const vec16 v = y[r * 4 + c];
+                const ivec16 gt = (ivec16)(v > m);  /* all ones where v is the new maximum */
+                m = (vec16)(((ivec16)v & gt) | ((ivec16)m & ~gt));
+                ix = ((at0 + (r * OW + c) * K + lane) & gt) | (ix & ~gt);
+            }
+            const size_t o = ((size_t)wi * PW + wj) * K;
+            store_lanes(pool0 + o, &m, lanes);
+            store_lanes(argmax0 + o, &ix, lanes);
+        }
+    }
+}
 
-/* Max-pools a 4x4 tile of outputs y (row by row, one vector or value of channels per position)
- * into its four 2x2 windows, in sweep_maxpool's order ((0,0), (0,1), (1,0), (1,1), first maximum
- * kept): window (wi, wj) of the tile whose top-left output is (oh, ow) is pooled output
- * (oh/2 + wi, ow/2 + wj); windows past PH or PW are dropped. `at` is the offset of output (oh, ow)
- * channel k in (B,OH,OW,K), `o` that of pooled (oh/2, ow/2) channel k in (B,PH,PW,K). */
-#define POOL_TILE(T, I, y, at, o, lane, store) do { \
-    for (int wi = 0; wi < 2; wi++) { \
-        for (int wj = 0; wj < 2; wj++) { \
-            if ((oh) / 2 + wi >= PH || (ow) / 2 + wj >= PW) continue; \
-            T m_ = (y)[(2 * wi) * 4 + 2 * wj]; \
-            I ix_ = (at) + (int32_t)(((2 * wi) * OW + 2 * wj) * K) + (lane); \
-            for (int e_ = 1; e_ < 4; e_++) { \
-                const int r_ = 2 * wi + e_ / 2, c_ = 2 * wj + e_ % 2; \
-                const T v_ = (y)[r_ * 4 + c_]; \
-                const I cand_ = (at) + (int32_t)((r_ * OW + c_) * K) + (lane); \
-                SELECT_MAX(T, I, m_, ix_, v_, cand_); \
-            } \
-            store((o) + ((size_t)wi * PW + wj) * K, m_, ix_); \
-        } \
-    } } while (0)
-
-/* m, ix = v, cand where v > m (vectors: lane by lane; floats: a branch) */
-#define SELECT_MAX(T, I, m, ix, v, cand) do { \
-    if (sizeof(T) == sizeof(float)) { if (*(const float *)&(v) > *(const float *)&(m)) { (m) = (v); (ix) = (cand); } } \
-    else { const I gt_ = (I)((v) > (m)); (m) = (T)(((I)(v) & gt_) | ((I)(m) & ~gt_)); (ix) = ((cand) & gt_) | ((ix) & ~gt_); } \
-    } while (0)
+/* Y = Aᵀ M A + bias for channels [k, k + lanes) (lanes <= 16) of one tile, M's entries at m: the
+ * 16 outputs row by row into y. Inlined with lanes = 16 for whole vectors. */
+INLINE void winograd4_output_lanes(const float *restrict m, ptrdiff_t ld, const float *restrict bias, int k, int lanes, vec16 y[16]) {
+    vec16 x[36], s[24], bk;
+    for (int e = 0; e < 36; e++) load_lanes(&x[e], m + e * ld + k, lanes);
+    load_lanes(&bk, bias + k, lanes);
+    for (int j = 0; j < 6; j++) {  /* Aᵀ x, column by column: s is 4x6 */
+        vec16 a[6], o[4];
+        for (int i = 0; i < 6; i++) a[i] = x[i * 6 + j];
+        AT6(a, o);
+        for (int i = 0; i < 4; i++) s[i * 6 + j] = o[i];
+    }
+    for (int i = 0; i < 4; i++) {  /* (Aᵀ x) A, row by row */
+        vec16 o[4];
+        AT6(s + i * 6, o);
+        for (int j = 0; j < 4; j++) y[i * 4 + j] = o[j] + bk;
+    }
+}
 
 CLONES void sweep_winograd4_output(const float *restrict M, ptrdiff_t ld, float *restrict out, const float *restrict bias,
                                    int OH, int OW, int K, ptrdiff_t t0, ptrdiff_t nt,
                                    float *restrict pooled, int32_t *restrict argmax) {
     const int TH = (OH + 3) / 4, TW = (OW + 3) / 4, PH = OH / 2, PW = OW / 2;
-    static const ivec16 lanes = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     float *scratch = calloc((size_t)2 * K, sizeof(float));
     const float *b0 = bias ? bias : scratch;
     float *sink = scratch + K;
@@ -332,59 +336,37 @@ CLONES void sweep_winograd4_output(const float *restrict M, ptrdiff_t ld, float 
         const int oh = 4 * ty, ow = 4 * tx;
         float *q[16];  /* those past the output's edge share the sink */
         if (!pooled) tile4_outputs(out + (size_t)b * OH * OW * K, oh, ow, OH, OW, K, sink, q);
+        const size_t pool_at = (((size_t)b * PH + oh / 2) * PW + ow / 2) * K;
         const int32_t at0 = (int32_t)((((size_t)b * OH + oh) * OW + ow) * K);
-        float *pool0 = pooled ? pooled + (((size_t)b * PH + oh / 2) * PW + ow / 2) * K : NULL;
         const float *m = M + n * K;
-        int k = 0;
-        for (; k + LANES4 <= K; k += LANES4) {
-            vec16 x[36], s[24], y[16], bk;
-            for (int e = 0; e < 36; e++) memcpy(&x[e], m + e * ld + k, sizeof(vec16));
-            memcpy(&bk, b0 + k, sizeof bk);
-            for (int j = 0; j < 6; j++) {
-                vec16 a[6], o[4];
-                for (int i = 0; i < 6; i++) a[i] = x[i * 6 + j];
-                AT6(a, o);
-                for (int i = 0; i < 4; i++) s[i * 6 + j] = o[i];
-            }
-            for (int i = 0; i < 4; i++) {
-                vec16 o[4];
-                AT6(s + i * 6, o);
-                for (int j = 0; j < 4; j++) y[i * 4 + j] = o[j] + bk;
-            }
-            if (pooled) {
-#define STORE_VEC(p, mv, iv) do { memcpy((p) + k, &(mv), sizeof(vec16)); memcpy(argmax + ((p) - pooled) + k, &(iv), sizeof(ivec16)); } while (0)
-                POOL_TILE(vec16, ivec16, y, at0 + k, pool0, lanes, STORE_VEC);
-#undef STORE_VEC
-            } else {
-                for (int e = 0; e < 16; e++) memcpy(q[e] + k, &y[e], sizeof(vec16));
-            }
-        }
-        for (; k < K; k++) {
-            float x[36], s[24], y[16];
-            for (int e = 0; e < 36; e++) x[e] = m[e * ld + k];
-            /* Aᵀ x, column by column: s is 4x6 */
-            for (int j = 0; j < 6; j++) {
-                float a[6], o[4];
-                for (int i = 0; i < 6; i++) a[i] = x[i * 6 + j];
-                AT6(a, o);
-                for (int i = 0; i < 4; i++) s[i * 6 + j] = o[i];
-            }
-            /* (Aᵀ x) A, row by row */
-            for (int i = 0; i < 4; i++) {
-                float o[4];
-                AT6(s + i * 6, o);
-                for (int j = 0; j < 4; j++) y[i * 4 + j] = o[j] + b0[k];
-            }
-            if (pooled) {
-#define STORE_ONE(p, mv, iv) do { (p)[k] = (mv); argmax[((p) - pooled) + k] = (iv); } while (0)
-                POOL_TILE(float, int32_t, y, at0 + k, pool0, 0, STORE_ONE);
-#undef STORE_ONE
-            } else {
-                for (int e = 0; e < 16; e++) q[e][k] = y[e];
-            }
+        for (int k = 0; k < K; k += LANES) {
+            const int lanes = K - k < LANES ? K - k : LANES;
+            vec16 y[16];
+            if (lanes == LANES) winograd4_output_lanes(m, ld, b0, k, LANES, y);
+            else winograd4_output_lanes(m, ld, b0, k, lanes, y);
+            if (pooled) pool_tile(y, oh, ow, OW, K, PH, PW, at0 + k, pooled + pool_at + k, argmax + pool_at + k, lanes);
+            else for (int e = 0; e < 16; e++) store_lanes(q[e] + k, &y[e], lanes);
         }
     }
     free(scratch);
+}
+
+/* dM = A dY Aᵀ for channels [k, k + lanes) (lanes <= 16) of one tile whose 16 output-gradient
+ * rows are at q: A y column by column, then (A y) Aᵀ row by row. Inlined with lanes = 16 for
+ * whole vectors. */
+INLINE void winograd4_output_grad_lanes(float *const q[16], float *restrict d, ptrdiff_t ld, int k, int lanes) {
+    vec16 s[24];
+    for (int j = 0; j < 4; j++) {
+        vec16 a[4], o[6];
+        for (int i = 0; i < 4; i++) load_lanes(&a[i], q[i * 4 + j] + k, lanes);
+        A4(a, o);
+        for (int i = 0; i < 6; i++) s[i * 4 + j] = o[i];
+    }
+    for (int i = 0; i < 6; i++) {
+        vec16 o[6];
+        A4(s + i * 4, o);
+        for (int j = 0; j < 6; j++) store_lanes(d + (i * 6 + j) * ld + k, &o[j], lanes);
+    }
 }
 
 CLONES void sweep_winograd4_output_grad(const float *restrict dout, float *restrict dM, ptrdiff_t ld, int OH, int OW,
@@ -397,36 +379,9 @@ CLONES void sweep_winograd4_output_grad(const float *restrict dout, float *restr
         float *q[16];  /* only read: dout's tile, zeros past its edge */
         tile4_outputs((float *)dout + (size_t)b * OH * OW * K, 4 * ty, 4 * tx, OH, OW, K, zeros, q);
         float *d = dM + n * K;
-        int k = 0;
-        for (; k + LANES4 <= K; k += LANES4) {
-            vec16 s[24];
-            for (int j = 0; j < 4; j++) {
-                vec16 a[4], o[6];
-                for (int i = 0; i < 4; i++) memcpy(&a[i], q[i * 4 + j] + k, sizeof(vec16));
-                A4(a, o);
-                for (int i = 0; i < 6; i++) s[i * 4 + j] = o[i];
-            }
-            for (int i = 0; i < 6; i++) {
-                vec16 o[6];
-                A4(s + i * 4, o);
-                for (int j = 0; j < 6; j++) memcpy(d + (i * 6 + j) * ld + k, &o[j], sizeof(vec16));
-            }
-        }
-        for (; k < K; k++) {
-            float s[24];
-            /* A y, column by column: s is 6x4 */
-            for (int j = 0; j < 4; j++) {
-                float a[4], o[6];
-                for (int i = 0; i < 4; i++) a[i] = q[i * 4 + j][k];
-                A4(a, o);
-                for (int i = 0; i < 6; i++) s[i * 4 + j] = o[i];
-            }
-            /* (A y) Aᵀ, row by row */
-            for (int i = 0; i < 6; i++) {
-                float o[6];
-                A4(s + i * 4, o);
-                for (int j = 0; j < 6; j++) d[(i * 6 + j) * ld + k] = o[j];
-            }
+        for (int k = 0; k < K; k += LANES) {
+            if (K - k >= LANES) winograd4_output_grad_lanes(q, d, ld, k, LANES);
+            else winograd4_output_grad_lanes(q, d, ld, k, K - k);
         }
     }
     free(zeros);

@@ -3,9 +3,9 @@ import COpenBLAS
 import Foundation
 
 /// `sweep-bench gemm-floor`: the seconds per epoch that an MLP's matrix products alone take with
-/// this machine's OpenBLAS, one thread: the same `cblas_sgemm` calls as the engine makes for a
-/// Dense stack (forward out = x · Wᵀ; backward dW = doutᵀ · x and, past the first layer,
-/// dx = dout · W), with no activations, loss, optimizer or data movement. No training engine can
+/// this machine's OpenBLAS, one thread: `cblas_sgemm` calls of the shapes and transposes the
+/// engine uses for a Dense stack (forward out = x · Wᵀ; backward dW = doutᵀ · x and, past the
+/// first layer, dx = dout · W), with no activations, loss, optimizer or data movement. No training engine can
 /// run that MLP in fp32 faster than this, nor a peer whose products are sgemm calls.
 struct GemmFloor: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,9 +18,15 @@ struct GemmFloor: ParsableCommand {
     @Option(help: "Samples per epoch.") var samples = 60000
     @Option(help: "Epochs to time (the fastest is reported).") var epochs = 3
 
+    /// The widths as numbers; nil unless all of them are whole numbers of at least 1.
+    var layerWidths: [Int]? {
+        let parts = widths.split(separator: ",", omittingEmptySubsequences: false)
+        let w = parts.compactMap { Int($0) }
+        return w.count == parts.count && w.allSatisfy({ $0 >= 1 }) ? w : nil
+    }
+
     func validate() throws {
-        let w = widths.split(separator: ",").compactMap { Int($0) }
-        guard w.count >= 2, w.count == widths.split(separator: ",").count, w.allSatisfy({ $0 >= 1 }) else {
+        guard let w = layerWidths, w.count >= 2 else {
             throw ValidationError("--widths '\(widths)' is not accepted: two or more whole numbers of at least 1, comma-separated")
         }
         guard batch >= 1, samples >= batch, epochs >= 1 else {
@@ -30,7 +36,7 @@ struct GemmFloor: ParsableCommand {
 
     func run() throws {
         openblas_set_num_threads(1)
-        let w = widths.split(separator: ",").map { Int($0)! }
+        let w = layerWidths!  // checked by validate()
         let B = batch, steps = (samples + B - 1) / B
         func buffer(_ n: Int) -> [Float] { (0..<n).map { Float(($0 * 7919) % 1000) / 1000 - 0.5 } }
         let acts = w.map { buffer(B * $0) }, weights = zip(w, w.dropFirst()).map { buffer($0 * $1) }

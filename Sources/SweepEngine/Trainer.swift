@@ -1,4 +1,3 @@
-import CSweepKernels
 import Foundation
 import SweepCore
 import SweepData
@@ -112,11 +111,9 @@ public final class Trainer {
             for s in 0..<steps {
                 let lo = s * t.batchSize, B = min(t.batchSize, n - lo)
                 let inp = network.input
-                order.withUnsafeBufferPointer { o in
-                    o.baseAddress!.withMemoryRebound(to: Int64.self, capacity: n) { sweep_gather_rows(inp, X.baseAddress!, $0 + lo, B, f) }
-                }
                 for r in 0..<B {
                     let i = order[lo + r]
+                    (inp + r * f).update(from: X.baseAddress! + i * f, count: f)
                     if train.task == .classification { batchLabels[r] = train.labels[i] } else { batchValues[r] = train.values[i] }
                 }
                 augmenter?.apply(inp, batch: B, rng: &augRng)

@@ -52,24 +52,22 @@ final class ConvPathTests: XCTestCase {
         XCTAssertEqual(dp3, dp1, what, file: file, line: line)
     }
 
-    func testSamePaddingMatchesIm2col() {
+    /// Each (input, filters, batch) with F(2x2) and F(4x4).
+    func compareBothTiles(_ cases: [([Int], Int, Int)], padding: Padding, file: StaticString = #filePath, line: UInt = #line) {
         for tile in [2, 4] {
-            compareWithIm2col([6, 6, 4], filters: 5, padding: .same, batch: 1, tile: tile)
-            compareWithIm2col([7, 7, 5], filters: 3, padding: .same, batch: 3, tile: tile)
-            compareWithIm2col([5, 6, 9], filters: 17, padding: .same, batch: 3, tile: tile)
-            compareWithIm2col([14, 14, 32], filters: 64, padding: .same, batch: 2, tile: tile)
-            compareWithIm2col([1, 3, 4], filters: 2, padding: .same, batch: 2, tile: tile)
-            compareWithIm2col([9, 10, 4], filters: 6, padding: .same, batch: 2, tile: tile)
+            for (shape, K, B) in cases {
+                compareWithIm2col(shape, filters: K, padding: padding, batch: B, tile: tile, file: file, line: line)
+            }
         }
     }
 
+    func testSamePaddingMatchesIm2col() {
+        compareBothTiles([([6, 6, 4], 5, 1), ([7, 7, 5], 3, 3), ([5, 6, 9], 17, 3), ([14, 14, 32], 64, 2), ([1, 3, 4], 2, 2),
+                          ([9, 10, 4], 6, 2)], padding: .same)
+    }
+
     func testValidPaddingMatchesIm2col() {
-        for tile in [2, 4] {
-            compareWithIm2col([6, 6, 4], filters: 5, padding: .valid, batch: 3, tile: tile)
-            compareWithIm2col([7, 7, 6], filters: 7, padding: .valid, batch: 1, tile: tile)
-            compareWithIm2col([13, 11, 33], filters: 10, padding: .valid, batch: 3, tile: tile)
-            compareWithIm2col([3, 3, 4], filters: 4, padding: .valid, batch: 2, tile: tile)
-        }
+        compareBothTiles([([6, 6, 4], 5, 3), ([7, 7, 6], 7, 1), ([13, 11, 33], 10, 3), ([3, 3, 4], 4, 2)], padding: .valid)
     }
 
     func testBatchesLargerThanOneChunk() {

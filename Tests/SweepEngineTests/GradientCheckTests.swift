@@ -67,22 +67,17 @@ final class GradientCheckTests: XCTestCase {
     }
     func testConvValidStride2() { check(Conv2D(input: [6, 5, 2], filters: 2, kernel: 3, stride: 2, padding: .valid)) }
     func testConvSameStride2EvenKernel() { check(Conv2D(input: [5, 6, 1], filters: 2, kernel: 2, stride: 2, padding: .same)) }
-    func testConvWinogradSame() {
+    /// A Winograd convolution checked with both tile sizes.
+    func checkWinograd(_ input: [Int], filters: Int, padding: Padding, file: StaticString = #filePath, line: UInt = #line) {
         for tile in [2, 4] {
-            let conv = Conv2D(input: [5, 4, 4], filters: 3, kernel: 3, stride: 1, padding: .same)
-            XCTAssertTrue(conv.useWinograd)
+            let conv = Conv2D(input: input, filters: filters, kernel: 3, stride: 1, padding: padding)
+            XCTAssertTrue(conv.useWinograd, file: file, line: line)
             conv.winogradTile = tile
-            check(conv, batch: 2)
+            check(conv, batch: 2, file: file, line: line)
         }
     }
-    func testConvWinogradValid() {
-        for tile in [2, 4] {
-            let conv = Conv2D(input: [5, 6, 5], filters: 2, kernel: 3, stride: 1, padding: .valid)
-            XCTAssertTrue(conv.useWinograd)
-            conv.winogradTile = tile
-            check(conv, batch: 2)
-        }
-    }
+    func testConvWinogradSame() { checkWinograd([5, 4, 4], filters: 3, padding: .same) }
+    func testConvWinogradValid() { checkWinograd([5, 6, 5], filters: 2, padding: .valid) }
     func testConvWinogradFourByFourTiles() {
         let conv = Conv2D(input: [8, 7, 4], filters: 3, kernel: 3, stride: 1, padding: .same)
         XCTAssertEqual(conv.winogradTile, 4)

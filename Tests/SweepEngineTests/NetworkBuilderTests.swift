@@ -6,6 +6,32 @@ import SweepCore
 /// see: the same outputs and the same parameter gradients, bit for bit, as the layers in the
 /// order the file gives them.
 final class NetworkBuilderTests: XCTestCase {
+    /// One training pass of `net` on x: the output, then the parameter gradients (their buffer
+    /// NaN-filled first, so an unwritten gradient shows) for the output gradient i % n - (n-1)/2.
+    func pass(_ net: Network, _ x: [Float], batch B: Int) -> (output: [Float], grads: [Float]) {
+        let n = net.outputCount
+        net.grads.load([Float](repeating: .nan, count: net.parameterCount))
+        net.input.update(from: x, count: x.count)
+        var ctx = PassContext(training: true, rng: SweepRandom(seed: 1))
+        net.forward(batch: B, ctx: &ctx)
+        let output = Array(UnsafeBufferPointer(start: net.output, count: B * n))
+        for i in 0..<B * n { net.outputGradient[i] = Float(i % n) - Float(n - 1) / 2 }
+        net.backward(batch: B)
+        return (output, net.grads.array)
+    }
+
+    /// The network of `specs` built twice, fused and with every layer run on its own, with the
+    /// same parameters, prepared for `batch`.
+    func fusedAndApart(_ specs: [LayerSpec], input: [Int], outputs: Int, batch B: Int, seed: UInt64) throws -> (fused: Network, apart: Network) {
+        let fused = Network(layers: try NetworkBuilder.build(specs, input: input, outputs: outputs), inputShape: input)
+        let apart = Network(layers: try NetworkBuilder.build(specs, input: input, outputs: outputs), inputShape: input, fuse: false)
+        fused.initialize(seed: seed, scheme: .he)
+        apart.params.load(fused.params.array)
+        fused.prepare(maxBatch: B); apart.prepare(maxBatch: B)
+        XCTAssertTrue(apart.fusedPool.allSatisfy { $0 == nil })
+        return (fused, apart)
+    }
+
     func testReluBeforeMaxPoolRunsAfterItWithIdenticalResults() throws {
         let shape = [6, 6, 2], B = 3
         let built = try NetworkBuilder.build([.conv(4), .maxpool(), .conv(3), .maxpool(3)], input: shape, outputs: 5)
@@ -32,17 +58,11 @@ final class NetworkBuilderTests: XCTestCase {
         let bias1 = a.paramOffsets[0] + conv1.K * conv1.KK
         for k in 2..<4 { a.params.pointer[bias1 + k] = -50 + Float(k); b.params.pointer[bias1 + k] = -50 + Float(k) }
         a.params.pointer[bias1] = 0; b.params.pointer[bias1] = 0
-        for net in [a, b] {
-            net.input.update(from: x, count: x.count)
-            var ctx = PassContext(training: true, rng: SweepRandom(seed: 1))
-            net.forward(batch: B, ctx: &ctx)
-            for i in 0..<B * 5 { net.outputGradient[i] = Float(i % 5) - 2 }
-            net.backward(batch: B)
-        }
-        XCTAssertEqual(Array(UnsafeBufferPointer(start: a.output, count: B * 5)), Array(UnsafeBufferPointer(start: b.output, count: B * 5)))
-        XCTAssertTrue(a.grads.array == b.grads.array, "gradients differ")
+        let (ra, rb) = (pass(a, x, batch: B), pass(b, x, batch: B))
+        XCTAssertEqual(ra.output, rb.output)
+        XCTAssertTrue(ra.grads == rb.grads, "gradients differ")
         // The second conv's pooled windows include ones with no positive value: their gradients are zero.
-        XCTAssertTrue(a.grads.array.contains { $0 != 0 })
+        XCTAssertTrue(ra.grads.contains { $0 != 0 })
     }
 
     /// A first-layer direct convolution followed by a 2x2 max-pool runs fused; the results must be
@@ -59,31 +79,15 @@ final class NetworkBuilderTests: XCTestCase {
         ]
         for (input, spec) in cases {
             let B = 3
-            let fused = Network(layers: try NetworkBuilder.build([spec, .maxpool(), .dense(7)], input: input, outputs: 4), inputShape: input)
-            let apart = Network(layers: try NetworkBuilder.build([spec, .maxpool(), .dense(7)], input: input, outputs: 4), inputShape: input,
-                                fuse: false)
-            XCTAssertNotNil(fused.fusedPool[0], "\(input) \(spec)")
-            XCTAssertNil(apart.fusedPool[0])
-            fused.initialize(seed: 5, scheme: .he)
-            apart.params.load(fused.params.array)
-            fused.prepare(maxBatch: B); apart.prepare(maxBatch: B)
+            let (fused, apart) = try fusedAndApart([spec, .maxpool(), .dense(7)], input: input, outputs: 4, batch: B, seed: 5)
+            XCTAssertEqual(fused.fusedPool[0]?.backward, true, "\(input) \(spec)")
             var rng = SweepRandom(seed: 2)
             let x = (0..<B * input.reduce(1, *)).map { i in i % 5 == 0 ? Float(0) : Float(rng.nextGaussian()) }
-            var grads: [[Float]] = [], outputs: [[Float]] = []
-            for net in [fused, apart] {
-                net.grads.load([Float](repeating: .nan, count: net.parameterCount))
-                net.input.update(from: x, count: x.count)
-                var ctx = PassContext(training: true, rng: SweepRandom(seed: 1))
-                net.forward(batch: B, ctx: &ctx)
-                outputs.append(Array(UnsafeBufferPointer(start: net.output, count: B * 4)))
-                for i in 0..<B * 4 { net.outputGradient[i] = Float(i % 4) - 1.5 }
-                net.backward(batch: B)
-                grads.append(net.grads.array)
-            }
-            XCTAssertTrue(outputs[0] == outputs[1], "outputs differ: \(input) \(spec)")
-            let first = zip(grads[0], grads[1]).enumerated().first { $0.element.0 != $0.element.1 }
+            let (a, b) = (pass(fused, x, batch: B), pass(apart, x, batch: B))
+            XCTAssertTrue(a.output == b.output, "outputs differ: \(input) \(spec)")
+            let first = zip(a.grads, b.grads).enumerated().first { $0.element.0 != $0.element.1 }
             XCTAssertNil(first.map { "gradient \($0.offset): \($0.element.0) fused vs \($0.element.1)" }, "\(input) \(spec)")
-            XCTAssertFalse(grads[0].contains { $0.isNaN })
+            XCTAssertFalse(a.grads.contains { $0.isNaN })
         }
         // Not fused: a direct convolution that needs its input gradient, or a 3x3 pool.
         let later = try NetworkBuilder.build([.conv(2), .conv(3), .maxpool()], input: [4, 4, 1], outputs: 2)
@@ -97,30 +101,17 @@ final class NetworkBuilderTests: XCTestCase {
     /// output sizes that are not multiples of 4 and channel counts with a partial last vector.
     func testWinogradPoolFusionMatchesTheLayersRunApart() throws {
         for (input, filters) in [([7, 9, 1], 20), ([12, 12, 1], 32), ([6, 7, 1], 17)] {
-            let specs: [LayerSpec] = [.conv(8), .conv(filters), .maxpool(), .dense(5)]
-            let fused = Network(layers: try NetworkBuilder.build(specs, input: input, outputs: 3), inputShape: input)
-            let apart = Network(layers: try NetworkBuilder.build(specs, input: input, outputs: 3), inputShape: input, fuse: false)
+            let B = 2
+            let (fused, apart) = try fusedAndApart([.conv(8), .conv(filters), .maxpool(), .dense(5)], input: input, outputs: 3,
+                                                   batch: B, seed: 9)
             let conv = try XCTUnwrap(fused.layers[2] as? Conv2D)
             XCTAssertTrue(conv.useWinograd && conv.winogradTile == 4, "\(input)")
             XCTAssertEqual(fused.fusedPool[2]?.backward, false, "\(input): forward only")
-            let B = 2
-            fused.initialize(seed: 9, scheme: .he)
-            apart.params.load(fused.params.array)
-            fused.prepare(maxBatch: B); apart.prepare(maxBatch: B)
             var rng = SweepRandom(seed: 4)
             let x = (0..<B * input.reduce(1, *)).map { _ in Float(rng.nextGaussian()) }
-            var grads: [[Float]] = [], outputs: [[Float]] = []
-            for net in [fused, apart] {
-                net.input.update(from: x, count: x.count)
-                var ctx = PassContext(training: true, rng: SweepRandom(seed: 1))
-                net.forward(batch: B, ctx: &ctx)
-                outputs.append(Array(UnsafeBufferPointer(start: net.output, count: B * 3)))
-                for i in 0..<B * 3 { net.outputGradient[i] = Float(i % 3) - 1 }
-                net.backward(batch: B)
-                grads.append(net.grads.array)
-            }
-            XCTAssertTrue(outputs[0] == outputs[1], "outputs differ: \(input)")
-            XCTAssertTrue(grads[0] == grads[1], "gradients differ: \(input)")
+            let (a, b) = (pass(fused, x, batch: B), pass(apart, x, batch: B))
+            XCTAssertTrue(a.output == b.output, "outputs differ: \(input)")
+            XCTAssertTrue(a.grads == b.grads, "gradients differ: \(input)")
         }
     }
 }

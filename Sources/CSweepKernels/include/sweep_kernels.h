@@ -16,8 +16,6 @@ void sweep_relu(float *out, const float *x, ptrdiff_t n);
 void sweep_relu_backward(float *dx, const float *dy, const float *x, ptrdiff_t n);
 /* acc[j] = sum over rows of x[r, j]; x is (rows, cols) */
 void sweep_column_sums(float *acc, const float *x, ptrdiff_t rows, ptrdiff_t cols);
-/* dst (n, f) = the rows rows[0..n) of src (*, f) */
-void sweep_gather_rows(float *dst, const float *src, const int64_t *rows, ptrdiff_t n, ptrdiff_t f);
 /* out[r, :] = b for every row r; out is (rows, cols) */
 void sweep_broadcast_rows(float *out, const float *b, ptrdiff_t rows, ptrdiff_t cols);
 /* inp (B,H,W,C) → col (B*OH*OW, KH*KW*C), zero padding */
