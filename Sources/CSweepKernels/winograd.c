@@ -3,19 +3,40 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Winograd F(2x2, 3x3) transforms (Lavin & Gray, 2015) for 3x3 stride-1 convolutions over
- * channels-last images. Every transform is vectorized over the channel dimension, which is
- * contiguous in channels-last layouts: the 16 elements of a 4x4 tile are 16 channel vectors.
+/* Winograd F(m, 3) transforms (Lavin & Gray, "Fast Algorithms for Convolutional Neural
+ * Networks", 2015) for 3x3 stride-1 convolutions over channels-last images, with output tiles
+ * of ma x mb, ma and mb each 2, 4 or 6: a tile's (ma+2) x (mb+2) input window d becomes
+ * V = Bᵀ_a d B_b, the filter g becomes U = G_a g G_bᵀ, and the tile's outputs are
+ * Y = Aᵀ_a (U ⊙ V) A_b (the products summed over input channels by the caller's GEMMs).
+ * Rectangular tiles let a layer cover its output exactly with a mix of sizes (14 = 6 + 4 + 4)
+ * instead of tiles that stick out. Every transform is vectorized over the channel dimension,
+ * contiguous in channels-last layouts: each entry of a tile is a vector of 16 channels.
  *
- *   Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   (input:  V = Bᵀ d B, d a 4x4 input tile)
- *   G  = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]              (filter: U = G g Gᵀ)
- *   Aᵀ = [1 1 1 0; 0 1 -1 -1]                        (output: Y = Aᵀ M A, M = U ⊙ V)
+ * The 1-D transforms, by n = m + 2 (points 0, ±1, ±2, ±½, ∞ as needed):
+ *   F(2,3): Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+ *           G  = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]
+ *           Aᵀ = [1 1 1 0; 0 1 -1 -1]
+ *   F(4,3): Bᵀ = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+ *           G  = [¼ 0 0; -⅙ -⅙ -⅙; -⅙ ⅙ -⅙; 1/24 1/12 ⅙; 1/24 -1/12 ⅙; 0 0 1]
+ *           Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+ *   F(6,3): Bᵀ = [1 0 -21/4 0 21/4 0 -1 0; 0 1 1 -17/4 -17/4 1 1 0; 0 -1 1 17/4 -17/4 -1 1 0;
+ *                 0 ½ ¼ -5/2 -5/4 2 1 0; 0 -½ ¼ 5/2 -5/4 -2 1 0; 0 2 4 -5/2 -5 ½ 1 0;
+ *                 0 -2 4 5/2 -5 -½ 1 0; 0 -1 0 21/4 0 -21/4 0 1]
+ *           G  = [1 0 0; -2/9 -2/9 -2/9; -2/9 2/9 -2/9; 1/90 1/45 2/45; 1/90 -1/45 2/45;
+ *                 32/45 16/45 8/45; 32/45 -16/45 8/45; 0 0 1]
+ *           Aᵀ = [1 1 1 1 1 1 1 0; 0 1 -1 2 -2 ½ -½ 0; 0 1 1 4 4 ¼ ¼ 0; 0 1 -1 8 -8 ⅛ -⅛ 0;
+ *                 0 1 1 16 16 1/16 1/16 0; 0 1 -1 32 -32 1/32 -1/32 1]
+ * The data transforms (Bᵀ, Aᵀ and its adjoint A) are written out by hand below: as tables, the
+ * compiler could not drop the products with zero (0·x is not 0 for every float x). The filter
+ * transforms, run once per batch on the small filter, use the G tables.
  *
- * Tiles: the output (B,OH,OW) is cut into 2x2 tiles, TH = ceil(OH/2) by TW = ceil(OW/2) per
- * image, numbered t = (b*TH + ty)*TW + tx; tile t reads the 4x4 input window whose top-left
- * corner is (2ty - pad_top, 2tx - pad_left), zero outside the image. A tile range [t0, t0+nt)
- * is transformed at a time (the caller works in cache-sized chunks); a transformed chunk is
- * (16, nt, channels) with `ld` floats between the 16 matrices. */
+ * Tiles (sweep_tiles): one group of a layer's tiles, all ma x mb, nr rows by nc columns per
+ * image, the tile in row i and column j covering the outputs from (r0 + i·ma, c0 + j·mb); they
+ * are numbered image by image, row by row, and tile t reads the input window at
+ * (r0 + i·ma - pad_top, c0 + j·mb - pad_left), zeros outside the image. Outputs past the image
+ * (tiles that stick out) are neither read nor written. Each call handles the tiles
+ * [t0, t0 + nt) of a group; a transformed chunk is (ma+2)(mb+2) matrices (nt, channels), `ld`
+ * floats apart, entry (i, j) of a tile in matrix i·(mb+2) + j. */
 
 #if defined(__x86_64__) && defined(__clang__)
 #define CLONES __attribute__((target_clones("avx512f", "avx2,fma", "default")))
@@ -23,276 +44,250 @@
 #define CLONES
 #endif
 
-/* Transform of a length-4 vector by Bᵀ, in place over four values. */
-#define BT4(a0, a1, a2, a3, o0, o1, o2, o3) do { \
-    o0 = (a0) - (a2); o1 = (a1) + (a2); o2 = (a2) - (a1); o3 = (a1) - (a3); } while (0)
+#define MAXN 8  /* the largest transformed size, F(6,3)'s */
 
-static inline void tile_position(ptrdiff_t t, int TH, int TW, int *b, int *ty, int *tx) {
-    *tx = (int)(t % TW);
-    const ptrdiff_t r = t / TW;
-    *ty = (int)(r % TH);
-    *b = (int)(r / TH);
+/* o = Bᵀ a for a length-n vector a of channel vectors (n = 4, 6 or 8, known when inlined) */
+INLINE void bt(int n, const vec16 *a, vec16 *o) {
+    if (n == 4) {
+        o[0] = a[0] - a[2]; o[1] = a[1] + a[2]; o[2] = a[2] - a[1]; o[3] = a[1] - a[3];
+    } else if (n == 6) {
+        const vec16 t1 = a[4] - 4.0f * a[2], t2 = a[3] - 4.0f * a[1];
+        const vec16 t3 = a[4] - a[2], t4 = 2.0f * (a[3] - a[1]);
+        o[0] = 4.0f * a[0] - 5.0f * a[2] + a[4]; o[1] = t1 + t2; o[2] = t1 - t2;
+        o[3] = t3 + t4; o[4] = t3 - t4; o[5] = 4.0f * a[1] - 5.0f * a[3] + a[5];
+    } else {
+        const vec16 p1 = a[2] + a[6] - 4.25f * a[4], q1 = a[1] + a[5] - 4.25f * a[3];
+        const vec16 p2 = 0.25f * a[2] - 1.25f * a[4] + a[6], q2 = 0.5f * a[1] - 2.5f * a[3] + 2.0f * a[5];
+        const vec16 p3 = 4.0f * a[2] - 5.0f * a[4] + a[6], q3 = 2.0f * a[1] - 2.5f * a[3] + 0.5f * a[5];
+        o[0] = a[0] - a[6] + 5.25f * (a[4] - a[2]);
+        o[1] = p1 + q1; o[2] = p1 - q1; o[3] = p2 + q2; o[4] = p2 - q2; o[5] = p3 + q3; o[6] = p3 - q3;
+        o[7] = a[7] - a[1] + 5.25f * (a[3] - a[5]);
+    }
 }
 
-/* The four outputs of the 2x2 tile whose top-left output is (oh, ow) in an (OH, OW, K) image:
- * q[0] (oh, ow), q[1] (oh, ow+1), q[2] (oh+1, ow), q[3] (oh+1, ow+1); those past the image's
- * bottom or right edge (odd OH or OW) point at `outside` instead. */
-static inline void tile_outputs(float *img, int oh, int ow, int OH, int OW, int K, float *outside, float *q[4]) {
-    q[0] = img + ((size_t)oh * OW + ow) * K;
-    q[1] = ow + 1 < OW ? q[0] + K : outside;
-    q[2] = oh + 1 < OH ? q[0] + (size_t)OW * K : outside;
-    q[3] = (ow + 1 < OW && oh + 1 < OH) ? q[0] + (size_t)(OW + 1) * K : outside;
+/* o = Aᵀ x for a length-n vector x: n - 2 values */
+INLINE void at(int n, const vec16 *x, vec16 *o) {
+    if (n == 4) {
+        o[0] = x[0] + x[1] + x[2]; o[1] = x[1] - x[2] - x[3];
+    } else if (n == 6) {
+        const vec16 s12 = x[1] + x[2], d12 = x[1] - x[2], s34 = x[3] + x[4], d34 = x[3] - x[4];
+        o[0] = x[0] + s12 + s34; o[1] = d12 + 2.0f * d34; o[2] = s12 + 4.0f * s34; o[3] = d12 + 8.0f * d34 + x[5];
+    } else {
+        const vec16 s12 = x[1] + x[2], d12 = x[1] - x[2], s34 = x[3] + x[4], d34 = x[3] - x[4];
+        const vec16 s56 = x[5] + x[6], d56 = x[5] - x[6];
+        o[0] = x[0] + s12 + s34 + s56;
+        o[1] = d12 + 2.0f * d34 + 0.5f * d56;
+        o[2] = s12 + 4.0f * s34 + 0.25f * s56;
+        o[3] = d12 + 8.0f * d34 + 0.125f * d56;
+        o[4] = s12 + 16.0f * s34 + 0.0625f * s56;
+        o[5] = d12 + 32.0f * d34 + 0.03125f * d56 + x[7];
+    }
 }
 
-CLONES void sweep_winograd_input(const float *restrict inp, float *restrict V, ptrdiff_t ld, int H, int W, int C,
-                                 int pad_top, int pad_left, int OH, int OW, ptrdiff_t t0, ptrdiff_t nt) {
-    const int TH = (OH + 1) / 2, TW = (OW + 1) / 2;
-    float *zeros = calloc((size_t)C, sizeof(float));
+/* o = A y for a length-(n - 2) vector y: n values, the adjoint of `at` */
+INLINE void a_adj(int n, const vec16 *y, vec16 *o) {
+    if (n == 4) {
+        o[0] = y[0]; o[1] = y[0] + y[1]; o[2] = y[0] - y[1]; o[3] = -y[1];
+    } else if (n == 6) {
+        const vec16 e = y[0] + y[2], f = y[1] + y[3], g = y[0] + 4.0f * y[2], h = 2.0f * y[1] + 8.0f * y[3];
+        o[0] = y[0]; o[1] = e + f; o[2] = e - f; o[3] = g + h; o[4] = g - h; o[5] = y[3];
+    } else {
+        const vec16 e = y[0] + y[2] + y[4], f = y[1] + y[3] + y[5];
+        const vec16 g = y[0] + 4.0f * y[2] + 16.0f * y[4], h = 2.0f * y[1] + 8.0f * y[3] + 32.0f * y[5];
+        const vec16 p = y[0] + 0.25f * y[2] + 0.0625f * y[4], q = 0.5f * y[1] + 0.125f * y[3] + 0.03125f * y[5];
+        o[0] = y[0]; o[1] = e + f; o[2] = e - f; o[3] = g + h; o[4] = g - h; o[5] = p + q; o[6] = p - q; o[7] = y[5];
+    }
+}
+
+/* o = B x for a length-n vector x: the adjoint of `bt`, for the input gradient */
+INLINE void b_adj(int n, const vec16 *x, vec16 *o) {
+    if (n == 4) {
+        o[0] = x[0]; o[1] = x[1] - x[2] + x[3]; o[2] = x[1] + x[2] - x[0]; o[3] = -x[3];
+    } else if (n == 6) {
+        const vec16 s12 = x[1] + x[2], d12 = x[1] - x[2], s34 = x[3] + x[4], d34 = x[3] - x[4];
+        o[0] = 4.0f * x[0]; o[1] = 4.0f * x[5] - 4.0f * d12 - 2.0f * d34; o[2] = -5.0f * x[0] - 4.0f * s12 - s34;
+        o[3] = d12 + 2.0f * d34 - 5.0f * x[5]; o[4] = x[0] + s12 + s34; o[5] = x[5];
+    } else {
+        const vec16 s12 = x[1] + x[2], d12 = x[1] - x[2], s34 = x[3] + x[4], d34 = x[3] - x[4];
+        const vec16 s56 = x[5] + x[6], d56 = x[5] - x[6];
+        o[0] = x[0];
+        o[1] = d12 + 0.5f * d34 + 2.0f * d56 - x[7];
+        o[2] = s12 + 0.25f * s34 + 4.0f * s56 - 5.25f * x[0];
+        o[3] = 5.25f * x[7] - 4.25f * d12 - 2.5f * d34 - 2.5f * d56;
+        o[4] = 5.25f * x[0] - 4.25f * s12 - 1.25f * s34 - 5.0f * s56;
+        o[5] = d12 + 2.0f * d34 + 0.5f * d56 - 5.25f * x[7];
+        o[6] = s12 + s34 + s56 - x[0];
+        o[7] = x[7];
+    }
+}
+
+static inline void tile_origin(sweep_tiles g, ptrdiff_t t, int *b, int *oh, int *ow) {
+    const ptrdiff_t per = (ptrdiff_t)g.nr * g.nc, r = t % per;
+    *b = (int)(t / per);
+    *oh = g.r0 + (int)(r / g.nc) * g.ma;
+    *ow = g.c0 + (int)(r % g.nc) * g.mb;
+}
+
+/* The ma x mb positions of the tile whose first output is (oh, ow) in an (OH, OW, K) image, row
+ * by row; those past the image's bottom or right edge point at `outside`. */
+INLINE void tile_positions(float *img, int oh, int ow, int ma, int mb, int OH, int OW, int K, float *outside, float **q) {
+    for (int i = 0; i < ma; i++)
+        for (int j = 0; j < mb; j++)
+            q[i * mb + j] = (oh + i < OH && ow + j < OW) ? img + ((size_t)(oh + i) * OW + ow + j) * K : outside;
+}
+
+/* ---- input: V = Bᵀ_a d B_b ---- */
+
+/* V's entries of channels [c, c + lanes) for one tile whose window entries are at p (row by
+ * row): Bᵀ_a d column by column, then (Bᵀ_a d) B_b row by row. */
+INLINE void input_lanes(int na, int nb, const float *const *p, float *restrict v, ptrdiff_t ld, int c, int lanes) {
+    vec16 r[MAXN * MAXN];
+    for (int j = 0; j < nb; j++) {
+        vec16 a[MAXN], o[MAXN];
+        for (int i = 0; i < na; i++) load_lanes(&a[i], p[i * nb + j] + c, lanes);
+        bt(na, a, o);
+        for (int i = 0; i < na; i++) r[i * nb + j] = o[i];
+    }
+    for (int i = 0; i < na; i++) {
+        vec16 o[MAXN];
+        bt(nb, r + i * nb, o);
+        for (int j = 0; j < nb; j++) store_lanes(v + (i * nb + j) * ld + c, &o[j], lanes);
+    }
+}
+
+INLINE void input_tiles(int na, int nb, const float *restrict inp, float *restrict V, ptrdiff_t ld, int H, int W, int C,
+                        int pad_top, int pad_left, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt, const float *zeros) {
     for (ptrdiff_t n = 0; n < nt; n++) {
-        int b, ty, tx;
-        tile_position(t0 + n, TH, TW, &b, &ty, &tx);
+        int b, oh, ow;
+        tile_origin(g, t0 + n, &b, &oh, &ow);
         const float *img = inp + (size_t)b * H * W * C;
-        const int h0 = 2 * ty - pad_top, w0 = 2 * tx - pad_left;
-        const float *p[16];
-        for (int i = 0; i < 4; i++) {
-            for (int j = 0; j < 4; j++) {
+        const int h0 = oh - pad_top, w0 = ow - pad_left;
+        const float *p[MAXN * MAXN];
+        for (int i = 0; i < na; i++) {
+            for (int j = 0; j < nb; j++) {
                 const int ih = h0 + i, iw = w0 + j;
-                p[i * 4 + j] = (ih >= 0 && ih < H && iw >= 0 && iw < W) ? img + ((size_t)ih * W + iw) * C : zeros;
-            }
-        }
-        float *v = V + n * C;
-#pragma clang loop vectorize(assume_safety)
-        for (int c = 0; c < C; c++) {
-            float r[16];
-            /* columns of Bᵀ d: r[i][j] over i for each column j */
-            for (int j = 0; j < 4; j++)
-                BT4(p[j][c], p[4 + j][c], p[8 + j][c], p[12 + j][c], r[j], r[4 + j], r[8 + j], r[12 + j]);
-            /* rows of (Bᵀ d) B */
-            for (int i = 0; i < 4; i++) {
-                float o0, o1, o2, o3;
-                BT4(r[i * 4], r[i * 4 + 1], r[i * 4 + 2], r[i * 4 + 3], o0, o1, o2, o3);
-                v[(i * 4 + 0) * ld + c] = o0;
-                v[(i * 4 + 1) * ld + c] = o1;
-                v[(i * 4 + 2) * ld + c] = o2;
-                v[(i * 4 + 3) * ld + c] = o3;
-            }
-        }
-    }
-    free(zeros);
-}
-
-CLONES void sweep_winograd_output(const float *restrict M, ptrdiff_t ld, float *restrict out, const float *restrict bias,
-                                  int OH, int OW, int K, ptrdiff_t t0, ptrdiff_t nt) {
-    const int TH = (OH + 1) / 2, TW = (OW + 1) / 2;
-    float *scratch = calloc((size_t)2 * K, sizeof(float));
-    const float *b0 = bias ? bias : scratch;
-    float *sink = scratch + K;
-    for (ptrdiff_t n = 0; n < nt; n++) {
-        int b, ty, tx;
-        tile_position(t0 + n, TH, TW, &b, &ty, &tx);
-        float *q[4];
-        tile_outputs(out + (size_t)b * OH * OW * K, 2 * ty, 2 * tx, OH, OW, K, sink, q);
-        float *q00 = q[0], *q01 = q[1], *q10 = q[2], *q11 = q[3];  /* the last three may share the sink */
-        const float *m = M + n * K;
-#pragma clang loop vectorize(assume_safety)
-        for (int k = 0; k < K; k++) {
-            float x[16];
-            for (int e = 0; e < 16; e++) x[e] = m[e * ld + k];
-            /* Aᵀ x: two rows of four */
-            float s0[4], s1[4];
-            for (int j = 0; j < 4; j++) {
-                s0[j] = x[j] + x[4 + j] + x[8 + j];
-                s1[j] = x[4 + j] - x[8 + j] - x[12 + j];
-            }
-            const float y00 = s0[0] + s0[1] + s0[2] + b0[k], y01 = s0[1] - s0[2] - s0[3] + b0[k];
-            const float y10 = s1[0] + s1[1] + s1[2] + b0[k], y11 = s1[1] - s1[2] - s1[3] + b0[k];
-            q00[k] = y00;
-            q01[k] = y01;
-            q10[k] = y10;
-            q11[k] = y11;
-        }
-    }
-    free(scratch);
-}
-
-CLONES void sweep_winograd_output_grad(const float *restrict dout, float *restrict dM, ptrdiff_t ld, int OH, int OW,
-                                       int K, ptrdiff_t t0, ptrdiff_t nt) {
-    const int TH = (OH + 1) / 2, TW = (OW + 1) / 2;
-    float *zeros = calloc((size_t)K, sizeof(float));
-    for (ptrdiff_t n = 0; n < nt; n++) {
-        int b, ty, tx;
-        tile_position(t0 + n, TH, TW, &b, &ty, &tx);
-        float *q[4];  /* only read: dout's tile, zeros past its edge */
-        tile_outputs((float *)dout + (size_t)b * OH * OW * K, 2 * ty, 2 * tx, OH, OW, K, zeros, q);
-        const float *p00 = q[0], *p01 = q[1], *p10 = q[2], *p11 = q[3];
-        float *d = dM + n * K;
-#pragma clang loop vectorize(assume_safety)
-        for (int k = 0; k < K; k++) {
-            /* A y Aᵀ, with A y = (y0, y0 + y1, y0 - y1, -y1): first down the columns, then along the rows */
-            const float y00 = p00[k], y01 = p01[k], y10 = p10[k], y11 = p11[k];
-            const float a0 = y00, c0 = y01;
-            const float a1 = y00 + y10, c1 = y01 + y11;
-            const float a2 = y00 - y10, c2 = y01 - y11;
-            const float a3 = -y10, c3 = -y11;
-            d[0 * ld + k] = a0; d[1 * ld + k] = a0 + c0; d[2 * ld + k] = a0 - c0; d[3 * ld + k] = -c0;
-            d[4 * ld + k] = a1; d[5 * ld + k] = a1 + c1; d[6 * ld + k] = a1 - c1; d[7 * ld + k] = -c1;
-            d[8 * ld + k] = a2; d[9 * ld + k] = a2 + c2; d[10 * ld + k] = a2 - c2; d[11 * ld + k] = -c2;
-            d[12 * ld + k] = a3; d[13 * ld + k] = a3 + c3; d[14 * ld + k] = a3 - c3; d[15 * ld + k] = -c3;
-        }
-    }
-    free(zeros);
-}
-
-void sweep_winograd_filter(const float *restrict w, float *restrict U, int C, int K, int flip) {
-    const size_t CK = (size_t)C * K;
-    for (int k = 0; k < K; k++) {
-        for (int c = 0; c < C; c++) {
-            float g[9], r[12];
-            for (int i = 0; i < 3; i++)
-                for (int j = 0; j < 3; j++)
-                    g[i * 3 + j] = flip ? w[(((size_t)k * 3 + (2 - i)) * 3 + (2 - j)) * C + c]
-                                        : w[(((size_t)k * 3 + i) * 3 + j) * C + c];
-            /* G g: 4x3 */
-            for (int j = 0; j < 3; j++) {
-                const float a = g[j], m = g[3 + j], z = g[6 + j];
-                r[j] = a; r[3 + j] = 0.5f * (a + m + z); r[6 + j] = 0.5f * (a - m + z); r[9 + j] = z;
-            }
-            /* (G g) Gᵀ: 4x4 */
-            const size_t at = flip ? (size_t)k * C + c : (size_t)c * K + k;
-            for (int i = 0; i < 4; i++) {
-                const float a = r[i * 3], m = r[i * 3 + 1], z = r[i * 3 + 2];
-                U[(i * 4 + 0) * CK + at] = a;
-                U[(i * 4 + 1) * CK + at] = 0.5f * (a + m + z);
-                U[(i * 4 + 2) * CK + at] = 0.5f * (a - m + z);
-                U[(i * 4 + 3) * CK + at] = z;
-            }
-        }
-    }
-}
-
-void sweep_winograd_filter_grad(const float *restrict dU, float *restrict dw, int C, int K) {
-    const size_t CK = (size_t)C * K;
-    for (int k = 0; k < K; k++) {
-        for (int c = 0; c < C; c++) {
-            const size_t at = (size_t)c * K + k;
-            float x[16], r[12];
-            for (int e = 0; e < 16; e++) x[e] = dU[e * CK + at];
-            /* Gᵀ x: 3x4, Gᵀ = [1 ½ ½ 0; 0 ½ -½ 0; 0 ½ ½ 1] */
-            for (int j = 0; j < 4; j++) {
-                const float a = x[j], m1 = x[4 + j], m2 = x[8 + j], z = x[12 + j];
-                r[j] = a + 0.5f * (m1 + m2); r[4 + j] = 0.5f * (m1 - m2); r[8 + j] = 0.5f * (m1 + m2) + z;
-            }
-            /* (Gᵀ x) G: 3x3 */
-            for (int i = 0; i < 3; i++) {
-                const float a = r[i * 4], m1 = r[i * 4 + 1], m2 = r[i * 4 + 2], z = r[i * 4 + 3];
-                float *o = dw + (((size_t)k * 3 + i) * 3) * C + c;
-                o[0] = a + 0.5f * (m1 + m2);
-                o[C] = 0.5f * (m1 - m2);
-                o[2 * C] = 0.5f * (m1 + m2) + z;
-            }
-        }
-    }
-}
-
-/* Winograd F(4x4, 3x3): 36 multiplications per 4x4 output tile instead of 144 (4x fewer than
- * im2col, against F(2x2)'s 2.25x), at the price of larger transforms and of tiles that stick out
- * of outputs whose size is not a multiple of 4. Same layout and tile numbering as F(2x2), with
- * 4x4 output tiles (TH = ceil(OH/4) by TW = ceil(OW/4) per image), 6x6 input windows at
- * (4ty - pad_top, 4tx - pad_left), and 36 transformed matrices per chunk. Points 0, ±1, ±2, ∞:
- *
- *   Bᵀ = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
- *   G  = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
- *   Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
- *
- * The element transforms are written out by hand: with the matrices as tables, the compiler may
- * not drop the products with zero (0·x is not 0 for every float x). */
-
-/* o = Bᵀ a for a length-6 vector (of floats or of 16-channel vectors) */
-#define BT6(a, o) do { \
-    const __typeof__((a)[0]) t1_ = (a)[4] - 4.0f * (a)[2], t2_ = (a)[3] - 4.0f * (a)[1]; \
-    const __typeof__((a)[0]) t3_ = (a)[4] - (a)[2], t4_ = 2.0f * ((a)[3] - (a)[1]); \
-    (o)[0] = 4.0f * (a)[0] - 5.0f * (a)[2] + (a)[4]; (o)[1] = t1_ + t2_; (o)[2] = t1_ - t2_; \
-    (o)[3] = t3_ + t4_; (o)[4] = t3_ - t4_; (o)[5] = 4.0f * (a)[1] - 5.0f * (a)[3] + (a)[5]; } while (0)
-
-/* o = Aᵀ m for a length-6 vector (4 values) */
-#define AT6(m, o) do { \
-    const __typeof__((m)[0]) s12_ = (m)[1] + (m)[2], d12_ = (m)[1] - (m)[2], s34_ = (m)[3] + (m)[4], d34_ = (m)[3] - (m)[4]; \
-    (o)[0] = (m)[0] + s12_ + s34_; (o)[1] = d12_ + 2.0f * d34_; (o)[2] = s12_ + 4.0f * s34_; \
-    (o)[3] = d12_ + 8.0f * d34_ + (m)[5]; } while (0)
-
-/* o = A y for a length-4 vector (6 values): the adjoint of AT6 */
-#define A4(y, o) do { \
-    const __typeof__((y)[0]) e_ = (y)[0] + (y)[2], f_ = (y)[1] + (y)[3], g_ = (y)[0] + 4.0f * (y)[2], h_ = 2.0f * (y)[1] + 8.0f * (y)[3]; \
-    (o)[0] = (y)[0]; (o)[1] = e_ + f_; (o)[2] = e_ - f_; (o)[3] = g_ + h_; (o)[4] = g_ - h_; (o)[5] = (y)[3]; } while (0)
-
-/* The 16 outputs of the 4x4 tile whose top-left output is (oh, ow), row by row; those past the
- * image's bottom or right edge point at `outside`. */
-static inline void tile4_outputs(float *img, int oh, int ow, int OH, int OW, int K, float *outside, float *q[16]) {
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++)
-            q[i * 4 + j] = (oh + i < OH && ow + j < OW) ? img + ((size_t)(oh + i) * OW + ow + j) * K : outside;
-}
-
-/* V's 36 entries of channels [c, c + lanes) (lanes <= 16) for one tile whose 6x6 window rows
- * are at p: Bᵀ d column by column, then (Bᵀ d) B row by row. Inlined with lanes = 16 for whole
- * vectors, so their loads and stores are plain vector moves. */
-INLINE void winograd4_input_lanes(const float *const p[36], float *restrict v, ptrdiff_t ld, int c, int lanes) {
-    vec16 r[36];
-    for (int j = 0; j < 6; j++) {
-        vec16 a[6], o[6];
-        for (int i = 0; i < 6; i++) load_lanes(&a[i], p[i * 6 + j] + c, lanes);
-        BT6(a, o);
-        for (int i = 0; i < 6; i++) r[i * 6 + j] = o[i];
-    }
-    for (int i = 0; i < 6; i++) {
-        vec16 o[6];
-        BT6(r + i * 6, o);
-        for (int j = 0; j < 6; j++) store_lanes(v + (i * 6 + j) * ld + c, &o[j], lanes);
-    }
-}
-
-CLONES void sweep_winograd4_input(const float *restrict inp, float *restrict V, ptrdiff_t ld, int H, int W, int C,
-                                  int pad_top, int pad_left, int OH, int OW, ptrdiff_t t0, ptrdiff_t nt) {
-    const int TH = (OH + 3) / 4, TW = (OW + 3) / 4;
-    float *zeros = calloc((size_t)C, sizeof(float));
-    for (ptrdiff_t n = 0; n < nt; n++) {
-        int b, ty, tx;
-        tile_position(t0 + n, TH, TW, &b, &ty, &tx);
-        const float *img = inp + (size_t)b * H * W * C;
-        const int h0 = 4 * ty - pad_top, w0 = 4 * tx - pad_left;
-        const float *p[36];
-        for (int i = 0; i < 6; i++) {
-            for (int j = 0; j < 6; j++) {
-                const int ih = h0 + i, iw = w0 + j;
-                p[i * 6 + j] = (ih >= 0 && ih < H && iw >= 0 && iw < W) ? img + ((size_t)ih * W + iw) * C : zeros;
+                p[i * nb + j] = (ih >= 0 && ih < H && iw >= 0 && iw < W) ? img + ((size_t)ih * W + iw) * C : zeros;
             }
         }
         float *v = V + n * C;
         for (int c = 0; c < C; c += LANES) {
-            if (C - c >= LANES) winograd4_input_lanes(p, v, ld, c, LANES);
-            else winograd4_input_lanes(p, v, ld, c, C - c);
+            if (C - c >= LANES) input_lanes(na, nb, p, v, ld, c, LANES);
+            else input_lanes(na, nb, p, v, ld, c, C - c);
         }
     }
+}
+
+/* Calls BODY(na, nb) with na and nb as constants, for the 9 tile shapes. */
+#define DISPATCH(NA, NB, BODY) do { \
+    switch ((NA) * 16 + (NB)) { \
+    case 4 * 16 + 4: BODY(4, 4); break; case 4 * 16 + 6: BODY(4, 6); break; case 4 * 16 + 8: BODY(4, 8); break; \
+    case 6 * 16 + 4: BODY(6, 4); break; case 6 * 16 + 6: BODY(6, 6); break; case 6 * 16 + 8: BODY(6, 8); break; \
+    case 8 * 16 + 4: BODY(8, 4); break; case 8 * 16 + 6: BODY(8, 6); break; case 8 * 16 + 8: BODY(8, 8); break; \
+    default: abort(); } } while (0)
+
+CLONES void sweep_winograd_input(const float *restrict inp, float *restrict V, ptrdiff_t ld, int H, int W, int C,
+                                 int pad_top, int pad_left, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt) {
+    float *zeros = calloc((size_t)C, sizeof(float));
+#define INPUT(NA, NB) input_tiles(NA, NB, inp, V, ld, H, W, C, pad_top, pad_left, g, t0, nt, zeros)
+    DISPATCH(g.ma + 2, g.mb + 2, INPUT);
+#undef INPUT
     free(zeros);
 }
 
-/* Max-pools a 4x4 tile of outputs y (row by row, a vector of channels per position) into its
- * four 2x2 windows, in sweep_maxpool's order ((0,0), (0,1), (1,0), (1,1), first maximum kept):
- * window (wi, wj) is pooled output (oh/2 + wi, ow/2 + wj) of the tile whose top-left output is
- * (oh, ow); windows past PH or PW are dropped. at0 is the offset of output (oh, ow) channel k
- * in (B,OH,OW,K); pool0 points at pooled (oh/2, ow/2) channel k in (B,PH,PW,K), argmax0 at its
- * argmax; `lanes` channels are stored. */
-INLINE void pool_tile(const vec16 y[16], int oh, int ow, int OW, int K, int PH, int PW, int32_t at0, float *pool0,
-                      int32_t *argmax0, int lanes) {
+/* ---- input gradient: dd = B_a dV B_bᵀ, the adjoint of the input transform ---- */
+
+/* Adds B_a dV B_bᵀ of channels [c, c + lanes) of one tile, dV's entries at v, to the window
+ * positions at p (row by row; those outside the image share a sink). */
+INLINE void input_grad_lanes(int na, int nb, const float *restrict v, ptrdiff_t ld, float *const *p, int c, int lanes) {
+    vec16 r[MAXN * MAXN];
+    for (int j = 0; j < nb; j++) {
+        vec16 a[MAXN], o[MAXN];
+        for (int i = 0; i < na; i++) load_lanes(&a[i], v + (i * nb + j) * ld + c, lanes);
+        b_adj(na, a, o);
+        for (int i = 0; i < na; i++) r[i * nb + j] = o[i];
+    }
+    for (int i = 0; i < na; i++) {
+        vec16 o[MAXN];
+        b_adj(nb, r + i * nb, o);
+        for (int j = 0; j < nb; j++) {
+            vec16 x;
+            load_lanes(&x, p[i * nb + j] + c, lanes);
+            x += o[j];
+            store_lanes(p[i * nb + j] + c, &x, lanes);
+        }
+    }
+}
+
+INLINE void input_grad_tiles(int na, int nb, const float *restrict dV, ptrdiff_t ld, float *restrict dinp, int H, int W, int C,
+                             int pad_top, int pad_left, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt, float *sink) {
+    for (ptrdiff_t n = 0; n < nt; n++) {
+        int b, oh, ow;
+        tile_origin(g, t0 + n, &b, &oh, &ow);
+        float *img = dinp + (size_t)b * H * W * C;
+        const int h0 = oh - pad_top, w0 = ow - pad_left;
+        float *p[MAXN * MAXN];
+        for (int i = 0; i < na; i++) {
+            for (int j = 0; j < nb; j++) {
+                const int ih = h0 + i, iw = w0 + j;
+                p[i * nb + j] = (ih >= 0 && ih < H && iw >= 0 && iw < W) ? img + ((size_t)ih * W + iw) * C : sink;
+            }
+        }
+        const float *v = dV + n * C;
+        for (int c = 0; c < C; c += LANES) {
+            if (C - c >= LANES) input_grad_lanes(na, nb, v, ld, p, c, LANES);
+            else input_grad_lanes(na, nb, v, ld, p, c, C - c);
+        }
+    }
+}
+
+CLONES void sweep_winograd_input_grad(const float *restrict dV, ptrdiff_t ld, float *restrict dinp, int H, int W, int C,
+                                      int pad_top, int pad_left, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt) {
+    float *sink = malloc((size_t)C * sizeof(float));
+#define INPUT_GRAD(NA, NB) input_grad_tiles(NA, NB, dV, ld, dinp, H, W, C, pad_top, pad_left, g, t0, nt, sink)
+    DISPATCH(g.ma + 2, g.mb + 2, INPUT_GRAD);
+#undef INPUT_GRAD
+    free(sink);
+}
+
+/* ---- output: Y = Aᵀ_a M A_b (+ bias), optionally max-pooled 2x2 ---- */
+
+/* Y = Aᵀ_a M A_b + bias for channels [k, k + lanes) of one tile, M's entries at m: the ma x mb
+ * outputs row by row into y. */
+INLINE void output_lanes(int na, int nb, const float *restrict m, ptrdiff_t ld, const float *restrict bias, int k, int lanes,
+                         vec16 *y) {
+    const int ma = na - 2, mb = nb - 2;
+    vec16 x[MAXN * MAXN], s[(MAXN - 2) * MAXN], bk;
+    for (int e = 0; e < na * nb; e++) load_lanes(&x[e], m + e * ld + k, lanes);
+    load_lanes(&bk, bias + k, lanes);
+    for (int j = 0; j < nb; j++) {  /* Aᵀ_a x, column by column: s is ma x nb */
+        vec16 a[MAXN], o[MAXN];
+        for (int i = 0; i < na; i++) a[i] = x[i * nb + j];
+        at(na, a, o);
+        for (int i = 0; i < ma; i++) s[i * nb + j] = o[i];
+    }
+    for (int i = 0; i < ma; i++) {  /* (Aᵀ_a x) A_b, row by row */
+        vec16 o[MAXN];
+        at(nb, s + i * nb, o);
+        for (int j = 0; j < mb; j++) y[i * mb + j] = o[j] + bk;
+    }
+}
+
+/* Max-pools an ma x mb tile of outputs y (row by row) into its 2x2 windows, in sweep_maxpool's
+ * order ((0,0), (0,1), (1,0), (1,1), the first maximum kept): window (wi, wj) is pooled output
+ * (oh/2 + wi, ow/2 + wj) of the tile whose first output is (oh, ow) (both even); windows past
+ * PH or PW are dropped. at0 is the offset of output (oh, ow) channel k in (B,OH,OW,K); pool0
+ * points at pooled (oh/2, ow/2) channel k in (B,PH,PW,K), argmax0 at its argmax. */
+INLINE void pool_tile(int ma, int mb, const vec16 *y, int oh, int ow, int OW, int K, int PH, int PW, int32_t at0,
+                      float *pool0, int32_t *argmax0, int lanes) {
     static const ivec16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-    for (int wi = 0; wi < 2; wi++) {
-        for (int wj = 0; wj < 2; wj++) {
+    for (int wi = 0; wi < ma / 2; wi++) {
+        for (int wj = 0; wj < mb / 2; wj++) {
             if (oh / 2 + wi >= PH || ow / 2 + wj >= PW) continue;
-            vec16 m = y[2 * wi * 4 + 2 * wj];
+            vec16 m = y[2 * wi * mb + 2 * wj];
             ivec16 ix = at0 + (2 * wi * OW + 2 * wj) * K + lane;
             for (int e = 1; e < 4; e++) {
                 const int r = 2 * wi + e / 2, c = 2 * wj + e % 2;
-                const vec16 v = y[r * 4 + c];
+                const vec16 v = y[r * mb + c];
                 const ivec16 gt = (ivec16)(v > m);  /* all ones where v is the new maximum */
                 m = (vec16)(((ivec16)v & gt) | ((ivec16)m & ~gt));
                 ix = ((at0 + (r * OW + c) * K + lane) & gt) | (ix & ~gt);
@@ -304,139 +299,153 @@ INLINE void pool_tile(const vec16 y[16], int oh, int ow, int OW, int K, int PH, 
     }
 }
 
-/* Y = Aᵀ M A + bias for channels [k, k + lanes) (lanes <= 16) of one tile, M's entries at m: the
- * 16 outputs row by row into y. Inlined with lanes = 16 for whole vectors. */
-INLINE void winograd4_output_lanes(const float *restrict m, ptrdiff_t ld, const float *restrict bias, int k, int lanes, vec16 y[16]) {
-    vec16 x[36], s[24], bk;
-    for (int e = 0; e < 36; e++) load_lanes(&x[e], m + e * ld + k, lanes);
-    load_lanes(&bk, bias + k, lanes);
-    for (int j = 0; j < 6; j++) {  /* Aᵀ x, column by column: s is 4x6 */
-        vec16 a[6], o[4];
-        for (int i = 0; i < 6; i++) a[i] = x[i * 6 + j];
-        AT6(a, o);
-        for (int i = 0; i < 4; i++) s[i * 6 + j] = o[i];
-    }
-    for (int i = 0; i < 4; i++) {  /* (Aᵀ x) A, row by row */
-        vec16 o[4];
-        AT6(s + i * 6, o);
-        for (int j = 0; j < 4; j++) y[i * 4 + j] = o[j] + bk;
-    }
-}
-
-CLONES void sweep_winograd4_output(const float *restrict M, ptrdiff_t ld, float *restrict out, const float *restrict bias,
-                                   int OH, int OW, int K, ptrdiff_t t0, ptrdiff_t nt,
-                                   float *restrict pooled, int32_t *restrict argmax) {
-    const int TH = (OH + 3) / 4, TW = (OW + 3) / 4, PH = OH / 2, PW = OW / 2;
-    float *scratch = calloc((size_t)2 * K, sizeof(float));
-    const float *b0 = bias ? bias : scratch;
-    float *sink = scratch + K;
+INLINE void output_tiles(int na, int nb, const float *restrict M, ptrdiff_t ld, float *restrict out, const float *restrict bias,
+                         int OH, int OW, int K, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt, float *restrict pooled,
+                         int32_t *restrict argmax, float *sink) {
+    const int ma = na - 2, mb = nb - 2, PH = OH / 2, PW = OW / 2;
     for (ptrdiff_t n = 0; n < nt; n++) {
-        int b, ty, tx;
-        tile_position(t0 + n, TH, TW, &b, &ty, &tx);
-        const int oh = 4 * ty, ow = 4 * tx;
-        float *q[16];  /* those past the output's edge share the sink */
-        if (!pooled) tile4_outputs(out + (size_t)b * OH * OW * K, oh, ow, OH, OW, K, sink, q);
+        int b, oh, ow;
+        tile_origin(g, t0 + n, &b, &oh, &ow);
+        float *q[(MAXN - 2) * (MAXN - 2)];  /* those past the output's edge share the sink */
+        if (!pooled) tile_positions(out + (size_t)b * OH * OW * K, oh, ow, ma, mb, OH, OW, K, sink, q);
         const size_t pool_at = (((size_t)b * PH + oh / 2) * PW + ow / 2) * K;
         const int32_t at0 = (int32_t)((((size_t)b * OH + oh) * OW + ow) * K);
         const float *m = M + n * K;
         for (int k = 0; k < K; k += LANES) {
             const int lanes = K - k < LANES ? K - k : LANES;
-            vec16 y[16];
-            if (lanes == LANES) winograd4_output_lanes(m, ld, b0, k, LANES, y);
-            else winograd4_output_lanes(m, ld, b0, k, lanes, y);
-            if (pooled) pool_tile(y, oh, ow, OW, K, PH, PW, at0 + k, pooled + pool_at + k, argmax + pool_at + k, lanes);
-            else for (int e = 0; e < 16; e++) store_lanes(q[e] + k, &y[e], lanes);
+            vec16 y[(MAXN - 2) * (MAXN - 2)];
+            if (lanes == LANES) output_lanes(na, nb, m, ld, bias, k, LANES, y);
+            else output_lanes(na, nb, m, ld, bias, k, lanes, y);
+            if (pooled) pool_tile(ma, mb, y, oh, ow, OW, K, PH, PW, at0 + k, pooled + pool_at + k, argmax + pool_at + k, lanes);
+            else for (int e = 0; e < ma * mb; e++) store_lanes(q[e] + k, &y[e], lanes);
         }
     }
+}
+
+CLONES void sweep_winograd_output(const float *restrict M, ptrdiff_t ld, float *restrict out, const float *restrict bias,
+                                  int OH, int OW, int K, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt,
+                                  float *restrict pooled, int32_t *restrict argmax) {
+    float *scratch = calloc((size_t)2 * K, sizeof(float));
+    const float *b0 = bias ? bias : scratch;
+#define OUTPUT(NA, NB) output_tiles(NA, NB, M, ld, out, b0, OH, OW, K, g, t0, nt, pooled, argmax, scratch + K)
+    DISPATCH(g.ma + 2, g.mb + 2, OUTPUT);
+#undef OUTPUT
     free(scratch);
 }
 
-/* dM = A dY Aᵀ for channels [k, k + lanes) (lanes <= 16) of one tile whose 16 output-gradient
- * rows are at q: A y column by column, then (A y) Aᵀ row by row. Inlined with lanes = 16 for
- * whole vectors. */
-INLINE void winograd4_output_grad_lanes(float *const q[16], float *restrict d, ptrdiff_t ld, int k, int lanes) {
-    vec16 s[24];
-    for (int j = 0; j < 4; j++) {
-        vec16 a[4], o[6];
-        for (int i = 0; i < 4; i++) load_lanes(&a[i], q[i * 4 + j] + k, lanes);
-        A4(a, o);
-        for (int i = 0; i < 6; i++) s[i * 4 + j] = o[i];
+/* ---- output gradient: dM = A_a dY A_bᵀ, the adjoint of the output transform ---- */
+
+/* dM's entries of channels [k, k + lanes) for one tile whose output-gradient rows are at q:
+ * A_a y column by column, then (A_a y) A_bᵀ row by row. */
+INLINE void output_grad_lanes(int na, int nb, float *const *q, float *restrict d, ptrdiff_t ld, int k, int lanes) {
+    const int ma = na - 2, mb = nb - 2;
+    vec16 s[MAXN * (MAXN - 2)];
+    for (int j = 0; j < mb; j++) {
+        vec16 a[MAXN], o[MAXN];
+        for (int i = 0; i < ma; i++) load_lanes(&a[i], q[i * mb + j] + k, lanes);
+        a_adj(na, a, o);
+        for (int i = 0; i < na; i++) s[i * mb + j] = o[i];
     }
-    for (int i = 0; i < 6; i++) {
-        vec16 o[6];
-        A4(s + i * 4, o);
-        for (int j = 0; j < 6; j++) store_lanes(d + (i * 6 + j) * ld + k, &o[j], lanes);
+    for (int i = 0; i < na; i++) {
+        vec16 o[MAXN];
+        a_adj(nb, s + i * mb, o);
+        for (int j = 0; j < nb; j++) store_lanes(d + (i * nb + j) * ld + k, &o[j], lanes);
     }
 }
 
-CLONES void sweep_winograd4_output_grad(const float *restrict dout, float *restrict dM, ptrdiff_t ld, int OH, int OW,
-                                        int K, ptrdiff_t t0, ptrdiff_t nt) {
-    const int TH = (OH + 3) / 4, TW = (OW + 3) / 4;
-    float *zeros = calloc((size_t)K, sizeof(float));
+INLINE void output_grad_tiles(int na, int nb, const float *restrict dout, float *restrict dM, ptrdiff_t ld, int OH, int OW,
+                              int K, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt, float *zeros) {
     for (ptrdiff_t n = 0; n < nt; n++) {
-        int b, ty, tx;
-        tile_position(t0 + n, TH, TW, &b, &ty, &tx);
-        float *q[16];  /* only read: dout's tile, zeros past its edge */
-        tile4_outputs((float *)dout + (size_t)b * OH * OW * K, 4 * ty, 4 * tx, OH, OW, K, zeros, q);
+        int b, oh, ow;
+        tile_origin(g, t0 + n, &b, &oh, &ow);
+        float *q[(MAXN - 2) * (MAXN - 2)];  /* only read: dout's tile, zeros past its edge */
+        tile_positions((float *)dout + (size_t)b * OH * OW * K, oh, ow, na - 2, nb - 2, OH, OW, K, zeros, q);
         float *d = dM + n * K;
         for (int k = 0; k < K; k += LANES) {
-            if (K - k >= LANES) winograd4_output_grad_lanes(q, d, ld, k, LANES);
-            else winograd4_output_grad_lanes(q, d, ld, k, K - k);
+            if (K - k >= LANES) output_grad_lanes(na, nb, q, d, ld, k, LANES);
+            else output_grad_lanes(na, nb, q, d, ld, k, K - k);
         }
     }
+}
+
+CLONES void sweep_winograd_output_grad(const float *restrict dout, float *restrict dM, ptrdiff_t ld, int OH, int OW,
+                                       int K, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt) {
+    float *zeros = calloc((size_t)K, sizeof(float));
+#define OUTPUT_GRAD(NA, NB) output_grad_tiles(NA, NB, dout, dM, ld, OH, OW, K, g, t0, nt, zeros)
+    DISPATCH(g.ma + 2, g.mb + 2, OUTPUT_GRAD);
+#undef OUTPUT_GRAD
     free(zeros);
 }
 
+/* ---- filters: U = G_a g G_bᵀ and dg = G_aᵀ dU G_b, vectorized over 16 (c, k) pairs ---- */
+
+static const float G2[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
 static const float G4[6][3] = {
     {1.0f / 4, 0, 0}, {-1.0f / 6, -1.0f / 6, -1.0f / 6}, {-1.0f / 6, 1.0f / 6, -1.0f / 6},
     {1.0f / 24, 1.0f / 12, 1.0f / 6}, {1.0f / 24, -1.0f / 12, 1.0f / 6}, {0, 0, 1},
 };
+static const float G6[8][3] = {
+    {1, 0, 0}, {-2.0f / 9, -2.0f / 9, -2.0f / 9}, {-2.0f / 9, 2.0f / 9, -2.0f / 9},
+    {1.0f / 90, 1.0f / 45, 2.0f / 45}, {1.0f / 90, -1.0f / 45, 2.0f / 45},
+    {32.0f / 45, 16.0f / 45, 8.0f / 45}, {32.0f / 45, -16.0f / 45, 8.0f / 45}, {0, 0, 1},
+};
 
-void sweep_winograd4_filter(const float *restrict w, float *restrict U, int C, int K, int flip) {
+static const float (*g_table(int n))[3] { return n == 4 ? G2 : n == 6 ? G4 : G6; }
+
+CLONES void sweep_winograd_filter(const float *restrict w, float *restrict U, int C, int K, int ma, int mb, int transpose) {
+    const int na = ma + 2, nb = mb + 2;
+    const float (*Ga)[3] = g_table(na), (*Gb)[3] = g_table(nb);
     const size_t CK = (size_t)C * K;
-    /* at, the position in each of the 36 matrices, runs contiguously: (c, k) or, flipped, (k, c) */
-    const int outer = flip ? K : C, inner = flip ? C : K;
-    for (int o = 0; o < outer; o++) {
-        for (int i2 = 0; i2 < inner; i2++) {
-            const size_t at = (size_t)o * inner + i2;
-            const int k = flip ? o : i2, c = flip ? i2 : o;
-            float g[9], r[18];
-            for (int i = 0; i < 3; i++)
-                for (int j = 0; j < 3; j++)
-                    g[i * 3 + j] = flip ? w[(((size_t)k * 3 + (2 - i)) * 3 + (2 - j)) * C + c]
-                                        : w[(((size_t)k * 3 + i) * 3 + j) * C + c];
-            /* G g: 6x3 */
-            for (int i = 0; i < 6; i++)
-                for (int j = 0; j < 3; j++) r[i * 3 + j] = G4[i][0] * g[j] + G4[i][1] * g[3 + j] + G4[i][2] * g[6 + j];
-            /* (G g) Gᵀ: 6x6 */
-            for (int i = 0; i < 6; i++)
-                for (int j = 0; j < 6; j++)
-                    U[(i * 6 + j) * CK + at] = r[i * 3] * G4[j][0] + r[i * 3 + 1] * G4[j][1] + r[i * 3 + 2] * G4[j][2];
+    float *g = malloc(9 * CK * sizeof(float));  /* (9, C, K) or transposed (9, K, C): the filter taps */
+    for (int k = 0; k < K; k++)
+        for (int e = 0; e < 9; e++) {
+            const float *x = w + ((size_t)k * 9 + e) * C;
+            if (transpose) memcpy(g + e * CK + (size_t)k * C, x, (size_t)C * sizeof(float));
+            else for (int c = 0; c < C; c++) g[e * CK + (size_t)c * K + k] = x[c];
         }
+    for (size_t a0 = 0; a0 < CK; a0 += LANES) {
+        const int lanes = CK - a0 < LANES ? (int)(CK - a0) : LANES;
+        vec16 x[9], r[MAXN * 3];
+        for (int e = 0; e < 9; e++) load_lanes(&x[e], g + e * CK + a0, lanes);
+        for (int i = 0; i < na; i++)  /* G_a g: na x 3 */
+            for (int j = 0; j < 3; j++) r[i * 3 + j] = Ga[i][0] * x[j] + Ga[i][1] * x[3 + j] + Ga[i][2] * x[6 + j];
+        for (int i = 0; i < na; i++)  /* (G_a g) G_bᵀ: na x nb */
+            for (int j = 0; j < nb; j++) {
+                const vec16 u = r[i * 3] * Gb[j][0] + r[i * 3 + 1] * Gb[j][1] + r[i * 3 + 2] * Gb[j][2];
+                store_lanes(U + (i * nb + j) * CK + a0, &u, lanes);
+            }
     }
+    free(g);
 }
 
-void sweep_winograd4_filter_grad(const float *restrict dU, float *restrict dw, int C, int K) {
+CLONES void sweep_winograd_filter_grad(const float *restrict dU, float *restrict dw, int C, int K, int ma, int mb, int accumulate) {
+    const int na = ma + 2, nb = mb + 2;
+    const float (*Ga)[3] = g_table(na), (*Gb)[3] = g_table(nb);
     const size_t CK = (size_t)C * K;
-    for (int k = 0; k < K; k++) {
-        for (int c = 0; c < C; c++) {
-            const size_t at = (size_t)c * K + k;
-            float x[36], r[18];
-            for (int e = 0; e < 36; e++) x[e] = dU[e * CK + at];
-            /* Gᵀ x: 3x6 */
-            for (int i = 0; i < 3; i++)
-                for (int j = 0; j < 6; j++) {
-                    float acc = 0;
-                    for (int e = 0; e < 6; e++) acc += G4[e][i] * x[e * 6 + j];
-                    r[i * 6 + j] = acc;
-                }
-            /* (Gᵀ x) G: 3x3 */
-            for (int i = 0; i < 3; i++)
-                for (int j = 0; j < 3; j++) {
-                    float acc = 0;
-                    for (int e = 0; e < 6; e++) acc += r[i * 6 + e] * G4[e][j];
-                    dw[(((size_t)k * 3 + i) * 3 + j) * C + c] = acc;
-                }
-        }
+    float *d = malloc(9 * CK * sizeof(float));  /* (9, C, K): the filter gradient's taps, (c, k) contiguous */
+    for (size_t a0 = 0; a0 < CK; a0 += LANES) {
+        const int lanes = CK - a0 < LANES ? (int)(CK - a0) : LANES;
+        vec16 r[3 * MAXN];  /* G_aᵀ x: 3 x nb */
+        for (int i = 0; i < 3 * nb; i++) r[i] = (vec16){0};
+        for (int e = 0; e < na; e++)
+            for (int j = 0; j < nb; j++) {
+                vec16 x;
+                load_lanes(&x, dU + (e * nb + j) * CK + a0, lanes);
+                for (int i = 0; i < 3; i++) r[i * nb + j] += Ga[e][i] * x;
+            }
+        for (int i = 0; i < 3; i++)  /* (G_aᵀ x) G_b: 3 x 3 */
+            for (int j = 0; j < 3; j++) {
+                vec16 acc = {0};
+                for (int e = 0; e < nb; e++) acc += r[i * nb + e] * Gb[e][j];
+                store_lanes(d + (i * 3 + j) * CK + a0, &acc, lanes);
+            }
     }
+    for (int k = 0; k < K; k++)
+        for (int e = 0; e < 9; e++) {
+            float *o = dw + ((size_t)k * 9 + e) * C;
+            const float *x = d + e * CK + k;
+            if (accumulate) for (int c = 0; c < C; c++) o[c] += x[(size_t)c * K];
+            else for (int c = 0; c < C; c++) o[c] = x[(size_t)c * K];
+        }
+    free(d);
 }

@@ -18,10 +18,10 @@ final class ConvPathTests: XCTestCase {
     }
 
     func compareWithIm2col(_ shape: [Int], filters K: Int, kernel: Int = 3, stride: Int = 1, padding: Padding, batch B: Int,
-                           path: Path = .winograd, tile: Int = 2, file: StaticString = #filePath, line: UInt = #line) {
+                           path: Path = .winograd, sizes: [Int] = [2, 4, 6], file: StaticString = #filePath, line: UInt = #line) {
         let fast = Conv2D(input: shape, filters: K, kernel: kernel, stride: stride, padding: padding)
         let slow = Conv2D(input: shape, filters: K, kernel: kernel, stride: stride, padding: padding)
-        fast.winogradTile = tile
+        fast.winogradSizes = sizes
         XCTAssertEqual(fast.useWinograd, path == .winograd, "\(shape) \(padding): Winograd path", file: file, line: line)
         XCTAssertEqual(fast.useDirect, path == .direct, "\(shape) \(padding): direct path", file: file, line: line)
         slow.useWinograd = false; slow.useDirect = false
@@ -32,9 +32,10 @@ final class ConvPathTests: XCTestCase {
         var ctx = PassContext(training: true, rng: rng)
         fast.forward(&out1, x, p, &s, batch: B, ctx: &ctx)
         slow.forward(&out2, x, p, &s, batch: B, ctx: &ctx)
-        let what = "\(path) \(path == .winograd ? "F(\(tile)x\(tile)) " : "")\(shape) K\(K) k\(kernel) s\(stride) \(padding) B\(B)"
-        // F(4x4)'s transforms have entries up to 8 and 1/24: its rounding errors are larger.
-        let tolerance: Float = path == .winograd && tile == 4 ? 5e-4 : 1e-4
+        let what = "\(path) \(path == .winograd ? "tiles \(sizes) " : "")\(shape) K\(K) k\(kernel) s\(stride) \(padding) B\(B)"
+        // The larger tiles' transforms have larger entries (up to 8 and 1/24 for 4, 32 and 1/90
+        // for 6): their rounding errors are larger.
+        let tolerance: Float = path == .direct ? 1e-4 : [2: 2e-5, 4: 5e-5, 6: 1e-4][sizes.max()!]!  // about 10x the largest errors seen
         XCTAssertLessThan(relativeError(out1, out2), tolerance, "forward \(what)", file: file, line: line)
 
         // Garbage in the outputs: backward must overwrite every element.
@@ -52,40 +53,51 @@ final class ConvPathTests: XCTestCase {
         XCTAssertEqual(dp3, dp1, what, file: file, line: line)
     }
 
-    /// Each (input, filters, batch) with F(2x2) and F(4x4).
-    func compareBothTiles(_ cases: [([Int], Int, Int)], padding: Padding, file: StaticString = #filePath, line: UInt = #line) {
-        for tile in [2, 4] {
+    /// Each (input, filters, batch) with tiles of 2, of 4 and of 6 only, and with the mix the layer picks.
+    func compareTileSizes(_ cases: [([Int], Int, Int)], padding: Padding, file: StaticString = #filePath, line: UInt = #line) {
+        for sizes in [[2], [4], [6], [2, 4, 6]] {
             for (shape, K, B) in cases {
-                compareWithIm2col(shape, filters: K, padding: padding, batch: B, tile: tile, file: file, line: line)
+                compareWithIm2col(shape, filters: K, padding: padding, batch: B, sizes: sizes, file: file, line: line)
             }
         }
     }
 
     func testSamePaddingMatchesIm2col() {
-        compareBothTiles([([6, 6, 4], 5, 1), ([7, 7, 5], 3, 3), ([5, 6, 9], 17, 3), ([14, 14, 32], 64, 2), ([1, 3, 4], 2, 2),
+        compareTileSizes([([6, 6, 4], 5, 1), ([7, 7, 5], 3, 3), ([5, 6, 9], 17, 3), ([14, 14, 32], 64, 2), ([1, 3, 4], 2, 2),
                           ([9, 10, 4], 6, 2)], padding: .same)
     }
 
     func testValidPaddingMatchesIm2col() {
-        compareBothTiles([([6, 6, 4], 5, 3), ([7, 7, 6], 7, 1), ([13, 11, 33], 10, 3), ([3, 3, 4], 4, 2)], padding: .valid)
+        compareTileSizes([([6, 6, 4], 5, 3), ([7, 7, 6], 7, 1), ([13, 11, 33], 10, 3), ([3, 3, 4], 4, 2)], padding: .valid)
     }
 
     func testBatchesLargerThanOneChunk() {
-        // 200 images of 10x10: 5000 (F(2x2)) or 1800 (F(4x4)) tiles, several chunks (the filter
-        // gradient sums across them).
+        // 200 images of 10x10: 5000, 1800 or 800 tiles of 2, 4 or 6, several chunks per group (the
+        // filter gradient sums across them).
         let conv = Conv2D(input: [10, 10, 8], filters: 8, kernel: 3)
-        conv.winogradTile = 4
-        XCTAssertLessThan(conv.winogradChunk, 200 * 9)
-        for tile in [2, 4] { compareWithIm2col([10, 10, 8], filters: 8, padding: .same, batch: 200, tile: tile) }
+        XCTAssertLessThan(conv.winogradChunk(elements: 36), 200 * 9)
+        XCTAssertLessThan(conv.winogradChunk(elements: 64), 200 * 4)
+        for sizes in [[2], [4], [6], [2, 4, 6]] { compareWithIm2col([10, 10, 8], filters: 8, padding: .same, batch: 200, sizes: sizes) }
     }
 
-    /// F(4x4) where it needs fewer multiplications, tiles that stick out counted.
+    /// The fewest transformed points per axis, then the fewest 6s, then the fewest tiles.
     func testTileSizeChoice() {
-        XCTAssertEqual(Conv2D(input: [14, 14, 32], filters: 64, kernel: 3).winogradTile, 4)   // 576 vs 784 multiplications per channel pair
-        XCTAssertEqual(Conv2D(input: [28, 28, 32], filters: 64, kernel: 3).winogradTile, 4)
-        XCTAssertEqual(Conv2D(input: [7, 7, 64], filters: 64, kernel: 3).winogradTile, 4)     // 144 vs 256
-        XCTAssertEqual(Conv2D(input: [2, 2, 8], filters: 8, kernel: 3).winogradTile, 2)       // 36 vs 16
-        XCTAssertEqual(Conv2D(input: [5, 5, 8], filters: 8, kernel: 3).winogradTile, 2)       // 144 vs 144
+        func runs(_ L: Int, _ sizes: [Int] = [2, 4, 6]) -> String { Conv2D.winogradRuns(L, sizes: sizes).map(\.description).joined(separator: " ") }
+        XCTAssertEqual(runs(14), "1x6@0 2x4@6")   // 8 + 6 + 6 = 20 points, where 4x4 alone needs 24 (16 covered)
+        XCTAssertEqual(runs(28), "4x6@0 1x4@24")  // 38, against 42 with 4 alone
+        XCTAssertEqual(runs(12), "2x6@0")         // 16
+        XCTAssertEqual(runs(7), "2x4@0")          // 12, as 6 + 2: fewer 6s
+        XCTAssertEqual(runs(5), "1x6@0")          // 8, against 10 for 4 + 2
+        XCTAssertEqual(runs(3), "1x4@0")          // 6, against 8 for 2 + 2
+        XCTAssertEqual(runs(2), "1x2@0")
+        XCTAssertEqual(runs(1), "1x2@0")
+        XCTAssertEqual(runs(14, [4]), "4x4@0")    // the last tile sticks out
+        XCTAssertEqual(runs(14, [2]), "7x2@0")
+        XCTAssertEqual(runs(9, [2, 4]), "2x4@0 1x2@8")
+        let conv = Conv2D(input: [14, 14, 32], filters: 64, kernel: 3)
+        conv.prepare(maxBatch: 1)
+        XCTAssertEqual(conv.forwardGroups.map { "\($0.ma)x\($0.mb)" }, ["6x6", "6x4", "4x6", "4x4"])
+        XCTAssertEqual(conv.forwardGroups.map { Conv2D.elements($0) * Int($0.nr * $0.nc) }.reduce(0, +), 400)  // 20 x 20
     }
 
     func testDirectMatchesIm2col() {
@@ -111,30 +123,35 @@ final class ConvPathTests: XCTestCase {
         XCTAssertFalse(Conv2D(input: [8, 8, 4], filters: 2, kernel: 3, stride: 2).useDirect)
     }
 
-    /// The filter transforms themselves, against G g Gᵀ written out with explicit matrices.
+    /// The filter transforms themselves, U = G_a g G_bᵀ for every pair of tile sizes, plain and
+    /// transposed, against explicit matrices (the G of F(2,3), F(4,3) and F(6,3)).
     func testFilterTransformMatchesMatrices() {
-        checkFilterTransform(G: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], sweep_winograd_filter)
-        checkFilterTransform(G: [[1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
-                                 [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]], sweep_winograd4_filter)
-    }
-
-    func checkFilterTransform(G: [[Float]], _ transform: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int32, Int32, Int32) -> Void) {
-        let C = 3, K = 2, a = G.count, n = a * a
+        let G: [Int: [[Double]]] = [
+            2: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
+            4: [[1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
+                [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]],
+            6: [[1, 0, 0], [-2.0 / 9, -2.0 / 9, -2.0 / 9], [-2.0 / 9, 2.0 / 9, -2.0 / 9], [1.0 / 90, 1.0 / 45, 2.0 / 45],
+                [1.0 / 90, -1.0 / 45, 2.0 / 45], [32.0 / 45, 16.0 / 45, 8.0 / 45], [32.0 / 45, -16.0 / 45, 8.0 / 45], [0, 0, 1]],
+        ]
+        let C = 3, K = 7  // C·K = 21: one whole vector of 16 (c, k) pairs and a partial one
         let w = random(K * 9 * C)
-        var U = [Float](repeating: 0, count: n * C * K), Uflip = U
-        transform(w, &U, Int32(C), Int32(K), 0)
-        transform(w, &Uflip, Int32(C), Int32(K), 1)
-        for k in 0..<K {
-            for c in 0..<C {
-                for flip in [false, true] {
-                    var u = [[Float]](repeating: [Float](repeating: 0, count: a), count: a)
-                    for r in 0..<a { for q in 0..<a { for i in 0..<3 { for j in 0..<3 {
-                        let g = flip ? w[((k * 3 + 2 - i) * 3 + 2 - j) * C + c] : w[((k * 3 + i) * 3 + j) * C + c]
-                        u[r][q] += G[r][i] * g * G[q][j]
-                    } } } }
-                    for xi in 0..<n {
-                        let got = flip ? Uflip[xi * C * K + k * C + c] : U[xi * C * K + c * K + k]
-                        XCTAssertEqual(got, u[xi / a][xi % a], accuracy: 1e-5, "\(a)x\(a) k\(k) c\(c) ξ\(xi) flip \(flip)")
+        for ma in [2, 4, 6] {
+            for mb in [2, 4, 6] {
+                let (Ga, Gb) = (G[ma]!, G[mb]!), (na, nb) = (ma + 2, mb + 2)
+                var U = [Float](repeating: .nan, count: na * nb * C * K), Ut = U
+                sweep_winograd_filter(w, &U, Int32(C), Int32(K), Int32(ma), Int32(mb), 0)
+                sweep_winograd_filter(w, &Ut, Int32(C), Int32(K), Int32(ma), Int32(mb), 1)
+                for k in 0..<K {
+                    for c in 0..<C {
+                        for r in 0..<na {
+                            for q in 0..<nb {
+                                var u = 0.0
+                                for i in 0..<3 { for j in 0..<3 { u += Ga[r][i] * Double(w[((k * 3 + i) * 3 + j) * C + c]) * Gb[q][j] } }
+                                let xi = r * nb + q, what = "\(ma)x\(mb) k\(k) c\(c) ξ\(xi)"
+                                XCTAssertEqual(Double(U[xi * C * K + c * K + k]), u, accuracy: 1e-5, what)
+                                XCTAssertEqual(Double(Ut[xi * C * K + k * C + c]), u, accuracy: 1e-5, what + " transposed")
+                            }
+                        }
                     }
                 }
             }

@@ -67,20 +67,21 @@ final class GradientCheckTests: XCTestCase {
     }
     func testConvValidStride2() { check(Conv2D(input: [6, 5, 2], filters: 2, kernel: 3, stride: 2, padding: .valid)) }
     func testConvSameStride2EvenKernel() { check(Conv2D(input: [5, 6, 1], filters: 2, kernel: 2, stride: 2, padding: .same)) }
-    /// A Winograd convolution checked with both tile sizes.
+    /// A Winograd convolution checked with tiles of 2, of 4 and of 6 only, and with its own mix.
     func checkWinograd(_ input: [Int], filters: Int, padding: Padding, file: StaticString = #filePath, line: UInt = #line) {
-        for tile in [2, 4] {
+        for sizes in [[2], [4], [6], [2, 4, 6]] {
             let conv = Conv2D(input: input, filters: filters, kernel: 3, stride: 1, padding: padding)
             XCTAssertTrue(conv.useWinograd, file: file, line: line)
-            conv.winogradTile = tile
+            conv.winogradSizes = sizes
             check(conv, batch: 2, file: file, line: line)
         }
     }
     func testConvWinogradSame() { checkWinograd([5, 4, 4], filters: 3, padding: .same) }
     func testConvWinogradValid() { checkWinograd([5, 6, 5], filters: 2, padding: .valid) }
-    func testConvWinogradFourByFourTiles() {
-        let conv = Conv2D(input: [8, 7, 4], filters: 3, kernel: 3, stride: 1, padding: .same)
-        XCTAssertEqual(conv.winogradTile, 4)
+    func testConvWinogradMixedTiles() {
+        let conv = Conv2D(input: [10, 9, 4], filters: 3, kernel: 3, stride: 1, padding: .same)
+        conv.prepare(maxBatch: 2)
+        XCTAssertEqual(conv.forwardGroups.map { "\($0.ma)x\($0.mb)" }, ["6x6", "6x4", "4x6", "4x4"])  // 10 = 6 + 4, 9 = 6 + 4 (one sticks out)
         check(conv, batch: 2)
     }
     func testConvIm2colStride2() {

@@ -50,38 +50,35 @@ void sweep_conv_direct_pool(const float *pad, const float *wt, const float *bias
  * argmax: the same as sweep_maxpool_backward then sweep_conv_direct_filter_grad, bit for bit. */
 void sweep_conv_direct_pool_filter_grad(const float *pad, const float *dpool, const int32_t *argmax, float *dwt, float *db,
                                         int B, int Hp, int Wp, int C, int K, int KH, int KW, int stride, int OH, int OW);
-/* Winograd F(2x2, 3x3) transforms of 3x3 stride-1 convolutions (winograd.c). The output
- * (B,OH,OW) is cut into 2x2 tiles, ceil(OH/2) x ceil(OW/2) per image, numbered image by image,
- * row by row; tile t reads the 4x4 input window at (2ty - pad_top, 2tx - pad_left), zeros
- * outside. Each call transforms the tiles [t0, t0 + nt); a transformed chunk is 16 matrices
- * (nt, channels), `ld` floats apart. */
-/* inp (B,H,W,C) → V (16, nt, C): V = Bᵀ d B of each 4x4 input tile d */
+/* Winograd F(ma x mb, 3x3) transforms of 3x3 stride-1 convolutions (winograd.c), output tiles
+ * ma x mb with ma, mb in {2, 4, 6}. A layer's output (B,OH,OW) is covered by groups of tiles;
+ * this is one group: per image nr rows by nc columns of ma x mb tiles, the tile in row i and
+ * column j covering the outputs from (r0 + i*ma, c0 + j*mb) (those past the image are dropped),
+ * numbered image by image, row by row. A tile reads the (ma+2) x (mb+2) input window at its
+ * first output minus (pad_top, pad_left), zeros outside. Each call handles the tiles
+ * [t0, t0 + nt) of a group; a transformed chunk is n = (ma+2)(mb+2) matrices (nt, channels),
+ * `ld` floats apart. */
+typedef struct { int ma, mb, r0, nr, c0, nc; } sweep_tiles;
+/* inp (B,H,W,C) → V (n, nt, C): V = Bᵀ d B of each input window d */
 void sweep_winograd_input(const float *inp, float *V, ptrdiff_t ld, int H, int W, int C,
-                          int pad_top, int pad_left, int OH, int OW, ptrdiff_t t0, ptrdiff_t nt);
-/* M (16, nt, K) → out (B,OH,OW,K): Y = Aᵀ M A (+ bias (K) unless NULL), only the positions
- * inside the output written */
+                          int pad_top, int pad_left, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt);
+/* M (n, nt, K) → out (B,OH,OW,K): Y = Aᵀ M A (+ bias (K) unless NULL), only the positions inside
+ * the output written. With `pooled` non-NULL, the output is max-pooled 2x2 / stride 2 on the way
+ * out instead: pooled (B,OH/2,OW/2,K) and argmax (offsets into (B,OH,OW,K)) are written as
+ * sweep_maxpool would write them from the output, and `out` is not touched. */
 void sweep_winograd_output(const float *M, ptrdiff_t ld, float *out, const float *bias, int OH, int OW,
-                           int K, ptrdiff_t t0, ptrdiff_t nt);
-/* dout (B,OH,OW,K) → dM (16, nt, K): A dY Aᵀ of each 2x2 output tile (zeros outside the output);
+                           int K, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt, float *pooled, int32_t *argmax);
+/* dout (B,OH,OW,K) → dM (n, nt, K): A dY Aᵀ of each output tile (zeros outside the output);
  * the transpose of sweep_winograd_output, for the filter gradient */
 void sweep_winograd_output_grad(const float *dout, float *dM, ptrdiff_t ld, int OH, int OW, int K,
-                                ptrdiff_t t0, ptrdiff_t nt);
-/* w (K,3,3,C) → U (16, C, K) = G g Gᵀ; with flip, the input gradient's filter: rotated by 180°
- * with the channels swapped, U (16, K, C) */
-void sweep_winograd_filter(const float *w, float *U, int C, int K, int flip);
-/* dU (16, C, K) → dw (K,3,3,C) = Gᵀ dU G: the filter gradient from the transformed one */
-void sweep_winograd_filter_grad(const float *dU, float *dw, int C, int K);
-/* The same five for Winograd F(4x4, 3x3): 4x4 output tiles, ceil(OH/4) x ceil(OW/4) per image,
- * 6x6 input windows at (4ty - pad_top, 4tx - pad_left), 36 transformed matrices per chunk. */
-void sweep_winograd4_input(const float *inp, float *V, ptrdiff_t ld, int H, int W, int C,
-                           int pad_top, int pad_left, int OH, int OW, ptrdiff_t t0, ptrdiff_t nt);
-/* (with `pooled` non-NULL, the output is max-pooled 2x2 / stride 2 on the way out: pooled
- * (B,OH/2,OW/2,K) and argmax (offsets into (B,OH,OW,K)) are written as sweep_maxpool would
- * write them from the output, and `out` is not touched) */
-void sweep_winograd4_output(const float *M, ptrdiff_t ld, float *out, const float *bias, int OH, int OW,
-                            int K, ptrdiff_t t0, ptrdiff_t nt, float *pooled, int32_t *argmax);
-void sweep_winograd4_output_grad(const float *dout, float *dM, ptrdiff_t ld, int OH, int OW, int K,
-                                 ptrdiff_t t0, ptrdiff_t nt);
-void sweep_winograd4_filter(const float *w, float *U, int C, int K, int flip);
-void sweep_winograd4_filter_grad(const float *dU, float *dw, int C, int K);
+                                sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt);
+/* dV (n, nt, C) → dinp (B,H,W,C), added: B dV Bᵀ of each tile added to its input window (the
+ * positions inside the image): the transpose of sweep_winograd_input, for the input gradient */
+void sweep_winograd_input_grad(const float *dV, ptrdiff_t ld, float *dinp, int H, int W, int C,
+                               int pad_top, int pad_left, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt);
+/* w (K,3,3,C) → U (n, C, K) = G_a g G_bᵀ for ma x mb tiles, or with `transpose` U (n, K, C) */
+void sweep_winograd_filter(const float *w, float *U, int C, int K, int ma, int mb, int transpose);
+/* dU (n, C, K) → dw (K,3,3,C) = G_aᵀ dU G_b: the filter gradient from the transformed one,
+ * overwritten, or added to dw when `accumulate` is non-zero */
+void sweep_winograd_filter_grad(const float *dU, float *dw, int C, int K, int ma, int mb, int accumulate);
 #endif

@@ -1,117 +1,151 @@
 import CSweepKernels
 
-/// Winograd F(2x2, 3x3) and F(4x4, 3x3) convolution (Lavin & Gray, "Fast Algorithms for
-/// Convolutional Neural Networks", 2015), used by `Conv2D` for every 3x3 stride-1 convolution
-/// (same or valid padding) with at least 4 input channels: F(2x2) does 16 multiplications per 2x2
-/// output tile instead of 36 (2.25x fewer FLOPs than im2col), F(4x4) 36 per 4x4 tile instead of
-/// 144 (4x fewer); `winogradTile` picks the one with fewer multiplications for the output size
-/// (tiles that stick out count too). Neither needs im2col's KH*KW-times larger column buffer. (With 1-3 input channels its GEMMs would be too thin to gain: those take the
-/// direct path. The im2col path remains the reference the tests compare this one with.)
+/// Winograd F(m x m', 3x3) convolution (Lavin & Gray, "Fast Algorithms for Convolutional Neural
+/// Networks", 2015), used by `Conv2D` for every 3x3 stride-1 convolution (same or valid padding)
+/// with at least 4 input channels. An ma x mb output tile costs (ma+2)(mb+2) multiplications per
+/// channel pair instead of 9·ma·mb: F(2x2) 16 instead of 36, F(4x4) 36 instead of 144, F(6x6) 64
+/// instead of 324. Each output axis is covered by runs of tiles of sizes 2, 4 and 6
+/// (`winogradRuns`), chosen for the fewest transformed points, so 14 = 6 + 4 + 4 needs 20 per
+/// axis where uniform 4x4 tiles would need 24 (16 covered); the tiles of one (ma, mb) pair form a
+/// group (`sweep_tiles`), with its own transformed filter. No im2col column buffer is needed.
+/// (With 1-3 input channels the GEMMs would be too thin to gain: those take the direct path. The
+/// im2col path remains the reference the tests compare this one with.)
 ///
-/// Each pass works on chunks of `winogradChunk` tiles small enough that the transformed tiles
-/// stay in cache between the transform, the 16 GEMMs and the inverse transform:
-/// (below for F(2x2); F(4x4) has 6x6 input tiles, 36 matrices and 4x4 output tiles)
-/// - forward: V = Bᵀ d B per 4x4 input tile, (16, T, C); M[ξ] (T, K) = V[ξ] (T, C) · U[ξ] (C, K)
-///   with U = G g Gᵀ, (16, C, K); Y = Aᵀ M A + b into (B, OH, OW, K);
-/// - input gradient: the input gradient of a 3x3 stride-1 convolution is again a 3x3 stride-1
-///   convolution of dY (B, OH, OW, K), with the filter rotated by 180° and its channels swapped
-///   and padding 2 - pad, so it runs the forward machinery with U' (16, K, C) (the tile size is
-///   the layer's, chosen for OH x OW, which is also H x W when the padding is same);
-/// - filter gradient: the adjoint of the forward, dU[ξ] (C, K) = Σ_T V[ξ]ᵀ · dM[ξ] with
-///   dM = A dY Aᵀ per 2x2 output tile, then dW = Gᵀ dU G; V is recomputed from the input
-///   (cheaper than keeping the whole batch's V from the forward pass).
-/// The tiles that stick out of the output (odd OH or OW) read zeros and write nothing there.
+/// Each pass works group by group, on chunks of tiles small enough that the transformed tiles
+/// stay in cache between the transform, the n = (ma+2)(mb+2) GEMMs and the inverse transform:
+/// - forward: V = Bᵀ d B per input window, (n, T, C); M[ξ] (T, K) = V[ξ] (T, C) · U[ξ] (C, K)
+///   with U = G g Gᵀ, (n, C, K); Y = Aᵀ M A + b into (B, OH, OW, K);
+/// - backward, the adjoint of the forward, in one pass over the same tiles: dM = A dY Aᵀ per
+///   output tile; filter gradient dU[ξ] (C, K) = Σ_T V[ξ]ᵀ · dM[ξ], then dW = Σ_groups Gᵀ dU G,
+///   with V recomputed from the input (cheaper than keeping the whole batch's V from the forward
+///   pass); input gradient dV[ξ] (T, C) = dM[ξ] · U[ξ]ᵀ, added to each tile's input window as
+///   B dV Bᵀ (windows overlap by two rows and columns).
 extension Conv2D {
     /// Floats per chunk: V and M of one chunk take about 1 MB, so they stay in L2.
     static let winogradChunkFloats = 1 << 18
 
-    /// The output tile size m of F(m x m, 3x3) for an output of OH x OW: 4 when its 36
-    /// multiplications per 4x4 tile, counting the tiles that stick out of the output, come to at
-    /// most 80% of F(2x2)'s 16 per 2x2 tile (its transforms cost more); else 2.
-    static func winogradTile(OH: Int, OW: Int) -> Int {
-        let mults4 = 36 * ((OH + 3) / 4) * ((OW + 3) / 4), mults2 = 16 * ((OH + 1) / 2) * ((OW + 1) / 2)
-        return 5 * mults4 <= 4 * mults2 ? 4 : 2
+    /// `count` tiles of size `m` along one axis, the first covering the outputs from `start`.
+    struct TileRun: Equatable, CustomStringConvertible {
+        let m: Int, start: Int, count: Int
+        var description: String { "\(count)x\(m)@\(start)" }
     }
 
-    /// Transformed elements per tile: (m + 2)².
-    var winogradElements: Int { (winogradTile + 2) * (winogradTile + 2) }
-    var tilesHigh: Int { (OH + winogradTile - 1) / winogradTile }
-    var tilesWide: Int { (OW + winogradTile - 1) / winogradTile }
-    var winogradChunk: Int { max(8, Conv2D.winogradChunkFloats / (winogradElements * (C + K))) }
+    /// Tiles along an output axis of length L, of the sizes `sizes` (2, 4, 6): the fewest
+    /// transformed points Σ (m + 2) (each tile's share of the GEMMs and of the transforms),
+    /// then the fewest 6s (F(6,3) rounds the most), then the fewest tiles. Runs go largest
+    /// first, so only the last one can stick out of the output.
+    static func winogradRuns(_ L: Int, sizes: [Int]) -> [TileRun] {
+        precondition(L >= 1 && !sizes.isEmpty && sizes.allSatisfy { [2, 4, 6].contains($0) })
+        var best: (key: [Int], counts: [Int: Int])?
+        for n6 in 0...(sizes.contains(6) ? (L + 5) / 6 : 0) {
+            for n4 in 0...(sizes.contains(4) ? (L + 3) / 4 : 0) {
+                let rest = max(0, L - 6 * n6 - 4 * n4)
+                let n2 = (rest + 1) / 2
+                if n2 > 0 && !sizes.contains(2) { continue }
+                let key = [8 * n6 + 6 * n4 + 4 * n2, n6, n6 + n4 + n2]
+                if best == nil || key.lexicographicallyPrecedes(best!.key) { best = (key, [6: n6, 4: n4, 2: n2]) }
+            }
+        }
+        var runs: [TileRun] = [], start = 0
+        for m in [6, 4, 2] {
+            guard let n = best?.counts[m], n > 0 else { continue }
+            runs.append(TileRun(m: m, start: start, count: n)); start += m * n
+        }
+        return runs
+    }
+
+    /// The tile groups covering an Ho x Wo output: one per pair of row and column runs.
+    func winogradGroups(Ho: Int, Wo: Int) -> [sweep_tiles] {
+        let rows = Conv2D.winogradRuns(Ho, sizes: winogradSizes), cols = Conv2D.winogradRuns(Wo, sizes: winogradSizes)
+        return rows.flatMap { r in
+            cols.map { c in
+                sweep_tiles(ma: Int32(r.m), mb: Int32(c.m), r0: Int32(r.start), nr: Int32(r.count), c0: Int32(c.start), nc: Int32(c.count))
+            }
+        }
+    }
+
+    /// Transformed elements per tile of a group: (ma + 2)(mb + 2).
+    static func elements(_ g: sweep_tiles) -> Int { Int(g.ma + 2) * Int(g.mb + 2) }
+
+    /// Tiles per chunk for a group with n transformed elements per tile.
+    func winogradChunk(elements n: Int) -> Int { max(8, Conv2D.winogradChunkFloats / (n * (C + K))) }
 
     func prepareWinograd() {
-        let n = winogradElements
-        wU.ensure(n * C * K); wUflip.ensure(n * C * K); wdU.ensure(n * C * K)
-        wV.ensure(n * winogradChunk * max(C, K)); wM.ensure(n * winogradChunk * max(C, K))
+        forwardGroups = winogradGroups(Ho: OH, Wo: OW)
+        wU.ensure(forwardGroups.reduce(0) { $0 + Conv2D.elements($1) } * C * K); wUt.ensure(wU.count)
+        wdU.ensure(forwardGroups.map(Conv2D.elements).max()! * C * K)
+        let chunk = forwardGroups.map { Conv2D.elements($0) * winogradChunk(elements: Conv2D.elements($0)) * max(C, K) }.max()!
+        wV.ensure(chunk); wM.ensure(chunk)
     }
 
-    // The transforms of F(2x2, 3x3) or F(4x4, 3x3), as `winogradTile` says (shapes in sweep_kernels.h).
-    func transformFilter(_ w: UnsafePointer<Float>, _ U: UnsafeMutablePointer<Float>, flip: Bool) {
-        if winogradTile == 4 { sweep_winograd4_filter(w, U, Int32(C), Int32(K), flip ? 1 : 0) }
-        else { sweep_winograd_filter(w, U, Int32(C), Int32(K), flip ? 1 : 0) }
-    }
-
-    func transformInput(_ inp: UnsafePointer<Float>, _ V: UnsafeMutablePointer<Float>, ld: Int, Hi: Int, Wi: Int, Ci: Int,
-                        padTop: Int, padLeft: Int, Ho: Int, Wo: Int, t0: Int, nt: Int) {
-        if winogradTile == 4 {
-            sweep_winograd4_input(inp, V, ld, Int32(Hi), Int32(Wi), Int32(Ci), Int32(padTop), Int32(padLeft), Int32(Ho), Int32(Wo), t0, nt)
-        } else {
-            sweep_winograd_input(inp, V, ld, Int32(Hi), Int32(Wi), Int32(Ci), Int32(padTop), Int32(padLeft), Int32(Ho), Int32(Wo), t0, nt)
+    // U (Σ n, C, K) = the transformed filters of each group, one after the other; transposed, (Σ n, K, C)
+    func transformFilters(_ w: UnsafePointer<Float>, _ U: UnsafeMutablePointer<Float>, groups: [sweep_tiles], transpose: Bool = false) {
+        var at = U
+        for g in groups {
+            sweep_winograd_filter(w, at, Int32(C), Int32(K), g.ma, g.mb, transpose ? 1 : 0)
+            at += Conv2D.elements(g) * C * K
         }
     }
 
     // out (B,Ho,Wo,Co) = the 3x3 stride-1 convolution of inp (B,Hi,Wi,Ci) with the transformed
-    // filter U (n,Ci,Co), zero padding (padTop, padLeft), plus bias (Co) when given; overwritten
-    // With `pool` (F(4x4) only), the output is max-pooled 2x2 on the way out instead: pooled
-    // (B,Ho/2,Wo/2,Co) into `out`, the argmax into the pool's cache.
+    // filters U (Σ n, Ci, Co) of `groups`, zero padding (padTop, padLeft), plus bias (Co) when
+    // given; overwritten. With `pool`, the output is max-pooled 2x2 on the way out instead:
+    // pooled (B,Ho/2,Wo/2,Co) into `out`, the argmax into the pool's cache.
     func winogradConvolve(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ U: UnsafePointer<Float>,
                           _ bias: UnsafePointer<Float>?, batch B: Int, Hi: Int, Wi: Int, Ci: Int,
-                          Ho: Int, Wo: Int, Co: Int, padTop: Int, padLeft: Int, pool: MaxPool2D? = nil) {
-        precondition(pool == nil || winogradTile == 4)
-        let m = winogradTile, n = winogradElements
-        let T = B * ((Ho + m - 1) / m) * ((Wo + m - 1) / m)
+                          Ho: Int, Wo: Int, Co: Int, padTop: Int, padLeft: Int, groups: [sweep_tiles], pool: MaxPool2D? = nil) {
         let V = wV.pointer, M = wM.pointer
-        for t0 in Swift.stride(from: 0, to: T, by: winogradChunk) {
-            let nt = min(winogradChunk, T - t0)
-            transformInput(inp, V, ld: nt * Ci, Hi: Hi, Wi: Wi, Ci: Ci, padTop: padTop, padLeft: padLeft, Ho: Ho, Wo: Wo, t0: t0, nt: nt)
-            for xi in 0..<n {
-                gemm(false, false, nt, Co, Ci, 1, V + xi * nt * Ci, Ci, U + xi * Ci * Co, Co, 0, M + xi * nt * Co, Co)
+        var Ug = U
+        for g in groups {
+            let n = Conv2D.elements(g), T = B * Int(g.nr) * Int(g.nc), chunk = winogradChunk(elements: n)
+            for t0 in Swift.stride(from: 0, to: T, by: chunk) {
+                let nt = min(chunk, T - t0)
+                sweep_winograd_input(inp, V, nt * Ci, Int32(Hi), Int32(Wi), Int32(Ci), Int32(padTop), Int32(padLeft), g, t0, nt)
+                for xi in 0..<n {
+                    gemm(false, false, nt, Co, Ci, 1, V + xi * nt * Ci, Ci, Ug + xi * Ci * Co, Co, 0, M + xi * nt * Co, Co)
+                }
+                sweep_winograd_output(M, nt * Co, pool == nil ? out : nil, bias, Int32(Ho), Int32(Wo), Int32(Co), g, t0, nt,
+                                      pool == nil ? nil : out, pool?.argmax)
             }
-            if let pool { sweep_winograd4_output(M, nt * Co, nil, bias, Int32(Ho), Int32(Wo), Int32(Co), t0, nt, out, pool.argmax) }
-            else if m == 4 { sweep_winograd4_output(M, nt * Co, out, bias, Int32(Ho), Int32(Wo), Int32(Co), t0, nt, nil, nil) }
-            else { sweep_winograd_output(M, nt * Co, out, bias, Int32(Ho), Int32(Wo), Int32(Co), t0, nt) }
+            Ug += n * Ci * Co
         }
     }
 
     // out (B,OH,OW,K) = conv(inp (B,H,W,C), W (K,3,3,C)) + b; with `pool`, out is its 2x2 max-pool (B,OH/2,OW/2,K)
     func winogradForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ p: UnsafePointer<Float>, batch B: Int,
                          pool: MaxPool2D? = nil) {
-        transformFilter(p, wU.pointer, flip: false)
+        transformFilters(p, wU.pointer, groups: forwardGroups)
         winogradConvolve(out, inp, wU.pointer, p + K * KK, batch: B, Hi: H, Wi: W, Ci: C, Ho: OH, Wo: OW, Co: K,
-                         padTop: padTop, padLeft: padLeft, pool: pool)
+                         padTop: padTop, padLeft: padLeft, groups: forwardGroups, pool: pool)
     }
 
-    // dW (K,3,3,C) = Gᵀ (Σ_T Vᵀ · dM) G; db (K) = Σ dout; dinp (B,H,W,C) = conv(dout (B,OH,OW,K), rotated W)
+    // dW (K,3,3,C) = Σ_groups Gᵀ (Σ_T Vᵀ · dM) G; db (K) = Σ dout; dinp (B,H,W,C) = Σ_T B (dM · Uᵀ) Bᵀ
     func winogradBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
                           _ inp: UnsafePointer<Float>, _ p: UnsafePointer<Float>, batch B: Int) {
-        let T = B * tilesHigh * tilesWide, n = winogradElements
         let V = wV.pointer, dM = wM.pointer, dU = wdU.pointer
-        for t0 in Swift.stride(from: 0, to: T, by: winogradChunk) {
-            let nt = min(winogradChunk, T - t0)
-            transformInput(inp, V, ld: nt * C, Hi: H, Wi: W, Ci: C, padTop: padTop, padLeft: padLeft, Ho: OH, Wo: OW, t0: t0, nt: nt)
-            if winogradTile == 4 { sweep_winograd4_output_grad(dout, dM, nt * K, Int32(OH), Int32(OW), Int32(K), t0, nt) }
-            else { sweep_winograd_output_grad(dout, dM, nt * K, Int32(OH), Int32(OW), Int32(K), t0, nt) }
-            for xi in 0..<n {
-                gemm(true, false, C, K, nt, 1, V + xi * nt * C, C, dM + xi * nt * K, K, t0 == 0 ? 0 : 1, dU + xi * C * K, K)
-            }
-        }
-        if winogradTile == 4 { sweep_winograd4_filter_grad(dU, dp, Int32(C), Int32(K)) }
-        else { sweep_winograd_filter_grad(dU, dp, Int32(C), Int32(K)) }
-        Kernels.columnSums(dp + K * KK, dout, rows: B * OH * OW, cols: K)
         if let dinp {
-            transformFilter(p, wUflip.pointer, flip: true)
-            winogradConvolve(dinp, dout, wUflip.pointer, nil, batch: B, Hi: OH, Wi: OW, Ci: K, Ho: H, Wo: W, Co: C,
-                             padTop: 2 - padTop, padLeft: 2 - padLeft)
+            transformFilters(p, wUt.pointer, groups: forwardGroups, transpose: true)
+            dinp.update(repeating: 0, count: B * H * W * C)
         }
+        var Ut = UnsafePointer(wUt.pointer)
+        for (gi, g) in forwardGroups.enumerated() {
+            let n = Conv2D.elements(g), T = B * Int(g.nr) * Int(g.nc), chunk = winogradChunk(elements: n)
+            for t0 in Swift.stride(from: 0, to: T, by: chunk) {
+                let nt = min(chunk, T - t0)
+                sweep_winograd_input(inp, V, nt * C, Int32(H), Int32(W), Int32(C), Int32(padTop), Int32(padLeft), g, t0, nt)
+                sweep_winograd_output_grad(dout, dM, nt * K, Int32(OH), Int32(OW), Int32(K), g, t0, nt)
+                for xi in 0..<n {
+                    // dU[ξ] (C, K) += V[ξ]ᵀ · dM[ξ]; then V[ξ] is free for dV[ξ] (nt, C) = dM[ξ] · U[ξ]ᵀ
+                    gemm(true, false, C, K, nt, 1, V + xi * nt * C, C, dM + xi * nt * K, K, t0 == 0 ? 0 : 1, dU + xi * C * K, K)
+                    if dinp != nil { gemm(false, false, nt, C, K, 1, dM + xi * nt * K, K, Ut + xi * K * C, C, 0, V + xi * nt * C, C) }
+                }
+                if let dinp {
+                    sweep_winograd_input_grad(V, nt * C, dinp, Int32(H), Int32(W), Int32(C), Int32(padTop), Int32(padLeft), g, t0, nt)
+                }
+            }
+            sweep_winograd_filter_grad(dU, dp, Int32(C), Int32(K), g.ma, g.mb, gi == 0 ? 0 : 1)
+            Ut += n * C * K
+        }
+        Kernels.columnSums(dp + K * KK, dout, rows: B * OH * OW, cols: K)
     }
 }

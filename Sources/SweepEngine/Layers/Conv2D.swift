@@ -10,8 +10,8 @@ public enum Padding: String, Codable, Sendable, CaseIterable {
 }
 
 /// 2-D convolution over channels-last images, by im2col and one GEMM per batch; or, for 3x3
-/// stride-1 convolutions with at least 4 input channels, by Winograd F(4x4, 3x3) or F(2x2, 3x3)
-/// (`Conv2D+Winograd.swift`); or, for inputs with 1-3 channels (a first layer over grey or RGB
+/// stride-1 convolutions with at least 4 input channels, by Winograd with output tiles of 2, 4
+/// and 6 (`Conv2D+Winograd.swift`); or, for inputs with 1-3 channels (a first layer over grey or RGB
 /// images), directly: there im2col's GEMM would have an inner dimension of only KH*KW*C and its
 /// column buffer would be KH*KW times the input, so a loop vectorized over K is faster.
 /// Parameters: W (K, KH, KW, C) then b (K). (The exporter converts W to PyTorch's (K, C, KH, KW).)
@@ -33,15 +33,17 @@ public final class Conv2D: Layer {
     /// Whether the passes take the Winograd path: true for every shape it handles; the tests
     /// turn it off (before `prepare`) to get the im2col reference.
     var useWinograd: Bool
-    /// The Winograd output tile size m of F(m x m, 3x3), 2 or 4 (`Conv2D.winogradTile`); the
-    /// tests set it (before `prepare`) to check both.
-    var winogradTile: Int
+    /// The Winograd output tile sizes the layer may use (`Conv2D.winogradRuns`): 2, 4 and 6;
+    /// the tests restrict them (before `prepare`) to check each.
+    var winogradSizes = [2, 4, 6]
+    /// The Winograd tile groups covering the output, set by `prepare`.
+    var forwardGroups: [sweep_tiles] = []
     /// Whether forward and the parameter gradients take the direct path (the input gradient, when
     /// needed, stays on GEMM + col2im); the tests turn it off too.
     var useDirect: Bool
-    // Winograd buffers: the transformed filter U (16, C, K), the input gradient's U' (16, K, C),
-    // the filter gradient dU (16, C, K), and one chunk of transformed tiles and of products.
-    let wU = FloatBuffer(count: 0), wUflip = FloatBuffer(count: 0), wdU = FloatBuffer(count: 0)
+    // Winograd buffers: the transformed filters U (Σ n, C, K) and transposed (Σ n, K, C), one
+    // group's filter gradient dU (n, C, K), and one chunk of transformed tiles and of products.
+    let wU = FloatBuffer(count: 0), wUt = FloatBuffer(count: 0), wdU = FloatBuffer(count: 0)
     let wV = FloatBuffer(count: 0), wM = FloatBuffer(count: 0)
 
     public init(input: [Int], filters: Int, kernel: Int, stride: Int = 1, padding: Padding = .same) {
@@ -57,7 +59,6 @@ public final class Conv2D: Layer {
             padTop = 0; padLeft = 0
         }
         useWinograd = KH == 3 && KW == 3 && stride == 1 && C >= 4
-        winogradTile = Conv2D.winogradTile(OH: OH, OW: OW)
         useDirect = C < 4
     }
 
@@ -180,7 +181,8 @@ public final class Conv2D: Layer {
 /// full-resolution output is never written and read back, only the pooled values and the pool's
 /// argmax. On the direct path of a first layer (whose input gradient nobody needs) the backward
 /// pass is fused too: the filter gradient reads the pooled gradient through that argmax. On the
-/// F(4x4) Winograd path the forward pass pools each 4x4 output tile's four windows, and the
+/// Winograd path the forward pass pools each output tile's 2x2 windows (tiles start at even
+/// positions and have even sizes), and the
 /// backward pass is the two layers' own (the pool's writes the full output gradient the
 /// convolution's input gradient needs). Same numbers, bit for bit, as the layers one after the other.
 extension Conv2D {
@@ -189,7 +191,7 @@ extension Conv2D {
     func poolFusion(_ pool: MaxPool2D, needsInputGradient: Bool) -> PoolFusion {
         guard pool.size == 2 && pool.stride == 2 && pool.inputShape == outputShape else { return .none }
         if useDirect && !needsInputGradient { return .forwardAndBackward }
-        if useWinograd && winogradTile == 4 { return .forward }
+        if useWinograd { return .forward }
         return .none
     }
 
