@@ -345,28 +345,6 @@ CLONES void sweep_conv_direct(const float *restrict pad, const float *restrict w
     free(w);
 }
 
-/* A 2x2 stride-2 max-pool after the convolution (sweep_conv_direct_pool): its output gradient
- * dpool (B,PH,PW,K) and the argmax it kept, offsets into the convolution's output (B,OH,OW,K). */
-typedef struct {
-    const float *dpool;
-    const int32_t *argmax;
-    int PH, PW;
-} pooled_grad;
-
-/* The convolution's output gradient at (b, oh, ow), channels [k, k + 16) (zeros past K): the
- * pooled gradient where this position was its window's maximum, zero elsewhere, as the
- * max-pool's backward pass would write it. */
-INLINE void pooled_lanes(vec16 *d, const pooled_grad *pool, int b, int oh, int ow, int k, int OH, int OW, int K) {
-    static const ivec16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-    const size_t from = (((size_t)b * pool->PH + oh / 2) * pool->PW + ow / 2) * K + k;
-    const int32_t at = (int32_t)((((size_t)b * OH + oh) * OW + ow) * K + k);
-    ivec16 ix, g;
-    load_lanes(&ix, pool->argmax + from, K - k);
-    load_lanes(&g, pool->dpool + from, K - k);  /* zeros past K: nothing kept there */
-    const ivec16 kept = g & (ix == at + lane);  /* all ones where this position was the maximum */
-    memcpy(d, &kept, sizeof *d);
-}
-
 /* The gradient accumulators of KK taps (and the bias) for channels [k0, k0 + NV*16), held in
  * registers when KK and NV are constants: acc[t*NV + v], the bias's at KK*NV + v. */
 #define DIRECT_MAX_ACC 30
@@ -468,4 +446,31 @@ CLONES void sweep_conv_direct_pool_filter_grad(const float *restrict pad, const 
                                                int KH, int KW, int stride, int OH, int OW) {
     const pooled_grad pool = {dpool, argmax, OH / 2, OW / 2};
     direct_filter_grad(pad, NULL, &pool, dwt, db, B, Hp, Wp, C, K, KH, KW, stride, OH, OW);
+}
+
+CLONES void sweep_pooled_column_sums(float *restrict acc, const float *restrict dpool, const int32_t *restrict argmax,
+                                     int B, int OH, int OW, int K) {
+    /* In the order sweep_column_sums adds the unpooled gradient's rows: per pair of rows, the
+     * maxima in the upper row, left to right, then those in the lower one. */
+    const int PH = OH / 2, PW = OW / 2, nv = (K + LANES - 1) / LANES;
+    vec16 *a = calloc((size_t)nv, sizeof(vec16));
+    for (int b = 0; b < B; b++)
+        for (int ph = 0; ph < PH; ph++) {
+            const int32_t lower = (int32_t)((((size_t)b * OH + 2 * ph + 1) * OW) * K);  /* the lower row's first offset */
+            const size_t row = ((size_t)b * PH + ph) * PW * K;
+            for (int half = 0; half < 2; half++)
+                for (int pw = 0; pw < PW; pw++)
+                    for (int v = 0; v < nv; v++) {
+                        const size_t at = row + (size_t)pw * K + (size_t)v * LANES;
+                        ivec16 ix, g;
+                        load_lanes(&ix, argmax + at, K - v * LANES);
+                        load_lanes(&g, dpool + at, K - v * LANES);
+                        const ivec16 kept = g & (half ? (ix >= lower) : (ix < lower));
+                        vec16 d;
+                        memcpy(&d, &kept, sizeof d);
+                        a[v] += d;
+                    }
+        }
+    for (int v = 0; v < nv; v++) store_lanes(acc + v * LANES, &a[v], K - v * LANES);
+    free(a);
 }

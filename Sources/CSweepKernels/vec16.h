@@ -27,4 +27,26 @@ INLINE void store_lanes(void *o, const void *v, int n) {
     if (n >= LANES) __builtin_memcpy_inline(o, v, 64);
     else if (n > 0) memcpy(o, v, (size_t)n * 4);
 }
+/* A 2x2 stride-2 max-pool after a convolution fused with it (sweep_conv_direct_pool, the Winograd
+ * output transform): its output gradient dpool (B,PH,PW,K) and the argmax it kept, offsets into
+ * the convolution's output (B,OH,OW,K). */
+typedef struct {
+    const float *dpool;
+    const int32_t *argmax;
+    int PH, PW;
+} pooled_grad;
+
+/* The convolution's output gradient at (b, oh, ow), channels [k, k + 16) (zeros past K): the
+ * pooled gradient where this position was its window's maximum, zero elsewhere, as the
+ * max-pool's backward pass would write it. */
+INLINE void pooled_lanes(vec16 *d, const pooled_grad *pool, int b, int oh, int ow, int k, int OH, int OW, int K) {
+    static const ivec16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    const size_t from = (((size_t)b * pool->PH + oh / 2) * pool->PW + ow / 2) * K + k;
+    const int32_t at = (int32_t)((((size_t)b * OH + oh) * OW + ow) * K + k);
+    ivec16 ix, g;
+    load_lanes(&ix, pool->argmax + from, K - k);
+    load_lanes(&g, pool->dpool + from, K - k);  /* zeros past K: nothing kept there */
+    const ivec16 kept = g & (ix == at + lane);  /* all ones where this position was the maximum */
+    memcpy(d, &kept, sizeof *d);
+}
 #endif

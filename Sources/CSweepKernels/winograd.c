@@ -335,14 +335,14 @@ CLONES void sweep_winograd_output(const float *restrict M, ptrdiff_t ld, float *
 
 /* ---- output gradient: dM = A_a dY A_bᵀ, the adjoint of the output transform ---- */
 
-/* dM's entries of channels [k, k + lanes) for one tile whose output-gradient rows are at q:
- * A_a y column by column, then (A_a y) A_bᵀ row by row. */
-INLINE void output_grad_lanes(int na, int nb, float *const *q, float *restrict d, ptrdiff_t ld, int k, int lanes) {
+/* dM's entries of channels [k, k + lanes) for one tile whose output gradient is y (ma x mb, row
+ * by row): A_a y column by column, then (A_a y) A_bᵀ row by row. */
+INLINE void output_grad_lanes(int na, int nb, const vec16 *y, float *restrict d, ptrdiff_t ld, int k, int lanes) {
     const int ma = na - 2, mb = nb - 2;
     vec16 s[MAXN * (MAXN - 2)];
     for (int j = 0; j < mb; j++) {
         vec16 a[MAXN], o[MAXN];
-        for (int i = 0; i < ma; i++) load_lanes(&a[i], q[i * mb + j] + k, lanes);
+        for (int i = 0; i < ma; i++) a[i] = y[i * mb + j];
         a_adj(na, a, o);
         for (int i = 0; i < na; i++) s[i * mb + j] = o[i];
     }
@@ -353,25 +353,61 @@ INLINE void output_grad_lanes(int na, int nb, float *const *q, float *restrict d
     }
 }
 
+/* The output gradient of channels [k, k + lanes) of the ma x mb tile whose first output is
+ * (oh, ow) (both even), row by row into y, as the backward pass of the 2x2 max-pool after it
+ * would write it: each window's pooled gradient at its argmax, zeros elsewhere (and outside
+ * every window: the last row or column of an odd-sized output, tiles that stick out). */
+INLINE void unpool_tile(int ma, int mb, const pooled_grad *pool, int b, int oh, int ow, int OH, int OW, int K, int k, int lanes,
+                        vec16 *y) {
+    static const ivec16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    const int32_t at0 = (int32_t)((((size_t)b * OH + oh) * OW + ow) * K + k);
+    for (int wi = 0; wi < ma / 2; wi++) {
+        for (int wj = 0; wj < mb / 2; wj++) {
+            vec16 *w = y + 2 * wi * mb + 2 * wj;  /* the window's four positions: w[0], w[1], w[mb], w[mb + 1] */
+            if (oh / 2 + wi >= pool->PH || ow / 2 + wj >= pool->PW) {
+                w[0] = w[1] = w[mb] = w[mb + 1] = (vec16){0};
+                continue;
+            }
+            const size_t from = (((size_t)b * pool->PH + oh / 2 + wi) * pool->PW + ow / 2 + wj) * K + k;
+            ivec16 ix, g;
+            load_lanes(&ix, pool->argmax + from, lanes);
+            load_lanes(&g, pool->dpool + from, lanes);
+            for (int e = 0; e < 4; e++) {
+                const int r = 2 * wi + e / 2, c = 2 * wj + e % 2;
+                const ivec16 kept = g & (ix == at0 + (r * OW + c) * K + lane);
+                memcpy(&y[r * mb + c], &kept, sizeof kept);
+            }
+        }
+    }
+}
+
 INLINE void output_grad_tiles(int na, int nb, const float *restrict dout, float *restrict dM, ptrdiff_t ld, int OH, int OW,
-                              int K, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt, float *zeros) {
+                              int K, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt, const pooled_grad *pool, float *zeros) {
+    const int ma = na - 2, mb = nb - 2;
     for (ptrdiff_t n = 0; n < nt; n++) {
         int b, oh, ow;
         tile_origin(g, t0 + n, &b, &oh, &ow);
         float *q[(MAXN - 2) * (MAXN - 2)];  /* only read: dout's tile, zeros past its edge */
-        tile_positions((float *)dout + (size_t)b * OH * OW * K, oh, ow, na - 2, nb - 2, OH, OW, K, zeros, q);
+        if (!pool) tile_positions((float *)dout + (size_t)b * OH * OW * K, oh, ow, ma, mb, OH, OW, K, zeros, q);
         float *d = dM + n * K;
         for (int k = 0; k < K; k += LANES) {
-            if (K - k >= LANES) output_grad_lanes(na, nb, q, d, ld, k, LANES);
-            else output_grad_lanes(na, nb, q, d, ld, k, K - k);
+            const int lanes = K - k < LANES ? K - k : LANES;
+            vec16 y[(MAXN - 2) * (MAXN - 2)];
+            if (pool) unpool_tile(ma, mb, pool, b, oh, ow, OH, OW, K, k, lanes, y);
+            else for (int e = 0; e < ma * mb; e++) load_lanes(&y[e], q[e] + k, lanes);
+            if (lanes == LANES) output_grad_lanes(na, nb, y, d, ld, k, LANES);
+            else output_grad_lanes(na, nb, y, d, ld, k, lanes);
         }
     }
 }
 
 CLONES void sweep_winograd_output_grad(const float *restrict dout, float *restrict dM, ptrdiff_t ld, int OH, int OW,
-                                       int K, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt) {
+                                       int K, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt,
+                                       const float *restrict dpooled, const int32_t *restrict argmax) {
     float *zeros = calloc((size_t)K, sizeof(float));
-#define OUTPUT_GRAD(NA, NB) output_grad_tiles(NA, NB, dout, dM, ld, OH, OW, K, g, t0, nt, zeros)
+    const pooled_grad pool = {dpooled, argmax, OH / 2, OW / 2};
+    const pooled_grad *pp = dpooled ? &pool : NULL;
+#define OUTPUT_GRAD(NA, NB) output_grad_tiles(NA, NB, dout, dM, ld, OH, OW, K, g, t0, nt, pp, zeros)
     DISPATCH(g.ma + 2, g.mb + 2, OUTPUT_GRAD);
 #undef OUTPUT_GRAD
     free(zeros);

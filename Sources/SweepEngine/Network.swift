@@ -20,9 +20,8 @@ public final class Network {
     /// Whether layer i must compute its input gradient: only if a layer before it has parameters.
     let needsInputGradient: [Bool]
     /// fusedPool[i]: layer i is a convolution run together with the 2x2 max-pool that follows it
-    /// (`Conv2D.forwardPooled`): the pool's own forward pass is skipped, and its backward pass too
-    /// when `backward` is true (`Conv2D.backwardPooled`).
-    let fusedPool: [(conv: Conv2D, pool: MaxPool2D, backward: Bool)?]
+    /// (`Conv2D.forwardPooled`, `Conv2D.backwardPooled`): the pool's own passes are skipped.
+    let fusedPool: [(conv: Conv2D, pool: MaxPool2D)?]
 
     public var parameterCount: Int { params.count }
 
@@ -43,11 +42,7 @@ public final class Network {
         let needs = needsInputGradient
         fusedPool = layers.indices.map { i in
             guard fuse, i + 1 < layers.count, let conv = layers[i] as? Conv2D, let pool = layers[i + 1] as? MaxPool2D else { return nil }
-            switch conv.poolFusion(pool, needsInputGradient: needs[i]) {
-            case .none: return nil
-            case .forward: return (conv, pool, false)
-            case .forwardAndBackward: return (conv, pool, true)
-            }
+            return conv.fusesPool(pool, needsInputGradient: needs[i]) ? (conv, pool) : nil
         }
     }
 
@@ -83,7 +78,7 @@ public final class Network {
         precondition(B <= maxBatch)
         var i = 0
         while i < layers.count {
-            if let (conv, pool, _) = fusedPool[i] {
+            if let (conv, pool) = fusedPool[i] {
                 conv.forwardPooled(acts[i + 2].pointer, acts[i].pointer, params.pointer + paramOffsets[i], pool: pool, batch: B)
                 i += 2
                 continue
@@ -99,8 +94,9 @@ public final class Network {
     public func backward(batch B: Int) {
         var i = layers.count - 1
         while i >= 0 {
-            if i > 0, let (conv, pool, fusedBackward) = fusedPool[i - 1], fusedBackward {  // layer i is the pool of a fused backward pass
-                conv.backwardPooled(grads.pointer + paramOffsets[i - 1], dacts[i + 1].pointer, pool: pool, batch: B)
+            if i > 0, let (conv, pool) = fusedPool[i - 1] {  // layer i is the pool of a fused pair
+                conv.backwardPooled(needsInputGradient[i - 1] ? dacts[i - 1].pointer : nil, grads.pointer + paramOffsets[i - 1],
+                                    dacts[i + 1].pointer, acts[i - 1].pointer, params.pointer + paramOffsets[i - 1], pool: pool, batch: B)
                 i -= 2
                 continue
             }

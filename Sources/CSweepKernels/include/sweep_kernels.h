@@ -50,6 +50,10 @@ void sweep_conv_direct_pool(const float *pad, const float *wt, const float *bias
  * argmax: the same as sweep_maxpool_backward then sweep_conv_direct_filter_grad, bit for bit. */
 void sweep_conv_direct_pool_filter_grad(const float *pad, const float *dpool, const int32_t *argmax, float *dwt, float *db,
                                         int B, int Hp, int Wp, int C, int K, int KH, int KW, int stride, int OH, int OW);
+/* acc (K) = Σ over (b, oh, ow) of the output gradient a 2x2 / stride 2 max-pool's backward pass
+ * writes from dpool (B,OH/2,OW/2,K) and argmax: the same sums, bit for bit, as sweep_maxpool_backward
+ * then sweep_column_sums (the bias gradient of a convolution fused with the pool) */
+void sweep_pooled_column_sums(float *acc, const float *dpool, const int32_t *argmax, int B, int OH, int OW, int K);
 /* Winograd F(ma x mb, 3x3) transforms of 3x3 stride-1 convolutions (winograd.c), output tiles
  * ma x mb with ma, mb in {2, 4, 6}. A layer's output (B,OH,OW) is covered by groups of tiles;
  * this is one group: per image nr rows by nc columns of ma x mb tiles, the tile in row i and
@@ -69,9 +73,11 @@ void sweep_winograd_input(const float *inp, float *V, ptrdiff_t ld, int H, int W
 void sweep_winograd_output(const float *M, ptrdiff_t ld, float *out, const float *bias, int OH, int OW,
                            int K, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt, float *pooled, int32_t *argmax);
 /* dout (B,OH,OW,K) → dM (n, nt, K): A dY Aᵀ of each output tile (zeros outside the output);
- * the transpose of sweep_winograd_output, for the filter gradient */
+ * the transpose of sweep_winograd_output, for the gradients. With `dpooled` non-NULL, dY is
+ * instead what the backward pass of a 2x2 / stride 2 max-pool would write from its output
+ * gradient dpooled (B,OH/2,OW/2,K) and argmax (offsets into (B,OH,OW,K)); dout is not read. */
 void sweep_winograd_output_grad(const float *dout, float *dM, ptrdiff_t ld, int OH, int OW, int K,
-                                sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt);
+                                sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt, const float *dpooled, const int32_t *argmax);
 /* dV (n, nt, C) → dinp (B,H,W,C), added: B dV Bᵀ of each tile added to its input window (the
  * positions inside the image): the transpose of sweep_winograd_input, for the input gradient */
 void sweep_winograd_input_grad(const float *dV, ptrdiff_t ld, float *dinp, int H, int W, int C,

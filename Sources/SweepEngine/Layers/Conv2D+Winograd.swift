@@ -119,9 +119,11 @@ extension Conv2D {
                          padTop: padTop, padLeft: padLeft, groups: forwardGroups, pool: pool)
     }
 
-    // dW (K,3,3,C) = Σ_groups Gᵀ (Σ_T Vᵀ · dM) G; db (K) = Σ dout; dinp (B,H,W,C) = Σ_T B (dM · Uᵀ) Bᵀ
+    // dW (K,3,3,C) = Σ_groups Gᵀ (Σ_T Vᵀ · dM) G; db (K) = Σ dout; dinp (B,H,W,C) = Σ_T B (dM · Uᵀ) Bᵀ.
+    // With `pool`, dout is the gradient of the 2x2 max-pool of the output, (B,OH/2,OW/2,K), and
+    // dY is its backward pass through the pool's argmax, never written out.
     func winogradBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
-                          _ inp: UnsafePointer<Float>, _ p: UnsafePointer<Float>, batch B: Int) {
+                          _ inp: UnsafePointer<Float>, _ p: UnsafePointer<Float>, batch B: Int, pool: MaxPool2D? = nil) {
         let V = wV.pointer, dM = wM.pointer, dU = wdU.pointer
         if let dinp {
             transformFilters(p, wUt.pointer, groups: forwardGroups, transpose: true)
@@ -133,7 +135,8 @@ extension Conv2D {
             for t0 in Swift.stride(from: 0, to: T, by: chunk) {
                 let nt = min(chunk, T - t0)
                 sweep_winograd_input(inp, V, nt * C, Int32(H), Int32(W), Int32(C), Int32(padTop), Int32(padLeft), g, t0, nt)
-                sweep_winograd_output_grad(dout, dM, nt * K, Int32(OH), Int32(OW), Int32(K), g, t0, nt)
+                sweep_winograd_output_grad(pool == nil ? dout : nil, dM, nt * K, Int32(OH), Int32(OW), Int32(K), g, t0, nt,
+                                           pool == nil ? nil : dout, pool?.argmax)
                 for xi in 0..<n {
                     // dU[ξ] (C, K) += V[ξ]ᵀ · dM[ξ]; then V[ξ] is free for dV[ξ] (nt, C) = dM[ξ] · U[ξ]ᵀ
                     gemm(true, false, C, K, nt, 1, V + xi * nt * C, C, dM + xi * nt * K, K, t0 == 0 ? 0 : 1, dU + xi * C * K, K)
@@ -146,6 +149,7 @@ extension Conv2D {
             sweep_winograd_filter_grad(dU, dp, Int32(C), Int32(K), g.ma, g.mb, gi == 0 ? 0 : 1)
             Ut += n * C * K
         }
-        Kernels.columnSums(dp + K * KK, dout, rows: B * OH * OW, cols: K)
+        if let pool { sweep_pooled_column_sums(dp + K * KK, dout, pool.argmax, Int32(B), Int32(OH), Int32(OW), Int32(K)) }
+        else { Kernels.columnSums(dp + K * KK, dout, rows: B * OH * OW, cols: K) }
     }
 }

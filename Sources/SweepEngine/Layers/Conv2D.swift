@@ -178,21 +178,16 @@ public final class Conv2D: Layer {
 }
 
 /// A convolution fused with the 2x2 stride-2 max-pool after it (`Network` fuses the pair): the
-/// full-resolution output is never written and read back, only the pooled values and the pool's
-/// argmax. On the direct path of a first layer (whose input gradient nobody needs) the backward
-/// pass is fused too: the filter gradient reads the pooled gradient through that argmax. On the
-/// Winograd path the forward pass pools each output tile's 2x2 windows (tiles start at even
-/// positions and have even sizes), and the
-/// backward pass is the two layers' own (the pool's writes the full output gradient the
-/// convolution's input gradient needs). Same numbers, bit for bit, as the layers one after the other.
+/// full-resolution output and its gradient are never written and read back, only the pooled
+/// values, the pool's argmax and the pooled gradient. The direct path (first layers only, whose
+/// input gradient nobody needs) pools its output blocks and reads the pooled gradient through the
+/// argmax for the filter gradient; the Winograd path pools each output tile's 2x2 windows (tiles
+/// start at even positions and have even sizes) and builds each tile's output gradient from the
+/// pooled one. Same numbers, bit for bit, as the layers one after the other.
 extension Conv2D {
-    enum PoolFusion { case none, forward, forwardAndBackward }
-
-    func poolFusion(_ pool: MaxPool2D, needsInputGradient: Bool) -> PoolFusion {
-        guard pool.size == 2 && pool.stride == 2 && pool.inputShape == outputShape else { return .none }
-        if useDirect && !needsInputGradient { return .forwardAndBackward }
-        if useWinograd { return .forward }
-        return .none
+    func fusesPool(_ pool: MaxPool2D, needsInputGradient: Bool) -> Bool {
+        guard pool.size == 2 && pool.stride == 2 && pool.inputShape == outputShape else { return false }
+        return useDirect && !needsInputGradient || useWinograd
     }
 
     // pooled (B,OH/2,OW/2,K) = maxpool(conv(inp)); the argmax goes to the pool's cache
@@ -205,8 +200,12 @@ extension Conv2D {
                                Int32(K), Int32(KH), Int32(KW), Int32(stride), Int32(OH), Int32(OW))
     }
 
-    // dW (K,KK), db (K) from dpooled (B,OH/2,OW/2,K) through the pool's argmax
-    func backwardPooled(_ dp: UnsafeMutablePointer<Float>, _ dpooled: UnsafePointer<Float>, pool: MaxPool2D, batch B: Int) {
+    // dW (K,KK), db (K) and, on the Winograd path when asked for, dinp (B,H,W,C) from dpooled
+    // (B,OH/2,OW/2,K) through the pool's argmax
+    func backwardPooled(_ dinp: UnsafeMutablePointer<Float>?, _ dp: UnsafeMutablePointer<Float>, _ dpooled: UnsafePointer<Float>,
+                        _ inp: UnsafePointer<Float>, _ p: UnsafePointer<Float>, pool: MaxPool2D, batch B: Int) {
+        if useWinograd { winogradBackward(dinp, dp, dpooled, inp, p, batch: B, pool: pool); return }
+        precondition(dinp == nil, "the direct path's fused backward pass has no input gradient")
         sweep_conv_direct_pool_filter_grad(padded.pointer, dpooled, pool.argmax, dp, dp + K * KK, Int32(B), Int32(Hp), Int32(Wp),
                                            Int32(C), Int32(K), Int32(KH), Int32(KW), Int32(stride), Int32(OH), Int32(OW))
     }
