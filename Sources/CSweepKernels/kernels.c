@@ -194,14 +194,6 @@ CLONES void sweep_maxpool_backward(const float *restrict dout, const int32_t *re
  * loops have fixed trip counts, and the filter (forward) or the gradient accumulators (filter gradient) stay in
  * registers across all positions. */
 
-/* Scratch of the direct kernels; a failed allocation ends the (trial) process with a message
- * rather than a null dereference. */
-static void *direct_alloc(size_t count, size_t size) {
-    void *p = calloc(count ? count : 1, size);
-    if (!p) { fputs("sweep: out of memory in the direct convolution\n", stderr); abort(); }
-    return p;
-}
-
 void sweep_conv_direct_pad(const float *restrict inp, float *restrict pad, int B, int H, int W, int C, int Hp, int Wp,
                            int pad_top, int pad_left) {
     const size_t row = (size_t)Wp * C;
@@ -223,7 +215,7 @@ void sweep_conv_direct_pad(const float *restrict inp, float *restrict pad, int B
 
 /* The tap offsets of a window in the padded image, from its top-left corner. */
 static int *direct_taps(int Wp, int C, int KH, int KW) {
-    int *off = direct_alloc((size_t)KH * KW * C, sizeof(int)), n = 0;
+    int *off = scratch_alloc((size_t)KH * KW * C, sizeof(int)), n = 0;
     for (int kh = 0; kh < KH; kh++)
         for (int kw = 0; kw < KW; kw++)
             for (int c = 0; c < C; c++) off[n++] = (kh * Wp + kw) * C + c;
@@ -306,7 +298,7 @@ INLINE void direct_pool_block(const float *restrict pad, const float *restrict w
 /* The filter transposed to (KK, KP) followed by the bias (KP), K padded with zeros to KP, a
  * multiple of 32. */
 static float *direct_filter(const float *restrict wt, const float *restrict bias, int K, int KK, int KP) {
-    float *w = direct_alloc((size_t)(KK + 1) * KP, sizeof(float));
+    float *w = scratch_alloc((size_t)(KK + 1) * KP, sizeof(float));
     for (int k = 0; k < K; k++)
         for (int t = 0; t < KK; t++) w[(size_t)t * KP + k] = wt[(size_t)k * KK + t];
     memcpy(w + (size_t)KK * KP, bias, (size_t)K * sizeof(float));
@@ -392,7 +384,7 @@ INLINE void direct_filter_grad_any(const float *restrict pad, const float *restr
                                    float *restrict db, const int *restrict off, int KK, int K, int B, int Hp, int Wp, int C,
                                    int stride, int OH, int OW) {
     const int KP = (K + LANES - 1) / LANES * LANES;
-    float *acc = direct_alloc((size_t)(KK + 1) * KP, sizeof(float));
+    float *acc = scratch_alloc((size_t)(KK + 1) * KP, sizeof(float));
     for (int b = 0; b < B; b++) {
         for (int oh = 0; oh < OH; oh++) {
             if (pool && oh / 2 >= pool->PH) break;
@@ -453,7 +445,7 @@ CLONES void sweep_pooled_column_sums(float *restrict acc, const float *restrict 
     /* In the order sweep_column_sums adds the unpooled gradient's rows: per pair of rows, the
      * maxima in the upper row, left to right, then those in the lower one. */
     const int PH = OH / 2, PW = OW / 2, nv = (K + LANES - 1) / LANES;
-    vec16 *a = calloc((size_t)nv, sizeof(vec16));
+    vec16 *a = scratch_alloc((size_t)nv, sizeof(vec16));
     for (int b = 0; b < B; b++)
         for (int ph = 0; ph < PH; ph++) {
             const int32_t lower = (int32_t)((((size_t)b * OH + 2 * ph + 1) * OW) * K);  /* the lower row's first offset */

@@ -3,8 +3,11 @@
 /* 16-lane vectors for the convolution kernels (kernels.c, winograd.c): one AVX-512 register,
  * two AVX2 ones. Unaligned (aligned(4)): they are loaded from and stored to any float address
  * through memcpy. Lanes past a channel count that is not a multiple of 16 are handled by the
- * partial loads and stores below, so each kernel needs only its vector path. */
+ * partial loads and stores below, so each kernel needs only its vector path. Also shared by
+ * both files: their scratch allocation, and the gradient of a max-pool fused with a convolution. */
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define LANES 16
@@ -27,6 +30,14 @@ INLINE void store_lanes(void *o, const void *v, int n) {
     if (n >= LANES) __builtin_memcpy_inline(o, v, 64);
     else if (n > 0) memcpy(o, v, (size_t)n * 4);
 }
+/* Zeroed scratch of the kernels; a failed allocation ends the (trial) process with a message
+ * rather than a null dereference. */
+static inline void *scratch_alloc(size_t count, size_t size) {
+    void *p = calloc(count ? count : 1, size);
+    if (!p) { fputs("sweep: out of memory in a convolution kernel\n", stderr); abort(); }
+    return p;
+}
+
 /* A 2x2 stride-2 max-pool after a convolution fused with it (sweep_conv_direct_pool, the Winograd
  * output transform): its output gradient dpool (B,PH,PW,K) and the argmax it kept, offsets into
  * the convolution's output (B,OH,OW,K). */

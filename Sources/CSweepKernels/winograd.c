@@ -26,7 +26,8 @@
  *                 32/45 16/45 8/45; 32/45 -16/45 8/45; 0 0 1]
  *           Aᵀ = [1 1 1 1 1 1 1 0; 0 1 -1 2 -2 ½ -½ 0; 0 1 1 4 4 ¼ ¼ 0; 0 1 -1 8 -8 ⅛ -⅛ 0;
  *                 0 1 1 16 16 1/16 1/16 0; 0 1 -1 32 -32 1/32 -1/32 1]
- * The data transforms (Bᵀ, Aᵀ and its adjoint A) are written out by hand below: as tables, the
+ * The data transforms (Bᵀ and Aᵀ, and their adjoints B and A for the gradients) are written out
+ * by hand below, and applied to a tile along both axes by `transform2`: as tables, the
  * compiler could not drop the products with zero (0·x is not 0 for every float x). The filter
  * transforms, run once per batch on the small filter, use the G tables.
  *
@@ -128,47 +129,70 @@ static inline void tile_origin(sweep_tiles g, ptrdiff_t t, int *b, int *oh, int 
     *ow = g.c0 + (int)(r % g.nc) * g.mb;
 }
 
-/* The ma x mb positions of the tile whose first output is (oh, ow) in an (OH, OW, K) image, row
- * by row; those past the image's bottom or right edge point at `outside`. */
-INLINE void tile_positions(float *img, int oh, int ow, int ma, int mb, int OH, int OW, int K, float *outside, float **q) {
-    for (int i = 0; i < ma; i++)
-        for (int j = 0; j < mb; j++)
-            q[i * mb + j] = (oh + i < OH && ow + j < OW) ? img + ((size_t)(oh + i) * OW + ow + j) * K : outside;
+/* The 1-D transforms by kind, and the lengths they take and give for a transformed size n. */
+enum { BT, B_ADJ, AT, A_ADJ };
+INLINE int length_in(int kind, int n) { return kind == A_ADJ ? n - 2 : n; }
+INLINE int length_out(int kind, int n) { return kind == AT ? n - 2 : n; }
+INLINE void transform1(int kind, int n, const vec16 *x, vec16 *o) {
+    switch (kind) {
+    case BT: bt(n, x, o); break;
+    case B_ADJ: b_adj(n, x, o); break;
+    case AT: at(n, x, o); break;
+    default: a_adj(n, x, o); break;
+    }
+}
+
+/* T_a x T_bᵀ for one tile x, row by row (length_in(kind, na) x length_in(kind, nb) entries):
+ * the 1-D transform `kind` of size na down each column, then of size nb along each row, giving
+ * length_out(kind, na) x length_out(kind, nb) entries. LOAD(e, v) puts entry e of x into the
+ * vec16 *v; STORE(e, v) takes entry e of the result from *v. (A macro rather than a function on
+ * arrays: entries go straight from their loads into the column pass and from the row pass to
+ * their stores; staging all 64 through arrays made the input transform 10-25% slower.) */
+#define TRANSFORM2(KIND, NA, NB, LOAD, STORE) do { \
+    const int ia_ = length_in(KIND, NA), oa_ = length_out(KIND, NA); \
+    const int ib_ = length_in(KIND, NB), ob_ = length_out(KIND, NB); \
+    vec16 s_[MAXN * MAXN];  /* the columns transformed: oa_ x ib_ */ \
+    for (int j_ = 0; j_ < ib_; j_++) { \
+        vec16 a_[MAXN], o_[MAXN]; \
+        for (int i_ = 0; i_ < ia_; i_++) LOAD(i_ * ib_ + j_, &a_[i_]); \
+        transform1(KIND, NA, a_, o_); \
+        for (int i_ = 0; i_ < oa_; i_++) s_[i_ * ib_ + j_] = o_[i_]; \
+    } \
+    for (int i_ = 0; i_ < oa_; i_++) { \
+        vec16 o_[MAXN]; \
+        transform1(KIND, NB, s_ + i_ * ib_, o_); \
+        for (int j_ = 0; j_ < ob_; j_++) STORE(i_ * ob_ + j_, &o_[j_]); \
+    } } while (0)
+
+/* The rows x cols positions from (h0, w0) of an (H, W, C) image, row by row; those outside it
+ * point at `outside`. */
+INLINE void positions(float *img, int h0, int w0, int rows, int cols, int H, int W, int C, float *outside, float **q) {
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++) {
+            const int ih = h0 + i, iw = w0 + j;
+            q[i * cols + j] = (ih >= 0 && ih < H && iw >= 0 && iw < W) ? img + ((size_t)ih * W + iw) * C : outside;
+        }
 }
 
 /* ---- input: V = Bᵀ_a d B_b ---- */
 
 /* V's entries of channels [c, c + lanes) for one tile whose window entries are at p (row by
- * row): Bᵀ_a d column by column, then (Bᵀ_a d) B_b row by row. */
-INLINE void input_lanes(int na, int nb, const float *const *p, float *restrict v, ptrdiff_t ld, int c, int lanes) {
-    vec16 r[MAXN * MAXN];
-    for (int j = 0; j < nb; j++) {
-        vec16 a[MAXN], o[MAXN];
-        for (int i = 0; i < na; i++) load_lanes(&a[i], p[i * nb + j] + c, lanes);
-        bt(na, a, o);
-        for (int i = 0; i < na; i++) r[i * nb + j] = o[i];
-    }
-    for (int i = 0; i < na; i++) {
-        vec16 o[MAXN];
-        bt(nb, r + i * nb, o);
-        for (int j = 0; j < nb; j++) store_lanes(v + (i * nb + j) * ld + c, &o[j], lanes);
-    }
+ * row): Bᵀ_a d B_b. */
+INLINE void input_lanes(int na, int nb, float *const *p, float *restrict v, ptrdiff_t ld, int c, int lanes) {
+#define LOAD(e, x) load_lanes(x, p[e] + c, lanes)
+#define STORE(e, x) store_lanes(v + (e) * ld + c, x, lanes)
+    TRANSFORM2(BT, na, nb, LOAD, STORE);
+#undef LOAD
+#undef STORE
 }
 
 INLINE void input_tiles(int na, int nb, const float *restrict inp, float *restrict V, ptrdiff_t ld, int H, int W, int C,
-                        int pad_top, int pad_left, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt, const float *zeros) {
+                        int pad_top, int pad_left, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt, float *zeros) {
     for (ptrdiff_t n = 0; n < nt; n++) {
         int b, oh, ow;
         tile_origin(g, t0 + n, &b, &oh, &ow);
-        const float *img = inp + (size_t)b * H * W * C;
-        const int h0 = oh - pad_top, w0 = ow - pad_left;
-        const float *p[MAXN * MAXN];
-        for (int i = 0; i < na; i++) {
-            for (int j = 0; j < nb; j++) {
-                const int ih = h0 + i, iw = w0 + j;
-                p[i * nb + j] = (ih >= 0 && ih < H && iw >= 0 && iw < W) ? img + ((size_t)ih * W + iw) * C : zeros;
-            }
-        }
+        float *p[MAXN * MAXN];  /* only read: the input window, zeros outside the image */
+        positions((float *)inp + (size_t)b * H * W * C, oh - pad_top, ow - pad_left, na, nb, H, W, C, zeros, p);
         float *v = V + n * C;
         for (int c = 0; c < C; c += LANES) {
             if (C - c >= LANES) input_lanes(na, nb, p, v, ld, c, LANES);
@@ -187,7 +211,7 @@ INLINE void input_tiles(int na, int nb, const float *restrict inp, float *restri
 
 CLONES void sweep_winograd_input(const float *restrict inp, float *restrict V, ptrdiff_t ld, int H, int W, int C,
                                  int pad_top, int pad_left, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt) {
-    float *zeros = calloc((size_t)C, sizeof(float));
+    float *zeros = scratch_alloc((size_t)C, sizeof(float));
 #define INPUT(NA, NB) input_tiles(NA, NB, inp, V, ld, H, W, C, pad_top, pad_left, g, t0, nt, zeros)
     DISPATCH(g.ma + 2, g.mb + 2, INPUT);
 #undef INPUT
@@ -199,23 +223,11 @@ CLONES void sweep_winograd_input(const float *restrict inp, float *restrict V, p
 /* Adds B_a dV B_bᵀ of channels [c, c + lanes) of one tile, dV's entries at v, to the window
  * positions at p (row by row; those outside the image share a sink). */
 INLINE void input_grad_lanes(int na, int nb, const float *restrict v, ptrdiff_t ld, float *const *p, int c, int lanes) {
-    vec16 r[MAXN * MAXN];
-    for (int j = 0; j < nb; j++) {
-        vec16 a[MAXN], o[MAXN];
-        for (int i = 0; i < na; i++) load_lanes(&a[i], v + (i * nb + j) * ld + c, lanes);
-        b_adj(na, a, o);
-        for (int i = 0; i < na; i++) r[i * nb + j] = o[i];
-    }
-    for (int i = 0; i < na; i++) {
-        vec16 o[MAXN];
-        b_adj(nb, r + i * nb, o);
-        for (int j = 0; j < nb; j++) {
-            vec16 x;
-            load_lanes(&x, p[i * nb + j] + c, lanes);
-            x += o[j];
-            store_lanes(p[i * nb + j] + c, &x, lanes);
-        }
-    }
+#define LOAD(e, x) load_lanes(x, v + (e) * ld + c, lanes)
+#define ADD(e, x) do { vec16 d_; load_lanes(&d_, p[e] + c, lanes); d_ += *(x); store_lanes(p[e] + c, &d_, lanes); } while (0)
+    TRANSFORM2(B_ADJ, na, nb, LOAD, ADD);
+#undef LOAD
+#undef ADD
 }
 
 INLINE void input_grad_tiles(int na, int nb, const float *restrict dV, ptrdiff_t ld, float *restrict dinp, int H, int W, int C,
@@ -223,15 +235,8 @@ INLINE void input_grad_tiles(int na, int nb, const float *restrict dV, ptrdiff_t
     for (ptrdiff_t n = 0; n < nt; n++) {
         int b, oh, ow;
         tile_origin(g, t0 + n, &b, &oh, &ow);
-        float *img = dinp + (size_t)b * H * W * C;
-        const int h0 = oh - pad_top, w0 = ow - pad_left;
         float *p[MAXN * MAXN];
-        for (int i = 0; i < na; i++) {
-            for (int j = 0; j < nb; j++) {
-                const int ih = h0 + i, iw = w0 + j;
-                p[i * nb + j] = (ih >= 0 && ih < H && iw >= 0 && iw < W) ? img + ((size_t)ih * W + iw) * C : sink;
-            }
-        }
+        positions(dinp + (size_t)b * H * W * C, oh - pad_top, ow - pad_left, na, nb, H, W, C, sink, p);
         const float *v = dV + n * C;
         for (int c = 0; c < C; c += LANES) {
             if (C - c >= LANES) input_grad_lanes(na, nb, v, ld, p, c, LANES);
@@ -242,7 +247,7 @@ INLINE void input_grad_tiles(int na, int nb, const float *restrict dV, ptrdiff_t
 
 CLONES void sweep_winograd_input_grad(const float *restrict dV, ptrdiff_t ld, float *restrict dinp, int H, int W, int C,
                                       int pad_top, int pad_left, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt) {
-    float *sink = malloc((size_t)C * sizeof(float));
+    float *sink = scratch_alloc((size_t)C, sizeof(float));
 #define INPUT_GRAD(NA, NB) input_grad_tiles(NA, NB, dV, ld, dinp, H, W, C, pad_top, pad_left, g, t0, nt, sink)
     DISPATCH(g.ma + 2, g.mb + 2, INPUT_GRAD);
 #undef INPUT_GRAD
@@ -255,21 +260,13 @@ CLONES void sweep_winograd_input_grad(const float *restrict dV, ptrdiff_t ld, fl
  * outputs row by row into y. */
 INLINE void output_lanes(int na, int nb, const float *restrict m, ptrdiff_t ld, const float *restrict bias, int k, int lanes,
                          vec16 *y) {
-    const int ma = na - 2, mb = nb - 2;
-    vec16 x[MAXN * MAXN], s[(MAXN - 2) * MAXN], bk;
-    for (int e = 0; e < na * nb; e++) load_lanes(&x[e], m + e * ld + k, lanes);
+    vec16 bk;
     load_lanes(&bk, bias + k, lanes);
-    for (int j = 0; j < nb; j++) {  /* Aᵀ_a x, column by column: s is ma x nb */
-        vec16 a[MAXN], o[MAXN];
-        for (int i = 0; i < na; i++) a[i] = x[i * nb + j];
-        at(na, a, o);
-        for (int i = 0; i < ma; i++) s[i * nb + j] = o[i];
-    }
-    for (int i = 0; i < ma; i++) {  /* (Aᵀ_a x) A_b, row by row */
-        vec16 o[MAXN];
-        at(nb, s + i * nb, o);
-        for (int j = 0; j < mb; j++) y[i * mb + j] = o[j] + bk;
-    }
+#define LOAD(e, x) load_lanes(x, m + (e) * ld + k, lanes)
+#define STORE(e, x) (y[e] = *(x) + bk)
+    TRANSFORM2(AT, na, nb, LOAD, STORE);
+#undef LOAD
+#undef STORE
 }
 
 /* Max-pools an ma x mb tile of outputs y (row by row) into its 2x2 windows, in sweep_maxpool's
@@ -307,7 +304,7 @@ INLINE void output_tiles(int na, int nb, const float *restrict M, ptrdiff_t ld, 
         int b, oh, ow;
         tile_origin(g, t0 + n, &b, &oh, &ow);
         float *q[(MAXN - 2) * (MAXN - 2)];  /* those past the output's edge share the sink */
-        if (!pooled) tile_positions(out + (size_t)b * OH * OW * K, oh, ow, ma, mb, OH, OW, K, sink, q);
+        if (!pooled) positions(out + (size_t)b * OH * OW * K, oh, ow, ma, mb, OH, OW, K, sink, q);
         const size_t pool_at = (((size_t)b * PH + oh / 2) * PW + ow / 2) * K;
         const int32_t at0 = (int32_t)((((size_t)b * OH + oh) * OW + ow) * K);
         const float *m = M + n * K;
@@ -325,7 +322,7 @@ INLINE void output_tiles(int na, int nb, const float *restrict M, ptrdiff_t ld, 
 CLONES void sweep_winograd_output(const float *restrict M, ptrdiff_t ld, float *restrict out, const float *restrict bias,
                                   int OH, int OW, int K, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt,
                                   float *restrict pooled, int32_t *restrict argmax) {
-    float *scratch = calloc((size_t)2 * K, sizeof(float));
+    float *scratch = scratch_alloc((size_t)2 * K, sizeof(float));
     const float *b0 = bias ? bias : scratch;
 #define OUTPUT(NA, NB) output_tiles(NA, NB, M, ld, out, b0, OH, OW, K, g, t0, nt, pooled, argmax, scratch + K)
     DISPATCH(g.ma + 2, g.mb + 2, OUTPUT);
@@ -336,21 +333,13 @@ CLONES void sweep_winograd_output(const float *restrict M, ptrdiff_t ld, float *
 /* ---- output gradient: dM = A_a dY A_bᵀ, the adjoint of the output transform ---- */
 
 /* dM's entries of channels [k, k + lanes) for one tile whose output gradient is y (ma x mb, row
- * by row): A_a y column by column, then (A_a y) A_bᵀ row by row. */
+ * by row): A_a y A_bᵀ. */
 INLINE void output_grad_lanes(int na, int nb, const vec16 *y, float *restrict d, ptrdiff_t ld, int k, int lanes) {
-    const int ma = na - 2, mb = nb - 2;
-    vec16 s[MAXN * (MAXN - 2)];
-    for (int j = 0; j < mb; j++) {
-        vec16 a[MAXN], o[MAXN];
-        for (int i = 0; i < ma; i++) a[i] = y[i * mb + j];
-        a_adj(na, a, o);
-        for (int i = 0; i < na; i++) s[i * mb + j] = o[i];
-    }
-    for (int i = 0; i < na; i++) {
-        vec16 o[MAXN];
-        a_adj(nb, s + i * mb, o);
-        for (int j = 0; j < nb; j++) store_lanes(d + (i * nb + j) * ld + k, &o[j], lanes);
-    }
+#define LOAD(e, x) (*(x) = y[e])
+#define STORE(e, x) store_lanes(d + (e) * ld + k, x, lanes)
+    TRANSFORM2(A_ADJ, na, nb, LOAD, STORE);
+#undef LOAD
+#undef STORE
 }
 
 /* The output gradient of channels [k, k + lanes) of the ma x mb tile whose first output is
@@ -388,7 +377,7 @@ INLINE void output_grad_tiles(int na, int nb, const float *restrict dout, float 
         int b, oh, ow;
         tile_origin(g, t0 + n, &b, &oh, &ow);
         float *q[(MAXN - 2) * (MAXN - 2)];  /* only read: dout's tile, zeros past its edge */
-        if (!pool) tile_positions((float *)dout + (size_t)b * OH * OW * K, oh, ow, ma, mb, OH, OW, K, zeros, q);
+        if (!pool) positions((float *)dout + (size_t)b * OH * OW * K, oh, ow, ma, mb, OH, OW, K, zeros, q);
         float *d = dM + n * K;
         for (int k = 0; k < K; k += LANES) {
             const int lanes = K - k < LANES ? K - k : LANES;
@@ -404,7 +393,7 @@ INLINE void output_grad_tiles(int na, int nb, const float *restrict dout, float 
 CLONES void sweep_winograd_output_grad(const float *restrict dout, float *restrict dM, ptrdiff_t ld, int OH, int OW,
                                        int K, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt,
                                        const float *restrict dpooled, const int32_t *restrict argmax) {
-    float *zeros = calloc((size_t)K, sizeof(float));
+    float *zeros = scratch_alloc((size_t)K, sizeof(float));
     const pooled_grad pool = {dpooled, argmax, OH / 2, OW / 2};
     const pooled_grad *pp = dpooled ? &pool : NULL;
 #define OUTPUT_GRAD(NA, NB) output_grad_tiles(NA, NB, dout, dM, ld, OH, OW, K, g, t0, nt, pp, zeros)
@@ -432,7 +421,7 @@ CLONES void sweep_winograd_filter(const float *restrict w, float *restrict U, in
     const int na = ma + 2, nb = mb + 2;
     const float (*Ga)[3] = g_table(na), (*Gb)[3] = g_table(nb);
     const size_t CK = (size_t)C * K;
-    float *g = malloc(9 * CK * sizeof(float));  /* (9, C, K) or transposed (9, K, C): the filter taps */
+    float *g = scratch_alloc(9 * CK, sizeof(float));  /* (9, C, K) or transposed (9, K, C): the filter taps */
     for (int k = 0; k < K; k++)
         for (int e = 0; e < 9; e++) {
             const float *x = w + ((size_t)k * 9 + e) * C;
@@ -458,7 +447,7 @@ CLONES void sweep_winograd_filter_grad(const float *restrict dU, float *restrict
     const int na = ma + 2, nb = mb + 2;
     const float (*Ga)[3] = g_table(na), (*Gb)[3] = g_table(nb);
     const size_t CK = (size_t)C * K;
-    float *d = malloc(9 * CK * sizeof(float));  /* (9, C, K): the filter gradient's taps, (c, k) contiguous */
+    float *d = scratch_alloc(9 * CK, sizeof(float));  /* (9, C, K): the filter gradient's taps, (c, k) contiguous */
     for (size_t a0 = 0; a0 < CK; a0 += LANES) {
         const int lanes = CK - a0 < LANES ? (int)(CK - a0) : LANES;
         vec16 r[3 * MAXN];  /* G_aᵀ x: 3 x nb */

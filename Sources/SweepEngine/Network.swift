@@ -13,7 +13,8 @@ public final class Network {
     public let params: FloatBuffer
     public let grads: FloatBuffer
     public let state: FloatBuffer
-    /// acts[0] is the batch input, acts[i + 1] the output of layer i. dacts likewise.
+    /// acts[0] is the batch input, acts[i + 1] the output of layer i (empty for a convolution
+    /// fused with its pool). dacts likewise.
     var acts: [FloatBuffer] = []
     var dacts: [FloatBuffer] = []
     public private(set) var maxBatch = 0
@@ -62,6 +63,8 @@ public final class Network {
         for (i, size) in sizes.enumerated() {
             // A reshape's output is its input: share the buffers.
             if i > 0 && layers[i - 1].isReshape { acts.append(acts[i - 1]); dacts.append(dacts[i - 1]); continue }
+            // A convolution fused with its pool never writes its own output or reads its gradient.
+            if i > 0 && fusedPool[i - 1] != nil { acts.append(FloatBuffer(count: 0)); dacts.append(FloatBuffer(count: 0)); continue }
             acts.append(FloatBuffer(count: size * maxBatch)); dacts.append(FloatBuffer(count: size * maxBatch))
         }
         for l in layers { l.prepare(maxBatch: maxBatch) }

@@ -72,8 +72,8 @@ final class ConvPathTests: XCTestCase {
     }
 
     func testBatchesLargerThanOneChunk() {
-        // 200 images of 10x10: 5000, 1800 or 800 tiles of 2, 4 or 6, several chunks per group (the
-        // filter gradient sums across them).
+        // 200 images of 10x10: 5000, 1800 or 800 tiles of 2, 4 or 6 alone, several chunks each (the
+        // filter gradient sums across them); the mix (10 = 6 + 4) has 200 tiles per group, one chunk.
         let conv = Conv2D(input: [10, 10, 8], filters: 8, kernel: 3)
         XCTAssertLessThan(conv.winogradChunk(elements: 36), 200 * 9)
         XCTAssertLessThan(conv.winogradChunk(elements: 64), 200 * 4)

@@ -74,8 +74,9 @@ extension Conv2D {
         forwardGroups = winogradGroups(Ho: OH, Wo: OW)
         wU.ensure(forwardGroups.reduce(0) { $0 + Conv2D.elements($1) } * C * K); wUt.ensure(wU.count)
         wdU.ensure(forwardGroups.map(Conv2D.elements).max()! * C * K)
-        let chunk = forwardGroups.map { Conv2D.elements($0) * winogradChunk(elements: Conv2D.elements($0)) * max(C, K) }.max()!
-        wV.ensure(chunk); wM.ensure(chunk)
+        // V (and the input gradient's dV) (n, chunk, C); M (and dM) (n, chunk, K)
+        let tilesTimesElements = forwardGroups.map { Conv2D.elements($0) * winogradChunk(elements: Conv2D.elements($0)) }.max()!
+        wV.ensure(tilesTimesElements * C); wM.ensure(tilesTimesElements * K)
     }
 
     // U (Σ n, C, K) = the transformed filters of each group, one after the other; transposed, (Σ n, K, C)
@@ -87,36 +88,26 @@ extension Conv2D {
         }
     }
 
-    // out (B,Ho,Wo,Co) = the 3x3 stride-1 convolution of inp (B,Hi,Wi,Ci) with the transformed
-    // filters U (Σ n, Ci, Co) of `groups`, zero padding (padTop, padLeft), plus bias (Co) when
-    // given; overwritten. With `pool`, the output is max-pooled 2x2 on the way out instead:
-    // pooled (B,Ho/2,Wo/2,Co) into `out`, the argmax into the pool's cache.
-    func winogradConvolve(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ U: UnsafePointer<Float>,
-                          _ bias: UnsafePointer<Float>?, batch B: Int, Hi: Int, Wi: Int, Ci: Int,
-                          Ho: Int, Wo: Int, Co: Int, padTop: Int, padLeft: Int, groups: [sweep_tiles], pool: MaxPool2D? = nil) {
-        let V = wV.pointer, M = wM.pointer
-        var Ug = U
-        for g in groups {
-            let n = Conv2D.elements(g), T = B * Int(g.nr) * Int(g.nc), chunk = winogradChunk(elements: n)
-            for t0 in Swift.stride(from: 0, to: T, by: chunk) {
-                let nt = min(chunk, T - t0)
-                sweep_winograd_input(inp, V, nt * Ci, Int32(Hi), Int32(Wi), Int32(Ci), Int32(padTop), Int32(padLeft), g, t0, nt)
-                for xi in 0..<n {
-                    gemm(false, false, nt, Co, Ci, 1, V + xi * nt * Ci, Ci, Ug + xi * Ci * Co, Co, 0, M + xi * nt * Co, Co)
-                }
-                sweep_winograd_output(M, nt * Co, pool == nil ? out : nil, bias, Int32(Ho), Int32(Wo), Int32(Co), g, t0, nt,
-                                      pool == nil ? nil : out, pool?.argmax)
-            }
-            Ug += n * Ci * Co
-        }
-    }
-
-    // out (B,OH,OW,K) = conv(inp (B,H,W,C), W (K,3,3,C)) + b; with `pool`, out is its 2x2 max-pool (B,OH/2,OW/2,K)
+    // out (B,OH,OW,K) = conv(inp (B,H,W,C), W (K,3,3,C)) + b, overwritten; with `pool`, out is
+    // its 2x2 max-pool (B,OH/2,OW/2,K), pooled on the way out, and the argmax goes to the pool's cache
     func winogradForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ p: UnsafePointer<Float>, batch B: Int,
                          pool: MaxPool2D? = nil) {
         transformFilters(p, wU.pointer, groups: forwardGroups)
-        winogradConvolve(out, inp, wU.pointer, p + K * KK, batch: B, Hi: H, Wi: W, Ci: C, Ho: OH, Wo: OW, Co: K,
-                         padTop: padTop, padLeft: padLeft, groups: forwardGroups, pool: pool)
+        let V = wV.pointer, M = wM.pointer, bias = p + K * KK
+        var U = UnsafePointer(wU.pointer)
+        for g in forwardGroups {
+            let n = Conv2D.elements(g), T = B * Int(g.nr) * Int(g.nc), chunk = winogradChunk(elements: n)
+            for t0 in Swift.stride(from: 0, to: T, by: chunk) {
+                let nt = min(chunk, T - t0)
+                sweep_winograd_input(inp, V, nt * C, Int32(H), Int32(W), Int32(C), Int32(padTop), Int32(padLeft), g, t0, nt)
+                for xi in 0..<n {
+                    gemm(false, false, nt, K, C, 1, V + xi * nt * C, C, U + xi * C * K, K, 0, M + xi * nt * K, K)
+                }
+                sweep_winograd_output(M, nt * K, pool == nil ? out : nil, bias, Int32(OH), Int32(OW), Int32(K), g, t0, nt,
+                                      pool == nil ? nil : out, pool?.argmax)
+            }
+            U += n * C * K
+        }
     }
 
     // dW (K,3,3,C) = Σ_groups Gᵀ (Σ_T Vᵀ · dM) G; db (K) = Σ dout; dinp (B,H,W,C) = Σ_T B (dM · Uᵀ) Bᵀ.
