@@ -131,7 +131,7 @@ public enum ConfigFile {
         guard let r else { return t }
         try r.only(["epochs", "batch_size", "optimizer", "learning_rate", "momentum", "beta1", "beta2", "eps", "alpha",
                     "weight_decay", "clip_norm", "schedule", "step_size", "gamma", "min_learning_rate", "warmup_epochs",
-                    "early_stopping", "augmentation"])
+                    "early_stopping", "augmentation", "precision"])
         t.epochs = try r.int("epochs", default: t.epochs, range: 1...100_000)!
         t.batchSize = try r.int("batch_size", default: t.batchSize, range: 1...1_000_000)!
         t.optimizer = try r.choice("optimizer", OptimizerKind.self, default: t.optimizer)
@@ -148,6 +148,7 @@ public enum ConfigFile {
         t.gamma = try r.double("gamma", default: t.gamma, range: 0...1)!
         t.minLearningRate = try r.double("min_learning_rate", default: t.minLearningRate, range: 0...100)!
         t.warmupEpochs = try r.double("warmup_epochs", default: t.warmupEpochs, range: 0...100_000)!
+        if r.value("precision") != nil { t.precision = try r.choice("precision", Precision.self, default: .fp32) }
         if let es = try r.map("early_stopping") {
             try es.only(["metric", "patience", "min_delta"])
             let metric = try es.string("metric") ?? "val_loss"
@@ -199,6 +200,7 @@ public enum ConfigFile {
             ("min_learning_rate", s(t.minLearningRate)), ("warmup_epochs", s(t.warmupEpochs)),
         ]
         if let cn = t.clipNorm { tr.append(("clip_norm", s(cn))) }
+        if let p = t.precision { tr.append(("precision", s(p.rawValue))) }
         if let es = t.earlyStopping {
             tr.append(("early_stopping", .map([("metric", s(es.metric)), ("patience", s(es.patience)), ("min_delta", s(es.minDelta))], line: nil)))
         }

@@ -32,6 +32,8 @@ public protocol Layer: AnyObject {
     func initialize(_ p: UnsafeMutablePointer<Float>, _ s: UnsafeMutablePointer<Float>, rng: inout SweepRandom, scheme: InitScheme)
     /// Allocates caches for batches of at most `maxBatch` samples.
     func prepare(maxBatch: Int)
+    /// The precision of the layer's matrix products (a layer without any ignores it); set before `prepare`.
+    func usePrecision(_ precision: Precision)
     /// out = f(inp; p). `ctx` carries the mode and the random generator (dropout).
     func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
                  _ p: UnsafePointer<Float>, _ s: UnsafeMutablePointer<Float>, batch B: Int, ctx: inout PassContext)
@@ -48,6 +50,7 @@ public extension Layer {
     var outputSize: Int { outputShape.reduce(1, *) }
     func initialize(_ p: UnsafeMutablePointer<Float>, _ s: UnsafeMutablePointer<Float>, rng: inout SweepRandom, scheme: InitScheme) {}
     func prepare(maxBatch: Int) {}
+    func usePrecision(_ precision: Precision) {}
 }
 
 public enum InitScheme: String, Codable, Sendable, CaseIterable {

@@ -26,9 +26,14 @@ public final class Network {
 
     public var parameterCount: Int { params.count }
 
+    /// The precision of the layers' matrix products.
+    public let precision: Precision
+
     /// `fuse: false` runs every layer on its own (the tests compare the two).
-    public init(layers: [Layer], inputShape: [Int], fuse: Bool = true) {
+    public init(layers: [Layer], inputShape: [Int], precision: Precision = .fp32, fuse: Bool = true) {
         self.layers = layers
+        self.precision = precision
+        for l in layers { l.usePrecision(precision) }
         self.inputShape = inputShape
         outputCount = layers.last?.outputSize ?? inputShape.reduce(1, *)
         var po = [Int](), so = [Int](), p = 0, s = 0

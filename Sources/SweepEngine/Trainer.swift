@@ -78,7 +78,7 @@ public final class Trainer {
         guard splits.validation.count > 0 else { throw InputError(file: file, field: "dataset.validation", "the validation split is empty; raise `validation` or use more data") }
         let outputs = splits.train.task == .classification ? splits.train.classCount : 1
         let layers = try NetworkBuilder.build(config.layers, input: splits.train.sampleShape, outputs: outputs, file: file)
-        network = Network(layers: layers, inputShape: splits.train.sampleShape)
+        network = Network(layers: layers, inputShape: splits.train.sampleShape, precision: t.precision ?? .fp32)
         network.initialize(seed: config.seed, scheme: config.initialization)
         network.prepare(maxBatch: max(t.batchSize, evalBatch))
         optimizer = Optimizer(t, parameterCount: network.parameterCount)

@@ -88,6 +88,9 @@ public struct TrainingSpec: Codable, Equatable, Sendable {
     public var warmupEpochs: Double = 0
     public var earlyStopping: EarlyStopping? = nil
     public var augmentation: Augmentation = Augmentation()
+    /// The arithmetic of the matrix products (`Precision`); nil is fp32 (and keeps configurations
+    /// stored before the field existed readable).
+    public var precision: Precision? = nil
     public init() {}
 }
 

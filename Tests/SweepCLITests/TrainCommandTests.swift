@@ -26,6 +26,23 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("test_accuracy"), r.stdout)
     }
 
+    /// `training.precision: bf16` from the command line: it trains, differs from fp32, repeats exactly;
+    /// an unknown precision is refused with the field and the accepted values.
+    func testBF16Precision() throws {
+        func losses(_ precision: String) throws -> [Double] {
+            let r = try CLI.run(["train", digits, "--epochs", "3", "--json", "--set", "training.precision=\(precision)"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let lines = CLI.jsonLines(r.stdout)
+            XCTAssertGreaterThan(lines.last?["test_accuracy"] as? Double ?? 0, 0.85, r.stdout)
+            return lines.compactMap { $0["train_loss"] as? Double }
+        }
+        let bf16 = try losses("bf16")
+        XCTAssertEqual(bf16.count, 3)
+        XCTAssertEqual(bf16, try losses("bf16"))
+        XCTAssertNotEqual(bf16, try losses("fp32"))
+        try expectUsageError(["train", digits, "--set", "training.precision=fp16"], mentions: ["training.precision", "fp16", "fp32, bf16"])
+    }
+
     func testSameSeedSameMetrics() throws {
         func metrics(_ seed: String) throws -> [String] {
             let r = try CLI.run(["train", digits, "--epochs", "3", "--json", "--seed", seed])

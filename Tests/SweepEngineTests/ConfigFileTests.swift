@@ -37,6 +37,16 @@ final class ConfigFileTests: XCTestCase {
         XCTAssertEqual(try load(ConfigFile.yaml(c)), c)
     }
 
+    func testPrecision() throws {
+        XCTAssertNil(try load(good).training.precision)
+        let c = try load(good.replacingOccurrences(of: "learning_rate: 0.1}", with: "learning_rate: 0.1, precision: bf16}"))
+        XCTAssertEqual(c.training.precision, .bf16)
+        XCTAssertEqual(try load(ConfigFile.yaml(c)), c)
+        XCTAssertEqual(try load(good, overrides: ["training.precision=fp32"]).training.precision, .fp32)
+        expectError(good.replacingOccurrences(of: "learning_rate: 0.1}", with: "learning_rate: 0.1, precision: fp16}"),
+                    contains: ["training.precision", "fp16", "fp32, bf16"])
+    }
+
     func testSetOverrides() throws {
         let c = try load(good, overrides: ["training.learning_rate=0.5", "model.layers.0.units=12", "seed=9"])
         XCTAssertEqual(c.training.learningRate, 0.5)

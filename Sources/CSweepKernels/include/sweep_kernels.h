@@ -87,4 +87,12 @@ void sweep_winograd_filter(const float *w, float *U, int C, int K, int ma, int m
 /* dU (n, C, K) → dw (K,3,3,C) = G_aᵀ dU G_b: the filter gradient from the transformed one,
  * overwritten, or added to dw when `accumulate` is non-zero */
 void sweep_winograd_filter_grad(const float *dU, float *dw, int C, int K, int ma, int mb, int accumulate);
+/* Mixed-precision GEMM (gemm_bf16.c), the arguments of cblas_sgemm in row-major order:
+ * C (M,N) = alpha · op(A) op(B) + beta · C with op(A) (M,K) (stored (K,M) when transA), op(B)
+ * (K,N) (stored (N,K) when transB). The operands are rounded to bfloat16 (nearest even), the
+ * products summed in fp32 (AVX512-BF16). Returns 0, touching nothing, on a CPU without AVX512-BF16. */
+int sweep_gemm_bf16(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                    const float *B, int ldb, float beta, float *C, int ldc);
+/* 1 when this CPU has AVX512-BF16 (and AVX512-BW), else 0. */
+int sweep_bf16_supported(void);
 #endif

@@ -8,7 +8,12 @@ public final class Dense: Layer {
     public var outputShape: [Int] { [U] }
     public var parameterCount: Int { U * D + U }
 
+    /// The precision of its three products.
+    public private(set) var precision = Precision.fp32
+
     public init(inputs D: Int, units U: Int) { self.D = D; self.U = U }
+
+    public func usePrecision(_ precision: Precision) { self.precision = precision }
 
     public func initialize(_ p: UnsafeMutablePointer<Float>, _ s: UnsafeMutablePointer<Float>, rng: inout SweepRandom, scheme: InitScheme) {
         Init.fill(p, count: U * D, fanIn: D, fanOut: U, scheme: scheme, rng: &rng)
@@ -19,15 +24,15 @@ public final class Dense: Layer {
     public func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
                         _ p: UnsafePointer<Float>, _ s: UnsafeMutablePointer<Float>, batch B: Int, ctx: inout PassContext) {
         Kernels.broadcastRows(out, p + U * D, rows: B, cols: U)
-        gemm(false, true, B, U, D, 1, inp, D, p, D, 1, out, U)
+        gemm(precision, false, true, B, U, D, 1, inp, D, p, D, 1, out, U)
     }
 
     // dout is (B,U); dW (U,D) = doutᵀ · inp; db (U) = Σ_B dout; dinp (B,D) = dout · W
     public func backward(_ dinp: UnsafeMutablePointer<Float>?, _ dp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
                          _ inp: UnsafePointer<Float>, _ out: UnsafePointer<Float>, _ p: UnsafePointer<Float>, batch B: Int) {
-        gemm(true, false, U, D, B, 1, dout, U, inp, D, 0, dp, D)
+        gemm(precision, true, false, U, D, B, 1, dout, U, inp, D, 0, dp, D)
         Kernels.columnSums(dp + U * D, dout, rows: B, cols: U)
-        if let dinp { gemm(false, false, B, D, U, 1, dout, U, p, D, 0, dinp, D) }
+        if let dinp { gemm(precision, false, false, B, D, U, 1, dout, U, p, D, 0, dinp, D) }
     }
 }
 
