@@ -4,11 +4,14 @@
 #   MLP 784-256-128-10:  numpy (hand-written, bench/peers/numpy_mlp.py), PyTorch, sweep, and the
 #                        MLP's sgemm calls alone (sweep-bench gemm-floor: no fp32 engine is faster)
 #   CNN (bench-cnn.yaml): PyTorch, sweep                      (skipped with --quick)
+# and each model again in mixed precision (bfloat16 products, fp32 sums and weights): PyTorch under
+# torch.autocast("cpu", bfloat16) as "torch-bf16", sweep with training.precision=bf16 as "sweep-bf16".
 # Each one trains 2 epochs; only the training loop of each epoch is timed (shuffle, batch
 # gathering, forward, backward, optimizer step; not data loading nor validation). Sweep holds out
 # a tiny validation split (bench-*.yaml: validation 0.0011), so its seconds are scaled to 60,000
 # samples. The second (warm) epoch is the one compared: "sweep vs best peer" is sweep's time
-# divided by the fastest peer's (below 1: sweep is faster).
+# divided by the fastest peer's (below 1: sweep is faster); each sweep row is compared with the
+# fastest peer row of its model, in either precision.
 # Prints a table and writes the same figures to bench/results/engine-latest.json.
 #
 # usage: bench/engine.sh [--quick]
@@ -77,42 +80,52 @@ sweep_train_count() {  # yaml
   printf '%s\n' "${BASH_REMATCH[1]}"
 }
 
-run_sweep() {  # model yaml
-  local model=$1 yaml=$2 count
+run_sweep() {  # model yaml [precision]
+  local model=$1 yaml=$2 precision=${3:-fp32} count peer=sweep
+  [ "$precision" = fp32 ] || peer=sweep-$precision
   count=$(sweep_train_count "$yaml")
-  echo "== $model / sweep ($yaml: $count training samples, seconds scaled to 60,000)" >&2
-  "$SWEEP_BIN" train "$yaml" --data-dir "$DATA_DIR" --json --epochs "$EPOCHS" | tee "$work/$model-sweep.jsonl"
-  printf '%s\t%s\t%s\t%s\n' "$model" sweep "$work/$model-sweep.jsonl" "$count" >>"$work/runs.tsv"
+  echo "== $model / $peer ($yaml: $count training samples, seconds scaled to 60,000)" >&2
+  "$SWEEP_BIN" train "$yaml" --data-dir "$DATA_DIR" --json --epochs "$EPOCHS" --set "training.precision=$precision" \
+    | tee "$work/$model-$peer.jsonl"
+  printf '%s\t%s\t%s\t%s\n' "$model" "$peer" "$work/$model-$peer.jsonl" "$count" >>"$work/runs.tsv"
 }
 
 run_peer mlp numpy python3 bench/peers/numpy_mlp.py
 run_peer mlp torch python3 bench/peers/torch_engine.py --model mlp
+run_peer mlp torch-bf16 python3 bench/peers/torch_engine.py --model mlp --precision bf16
 run_sweep mlp search-spaces/seeds/bench-mlp.yaml
+run_sweep mlp search-spaces/seeds/bench-mlp.yaml bf16
 # The MLP's sgemm calls alone (no engine around them): the fp32 floor of any engine here.
 BENCH_BIN=$(dirname "$SWEEP_BIN")/sweep-bench
-: >"$work/floor.json"
+: >"$work/floor.json"; : >"$work/floor-bf16.json"
 if [ -x "$BENCH_BIN" ]; then
   echo "== mlp / sgemm floor" >&2
   "$BENCH_BIN" gemm-floor --widths 784,256,128,10 --batch 128 --samples 60000 | tee "$work/floor.json"
+  echo "== mlp / bf16 GEMM floor" >&2
+  "$BENCH_BIN" gemm-floor --widths 784,256,128,10 --batch 128 --samples 60000 --precision bf16 | tee "$work/floor-bf16.json"
 else
   echo "bench/engine.sh: no $BENCH_BIN (swift build -c release builds it): the sgemm floor is skipped" >&2
 fi
 if ! $quick; then
   run_peer cnn torch python3 bench/peers/torch_engine.py --model cnn
+  run_peer cnn torch-bf16 python3 bench/peers/torch_engine.py --model cnn --precision bf16
   run_sweep cnn search-spaces/seeds/bench-cnn.yaml
+  run_sweep cnn search-spaces/seeds/bench-cnn.yaml bf16
 fi
 
 mkdir -p bench/results
 QUICK=$quick SWEEP_BIN_USED=$SWEEP_BIN LOADAVG_BEFORE=$loadavg_before \
   GIT_COMMIT=$(git describe --always --dirty 2>/dev/null || echo unknown) \
-  python3 - "$work/runs.tsv" bench/results/engine-latest.json "$work/floor.json" <<'PY'
+  python3 - "$work/runs.tsv" bench/results/engine-latest.json "$work/floor.json" "$work/floor-bf16.json" <<'PY'
 """Reads every run's per-epoch JSON lines, prints the table and writes the JSON file."""
 import json, os, platform, sys, time
 
 SAMPLES = 60000
-runs_file, out_file, floor_file = sys.argv[1], sys.argv[2], sys.argv[3]
-floor_lines = [l for l in open(floor_file) if l.strip()]
-floor = json.loads(floor_lines[-1]) if floor_lines else None
+runs_file, out_file, floor_file, floor_bf16_file = sys.argv[1:5]
+def last_json(path):
+    lines = [l for l in open(path) if l.strip()]
+    return json.loads(lines[-1]) if lines else None
+floor, floor_bf16 = last_json(floor_file), last_json(floor_bf16_file)
 rows = []
 for line in open(runs_file):
     model, peer, path, train_count = line.rstrip("\n").split("\t")
@@ -128,35 +141,40 @@ for line in open(runs_file):
                  "train_samples": trained, "measured_seconds": measured,
                  "train_loss": [e.get("train_loss") for e in epochs]})
 
-ratios = {}
+ratios = {}  # "mlp", "cnn" (fp32 sweep), "mlp-bf16", "cnn-bf16"
 for model in dict.fromkeys(r["model"] for r in rows):
-    sweep = next((r for r in rows if r["model"] == model and r["peer"] == "sweep"), None)
-    peers = [r for r in rows if r["model"] == model and r["peer"] != "sweep"]
-    if sweep and peers:
+    peers = [r for r in rows if r["model"] == model and not r["peer"].startswith("sweep")]
+    for sweep in (r for r in rows if r["model"] == model and r["peer"].startswith("sweep")):
+        if not peers:
+            continue
         best = min(peers, key=lambda r: r["epoch2_seconds"])
-        ratios[model] = {"best_peer": best["peer"], "best_peer_seconds": best["epoch2_seconds"],
-                         "sweep_seconds": sweep["epoch2_seconds"],
-                         "sweep_over_best_peer": round(sweep["epoch2_seconds"] / best["epoch2_seconds"], 3)}
+        ratios[model + sweep["peer"][len("sweep"):]] = {
+            "sweep": sweep["peer"], "best_peer": best["peer"], "best_peer_seconds": best["epoch2_seconds"],
+            "sweep_seconds": sweep["epoch2_seconds"],
+            "sweep_over_best_peer": round(sweep["epoch2_seconds"] / best["epoch2_seconds"], 3)}
 
 print()
 print(f"Fashion-MNIST, seconds per epoch of {SAMPLES:,} samples (batch 128, Adam 1e-3, one thread)")
-print(f"{'model':<6} {'peer':<6} {'epoch 1':>8} {'epoch 2':>8}")
+print(f"{'model':<6} {'peer':<10} {'epoch 1':>8} {'epoch 2':>8}")
 for r in rows:
     note = f"  (measured on {r['train_samples']:,} samples, scaled)" if r["train_samples"] != SAMPLES else ""
-    print(f"{r['model']:<6} {r['peer']:<6} {r['epoch1_seconds']:>8.2f} {r['epoch2_seconds']:>8.2f}{note}")
+    print(f"{r['model']:<6} {r['peer']:<10} {r['epoch1_seconds']:>8.2f} {r['epoch2_seconds']:>8.2f}{note}")
 print()
 print("sweep vs best peer, epoch 2 (sweep's time / the peer's; below 1: sweep is faster)")
 for model, q in ratios.items():
-    print(f"{model:<6} {q['sweep_over_best_peer']:.2f}x  (sweep {q['sweep_seconds']:.2f} s, "
+    print(f"{model:<9} {q['sweep_over_best_peer']:.2f}x  ({q['sweep']} {q['sweep_seconds']:.2f} s, "
           f"{q['best_peer']} {q['best_peer_seconds']:.2f} s)")
 
 if floor:
-    mlp_peers = [r for r in rows if r["model"] == "mlp" and r["peer"] != "sweep"]
+    mlp_peers = [r for r in rows if r["model"] == "mlp" and not r["peer"].startswith("sweep")]
     print(f"\nmlp sgemm floor (its matrix products alone, sweep-bench gemm-floor): {floor['seconds_per_epoch']:.2f} s "
           f"({floor['gflops']:.0f} GFLOP/s)")
     if mlp_peers:
         best = min(mlp_peers, key=lambda r: r["epoch2_seconds"])
         print(f"  fastest possible fp32 engine vs {best['peer']}: {best['epoch2_seconds'] / floor['seconds_per_epoch']:.2f}x faster")
+if floor_bf16:
+    print(f"mlp bf16 GEMM floor (the same products, sweep-bench gemm-floor --precision bf16): "
+          f"{floor_bf16['seconds_per_epoch']:.2f} s ({floor_bf16['gflops']:.0f} GFLOP/s)")
 
 result = {
     "benchmark": "engine", "dataset": "fashion-mnist", "samples_per_epoch": SAMPLES,
@@ -166,7 +184,7 @@ result = {
     "git": os.environ["GIT_COMMIT"], "sweep_bin": os.environ["SWEEP_BIN_USED"],
     "host": {"machine": platform.machine(), "cpus": os.cpu_count(),
              "loadavg_before": os.environ["LOADAVG_BEFORE"]},
-    "results": rows, "sweep_vs_best_peer_epoch2": ratios, "mlp_sgemm_floor": floor,
+    "results": rows, "sweep_vs_best_peer_epoch2": ratios, "mlp_sgemm_floor": floor, "mlp_bf16_gemm_floor": floor_bf16,
 }
 with open(out_file, "w") as f:
     json.dump(result, f, indent=2)

@@ -262,7 +262,7 @@ INLINE void direct_forward_block(const float *restrict pad, const float *restric
  * written. */
 INLINE void direct_pool_block(const float *restrict pad, const float *restrict w, float *restrict pooled, int32_t *restrict argmax,
                               const int *restrict off, const int KK, int k0, int KP, int K, int B, int Hp, int Wp, int C,
-                              int stride, int OH, int OW) {
+                              int stride, int OH, int OW, int relu) {
     const int PH = OH / 2, PW = OW / 2, n = K - k0 < 2 * LANES ? K - k0 : 2 * LANES;
     for (int b = 0; b < B; b++) {
         for (int ph = 0; ph < PH; ph++) {
@@ -288,6 +288,13 @@ INLINE void direct_pool_block(const float *restrict pad, const float *restrict w
                     if (y[3][j] > v) { v = y[3][j]; i = at[3] + j; }
                     m[j] = v; ix[j] = i;
                 }
+                if (relu)
+                    for (int j = 0; j < 2 * LANES; j += LANES) {
+                        vec16 mv; ivec16 iv;
+                        memcpy(&mv, m + j, sizeof mv); memcpy(&iv, ix + j, sizeof iv);
+                        relu_pooled(&mv, &iv);
+                        memcpy(m + j, &mv, sizeof mv); memcpy(ix + j, &iv, sizeof iv);
+                    }
                 memcpy(pooled + o, m, (size_t)n * sizeof(float));
                 memcpy(argmax + o, ix, (size_t)n * sizeof(int32_t));
             }
@@ -307,15 +314,15 @@ static float *direct_filter(const float *restrict wt, const float *restrict bias
 
 CLONES void sweep_conv_direct_pool(const float *restrict pad, const float *restrict wt, const float *restrict bias,
                                    float *restrict pooled, int32_t *restrict argmax, int B, int Hp, int Wp, int C, int K,
-                                   int KH, int KW, int stride, int OH, int OW) {
+                                   int KH, int KW, int stride, int OH, int OW, int relu) {
     const int KK = KH * KW * C, KP = (K + 2 * LANES - 1) / (2 * LANES) * (2 * LANES);
     int *off = direct_taps(Wp, C, KH, KW);
     float *w = direct_filter(wt, bias, K, KK, KP);
     for (int k0 = 0; k0 < K; k0 += 2 * LANES) {
-        if (KK == 9) direct_pool_block(pad, w, pooled, argmax, off, 9, k0, KP, K, B, Hp, Wp, C, stride, OH, OW);
-        else if (KK == 27) direct_pool_block(pad, w, pooled, argmax, off, 27, k0, KP, K, B, Hp, Wp, C, stride, OH, OW);
-        else if (KK == 25) direct_pool_block(pad, w, pooled, argmax, off, 25, k0, KP, K, B, Hp, Wp, C, stride, OH, OW);
-        else direct_pool_block(pad, w, pooled, argmax, off, KK, k0, KP, K, B, Hp, Wp, C, stride, OH, OW);
+        if (KK == 9) direct_pool_block(pad, w, pooled, argmax, off, 9, k0, KP, K, B, Hp, Wp, C, stride, OH, OW, relu);
+        else if (KK == 27) direct_pool_block(pad, w, pooled, argmax, off, 27, k0, KP, K, B, Hp, Wp, C, stride, OH, OW, relu);
+        else if (KK == 25) direct_pool_block(pad, w, pooled, argmax, off, 25, k0, KP, K, B, Hp, Wp, C, stride, OH, OW, relu);
+        else direct_pool_block(pad, w, pooled, argmax, off, KK, k0, KP, K, B, Hp, Wp, C, stride, OH, OW, relu);
     }
     free(off);
     free(w);
@@ -457,7 +464,7 @@ CLONES void sweep_pooled_column_sums(float *restrict acc, const float *restrict 
                         ivec16 ix, g;
                         load_lanes(&ix, argmax + at, K - v * LANES);
                         load_lanes(&g, dpool + at, K - v * LANES);
-                        const ivec16 kept = g & (half ? (ix >= lower) : (ix < lower));
+                        const ivec16 kept = g & (half ? (ix >= lower) : (ix >= 0 & ix < lower));  /* -1: no position */
                         vec16 d;
                         memcpy(&d, &kept, sizeof d);
                         a[v] += d;

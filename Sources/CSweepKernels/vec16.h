@@ -38,6 +38,15 @@ static inline void *scratch_alloc(size_t count, size_t size) {
     return p;
 }
 
+/* A ReLU after a max-pool fused with the convolution before it: the pooled maxima m become
+ * max(m, 0), and where a maximum is not positive its argmax becomes -1, no position of the
+ * output: the pool's backward pass then sends nothing there, which is the ReLU's gradient. */
+INLINE void relu_pooled(vec16 *m, ivec16 *ix) {
+    const ivec16 pos = (ivec16)(*m > 0);  /* all ones where the maximum is positive */
+    *m = (vec16)((ivec16)*m & pos);
+    *ix = (*ix & pos) | ~pos;
+}
+
 /* A 2x2 stride-2 max-pool after a convolution fused with it (sweep_conv_direct_pool, the Winograd
  * output transform): its output gradient dpool (B,PH,PW,K) and the argmax it kept, offsets into
  * the convolution's output (B,OH,OW,K). */

@@ -273,9 +273,10 @@ INLINE void output_lanes(int na, int nb, const float *restrict m, ptrdiff_t ld, 
  * order ((0,0), (0,1), (1,0), (1,1), the first maximum kept): window (wi, wj) is pooled output
  * (oh/2 + wi, ow/2 + wj) of the tile whose first output is (oh, ow) (both even); windows past
  * PH or PW are dropped. at0 is the offset of output (oh, ow) channel k in (B,OH,OW,K); pool0
- * points at pooled (oh/2, ow/2) channel k in (B,PH,PW,K), argmax0 at its argmax. */
+ * points at pooled (oh/2, ow/2) channel k in (B,PH,PW,K), argmax0 at its argmax. With relu, a
+ * ReLU follows (relu_pooled). */
 INLINE void pool_tile(int ma, int mb, const vec16 *y, int oh, int ow, int OW, int K, int PH, int PW, int32_t at0,
-                      float *pool0, int32_t *argmax0, int lanes) {
+                      float *pool0, int32_t *argmax0, int lanes, int relu) {
     static const ivec16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     for (int wi = 0; wi < ma / 2; wi++) {
         for (int wj = 0; wj < mb / 2; wj++) {
@@ -289,6 +290,7 @@ INLINE void pool_tile(int ma, int mb, const vec16 *y, int oh, int ow, int OW, in
                 m = (vec16)(((ivec16)v & gt) | ((ivec16)m & ~gt));
                 ix = ((at0 + (r * OW + c) * K + lane) & gt) | (ix & ~gt);
             }
+            if (relu) relu_pooled(&m, &ix);
             const size_t o = ((size_t)wi * PW + wj) * K;
             store_lanes(pool0 + o, &m, lanes);
             store_lanes(argmax0 + o, &ix, lanes);
@@ -298,7 +300,7 @@ INLINE void pool_tile(int ma, int mb, const vec16 *y, int oh, int ow, int OW, in
 
 INLINE void output_tiles(int na, int nb, const float *restrict M, ptrdiff_t ld, float *restrict out, const float *restrict bias,
                          int OH, int OW, int K, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt, float *restrict pooled,
-                         int32_t *restrict argmax, float *sink) {
+                         int32_t *restrict argmax, int relu, float *sink) {
     const int ma = na - 2, mb = nb - 2, PH = OH / 2, PW = OW / 2;
     for (ptrdiff_t n = 0; n < nt; n++) {
         int b, oh, ow;
@@ -313,7 +315,7 @@ INLINE void output_tiles(int na, int nb, const float *restrict M, ptrdiff_t ld, 
             vec16 y[(MAXN - 2) * (MAXN - 2)];
             if (lanes == LANES) output_lanes(na, nb, m, ld, bias, k, LANES, y);
             else output_lanes(na, nb, m, ld, bias, k, lanes, y);
-            if (pooled) pool_tile(ma, mb, y, oh, ow, OW, K, PH, PW, at0 + k, pooled + pool_at + k, argmax + pool_at + k, lanes);
+            if (pooled) pool_tile(ma, mb, y, oh, ow, OW, K, PH, PW, at0 + k, pooled + pool_at + k, argmax + pool_at + k, lanes, relu);
             else for (int e = 0; e < ma * mb; e++) store_lanes(q[e] + k, &y[e], lanes);
         }
     }
@@ -321,10 +323,10 @@ INLINE void output_tiles(int na, int nb, const float *restrict M, ptrdiff_t ld, 
 
 CLONES void sweep_winograd_output(const float *restrict M, ptrdiff_t ld, float *restrict out, const float *restrict bias,
                                   int OH, int OW, int K, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt,
-                                  float *restrict pooled, int32_t *restrict argmax) {
+                                  float *restrict pooled, int32_t *restrict argmax, int relu) {
     float *scratch = scratch_alloc((size_t)2 * K, sizeof(float));
     const float *b0 = bias ? bias : scratch;
-#define OUTPUT(NA, NB) output_tiles(NA, NB, M, ld, out, b0, OH, OW, K, g, t0, nt, pooled, argmax, scratch + K)
+#define OUTPUT(NA, NB) output_tiles(NA, NB, M, ld, out, b0, OH, OW, K, g, t0, nt, pooled, argmax, relu, scratch + K)
     DISPATCH(g.ma + 2, g.mb + 2, OUTPUT);
 #undef OUTPUT
     free(scratch);

@@ -1,12 +1,14 @@
 import ArgumentParser
 import COpenBLAS
 import Foundation
+import SweepEngine
 
 /// `sweep-bench gemm-floor`: the seconds per epoch that an MLP's matrix products alone take with
 /// this machine's OpenBLAS, one thread: `cblas_sgemm` calls of the shapes and transposes the
 /// engine uses for a Dense stack (forward out = x · Wᵀ; backward dW = doutᵀ · x and, past the
 /// first layer, dx = dout · W), with no activations, loss, optimizer or data movement. No training engine can
-/// run that MLP in fp32 faster than this, nor a peer whose products are sgemm calls.
+/// run that MLP in fp32 faster than this, nor a peer whose products are sgemm calls. With
+/// `--precision bf16`, the same calls through the engine's mixed-precision GEMM (`Precision.bf16`).
 struct GemmFloor: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gemm-floor",
@@ -17,6 +19,7 @@ struct GemmFloor: ParsableCommand {
     @Option(help: "Batch size.") var batch = 128
     @Option(help: "Samples per epoch.") var samples = 60000
     @Option(help: "Epochs to time (the fastest is reported).") var epochs = 3
+    @Option(help: "fp32 (sgemm) or bf16 (the engine's bfloat16 GEMM).") var precision: Precision = .fp32
 
     /// The widths as numbers; nil unless all of them are whole numbers of at least 1.
     var layerWidths: [Int]? {
@@ -52,22 +55,24 @@ struct GemmFloor: ParsableCommand {
             let start = DispatchTime.now().uptimeNanoseconds
             for _ in 0..<steps {
                 for l in 0..<weights.count {  // out (B,U) = x (B,D) · Wᵀ
-                    let D = Int32(w[l]), U = Int32(w[l + 1])
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(B), U, D, 1, acts[l], D, weights[l], D, 0, &outs[l], U)
+                    let D = w[l], U = w[l + 1]
+                    gemm(precision, false, true, B, U, D, 1, acts[l], D, weights[l], D, 0, &outs[l], U)
                 }
                 for l in stride(from: weights.count - 1, through: 0, by: -1) {
-                    let D = Int32(w[l]), U = Int32(w[l + 1])
+                    let D = w[l], U = w[l + 1]
                     // dW (U,D) = doutᵀ (U,B) · x (B,D); dout stands in as the layer's output buffer
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, U, D, Int32(B), 1, outs[l], U, acts[l], D, 0, &grads[l], D)
+                    gemm(precision, true, false, U, D, B, 1, outs[l], U, acts[l], D, 0, &grads[l], D)
                     if l > 0 {  // dx (B,D) = dout (B,U) · W (U,D)
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(B), D, U, 1, outs[l], U, weights[l], D, 0, &dins[l], D)
+                        gemm(precision, false, false, B, D, U, 1, outs[l], U, weights[l], D, 0, &dins[l], D)
                     }
                 }
             }
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
         let gflops = flops * Double(steps) / best / 1e9
-        print(String(format: "{\"benchmark\":\"gemm-floor\",\"widths\":\"%@\",\"batch\":%d,\"samples\":%d,\"seconds_per_epoch\":%.4f,\"gflops\":%.1f}",
-                     widths, B, samples, best, gflops))
+        print(String(format: "{\"benchmark\":\"gemm-floor\",\"precision\":\"%@\",\"widths\":\"%@\",\"batch\":%d,\"samples\":%d,\"seconds_per_epoch\":%.4f,\"gflops\":%.1f}",
+                     precision.rawValue, widths, B, samples, best, gflops))
     }
 }
+
+extension Precision: ExpressibleByArgument {}

@@ -20,9 +20,18 @@ public final class Network {
     public private(set) var maxBatch = 0
     /// Whether layer i must compute its input gradient: only if a layer before it has parameters.
     let needsInputGradient: [Bool]
-    /// fusedPool[i]: layer i is a convolution run together with the 2x2 max-pool that follows it
-    /// (`Conv2D.forwardPooled`, `Conv2D.backwardPooled`): the pool's own passes are skipped.
-    let fusedPool: [(conv: Conv2D, pool: MaxPool2D)?]
+    /// A convolution run together with the 2x2 max-pool that follows it and, when `relu`, the
+    /// ReLU after the pool (`Conv2D.forwardPooled`, `Conv2D.backwardPooled`): the pool's and the
+    /// ReLU's own passes are skipped, and so are their buffers but the last one's.
+    struct FusedPool {
+        let conv: Conv2D, pool: MaxPool2D, relu: Bool
+        /// Layers in the group: the convolution, the pool and perhaps the ReLU.
+        var count: Int { relu ? 3 : 2 }
+    }
+    /// fusedPool[i]: layer i is the convolution of a fused group.
+    let fusedPool: [FusedPool?]
+    /// fusedEnd[i]: layer i is the last layer of the fused group of convolution fusedEnd[i].
+    let fusedEnd: [Int?]
 
     public var parameterCount: Int { params.count }
 
@@ -46,10 +55,16 @@ public final class Network {
             return seenParams
         }
         let needs = needsInputGradient
-        fusedPool = layers.indices.map { i in
-            guard fuse, i + 1 < layers.count, let conv = layers[i] as? Conv2D, let pool = layers[i + 1] as? MaxPool2D else { return nil }
-            return conv.fusesPool(pool, needsInputGradient: needs[i]) ? (conv, pool) : nil
+        let groups: [FusedPool?] = layers.indices.map { i in
+            guard fuse, i + 1 < layers.count, let conv = layers[i] as? Conv2D, let pool = layers[i + 1] as? MaxPool2D,
+                  conv.fusesPool(pool, needsInputGradient: needs[i]) else { return nil }
+            let relu = i + 2 < layers.count && (layers[i + 2] as? Activation)?.fn == .relu
+            return FusedPool(conv: conv, pool: pool, relu: relu)
         }
+        fusedPool = groups
+        var ends = [Int?](repeating: nil, count: layers.count)
+        for (i, g) in groups.enumerated() { if let g { ends[i + g.count - 1] = i } }
+        fusedEnd = ends
     }
 
     public func initialize(seed: UInt64, scheme: InitScheme) {
@@ -68,11 +83,17 @@ public final class Network {
         for (i, size) in sizes.enumerated() {
             // A reshape's output is its input: share the buffers.
             if i > 0 && layers[i - 1].isReshape { acts.append(acts[i - 1]); dacts.append(dacts[i - 1]); continue }
-            // A convolution fused with its pool never writes its own output or reads its gradient.
-            if i > 0 && fusedPool[i - 1] != nil { acts.append(FloatBuffer(count: 0)); dacts.append(FloatBuffer(count: 0)); continue }
+            // Inside a fused group, layers write no output and read no gradient: only the group's last.
+            if i > 0 && isInsideFusedGroup(i - 1) { acts.append(FloatBuffer(count: 0)); dacts.append(FloatBuffer(count: 0)); continue }
             acts.append(FloatBuffer(count: size * maxBatch)); dacts.append(FloatBuffer(count: size * maxBatch))
         }
         for l in layers { l.prepare(maxBatch: maxBatch) }
+    }
+
+    /// Whether layer i is in a fused group but not its last layer.
+    func isInsideFusedGroup(_ i: Int) -> Bool {
+        for j in max(0, i - 2)...i { if let g = fusedPool[j], i < j + g.count - 1 { return true } }
+        return false
     }
 
     /// The input buffer of the next forward pass: (B, inputSize).
@@ -86,9 +107,10 @@ public final class Network {
         precondition(B <= maxBatch)
         var i = 0
         while i < layers.count {
-            if let (conv, pool) = fusedPool[i] {
-                conv.forwardPooled(acts[i + 2].pointer, acts[i].pointer, params.pointer + paramOffsets[i], pool: pool, batch: B)
-                i += 2
+            if let g = fusedPool[i] {
+                g.conv.forwardPooled(acts[i + g.count].pointer, acts[i].pointer, params.pointer + paramOffsets[i], pool: g.pool,
+                                     relu: g.relu, batch: B)
+                i += g.count
                 continue
             }
             if !layers[i].isReshape {
@@ -102,10 +124,10 @@ public final class Network {
     public func backward(batch B: Int) {
         var i = layers.count - 1
         while i >= 0 {
-            if i > 0, let (conv, pool) = fusedPool[i - 1] {  // layer i is the pool of a fused pair
-                conv.backwardPooled(needsInputGradient[i - 1] ? dacts[i - 1].pointer : nil, grads.pointer + paramOffsets[i - 1],
-                                    dacts[i + 1].pointer, acts[i - 1].pointer, params.pointer + paramOffsets[i - 1], pool: pool, batch: B)
-                i -= 2
+            if let c = fusedEnd[i], let g = fusedPool[c] {  // layer i ends a fused group
+                g.conv.backwardPooled(needsInputGradient[c] ? dacts[c].pointer : nil, grads.pointer + paramOffsets[c],
+                                      dacts[i + 1].pointer, acts[c].pointer, params.pointer + paramOffsets[c], pool: g.pool, batch: B)
+                i = c - 1
                 continue
             }
             if !layers[i].isReshape {

@@ -68,7 +68,8 @@ final class NetworkBuilderTests: XCTestCase {
     /// A first-layer direct convolution followed by a 2x2 max-pool runs fused; the results must be
     /// those of the two layers run one after the other, bit for bit: the tap counts with
     /// unrolled kernels (9, 25, 27) and a generic one, output channels past one block, odd sizes
-    /// whose last row and column no pooling window covers, strides and valid padding.
+    /// whose last row and column no pooling window covers, strides and valid padding; with the
+    /// ReLU after the pool fused too, and without one (a linear convolution).
     func testFusedConvPoolMatchesTheLayersRunApart() throws {
         let cases: [(input: [Int], conv: LayerSpec)] = [
             ([28, 28, 1], .conv(32)),
@@ -76,11 +77,12 @@ final class NetworkBuilderTests: XCTestCase {
             ([8, 7, 1], LayerSpec(type: .conv2d, filters: 20, kernel: 5, activation: .relu)),
             ([9, 9, 3], LayerSpec(type: .conv2d, filters: 17, kernel: 3, stride: 2, activation: .relu)),
             ([8, 8, 2], LayerSpec(type: .conv2d, filters: 6, kernel: 2, padding: .valid, activation: .relu)),
+            ([10, 10, 1], LayerSpec(type: .conv2d, filters: 8, kernel: 3, activation: .linear)),
         ]
         for (input, spec) in cases {
             let B = 3
             let (fused, apart) = try fusedAndApart([spec, .maxpool(), .dense(7)], input: input, outputs: 4, batch: B, seed: 5)
-            XCTAssertNotNil(fused.fusedPool[0], "\(input) \(spec)")
+            XCTAssertEqual(fused.fusedPool[0]?.relu, spec.activation == .relu, "\(input) \(spec)")
             var rng = SweepRandom(seed: 2)
             let x = (0..<B * input.reduce(1, *)).map { i in i % 5 == 0 ? Float(0) : Float(rng.nextGaussian()) }
             let (a, b) = (pass(fused, x, batch: B), pass(apart, x, batch: B))
@@ -108,7 +110,7 @@ final class NetworkBuilderTests: XCTestCase {
                                                    batch: B, seed: 9)
             let conv = try XCTUnwrap(fused.layers[2] as? Conv2D)
             XCTAssertTrue(conv.useWinograd, "\(input)")
-            XCTAssertNotNil(fused.fusedPool[2], "\(input)")
+            XCTAssertEqual(fused.fusedPool[2]?.relu, true, "\(input)")
             var rng = SweepRandom(seed: 4)
             let x = (0..<B * input.reduce(1, *)).map { _ in Float(rng.nextGaussian()) }
             let (a, b) = (pass(fused, x, batch: B), pass(apart, x, batch: B))

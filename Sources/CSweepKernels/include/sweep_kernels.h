@@ -43,9 +43,12 @@ void sweep_conv_direct_filter_grad(const float *pad, const float *dout, float *d
                                    int C, int K, int KH, int KW, int stride, int OH, int OW);
 /* The direct convolution fused with a 2x2 stride-2 max-pool over its output (B,OH,OW,K): only
  * the pooled values (B,OH/2,OW/2,K) and the argmax (offsets into (B,OH,OW,K), as sweep_maxpool
- * keeps them) are written, the same values the two kernels one after the other give. */
+ * keeps them) are written, the same values the two kernels one after the other give. With relu
+ * non-zero a ReLU after the pool is fused as well: pooled values max(m, 0), and argmax -1 where
+ * m <= 0, so the pool's backward pass (and every kernel below that reads the argmax) sends no
+ * gradient there: the ReLU's backward pass. */
 void sweep_conv_direct_pool(const float *pad, const float *wt, const float *bias, float *pooled, int32_t *argmax,
-                            int B, int Hp, int Wp, int C, int K, int KH, int KW, int stride, int OH, int OW);
+                            int B, int Hp, int Wp, int C, int K, int KH, int KW, int stride, int OH, int OW, int relu);
 /* Its parameter gradients from the pooled output's gradient dpool (B,OH/2,OW/2,K) and that
  * argmax: the same as sweep_maxpool_backward then sweep_conv_direct_filter_grad, bit for bit. */
 void sweep_conv_direct_pool_filter_grad(const float *pad, const float *dpool, const int32_t *argmax, float *dwt, float *db,
@@ -69,9 +72,10 @@ void sweep_winograd_input(const float *inp, float *V, ptrdiff_t ld, int H, int W
 /* M (n, nt, K) → out (B,OH,OW,K): Y = Aᵀ M A (+ bias (K) unless NULL), only the positions inside
  * the output written. With `pooled` non-NULL, the output is max-pooled 2x2 / stride 2 on the way
  * out instead: pooled (B,OH/2,OW/2,K) and argmax (offsets into (B,OH,OW,K)) are written as
- * sweep_maxpool would write them from the output, and `out` is not touched. */
+ * sweep_maxpool would write them from the output, and `out` is not touched; with relu non-zero, a
+ * ReLU after the pool too, as in sweep_conv_direct_pool. */
 void sweep_winograd_output(const float *M, ptrdiff_t ld, float *out, const float *bias, int OH, int OW,
-                           int K, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt, float *pooled, int32_t *argmax);
+                           int K, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt, float *pooled, int32_t *argmax, int relu);
 /* dout (B,OH,OW,K) → dM (n, nt, K): A dY Aᵀ of each output tile (zeros outside the output);
  * the transpose of sweep_winograd_output, for the gradients. With `dpooled` non-NULL, dY is
  * instead what the backward pass of a 2x2 / stride 2 max-pool would write from its output

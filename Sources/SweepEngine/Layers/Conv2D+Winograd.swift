@@ -89,9 +89,10 @@ extension Conv2D {
     }
 
     // out (B,OH,OW,K) = conv(inp (B,H,W,C), W (K,3,3,C)) + b, overwritten; with `pool`, out is
-    // its 2x2 max-pool (B,OH/2,OW/2,K), pooled on the way out, and the argmax goes to the pool's cache
+    // its 2x2 max-pool (B,OH/2,OW/2,K), pooled on the way out, and the argmax goes to the pool's cache;
+    // with `relu` too, out is relu(max-pool) (see `forwardPooled`)
     func winogradForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ p: UnsafePointer<Float>, batch B: Int,
-                         pool: MaxPool2D? = nil) {
+                         pool: MaxPool2D? = nil, relu: Bool = false) {
         transformFilters(p, wU.pointer, groups: forwardGroups)
         let V = wV.pointer, M = wM.pointer, bias = p + K * KK
         var U = UnsafePointer(wU.pointer)
@@ -104,7 +105,7 @@ extension Conv2D {
                     gemm(false, false, nt, K, C, 1, V + xi * nt * C, C, U + xi * C * K, K, 0, M + xi * nt * K, K)
                 }
                 sweep_winograd_output(M, nt * K, pool == nil ? out : nil, bias, Int32(OH), Int32(OW), Int32(K), g, t0, nt,
-                                      pool == nil ? nil : out, pool?.argmax)
+                                      pool == nil ? nil : out, pool?.argmax, relu ? 1 : 0)
             }
             U += n * C * K
         }

@@ -199,14 +199,16 @@ extension Conv2D {
         return useDirect && !needsInputGradient || useWinograd
     }
 
-    // pooled (B,OH/2,OW/2,K) = maxpool(conv(inp)); the argmax goes to the pool's cache
+    // pooled (B,OH/2,OW/2,K) = maxpool(conv(inp)), or relu(maxpool(conv(inp))) with `relu`; the
+    // argmax goes to the pool's cache, -1 where the relu's output is 0 (no gradient goes back
+    // there: `backwardPooled` with the relu's output gradient as dpooled is the relu's backward too)
     func forwardPooled(_ pooled: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ p: UnsafePointer<Float>,
-                       pool: MaxPool2D, batch B: Int) {
-        if useWinograd { winogradForward(pooled, inp, p, batch: B, pool: pool); return }
+                       pool: MaxPool2D, relu: Bool = false, batch B: Int) {
+        if useWinograd { winogradForward(pooled, inp, p, batch: B, pool: pool, relu: relu); return }
         sweep_conv_direct_pad(inp, padded.pointer, Int32(B), Int32(H), Int32(W), Int32(C), Int32(Hp), Int32(Wp),
                               Int32(padTop), Int32(padLeft))
         sweep_conv_direct_pool(padded.pointer, p, p + K * KK, pooled, pool.argmax, Int32(B), Int32(Hp), Int32(Wp), Int32(C),
-                               Int32(K), Int32(KH), Int32(KW), Int32(stride), Int32(OH), Int32(OW))
+                               Int32(K), Int32(KH), Int32(KW), Int32(stride), Int32(OH), Int32(OW), relu ? 1 : 0)
     }
 
     // dW (K,KK), db (K) and, on the Winograd path when asked for, dinp (B,H,W,C) from dpooled
