@@ -68,6 +68,20 @@ final class SearchSpaceTests: XCTestCase {
         XCTAssertEqual(try s.trialConfig(v).training.momentum, TrainingSpec().momentum)
     }
 
+    /// The arithmetic precision is a hyperparameter like any other.
+    func testPrecisionCanBeSearched() throws {
+        let s = try parse(Self.yaml + "\n  precision: {choice: [fp32, bf16]}")
+        XCTAssertTrue(s.space.names.contains("training.precision"))
+        var v: [String: Double] = [
+            "model.layers.count": 1, "model.layers.0.units": 32, "model.layers.0.activation": 0, "model.layers.0.dropout": 0,
+            "training.optimizer": 2, "training.learning_rate": 0.01, "training.batch_size": 0, "training.precision": 1,
+        ]
+        XCTAssertTrue(s.space.isValid(v))
+        XCTAssertEqual(try s.trialConfig(v).training.precision, .bf16)
+        v["training.precision"] = 0
+        XCTAssertEqual(try s.trialConfig(v).training.precision, .fp32)
+    }
+
     func testFixedFileHasNoParametersAndMatchesTrain() throws {
         let path = CLIPaths.repo + "/search-spaces/seeds/digits-mlp.yaml"
         let s = try StudySpec.load(path: path)
