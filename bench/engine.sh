@@ -141,13 +141,17 @@ for line in open(runs_file):
                  "train_samples": trained, "measured_seconds": measured,
                  "train_loss": [e.get("train_loss") for e in epochs]})
 
+def runs_of(model, sweep):
+    """The model's sweep rows (sweep True) or its peers' rows, any precision."""
+    return [r for r in rows if r["model"] == model and r["peer"].startswith("sweep") == sweep]
+
 ratios = {}  # "mlp", "cnn" (fp32 sweep), "mlp-bf16", "cnn-bf16"
 for model in dict.fromkeys(r["model"] for r in rows):
-    peers = [r for r in rows if r["model"] == model and not r["peer"].startswith("sweep")]
-    for sweep in (r for r in rows if r["model"] == model and r["peer"].startswith("sweep")):
-        if not peers:
-            continue
-        best = min(peers, key=lambda r: r["epoch2_seconds"])
+    peers = runs_of(model, sweep=False)
+    if not peers:
+        continue
+    best = min(peers, key=lambda r: r["epoch2_seconds"])
+    for sweep in runs_of(model, sweep=True):
         ratios[model + sweep["peer"][len("sweep"):]] = {
             "sweep": sweep["peer"], "best_peer": best["peer"], "best_peer_seconds": best["epoch2_seconds"],
             "sweep_seconds": sweep["epoch2_seconds"],
@@ -166,7 +170,7 @@ for model, q in ratios.items():
           f"{q['best_peer']} {q['best_peer_seconds']:.2f} s)")
 
 if floor:
-    mlp_peers = [r for r in rows if r["model"] == "mlp" and not r["peer"].startswith("sweep")]
+    mlp_peers = runs_of("mlp", sweep=False)
     print(f"\nmlp sgemm floor (its matrix products alone, sweep-bench gemm-floor): {floor['seconds_per_epoch']:.2f} s "
           f"({floor['gflops']:.0f} GFLOP/s)")
     if mlp_peers:

@@ -35,8 +35,8 @@ int sweep_bf16_supported(void) {
 }
 
 /* Grow-only scratch of one thread (a trial trains on one thread; tests may use several). */
-static _Thread_local uint32_t *pack_a, *pack_b;
-static _Thread_local size_t pack_a_words, pack_b_words;
+static _Thread_local uint32_t *pack_a, *pack_b, *pack_rows;
+static _Thread_local size_t pack_a_words, pack_b_words, pack_rows_words;
 
 static uint32_t *scratch(uint32_t **buf, size_t *have, size_t words) {
     if (words > *have) {
@@ -123,7 +123,7 @@ BF16 static void pack_b_panels(uint32_t *bp, int trans, const float *B, int ldb,
         return;
     }
     /* B (N, K): 16 rows converted, then 16 x 16 blocks of words transposed into the panel. */
-    uint16_t *rows = (uint16_t *)scratch(&pack_a, &pack_a_words, (size_t)16 * Kw);  /* A is packed after B */
+    uint16_t *rows = (uint16_t *)scratch(&pack_rows, &pack_rows_words, (size_t)16 * Kw);
     for (int j0 = 0; j0 < N; j0 += 16) {
         const int nj = N - j0 < 16 ? N - j0 : 16;
         for (int j = 0; j < 16; j++) {

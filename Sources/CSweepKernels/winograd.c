@@ -186,21 +186,6 @@ INLINE void input_lanes(int na, int nb, float *const *p, float *restrict v, ptrd
 #undef STORE
 }
 
-INLINE void input_tiles(int na, int nb, const float *restrict inp, float *restrict V, ptrdiff_t ld, int H, int W, int C,
-                        int pad_top, int pad_left, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt, float *zeros) {
-    for (ptrdiff_t n = 0; n < nt; n++) {
-        int b, oh, ow;
-        tile_origin(g, t0 + n, &b, &oh, &ow);
-        float *p[MAXN * MAXN];  /* only read: the input window, zeros outside the image */
-        positions((float *)inp + (size_t)b * H * W * C, oh - pad_top, ow - pad_left, na, nb, H, W, C, zeros, p);
-        float *v = V + n * C;
-        for (int c = 0; c < C; c += LANES) {
-            if (C - c >= LANES) input_lanes(na, nb, p, v, ld, c, LANES);
-            else input_lanes(na, nb, p, v, ld, c, C - c);
-        }
-    }
-}
-
 /* Calls BODY(na, nb) with na and nb as constants, for the 9 tile shapes. */
 #define DISPATCH(NA, NB, BODY) do { \
     switch ((NA) * 16 + (NB)) { \
@@ -208,15 +193,6 @@ INLINE void input_tiles(int na, int nb, const float *restrict inp, float *restri
     case 6 * 16 + 4: BODY(6, 4); break; case 6 * 16 + 6: BODY(6, 6); break; case 6 * 16 + 8: BODY(6, 8); break; \
     case 8 * 16 + 4: BODY(8, 4); break; case 8 * 16 + 6: BODY(8, 6); break; case 8 * 16 + 8: BODY(8, 8); break; \
     default: abort(); } } while (0)
-
-CLONES void sweep_winograd_input(const float *restrict inp, float *restrict V, ptrdiff_t ld, int H, int W, int C,
-                                 int pad_top, int pad_left, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt) {
-    float *zeros = scratch_alloc((size_t)C, sizeof(float));
-#define INPUT(NA, NB) input_tiles(NA, NB, inp, V, ld, H, W, C, pad_top, pad_left, g, t0, nt, zeros)
-    DISPATCH(g.ma + 2, g.mb + 2, INPUT);
-#undef INPUT
-    free(zeros);
-}
 
 /* ---- input gradient: dd = B_a dV B_bᵀ, the adjoint of the input transform ---- */
 
@@ -230,25 +206,45 @@ INLINE void input_grad_lanes(int na, int nb, const float *restrict v, ptrdiff_t 
 #undef ADD
 }
 
-INLINE void input_grad_tiles(int na, int nb, const float *restrict dV, ptrdiff_t ld, float *restrict dinp, int H, int W, int C,
-                             int pad_top, int pad_left, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt, float *sink) {
+/* ---- both: the tiles of a chunk against their input windows ---- */
+
+INLINE void window_lanes(int grad, int na, int nb, float *const *p, float *restrict v, ptrdiff_t ld, int c, int lanes) {
+    if (grad) input_grad_lanes(na, nb, v, ld, p, c, lanes);
+    else input_lanes(na, nb, p, v, ld, c, lanes);
+}
+
+/* The tiles [t0, t0 + nt) of group g and their windows in img (B,H,W,C), channels in vectors of
+ * 16 (a partial last one): with grad 0, V = Bᵀ d B of each window d (positions outside the
+ * image read `edge`, zeros); with grad 1, B dV Bᵀ of each tile's dV in V added to its window
+ * (positions outside the image add to `edge`, a sink). */
+INLINE void window_tiles(int grad, int na, int nb, float *restrict img, float *restrict V, ptrdiff_t ld, int H, int W, int C,
+                         int pad_top, int pad_left, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt, float *edge) {
     for (ptrdiff_t n = 0; n < nt; n++) {
         int b, oh, ow;
         tile_origin(g, t0 + n, &b, &oh, &ow);
         float *p[MAXN * MAXN];
-        positions(dinp + (size_t)b * H * W * C, oh - pad_top, ow - pad_left, na, nb, H, W, C, sink, p);
-        const float *v = dV + n * C;
+        positions(img + (size_t)b * H * W * C, oh - pad_top, ow - pad_left, na, nb, H, W, C, edge, p);
+        float *v = V + n * C;
         for (int c = 0; c < C; c += LANES) {
-            if (C - c >= LANES) input_grad_lanes(na, nb, v, ld, p, c, LANES);
-            else input_grad_lanes(na, nb, v, ld, p, c, C - c);
+            if (C - c >= LANES) window_lanes(grad, na, nb, p, v, ld, c, LANES);
+            else window_lanes(grad, na, nb, p, v, ld, c, C - c);
         }
     }
+}
+
+CLONES void sweep_winograd_input(const float *restrict inp, float *restrict V, ptrdiff_t ld, int H, int W, int C,
+                                 int pad_top, int pad_left, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt) {
+    float *zeros = scratch_alloc((size_t)C, sizeof(float));
+#define INPUT(NA, NB) window_tiles(0, NA, NB, (float *)inp, V, ld, H, W, C, pad_top, pad_left, g, t0, nt, zeros)
+    DISPATCH(g.ma + 2, g.mb + 2, INPUT);
+#undef INPUT
+    free(zeros);
 }
 
 CLONES void sweep_winograd_input_grad(const float *restrict dV, ptrdiff_t ld, float *restrict dinp, int H, int W, int C,
                                       int pad_top, int pad_left, sweep_tiles g, ptrdiff_t t0, ptrdiff_t nt) {
     float *sink = scratch_alloc((size_t)C, sizeof(float));
-#define INPUT_GRAD(NA, NB) input_grad_tiles(NA, NB, dV, ld, dinp, H, W, C, pad_top, pad_left, g, t0, nt, sink)
+#define INPUT_GRAD(NA, NB) window_tiles(1, NA, NB, dinp, (float *)dV, ld, H, W, C, pad_top, pad_left, g, t0, nt, sink)
     DISPATCH(g.ma + 2, g.mb + 2, INPUT_GRAD);
 #undef INPUT_GRAD
     free(sink);

@@ -35,13 +35,10 @@ public final class Network {
 
     public var parameterCount: Int { params.count }
 
-    /// The precision of the layers' matrix products.
-    public let precision: Precision
-
-    /// `fuse: false` runs every layer on its own (the tests compare the two).
+    /// `precision`: that of the layers' matrix products. `fuse: false` runs every layer on its own
+    /// (the tests compare the two).
     public init(layers: [Layer], inputShape: [Int], precision: Precision = .fp32, fuse: Bool = true) {
         self.layers = layers
-        self.precision = precision
         for l in layers { l.usePrecision(precision) }
         self.inputShape = inputShape
         outputCount = layers.last?.outputSize ?? inputShape.reduce(1, *)
@@ -79,21 +76,16 @@ public final class Network {
         guard maxBatch > self.maxBatch else { return }
         self.maxBatch = maxBatch
         let sizes = [inputShape.reduce(1, *)] + layers.map(\.outputSize)
+        // Inside a fused group, layers write no output and read no gradient: only the group's last.
+        let inner = Set(fusedPool.indices.flatMap { c in fusedPool[c].map { c..<(c + $0.count - 1) } ?? c..<c })
         acts = []; dacts = []
         for (i, size) in sizes.enumerated() {
             // A reshape's output is its input: share the buffers.
             if i > 0 && layers[i - 1].isReshape { acts.append(acts[i - 1]); dacts.append(dacts[i - 1]); continue }
-            // Inside a fused group, layers write no output and read no gradient: only the group's last.
-            if i > 0 && isInsideFusedGroup(i - 1) { acts.append(FloatBuffer(count: 0)); dacts.append(FloatBuffer(count: 0)); continue }
+            if i > 0 && inner.contains(i - 1) { acts.append(FloatBuffer(count: 0)); dacts.append(FloatBuffer(count: 0)); continue }
             acts.append(FloatBuffer(count: size * maxBatch)); dacts.append(FloatBuffer(count: size * maxBatch))
         }
         for l in layers { l.prepare(maxBatch: maxBatch) }
-    }
-
-    /// Whether layer i is in a fused group but not its last layer.
-    func isInsideFusedGroup(_ i: Int) -> Bool {
-        for j in max(0, i - 2)...i { if let g = fusedPool[j], i < j + g.count - 1 { return true } }
-        return false
     }
 
     /// The input buffer of the next forward pass: (B, inputSize).

@@ -37,9 +37,10 @@ public final class Conv2D: Layer {
     /// the tests restrict them (before `prepare`) to check each.
     var winogradSizes = [2, 4, 6]
     /// The precision of im2col's GEMMs. The Winograd and direct paths are fp32 in either precision:
-    /// Winograd's transforms amplify the rounding of bf16 operands (F(4x4, 3x3) to an RMS error of
-    /// 2% of the output, F(6x6, 3x3) 4%, against 0.24% for a bf16 im2col product), and the fp32
-    /// Winograd product does fewer multiplications than a bf16 im2col one saves by its speed.
+    /// Winograd's transforms amplify the rounding of bf16 operands (simulated in
+    /// `bench/bf16_winograd_error.py`: an RMS error of 2% of the output with F(4x4, 3x3), 4% with
+    /// F(6x6, 3x3), against 0.24% for a bf16 im2col product), and F(2x2), accurate enough, does
+    /// about twice the multiplications of the mixed tiles, more than bf16's speed gains back.
     public private(set) var precision = Precision.fp32
     /// The Winograd tile groups covering the output, set by `prepare`.
     var forwardGroups: [sweep_tiles] = []

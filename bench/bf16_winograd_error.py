@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Why Sweep's Winograd convolutions stay fp32 under `training.precision: bf16`: a numpy simulation
+of one 3x3 layer (32 input channels, 64 filters, He-scaled weights, ReLU-like inputs, a 24x24
+output) computed four ways with bfloat16 operands and exact sums, each against the exact (float64)
+convolution:
+  - im2col: the input and the filter rounded to bf16 (what bf16 im2col does);
+  - Winograd F(m x m, 3x3), m = 2, 4, 6: the transformed tiles V = Bᵀ d B and filters U = G g Gᵀ
+    rounded to bf16, then Y = Aᵀ (Σ_c U ⊙ V) A; and the same with fp32 rounding, for scale.
+Prints each one's RMS error and largest error, relative to the output's RMS.
+The transforms use the interpolation points of Sources/CSweepKernels/winograd.c (0, ±1, ±2, ±½,
+∞); Bᵀ is solved for from Aᵀ and G, and each triple is checked to convolve exactly.
+
+usage: python3 bench/bf16_winograd_error.py [--seed S]
+"""
+import argparse
+
+import numpy as np
+
+POINTS = {2: [0, 1, -1], 4: [0, 1, -1, 2, -2], 6: [0, 1, -1, 2, -2, 0.5, -0.5]}
+C, K, OUT = 32, 64, 24
+
+
+def bf16(x):
+    """x rounded to the nearest bfloat16 (ties to even), as float64."""
+    b = np.asarray(x, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    b = ((b + 0x7FFF + ((b >> 16) & 1)) & 0xFFFF0000).astype(np.uint32)
+    return b.view(np.float32).astype(np.float64)
+
+
+def fp32(x):
+    return np.asarray(x, dtype=np.float32).astype(np.float64)
+
+
+def matrices(m, r=3):
+    """Aᵀ (m, n), G (n, r), Bᵀ (n, n) of F(m, r) over POINTS[m] and ∞."""
+    pts = POINTS[m]
+    n = m + r - 1
+    AT, G = np.zeros((m, n)), np.zeros((n, r))
+    for j, p in enumerate(pts):
+        AT[:, j] = [p ** i for i in range(m)]
+        f = np.prod([p - q for q in pts if q != p])
+        G[j] = [p ** k / f for k in range(r)]
+    AT[m - 1, n - 1] = 1
+    G[n - 1, r - 1] = 1
+    # Bᵀ from Σ_j Aᵀ[i,j] G[j,k] Bᵀ[j,l] = [l == i + k] for all i, k, l
+    rows, rhs = [], []
+    for i in range(m):
+        for k in range(r):
+            for l in range(n):
+                coef = np.zeros((n, n))
+                coef[:, l] = AT[i, :] * G[:, k]
+                rows.append(coef.ravel())
+                rhs.append(1.0 if l == i + k else 0.0)
+    BT = np.linalg.lstsq(np.array(rows), np.array(rhs), rcond=None)[0].reshape(n, n)
+    g, d = np.random.default_rng(1).standard_normal(r), np.random.default_rng(2).standard_normal(n)
+    assert np.allclose(AT @ ((G @ g) * (BT @ d)), [g @ d[i:i + r] for i in range(m)]), f"F({m},{r}) does not convolve"
+    return AT, G, BT
+
+
+def conv(d, w):
+    out = np.zeros((K, OUT, OUT))
+    for a in range(3):
+        for b in range(3):
+            out += np.einsum("kc,cij->kij", w[:, :, a, b], d[:, a:a + OUT, b:b + OUT])
+    return out
+
+
+def winograd(d, w, m, rnd):
+    AT, G, BT = matrices(m)
+    n = m + 2
+    U = rnd(np.einsum("ia,kcab,jb->kcij", G, w, G))
+    out = np.zeros((K, OUT, OUT))
+    for ti in range(0, OUT, m):
+        for tj in range(0, OUT, m):
+            V = rnd(np.einsum("ia,cab,jb->cij", BT, d[:, ti:ti + n, tj:tj + n], BT))
+            out[:, ti:ti + m, tj:tj + m] = np.einsum("ia,kab,jb->kij", AT, np.einsum("kcij,cij->kij", U, V), AT)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    rng = np.random.default_rng(args.seed)
+    d = np.maximum(rng.standard_normal((C, OUT + 2, OUT + 2)), 0)
+    w = rng.standard_normal((K, C, 3, 3)) * np.sqrt(2 / (9 * C))
+    exact = conv(d, w)
+    scale = np.sqrt(np.mean(exact ** 2))
+
+    def report(name, y):
+        err = y - exact
+        print(f"{name:<18} RMS error {np.sqrt(np.mean(err ** 2)) / scale:.2e}   largest {np.abs(err).max() / scale:.2e}")
+
+    report("im2col bf16", conv(bf16(d), bf16(w)))
+    for m in (2, 4, 6):
+        report(f"F({m}x{m}) bf16", winograd(d, w, m, bf16))
+        report(f"F({m}x{m}) fp32", winograd(d, w, m, fp32))
+
+
+if __name__ == "__main__":
+    main()
