@@ -5,14 +5,14 @@
 
 /* Winograd F(m, 3) transforms (Lavin & Gray, "Fast Algorithms for Convolutional Neural
  * Networks", 2015) for 3x3 stride-1 convolutions over channels-last images, with output tiles
- * of ma x mb, ma and mb each 2, 4 or 6: a tile's (ma+2) x (mb+2) input window d becomes
+ * of ma x mb, ma and mb each 2, 4, 6 or 8: a tile's (ma+2) x (mb+2) input window d becomes
  * V = Bᵀ_a d B_b, the filter g becomes U = G_a g G_bᵀ, and the tile's outputs are
  * Y = Aᵀ_a (U ⊙ V) A_b (the products summed over input channels by the caller's GEMMs).
- * Rectangular tiles let a layer cover its output exactly with a mix of sizes (14 = 6 + 4 + 4)
+ * Rectangular tiles let a layer cover its output exactly with a mix of sizes (14 = 8 + 6)
  * instead of tiles that stick out. Every transform is vectorized over the channel dimension,
  * contiguous in channels-last layouts: each entry of a tile is a vector of 16 channels.
  *
- * The 1-D transforms, by n = m + 2 (points 0, ±1, ±2, ±½, ∞ as needed):
+ * The 1-D transforms, by n = m + 2 (points 0, ±1, ±2, ±½, ±¾, ∞ as needed):
  *   F(2,3): Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
  *           G  = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]
  *           Aᵀ = [1 1 1 0; 0 1 -1 -1]
@@ -26,6 +26,14 @@
  *                 32/45 16/45 8/45; 32/45 -16/45 8/45; 0 0 1]
  *           Aᵀ = [1 1 1 1 1 1 1 0; 0 1 -1 2 -2 ½ -½ 0; 0 1 1 4 4 ¼ ¼ 0; 0 1 -1 8 -8 ⅛ -⅛ 0;
  *                 0 1 1 16 16 1/16 1/16 0; 0 1 -1 32 -32 1/32 -1/32 1]
+ *   F(8,3): points 0, ±1, ±2, ±½, ±¾, ∞ (of the sets tried in bench/winograd_fp32_error.py,
+ *           ±¾ rounded least: an RMS error of 3e-5 of the output's RMS against 2e-6 for F(6,3),
+ *           simulated in float32); Aᵀ row i is
+ *           [0^i 1 (-1)^i 2^i (-2)^i 2^-i (-2)^-i (¾)^i (-¾)^i 0], plus 1 in the last column of the
+ *           last row; G row j is [1 p p²]/Π_{q≠p}(p - q) for the finite point p, [0 0 1] for ∞; Bᵀ
+ *           (dyadic entries: 9/16, 253/64, ...) is written out in `bt` below. Its errors are
+ *           larger still (the entries of Aᵀ reach 128, those of G 1/2475), but far below bf16's
+ *           or TF32's rounding.
  * The data transforms (Bᵀ and Aᵀ, and their adjoints B and A for the gradients) are written out
  * by hand below, and applied to a tile along both axes by `transform2`: as tables, the
  * compiler could not drop the products with zero (0·x is not 0 for every float x). The filter
@@ -45,9 +53,10 @@
 #define CLONES
 #endif
 
-#define MAXN 8  /* the largest transformed size, F(6,3)'s */
+#define MAXN 10  /* the largest transformed size, F(8,3)'s */
 
-/* o = Bᵀ a for a length-n vector a of channel vectors (n = 4, 6 or 8, known when inlined) */
+/* o = Bᵀ a for a length-n vector a of channel vectors (n = 4, 6, 8 or 10, known when inlined).
+ * For n >= 6 the rows of the points ±p share their even and odd parts: o(±p) = even ± odd. */
 INLINE void bt(int n, const vec16 *a, vec16 *o) {
     if (n == 4) {
         o[0] = a[0] - a[2]; o[1] = a[1] + a[2]; o[2] = a[2] - a[1]; o[3] = a[1] - a[3];
@@ -56,13 +65,26 @@ INLINE void bt(int n, const vec16 *a, vec16 *o) {
         const vec16 t3 = a[4] - a[2], t4 = 2.0f * (a[3] - a[1]);
         o[0] = 4.0f * a[0] - 5.0f * a[2] + a[4]; o[1] = t1 + t2; o[2] = t1 - t2;
         o[3] = t3 + t4; o[4] = t3 - t4; o[5] = 4.0f * a[1] - 5.0f * a[3] + a[5];
-    } else {
+    } else if (n == 8) {
         const vec16 p1 = a[2] + a[6] - 4.25f * a[4], q1 = a[1] + a[5] - 4.25f * a[3];
         const vec16 p2 = 0.25f * a[2] - 1.25f * a[4] + a[6], q2 = 0.5f * a[1] - 2.5f * a[3] + 2.0f * a[5];
         const vec16 p3 = 4.0f * a[2] - 5.0f * a[4] + a[6], q3 = 2.0f * a[1] - 2.5f * a[3] + 0.5f * a[5];
         o[0] = a[0] - a[6] + 5.25f * (a[4] - a[2]);
         o[1] = p1 + q1; o[2] = p1 - q1; o[3] = p2 + q2; o[4] = p2 - q2; o[5] = p3 + q3; o[6] = p3 - q3;
         o[7] = a[7] - a[1] + 5.25f * (a[3] - a[5]);
+    } else {
+        o[0] = 0.5625f * a[0] - 3.953125f * a[2] + 8.203125f * a[4] - 5.8125f * a[6] + a[8];
+        const vec16 e0 = -0.5625f * a[2] + 3.390625f * a[4] - 4.8125f * a[6] + a[8];
+        const vec16 f0 = -0.5625f * a[1] + 3.390625f * a[3] - 4.8125f * a[5] + a[7];
+        const vec16 e1 = -0.140625f * a[2] + 0.953125f * a[4] - 1.8125f * a[6] + a[8];
+        const vec16 f1 = -0.28125f * a[1] + 1.90625f * a[3] - 3.625f * a[5] + 2.0f * a[7];
+        const vec16 e2 = -2.25f * a[2] + 6.8125f * a[4] - 5.5625f * a[6] + a[8];
+        const vec16 f2 = -1.125f * a[1] + 3.40625f * a[3] - 2.78125f * a[5] + 0.5f * a[7];
+        const vec16 e3 = -a[2] + 5.25f * a[4] - 5.25f * a[6] + a[8];
+        const vec16 f3 = -0.75f * a[1] + 3.9375f * a[3] - 3.9375f * a[5] + 0.75f * a[7];
+        o[1] = e0 + f0; o[2] = e0 - f0; o[3] = e1 + f1; o[4] = e1 - f1;
+        o[5] = e2 + f2; o[6] = e2 - f2; o[7] = e3 + f3; o[8] = e3 - f3;
+        o[9] = 0.5625f * a[1] - 3.953125f * a[3] + 8.203125f * a[5] - 5.8125f * a[7] + a[9];
     }
 }
 
@@ -73,7 +95,7 @@ INLINE void at(int n, const vec16 *x, vec16 *o) {
     } else if (n == 6) {
         const vec16 s12 = x[1] + x[2], d12 = x[1] - x[2], s34 = x[3] + x[4], d34 = x[3] - x[4];
         o[0] = x[0] + s12 + s34; o[1] = d12 + 2.0f * d34; o[2] = s12 + 4.0f * s34; o[3] = d12 + 8.0f * d34 + x[5];
-    } else {
+    } else if (n == 8) {
         const vec16 s12 = x[1] + x[2], d12 = x[1] - x[2], s34 = x[3] + x[4], d34 = x[3] - x[4];
         const vec16 s56 = x[5] + x[6], d56 = x[5] - x[6];
         o[0] = x[0] + s12 + s34 + s56;
@@ -82,6 +104,17 @@ INLINE void at(int n, const vec16 *x, vec16 *o) {
         o[3] = d12 + 8.0f * d34 + 0.125f * d56;
         o[4] = s12 + 16.0f * s34 + 0.0625f * s56;
         o[5] = d12 + 32.0f * d34 + 0.03125f * d56 + x[7];
+    } else {
+        const vec16 s12 = x[1] + x[2], d12 = x[1] - x[2], s34 = x[3] + x[4], d34 = x[3] - x[4];
+        const vec16 s56 = x[5] + x[6], d56 = x[5] - x[6], s78 = x[7] + x[8], d78 = x[7] - x[8];
+        o[0] = x[0] + s12 + s34 + s56 + s78;
+        o[1] = d12 + 2.0f * d34 + 0.5f * d56 + 0.75f * d78;
+        o[2] = s12 + 4.0f * s34 + 0.25f * s56 + 0.5625f * s78;
+        o[3] = d12 + 8.0f * d34 + 0.125f * d56 + 0.421875f * d78;
+        o[4] = s12 + 16.0f * s34 + 0.0625f * s56 + 0.31640625f * s78;
+        o[5] = d12 + 32.0f * d34 + 0.03125f * d56 + 0.2373046875f * d78;
+        o[6] = s12 + 64.0f * s34 + 0.015625f * s56 + 0.177978515625f * s78;
+        o[7] = d12 + 128.0f * d34 + 0.0078125f * d56 + 0.13348388671875f * d78 + x[9];
     }
 }
 
@@ -92,11 +125,20 @@ INLINE void a_adj(int n, const vec16 *y, vec16 *o) {
     } else if (n == 6) {
         const vec16 e = y[0] + y[2], f = y[1] + y[3], g = y[0] + 4.0f * y[2], h = 2.0f * y[1] + 8.0f * y[3];
         o[0] = y[0]; o[1] = e + f; o[2] = e - f; o[3] = g + h; o[4] = g - h; o[5] = y[3];
-    } else {
+    } else if (n == 8) {
         const vec16 e = y[0] + y[2] + y[4], f = y[1] + y[3] + y[5];
         const vec16 g = y[0] + 4.0f * y[2] + 16.0f * y[4], h = 2.0f * y[1] + 8.0f * y[3] + 32.0f * y[5];
         const vec16 p = y[0] + 0.25f * y[2] + 0.0625f * y[4], q = 0.5f * y[1] + 0.125f * y[3] + 0.03125f * y[5];
         o[0] = y[0]; o[1] = e + f; o[2] = e - f; o[3] = g + h; o[4] = g - h; o[5] = p + q; o[6] = p - q; o[7] = y[5];
+    } else {
+        const vec16 e1 = y[0] + y[2] + y[4] + y[6], f1 = y[1] + y[3] + y[5] + y[7];
+        const vec16 e2 = y[0] + 4.0f * y[2] + 16.0f * y[4] + 64.0f * y[6], f2 = 2.0f * y[1] + 8.0f * y[3] + 32.0f * y[5] + 128.0f * y[7];
+        const vec16 e3 = y[0] + 0.25f * y[2] + 0.0625f * y[4] + 0.015625f * y[6];
+        const vec16 f3 = 0.5f * y[1] + 0.125f * y[3] + 0.03125f * y[5] + 0.0078125f * y[7];
+        const vec16 e4 = y[0] + 0.5625f * y[2] + 0.31640625f * y[4] + 0.177978515625f * y[6];
+        const vec16 f4 = 0.75f * y[1] + 0.421875f * y[3] + 0.2373046875f * y[5] + 0.13348388671875f * y[7];
+        o[0] = y[0]; o[1] = e1 + f1; o[2] = e1 - f1; o[3] = e2 + f2; o[4] = e2 - f2;
+        o[5] = e3 + f3; o[6] = e3 - f3; o[7] = e4 + f4; o[8] = e4 - f4; o[9] = y[7];
     }
 }
 
@@ -108,7 +150,7 @@ INLINE void b_adj(int n, const vec16 *x, vec16 *o) {
         const vec16 s12 = x[1] + x[2], d12 = x[1] - x[2], s34 = x[3] + x[4], d34 = x[3] - x[4];
         o[0] = 4.0f * x[0]; o[1] = 4.0f * x[5] - 4.0f * d12 - 2.0f * d34; o[2] = -5.0f * x[0] - 4.0f * s12 - s34;
         o[3] = d12 + 2.0f * d34 - 5.0f * x[5]; o[4] = x[0] + s12 + s34; o[5] = x[5];
-    } else {
+    } else if (n == 8) {
         const vec16 s12 = x[1] + x[2], d12 = x[1] - x[2], s34 = x[3] + x[4], d34 = x[3] - x[4];
         const vec16 s56 = x[5] + x[6], d56 = x[5] - x[6];
         o[0] = x[0];
@@ -119,6 +161,19 @@ INLINE void b_adj(int n, const vec16 *x, vec16 *o) {
         o[5] = d12 + 2.0f * d34 + 0.5f * d56 - 5.25f * x[7];
         o[6] = s12 + s34 + s56 - x[0];
         o[7] = x[7];
+    } else {
+        const vec16 s12 = x[1] + x[2], d12 = x[1] - x[2], s34 = x[3] + x[4], d34 = x[3] - x[4];
+        const vec16 s56 = x[5] + x[6], d56 = x[5] - x[6], s78 = x[7] + x[8], d78 = x[7] - x[8];
+        o[0] = 0.5625f * x[0];
+        o[1] = 0.5625f * x[9] - 0.5625f * d12 - 0.28125f * d34 - 1.125f * d56 - 0.75f * d78;
+        o[2] = -3.953125f * x[0] - 0.5625f * s12 - 0.140625f * s34 - 2.25f * s56 - s78;
+        o[3] = 3.390625f * d12 + 1.90625f * d34 + 3.40625f * d56 + 3.9375f * d78 - 3.953125f * x[9];
+        o[4] = 8.203125f * x[0] + 3.390625f * s12 + 0.953125f * s34 + 6.8125f * s56 + 5.25f * s78;
+        o[5] = 8.203125f * x[9] - 4.8125f * d12 - 3.625f * d34 - 2.78125f * d56 - 3.9375f * d78;
+        o[6] = -5.8125f * x[0] - 4.8125f * s12 - 1.8125f * s34 - 5.5625f * s56 - 5.25f * s78;
+        o[7] = d12 + 2.0f * d34 + 0.5f * d56 + 0.75f * d78 - 5.8125f * x[9];
+        o[8] = x[0] + s12 + s34 + s56 + s78;
+        o[9] = x[9];
     }
 }
 
@@ -186,12 +241,13 @@ INLINE void input_lanes(int na, int nb, float *const *p, float *restrict v, ptrd
 #undef STORE
 }
 
-/* Calls BODY(na, nb) with na and nb as constants, for the 9 tile shapes. */
+/* Calls BODY(na, nb) with na and nb as constants, for the 16 tile shapes. */
+#define DISPATCH_ROW(NA, NB, BODY) \
+    case NA * 16 + 4: BODY(NA, 4); break; case NA * 16 + 6: BODY(NA, 6); break; \
+    case NA * 16 + 8: BODY(NA, 8); break; case NA * 16 + 10: BODY(NA, 10); break;
 #define DISPATCH(NA, NB, BODY) do { \
     switch ((NA) * 16 + (NB)) { \
-    case 4 * 16 + 4: BODY(4, 4); break; case 4 * 16 + 6: BODY(4, 6); break; case 4 * 16 + 8: BODY(4, 8); break; \
-    case 6 * 16 + 4: BODY(6, 4); break; case 6 * 16 + 6: BODY(6, 6); break; case 6 * 16 + 8: BODY(6, 8); break; \
-    case 8 * 16 + 4: BODY(8, 4); break; case 8 * 16 + 6: BODY(8, 6); break; case 8 * 16 + 8: BODY(8, 8); break; \
+    DISPATCH_ROW(4, NB, BODY) DISPATCH_ROW(6, NB, BODY) DISPATCH_ROW(8, NB, BODY) DISPATCH_ROW(10, NB, BODY) \
     default: abort(); } } while (0)
 
 /* ---- input gradient: dd = B_a dV B_bᵀ, the adjoint of the input transform ---- */
@@ -413,7 +469,14 @@ static const float G6[8][3] = {
     {32.0f / 45, 16.0f / 45, 8.0f / 45}, {32.0f / 45, -16.0f / 45, 8.0f / 45}, {0, 0, 1},
 };
 
-static const float (*g_table(int n))[3] { return n == 4 ? G2 : n == 6 ? G4 : G6; }
+static const float G8[10][3] = {
+    {16.0f / 9, 0, 0}, {-32.0f / 63, -32.0f / 63, -32.0f / 63}, {-32.0f / 63, 32.0f / 63, -32.0f / 63},
+    {8.0f / 2475, 16.0f / 2475, 32.0f / 2475}, {8.0f / 2475, -16.0f / 2475, 32.0f / 2475},
+    {-512.0f / 225, -256.0f / 225, -128.0f / 225}, {-512.0f / 225, 256.0f / 225, -128.0f / 225},
+    {32768.0f / 17325, 8192.0f / 5775, 2048.0f / 1925}, {32768.0f / 17325, -8192.0f / 5775, 2048.0f / 1925}, {0, 0, 1},
+};
+
+static const float (*g_table(int n))[3] { return n == 4 ? G2 : n == 6 ? G4 : n == 8 ? G6 : G8; }
 
 CLONES void sweep_winograd_filter(const float *restrict w, float *restrict U, int C, int K, int ma, int mb, int transpose) {
     const int na = ma + 2, nb = mb + 2;

@@ -18,7 +18,7 @@ final class ConvPathTests: XCTestCase {
     }
 
     func compareWithIm2col(_ shape: [Int], filters K: Int, kernel: Int = 3, stride: Int = 1, padding: Padding, batch B: Int,
-                           path: Path = .winograd, sizes: [Int] = [2, 4, 6], file: StaticString = #filePath, line: UInt = #line) {
+                           path: Path = .winograd, sizes: [Int] = [2, 4, 6, 8], file: StaticString = #filePath, line: UInt = #line) {
         let fast = Conv2D(input: shape, filters: K, kernel: kernel, stride: stride, padding: padding)
         let slow = Conv2D(input: shape, filters: K, kernel: kernel, stride: stride, padding: padding)
         fast.winogradSizes = sizes
@@ -34,8 +34,8 @@ final class ConvPathTests: XCTestCase {
         slow.forward(&out2, x, p, &s, batch: B, ctx: &ctx)
         let what = "\(path) \(path == .winograd ? "tiles \(sizes) " : "")\(shape) K\(K) k\(kernel) s\(stride) \(padding) B\(B)"
         // The larger tiles' transforms have larger entries (up to 8 and 1/24 for 4, 32 and 1/90
-        // for 6): their rounding errors are larger.
-        let tolerance: Float = path == .direct ? 1e-4 : [2: 2e-5, 4: 5e-5, 6: 1e-4][sizes.max()!]!  // about 10x the largest errors seen
+        // for 6, 128 and 1/2475 for 8): their rounding errors are larger.
+        let tolerance: Float = path == .direct ? 1e-4 : [2: 2e-5, 4: 5e-5, 6: 1e-4, 8: 1e-3][sizes.max()!]!  // about 10x the largest errors seen
         XCTAssertLessThan(relativeError(out1, out2), tolerance, "forward \(what)", file: file, line: line)
 
         // Garbage in the outputs: backward must overwrite every element.
@@ -53,9 +53,9 @@ final class ConvPathTests: XCTestCase {
         XCTAssertEqual(dp3, dp1, what, file: file, line: line)
     }
 
-    /// Each (input, filters, batch) with tiles of 2, of 4 and of 6 only, and with the mix the layer picks.
+    /// Each (input, filters, batch) with tiles of 2, of 4, of 6 and of 8 only, and with the mix the layer picks.
     func compareTileSizes(_ cases: [([Int], Int, Int)], padding: Padding, file: StaticString = #filePath, line: UInt = #line) {
-        for sizes in [[2], [4], [6], [2, 4, 6]] {
+        for sizes in [[2], [4], [6], [8], [2, 4, 6, 8]] {
             for (shape, K, B) in cases {
                 compareWithIm2col(shape, filters: K, padding: padding, batch: B, sizes: sizes, file: file, line: line)
             }
@@ -72,32 +72,40 @@ final class ConvPathTests: XCTestCase {
     }
 
     func testBatchesLargerThanOneChunk() {
-        // 200 images of 10x10: 5000, 1800 or 800 tiles of 2, 4 or 6 alone, several chunks each (the
-        // filter gradient sums across them); the mix (10 = 6 + 4) has 200 tiles per group, one chunk.
+        // 200 images of 10x10: 5000, 1800, 800 or 800 tiles of 2, 4, 6 or 8 alone, several chunks
+        // each (the filter gradient sums across them); the mix (10 = 6 + 4) has 200 tiles per group.
         let conv = Conv2D(input: [10, 10, 8], filters: 8, kernel: 3)
         XCTAssertLessThan(conv.winogradChunk(elements: 36), 200 * 9)
         XCTAssertLessThan(conv.winogradChunk(elements: 64), 200 * 4)
-        for sizes in [[2], [4], [6], [2, 4, 6]] { compareWithIm2col([10, 10, 8], filters: 8, padding: .same, batch: 200, sizes: sizes) }
+        XCTAssertLessThan(conv.winogradChunk(elements: 100), 200 * 4)
+        for sizes in [[2], [4], [6], [8], [2, 4, 6, 8]] { compareWithIm2col([10, 10, 8], filters: 8, padding: .same, batch: 200, sizes: sizes) }
     }
 
-    /// The fewest transformed points per axis, then the fewest 6s, then the fewest tiles.
+    /// The fewest transformed points per axis, then the fewest 8s, then the fewest 6s, then the fewest tiles.
     func testTileSizeChoice() {
-        func runs(_ L: Int, _ sizes: [Int] = [2, 4, 6]) -> String { Conv2D.winogradRuns(L, sizes: sizes).map(\.description).joined(separator: " ") }
-        XCTAssertEqual(runs(14), "1x6@0 2x4@6")   // 8 + 6 + 6 = 20 points, where 4x4 alone needs 24 (16 covered)
-        XCTAssertEqual(runs(28), "4x6@0 1x4@24")  // 38, against 42 with 4 alone
-        XCTAssertEqual(runs(12), "2x6@0")         // 16
-        XCTAssertEqual(runs(7), "2x4@0")          // 12, as 6 + 2: fewer 6s
-        XCTAssertEqual(runs(5), "1x6@0")          // 8, against 10 for 4 + 2
+        func runs(_ L: Int, _ sizes: [Int] = [2, 4, 6, 8]) -> String {
+            Conv2D.winogradRuns(L, sizes: sizes).map(\.description).joined(separator: " ")
+        }
+        XCTAssertEqual(runs(14), "1x8@0 1x6@8")   // 10 + 8 = 18 points
+        XCTAssertEqual(runs(28), "2x8@0 2x6@16")  // 36, as 3 x 8 + 4: fewer 8s
+        XCTAssertEqual(runs(12), "2x6@0")         // 16, as 8 + 4: fewer 8s
+        XCTAssertEqual(runs(7), "1x8@0")          // 10, against 12 for 4 + 4
+        XCTAssertEqual(runs(5), "1x6@0")          // 8, against 10 for 4 + 2 or 8
         XCTAssertEqual(runs(3), "1x4@0")          // 6, against 8 for 2 + 2
         XCTAssertEqual(runs(2), "1x2@0")
         XCTAssertEqual(runs(1), "1x2@0")
+        let upTo6 = [2, 4, 6]
+        XCTAssertEqual(runs(14, upTo6), "1x6@0 2x4@6")   // 8 + 6 + 6 = 20 points, where 4x4 alone needs 24 (16 covered)
+        XCTAssertEqual(runs(28, upTo6), "4x6@0 1x4@24")  // 38, against 42 with 4 alone
+        XCTAssertEqual(runs(7, upTo6), "2x4@0")          // 12, as 6 + 2: fewer 6s
         XCTAssertEqual(runs(14, [4]), "4x4@0")    // the last tile sticks out
         XCTAssertEqual(runs(14, [2]), "7x2@0")
         XCTAssertEqual(runs(9, [2, 4]), "2x4@0 1x2@8")
+        XCTAssertEqual(runs(9, [8]), "2x8@0")
         let conv = Conv2D(input: [14, 14, 32], filters: 64, kernel: 3)
         conv.prepare(maxBatch: 1)
-        XCTAssertEqual(conv.forwardGroups.map { "\($0.ma)x\($0.mb)" }, ["6x6", "6x4", "4x6", "4x4"])
-        XCTAssertEqual(conv.forwardGroups.map { Conv2D.elements($0) * Int($0.nr * $0.nc) }.reduce(0, +), 400)  // 20 x 20
+        XCTAssertEqual(conv.forwardGroups.map { "\($0.ma)x\($0.mb)" }, ["8x8", "8x6", "6x8", "6x6"])
+        XCTAssertEqual(conv.forwardGroups.map { Conv2D.elements($0) * Int($0.nr * $0.nc) }.reduce(0, +), 324)  // 18 x 18
     }
 
     func testDirectMatchesIm2col() {
@@ -124,7 +132,7 @@ final class ConvPathTests: XCTestCase {
     }
 
     /// The filter transforms themselves, U = G_a g G_bᵀ for every pair of tile sizes, plain and
-    /// transposed, against explicit matrices (the G of F(2,3), F(4,3) and F(6,3)).
+    /// transposed, against explicit matrices (the G of F(2,3), F(4,3), F(6,3) and F(8,3)).
     func testFilterTransformMatchesMatrices() {
         let G: [Int: [[Double]]] = [
             2: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
@@ -132,11 +140,16 @@ final class ConvPathTests: XCTestCase {
                 [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]],
             6: [[1, 0, 0], [-2.0 / 9, -2.0 / 9, -2.0 / 9], [-2.0 / 9, 2.0 / 9, -2.0 / 9], [1.0 / 90, 1.0 / 45, 2.0 / 45],
                 [1.0 / 90, -1.0 / 45, 2.0 / 45], [32.0 / 45, 16.0 / 45, 8.0 / 45], [32.0 / 45, -16.0 / 45, 8.0 / 45], [0, 0, 1]],
+            // [1 p p²] / Π_{q≠p} (p - q) for p = 0, ±1, ±2, ±½, ±¾, then ∞
+            8: [0, 1, -1, 2, -2, 0.5, -0.5, 0.75, -0.75].map { (p: Double) -> [Double] in
+                let f = [0, 1, -1, 2, -2, 0.5, -0.5, 0.75, -0.75].filter { $0 != p }.reduce(1.0) { $0 * (p - $1) }
+                return [1 / f, p / f, p * p / f]
+            } + [[0, 0, 1]],
         ]
         let C = 3, K = 7  // C·K = 21: one whole vector of 16 (c, k) pairs and a partial one
         let w = random(K * 9 * C)
-        for ma in [2, 4, 6] {
-            for mb in [2, 4, 6] {
+        for ma in [2, 4, 6, 8] {
+            for mb in [2, 4, 6, 8] {
                 let (Ga, Gb) = (G[ma]!, G[mb]!), (na, nb) = (ma + 2, mb + 2)
                 var U = [Float](repeating: .nan, count: na * nb * C * K), Ut = U
                 sweep_winograd_filter(w, &U, Int32(C), Int32(K), Int32(ma), Int32(mb), 0)

@@ -4,9 +4,10 @@ import CSweepKernels
 /// Networks", 2015), used by `Conv2D` for every 3x3 stride-1 convolution (same or valid padding)
 /// with at least 4 input channels. An ma x mb output tile costs (ma+2)(mb+2) multiplications per
 /// channel pair instead of 9·ma·mb: F(2x2) 16 instead of 36, F(4x4) 36 instead of 144, F(6x6) 64
-/// instead of 324. Each output axis is covered by runs of tiles of sizes 2, 4 and 6
-/// (`winogradRuns`), chosen for the fewest transformed points, so 14 = 6 + 4 + 4 needs 20 per
-/// axis where uniform 4x4 tiles would need 24 (16 covered); the tiles of one (ma, mb) pair form a
+/// instead of 324, F(8x8) 100 instead of 576. Each output axis is covered by runs of tiles of
+/// sizes 2, 4, 6 and 8 (`winogradRuns`), chosen for the fewest transformed points, so 14 = 8 + 6
+/// needs 18 per axis where 6 + 4 + 4 needs 20 and uniform 4x4 tiles 24 (16 covered); the tiles
+/// of one (ma, mb) pair form a
 /// group (`sweep_tiles`), with its own transformed filter. No im2col column buffer is needed.
 /// (With 1-3 input channels the GEMMs would be too thin to gain: those take the direct path. The
 /// im2col path remains the reference the tests compare this one with.)
@@ -30,24 +31,27 @@ extension Conv2D {
         var description: String { "\(count)x\(m)@\(start)" }
     }
 
-    /// Tiles along an output axis of length L, of the sizes `sizes` (2, 4, 6): the fewest
+    /// Tiles along an output axis of length L, of the sizes `sizes` (2, 4, 6, 8): the fewest
     /// transformed points Σ (m + 2) (each tile's share of the GEMMs and of the transforms),
-    /// then the fewest 6s (F(6,3) rounds the most), then the fewest tiles. Runs go largest
-    /// first, so only the last one can stick out of the output.
+    /// then the fewest 8s, then the fewest 6s (the larger tiles round more), then the fewest
+    /// tiles. Runs go largest first, so only the last one can stick out of the output.
     static func winogradRuns(_ L: Int, sizes: [Int]) -> [TileRun] {
-        precondition(L >= 1 && !sizes.isEmpty && sizes.allSatisfy { [2, 4, 6].contains($0) })
+        precondition(L >= 1 && !sizes.isEmpty && sizes.allSatisfy { [2, 4, 6, 8].contains($0) })
+        func most(_ m: Int) -> Int { sizes.contains(m) ? (L + m - 1) / m : 0 }
         var best: (key: [Int], counts: [Int: Int])?
-        for n6 in 0...(sizes.contains(6) ? (L + 5) / 6 : 0) {
-            for n4 in 0...(sizes.contains(4) ? (L + 3) / 4 : 0) {
-                let rest = max(0, L - 6 * n6 - 4 * n4)
-                let n2 = (rest + 1) / 2
-                if n2 > 0 && !sizes.contains(2) { continue }
-                let key = [8 * n6 + 6 * n4 + 4 * n2, n6, n6 + n4 + n2]
-                if best == nil || key.lexicographicallyPrecedes(best!.key) { best = (key, [6: n6, 4: n4, 2: n2]) }
+        for n8 in 0...most(8) {
+            for n6 in 0...most(6) {
+                for n4 in 0...most(4) {
+                    let rest = max(0, L - 8 * n8 - 6 * n6 - 4 * n4)
+                    let n2 = (rest + 1) / 2
+                    if n2 > 0 && !sizes.contains(2) { continue }
+                    let key = [10 * n8 + 8 * n6 + 6 * n4 + 4 * n2, n8, n6, n8 + n6 + n4 + n2]
+                    if best == nil || key.lexicographicallyPrecedes(best!.key) { best = (key, [8: n8, 6: n6, 4: n4, 2: n2]) }
+                }
             }
         }
         var runs: [TileRun] = [], start = 0
-        for m in [6, 4, 2] {
+        for m in [8, 6, 4, 2] {
             guard let n = best?.counts[m], n > 0 else { continue }
             runs.append(TileRun(m: m, start: start, count: n)); start += m * n
         }

@@ -33,9 +33,9 @@ public final class Conv2D: Layer {
     /// Whether the passes take the Winograd path: true for every shape it handles; the tests
     /// turn it off (before `prepare`) to get the im2col reference.
     var useWinograd: Bool
-    /// The Winograd output tile sizes the layer may use (`Conv2D.winogradRuns`): 2, 4 and 6;
+    /// The Winograd output tile sizes the layer may use (`Conv2D.winogradRuns`): 2, 4, 6 and 8;
     /// the tests restrict them (before `prepare`) to check each.
-    var winogradSizes = [2, 4, 6]
+    var winogradSizes = [2, 4, 6, 8]
     /// The precision of im2col's GEMMs. The Winograd and direct paths are fp32 in either precision:
     /// Winograd's transforms amplify the rounding of bf16 operands (simulated in
     /// `bench/bf16_winograd_error.py`: an RMS error of 2% of the output with F(4x4, 3x3), 4% with
