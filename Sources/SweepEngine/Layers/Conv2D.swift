@@ -40,7 +40,8 @@ public final class Conv2D: Layer {
     /// Winograd's transforms amplify the rounding of bf16 operands (simulated in
     /// `bench/bf16_winograd_error.py`: an RMS error of 2% of the output with F(4x4, 3x3), 4% with
     /// F(6x6, 3x3), against 0.24% for a bf16 im2col product), and F(2x2), accurate enough, does
-    /// about twice the multiplications of the mixed tiles, more than bf16's speed gains back.
+    /// 2.4 times the multiplications of the mixed tiles on a 14x14 output (784 against 324), more
+    /// than bf16's speed gains back.
     public private(set) var precision = Precision.fp32
     /// The Winograd tile groups covering the output, set by `prepare`.
     var forwardGroups: [sweep_tiles] = []
