@@ -48,9 +48,9 @@ public final class Conv2D: Layer {
     /// Whether forward and the parameter gradients take the direct path (the input gradient, when
     /// needed, stays on GEMM + col2im); the tests turn it off too.
     var useDirect: Bool
-    // Winograd buffers: the transformed filters U (Σ n, C, K) and transposed (Σ n, K, C), one
-    // group's filter gradient dU (n, C, K), and one chunk of transformed tiles and of products.
-    let wU = FloatBuffer(count: 0), wUt = FloatBuffer(count: 0), wdU = FloatBuffer(count: 0)
+    // Winograd buffers: one group's transformed filters U (n, C, K) or transposed (n, K, C), its
+    // filter gradient dU (n, C, K), and one chunk of transformed tiles and of products.
+    let wU = FloatBuffer(count: 0), wdU = FloatBuffer(count: 0)
     let wV = FloatBuffer(count: 0), wM = FloatBuffer(count: 0)
 
     public init(input: [Int], filters: Int, kernel: Int, stride: Int = 1, padding: Padding = .same) {
