@@ -31,9 +31,9 @@ def fp32(x):
     return np.asarray(x, dtype=np.float32).astype(np.float64)
 
 
-def matrices(m, r=3):
-    """Aᵀ (m, n), G (n, r), Bᵀ (n, n) of F(m, r) over POINTS[m] and ∞."""
-    pts = POINTS[m]
+def matrices(m, r=3, points=None):
+    """Aᵀ (m, n), G (n, r), Bᵀ (n, n) of F(m, r) over the finite points (default POINTS[m]) and ∞."""
+    pts = POINTS[m] if points is None else points
     n = m + r - 1
     AT, G = np.zeros((m, n)), np.zeros((n, r))
     for j, p in enumerate(pts):
@@ -57,22 +57,28 @@ def matrices(m, r=3):
     return AT, G, BT
 
 
-def conv(d, w):
-    out = np.zeros((K, OUT, OUT))
+def conv(d, w, dtype=np.float64):
+    """The direct convolution, computed in `dtype`."""
+    d, w = d.astype(dtype), w.astype(dtype)
+    out = np.zeros((K, OUT, OUT), dtype)
     for a in range(3):
         for b in range(3):
             out += np.einsum("kc,cij->kij", w[:, :, a, b], d[:, a:a + OUT, b:b + OUT])
     return out
 
 
-def winograd(d, w, m, rnd):
-    AT, G, BT = matrices(m)
+def winograd(d, w, m, rnd, points=None, dtype=np.float64):
+    """Tiles of m x m (OUT must be a multiple of m), computed in `dtype` (the matrices too), the
+    transformed filters and tiles rounded by `rnd`."""
+    assert OUT % m == 0
+    AT, G, BT = (x.astype(dtype) for x in matrices(m, points=points))
+    d, w = d.astype(dtype), w.astype(dtype)
     n = m + 2
-    U = rnd(np.einsum("ia,kcab,jb->kcij", G, w, G))
-    out = np.zeros((K, OUT, OUT))
+    U = rnd(np.einsum("ia,kcab,jb->kcij", G, w, G)).astype(dtype)
+    out = np.zeros((K, OUT, OUT), dtype)
     for ti in range(0, OUT, m):
         for tj in range(0, OUT, m):
-            V = rnd(np.einsum("ia,cab,jb->cij", BT, d[:, ti:ti + n, tj:tj + n], BT))
+            V = rnd(np.einsum("ia,cab,jb->cij", BT, d[:, ti:ti + n, tj:tj + n], BT)).astype(dtype)
             out[:, ti:ti + m, tj:tj + m] = np.einsum("ia,kab,jb->kij", AT, np.einsum("kcij,cij->kij", U, V), AT)
     return out
 

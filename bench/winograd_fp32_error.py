@@ -1,71 +1,42 @@
 #!/usr/bin/env python3
 """The float32 rounding error of Winograd F(m, 3) for the tile sizes Sweep uses (2, 4, 6, 8), and
-the interpolation points behind F(8,3)'s (`Sources/CSweepKernels/winograd.c`): a numpy simulation
-of one 3x3 layer (32 input channels, 64 filters, He-scaled weights, ReLU-like inputs, a 24x24
-output), every transform and product rounded to float32, against the exact (float64) convolution.
-Prints the RMS and the largest error relative to the output's RMS.
+the interpolation points behind F(8,3)'s (`Sources/CSweepKernels/winograd.c`): the layer and the
+transforms of bench/bf16_winograd_error.py computed in float32 throughout (the matrices, the
+transforms, the sums over channels), against the exact (float64) convolution. Prints the RMS and the largest error relative to the output's RMS.
 
-    python3 bench/winograd_fp32_error.py
+usage: python3 bench/winograd_fp32_error.py [--seed S]
 """
-from fractions import Fraction as Fr
+import argparse
+from fractions import Fraction
+
 import numpy as np
 
-
-def matrices(m, points, r=3):
-    """Aᵀ (m x n), G (n x r), Bᵀ (n x n) of F(m, r) for the finite points and ∞ (Toom-Cook)."""
-    n = m + r - 1
-    AT, G = np.zeros((m, n)), np.zeros((n, r))
-    for j, p in enumerate(points):
-        AT[:, j] = [float(p) ** i for i in range(m)]
-        f = np.prod([float(p - q) for q in points if q != p])
-        G[j] = [float(p) ** k / f for k in range(r)]
-    AT[m - 1, n - 1], G[n - 1, r - 1] = 1, 1
-    # Bᵀ from Aᵀ[(G g) ⊙ (Bᵀ d)] = the correlation of d and g, for every d and g
-    rows, rhs = [], []
-    for i in range(m):
-        for k in range(r):
-            for col in range(n):
-                coef = np.zeros((n, n))
-                coef[:, col] = AT[i] * G[:, k]
-                rows.append(coef.ravel()); rhs.append(1.0 if col == i + k else 0.0)
-    BT = np.linalg.lstsq(np.array(rows), np.array(rhs), rcond=None)[0].reshape(n, n)
-    return AT, G, BT
+from bf16_winograd_error import C, K, OUT, POINTS, conv, winograd
 
 
 def main():
-    rng = np.random.default_rng(0)
-    C, K, S = 32, 64, 24
-    d = np.maximum(rng.standard_normal((C, S + 2, S + 2)), 0)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    rng = np.random.default_rng(args.seed)
+    d = np.maximum(rng.standard_normal((C, OUT + 2, OUT + 2)), 0)
     w = rng.standard_normal((K, C, 3, 3)) * np.sqrt(2 / (9 * C))
-    exact = sum(np.einsum('kc,cij->kij', w[:, :, a, b], d[:, a:a + S, b:b + S]) for a in range(3) for b in range(3))
+    exact = conv(d, w)
     scale = np.sqrt(np.mean(exact ** 2))
-    f = np.float32
 
-    def winograd(m, points):
-        AT, G, BT = (x.astype(f) for x in matrices(m, points))
-        n, cover = m + 2, (S // m) * m
-        U = np.einsum('ia,kcab,jb->ijkc', G, w.astype(f), G).astype(f)
-        out = np.zeros((K, cover, cover), f)
-        for ti in range(0, cover, m):
-            for tj in range(0, cover, m):
-                V = np.einsum('ia,cab,jb->ijc', BT, d[:, ti:ti + n, tj:tj + n].astype(f), BT).astype(f)
-                M = np.einsum('ijkc,ijc->ijk', U, V).astype(f)
-                out[:, ti:ti + m, tj:tj + m] = np.einsum('ai,ijk,bj->kab', AT, M, AT).astype(f)
-        e = out - exact[:, :cover, :cover]
-        return np.sqrt(np.mean(e ** 2)) / scale, np.abs(e).max() / scale
+    def report(name, y):
+        err = y - exact
+        print(f"{name:<44} RMS error {np.sqrt(np.mean(err ** 2)) / scale:.1e}   largest {np.abs(err).max() / scale:.1e}")
 
-    direct = sum(np.einsum('kc,cij->kij', w[:, :, a, b].astype(f), d[:, a:a + S, b:b + S].astype(f)).astype(f)
-                 for a in range(3) for b in range(3))
-    print('direct float32: RMS %.1e, max %.1e' % (np.sqrt(np.mean((direct - exact) ** 2)) / scale,
-                                                   np.abs(direct - exact).max() / scale))
-    half = Fr(1, 2)
-    base = [Fr(0), Fr(1), Fr(-1), Fr(2), Fr(-2), half, -half]
-    cases = [(2, base[:3]), (4, base[:5]), (6, base)]
-    cases += [(8, base + [q, -q]) for q in (Fr(3, 4), Fr(3, 2), Fr(2, 3), Fr(3), Fr(1, 4), Fr(4))]
-    for m, points in cases:
-        rms, worst = winograd(m, points)
-        print('F(%d,3), points %s, inf: RMS %.1e, max %.1e' % (m, ' '.join(str(p) for p in points), rms, worst))
+    f32 = np.float32
+    report("direct", conv(d, w, dtype=f32))
+    for m in (2, 4, 6):
+        report(f"F({m},3), points {POINTS[m]}", winograd(d, w, m, lambda x: x, dtype=f32))
+    # F(8,3): the points of F(6,3) and one more pair ±q
+    for q in (Fraction(3, 4), Fraction(3, 2), Fraction(2, 3), Fraction(3), Fraction(1, 4), Fraction(4)):
+        points = POINTS[6] + [float(q), -float(q)]
+        report(f"F(8,3), F(6,3)'s points and ±{q}", winograd(d, w, 8, lambda x: x, points=points, dtype=f32))
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

@@ -179,7 +179,8 @@ BF16 static inline __attribute__((always_inline)) void micro(int nv, int mr, int
 }
 
 /* All row blocks of one panel: MR rows at a time (24 accumulators: 6 x 4 vectors, 8 x 3, 12 x 2,
- * 12 x 1), then the remaining rows. */
+ * 12 x 1), then the remaining rows in one call with their count as a constant. Cases of MRX rows
+ * or more cannot occur; they name 1 row so that no block taller than MRX is compiled. */
 #define ROWS(NV, MRX)                                                                                          \
     BF16 static void rows_nv##NV(int M, int Kw, const uint32_t *ap, ptrdiff_t rs, ptrdiff_t ks, const uint32_t *b, \
                                  float *C, ptrdiff_t ldc, int nc, float alpha, float beta) {                     \

@@ -27,15 +27,15 @@
  *           Aᵀ = [1 1 1 1 1 1 1 0; 0 1 -1 2 -2 ½ -½ 0; 0 1 1 4 4 ¼ ¼ 0; 0 1 -1 8 -8 ⅛ -⅛ 0;
  *                 0 1 1 16 16 1/16 1/16 0; 0 1 -1 32 -32 1/32 -1/32 1]
  *   F(8,3): points 0, ±1, ±2, ±½, ±¾, ∞ (of the sets tried in bench/winograd_fp32_error.py,
- *           ±¾ rounded least: an RMS error of 3e-5 of the output's RMS against 2e-6 for F(6,3),
- *           simulated in float32); Aᵀ row i is
+ *           ±¾ rounded least: an RMS error of 3.5e-5 of the output's RMS against 2.5e-6 for
+ *           F(6,3), simulated in float32); Aᵀ row i is
  *           [0^i 1 (-1)^i 2^i (-2)^i 2^-i (-2)^-i (¾)^i (-¾)^i 0], plus 1 in the last column of the
  *           last row; G row j is [1 p p²]/Π_{q≠p}(p - q) for the finite point p, [0 0 1] for ∞; Bᵀ
  *           (dyadic entries: 9/16, 253/64, ...) is written out in `bt` below. Its errors are
  *           larger still (the entries of Aᵀ reach 128, those of G 1/2475), but far below bf16's
- *           or TF32's rounding.
+ *           rounding (2.4e-3 for a bf16 im2col product in bench/bf16_winograd_error.py).
  * The data transforms (Bᵀ and Aᵀ, and their adjoints B and A for the gradients) are written out
- * by hand below, and applied to a tile along both axes by `transform2`: as tables, the
+ * by hand below, and applied to a tile along both axes by `TRANSFORM2`: as tables, the
  * compiler could not drop the products with zero (0·x is not 0 for every float x). The filter
  * transforms, run once per batch on the small filter, use the G tables.
  *

@@ -77,7 +77,8 @@ public final class Network {
         self.maxBatch = maxBatch
         let sizes = [inputShape.reduce(1, *)] + layers.map(\.outputSize)
         // Inside a fused group, layers write no output and read no gradient: only the group's last.
-        let inner = Set(fusedPool.indices.flatMap { c in fusedPool[c].map { c..<(c + $0.count - 1) } ?? c..<c })
+        var inner = Set<Int>()
+        for (c, g) in fusedPool.enumerated() { if let g { inner.formUnion(c..<(c + g.count - 1)) } }
         acts = []; dacts = []
         for (i, size) in sizes.enumerated() {
             // A reshape's output is its input: share the buffers.

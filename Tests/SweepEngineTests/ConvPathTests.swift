@@ -134,17 +134,19 @@ final class ConvPathTests: XCTestCase {
     /// The filter transforms themselves, U = G_a g G_bᵀ for every pair of tile sizes, plain and
     /// transposed, against explicit matrices (the G of F(2,3), F(4,3), F(6,3) and F(8,3)).
     func testFilterTransformMatchesMatrices() {
+        // F(8,3)'s G: [1 p p²] / Π_{q≠p} (p - q) for p = 0, ±1, ±2, ±½, ±¾, then [0 0 1] for ∞
+        let points8 = [0, 1, -1, 2, -2, 0.5, -0.5, 0.75, -0.75]
+        let g8 = points8.map { p -> [Double] in
+            let f = points8.filter { $0 != p }.reduce(1.0) { $0 * (p - $1) }
+            return [1 / f, p / f, p * p / f]
+        } + [[0, 0, 1]]
         let G: [Int: [[Double]]] = [
             2: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
             4: [[1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
                 [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]],
             6: [[1, 0, 0], [-2.0 / 9, -2.0 / 9, -2.0 / 9], [-2.0 / 9, 2.0 / 9, -2.0 / 9], [1.0 / 90, 1.0 / 45, 2.0 / 45],
                 [1.0 / 90, -1.0 / 45, 2.0 / 45], [32.0 / 45, 16.0 / 45, 8.0 / 45], [32.0 / 45, -16.0 / 45, 8.0 / 45], [0, 0, 1]],
-            // [1 p p²] / Π_{q≠p} (p - q) for p = 0, ±1, ±2, ±½, ±¾, then ∞
-            8: [0, 1, -1, 2, -2, 0.5, -0.5, 0.75, -0.75].map { (p: Double) -> [Double] in
-                let f = [0, 1, -1, 2, -2, 0.5, -0.5, 0.75, -0.75].filter { $0 != p }.reduce(1.0) { $0 * (p - $1) }
-                return [1 / f, p / f, p * p / f]
-            } + [[0, 0, 1]],
+            8: g8,
         ]
         let C = 3, K = 7  // C·K = 21: one whole vector of 16 (c, k) pairs and a partial one
         let w = random(K * 9 * C)

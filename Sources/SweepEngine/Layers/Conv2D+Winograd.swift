@@ -7,8 +7,8 @@ import CSweepKernels
 /// instead of 324, F(8x8) 100 instead of 576. Each output axis is covered by runs of tiles of
 /// sizes 2, 4, 6 and 8 (`winogradRuns`), chosen for the fewest transformed points, so 14 = 8 + 6
 /// needs 18 per axis where 6 + 4 + 4 needs 20 and uniform 4x4 tiles 24 (16 covered); the tiles
-/// of one (ma, mb) pair form a
-/// group (`sweep_tiles`), with its own transformed filter. No im2col column buffer is needed.
+/// of one (ma, mb) pair form a group (`sweep_tiles`), with its own transformed filter. No im2col
+/// column buffer is needed.
 /// (With 1-3 input channels the GEMMs would be too thin to gain: those take the direct path. The
 /// im2col path remains the reference the tests compare this one with.)
 ///
