@@ -148,23 +148,26 @@ final class ConvPathTests: XCTestCase {
                 [1.0 / 90, -1.0 / 45, 2.0 / 45], [32.0 / 45, 16.0 / 45, 8.0 / 45], [32.0 / 45, -16.0 / 45, 8.0 / 45], [0, 0, 1]],
             8: g8,
         ]
-        let C = 3, K = 7  // C·K = 21: one whole vector of 16 (c, k) pairs and a partial one
-        let w = random(K * 9 * C)
-        for ma in [2, 4, 6, 8] {
-            for mb in [2, 4, 6, 8] {
-                let (Ga, Gb) = (G[ma]!, G[mb]!), (na, nb) = (ma + 2, mb + 2)
-                var U = [Float](repeating: .nan, count: na * nb * C * K), Ut = U
-                sweep_winograd_filter(w, &U, Int32(C), Int32(K), Int32(ma), Int32(mb), 0)
-                sweep_winograd_filter(w, &Ut, Int32(C), Int32(K), Int32(ma), Int32(mb), 1)
-                for k in 0..<K {
-                    for c in 0..<C {
-                        for r in 0..<na {
-                            for q in 0..<nb {
-                                var u = 0.0
-                                for i in 0..<3 { for j in 0..<3 { u += Ga[r][i] * Double(w[((k * 3 + i) * 3 + j) * C + c]) * Gb[q][j] } }
-                                let xi = r * nb + q, what = "\(ma)x\(mb) k\(k) c\(c) ξ\(xi)"
-                                XCTAssertEqual(Double(U[xi * C * K + c * K + k]), u, accuracy: 1e-5, what)
-                                XCTAssertEqual(Double(Ut[xi * C * K + k * C + c]), u, accuracy: 1e-5, what + " transposed")
+        // C·K = 21: one whole vector of 16 (c, k) pairs and a partial one; 153: a block of 8
+        // vectors, then one whole vector and a partial one.
+        for (C, K) in [(3, 7), (9, 17)] {
+            let w = random(K * 9 * C)
+            for ma in [2, 4, 6, 8] {
+                for mb in [2, 4, 6, 8] {
+                    let (Ga, Gb) = (G[ma]!, G[mb]!), (na, nb) = (ma + 2, mb + 2)
+                    var U = [Float](repeating: .nan, count: na * nb * C * K), Ut = U
+                    sweep_winograd_filter(w, &U, Int32(C), Int32(K), Int32(ma), Int32(mb), 0)
+                    sweep_winograd_filter(w, &Ut, Int32(C), Int32(K), Int32(ma), Int32(mb), 1)
+                    for k in 0..<K {
+                        for c in 0..<C {
+                            for r in 0..<na {
+                                for q in 0..<nb {
+                                    var u = 0.0
+                                    for i in 0..<3 { for j in 0..<3 { u += Ga[r][i] * Double(w[((k * 3 + i) * 3 + j) * C + c]) * Gb[q][j] } }
+                                    let xi = r * nb + q, what = "C\(C) K\(K) \(ma)x\(mb) k\(k) c\(c) ξ\(xi)"
+                                    XCTAssertEqual(Double(U[xi * C * K + c * K + k]), u, accuracy: 1e-5, what)
+                                    XCTAssertEqual(Double(Ut[xi * C * K + k * C + c]), u, accuracy: 1e-5, what + " transposed")
+                                }
                             }
                         }
                     }
