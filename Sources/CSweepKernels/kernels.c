@@ -4,6 +4,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+void *sweep_alloc_buffer(size_t bytes) {
+    const size_t huge = (size_t)2 << 20;
+    void *p = NULL;
+    if (bytes >= huge / 2) {
+        bytes = (bytes + huge - 1) / huge * huge;
+        if (posix_memalign(&p, huge, bytes) != 0) p = NULL;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+        if (p) madvise(p, bytes, MADV_HUGEPAGE);  /* advice only: without it, ordinary pages */
+#endif
+    } else if (posix_memalign(&p, 64, bytes ? bytes : 1) != 0) {
+        p = NULL;
+    }
+    if (!p) { fputs("sweep: out of memory for an engine buffer\n", stderr); abort(); }
+    memset(p, 0, bytes);
+    return p;
+}
+
+void sweep_free_buffer(void *p) { free(p); }
 
 #if defined(__x86_64__) && defined(__clang__)
 #define CLONES __attribute__((target_clones("avx512f", "avx2,fma", "default")))

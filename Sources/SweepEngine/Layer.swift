@@ -1,3 +1,4 @@
+import CSweepKernels
 import SweepCore
 
 // Dimension legend used in every shape comment of the engine:
@@ -74,23 +75,26 @@ public final class FloatBuffer {
 
     public init(count: Int) {
         self.count = count
-        pointer = .allocate(capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
+        pointer = FloatBuffer.allocate(count)
     }
 
     public func ensure(_ n: Int) {
         guard n > count else { return }
-        pointer.deallocate()
-        pointer = .allocate(capacity: n)
-        pointer.initialize(repeating: 0, count: n)
+        sweep_free_buffer(pointer)
+        pointer = FloatBuffer.allocate(n)
         count = n
+    }
+
+    /// Zeroed, on huge pages from 1 MB up (`sweep_alloc_buffer`).
+    static func allocate(_ n: Int) -> UnsafeMutablePointer<Float> {
+        sweep_alloc_buffer(max(n, 1) * MemoryLayout<Float>.stride).bindMemory(to: Float.self, capacity: max(n, 1))
     }
 
     public func zero() { pointer.update(repeating: 0, count: count) }
     public var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
     public func load(_ a: [Float]) { precondition(a.count == count); a.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: count) } }
 
-    deinit { pointer.deallocate() }
+    deinit { sweep_free_buffer(pointer) }
 }
 
 /// Initialization helpers shared by the layers with weights.

@@ -1,4 +1,5 @@
 import XCTest
+import CSweepKernels
 import SweepCore
 @testable import SweepEngine
 
@@ -6,6 +7,26 @@ import SweepCore
 final class KernelTests: XCTestCase {
     var rng = SweepRandom(seed: 21)
     func random(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.nextGaussian()) } }
+
+    /// Engine buffers come zeroed; from 1 MB up they start on a 2 MB boundary (whole huge pages),
+    /// below it on a 64-byte one; growing a FloatBuffer gives a zeroed, larger one.
+    func testBuffersAreZeroedAndAligned() {
+        for bytes in [4, 1000, (1 << 20) - 4, 1 << 20, 3_211_264, 5 << 20] {
+            let p = sweep_alloc_buffer(bytes)!
+            let align = bytes >= 1 << 20 ? 2 << 20 : 64
+            XCTAssertEqual(Int(bitPattern: p) % align, 0, "\(bytes) bytes")
+            let u = p.bindMemory(to: UInt8.self, capacity: bytes)
+            XCTAssertTrue(UnsafeBufferPointer(start: u, count: bytes).allSatisfy { $0 == 0 }, "\(bytes) bytes")
+            u.update(repeating: 7, count: bytes)  // the rounded-up size is writable to the end
+            sweep_free_buffer(p)
+        }
+        let b = FloatBuffer(count: 10)
+        b.pointer.update(repeating: 1, count: 10)
+        b.ensure(300_000)
+        XCTAssertEqual(b.count, 300_000)
+        XCTAssertEqual(Int(bitPattern: b.pointer) % (2 << 20), 0)
+        XCTAssertTrue(b.array.allSatisfy { $0 == 0 })
+    }
 
     func testAdamMatchesReference() {
         for n in [1, 7, 16, 33, 1000] {

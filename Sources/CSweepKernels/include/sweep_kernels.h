@@ -7,6 +7,14 @@
  * (with AVX2/AVX-512 clones picked at run time). Shapes as in the Swift layers' comments.
  * Each has a straightforward Swift reference the tests compare against. */
 
+/* Zeroed memory for the engine's buffers (activations, gradients, parameters, scratch), never
+ * NULL (a failed allocation ends the trial process with a message). From 1 MB up, the size is
+ * rounded up to whole 2 MB pages and the kernel is asked for transparent huge pages
+ * (madvise(MADV_HUGEPAGE): Debian's default is "madvise"), so that a batch's activations
+ * take a few TLB entries instead of hundreds. Freed with sweep_free_buffer. */
+void *sweep_alloc_buffer(size_t bytes);
+void sweep_free_buffer(void *p);
+
 /* Adam step over n parameters; l2 adds l2*p to the gradient first (Adam's weight decay). */
 void sweep_adam(float *p, const float *g, float *m, float *v, ptrdiff_t n, float b1, float b2,
                 float step_size, float inv_sqrt_bc2, float eps, float l2);
