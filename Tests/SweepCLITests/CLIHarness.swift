@@ -34,17 +34,22 @@ enum CLI {
         p.standardOutput = out; p.standardError = err
         try p.run()
         // Read both pipes concurrently so a chatty child never blocks on a full pipe.
-        var outData = Data(), errData = Data()
+        let outData = PipeData(), errData = PipeData()
         let group = DispatchGroup()
-        group.enter(); DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.enter(); DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter(); DispatchQueue.global().async { outData.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter(); DispatchQueue.global().async { errData.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
         let deadline = Date().addingTimeInterval(timeout)
         while p.isRunning && Date() < deadline { usleep(10_000) }
         if p.isRunning { p.terminate(); XCTFail("timed out: \(args)") }
         p.waitUntilExit()
         group.wait()
-        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+        return Result(status: p.terminationStatus, stdout: String(decoding: outData.data, as: UTF8.self),
+                      stderr: String(decoding: errData.data, as: UTF8.self))
     }
+
+    /// What one reader thread read from a pipe: written by that thread only, read after
+    /// `group.wait()`, which orders the write before the read.
+    final class PipeData: @unchecked Sendable { var data = Data() }
 
     static func tempDir() -> String {
         let d = NSTemporaryDirectory() + "sweep-cli-\(UUID().uuidString)"

@@ -109,7 +109,7 @@ final class TrainCommandTests: XCTestCase {
         let dir = CLI.tempDir()
         try FileManager.default.createDirectory(atPath: dir + "/mnist", withIntermediateDirectories: true)
         for f in ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"] {
-            FileManager.default.createFile(atPath: dir + "/mnist/" + f, contents: Data([0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]))
+            XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/mnist/" + f, contents: Data([0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3])))
         }
         let p = write("dataset: {name: mnist}\nmodel: {layers: []}\n")
         try expectUsageError(["train", p, "--data-dir", dir], mentions: [dir + "/mnist/train-images-idx3-ubyte.gz"])
