@@ -83,25 +83,30 @@ def winograd(d, w, m, rnd, points=None, dtype=np.float64):
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def seeded_layer(doc):
+    """Parses --seed and draws the layer from it: the input d (ReLU-like), the filters w
+    (He-scaled) and their exact (float64) convolution."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
-    rng = np.random.default_rng(args.seed)
+    rng = np.random.default_rng(ap.parse_args().seed)
     d = np.maximum(rng.standard_normal((C, OUT + 2, OUT + 2)), 0)
     w = rng.standard_normal((K, C, 3, 3)) * np.sqrt(2 / (9 * C))
-    exact = conv(d, w)
-    scale = np.sqrt(np.mean(exact ** 2))
+    return d, w, conv(d, w)
 
-    def report(name, y):
-        err = y - exact
-        print(f"{name:<18} RMS error {np.sqrt(np.mean(err ** 2)) / scale:.2e}   largest {np.abs(err).max() / scale:.2e}")
 
-    report("im2col bf16", conv(bf16(d), bf16(w)))
+def report(name, y, exact, width, digits):
+    """Prints y's RMS and largest error, relative to the RMS of `exact`."""
+    scale, err = np.sqrt(np.mean(exact ** 2)), y - exact
+    print(f"{name:<{width}} RMS error {np.sqrt(np.mean(err ** 2)) / scale:.{digits}e}   "
+          f"largest {np.abs(err).max() / scale:.{digits}e}")
+
+
+def main():
+    d, w, exact = seeded_layer(__doc__)
+    report("im2col bf16", conv(bf16(d), bf16(w)), exact, 18, 2)
     for m in (2, 4, 6):
-        report(f"F({m}x{m}) bf16", winograd(d, w, m, bf16))
-        report(f"F({m}x{m}) fp32", winograd(d, w, m, fp32))
-
+        report(f"F({m}x{m}) bf16", winograd(d, w, m, bf16), exact, 18, 2)
+        report(f"F({m}x{m}) fp32", winograd(d, w, m, fp32), exact, 18, 2)
 
 if __name__ == "__main__":
     main()

@@ -6,37 +6,23 @@ transforms, the sums over channels), against the exact (float64) convolution. Pr
 
 usage: python3 bench/winograd_fp32_error.py [--seed S]
 """
-import argparse
 from fractions import Fraction
 
 import numpy as np
 
-from bf16_winograd_error import C, K, OUT, POINTS, conv, winograd
+from bf16_winograd_error import POINTS, conv, report, seeded_layer, winograd
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
-    rng = np.random.default_rng(args.seed)
-    d = np.maximum(rng.standard_normal((C, OUT + 2, OUT + 2)), 0)
-    w = rng.standard_normal((K, C, 3, 3)) * np.sqrt(2 / (9 * C))
-    exact = conv(d, w)
-    scale = np.sqrt(np.mean(exact ** 2))
-
-    def report(name, y):
-        err = y - exact
-        print(f"{name:<44} RMS error {np.sqrt(np.mean(err ** 2)) / scale:.1e}   largest {np.abs(err).max() / scale:.1e}")
-
+    d, w, exact = seeded_layer(__doc__)
     f32 = np.float32
-    report("direct", conv(d, w, dtype=f32))
+    report("direct", conv(d, w, dtype=f32), exact, 44, 1)
     for m in (2, 4, 6):
-        report(f"F({m},3), points {POINTS[m]}", winograd(d, w, m, lambda x: x, dtype=f32))
+        report(f"F({m},3), points {POINTS[m]}", winograd(d, w, m, lambda x: x, dtype=f32), exact, 44, 1)
     # F(8,3): the points of F(6,3) and one more pair ±q
     for q in (Fraction(3, 4), Fraction(3, 2), Fraction(2, 3), Fraction(3), Fraction(1, 4), Fraction(4)):
         points = POINTS[6] + [float(q), -float(q)]
-        report(f"F(8,3), F(6,3)'s points and ±{q}", winograd(d, w, 8, lambda x: x, points=points, dtype=f32))
-
+        report(f"F(8,3), F(6,3)'s points and ±{q}", winograd(d, w, 8, lambda x: x, points=points, dtype=f32), exact, 44, 1)
 
 if __name__ == "__main__":
     main()
