@@ -459,7 +459,7 @@ CLONES void sweep_winograd_output_grad(const float *restrict dout, float *restri
 /* ---- filters: U = G_a g G_bᵀ and dg = G_aᵀ dU G_b, vectorized over 16 (c, k) pairs ----
  * The pairs go in blocks of FBLK vectors: each transformed entry of a block is then FBLK
  * vectors in a row of U (or dU), where one vector at a time stored or loaded a single vector
- * CK floats (8 KB for 32 x 64) from the last, the same cache set every time: 2.2-2.8x faster
+ * CK floats (8 KB for 32 x 64) from the last, the same cache set every time: 2.2-2.7x faster
  * in a C benchmark of a 32 -> 64 layer's F(8x8) filters (80 -> 31 us, transposed 62 -> 23, the
  * gradient 69 -> 31). */
 
@@ -484,6 +484,23 @@ static const float G8[10][3] = {
 static const float (*g_table(int n))[3] { return n == 4 ? G2 : n == 6 ? G4 : n == 8 ? G6 : G8; }
 
 #define FBLK 8
+
+/* A layer's filter taps between its layout w (K, 9, C) and t (9, C, K), (c, k) contiguous, 16
+ * filters at a time so that their rows stay in cache: into t (to_w 0), or back into w (to_w 1),
+ * added to it when accumulate. */
+static void taps_ck(float *restrict t, float *restrict w, int C, int K, int to_w, int accumulate) {
+    const size_t CK = (size_t)C * K;
+    for (int e = 0; e < 9; e++)
+        for (int k0 = 0; k0 < K; k0 += 16) {
+            const int k1 = K - k0 < 16 ? K : k0 + 16;
+            for (int c = 0; c < C; c++) {
+                float *x = t + e * CK + (size_t)c * K;
+                if (!to_w) for (int k = k0; k < k1; k++) x[k] = w[((size_t)k * 9 + e) * C + c];
+                else if (accumulate) for (int k = k0; k < k1; k++) w[((size_t)k * 9 + e) * C + c] += x[k];
+                else for (int k = k0; k < k1; k++) w[((size_t)k * 9 + e) * C + c] = x[k];
+            }
+        }
+}
 
 /* U's entries of the nv vectors from a0 (the last one `lanes` wide) from the taps g (9, CK). */
 INLINE void filter_block(int nv, int na, int nb, const float (*Ga)[3], const float (*Gb)[3], const float *restrict g,
@@ -514,13 +531,8 @@ CLONES void sweep_winograd_filter(const float *restrict w, float *restrict U, in
     if (transpose) {
         for (int k = 0; k < K; k++)
             for (int e = 0; e < 9; e++) memcpy(g + e * CK + (size_t)k * C, w + ((size_t)k * 9 + e) * C, (size_t)C * sizeof(float));
-    } else {  /* 16 filters at a time, so that their rows stay in cache */
-        for (int e = 0; e < 9; e++)
-            for (int k0 = 0; k0 < K; k0 += 16) {
-                const int k1 = K - k0 < 16 ? K : k0 + 16;
-                for (int c = 0; c < C; c++)
-                    for (int k = k0; k < k1; k++) g[e * CK + (size_t)c * K + k] = w[((size_t)k * 9 + e) * C + c];
-            }
+    } else {
+        taps_ck(g, (float *)w, C, K, 0, 0);
     }
     size_t a0 = 0;
     for (; a0 + FBLK * LANES <= CK; a0 += FBLK * LANES) filter_block(FBLK, na, nb, Ga, Gb, g, U, CK, a0, LANES);
@@ -567,14 +579,6 @@ CLONES void sweep_winograd_filter_grad(const float *restrict dU, float *restrict
     size_t a0 = 0;
     for (; a0 + FBLK * LANES <= CK; a0 += FBLK * LANES) filter_grad_block(FBLK, na, nb, Ga, Gb, dU, d, CK, a0, LANES);
     for (; a0 < CK; a0 += LANES) filter_grad_block(1, na, nb, Ga, Gb, dU, d, CK, a0, CK - a0 < LANES ? (int)(CK - a0) : LANES);
-    for (int e = 0; e < 9; e++)  /* (9, C, K) -> (K, 9, C), 16 filters at a time */
-        for (int k0 = 0; k0 < K; k0 += 16) {
-            const int k1 = K - k0 < 16 ? K : k0 + 16;
-            for (int c = 0; c < C; c++) {
-                const float *x = d + e * CK + (size_t)c * K;
-                if (accumulate) for (int k = k0; k < k1; k++) dw[((size_t)k * 9 + e) * C + c] += x[k];
-                else for (int k = k0; k < k1; k++) dw[((size_t)k * 9 + e) * C + c] = x[k];
-            }
-        }
+    taps_ck(d, dw, C, K, 1, accumulate);
     free(d);
 }

@@ -75,19 +75,14 @@ public final class FloatBuffer {
 
     public init(count: Int) {
         self.count = count
-        pointer = FloatBuffer.allocate(count)
+        pointer = allocateEngineBuffer(count)
     }
 
     public func ensure(_ n: Int) {
         guard n > count else { return }
         sweep_free_buffer(pointer)
-        pointer = FloatBuffer.allocate(n)
+        pointer = allocateEngineBuffer(n)
         count = n
-    }
-
-    /// Zeroed, on huge pages from 1 MB up (`sweep_alloc_buffer`).
-    static func allocate(_ n: Int) -> UnsafeMutablePointer<Float> {
-        sweep_alloc_buffer(max(n, 1) * MemoryLayout<Float>.stride).bindMemory(to: Float.self, capacity: max(n, 1))
     }
 
     public func zero() { pointer.update(repeating: 0, count: count) }
@@ -95,6 +90,12 @@ public final class FloatBuffer {
     public func load(_ a: [Float]) { precondition(a.count == count); a.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: count) } }
 
     deinit { sweep_free_buffer(pointer) }
+}
+
+/// Zeroed room for `n` (at least 1) values of T, on huge pages from 1 MB up
+/// (`sweep_alloc_buffer`); freed with `sweep_free_buffer`.
+func allocateEngineBuffer<T>(_ n: Int) -> UnsafeMutablePointer<T> {
+    sweep_alloc_buffer(max(n, 1) * MemoryLayout<T>.stride).bindMemory(to: T.self, capacity: max(n, 1))
 }
 
 /// Initialization helpers shared by the layers with weights.

@@ -8,13 +8,8 @@ public final class MaxPool2D: Layer {
     public var inputShape: [Int] { [H, W, C] }
     public var outputShape: [Int] { [OH, OW, C] }
     public var parameterCount: Int { 0 }
-    var argmax = MaxPool2D.allocateArgmax(1)
+    var argmax: UnsafeMutablePointer<Int32> = allocateEngineBuffer(1)
     var argmaxCount = 0
-
-    /// On huge pages from 1 MB up, like `FloatBuffer`.
-    static func allocateArgmax(_ n: Int) -> UnsafeMutablePointer<Int32> {
-        sweep_alloc_buffer(n * MemoryLayout<Int32>.stride).bindMemory(to: Int32.self, capacity: n)
-    }
 
     public init(input: [Int], size: Int, stride: Int? = nil) {
         H = input[0]; W = input[1]; C = input[2]; self.size = size; self.stride = stride ?? size
@@ -24,7 +19,7 @@ public final class MaxPool2D: Layer {
 
     public func prepare(maxBatch: Int) {
         let n = maxBatch * OH * OW * C
-        if n > argmaxCount { sweep_free_buffer(argmax); argmax = MaxPool2D.allocateArgmax(n); argmaxCount = n }
+        if n > argmaxCount { sweep_free_buffer(argmax); argmax = allocateEngineBuffer(n); argmaxCount = n }
     }
 
     // inp is (B,H,W,C), out is (B,OH,OW,C); argmax holds the input offset of each maximum
