@@ -109,7 +109,9 @@ func runSearch(spec: StudySpec, options: RunOptions) throws {
     print("")
     print(board.table(top: 10, study: runner.study.name, metric: spec.objective.metric))
     if let why = runner.stopReason {
-        guard runner.study.status == .finished else { throw RuntimeFailure("the search stopped: \(why)") }
+        guard runner.study.status == .finished else {
+            throw RuntimeFailure("the search stopped: \(why)\nfix the cause, then \(suggest("resume", runner.study.name, db: options.dbPath)) continues it")
+        }
         print("finished: \(why)")
     }
     try checkSomeTrialSucceeded(stored, study: runner.study.name, db: options.dbPath)
