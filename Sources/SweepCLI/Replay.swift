@@ -12,7 +12,7 @@ struct Replay: ParsableCommand {
         abstract: "Retrain a trial (default: the best) from its stored configuration and seed, check the result and export the model.")
     @Argument(help: "Study name (default: the most recent study).") var study: String?
     @Option(help: "Trial number (default: the best trial).") var trial: Int?
-    @Option(help: "Where data sets live.") var dataDir: String?
+    @Option(help: "Where data sets live (default: as the study was started).") var dataDir: String?
     @OptionGroup var store: StoreOptions
 
     func run() throws {
@@ -41,7 +41,7 @@ struct Replay: ParsableCommand {
         let epochs = t.epochsRun ?? config.training.epochs
         config.training.epochs = max(min(epochs, config.training.epochs), 1)
         ComputeSettings.configure(blasThreads: 1)
-        let splits = try DatasetCatalog.load(config.dataset, dataDir: DataDirectory.resolve(dataDir))
+        let splits = try DatasetCatalog.load(config.dataset, dataDir: studyDataDir(s, flag: dataDir))
         let trainer = try Trainer(config: config, splits: splits)
         print("replaying trial \(t.record.number) of \(s.name): \(config.training.epochs) epochs, seed \(config.seed)")
         var curve: [(Int, Double)] = []
