@@ -115,4 +115,89 @@ final class DataCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
         XCTAssertTrue(r.stdout.contains("identical to the stored trial"), r.stdout)
     }
+
+    static func be32(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 255), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)] }
+
+    /// 6x6 images of three classes: class k has a bright band on rows 2k and 2k+1, plus noise.
+    static func writeBands(_ dir: String, count: Int, seed: Int) -> (images: String, labels: String) {
+        var px: [UInt8] = [], lb: [UInt8] = []
+        var x = UInt64(seed + 1)
+        for i in 0..<count {
+            let k = i % 3
+            lb.append(UInt8(k))
+            for r in 0..<6 { for _ in 0..<6 {
+                x = x &* 6364136223846793005 &+ 1442695040888963407
+                px.append(UInt8((r / 2 == k ? 180 : 20) + Int(x >> 59)))
+            } }
+        }
+        let images = dir + "/bands-\(seed)-images.idx", labels = dir + "/bands-\(seed)-labels.idx"
+        FileManager.default.createFile(atPath: images, contents: Data(be32(0x803) + be32(count) + be32(6) + be32(6) + px))
+        FileManager.default.createFile(atPath: labels, contents: Data(be32(0x801) + be32(count) + lb))
+        return (images, labels)
+    }
+
+    /// The user's first hour: a raw CSV with string labels and `?`, a search, then `sweep predict`
+    /// on the raw file (retraining the best trial once, then reusing its export), without the label
+    /// column, and the PyTorch script giving the same predictions; the same for an IDX image set.
+    func testPredictOnRawCSVAndIDXFiles() throws {
+        let dir = CLI.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let raw = dir + "/flowers.csv"
+        try Self.flowersCSV().write(toFile: raw, atomically: true, encoding: .utf8)
+        let space = try CLI.writeSpace(dir, Self.space("{name: csv, path: flowers.csv, label: species, missing: mean, scaling: standardize}", trials: 1)
+            .replacingOccurrences(of: "epochs: 2, batch_size: 16, learning_rate: 0.05", with: "epochs: 20, batch_size: 16, learning_rate: 0.01"))
+        let db = dir + "/results/sweep.db"
+        var r = try CLI.run(["start", space, "--foreground", "--workers", "1", "--db", db])
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+
+        let first = try CLI.run(["predict", "--input", raw, "--db", db])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stderr.contains("retraining it"), first.stderr)
+        let predictions = first.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(predictions.first, "prediction"); XCTAssertEqual(predictions.count, 91)
+        XCTAssertTrue(Set(predictions.dropFirst()).isSubset(of: ["setosa", "versicolor", "virginica"]), "\(Set(predictions))")
+        let accuracy = try XCTUnwrap(first.stderr.split(separator: "\n").first { $0.hasPrefix("accuracy ") }, first.stderr)
+        XCTAssertGreaterThanOrEqual(Double(accuracy.split(separator: " ")[1]) ?? 0, 0.8, first.stderr)
+        // Again: the exported model is used (no training), to a file, with the same predictions.
+        let again = try CLI.run(["predict", "own", "--trial", "0", "--input", raw, "--output", dir + "/p.csv", "--db", db])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stderr.contains("using the model") && !again.stderr.contains("replaying"), again.stderr)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/p.csv", encoding: .utf8), first.stdout)
+        // Without the label column, columns in another order: the same predictions, no accuracy.
+        let unlabelled = Self.flowersCSV().split(separator: "\n").map { l -> String in
+            let f = l.split(separator: ",", omittingEmptySubsequences: false); return "\(f[2]),\(f[1]),\(f[0])" }
+        try (unlabelled.joined(separator: "\n") + "\n").write(toFile: dir + "/new.csv", atomically: true, encoding: .utf8)
+        r = try CLI.run(["predict", "--input", dir + "/new.csv", "--db", db])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, first.stdout); XCTAssertFalse(r.stderr.contains("accuracy"), r.stderr)
+        // A file without a training column: exit 2 naming it.
+        try "sepal,species\n5,setosa\n".write(toFile: dir + "/bad.csv", atomically: true, encoding: .utf8)
+        r = try CLI.run(["predict", "--input", dir + "/bad.csv", "--db", db])
+        XCTAssertEqual(r.status, 2); XCTAssertTrue(r.stderr.contains("bad.csv") && r.stderr.contains("'petal'"), r.stderr)
+
+        // An IDX image set by path.
+        let train = Self.writeBands(dir, count: 90, seed: 1), fresh = Self.writeBands(dir, count: 30, seed: 2)
+        let idxSpace = try CLI.writeSpace(dir, Self.space("{name: idx, train: {images: \((train.images as NSString).lastPathComponent), labels: \((train.labels as NSString).lastPathComponent)}}", trials: 1)
+            .replacingOccurrences(of: "name: own", with: "name: bands").replacingOccurrences(of: "epochs: 2,", with: "epochs: 10,"), name: "bands.yaml")
+        r = try CLI.run(["check", idxSpace])
+        XCTAssertTrue(r.stdout.contains("classification") && r.stdout.contains("36 features (6x6x1), 3 classes (0, 1, 2)"), r.stdout + r.stderr)
+        r = try CLI.run(["start", idxSpace, "--foreground", "--workers", "1", "--db", db])
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        let idx = try CLI.run(["predict", "bands", "--input", fresh.images, "--labels", fresh.labels, "--db", db])
+        XCTAssertEqual(idx.status, 0, idx.stderr)
+        XCTAssertEqual(idx.stdout.split(separator: "\n").count, 31)
+        XCTAssertTrue(idx.stderr.contains("accuracy 1.0000 (30 of 30 rows)"), idx.stderr)
+        r = try CLI.run(["predict", "bands", "--input", raw, "--db", db])
+        XCTAssertEqual(r.status, 2); XCTAssertTrue(r.stderr.contains("not an IDX image file"), r.stderr)
+
+        // The PyTorch script in scripts/ prepares the raw files and predicts the same.
+        let probe = try CLI.run(["python3", "-c", "import torch, numpy"], executable: "/usr/bin/env")
+        guard probe.status == 0 else { throw XCTSkip("PyTorch is not installed (scripts/test installs it with pip)") }
+        for (study, input, expected) in [("own", raw, first.stdout), ("bands", fresh.images, idx.stdout)] {
+            let stem = dir + "/results/\(study)/trial-0/model"
+            let py = try CLI.run(["python3", CLI.repo + "/scripts/sweep_torch.py", stem, input], executable: "/usr/bin/env")
+            XCTAssertEqual(py.status, 0, py.stderr)
+            XCTAssertEqual(py.stdout, expected, study)
+        }
+    }
 }
