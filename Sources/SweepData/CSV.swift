@@ -91,11 +91,12 @@ public struct TabularEncoding: Codable, Sendable, Equatable {
                 throw InputError(file: t.file, field: "dataset.label",
                                  "'\(label)' is not a column index; with `header: false` the label is a 0-based column number, 0...\(t.columns.count - 1)")
             }
-            var hint = ""
             if t.headerLooksLikeData {
-                hint = "; the first row looks like data, not a header: if the file has no header row, set `header: false` and `label:` to the label's 0-based column index"
+                let first = t.columns.prefix(10).joined(separator: ", ") + (t.columns.count > 10 ? ", ... (\(t.columns.count) fields)" : "")
+                throw InputError(file: t.file, field: "dataset.label",
+                                 "no column named '\(label)', and the first row looks like data, not a header (\(first)): if the file has no header row, set `header: false` and `label:` to the label's 0-based column index (0...\(t.columns.count - 1))")
             }
-            throw InputError(file: t.file, field: "dataset.label", "no column named '\(label)'; the columns are: \(t.columns.joined(separator: ", "))\(hint)")
+            throw InputError(file: t.file, field: "dataset.label", "no column named '\(label)'; the columns are: \(t.columns.joined(separator: ", "))")
         }
         let rows = try keptRows(t, labelIndex: labelIndex, missing: missing)
         guard !rows.isEmpty else { throw InputError(file: t.file, field: "dataset.missing", "no row is left once the rows with missing values are dropped") }
