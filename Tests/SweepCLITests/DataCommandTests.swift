@@ -43,6 +43,8 @@ final class DataCommandTests: XCTestCase {
         let cases: [(String, String, [String])] = [
             (Self.space("{name: csv, path: flowrs.csv, label: species}"), "typo", [":2", "dataset.path", "flowrs.csv", "no such file"]),
             (Self.space("{name: csv, path: flowers.csv, label: kind}"), "label", ["dataset.label", "'kind'", "sepal, petal, color, species"]),
+            // Every value a searched dataset key can take is checked.
+            (Self.space("{name: csv, path: {choice: [flowers.csv, flowers-v2.csv]}, label: species}"), "searched", ["dataset.path", "flowers-v2.csv", "no such file"]),
             (Self.space("{name: csv, path: flowers.csv, label: species}", extra: "objective: {metric: val_rmse}"), "rmse",
              ["objective.metric", "val_rmse", "classification", "val_accuracy"]),
             (Self.space("{name: csv, path: reg.csv, label: y}"), "accuracy", ["objective.metric", "val_accuracy", "regression", "val_rmse"]),
