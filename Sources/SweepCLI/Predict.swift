@@ -19,26 +19,22 @@ struct Predict: ParsableCommand {
             on stderr.
             """)
 
-    @Argument(help: "Study name (default: the most recent study).") var study: String?
-    @Option(help: "Trial number (default: the best trial).") var trial: Int?
+    @OptionGroup var choice: TrialChoice
     @Option(help: "The new data: a CSV file, or an IDX image file for an image data set.") var input: String
     @Option(help: "The IDX label file of an IDX --input (to report the accuracy).") var labels: String?
     @Option(help: "Write the predictions to this CSV file (default: stdout).") var output: String?
     @Option(help: "Where data sets live, if the trial must be retrained (default: as the study was started).") var dataDir: String?
-    @OptionGroup var store: StoreOptions
 
     func run() throws {
-        let db = try openStore(store.db)
-        let s = try findStudy(db, study, db: store.db)
-        let t = try chooseTrial(db, s, number: trial, dbPath: store.db)
-        let stem = trialFolder(dbPath: store.db, study: s.name, trial: t.record.number) + "/model"
+        let (db, s, t) = try choice.open()
+        let stem = trialFolder(dbPath: choice.store.db, study: s.name, trial: t.record.number) + "/model"
         let model: ModelExport.Exported
         if FileManager.default.fileExists(atPath: stem + ".safetensors"), let m = try? ModelExport.read(stem) {
             model = m
             note("using the model of trial \(t.record.number) of \(s.name) exported in \(stem).safetensors")
         } else {
             note("trial \(t.record.number) of \(s.name) has no exported model yet: retraining it from its stored configuration and seed (as `sweep replay` does) and exporting it to \(stem).safetensors")
-            let mismatches = try replayTrial(t, of: s, db: db, dbPath: store.db, dataDir: studyDataDir(s, flag: dataDir)) { note($0) }
+            let mismatches = try replayTrial(t, of: s, db: db, dbPath: choice.store.db, dataDir: studyDataDir(s, flag: dataDir)) { note($0) }
             if !mismatches.isEmpty { note("warning: the retrained model differs from the stored trial: " + mismatches.joined(separator: "; ")) }
             model = try ModelExport.read(stem)
         }

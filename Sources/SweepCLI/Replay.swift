@@ -10,16 +10,12 @@ import SweepStorage
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Retrain a trial (default: the best) from its stored configuration and seed, check the result and export the model.")
-    @Argument(help: "Study name (default: the most recent study).") var study: String?
-    @Option(help: "Trial number (default: the best trial).") var trial: Int?
+    @OptionGroup var choice: TrialChoice
     @Option(help: "Where data sets live (default: as the study was started).") var dataDir: String?
-    @OptionGroup var store: StoreOptions
 
     func run() throws {
-        let db = try openStore(store.db)
-        let s = try findStudy(db, study, db: store.db)
-        let t = try chooseTrial(db, s, number: trial, dbPath: store.db)
-        let mismatches = try replayTrial(t, of: s, db: db, dbPath: store.db, dataDir: studyDataDir(s, flag: dataDir)) { print($0) }
+        let (db, s, t) = try choice.open()
+        let mismatches = try replayTrial(t, of: s, db: db, dbPath: choice.store.db, dataDir: studyDataDir(s, flag: dataDir)) { print($0) }
         if !mismatches.isEmpty {
             throw RuntimeFailure("the replay differs from the stored trial: " + mismatches.joined(separator: "; "))
         }
@@ -35,24 +31,33 @@ struct Replay: ParsableCommand {
     }
 }
 
-/// Trial `number` of a study, or its best; only COMPLETE and PRUNED trials have a model.
-func chooseTrial(_ db: SweepStore, _ s: StudyRecord, number: Int?, dbPath: String) throws -> StoredTrial {
-    let t: StoredTrial
-    if let n = number {
-        guard let found = try db.trial(studyID: s.id, number: n) else {
-            throw InputError(file: dbPath, field: "--trial", "study '\(s.name)' has no trial \(n)")
+/// Which trial a command works on: STUDY (default: the most recent study) and --trial (default:
+/// the best trial); only COMPLETE and PRUNED trials have a model.
+struct TrialChoice: ParsableArguments {
+    @Argument(help: "Study name (default: the most recent study).") var study: String?
+    @Option(help: "Trial number (default: the best trial).") var trial: Int?
+    @OptionGroup var store: StoreOptions
+
+    func open() throws -> (db: SweepStore, study: StudyRecord, trial: StoredTrial) {
+        let db = try openStore(store.db)
+        let s = try findStudy(db, study, db: store.db)
+        let t: StoredTrial
+        if let n = trial {
+            guard let found = try db.trial(studyID: s.id, number: n) else {
+                throw InputError(file: store.db, field: "--trial", "study '\(s.name)' has no trial \(n)")
+            }
+            t = found
+        } else {
+            guard let best = try db.bestTrial(studyID: s.id, direction: s.direction) else {
+                throw InputError(file: store.db, field: "STUDY", "study '\(s.name)' has no complete trial")
+            }
+            t = best
         }
-        t = found
-    } else {
-        guard let best = try db.bestTrial(studyID: s.id, direction: s.direction) else {
-            throw InputError(file: dbPath, field: "STUDY", "study '\(s.name)' has no complete trial")
+        guard t.record.state == .complete || t.record.state == .pruned else {
+            throw InputError(file: store.db, field: "--trial", "trial \(t.record.number) is \(t.record.state.rawValue); only COMPLETE and PRUNED trials have a model")
         }
-        t = best
+        return (db, s, t)
     }
-    guard t.record.state == .complete || t.record.state == .pruned else {
-        throw InputError(file: dbPath, field: "--trial", "trial \(t.record.number) is \(t.record.state.rawValue); only COMPLETE and PRUNED trials have a model")
-    }
-    return t
 }
 
 /// Where replay exports a trial's model: results/<study>/trial-<n>/ beside the database (names
