@@ -35,7 +35,7 @@ struct Replay: ParsableCommand {
 /// the best trial); only COMPLETE and PRUNED trials have a model.
 struct TrialChoice: ParsableArguments {
     @Argument(help: "Study name (default: the most recent study).") var study: String?
-    @Option(help: "Trial number (default: the best trial).") var trial: Int?
+    @Option(parsing: .unconditional, help: "Trial number (default: the best trial).") var trial: Int?
     @OptionGroup var store: StoreOptions
 
     func open() throws -> (db: SweepStore, study: StudyRecord, trial: StoredTrial) {
