@@ -118,6 +118,23 @@ final class DataCommandTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("identical to the stored trial"), r.stdout)
     }
 
+    /// A regression CSV: predictions are values, and the RMSE is reported when the label is there.
+    func testPredictValuesOfARegression() throws {
+        let dir = CLI.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try ("x,z,y\n" + (0..<60).map { "\(Double($0) / 10),\($0 % 4),\(Double($0) / 20 + 0.25)" }.joined(separator: "\n") + "\n")
+            .write(toFile: dir + "/reg.csv", atomically: true, encoding: .utf8)
+        let space = try CLI.writeSpace(dir, Self.space("{name: csv, path: reg.csv, label: y}", extra: "objective: {metric: val_rmse}", trials: 1))
+        let db = dir + "/results/sweep.db"
+        var r = try CLI.run(["start", space, "--foreground", "--workers", "1", "--db", db])
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        r = try CLI.run(["predict", "--input", dir + "/reg.csv", "--db", db])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let values = r.stdout.split(separator: "\n").dropFirst().map { Double($0) }
+        XCTAssertEqual(values.count, 60); XCTAssertTrue(values.allSatisfy { $0 != nil }, r.stdout)
+        XCTAssertTrue(r.stderr.contains("rmse "), r.stderr)
+    }
+
     static func be32(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 255), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)] }
 
     /// 6x6 images of three classes: class k has a bright band on rows 2k and 2k+1, plus noise.
