@@ -120,6 +120,9 @@ def encode_csv(path, tab):
         names = [str(i) for i in range(len(rows[0]))]
         if len(names) == len(tab["file_columns"]) - 1:
             names = [c for c in tab["file_columns"] if c != tab["label"]]
+    for col in tab["columns"]:
+        if col["name"] not in names:
+            raise SystemExit(f"{path}: no column {col['name']!r}; the model was trained on: {', '.join(tab['file_columns'])}")
     fill = tab["missing"] == "mean"
     out = []
     for line, row in enumerate(rows, start=2 if tab["header"] else 1):
