@@ -28,12 +28,19 @@ struct Predict: ParsableCommand {
     func run() throws {
         let (db, s, t) = try choice.open()
         let stem = trialFolder(dbPath: choice.store.db, study: s.name, trial: t.record.number) + "/model"
+        var exported: ModelExport.Exported? = nil
+        var why = "has no exported model yet"
+        if FileManager.default.fileExists(atPath: stem + ".safetensors") {
+            do {
+                exported = try ModelExport.read(stem)
+                note("using the model of trial \(t.record.number) of \(s.name) exported in \(stem).safetensors")
+            } catch { why = "has an exported model that cannot be used (\(error))" }
+        }
         let model: ModelExport.Exported
-        if FileManager.default.fileExists(atPath: stem + ".safetensors"), let m = try? ModelExport.read(stem) {
-            model = m
-            note("using the model of trial \(t.record.number) of \(s.name) exported in \(stem).safetensors")
+        if let exported {
+            model = exported
         } else {
-            note("trial \(t.record.number) of \(s.name) has no exported model yet: retraining it from its stored configuration and seed (as `sweep replay` does) and exporting it to \(stem).safetensors")
+            note("trial \(t.record.number) of \(s.name) \(why): retraining it from its stored configuration and seed (as `sweep replay` does) and exporting it to \(stem).safetensors")
             let mismatches = try replayTrial(t, of: s, db: db, dbPath: choice.store.db, dataDir: studyDataDir(s, flag: dataDir)) { note($0) }
             if !mismatches.isEmpty { note("warning: the retrained model differs from the stored trial: " + mismatches.joined(separator: "; ")) }
             model = try ModelExport.read(stem)
