@@ -9,7 +9,7 @@ import SweepSearch
 /// and prints what the search would be. Writes nothing.
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Validate a search-space file as `sweep start` would and summarize it (writes nothing).",
+        abstract: "Validate a search-space file and load its data set as `sweep start` would; summarize both (writes nothing).",
         discussion: "Exit status 0 when the file is valid, 2 when it is not (the message names the file, line and key).")
 
     @Argument(help: "The search-space file (YAML).") var space: String
