@@ -49,6 +49,7 @@ struct Start: ParsableCommand {
         if detach && foreground { throw ValidationError("--detach and --foreground cannot be used together") }
         let spec = try StudySpec.load(path: space, overrides: overrides)
         let dataDir = absolute(DataDirectory.resolve(self.dataDir))
+        _ = try spec.inspectData(dataDir: dataDir)   // the data sets load before anything is written
         if foreground {
             var options = RunOptions(studyName: study, trials: trials, workers: workers ?? ProcessInfo.processInfo.activeProcessorCount,
                                      sampler: sampler, scheduler: scheduler, seed: seed, overrides: overrides, dataDir: dataDir,
