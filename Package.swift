@@ -56,7 +56,7 @@ let package = Package(
         ]),
         // Benchmarks of the search side (sampler regret and cost): `sweep-bench`.
         .executableTarget(name: "SweepBench", dependencies: [
-            "SweepCore", "SweepEngine", "SweepSearch", "SweepStorage", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "SweepCore", "SweepData", "SweepEngine", "SweepSearch", "SweepStorage", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The `sweep` command: a thin shell over the library modules.
         .executableTarget(name: "SweepCLI", dependencies: [

@@ -9,26 +9,41 @@ struct SweepBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep-bench",
         abstract: "Benchmarks of Sweep's samplers and store, and the sgemm floor of the engine.",
-        subcommands: [Samplers.self, StorageBench.self, GemmFloor.self])
+        subcommands: [Samplers.self, RecordLandscape.self, StorageBench.self, GemmFloor.self])
 }
 
 /// `sweep-bench samplers`: simple regret on the seven test functions of `bench/functions.json`
-/// and the cost of one suggestion, written in the shared `hpo-bench-results/1` format.
+/// and on recorded real landscapes (`--landscapes`), optionally beside Optuna's samplers run in
+/// the same command (`--optuna`), and the cost of one suggestion; written in the shared
+/// `hpo-bench-results/1` format.
 struct Samplers: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Regret of each sampler on standard test functions, and the cost of one suggestion.",
+        abstract: "Regret of each sampler on test functions and recorded landscapes, beside Optuna, and the cost of one suggestion.",
         discussion: """
-            Runs every sampler on every function for --trials sequential trials with --seeds study \
+            Runs every sampler on every problem for --trials sequential trials with --seeds study \
             seeds from --first-seed (default 0), prints the median simple regret (best - f_opt) over seeds after 25, 50 and \
-            100 trials and its geometric mean over functions, then the median time of one \
-            suggestion with a history of k random trials on hartmann6 (gp: k ≤ 200, it is O(n³)).
+            100 trials and its geometric mean over problems, the median number of re-evaluated \
+            configurations per run, and (with --optuna tpe,...) each sampler's regret as a ratio \
+            to Optuna TPE's; then the median time of one \
+            suggestion with a history of k random trials on hartmann6 (gp: k ≤ 200, it is O(n³)). \
+            Samplers are made as a study makes them (`auto` picks per problem from its space and \
+            the --trials budget).
             """)
 
-    @Option(help: ArgumentHelp("Comma-separated function ids.", valueName: "a,b,..."))
-    var functions = BenchmarkFunction.all.map(\.id).joined(separator: ",")
+    @Option(help: ArgumentHelp("Comma-separated function ids (default: all seven, or none with --landscapes; '' for none).", valueName: "a,b,..."))
+    var functions: String?
 
-    @Option(help: ArgumentHelp("Comma-separated sampler names.", valueName: "a,b,..."))
-    var samplers = registeredSamplers.map(\.name).joined(separator: ",")
+    @Option(help: ArgumentHelp("Comma-separated tabular landscape files (sweep-tabular-landscape/1, e.g. bench/landscapes/*.json).", valueName: "a.json,..."))
+    var landscapes = ""
+
+    @Option(help: ArgumentHelp("Comma-separated sampler names, as in a study file, each with options if wanted: tpe:allow_repeats=1.", valueName: "a,b,..."))
+    var samplers = "random,tpe,gp,auto"
+
+    @Option(help: ArgumentHelp("Also run these Optuna 5 samplers (tpe, gp, random) on the same problems and seeds, through --optuna-script.", valueName: "a,b,..."))
+    var optuna = ""
+
+    @Option(help: "The Optuna peer script.")
+    var optunaScript = "bench/peers/optuna_samplers.py"
 
     @Option(help: "Number of seeds: runs use study seeds F..<F+N (F = --first-seed).")
     var seeds = 10
@@ -48,21 +63,21 @@ struct Samplers: ParsableCommand {
     @Option(help: "Timed suggestions per history size in the cost measurement (the median is reported).")
     var costRepeats = 5
 
-    var functionList: [BenchmarkFunction] { split(functions).compactMap(BenchmarkFunction.named) }
-    var samplerList: [(name: String, sampler: any Sampler)] {
-        split(samplers).compactMap { name in makeSampler(name: name).map { (name, $0) } }
-    }
+    var functionIDs: [String] { functions.map(split) ?? (landscapes.isEmpty ? BenchmarkFunction.all.map(\.id) : []) }
 
     func validate() throws {
-        let knownFunctions = BenchmarkFunction.all.map(\.id), knownSamplers = registeredSamplers.map(\.name)
-        for id in split(functions) where !knownFunctions.contains(id) {
+        let knownFunctions = BenchmarkFunction.all.map(\.id)
+        for id in functionIDs where !knownFunctions.contains(id) {
             throw ValidationError("unknown function '\(id)'; known: \(knownFunctions.joined(separator: ", "))")
         }
-        for name in split(samplers) where !knownSamplers.contains(name) {
-            throw ValidationError("unknown sampler '\(name)'; known: \(knownSamplers.joined(separator: ", "))")
+        for name in split(samplers).map(samplerSpec).map(\.name) where !(StudySpec.samplerNames + ["gp+tpe"]).contains(name) || name == "grid" {
+            throw ValidationError("unknown sampler '\(name)'; known: \(StudySpec.samplerNames.filter { $0 != "grid" }.joined(separator: ", "))")
         }
-        guard !split(functions).isEmpty, !split(samplers).isEmpty else {
-            throw ValidationError("--functions and --samplers need at least one name each")
+        for name in split(optuna) where !["tpe", "gp", "random"].contains(name) {
+            throw ValidationError("unknown Optuna sampler '\(name)'; known: tpe, gp, random")
+        }
+        guard !(functionIDs.isEmpty && split(landscapes).isEmpty), !split(samplers).isEmpty else {
+            throw ValidationError("give at least one function or landscape, and one sampler")
         }
         guard firstSeed >= 0 else { throw ValidationError("--first-seed must be at least 0, got \(firstSeed)") }
         guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1, got \(seeds)") }
@@ -71,15 +86,27 @@ struct Samplers: ParsableCommand {
     }
 
     func run() throws {
-        let fs = functionList, ss = samplerList
+        let problems: [any BenchmarkProblem] = functionIDs.compactMap(BenchmarkFunction.named)
+            + (try split(landscapes).map { try TabularLandscape.load(path: $0) })
+        let names = split(samplers)
         // Regret is reported after 25, 50 and 100 trials, and after the last one.
         let checkpoints = Array(Set([25, 50, 100].filter { $0 <= trials } + [trials])).sorted()
 
         var runs: [SamplerRun] = []
-        for f in fs {
-            for (name, sampler) in ss {
+        var columns: [String] = []
+        if !optuna.isEmpty {
+            runs += try runOptuna(problems)
+            columns += split(optuna).map { "optuna_\($0)" }
+        }
+        columns = names.map { "sweep_\($0)" } + columns
+        var resolved: [String: String] = [:]
+        for f in problems {
+            for name in names {
+                let sampler = try SamplerFactory.make(samplerSpec(name), space: f.searchSpace,
+                                                      budget: Budget(trials: trials), file: "sweep-bench")
+                if name == "auto" { resolved[f.id] = sampler.name }
                 for seed in firstSeed..<(firstSeed + seeds) {
-                    runs.append(try SamplerBenchmark.run(sampler, on: f, trials: trials, seed: seed))
+                    runs.append(try SamplerBenchmark.run(sampler, on: f, trials: trials, seed: seed, resultID: "sweep_\(name)"))
                 }
                 let mine = runs.filter { $0.function == f.id && $0.sampler == "sweep_\(name)" }
                 let seconds = mine.reduce(0) { $0 + $1.suggestSeconds.reduce(0, +) }
@@ -87,24 +114,47 @@ struct Samplers: ParsableCommand {
                     + "after \(trials) trials; \(fmt(seconds)) s in suggest")
             }
         }
+        if !resolved.isEmpty {
+            print("auto resolves to: " + problems.map { "\($0.id) \(resolved[$0.id]!)" }.joined(separator: ", ") + "\n")
+        }
 
         print("Median simple regret over \(seeds) seed(s), \(trials) sequential trials per run")
         for k in checkpoints {
             print("\nafter \(k) trials")
-            printTable(header: ["function"] + ss.map(\.name), rows: fs.map { f in
-                [f.id] + ss.map { s in fmt(medianRegret(runs, f, s.name, k)) }
-            } + [["geomean"] + ss.map { s in
-                fmt(SamplerBenchmark.geometricMean(fs.map { medianRegret(runs, $0, s.name, k) }))
+            printTable(header: ["problem"] + columns, rows: problems.map { f in
+                [f.id] + columns.map { s in fmt(medianRegret(runs, f, s, k)) }
+            } + [["geomean"] + columns.map { s in
+                fmt(SamplerBenchmark.geometricMean(problems.map { medianRegret(runs, $0, s, k) }))
             }])
         }
+        if columns.contains("optuna_tpe") {
+            for k in checkpoints {
+                print("\nRegret ratio to Optuna TPE after \(k) trials (median over seeds; each regret at least the problem's floor)")
+                let others = columns.filter { $0 != "optuna_tpe" }
+                printTable(header: ["problem"] + others, rows: problems.map { f in
+                    [f.id] + others.map { s in fmt(ratio(runs, f, s, k)) }
+                } + [["geomean"] + others.map { s in
+                    fmt(SamplerBenchmark.geometricMean(problems.map { ratio(runs, $0, s, k) }))
+                }])
+            }
+        }
+        print("\nRe-evaluated configurations per run of \(trials) trials (median over seeds)")
+        printTable(header: ["problem"] + columns, rows: problems.map { f in
+            [f.id] + columns.map { s in
+                let r = runs.filter { $0.function == f.id && $0.sampler == s }.map { Double($0.repeats) }
+                return r.isEmpty ? "-" : fmt(SamplerBenchmark.median(r))
+            }
+        })
 
         var costs: [String: [String: Double]] = [:]
         if !noCost {
             print("\nCost of one suggestion on hartmann6 with k random trials in the history, ms (median of \(costRepeats))")
             let sizes = [10, 100, 200, 500, 1000]
             var rows: [[String]] = []
-            for (name, sampler) in ss {
-                let mine = historySizes(for: name)
+            for name in names {
+                guard let sampler = try? SamplerFactory.make(samplerSpec(name), space: BenchmarkFunction.hartmann6.searchSpace,
+                                                             budget: Budget(trials: 1000), file: "sweep-bench"), name != "auto" else { continue }
+                let mine = historySizes(for: samplerSpec(name).name)
                 var row = [name]
                 for k in sizes {
                     guard mine.contains(k) else { row.append("-"); continue }
@@ -120,8 +170,8 @@ struct Samplers: ParsableCommand {
         if let out {
             let meta: [String: Any] = [
                 "system": "sweep",
-                "samplers": Dictionary(uniqueKeysWithValues: ss.map { ("sweep_\($0.name)", "\($0.sampler)") }),
-                "functions": fs.map(\.id), "seeds": seeds, "first_seed": firstSeed, "n_trials": trials,
+                "samplers": Dictionary(uniqueKeysWithValues: names.map { ("sweep_\($0)", $0) }),
+                "functions": problems.map(\.id), "seeds": seeds, "first_seed": firstSeed, "n_trials": trials,
                 "suggest_cost_ms": costs, "suggest_cost_function": "hartmann6",
                 "machine": machineDescription(), "date": ISO8601DateFormatter().string(from: Date()),
             ]
@@ -130,13 +180,48 @@ struct Samplers: ParsableCommand {
         }
     }
 
+    /// Runs the Optuna peer on the same problems, seeds and trials, and reads its runs back.
+    func runOptuna(_ problems: [any BenchmarkProblem]) throws -> [SamplerRun] {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-bench-optuna-\(getpid()).json")
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", optunaScript, "--functions", functionIDs.joined(separator: ","),
+                       "--landscapes", split(landscapes).joined(separator: ","), "--samplers", optuna,
+                       "--seeds", "\(seeds)", "--first-seed", "\(firstSeed)", "--trials", "\(trials)",
+                       "--cost-sizes", "", "--out", tmp.path]
+        log("running Optuna: \(p.arguments!.joined(separator: " "))")
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw SamplerBenchmarkError(description: "the Optuna peer \(optunaScript) exited with status \(p.terminationStatus)")
+        }
+        return try BenchmarkResultsFile.read(tmp)
+    }
+
     /// History sizes at which a sampler's suggestion cost is measured; a GP's fit is O(n³).
     func historySizes(for name: String) -> [Int] { name == "gp" ? [10, 100, 200] : [10, 100, 500, 1000] }
 
-    func medianRegret(_ runs: [SamplerRun], _ f: BenchmarkFunction, _ sampler: String, _ k: Int) -> Double {
-        SamplerBenchmark.medianRegret(runs.filter { $0.function == f.id && $0.sampler == "sweep_\(sampler)" },
-                                      fOpt: f.fOpt, after: k)
+    func medianRegret(_ runs: [SamplerRun], _ f: any BenchmarkProblem, _ sampler: String, _ k: Int) -> Double {
+        let mine = runs.filter { $0.function == f.id && $0.sampler == sampler }
+        return mine.isEmpty ? .nan : SamplerBenchmark.medianRegret(mine, fOpt: f.fOpt, after: k)
     }
+
+    /// Median regret of `sampler` over Optuna TPE's, each at least the problem's regret floor.
+    func ratio(_ runs: [SamplerRun], _ f: any BenchmarkProblem, _ sampler: String, _ k: Int) -> Double {
+        max(medianRegret(runs, f, sampler, k), f.regretFloor) / max(medianRegret(runs, f, "optuna_tpe", k), f.regretFloor)
+    }
+}
+
+/// `tpe` or `tpe:option=value:...` (options as a study file's `sampler:` gives them).
+private func samplerSpec(_ s: String) -> ComponentSpec {
+    let parts = s.split(separator: ":").map(String.init)
+    var options: [String: Double] = [:]
+    for kv in parts.dropFirst() {
+        let p = kv.split(separator: "=", maxSplits: 1).map(String.init)
+        if p.count == 2, let x = Double(p[1]) { options[p[0]] = x }
+    }
+    return ComponentSpec(name: parts.first ?? "", options: options)
 }
 
 private func split(_ list: String) -> [String] {

@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Benchmark peer: Optuna 5 samplers on the seven test functions of bench/functions.json.
+"""Benchmark peer: Optuna 5 samplers on the seven test functions of bench/functions.json and on
+the tabular landscapes of bench/landscapes (--landscapes: recorded real training results, each
+parameter a CategoricalDistribution of its choice list, as `sweep` declares it).
 
 Same budget and rules as `sweep-bench samplers` (RESULTS-FORMAT.md): sequential trials (each
 suggestion evaluated before the next is asked), study seeds 0..<--seeds, in-memory storage,
@@ -8,6 +10,9 @@ Optuna's defaults:
                  a single objective, the README's "Optuna TPE (default, multivariate)"; the script
                  checks that the study really uses it.
   optuna_random  RandomSampler(seed=seed)
+  optuna_gp      GPSampler(seed=seed) (needs torch)
+
+Each run also counts `repeats`: trials whose parameters equal an earlier trial's.
 
 suggest_s[i] is the wall time of `study.ask(distributions)` for trial i: Optuna's whole sampler
 time (relative and independent sampling plus storage bookkeeping); the objective and `tell` are
@@ -99,7 +104,33 @@ FUNCTIONS = {
 SAMPLERS = {
     "tpe": lambda seed: optuna.samplers.TPESampler(seed=seed),
     "random": lambda seed: optuna.samplers.RandomSampler(seed=seed),
+    "gp": lambda seed: optuna.samplers.GPSampler(seed=seed),
 }
+
+# id -> (distributions, {values tuple: loss}, f_opt), filled by load_landscape
+LANDSCAPES = {}
+
+
+def load_landscape(path):
+    """A sweep-tabular-landscape/1 table: the space's choice lists, and the val_loss of every row
+    (null, a diverged run, scores the worst finite loss, as in Sweep's TabularLandscape)."""
+    from optuna.distributions import CategoricalDistribution
+    with open(path) as fh:
+        doc = json.load(fh)
+    assert doc.get("format") == "sweep-tabular-landscape/1", f"{path}: not a sweep-tabular-landscape/1 table"
+    dists = {}
+    for line in doc["space"].splitlines():
+        name, rest = line.split(": ", 1)
+        assert rest.startswith("{choice: ") and rest.endswith("}"), line
+        dists[name] = CategoricalDistribution(json.loads(rest[len("{choice: "):-1]))
+    names = list(dists)
+    assert doc["columns"][:len(names)] == names, doc["columns"]
+    col = doc["columns"].index("val_loss")
+    finite = [r[col] for r in doc["rows"] if r[col] is not None]
+    worst = max(finite)
+    table = {tuple(r[:len(names)]): (r[col] if r[col] is not None else worst) for r in doc["rows"]}
+    LANDSCAPES[doc["name"]] = (dists, table, min(finite))
+    return doc["name"]
 
 
 def distributions(fid):
@@ -132,20 +163,29 @@ def new_study(sampler_name, seed):
 
 
 def run(fid, sampler_name, seed, n_trials):
-    formula, _, _ = FUNCTIONS[fid]
-    dists = distributions(fid)
+    if fid in LANDSCAPES:
+        dists, table, _ = LANDSCAPES[fid]
+        names = list(dists)
+        objective = lambda params: table[tuple(params[n] for n in names)]  # noqa: E731
+    else:
+        formula, _, _ = FUNCTIONS[fid]
+        dists = distributions(fid)
+        objective = lambda params: formula(point(fid, params))  # noqa: E731
     study = new_study(sampler_name, seed)
-    values, best, suggest_s = [], [], []
+    values, best, suggest_s, seen, repeats = [], [], [], set(), 0
     for _ in range(n_trials):
         t0 = time.perf_counter()
         trial = study.ask(dists)
         suggest_s.append(time.perf_counter() - t0)
-        value = formula(point(fid, trial.params))
+        key = tuple(sorted(trial.params.items()))
+        repeats += key in seen
+        seen.add(key)
+        value = objective(trial.params)
         study.tell(trial, value)
         values.append(value)
         best.append(min(value, best[-1]) if best else value)
     return {"function": fid, "sampler": f"optuna_{sampler_name}", "seed": seed, "n_trials": n_trials,
-            "best_so_far": best, "values": values, "suggest_s": suggest_s}
+            "best_so_far": best, "values": values, "suggest_s": suggest_s, "repeats": repeats}
 
 
 def suggestion_cost(sampler_name, k, repeats=5, seed=0):
@@ -169,14 +209,15 @@ def suggestion_cost(sampler_name, k, repeats=5, seed=0):
 
 
 def median_regret(runs, fid, sampler, k):
-    f_opt = FUNCTIONS[fid][2]
+    f_opt = LANDSCAPES[fid][2] if fid in LANDSCAPES else FUNCTIONS[fid][2]
     return statistics.median(max(r["best_so_far"][k - 1] - f_opt, 0.0) for r in runs
                              if r["function"] == fid and r["sampler"] == sampler)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--functions", default=",".join(FUNCTIONS))
+    ap.add_argument("--functions", default=",".join(FUNCTIONS), help="'' for none")
+    ap.add_argument("--landscapes", default="", help="comma-separated sweep-tabular-landscape/1 files")
     ap.add_argument("--samplers", default="random,tpe")
     ap.add_argument("--seeds", type=int, default=10, help="study seeds F..<F+N")
     ap.add_argument("--first-seed", type=int, default=0, help="F, the first study seed (other values give held-out seeds)")
@@ -191,6 +232,7 @@ def main():
     for f in fids:
         if f not in FUNCTIONS:
             ap.error(f"unknown function '{f}'; known: {', '.join(FUNCTIONS)}")
+    fids += [load_landscape(p) for p in args.landscapes.split(",") if p]
     for s in samplers:
         if s not in SAMPLERS:
             ap.error(f"unknown sampler '{s}'; known: {', '.join(SAMPLERS)}")
@@ -226,7 +268,7 @@ def main():
     meta = {
         "system": "optuna", "version": optuna.__version__, "python": platform.python_version(),
         "samplers": {"optuna_tpe": "TPESampler(seed=seed), defaults (multivariate TPE)",
-                     "optuna_random": "RandomSampler(seed=seed)"},
+                     "optuna_random": "RandomSampler(seed=seed)", "optuna_gp": "GPSampler(seed=seed)"},
         "storage": "in memory", "functions": fids, "seeds": args.seeds, "first_seed": args.first_seed, "n_trials": args.trials,
         "suggest_s": "study.ask(distributions)",
         "suggest_cost_ms": costs, "suggest_cost_function": "hartmann6",

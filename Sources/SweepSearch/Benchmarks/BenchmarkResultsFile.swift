@@ -16,7 +16,7 @@ public enum BenchmarkResultsFile {
             out += "{\"function\": \(quoted(run.function)), \"sampler\": \(quoted(run.sampler)), "
             out += "\"seed\": \(run.seed), \"n_trials\": \(run.trials), "
             out += "\"best_so_far\": \(array(run.bestSoFar)), \"values\": \(array(run.values)), "
-            out += "\"suggest_s\": \(array(run.suggestSeconds))}"
+            out += "\"suggest_s\": \(array(run.suggestSeconds)), \"repeats\": \(run.repeats)}"
         }
         out += "\n ]}\n"
         return out
@@ -24,6 +24,25 @@ public enum BenchmarkResultsFile {
 
     public static func write(runs: [SamplerRun], meta: [String: Any], to url: URL) throws {
         try encode(runs: runs, meta: meta).write(to: url, atomically: true, encoding: .utf8)
+    }
+
+    /// The runs of a results file (any system's: Sweep's, or a peer's such as Optuna's).
+    public static func read(_ url: URL) throws -> [SamplerRun] {
+        let data = try Data(contentsOf: url)
+        guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+              root["format"] as? String == format, let runs = root["runs"] as? [[String: Any]] else {
+            throw SamplerBenchmarkError(description: "\(url.path) is not a \(format) file")
+        }
+        func doubles(_ x: Any?) -> [Double] { (x as? [Any] ?? []).map { ($0 as? NSNumber)?.doubleValue ?? .nan } }
+        return try runs.enumerated().map { i, r in
+            guard let f = r["function"] as? String, let s = r["sampler"] as? String, let seed = (r["seed"] as? NSNumber)?.intValue else {
+                throw SamplerBenchmarkError(description: "\(url.path): run \(i) lacks function, sampler or seed")
+            }
+            var run = SamplerRun(function: f, sampler: s, seed: seed, values: doubles(r["values"]),
+                                 bestSoFar: doubles(r["best_so_far"]), suggestSeconds: doubles(r["suggest_s"]))
+            run.repeats = (r["repeats"] as? NSNumber)?.intValue ?? 0
+            return run
+        }
     }
 
     private static func array(_ xs: [Double]) -> String {

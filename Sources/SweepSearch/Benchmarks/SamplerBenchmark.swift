@@ -1,7 +1,7 @@
 import Foundation
 import SweepCore
 
-/// One sequential run of a sampler on a benchmark function: a row of `hpo-bench-results/1`.
+/// One sequential run of a sampler on a benchmark problem: a row of `hpo-bench-results/1`.
 public struct SamplerRun: Sendable, Equatable {
     public var function: String
     /// The result id of the sampler, e.g. `sweep_tpe`.
@@ -13,6 +13,8 @@ public struct SamplerRun: Sendable, Equatable {
     public var bestSoFar: [Double]
     /// Wall-clock seconds of the `suggest` call for trial i (never objective time).
     public var suggestSeconds: [Double]
+    /// Trials whose assignment equals an earlier trial's (re-evaluations of a seen configuration).
+    public var repeats: Int = 0
 
     public var trials: Int { values.count }
 
@@ -22,16 +24,23 @@ public struct SamplerRun: Sendable, Equatable {
 
 public struct SamplerBenchmarkError: Error, CustomStringConvertible {
     public let description: String
+    public init(description: String) { self.description = description }
 }
 
 /// Measures samplers on `BenchmarkFunction`s: regret curves of sequential studies and the cost of
 /// one suggestion at a given history size. Single-threaded, so timings are not disturbed by other
 /// runs of the benchmark.
 public enum SamplerBenchmark {
-    /// Runs `trials` sequential trials (each suggestion is evaluated before the next is asked),
-    /// with study seed `seed`, minimising `function`. Throws when the sampler proposes an
-    /// assignment the search space rejects.
+    /// `run` on one of the test functions (`.branin`, ...).
     public static func run(_ sampler: any Sampler, on function: BenchmarkFunction, trials: Int,
+                           seed: Int, resultID: String? = nil) throws -> SamplerRun {
+        try run(sampler, on: function as any BenchmarkProblem, trials: trials, seed: seed, resultID: resultID)
+    }
+
+    /// Runs `trials` sequential trials (each suggestion is evaluated before the next is asked),
+    /// with study seed `seed`, minimising `function`, and counts the assignments proposed again.
+    /// Throws when the sampler proposes an assignment the search space rejects.
+    public static func run(_ sampler: any Sampler, on function: any BenchmarkProblem, trials: Int,
                            seed: Int, resultID: String? = nil) throws -> SamplerRun {
         let space = function.searchSpace
         var history: [TrialRecord] = []
@@ -39,6 +48,7 @@ public enum SamplerBenchmark {
         var run = SamplerRun(function: function.id, sampler: resultID ?? "sweep_\(sampler.name)", seed: seed,
                              values: [], bestSoFar: [], suggestSeconds: [])
         var best = Double.infinity
+        var seen = Set<[String: Double]>()
         for number in 0..<trials {
             let clock = ContinuousClock()
             let start = clock.now
@@ -50,6 +60,7 @@ public enum SamplerBenchmark {
                     "\(sampler.name) proposed an invalid assignment for trial \(number) of \(function.id) (seed \(seed)): \(params)")
             }
             best = min(best, value)
+            if !seen.insert(params).inserted { run.repeats += 1 }
             run.values.append(value)
             run.bestSoFar.append(best)
             run.suggestSeconds.append(elapsed.seconds)

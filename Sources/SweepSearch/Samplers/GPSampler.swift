@@ -16,15 +16,24 @@ import SweepCore
 ///    points plus perturbations of the best trials, then a compass search over the continuous
 ///    parameters of the best few. Categories and ints are only ever evaluated at real values.
 ///
+/// Discrete spaces: ordered numeric choices are one feature at their position on a log or linear
+/// scale (`ordinalChoices`, see `GP.Encoding`); the acquisition's local search also walks the
+/// discrete neighbourhood of its best points; and in a finite space no configuration another
+/// trial has taken (any state) is proposed again while untaken ones remain (`avoidRepeats`).
+///
 /// Cost: one MAP fit (a few dozen O(N³) evaluations at N completed trials) and two Cholesky
 /// factorisations (three with pending trials) per suggestion.
 public struct GPSampler: Sampler {
     public let startupTrials: Int
     public let candidates: Int
+    public let ordinalChoices: Bool
+    public let avoidRepeats: Bool
 
-    public init(startupTrials: Int = 10, candidates: Int = 2048) {
+    public init(startupTrials: Int = 10, candidates: Int = 2048, ordinalChoices: Bool = true, avoidRepeats: Bool = true) {
         self.startupTrials = max(0, startupTrials)
         self.candidates = max(1, candidates)
+        self.ordinalChoices = ordinalChoices
+        self.avoidRepeats = avoidRepeats
     }
 
     public var name: String { "gp" }
@@ -33,10 +42,13 @@ public struct GPSampler: Sampler {
                         trialNumber: Int, studySeed: UInt64) -> [String: Double] {
         guard !space.isEmpty else { return [:] }
         var rng = SweepRandom(seed: SeedSequence.derive(studySeed, SeedSequence.label("gp"), UInt64(truncatingIfNeeded: trialNumber)))
-        let encoding = GP.Encoding(space: space)
+        let encoding = GP.Encoding(space: space, ordinal: ordinalChoices)
         let observed = history.filter { $0.state == .complete && ($0.value?.isFinite ?? false) }
+        let taken = avoidRepeats ? TakenConfigurations(space: space, history: history, trialNumber: trialNumber) : nil
+        let avoiding = (taken?.active ?? false) ? taken : nil
         guard trialNumber >= startupTrials, observed.count >= 2, encoding.featureCount > 0 else {
-            return fillRandomly(startupPoint(trialNumber, encoding: encoding, studySeed: studySeed), space: space, rng: &rng)
+            return untaken(fillRandomly(startupPoint(trialNumber, encoding: encoding, studySeed: studySeed), space: space, rng: &rng),
+                           space: space, taken: avoiding, rng: &rng)
         }
 
         // Training data: features (N,D) and standardised losses (N).
@@ -59,8 +71,16 @@ public struct GPSampler: Sampler {
 
         let acquisition = GP.Acquisition(encoding: encoding, model: model, best: y.min()!)
         let u = candidatePoints(encoding: encoding, observed: observed, losses: y, rng: &rng)
-        let winner = acquisition.maximize(u, count: u.count / encoding.parameterCount)
-        return fillRandomly(encoding.assignment(winner), space: space, rng: &rng)
+        let winner = acquisition.maximize(u, count: u.count / encoding.parameterCount, taken: avoiding)
+        return untaken(fillRandomly(encoding.assignment(winner), space: space, rng: &rng), space: space, taken: avoiding, rng: &rng)
+    }
+
+    /// `x`, or when `taken` holds it, a random untaken assignment (256 draws at most).
+    func untaken(_ x: [String: Double], space: SearchSpace, taken: TakenConfigurations?, rng: inout SweepRandom) -> [String: Double] {
+        guard let taken, taken.contains(x) else { return x }
+        var y = x
+        for _ in 0..<256 where taken.contains(y) { y = fillRandomly([:], space: space, rng: &rng) }
+        return y
     }
 
     /// Point `number` of the study's start-up sequence, as an assignment. The scramble and offset

@@ -10,8 +10,10 @@ import SweepCore
 public enum SamplerFactory {
     /// The options each sampler accepts.
     static let knownOptions: [String: [String]] = [
-        "random": ["startup_trials"], "grid": ["startup_trials"], "tpe": ["startup_trials", "candidates", "good_kernel_floor"],
-        "gp": ["startup_trials"], "auto": ["startup_trials"],
+        "random": ["startup_trials"], "grid": ["startup_trials"],
+        "tpe": ["startup_trials", "candidates", "good_kernel_floor", "allow_repeats", "ordinal_choices"],
+        "gp": ["startup_trials", "allow_repeats", "ordinal_choices"], "auto": ["startup_trials", "allow_repeats", "ordinal_choices"],
+        "gp+tpe": ["startup_trials", "allow_repeats", "switch_at"],
     ]
 
     public static func make(_ spec: ComponentSpec, space: SearchSpace, budget: Budget, file: String) throws -> Sampler {
@@ -30,6 +32,8 @@ public enum SamplerFactory {
             return Int(x)
         }
         let startupTrials = try int("startup_trials", 10, 0...1_000_000)
+        let avoidRepeats = try int("allow_repeats", 0, 0...1) == 0
+        let ordinal = try int("ordinal_choices", 1, 0...1) == 1
         func startup() -> Int { startupTrials }
         switch spec.name {
         case "random": return RandomSampler()
@@ -42,8 +46,13 @@ public enum SamplerFactory {
             guard floor > 0, floor <= 1 else {
                 throw InputError(file: file, field: "sampler.good_kernel_floor", "expected a number above 0 and at most 1 (1: Optuna's limit), got \(floor)")
             }
-            return TPESampler(startupTrials: startup(), candidates: try int("candidates", 24, 1...100_000), goodKernelFloor: floor)
-        case "gp": return makeGP(startupTrials: startup()) ?? TPESampler(startupTrials: startup())
+            return TPESampler(startupTrials: startup(), candidates: try int("candidates", 24, 1...100_000), goodKernelFloor: floor,
+                              ordinalChoices: ordinal, avoidRepeats: avoidRepeats)
+        case "gp": return GPSampler(startupTrials: startup(), ordinalChoices: ordinal, avoidRepeats: avoidRepeats)
+        case "gp+tpe":
+            return PhasedSampler(first: GPSampler(startupTrials: startup(), avoidRepeats: avoidRepeats),
+                                 then: TPESampler(startupTrials: startup(), ordinalChoices: false, avoidRepeats: avoidRepeats),
+                                 switchAt: try int("switch_at", 30, 0...1_000_000))
         case "auto":
             if let grid = try? GridSampler(space: space, limit: budget.trials), !space.isEmpty { return grid }
             if budget.trials <= 200, let gp = makeGP(startupTrials: startup()) { return gp }

@@ -10,10 +10,22 @@ import SweepCore
 /// Optuna: l(x)'s kernels may be narrower (`goodKernelFloor`). PRUNED trials count as bad;
 /// RUNNING trials count as bad too (the "constant liar"), so parallel workers spread out; FAIL
 /// trials are ignored.
+///
+/// Discrete spaces: a choice list of three or more numbers (`{choice: [16, 32, 64, 128]}`) is
+/// modelled as ordered values at their positions on a log or linear scale
+/// (`Distribution.ordinalPositions`), with the numeric kernels, so a good 64 makes 32 and 128
+/// likelier too (`ordinalChoices`). In a finite space, a configuration another trial has taken
+/// (in any state) is not proposed again while untaken ones remain (`avoidRepeats`): the best-scoring
+/// untaken candidate wins, more candidates are drawn when all are taken, and random untaken points
+/// are the last resort.
 public struct TPESampler: Sampler {
     public var startupTrials: Int
     public var candidates: Int
     public var constantLiar: Bool
+    /// Model numeric choice lists as ordered values (see above).
+    public var ordinalChoices: Bool
+    /// Never propose a configuration already taken in a finite space, while untaken ones remain.
+    public var avoidRepeats: Bool
     /// The good estimator's narrowest kernel, as a fraction of Optuna's "magic clip"
     /// (range / min(100, kernels + 1)), which still bounds the bad estimator. 1 uses Optuna's
     /// limit; the default 0.25 lets l(x) sharpen around the best trials (see `bench/README.md`:
@@ -21,9 +33,10 @@ public struct TPESampler: Sampler {
     /// held-out seeds; below 0.1 it over-exploits and collapses).
     public var goodKernelFloor: Double
 
-    public init(startupTrials: Int = 10, candidates: Int = 24, constantLiar: Bool = true, goodKernelFloor: Double = 0.25) {
+    public init(startupTrials: Int = 10, candidates: Int = 24, constantLiar: Bool = true, goodKernelFloor: Double = 0.25,
+                ordinalChoices: Bool = true, avoidRepeats: Bool = true) {
         self.startupTrials = startupTrials; self.candidates = candidates; self.constantLiar = constantLiar
-        self.goodKernelFloor = goodKernelFloor
+        self.goodKernelFloor = goodKernelFloor; self.ordinalChoices = ordinalChoices; self.avoidRepeats = avoidRepeats
     }
 
     public var name: String { "tpe" }
@@ -43,8 +56,10 @@ public struct TPESampler: Sampler {
             default: break
             }
         }
+        let taken = avoidRepeats ? TakenConfigurations(space: space, history: history, trialNumber: trialNumber) : nil
+        let avoiding = taken?.active ?? false
         if complete.count < startupTrials || space.isEmpty {
-            return fillRandomly([:], space: space, rng: &rng)
+            return untakenRandom(space: space, taken: avoiding ? taken : nil, rng: &rng)
         }
         // Good: the nGood complete trials of least loss (ties: lower number), found by one pass
         // that keeps them in a small sorted buffer; bad: every other complete trial, PRUNED ones
@@ -69,7 +84,10 @@ public struct TPESampler: Sampler {
         let params = space.parameters
         let kinds = params.map(\.distribution)
         let names = params.map(\.name)
-        let isCat = kinds.map(\.isCategorical)
+        // Ordered numeric choices: the estimators see a float on [0, 1] at the choices' positions.
+        let positions = kinds.map { ordinalChoices ? $0.ordinalPositions : nil }
+        let modelKinds = kinds.indices.map { positions[$0] == nil ? kinds[$0] : Distribution.float(low: 0, high: 1, log: false, step: nil) }
+        let isCat = modelKinds.map(\.isCategorical)
         let dims = params.count
         // Observations as one flat row-major matrix: unit value (numeric) or category index, NaN
         // where the trial lacks the parameter (inactive, or outside the current space). Small
@@ -80,7 +98,7 @@ public struct TPESampler: Sampler {
                 for (r, i) in rows.enumerated() {
                     func put(_ d: Int, _ x: Double) {
                         guard kinds[d].contains(x) else { return }
-                        out[r * dims + d] = isCat[d] ? x : kinds[d].unit(x)
+                        out[r * dims + d] = isCat[d] ? x : positions[d].map { $0[Int(x)] } ?? kinds[d].unit(x)
                     }
                     if dims <= 16 {
                         for (name, x) in history[i].params {
@@ -93,13 +111,16 @@ public struct TPESampler: Sampler {
             }
             return flat
         }
-        let below = ParzenEstimator(obs: encode(good), weights: Self.weights(good.count), kinds: kinds, minBandwidthScale: goodKernelFloor)
-        let above = ParzenEstimator(obs: encode(bad), weights: Self.weights(bad.count), kinds: kinds)
+        let below = ParzenEstimator(obs: encode(good), weights: Self.weights(good.count), kinds: modelKinds, minBandwidthScale: goodKernelFloor)
+        let above = ParzenEstimator(obs: encode(bad), weights: Self.weights(bad.count), kinds: modelKinds)
 
         var bestScore = -Double.infinity
         var best: [String: Double] = [:]
         var scratch: [Double] = []
-        for _ in 0..<candidates {
+        // While untaken configurations remain, taken ones are skipped; up to 8 rounds of candidates.
+        for round in 0..<(avoiding ? 8 : 1) {
+          if round > 0 && !best.isEmpty { break }
+          for _ in 0..<candidates {
             let k = below.pickComponent(&rng)
             var values: [String: Double] = [:]
             var point = [Double?](repeating: nil, count: params.count)
@@ -107,17 +128,31 @@ public struct TPESampler: Sampler {
                 // A component that lacks this parameter samples it from the prior (component 0).
                 let hasIt = k > 0 && below.present[k * below.dims + d]
                 let u = below.sample(d, component: hasIt ? k : 0, &rng)
-                if p.distribution.isCategorical {
+                if let pos = positions[d] {
+                    var j = 0
+                    for i in pos.indices where abs(pos[i] - u) < abs(pos[j] - u) { j = i }
+                    values[p.name] = Double(j); point[d] = pos[j]
+                } else if p.distribution.isCategorical {
                     values[p.name] = u; point[d] = u
                 } else {
                     let x = p.distribution.fromUnit(u)
                     values[p.name] = x; point[d] = p.distribution.unit(x)
                 }
             }
+            if avoiding, taken!.contains(values) { continue }
             let score = below.logDensity(point, scratch: &scratch) - above.logDensity(point, scratch: &scratch)
-            if score > bestScore { bestScore = score; best = values }
+            if score > bestScore || best.isEmpty { bestScore = score; best = values }
+          }
         }
-        return best
+        return best.isEmpty ? untakenRandom(space: space, taken: taken, rng: &rng) : best
+    }
+
+    /// A random assignment, untaken if `taken` is given and one is found in 256 draws.
+    func untakenRandom(space: SearchSpace, taken: TakenConfigurations?, rng: inout SweepRandom) -> [String: Double] {
+        var x = fillRandomly([:], space: space, rng: &rng)
+        guard let taken else { return x }
+        for _ in 0..<256 where taken.contains(x) { x = fillRandomly([:], space: space, rng: &rng) }
+        return x
     }
 
     /// The union of two index lists in `areInOrder` order. Both lists come in history order, which

@@ -24,17 +24,21 @@ extension GP {
         }
 
         /// The internal values (P) of the best point found: the best of the candidates u (count,
-        /// P), refined by a compass search from the three best distinct ones.
+        /// P), refined by a compass search from the three best distinct ones, then by a search of
+        /// their discrete neighbourhoods (one parameter changed to another choice, or an int or
+        /// step one or two steps away). Configurations in `taken` are never returned while the
+        /// candidates hold an untaken one.
         func maximize(_ u: [Double], count: Int, starts: Int = 3, initialStep: Double = 0.05,
-                      minStep: Double = 2e-3, maxRounds: Int = 20) -> [Double] {
+                      minStep: Double = 2e-3, maxRounds: Int = 20, taken: TakenConfigurations? = nil) -> [Double] {
             let p = encoding.parameterCount
             let (values, scores) = evaluate(u, count: count)
+            func isTaken(_ v: [Double]) -> Bool { taken?.contains(encoding.assignment(v)) ?? false }
 
             struct Start { var u: [Double]; var values: [Double]; var score: Double; var step: Double }
             var chosen: [Start] = []
             for c in (0..<count).sorted(by: { scores[$0] > scores[$1] }) {
                 let v = Array(values[(c * p)..<((c + 1) * p)])
-                if chosen.contains(where: { Self.sameValues($0.values, v) }) { continue }
+                if chosen.contains(where: { Self.sameValues($0.values, v) }) || isTaken(v) { continue }
                 chosen.append(Start(u: Array(u[(c * p)..<((c + 1) * p)]), values: v, score: scores[c], step: initialStep))
                 if chosen.count == starts { break }
             }
@@ -69,6 +73,50 @@ extension GP {
                         chosen[k].step *= 0.5
                     }
                 }
+            }
+            if chosen.isEmpty { return Array(values[0..<p]) }
+
+            // Discrete neighbourhood: each round scores every one-parameter change of every start
+            // in one batch; a start moves to its best untaken neighbour while that improves log EI.
+            let params = encoding.space.parameters
+            for _ in 0..<maxRounds {
+                var batch: [Double] = [], owner: [Int] = []
+                for (k, s) in chosen.enumerated() {
+                    for j in 0..<p where !encoding.isContinuous[j] && !s.values[j].isNaN {
+                        let dist = params[j].distribution
+                        guard let n = dist.valueCount, n > 1 else { continue }
+                        var targets: [Double] = []
+                        if case .categorical = dist {
+                            targets = (0..<Int(n)).map(Double.init).filter { $0 != s.values[j] }
+                        } else {
+                            for delta in [-2.0, -1, 1, 2] {
+                                let x = dist.fromUnit(dist.unit(s.values[j]) + delta / n)
+                                if x != s.values[j] && !targets.contains(x) { targets.append(x) }
+                            }
+                        }
+                        for x in targets {
+                            var v = s.u
+                            v[j] = dist.unit(x)
+                            batch += v; owner.append(k)
+                        }
+                    }
+                }
+                if owner.isEmpty { break }
+                let (bv, bs) = evaluate(batch, count: owner.count)
+                var moved = false
+                var bestOf = [Int?](repeating: nil, count: chosen.count)
+                for (i, k) in owner.enumerated() where bs[i] > chosen[k].score && (bestOf[k].map { bs[i] > bs[$0] } ?? true) {
+                    if isTaken(Array(bv[(i * p)..<((i + 1) * p)])) { continue }
+                    bestOf[k] = i
+                }
+                for k in chosen.indices {
+                    guard let i = bestOf[k] else { continue }
+                    chosen[k].u = Array(batch[(i * p)..<((i + 1) * p)])
+                    chosen[k].values = Array(bv[(i * p)..<((i + 1) * p)])
+                    chosen[k].score = bs[i]
+                    moved = true
+                }
+                if !moved { break }
             }
             return chosen.max(by: { $0.score < $1.score })!.values
         }

@@ -5,8 +5,11 @@ extension GP {
     ///   (rounding ints and steps, picking a category);
     /// - the feature box [0, 1]^D the kernel measures distances in: a numeric parameter is one
     ///   column (the unit value of its rounded value), a categorical one column per category
-    ///   (one-hot), a single-valued parameter none. An inactive parameter puts the neutral 0.5 in
-    ///   all its columns, so trials differing only in parameters they do not use stay close.
+    ///   (one-hot), a single-valued parameter none; with `ordinal`, a list of three or more
+    ///   numeric choices is one column holding the choice's position on its log or linear scale
+    ///   (`Distribution.ordinalPositions`), so neighbouring values are near. An inactive parameter
+    ///   puts the neutral 0.5 in all its columns, so trials differing only in parameters they do
+    ///   not use stay close.
     struct Encoding {
         let space: SearchSpace
         let columnStart: [Int]      // (P): first feature column of each parameter
@@ -14,15 +17,19 @@ extension GP {
         let featureCount: Int       // D
         /// (P): parameters a local search moves in small steps (floats without step).
         let isContinuous: [Bool]
+        /// (P): the feature value of each choice of an ordered numeric choice list, else nil.
+        let positions: [[Double]?]
         private let parents: [[Int]]  // (P, conditions): index of each condition's parent
 
-        init(space: SearchSpace) {
+        init(space: SearchSpace, ordinal: Bool = true) {
             self.space = space
+            positions = space.parameters.map { ordinal ? $0.distribution.ordinalPositions : nil }
             var start: [Int] = [], width: [Int] = [], continuous: [Bool] = [], at = 0
-            for p in space.parameters {
+            for (j, p) in space.parameters.enumerated() {
                 let w: Int
                 switch p.distribution {
                 case _ where p.distribution.isSingle: w = 0
+                case .categorical where positions[j] != nil: w = 1
                 case .categorical(let c): w = c.count
                 default: w = 1
                 }
@@ -45,7 +52,9 @@ extension GP {
                     for k in 0..<width[j] { out[c0 + k] = 0.5 }
                     continue
                 }
-                if case .categorical = p.distribution {
+                if let pos = positions[j] {
+                    out[c0] = pos[min(max(Int(x.rounded()), 0), pos.count - 1)]
+                } else if case .categorical = p.distribution {
                     let chosen = min(max(Int(x.rounded()), 0), width[j] - 1)
                     for k in 0..<width[j] { out[c0 + k] = k == chosen ? 1 : 0 }
                 } else {
@@ -82,7 +91,9 @@ extension GP {
                 let x = p.distribution.fromUnit(u[u0 + j])
                 values[j] = x
                 guard width[j] > 0 else { continue }
-                if case .categorical = p.distribution {
+                if let pos = positions[j] {
+                    features[c0] = pos[Int(x)]
+                } else if case .categorical = p.distribution {
                     let chosen = Int(x)
                     for k in 0..<width[j] { features[c0 + k] = k == chosen ? 1 : 0 }
                 } else {
