@@ -70,7 +70,7 @@ struct Samplers: ParsableCommand {
         for id in functionIDs where !knownFunctions.contains(id) {
             throw ValidationError("unknown function '\(id)'; known: \(knownFunctions.joined(separator: ", "))")
         }
-        for name in split(samplers).map(samplerSpec).map(\.name) where !(StudySpec.samplerNames + ["gp+tpe"]).contains(name) || name == "grid" {
+        for name in split(samplers).map(samplerSpec).map(\.name) where !StudySpec.samplerNames.contains(name) || name == "grid" {
             throw ValidationError("unknown sampler '\(name)'; known: \(StudySpec.samplerNames.filter { $0 != "grid" }.joined(separator: ", "))")
         }
         for name in split(optuna) where !["tpe", "gp", "random"].contains(name) {

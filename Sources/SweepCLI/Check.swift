@@ -40,7 +40,11 @@ struct Check: ParsableCommand {
         if let t = spec.budget.timeout { budget += ", \(number(t)) s in all" }
         s += "budget     \(budget)\n"
         var sampler = component(spec.sampler)
-        if spec.sampler.name != resolvedSampler { sampler += " (resolves to \(resolvedSampler))" }
+        if spec.sampler.name == "auto" {
+            sampler += " (resolves to \(resolvedSampler): \(SamplerFactory.autoChoice(space: spec.space, budget: spec.budget).reason))"
+        } else if spec.sampler.name != resolvedSampler {
+            sampler += " (resolves to \(resolvedSampler))"
+        }
         s += "sampler    \(sampler)\n"
         s += "scheduler  \(component(spec.scheduler))\n"
         s += "seed       \(spec.seed)\n"
@@ -96,7 +100,8 @@ struct Check: ParsableCommand {
             "budget": ["trials": spec.budget.trials, "max_epochs": opt(spec.budget.maxEpochs),
                        "max_failures": opt(spec.budget.maxFailures), "trial_timeout": opt(spec.budget.trialTimeout),
                        "timeout": opt(spec.budget.timeout)],
-            "sampler": ["name": spec.sampler.name, "resolved": resolvedSampler, "options": spec.sampler.options],
+            "sampler": ["name": spec.sampler.name, "resolved": resolvedSampler, "options": spec.sampler.options,
+                        "reason": spec.sampler.name == "auto" ? SamplerFactory.autoChoice(space: spec.space, budget: spec.budget).reason as Any : NSNull()],
             "scheduler": ["name": spec.scheduler.name, "options": spec.scheduler.options],
             "command": opt(spec.command),
             "parameters": params,

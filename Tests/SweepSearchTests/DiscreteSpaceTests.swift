@@ -62,7 +62,8 @@ final class DiscreteSpaceTests: XCTestCase {
     }
 
     func testNoConfigurationIsProposedTwiceUntilTheSpaceIsExhausted() {
-        for s: any Sampler in [TPESampler(startupTrials: 5), GPSampler(startupTrials: 5, candidates: 128)] {
+        for s: any Sampler in [TPESampler(startupTrials: 5), TPESampler(startupTrials: 5, ordinalChoices: true),
+                               GPSampler(startupTrials: 5, candidates: 128)] {
             for seed: UInt64 in [1, 2] {
                 let h = study(s, trials: 48, running: [7, 20, 33], seed: seed)
                 XCTAssertEqual(Set(h.map(\.params)).count, 48, "\(s.name), seed \(seed)")
@@ -113,6 +114,31 @@ final class DiscreteSpaceTests: XCTestCase {
         let start = e.unitPoint(of: ["units": 0, "lr": 0, "act": 0]) { 0.5 }
         let best = acquisition.maximize(start, count: 1)
         XCTAssertEqual(e.assignment(best), ["units": 2, "lr": 2, "act": 2])
+    }
+
+    func testAutoRuleFollowsTheSpaceAndBudget() throws {
+        func pick(_ space: SearchSpace, _ trials: Int) -> SamplerFactory.AutoChoice {
+            SamplerFactory.autoChoice(space: space, budget: Budget(trials: trials))
+        }
+        XCTAssertEqual(pick(try SearchSpace([]), 10).sampler, "random")
+        XCTAssertEqual(pick(Self.space, 48), SamplerFactory.AutoChoice(sampler: "grid",
+            reason: "every parameter is discrete and all 48 configurations fit in the budget of 48 trials"))
+        XCTAssertEqual(pick(Self.space, 47).sampler, "gp")
+        XCTAssertTrue(pick(Self.space, 47).reason.contains("all 3 parameters discrete (48 configurations)"), pick(Self.space, 47).reason)
+        let mixed = try SearchSpace(Self.space.parameters + [Parameter(name: "wd", distribution: try .makeFloat(1e-6, 1e-2, log: true))])
+        XCTAssertEqual(pick(mixed, 100).sampler, "gp")
+        XCTAssertTrue(pick(mixed, 100).reason.contains("3 of 4 parameters discrete"))
+        XCTAssertEqual(pick(mixed, 201).sampler, "tpe")
+        let conditional = try SearchSpace([
+            Self.choice("opt", [.string("sgd"), .string("adam")]),
+            Parameter(name: "momentum", distribution: try .makeFloat(0, 1), conditions: [Condition(parent: "opt", values: [.string("sgd")])]),
+            Parameter(name: "beta", distribution: try .makeFloat(0, 1), conditions: [Condition(parent: "opt", values: [.string("adam")])]),
+        ])
+        XCTAssertEqual(pick(conditional, 100).sampler, "tpe")
+        // The factory builds what the rule names.
+        for (space, trials, name) in [(Self.space, 48, "grid"), (Self.space, 47, "gp"), (mixed, 500, "tpe")] {
+            XCTAssertEqual(try SamplerFactory.make(ComponentSpec(name: "auto"), space: space, budget: Budget(trials: trials), file: "f").name, name)
+        }
     }
 
     // MARK: Tabular landscapes

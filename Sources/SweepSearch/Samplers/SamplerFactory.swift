@@ -1,19 +1,18 @@
 import SweepCore
 
-/// Chooses the sampler a study uses. `auto`, the default, follows this rule:
-/// - every parameter discrete and the grid no larger than the trial budget → grid (it covers the
-///   whole space);
-/// - else a budget of at most 200 trials → GP (sample-efficient where each trial is expensive);
-/// - else TPE (its cost per suggestion stays flat with thousands of trials).
+/// Chooses the sampler a study uses; `auto`, the default, follows `autoChoice`'s rule.
 /// Options: `startup_trials` (tpe, gp, auto; random and grid accept it and have no start-up
-/// phase, so a file can switch samplers by name alone); `candidates` and `good_kernel_floor` (tpe).
+/// phase, so a file can switch samplers by name alone); `candidates` and `good_kernel_floor` (tpe);
+/// `allow_repeats` (tpe, gp, auto; 0 by default: in a finite space no configuration is proposed
+/// twice while untaken ones remain; 1 for noisy objectives worth re-measuring);
+/// `ordinal_choices` (tpe, gp, auto: numeric choice lists as ordered values; on by default for
+/// the GP, off for TPE, where it measured worse on the tuning landscapes of `bench/README.md`).
 public enum SamplerFactory {
     /// The options each sampler accepts.
     static let knownOptions: [String: [String]] = [
         "random": ["startup_trials"], "grid": ["startup_trials"],
         "tpe": ["startup_trials", "candidates", "good_kernel_floor", "allow_repeats", "ordinal_choices"],
         "gp": ["startup_trials", "allow_repeats", "ordinal_choices"], "auto": ["startup_trials", "allow_repeats", "ordinal_choices"],
-        "gp+tpe": ["startup_trials", "allow_repeats", "switch_at"],
     ]
 
     public static func make(_ spec: ComponentSpec, space: SearchSpace, budget: Budget, file: String) throws -> Sampler {
@@ -33,7 +32,15 @@ public enum SamplerFactory {
         }
         let startupTrials = try int("startup_trials", 10, 0...1_000_000)
         let avoidRepeats = try int("allow_repeats", 0, 0...1) == 0
-        let ordinal = try int("ordinal_choices", 1, 0...1) == 1
+        let ordinal = o["ordinal_choices"].map { $0 != 0 }
+        if let x = o["ordinal_choices"], x != 0, x != 1 {
+            throw InputError(file: file, field: "sampler.ordinal_choices", "expected 0 or 1, got \(x)")
+        }
+        func tpe(candidates: Int = 24, floor: Double = TPESampler().goodKernelFloor) -> TPESampler {
+            TPESampler(startupTrials: startup(), candidates: candidates, goodKernelFloor: floor,
+                       ordinalChoices: ordinal ?? false, avoidRepeats: avoidRepeats)
+        }
+        func gp() -> GPSampler { GPSampler(startupTrials: startup(), ordinalChoices: ordinal ?? true, avoidRepeats: avoidRepeats) }
         func startup() -> Int { startupTrials }
         switch spec.name {
         case "random": return RandomSampler()
@@ -46,22 +53,53 @@ public enum SamplerFactory {
             guard floor > 0, floor <= 1 else {
                 throw InputError(file: file, field: "sampler.good_kernel_floor", "expected a number above 0 and at most 1 (1: Optuna's limit), got \(floor)")
             }
-            return TPESampler(startupTrials: startup(), candidates: try int("candidates", 24, 1...100_000), goodKernelFloor: floor,
-                              ordinalChoices: ordinal, avoidRepeats: avoidRepeats)
-        case "gp": return GPSampler(startupTrials: startup(), ordinalChoices: ordinal, avoidRepeats: avoidRepeats)
-        case "gp+tpe":
-            return PhasedSampler(first: GPSampler(startupTrials: startup(), avoidRepeats: avoidRepeats),
-                                 then: TPESampler(startupTrials: startup(), ordinalChoices: false, avoidRepeats: avoidRepeats),
-                                 switchAt: try int("switch_at", 30, 0...1_000_000))
+            return tpe(candidates: try int("candidates", 24, 1...100_000), floor: floor)
+        case "gp": return gp()
         case "auto":
-            if let grid = try? GridSampler(space: space, limit: budget.trials), !space.isEmpty { return grid }
-            if budget.trials <= 200, let gp = makeGP(startupTrials: startup()) { return gp }
-            return TPESampler(startupTrials: startup())
+            switch autoChoice(space: space, budget: budget).sampler {
+            case "random": return RandomSampler()
+            case "grid": return try GridSampler(space: space, limit: budget.trials)
+            case "gp": return gp()
+            default: return tpe()
+            }
         default:
             throw InputError(file: file, field: "sampler", "unknown sampler '\(spec.name)'; accepted: \(StudySpec.samplerNames.joined(separator: ", "))")
         }
     }
 
-    /// The GP sampler.
-    static func makeGP(startupTrials: Int) -> Sampler? { GPSampler(startupTrials: startupTrials) }
+    /// What `auto` picks for a study, and why (`sweep check` prints both).
+    public struct AutoChoice: Equatable, Sendable {
+        public let sampler: String
+        public let reason: String
+    }
+
+    /// The rule of `auto`, from the space and the trial budget, first match wins:
+    /// 1. no parameters → random;
+    /// 2. every parameter discrete and the whole grid within the budget → grid (it covers it);
+    /// 3. a budget above 200 trials → TPE: its suggestion stays near 1 ms at 1,000 trials, where a
+    ///    GP's refit grows as n³ (40 ms at 200);
+    /// 4. more than half of the parameters conditional → TPE, whose densities leave inactive
+    ///    parameters out (the GP sees them as a constant); a design choice, not benchmarked;
+    /// 5. else GP, whatever the discrete share: with numeric choices as ordered values, no repeated
+    ///    configuration and a discrete neighbourhood search it had half of Optuna TPE's regret at
+    ///    25 and 50 trials on the tuning landscapes, where TPE was better only at 50 (bench/README.md).
+    public static func autoChoice(space: SearchSpace, budget: Budget) -> AutoChoice {
+        let n = space.parameters.count
+        guard n > 0 else { return AutoChoice(sampler: "random", reason: "the space has no parameters") }
+        let discrete = space.parameters.filter { $0.distribution.valueCount != nil }.count
+        let conditional = space.parameters.filter { !$0.conditions.isEmpty }.count
+        if discrete == n, let grid = try? GridSampler(space: space, limit: budget.trials) {
+            return AutoChoice(sampler: "grid", reason: "every parameter is discrete and all \(grid.points.count) configurations fit in the budget of \(budget.trials) trials")
+        }
+        if budget.trials > 200 {
+            return AutoChoice(sampler: "tpe", reason: "a budget of \(budget.trials) trials (above 200): TPE's suggestion cost stays flat, a GP's grows as n³")
+        }
+        if 2 * conditional > n {
+            return AutoChoice(sampler: "tpe", reason: "\(conditional) of \(n) parameters are conditional: TPE leaves inactive parameters out of its model")
+        }
+        let size = TakenConfigurations(space: space, history: [], trialNumber: 0).spaceSize
+        let shape = discrete == n ? "all \(n) parameters discrete (\(size.map { String(format: "%.0f", $0) } ?? "?") configurations)"
+                                  : "\(discrete) of \(n) parameters discrete"
+        return AutoChoice(sampler: "gp", reason: "a budget of \(budget.trials) trials (at most 200), \(shape): GP, sample-efficient where each trial is expensive")
+    }
 }
