@@ -71,6 +71,26 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(strip(first.stdout) + strip(second.stdout), strip(full.stdout))
     }
 
+    func testCheckSaysWhyAutoPicksItsSampler() throws {
+        let path = write("""
+            name: t
+            dataset: {name: digits}
+            budget: {trials: 12}
+            model:
+              layers:
+                - {type: dense, units: {choice: [16, 32, 64]}, activation: relu}
+            training: {epochs: 1, learning_rate: {choice: [0.001, 0.01, 0.1]}}
+            """)
+        let grid = try CLI.run(["check", path])
+        XCTAssertEqual(grid.status, 0, grid.stderr)
+        XCTAssertTrue(grid.stdout.contains("sampler    auto (resolves to grid: every parameter is discrete and all 9 configurations fit in the budget of 12 trials)"), grid.stdout)
+        let gp = try CLI.run(["check", path, "--set", "budget.trials=5", "--json"])
+        let sampler = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(gp.stdout.utf8)) as? [String: Any])?["sampler"] as? [String: Any])
+        XCTAssertEqual(sampler["resolved"] as? String, "gp")
+        XCTAssertEqual(sampler["reason"] as? String,
+                       "a budget of 5 trials (at most 200), all 2 parameters discrete (9 configurations): GP, sample-efficient where each trial is expensive")
+    }
+
     // MARK: Bad input: a clear message naming the file and field, exit status 2.
 
     func expectUsageError(_ args: [String], mentions: [String], file: StaticString = #filePath, line: UInt = #line) throws {
