@@ -13,6 +13,8 @@ struct Replay: ParsableCommand {
     @Argument(help: "Study name (default: the most recent study).") var study: String?
     @Option(help: "Trial number (default: the best trial).") var trial: Int?
     @Option(help: "Where data sets live.") var dataDir: String?
+    @Option(help: ArgumentHelp("Folder for the model and its files (default: <db folder>/<study>/trial-<n>).", valueName: "dir"))
+    var output: String?
     @OptionGroup var store: StoreOptions
 
     func run() throws {
@@ -37,6 +39,10 @@ struct Replay: ParsableCommand {
         guard spec.command == nil else {
             throw InputError(field: "STUDY", "study '\(s.name)' runs a user command; replay retrains built-in trials only")
         }
+        // results/<study>/trial-<n>/ beside the database by default; names cannot leave that folder.
+        // Checked before training, so that a read-only folder costs no training time.
+        let dir = output ?? resultsFolder(db: store.db) + "/" + Self.safe(s.name) + "/trial-\(t.record.number)"
+        try Self.requireWritable(dir, field: output == nil ? nil : "--output")
         var config = try JSONDecoder().decode(TrialConfig.self, from: Data(t.configJSON.utf8))
         let epochs = t.epochsRun ?? config.training.epochs
         config.training.epochs = max(min(epochs, config.training.epochs), 1)
@@ -60,9 +66,6 @@ struct Replay: ParsableCommand {
         let storedValue = t.record.value ?? t.record.lastValue
         if let value, let storedValue, value.bitPattern != storedValue.bitPattern { mismatches.append("final: \(value) vs stored \(storedValue)") }
 
-        // results/<study>/trial-<n>/ beside the database; names cannot leave that folder.
-        let dir = resultsFolder(db: store.db) + "/" + Self.safe(s.name) + "/trial-\(t.record.number)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try ModelExport.write(trainer: trainer, to: dir + "/model")
         try ConfigFile.yaml(config).write(toFile: dir + "/config.yaml", atomically: true, encoding: .utf8)
         var csv = "epoch,train_loss,val_loss,\(s.metric)\n"
@@ -72,12 +75,35 @@ struct Replay: ParsableCommand {
         if let a = final.testAccuracy { summary += ", test_accuracy \(a)" }
         if let e = final.testRMSE { summary += ", test_rmse \(e)" }
         print(summary)
-        try db.recordArtifacts(trialID: t.trialID, dir: dir)
         print("wrote \(dir)/{model.safetensors,model.json,config.yaml,curve.csv}")
+        // The database was read without writing; the artifacts' folder is recorded where it may be written.
+        do { try SweepStore(path: store.db).recordArtifacts(trialID: t.trialID, dir: absolute(dir)) } catch {
+            print("note: the folder was not recorded in \(store.db) (\(error))")
+        }
         if !mismatches.isEmpty {
             throw RuntimeFailure("the replay differs from the stored trial: " + mismatches.joined(separator: "; "))
         }
         print("identical to the stored trial")
+    }
+
+    /// Creates `dir` and checks a file can be written in it, else an `InputError` naming the
+    /// folder (and `--output` when the default folder is not writable).
+    static func requireWritable(_ dir: String, field: String?) throws {
+        func reason() -> String { String(cString: strerror(errno)) }
+        var problem: String?
+        var path = ""
+        for part in absolute(dir).split(separator: "/") {
+            path += "/" + part
+            if mkdir(path, 0o755) != 0 && errno != EEXIST { problem = "cannot create \(path): \(reason())"; break }
+        }
+        if problem == nil {
+            let probe = dir + "/.sweep-write-test-\(getpid())"
+            let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+            if fd < 0 { problem = reason() } else { close(fd); unlink(probe) }
+        }
+        guard let problem else { return }
+        throw InputError(file: dir, field: field, "cannot write the replay's files in this folder (\(problem))"
+                         + (field == nil ? "; choose a writable folder with --output DIR" : ""))
     }
 
     /// A study name as one safe path component.

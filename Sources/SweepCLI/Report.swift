@@ -5,12 +5,13 @@ import SweepRunner
 import SweepSearch
 import SweepStorage
 
-/// Opens the store for reading; a missing file is an input error (nothing is created).
+/// Opens the store for reading only (it may be read-only, or in a read-only folder); a missing
+/// file is an input error (nothing is created).
 func openStore(_ path: String) throws -> SweepStore {
     guard FileManager.default.fileExists(atPath: path) else {
         throw InputError(file: path, field: "--db", "no results database here; run `sweep start SPACE.yaml` first or pass --db")
     }
-    return try SweepStore(path: path)
+    return try SweepStore(readingOnly: path)
 }
 
 func findStudy(_ store: SweepStore, _ name: String?, db: String) throws -> StudyRecord {

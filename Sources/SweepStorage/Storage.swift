@@ -41,9 +41,13 @@ public final class SweepStore: Sendable {
     /// How long a write waits for another process's write (and a read for a recovering file).
     public static let busyTimeout: TimeInterval = 10
 
+    /// Whether the store was opened for reading only (`init(readingOnly:)`): its write methods fail.
+    public let isReadOnly: Bool
+
     /// Opens the file, creating it and its folders if needed, and brings its schema up to date.
     public init(path: String) throws {
         self.path = path
+        isReadOnly = false
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty {
             do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
@@ -60,13 +64,68 @@ public final class SweepStore: Sendable {
             pool = try Self.openPool(path: path, configuration: config)
             try Schema.migrate(pool, file: path)
         } catch let e as DatabaseError {
-            switch e.resultCode {
-            case .SQLITE_NOTADB: throw InputError(file: path, "is not an SQLite database")
-            case .SQLITE_CORRUPT: throw InputError(file: path, "is a damaged SQLite database (\(e.message ?? "corrupt"))")
-            case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY, .SQLITE_AUTH:
-                throw InputError(file: path, "cannot be opened for writing (\(e.message ?? "\(e.resultCode)"))")
-            default: throw e
+            throw Self.openingError(e, path: path, writing: true)
+        }
+    }
+
+    /// Opens an existing file for reading only, writing nothing to it (no migration, no journal
+    /// mode change): what the read commands use, so they work on a file or folder the user may
+    /// not write, while a search writes it. When SQLite cannot share the file's write-ahead-log
+    /// index (its folder is read-only and no `-shm` file is there), the file is read as
+    /// immutable, which is exact because then no writer can be at work (refused if a `-wal` file
+    /// with content is left, whose commits that way would be missed).
+    ///
+    /// A file an older Sweep wrote is upgraded first when it is writable (`init(path:)`); when it
+    /// is not, an `InputError` says so. Also `InputError` for a missing file and the cases of
+    /// `init(path:)`.
+    public init(readingOnly path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else { throw InputError(file: path, "does not exist") }
+        self.path = path
+        isReadOnly = true
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(Self.busyTimeout)
+        config.label = "SweepStore.readonly"
+        do {
+            var pool: DatabasePool
+            do {
+                pool = try DatabasePool(path: path, configuration: config)
+                try pool.read { db in _ = try Row.fetchOne(db, sql: "SELECT 1 FROM sqlite_master") }
+            } catch let e as DatabaseError where e.resultCode == .SQLITE_READONLY || e.resultCode == .SQLITE_CANTOPEN {
+                let wal = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+                guard wal == 0, !FileManager.default.fileExists(atPath: path + "-shm") else {
+                    throw InputError(file: path, "cannot be read: its folder is read-only and its write-ahead log \(path)-wal holds commits not yet in the file; open it once where it is writable (any sweep command does)")
+                }
+                pool = try DatabasePool(path: Self.immutableURI(path), configuration: config)
             }
+            if case .older(let missing) = try Schema.readableState(pool, file: path) {
+                // Written by an older Sweep: upgraded where the file may be written, else refused.
+                do { _ = try SweepStore(path: path) } catch {
+                    throw InputError(file: path, "was written by an older version of Sweep (its schema lacks \(missing.joined(separator: ", "))) and cannot be upgraded here (\(error)); open it once where it is writable: any sweep command upgrades it")
+                }
+                pool = try DatabasePool(path: path, configuration: config)
+            }
+            self.pool = pool
+        } catch let e as DatabaseError {
+            throw Self.openingError(e, path: path, writing: false)
+        }
+    }
+
+    /// `file:` URI of a file opened as immutable (SQLite then takes no lock and reads no WAL).
+    private static func immutableURI(_ path: String) -> String {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        let allowed = CharacterSet.urlPathAllowed.subtracting(CharacterSet(charactersIn: "?#%"))
+        return "file:" + (absolute.addingPercentEncoding(withAllowedCharacters: allowed) ?? absolute) + "?immutable=1"
+    }
+
+    /// An SQLite error on opening, in the user's terms.
+    private static func openingError(_ e: DatabaseError, path: String, writing: Bool) -> any Error {
+        switch e.resultCode {
+        case .SQLITE_NOTADB: return InputError(file: path, "is not an SQLite database")
+        case .SQLITE_CORRUPT: return InputError(file: path, "is a damaged SQLite database (\(e.message ?? "corrupt"))")
+        case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY, .SQLITE_AUTH:
+            return InputError(file: path, "cannot be opened for \(writing ? "writing" : "reading") (\(e.message ?? "\(e.resultCode)"))")
+        default: return e
         }
     }
 
@@ -85,7 +144,8 @@ public final class SweepStore: Sendable {
 
     // MARK: Studies
 
-    /// Creates a study: Optuna's study and direction rows and Sweep's row, status `running`.
+    /// Creates a study: Optuna's study and direction rows, its metric name (as Optuna's
+    /// `study.set_metric_names` stores it) and Sweep's row, status `running`.
     public func createStudy(name: String, direction: Direction, metric: String, spacePath: String, spaceText: String,
                             samplerJSON: String, schedulerJSON: String, seed: UInt64, trialsTotal: Int,
                             maxEpochs: Int?) throws -> StudyRecord {
@@ -106,6 +166,7 @@ public final class SweepStore: Sendable {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')
                 """, arguments: [id, spacePath, spaceText, metric, samplerJSON, schedulerJSON, String(seed), trialsTotal,
                                  maxEpochs, now, now])
+            try Schema.setMetricNames(db, studyID: id, metric: metric, replace: true)
             return try fetchStudies(db, where: "s.study_id = ?", [id])[0]
         }
     }
@@ -286,6 +347,8 @@ public final class SweepStore: Sendable {
     }
 
     /// Ends a running trial: its state, completion time, value, and what Sweep knows of its run.
+    /// A FAIL trial's reason is also its user attribute `fail_reason`, where Optuna and
+    /// optuna-dashboard show it.
     ///
     /// `value` is the objective of a COMPLETE trial; a missing or NaN one makes the trial FAIL (as
     /// Optuna does). It is not used for PRUNED (the last reported value is stored, unless NaN, as
@@ -330,6 +393,7 @@ public final class SweepStore: Sendable {
                 UPDATE sweep_trials SET exit_status = ?, reason = ?, stderr_tail = ?, epochs_run = ?, duration_seconds = ?,
                     artifact_dir = ? WHERE trial_id = ?
                 """).execute(arguments: [exitStatus, reason, stderrTail, epochsRun, durationSeconds, artifactDir, trialID])
+            if final == .fail, let reason { try setFailReason(db, trialID, reason) }
             return final
         }
     }
@@ -490,6 +554,13 @@ public final class SweepStore: Sendable {
                                stderrTail: row["stderr_tail"], epochsRun: row["epochs_run"],
                                durationSeconds: row["duration_seconds"], artifactDir: row["artifact_dir"])
         }
+    }
+
+    private func setFailReason(_ db: Database, _ trialID: Int64, _ reason: String) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO trial_user_attributes (trial_id, "key", value_json) VALUES (?, ?, ?)
+            ON CONFLICT (trial_id, "key") DO UPDATE SET value_json = excluded.value_json
+            """).execute(arguments: [trialID, OptunaEncoding.failReasonKey, OptunaEncoding.json(reason)])
     }
 
     private func beat(_ db: Database, _ trialID: Int64, _ now: String) throws {

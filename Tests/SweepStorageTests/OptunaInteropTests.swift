@@ -61,7 +61,7 @@ final class OptunaInteropTests: StoreTestCase {
             let (id, _) = try store.createTrial(studyID: study.id, params: params(lr, units, act), seed: 3, configJSON: "{}", workerPID: nil)
             for (step, v) in reports.enumerated() { try store.reportIntermediate(trialID: id, step: step, value: v) }
             if end == .waiting { try store.requeueTrial(trialID: id) }
-            else if let end { try finish(store, id, end, value) }
+            else if let end { try finish(store, id, end, value, reason: end == .fail ? "exited with status 1: out of memory" : nil) }
         }
 
         let run = try Self.python([Self.script, dbPath, "interop"])
@@ -72,6 +72,8 @@ final class OptunaInteropTests: StoreTestCase {
         let versions = seen["versions"] as? [String: Any]
         XCTAssertEqual(versions?["sweep"] as? NSDictionary, versions?["optuna"] as? NSDictionary)
         XCTAssertEqual(seen["direction"] as? String, "MINIMIZE")
+        // The metric's name on optuna-dashboard's axes (Optuna's `study.set_metric_names`).
+        XCTAssertEqual(seen["metric_names"] as? [String], ["val_loss"])
         let best = try XCTUnwrap(seen["best"] as? [String: Any])
         XCTAssertEqual(best["number"] as? Int, 3)
         XCTAssertEqual(best["value"] as? Double, 0.1)
@@ -82,6 +84,8 @@ final class OptunaInteropTests: StoreTestCase {
         XCTAssertEqual(trials.map { $0["state"] as? String }, ["COMPLETE", "PRUNED", "FAIL", "COMPLETE", "COMPLETE", "RUNNING", "WAITING"])
         XCTAssertEqual(trials.map { t in t["value"].map { $0 is NSNull ? "none" : "\($0)" } }, ["0.25", "0.7", "none", "0.1", "inf", "none", "none"])
         XCTAssertEqual(trials[0]["params"] as? NSDictionary, ["lr": 0.01, "units": 4, "activation": "tanh"] as NSDictionary)
+        // A failed trial's reason, where optuna-dashboard shows it; other trials have none.
+        XCTAssertEqual(trials.map { $0["user_attrs"] as? NSDictionary }, [[:], [:], ["fail_reason": "exited with status 1: out of memory"], [:], [:], [:], [:]])
         XCTAssertEqual(trials[1]["intermediate"] as? NSDictionary, ["0": 0.8, "1": 0.7] as NSDictionary)
         XCTAssertEqual(trials[4]["intermediate"] as? NSDictionary, ["0": "nan", "1": "inf"] as NSDictionary)
         XCTAssertEqual(trials[6]["intermediate"] as? NSDictionary, [:] as NSDictionary)
