@@ -117,6 +117,15 @@ public struct RunProgress: Sendable {
 /// RUNNING or WAITING by an earlier run that died are run again first, with the same parameters
 /// and seed, so a study ends with exactly its trial count.
 ///
+/// Trials others add to the study (`sweep enqueue`, Optuna's `enqueue_trial`, `sweep retry`) are
+/// picked up when it loads the study, before each new trial and with each heartbeat, so a study
+/// running in the daemon sees them too. WAITING ones run before new samples: an enqueued trial
+/// with its given parameters completed by the sampler (`EnqueuedParams`; refused values make it
+/// FAIL with the reason, it never runs without them) and the seed of its number. They count
+/// toward the total like any trial (as in Optuna's `optimize(n_trials)`); when the study already
+/// has its total, the total grows to hold them. A RUNNING trial Sweep did not start (Optuna's
+/// `study.ask()`) belongs to the process that asked for it: it is neither run nor counted.
+///
 /// Apart from `init`, `run()`, `stop()` and the read-only properties, a runner is used only on
 /// its pool's thread.
 public final class SearchRunner: @unchecked Sendable {
@@ -126,7 +135,7 @@ public final class SearchRunner: @unchecked Sendable {
     let sampler: Sampler
     let scheduler: Scheduler
     public private(set) var study: StudyRecord
-    public let total: Int
+    public private(set) var total: Int
     /// The study's trials as the sampler and scheduler see them; index = trial number (numbers
     /// are dense from 0). Updated with each write to the store.
     var records: [TrialRecord] = []
@@ -134,6 +143,8 @@ public final class SearchRunner: @unchecked Sendable {
     var best: Double?
     var running: [Int64: Running] = [:]         // by trial id
     var pending: [StoredTrial] = []
+    /// Numbers of RUNNING trials Sweep did not start (see the type's comment).
+    var foreign: Set<Int> = []
     var stopping = false
     /// Whether a stop marks the study `stopped` (a user's stop) or leaves it `running`, to be
     /// taken up again by the next daemon (a daemon's shutdown).
@@ -236,11 +247,44 @@ public final class SearchRunner: @unchecked Sendable {
         precondition(records.enumerated().allSatisfy { $0.offset == $0.element.number }, "trial numbers are dense from 0")
         for r in records { count(r) }
         alreadyDone = finishedCount
-        observer?.started(study: study.name, total: total, already: finishedCount)
         // Trials an earlier run left behind: run them again, same parameters and seed. A process
         // of theirs that outlived its controller (killed with SIGKILL) is ended first.
-        pending = stored.filter { $0.record.state == .running || $0.record.state == .waiting }
+        queue(stored)
         for t in pending where t.record.state == .running { if let pid = t.workerPID { Self.endOrphan(pid) } }
+        if try growTotalForWaitingTrials() { try store.updateStudy(id: study.id, trialsTotal: total) }
+        observer?.started(study: study.name, total: total, already: finishedCount)
+    }
+
+    /// Sorts unfinished trials into those to run (`pending`) and those Sweep leaves alone.
+    func queue(_ trials: [StoredTrial]) {
+        for t in trials where !t.record.state.isFinished {
+            if t.record.state == .waiting || t.ownedBySweep { pending.append(t) } else { foreign.insert(t.record.number) }
+        }
+    }
+
+    /// Takes in the trials others added since the study was loaded (enqueued, retried, Optuna's),
+    /// so the history stays the store's and WAITING ones run next. Returns whether it found any.
+    @discardableResult
+    func pickUpAddedTrials() throws -> Bool {
+        let added = try store.trials(studyID: study.id, fromNumber: records.count)
+        guard !added.isEmpty else { return false }
+        for t in added {
+            precondition(t.record.number == records.count, "trial numbers are dense from 0")
+            records.append(t.record)
+            count(t.record)
+        }
+        queue(added)
+        if try growTotalForWaitingTrials() { try store.updateStudy(id: study.id, trialsTotal: total) }
+        return true
+    }
+
+    /// The total grows to hold every trial that is to run (a study never leaves a trial WAITING);
+    /// returns whether it grew.
+    func growTotalForWaitingTrials() throws -> Bool {
+        let needed = records.count - foreign.count
+        guard !pending.isEmpty, needed > total else { return false }
+        total = needed
+        return true
     }
 
     /// Kills the process group `pid` leads, if it still exists and is led by that process (a trial
@@ -254,18 +298,23 @@ public final class SearchRunner: @unchecked Sendable {
 
     /// Whether the runner would start another trial if a worker were free.
     var wantsTrial: Bool {
-        !stopping && failure == nil && (counts[.fail] ?? 0) < maxFailures && (!pending.isEmpty || records.count < total)
+        !stopping && failure == nil && (counts[.fail] ?? 0) < maxFailures && (!pending.isEmpty || records.count - foreign.count < total)
     }
 
-    /// Starts the next trial: one left behind by an earlier run, or a new one from the sampler.
+    /// Starts the next trial: one left behind by an earlier run or added by others, or a new one
+    /// from the sampler.
     func launchNext() throws {
-        if !pending.isEmpty { try launch(rerun: pending.removeFirst()) } else { try launchNew() }
+        try pickUpAddedTrials()
+        guard !pending.isEmpty else { return try launchNew() }
+        let t = pending.removeFirst()
+        if t.ownedBySweep { try launch(rerun: t) } else { try launch(enqueued: t) }
     }
 
     /// Refreshes the controller's and the running trials' heartbeats when they are due.
     func beatIfDue() throws {
         guard Date().timeIntervalSince(lastBeat) > Self.heartbeatInterval else { return }
         try store.controllerHeartbeat(studyID: study.id, pid: getpid(), runningTrials: Array(running.keys))
+        try pickUpAddedTrials()
         lastBeat = Date()
     }
 
@@ -311,11 +360,68 @@ public final class SearchRunner: @unchecked Sendable {
         let values = sampler.suggest(space: spec.space, history: records, direction: direction, trialNumber: number, studySeed: spec.seed)
         let seed = trialSeed(number)
         let configJSON = try trialPayload(values, seed: seed)
-        let params = spec.space.parameters.compactMap { p in values[p.name].map { (name: p.name, value: $0, distributionJSON: p.distribution.optunaJSON) } }
-        let (id, assigned) = try store.createTrial(studyID: study.id, params: params, seed: seed, configJSON: configJSON, workerPID: nil)
-        precondition(assigned == number, "trial numbers are assigned by this runner only")
+        let id: Int64
+        do {
+            id = try store.createTrial(studyID: study.id, params: storedParams(values), seed: seed, configJSON: configJSON,
+                                       workerPID: nil, expectedNumber: number).trialID
+        } catch is SweepStore.NumberTaken {
+            // Another writer added a trial meanwhile: take it in, then start what comes next.
+            return try launchNext()
+        }
         records.append(TrialRecord(number: number, state: .running, params: values))
         try spawn(id: id, number: number, values: values, configJSON: configJSON)
+    }
+
+    /// Parameters in the store's form, in the space's order.
+    func storedParams(_ values: [String: Double]) -> [(name: String, value: Double, distributionJSON: String)] {
+        spec.space.parameters.compactMap { p in values[p.name].map { (name: p.name, value: $0, distributionJSON: p.distribution.optunaJSON) } }
+    }
+
+    /// A queued trial another process started first: it is theirs (see the type's comment).
+    func taken(_ number: Int) {
+        records[number].state = .running
+        foreign.insert(number)
+    }
+
+    /// Starts a WAITING trial others added without Sweep's row (see the type's comment), or
+    /// fails it with the reason its given parameters were refused.
+    func launch(enqueued t: StoredTrial) throws {
+        let number = t.record.number
+        let seed = trialSeed(number)
+        let given = try store.givenParams(trialID: t.trialID)
+        var problem = given.unreadable.first
+        var values: [String: Double] = [:]
+        var configJSON = ""
+        if problem == nil {
+            do {
+                let fixed = try EnqueuedParams.resolve(given.values, space: spec.space)
+                let others = records.filter { $0.number != number }
+                let proposal = sampler.suggest(space: spec.space, history: others, direction: direction, trialNumber: number, studySeed: spec.seed)
+                var rng = SweepRandom(seed: SeedSequence.derive(seed, SeedSequence.label("enqueued")))
+                values = EnqueuedParams.complete(fixed, proposal: proposal, space: spec.space, rng: &rng)
+                configJSON = try trialPayload(values, seed: seed)
+            } catch {
+                problem = "\(error)"
+            }
+        }
+        if let problem {
+            let reason = "its enqueued parameters were refused: \(problem)"
+            guard try store.failEnqueuedTrial(trialID: t.trialID, seed: seed, reason: reason) else {
+                taken(number)
+                return
+            }
+            records[number].state = .fail
+            count(records[number])
+            observer?.trialFinished(number: number, state: .fail, value: nil, reason: reason, progress: progress())
+            return
+        }
+        // Another process (Optuna's optimize) took it first: it is theirs.
+        guard try store.adoptTrial(trialID: t.trialID, params: storedParams(values), seed: seed, configJSON: configJSON) else {
+            taken(number)
+            return
+        }
+        records[number] = TrialRecord(number: number, state: .running, params: values)
+        try spawn(id: t.trialID, number: number, values: values, configJSON: configJSON)
     }
 
     func launch(rerun t: StoredTrial) throws {

@@ -27,7 +27,8 @@ import SweepSearch
 ///   metric, search space, sampler, scheduler and seed (only its trial total and status change).
 /// - **Trial numbers** are Optuna's: the count of earlier trials in the study, assigned inside the
 ///   creating transaction, so they are unique and dense from 0 whatever the number of writers.
-///   Trials are never deleted (an interrupted trial goes back to WAITING), so they stay dense.
+///   A study's trials are never deleted but with the study (an interrupted trial goes back to
+///   WAITING; a retried one stays FAIL beside its retry), so they stay dense.
 /// - **Values** follow Optuna: an infinity or NaN is stored as NULL plus its type; a COMPLETE trial
 ///   whose value is NaN or missing is stored as FAIL; a PRUNED trial's value is its last reported
 ///   one (unless NaN). Times are UTC in Optuna's datetime text.
@@ -225,6 +226,29 @@ public final class SweepStore: Sendable {
         }
     }
 
+    /// Deletes a study as Optuna's `delete_study` does: its trials with everything they hold
+    /// (parameters, values, reports, attributes, heartbeats, Sweep's rows), its attributes and
+    /// directions, Sweep's row and the study, in one transaction. Refused (the `InputError` of
+    /// `claimStudy`) while a live controller runs it. Returns how many trials it had.
+    @discardableResult
+    public func deleteStudy(id: Int64, staleAfter: Double = 30) throws -> Int {
+        try pool.write { db in
+            try refuseLiveController(db, studyID: id, except: nil, staleAfter: staleAfter)
+            let trials = "SELECT trial_id FROM trials WHERE study_id = ?"
+            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM trials WHERE study_id = ?", arguments: [id]) ?? 0
+            // Children first: Optuna's foreign keys have no ON DELETE, and GRDB enforces them.
+            for table in ["trial_heartbeats", "trial_intermediate_values", "trial_values", "trial_params", "trial_user_attributes",
+                          "trial_system_attributes", "sweep_trials"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE trial_id IN (\(trials))", arguments: [id])
+            }
+            try db.execute(sql: "DELETE FROM trials WHERE study_id = ?", arguments: [id])
+            for table in ["study_user_attributes", "study_system_attributes", "study_directions", "sweep_studies", "studies"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE study_id = ?", arguments: [id])
+            }
+            return count
+        }
+    }
+
     // MARK: Which process runs a study
 
     /// Makes this process (`pid` on this host) the one controller of the study, so that two
@@ -235,25 +259,30 @@ public final class SweepStore: Sendable {
     /// takes it over at once on the same host (the process is gone), after `staleAfter` elsewhere.
     public func claimStudy(id: Int64, pid: Int32, staleAfter: Double = 30) throws {
         let host = ProcessInfo.processInfo.hostName
-        let nowDate = Date()
-        let now = OptunaEncoding.datetime(nowDate)
+        let now = OptunaEncoding.datetime(Date())
         try pool.write { db in
-            guard let row = try Row.fetchOne(db, sql: """
-                SELECT s.study_name, w.controller_pid, w.controller_host, w.controller_heartbeat FROM sweep_studies w
-                JOIN studies s ON s.study_id = w.study_id WHERE w.study_id = ?
-                """, arguments: [id]) else { throw RuntimeFailure("\(path): no Sweep study with id \(id)") }
-            if let holder: Int32 = row["controller_pid"], holder != pid || (row["controller_host"] as String?) != host {
-                let beat = (row["controller_heartbeat"] as String?).flatMap(OptunaEncoding.date) ?? .distantPast
-                let fresh = nowDate.timeIntervalSince(beat) < staleAfter
-                let holderHost: String = row["controller_host"] ?? "?"
-                let alive = holderHost == host ? (Glibc.kill(holder, 0) == 0 || errno == EPERM) && fresh : fresh
-                if alive {
-                    throw InputError(file: path, field: "study",
-                                     "study '\(row["study_name"] as String)' is being run by process \(holder) on \(holderHost); stop it first or wait for it to finish")
-                }
-            }
+            try refuseLiveController(db, studyID: id, except: (pid, host), staleAfter: staleAfter)
             try db.execute(sql: "UPDATE sweep_studies SET controller_pid = ?, controller_host = ?, controller_heartbeat = ? WHERE study_id = ?",
                            arguments: [pid, host, now, id])
+        }
+    }
+
+    /// Throws the `InputError` of `claimStudy` when a live controller other than `except` holds
+    /// the study (see `claimStudy`), a `RuntimeFailure` when there is no such Sweep study.
+    func refuseLiveController(_ db: Database, studyID id: Int64, except: (pid: Int32, host: String)?, staleAfter: Double) throws {
+        guard let row = try Row.fetchOne(db, sql: """
+            SELECT s.study_name, w.controller_pid, w.controller_host, w.controller_heartbeat FROM sweep_studies w
+            JOIN studies s ON s.study_id = w.study_id WHERE w.study_id = ?
+            """, arguments: [id]) else { throw RuntimeFailure("\(path): no Sweep study with id \(id)") }
+        guard let holder: Int32 = row["controller_pid"] else { return }
+        let holderHost: String = row["controller_host"] ?? "?"
+        if let except, except.pid == holder && except.host == holderHost { return }
+        let beat = (row["controller_heartbeat"] as String?).flatMap(OptunaEncoding.date) ?? .distantPast
+        let fresh = Date().timeIntervalSince(beat) < staleAfter
+        let alive = holderHost == ProcessInfo.processInfo.hostName ? (Glibc.kill(holder, 0) == 0 || errno == EPERM) && fresh : fresh
+        if alive {
+            throw InputError(file: path, field: "study",
+                             "study '\(row["study_name"] as String)' is being run by process \(holder) on \(holderHost); stop it first or wait for it to finish")
         }
     }
 
@@ -291,8 +320,10 @@ public final class SweepStore: Sendable {
 
     /// Creates a RUNNING trial with the next number of its study: the trial row, its parameters
     /// (internal values with `Distribution.optunaJSON`), Sweep's row and a first heartbeat.
+    /// `expectedNumber`: the number the caller derived the trial's seed from; when another writer
+    /// (Optuna, `sweep enqueue`) took it first, nothing is written and `NumberTaken` is thrown.
     public func createTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
-                            configJSON: String, workerPID: Int32?) throws -> (trialID: Int64, number: Int) {
+                            configJSON: String, workerPID: Int32?, expectedNumber: Int? = nil) throws -> (trialID: Int64, number: Int) {
         for p in params where !p.value.isFinite {
             throw RuntimeFailure("parameter '\(p.name)' has the value \(p.value); a parameter's internal value is a finite number")
         }
@@ -301,11 +332,8 @@ public final class SweepStore: Sendable {
             guard try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM sweep_studies WHERE study_id = ?"), arguments: [studyID]) != nil else {
                 throw RuntimeFailure("\(path): no Sweep study with id \(studyID)")
             }
-            // The count of earlier trials (Optuna's rule) is the last trial's number + 1, as trials are
-            // never deleted; this form reads one entry of ix_trials_study_id instead of all of them.
-            let last = try Int.fetchOne(db.cachedStatement(sql: "SELECT number FROM trials WHERE study_id = ? ORDER BY trial_id DESC LIMIT 1"),
-                                        arguments: [studyID])
-            let number = last.map { $0 + 1 } ?? 0
+            let number = try nextNumber(db, studyID)
+            if let expectedNumber, expectedNumber != number { throw NumberTaken(number: expectedNumber) }
             try db.cachedStatement(sql: "INSERT INTO trials (number, study_id, state, datetime_start) VALUES (?, ?, 'RUNNING', ?)")
                 .execute(arguments: [number, studyID, now])
             let trialID = db.lastInsertedRowID
@@ -317,6 +345,12 @@ public final class SweepStore: Sendable {
             try beat(db, trialID, now)
             return (trialID, number)
         }
+    }
+
+    /// A trial number another writer took before `createTrial` (see its `expectedNumber`).
+    public struct NumberTaken: Error, CustomStringConvertible {
+        public var number: Int
+        public var description: String { "trial number \(number) was taken by another writer" }
     }
 
     /// Records the value of a running trial at a step (an epoch), replacing an earlier report of
@@ -455,6 +489,12 @@ public final class SweepStore: Sendable {
         }
     }
 
+    /// The study's trials numbered `number` and above (those others added since a runner loaded
+    /// the study: Optuna, `sweep enqueue`), by number.
+    public func trials(studyID: Int64, fromNumber number: Int) throws -> [StoredTrial] {
+        try pool.read { db in try fetchTrials(db, where: "t.study_id = ? AND t.number >= ?", [studyID, number]) }
+    }
+
     public func trial(studyID: Int64, number: Int) throws -> StoredTrial? {
         try pool.read { db in try fetchTrials(db, where: "t.study_id = ? AND t.number = ?", [studyID, number]).first }
     }
@@ -489,7 +529,7 @@ public final class SweepStore: Sendable {
 
     // MARK: Helpers
 
-    private func fetchStudies(_ db: Database, where condition: String, _ arguments: StatementArguments) throws -> [StudyRecord] {
+    func fetchStudies(_ db: Database, where condition: String, _ arguments: StatementArguments) throws -> [StudyRecord] {
         try Row.fetchAll(db, sql: """
             SELECT s.study_id, s.study_name, d.direction, w.metric, w.space_path, w.space_text, w.sampler_json,
                 w.scheduler_json, w.seed, w.trials_total, w.max_epochs, w.created_at, w.updated_at, w.status,
@@ -513,7 +553,7 @@ public final class SweepStore: Sendable {
     }
 
     /// Trials matching a condition on `trials t`, by number, with their parameters and reports.
-    private func fetchTrials(_ db: Database, where condition: String, _ arguments: StatementArguments) throws -> [StoredTrial] {
+    func fetchTrials(_ db: Database, where condition: String, _ arguments: StatementArguments) throws -> [StoredTrial] {
         let matching = "SELECT t.trial_id FROM trials t WHERE \(condition)"
         var params: [Int64: [String: Double]] = [:]
         for row in try Row.fetchAll(db.cachedStatement(sql: """
@@ -533,7 +573,7 @@ public final class SweepStore: Sendable {
         return try Row.fetchAll(db.cachedStatement(sql: """
             SELECT t.trial_id, t.number, t.state, t.datetime_start, t.datetime_complete, v.value, v.value_type,
                 w.seed, w.config_json, w.attempts, w.worker_pid, w.exit_status, w.reason, w.stderr_tail, w.epochs_run,
-                w.duration_seconds, w.artifact_dir
+                w.duration_seconds, w.artifact_dir, w.trial_id IS NOT NULL AS owned
             FROM trials t
             LEFT JOIN trial_values v ON v.trial_id = t.trial_id AND v.objective = 0
             LEFT JOIN sweep_trials w ON w.trial_id = t.trial_id
@@ -552,18 +592,18 @@ public final class SweepStore: Sendable {
                                configJSON: row["config_json"] ?? "", attempts: row["attempts"] ?? 1,
                                workerPID: row["worker_pid"], exitStatus: row["exit_status"], reason: row["reason"],
                                stderrTail: row["stderr_tail"], epochsRun: row["epochs_run"],
-                               durationSeconds: row["duration_seconds"], artifactDir: row["artifact_dir"])
+                               durationSeconds: row["duration_seconds"], artifactDir: row["artifact_dir"], ownedBySweep: row["owned"])
         }
     }
 
-    private func setFailReason(_ db: Database, _ trialID: Int64, _ reason: String) throws {
+    func setFailReason(_ db: Database, _ trialID: Int64, _ reason: String) throws {
         try db.cachedStatement(sql: """
             INSERT INTO trial_user_attributes (trial_id, "key", value_json) VALUES (?, ?, ?)
             ON CONFLICT (trial_id, "key") DO UPDATE SET value_json = excluded.value_json
             """).execute(arguments: [trialID, OptunaEncoding.failReasonKey, OptunaEncoding.json(reason)])
     }
 
-    private func beat(_ db: Database, _ trialID: Int64, _ now: String) throws {
+    func beat(_ db: Database, _ trialID: Int64, _ now: String) throws {
         try db.cachedStatement(sql: """
             INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES (?, ?)
             ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat
@@ -571,7 +611,7 @@ public final class SweepStore: Sendable {
     }
 
     /// Forgets a run of the trial (before it runs again): reports, exit, timings.
-    private func clearRun(_ db: Database, _ trialID: Int64) throws {
+    func clearRun(_ db: Database, _ trialID: Int64) throws {
         try db.execute(sql: "DELETE FROM trial_intermediate_values WHERE trial_id = ?", arguments: [trialID])
         try db.execute(sql: """
             UPDATE sweep_trials SET worker_pid = NULL, exit_status = NULL, reason = NULL, stderr_tail = NULL, epochs_run = NULL,
@@ -579,19 +619,19 @@ public final class SweepStore: Sendable {
             """, arguments: [trialID])
     }
 
-    private func state(_ db: Database, _ trialID: Int64) throws -> TrialState {
+    func state(_ db: Database, _ trialID: Int64) throws -> TrialState {
         guard let s = try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM trials WHERE trial_id = ?"), arguments: [trialID]) else {
             throw RuntimeFailure("\(path): no trial with id \(trialID)")
         }
         return TrialState(rawValue: s) ?? .fail
     }
 
-    private func requireRunning(_ db: Database, _ trialID: Int64) throws {
+    func requireRunning(_ db: Database, _ trialID: Int64) throws {
         let s = try state(db, trialID)
         guard s == .running else { throw try notRunning(db, trialID, s) }
     }
 
-    private func notRunning(_ db: Database, _ trialID: Int64, _ s: TrialState) throws -> RuntimeFailure {
+    func notRunning(_ db: Database, _ trialID: Int64, _ s: TrialState) throws -> RuntimeFailure {
         let row = try Row.fetchOne(db, sql: """
             SELECT t.number, s.study_name FROM trials t JOIN studies s ON s.study_id = t.study_id WHERE t.trial_id = ?
             """, arguments: [trialID])

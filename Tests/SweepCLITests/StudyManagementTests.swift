@@ -42,8 +42,9 @@ final class StudyManagementTests: XCTestCase {
         let space = try Self.digitsSpace(dir, name: "frozen", trials: 1)
         let run = try CLI.run(["start", space, "--foreground", "--db", db], cwd: dir)
         XCTAssertEqual(run.status, 0, run.stderr)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: db + "-shm"), "a clean end leaves no WAL index")
-        let before = try Data(contentsOf: URL(fileURLWithPath: db))
+        // The database and what its writer left beside it (a -wal and -shm, or none), unchanged at the end.
+        let files = [db, db + "-wal", db + "-shm"]
+        let before = files.map { FileManager.default.contents(atPath: $0) }
         try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: db)
         try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: dir + "/results")
         defer { try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir + "/results") }
@@ -68,7 +69,137 @@ final class StudyManagementTests: XCTestCase {
         XCTAssertTrue(elsewhere.stdout.contains("identical to the stored trial"), elsewhere.stdout)
         XCTAssertTrue(elsewhere.stdout.contains("was not recorded in"), elsewhere.stdout)
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/best/model.safetensors"))
-        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: db)), before, "nothing was written to the database")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: db + "-wal"))
+        XCTAssertEqual(files.map { FileManager.default.contents(atPath: $0) }, before, "nothing was written to the database")
+    }
+
+    // MARK: Enqueued trials (bug 5)
+
+    static let optunaImports = (try? CLI.run(["python3", "-c", "import optuna"], executable: "/usr/bin/env"))?.status == 0
+
+    /// Each trial's row of `logs --trial N`: "seed S, attempts A...".
+    static func seed(_ db: String, _ study: String, _ number: Int) throws -> String {
+        let r = try CLI.run(["logs", study, "--trial", "\(number)", "--db", db])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return r.stdout.split(separator: "\n").first { $0.hasPrefix("seed ") }.map { String($0.split(separator: ",")[0]) } ?? "none"
+    }
+
+    func row(_ db: String, _ study: String, trial: Int) throws -> [String: Any] {
+        try XCTUnwrap(try CLI.leaderboard(db, [study]).first { $0["trial"] as? Int == trial }, "trial \(trial)")
+    }
+
+    /// `sweep enqueue`: bad names and values exit 2 and write nothing; a good one is queued in
+    /// Optuna's form, runs first with its parameters and the seed of its number, the others sampled.
+    func testSweepEnqueueValidatesQueuesInOptunasFormAndTheNextRunRunsItFirst() throws {
+        let dir = CLI.tempDir()
+        let db = dir + "/r.db"
+        let space = try CLI.commandSpace(dir, name: "q", seed: 3, trials: 2, sampler: "random")
+        XCTAssertEqual(try CLI.run(["start", space, "--foreground", "--workers", "1", "--db", db], cwd: dir).status, 0)
+
+        for (args, says) in [(["--set", "y=1"], ["'y' is not a parameter of this study", "params.x, params.k"]),
+                             (["--set", "x=1.5"], ["'x' = 1.5 is not a number in [0.0, 1.0]"]),
+                             (["--set", "k=0.5"], ["'k' = 0.5 is not an integer in [1, 8]"]),
+                             (["--set", "x"], ["'x' is not name=value"])] {
+            let r = try CLI.run(["enqueue", "q", "--db", db] + args)
+            XCTAssertEqual(r.status, 2, "\(args): \(r.stdout)")
+            for text in says { XCTAssertTrue(r.stderr.contains(text), "\(args): \(r.stderr)") }
+        }
+        XCTAssertEqual(try CLI.leaderboard(db).count, 2, "a refused enqueue writes nothing")
+
+        let queued = try CLI.run(["enqueue", "q", "--set", "x=0.777", "--db", db])
+        XCTAssertEqual(queued.status, 0, queued.stderr)
+        XCTAssertTrue(queued.stdout.contains("queued trial 2 of q: params.x=0.777 (the sampler chooses the others)"), queued.stdout)
+        XCTAssertTrue(queued.stdout.contains("sweep resume q --db \(db)"), queued.stdout)
+        if Self.optunaImports {
+            let seen = try CLI.run(["python3", "-c", """
+                import optuna, sys
+                t = optuna.load_study(study_name="q", storage="sqlite:///" + sys.argv[1]).trials[2]
+                print(t.state.name, t.system_attrs["fixed_params"])
+                """, db], executable: "/usr/bin/env")
+            XCTAssertEqual(seen.stdout, "WAITING {'params.x': 0.777}\n", seen.stderr)
+        }
+
+        let resumed = try CLI.run(["resume", "q", "--foreground", "--db", db], cwd: dir)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        let t2 = try row(db, "q", trial: 2)
+        XCTAssertEqual(t2["state"] as? String, "COMPLETE")
+        XCTAssertEqual(t2["value"] as? Double, 0.777, "the trial ran with its parameter (its value is x)")
+        XCTAssertNotNil((t2["params"] as? [String: Any])?["params.k"] as? Int, "the sampler chose k")
+        XCTAssertEqual(try CLI.leaderboard(db).count, 3, "the study's total grew to hold it")
+
+        // Its seed is the one trial 2 gets in the same study without an enqueue.
+        let plain = dir + "/plain.db"
+        XCTAssertEqual(try CLI.run(["start", space, "--foreground", "--trials", "3", "--db", plain], cwd: dir).status, 0)
+        XCTAssertEqual(try Self.seed(db, "q", 2), try Self.seed(plain, "q", 2))
+        XCTAssertNotEqual(try Self.seed(db, "q", 2), "seed 0")
+    }
+
+    /// Optuna's `enqueue_trial`: a valid one runs with its parameters (short or full names), an
+    /// out-of-range or unknown one FAILs with the reason and never runs; a trial Optuna's `ask()`
+    /// holds is left to it.
+    func testOptunaEnqueuedTrialsRunWithTheirParametersOrFailWithTheReason() throws {
+        guard Self.optunaImports else { throw XCTSkip("python3 cannot import optuna") }
+        let dir = CLI.tempDir()
+        let db = dir + "/r.db"
+        let space = try CLI.commandSpace(dir, name: "o", seed: 4, trials: 2, sampler: "tpe")
+        XCTAssertEqual(try CLI.run(["start", space, "--foreground", "--workers", "1", "--db", db], cwd: dir).status, 0)
+        let py = try CLI.run(["python3", "-c", """
+            import optuna, sys
+            optuna.logging.set_verbosity(optuna.logging.WARNING)
+            study = optuna.load_study(study_name="o", storage="sqlite:///" + sys.argv[1])
+            asked = study.ask()                                   # trial 2: the asker's
+            study.enqueue_trial({"params.x": 0.125, "params.k": 7})  # 3
+            study.enqueue_trial({"x": 2.5})                       # 4: out of range
+            study.enqueue_trial({"depth": 3})                     # 5: not a parameter
+            study.enqueue_trial({"x": 0.375})                     # 6: short name
+            print(asked.number)
+            """, db], executable: "/usr/bin/env")
+        XCTAssertEqual(py.stdout, "2\n", py.stderr)
+
+        let resumed = try CLI.run(["resume", "o", "--foreground", "--db", db], cwd: dir)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        let t3 = try row(db, "o", trial: 3)
+        XCTAssertEqual(t3["state"] as? String, "COMPLETE")
+        XCTAssertEqual(t3["value"] as? Double, 0.125)
+        XCTAssertEqual((t3["params"] as? [String: Any])?["params.k"] as? Int, 7)
+        XCTAssertEqual(try row(db, "o", trial: 6)["value"] as? Double, 0.375)
+        let t4 = try row(db, "o", trial: 4), t5 = try row(db, "o", trial: 5)
+        XCTAssertEqual(t4["state"] as? String, "FAIL")
+        XCTAssertTrue((t4["reason"] as? String ?? "").contains("'x' = 2.5 is not a number in [0.0, 1.0]"), "\(t4)")
+        XCTAssertEqual(t5["state"] as? String, "FAIL")
+        XCTAssertTrue((t5["reason"] as? String ?? "").contains("'depth' is not a parameter of this study"), "\(t5)")
+        XCTAssertFalse(resumed.stderr.contains("trial 4 mode") || resumed.stderr.contains("trial 5 mode"))
+        XCTAssertEqual(try row(db, "o", trial: 2)["state"] as? String, "RUNNING", "the asker's trial is not run by Sweep")
+        XCTAssertEqual(try CLI.leaderboard(db, ["o"]).count, 7, "no trial sampled beyond the queued ones")
+        XCTAssertNotEqual(try Self.seed(db, "o", 3), "seed 0")
+        // Optuna sees the reasons and the parameters.
+        let seen = try CLI.run(["python3", "-c", """
+            import optuna, sys
+            study = optuna.load_study(study_name="o", storage="sqlite:///" + sys.argv[1])
+            print(study.trials[3].params["params.k"], study.trials[4].user_attrs["fail_reason"])
+            """, db], executable: "/usr/bin/env")
+        XCTAssertTrue(seen.stdout.hasPrefix("7 its enqueued parameters were refused: 'x' = 2.5"), seen.stdout + seen.stderr)
+    }
+
+    /// A study running in the daemon takes in a trial enqueued while it runs.
+    func testADaemonStudyRunsATrialEnqueuedWhileItRuns() throws {
+        let dir = CLI.tempDir()
+        let db = dir + "/results/sweep.db"
+        let space = try CLI.commandSpace(dir, name: "live", seed: 2, trials: 4, sampler: "random")
+        let started = try CLI.run(["start", space, "--detach", "--workers", "1", "--db", db], env: ["SWEEP_TEST_MODES": "slow"], cwd: dir)
+        XCTAssertEqual(started.status, 0, started.stderr)
+        defer { _ = try? CLI.run(["shutdown", "--db", db]) }
+        let queued = try CLI.run(["enqueue", "live", "--set", "x=0.901", "--set", "k=2", "--db", db])
+        XCTAssertEqual(queued.status, 0, queued.stderr)
+        XCTAssertTrue(queued.stdout.contains("is running: it runs this trial next"), queued.stdout)
+        var state = ""
+        for _ in 0..<600 where state != "finished" {
+            usleep(100_000)
+            state = (try? CLI.jsonArray(["status", "live", "--db", db, "--json"]).first?["state"] as? String) ?? ""
+        }
+        XCTAssertEqual(state, "finished")
+        let rows = try CLI.leaderboard(db, ["live"])
+        XCTAssertEqual(rows.count, 4, "the enqueued trial counts toward the total")
+        XCTAssertEqual(rows.first?["value"] as? Double, 0.901)
+        XCTAssertEqual((rows.first?["params"] as? [String: Any])?["params.k"] as? Int, 2)
     }
 }
