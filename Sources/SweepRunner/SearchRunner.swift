@@ -369,7 +369,7 @@ public final class SearchRunner: @unchecked Sendable {
             return try launchNext()
         }
         records.append(TrialRecord(number: number, state: .running, params: values))
-        try spawn(id: id, number: number, values: values, configJSON: configJSON)
+        try spawn(id: id, number: number, seed: seed, values: values, configJSON: configJSON)
     }
 
     /// Parameters in the store's form, in the space's order.
@@ -421,13 +421,13 @@ public final class SearchRunner: @unchecked Sendable {
             return
         }
         records[number] = TrialRecord(number: number, state: .running, params: values)
-        try spawn(id: t.trialID, number: number, values: values, configJSON: configJSON)
+        try spawn(id: t.trialID, number: number, seed: seed, values: values, configJSON: configJSON)
     }
 
     func launch(rerun t: StoredTrial) throws {
         try store.restartTrial(trialID: t.trialID)
         records[t.record.number] = TrialRecord(number: t.record.number, state: .running, params: t.record.params)
-        try spawn(id: t.trialID, number: t.record.number, values: t.record.params, configJSON: t.configJSON)
+        try spawn(id: t.trialID, number: t.record.number, seed: t.seed, values: t.record.params, configJSON: t.configJSON)
     }
 
     /// The JSON the store keeps for a trial and the trial process reads: the full model value for
@@ -450,12 +450,14 @@ public final class SearchRunner: @unchecked Sendable {
         return out
     }
 
-    func spawn(id: Int64, number: Int, values: [String: Double], configJSON: String) throws {
+    /// Starts a trial's process. `seed`: the stored one (a retry keeps the failed trial's seed
+    /// under its new number).
+    func spawn(id: Int64, number: Int, seed: UInt64, values: [String: Double], configJSON: String) throws {
         let argv: [String]
         var env: [String: String] = ["SWEEP_TRIAL_NUMBER": "\(number)", "SWEEP_STUDY": study.name, "OPENBLAS_NUM_THREADS": "1"]
         if let command = spec.command {
             let external = spec.space.external(values)
-            var names: [String: String] = ["trial": "\(number)", "seed": "\(trialSeed(number))",
+            var names: [String: String] = ["trial": "\(number)", "seed": "\(seed)",
                                            "max_epochs": spec.budget.maxEpochs.map { "\($0)" } ?? ""]
             for (k, v) in external { names[k] = v.description }
             for (k, v) in Self.commandParams(external) { names[k] = v.description }
@@ -465,7 +467,7 @@ public final class SearchRunner: @unchecked Sendable {
                 return a
             }
             env["SWEEP_PARAMS"] = configJSON
-            env["SWEEP_SEED"] = "\(trialSeed(number))"
+            env["SWEEP_SEED"] = "\(seed)"
             if let e = spec.budget.maxEpochs { env["SWEEP_MAX_EPOCHS"] = "\(e)" }
         } else {
             argv = [options.trialExecutable, "__trial", "--metric", spec.objective.metric, "--data-dir", options.dataDir]

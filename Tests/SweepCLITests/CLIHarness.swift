@@ -32,6 +32,7 @@ enum CLI {
         if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out; p.standardError = err
+        p.standardInput = FileHandle.nullDevice   // never the terminal of whoever runs the tests
         try p.run()
         // Read both pipes concurrently so a chatty child never blocks on a full pipe.
         let outData = PipeData(), errData = PipeData()

@@ -202,4 +202,116 @@ final class StudyManagementTests: XCTestCase {
         XCTAssertEqual(rows.first?["value"] as? Double, 0.901)
         XCTAssertEqual((rows.first?["params"] as? [String: Any])?["params.k"] as? Int, 2)
     }
+
+    // MARK: Delete and retry
+
+    /// `sweep delete`: refuses a running study and a non-terminal input without --yes; with --yes
+    /// removes the study's rows (Optuna no longer finds it), its replay folder, and nothing else.
+    func testDeleteRefusesARunningStudyThenRemovesTheStudyAndItsFolder() throws {
+        let dir = CLI.tempDir()
+        let db = dir + "/results/sweep.db"
+        let keep = try CLI.commandSpace(dir, name: "keep", seed: 1, trials: 2, sampler: "random", file: "keep.yaml")
+        XCTAssertEqual(try CLI.run(["start", keep, "--foreground", "--db", db], cwd: dir).status, 0)
+        let space = try CLI.commandSpace(dir, name: "old", seed: 1, trials: 6, sampler: "random")
+        let started = try CLI.run(["start", space, "--detach", "--workers", "1", "--db", db], env: ["SWEEP_TEST_MODES": "slow"], cwd: dir)
+        XCTAssertEqual(started.status, 0, started.stderr)
+        defer { _ = try? CLI.run(["shutdown", "--db", db]) }
+        let busy = try CLI.run(["delete", "old", "--yes", "--db", db])
+        XCTAssertEqual(busy.status, 2, busy.stdout)
+        XCTAssertTrue(busy.stderr.contains("study 'old' is running (pid ") && busy.stderr.contains("sweep stop old"), busy.stderr)
+        XCTAssertEqual(try CLI.run(["stop", "old", "--db", db]).status, 0)
+
+        try FileManager.default.createDirectory(atPath: dir + "/results/old/trial-0", withIntermediateDirectories: true)
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: dir + "/results/old/trial-0/model.json"))
+        let asked = try CLI.run(["delete", "old", "--db", db])
+        XCTAssertEqual(asked.status, 2, asked.stdout)
+        XCTAssertTrue(asked.stderr.contains("pass --yes"), asked.stderr)
+        XCTAssertNotNil(try CLI.jsonArray(["studies", "--db", db, "--json"]).first { $0["name"] as? String == "old" })
+
+        // On a terminal it asks; anything but y/yes keeps the study.
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/script") {
+            let no = try CLI.run(["-c", "echo n | /usr/bin/script -qec '\(CLI.binary) delete old --db \(db)' /dev/null"], executable: "/bin/bash")
+            XCTAssertEqual(no.status, 1, no.stdout + no.stderr)
+            XCTAssertTrue(no.stdout.contains("delete study old with ") && no.stdout.contains("trials? [y/N] not deleted"), no.stdout)
+            XCTAssertNotNil(try CLI.jsonArray(["studies", "--db", db, "--json"]).first { $0["name"] as? String == "old" })
+        }
+        let deleted = try CLI.run(["delete", "old", "--yes", "--db", db])
+        XCTAssertEqual(deleted.status, 0, deleted.stderr)
+        XCTAssertTrue(deleted.stdout.hasPrefix("deleted study old: "), deleted.stdout)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/results/old"))
+        XCTAssertEqual(try CLI.jsonArray(["studies", "--db", db, "--json"]).compactMap { $0["name"] as? String }, ["keep"])
+        try CLI.assertIntact(db, study: "keep", count: 2)
+        let gone = try CLI.run(["leaderboard", "old", "--db", db])
+        XCTAssertEqual(gone.status, 2)
+        XCTAssertTrue(gone.stderr.contains("no study named 'old'; studies: keep"), gone.stderr)
+        if Self.optunaImports {
+            let seen = try CLI.run(["python3", "-c", """
+                import optuna, sys
+                print(sorted(s.study_name for s in optuna.get_all_study_summaries("sqlite:///" + sys.argv[1])))
+                """, db], executable: "/usr/bin/env")
+            XCTAssertEqual(seen.stdout, "['keep']\n", seen.stderr)
+        }
+    }
+
+    /// `sweep retry`: a command whose script fails on a trial's first attempt only (keyed by its
+    /// seed): the retries run in the daemon with the same parameters and seeds and complete;
+    /// Optuna sees them as RetryFailedTrialCallback's; a second retry has nothing to do.
+    func testRetryRunsTheFailedTrialsAgainWithTheirParametersAndSeeds() throws {
+        let dir = CLI.tempDir()
+        let db = dir + "/results/sweep.db"
+        try """
+        import json, os, sys
+        params = json.load(sys.stdin)
+        marker = os.path.join(os.path.dirname(os.path.abspath(__file__)), "attempted-" + os.environ["SWEEP_SEED"])
+        if not os.path.exists(marker):
+            open(marker, "w").close()
+            print("flaky: the first attempt fails", file=sys.stderr)
+            sys.exit(1)
+        print(json.dumps({"step": 1, "value": params["x"]}))
+        print(json.dumps({"value": params["x"]}))
+        """.write(toFile: dir + "/flaky.py", atomically: true, encoding: .utf8)
+        let space = try CLI.writeSpace(dir, """
+        name: flaky
+        seed: 9
+        objective: {metric: score, direction: maximize}
+        budget: {trials: 3, max_epochs: 1}
+        sampler: random
+        command: [python3, flaky.py]
+        params:
+          x: {float: [0.0, 1.0]}
+        """)
+        _ = try CLI.run(["start", space, "--foreground", "--db", db], cwd: dir)
+        let failed = try CLI.leaderboard(db)
+        XCTAssertEqual(failed.map { $0["state"] as? String }, ["FAIL", "FAIL", "FAIL"])
+
+        let retried = try CLI.run(["retry", "flaky", "--db", db], cwd: dir)
+        defer { _ = try? CLI.run(["shutdown", "--db", db]) }
+        XCTAssertEqual(retried.status, 0, retried.stderr)
+        XCTAssertTrue(retried.stdout.contains("queued 3 trials of flaky: 3 (retry of 0), 4 (retry of 1), 5 (retry of 2)"), retried.stdout)
+        let rows = try CLI.leaderboard(db)
+        XCTAssertEqual(rows.count, 6)
+        for (old, new) in [(0, 3), (1, 4), (2, 5)] {
+            let was = try row(db, "flaky", trial: old), now = try row(db, "flaky", trial: new)
+            XCTAssertEqual(was["state"] as? String, "FAIL")
+            XCTAssertEqual(now["state"] as? String, "COMPLETE", "\(now)")
+            XCTAssertEqual(now["params"] as? NSDictionary, was["params"] as? NSDictionary)
+            XCTAssertEqual(now["value"] as? Double, (was["params"] as? [String: Any])?["params.x"] as? Double)
+            XCTAssertEqual(try Self.seed(db, "flaky", new), try Self.seed(db, "flaky", old))
+            let logs = try CLI.run(["logs", "flaky", "--trial", "\(new)", "--db", db])
+            XCTAssertTrue(logs.stdout.contains("attempts 2"), logs.stdout)
+        }
+        if Self.optunaImports {
+            let seen = try CLI.run(["python3", "-c", """
+                import optuna, sys
+                from optuna.storages import RetryFailedTrialCallback as R
+                study = optuna.load_study(study_name="flaky", storage="sqlite:///" + sys.argv[1])
+                print([R.retried_trial_number(t) for t in study.trials])
+                """, db], executable: "/usr/bin/env")
+            XCTAssertEqual(seen.stdout, "[None, None, None, 0, 1, 2]\n", seen.stderr)
+        }
+        let again = try CLI.run(["retry", "flaky", "--db", db], cwd: dir)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stdout.contains("has no failed trial left to retry"), again.stdout)
+        XCTAssertEqual(try CLI.leaderboard(db).count, 6)
+    }
 }
