@@ -18,10 +18,7 @@ struct Delete: ParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() throws {
-        guard FileManager.default.fileExists(atPath: store.db) else {
-            throw InputError(file: store.db, field: "--db", "no results database here; pass --db")
-        }
-        let db = try SweepStore(path: store.db)
+        let db = try openStoreForWriting(store.db)
         let s = try findStudy(db, study, db: store.db)
         if s.isRunning() {
             throw InputError(file: store.db, field: "STUDY",

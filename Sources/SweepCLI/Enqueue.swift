@@ -27,10 +27,7 @@ struct Enqueue: ParsableCommand {
     }
 
     func run() throws {
-        guard FileManager.default.fileExists(atPath: store.db) else {
-            throw InputError(file: store.db, field: "--db", "no results database here; run `sweep start SPACE.yaml` first or pass --db")
-        }
-        let db = try SweepStore(path: store.db)
+        let db = try openStoreForWriting(store.db)
         let s = try findStudy(db, study, db: store.db)
         let space = try runSpec(s).space
         var given: [String: ParamValue] = [:]

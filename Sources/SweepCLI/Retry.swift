@@ -23,10 +23,7 @@ struct Retry: ParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() throws {
-        guard FileManager.default.fileExists(atPath: store.db) else {
-            throw InputError(file: store.db, field: "--db", "no results database here; pass --db")
-        }
-        let db = try SweepStore(path: store.db)
+        let db = try openStoreForWriting(store.db)
         let s = try findStudy(db, study, db: store.db)
         // Options the runner would refuse are refused before anything is queued.
         var resume = try Resume.parse([s.name, "--db", store.db] + (workers.map { ["--workers", "\($0)"] } ?? [])
