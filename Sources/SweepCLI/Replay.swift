@@ -10,14 +10,44 @@ import SweepStorage
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Retrain a trial (default: the best) from its stored configuration and seed, check the result and export the model.")
-    @Argument(help: "Study name (default: the most recent study).") var study: String?
-    @Option(help: "Trial number (default: the best trial).") var trial: Int?
-    @Option(help: "Where data sets live.") var dataDir: String?
+    @OptionGroup var choice: TrialChoice
+    @Option(help: "Where data sets live (default: as the study was started).") var dataDir: String?
     @Option(help: ArgumentHelp("Folder for the model and its files (default: <db folder>/<study>/trial-<n>).", valueName: "dir"))
     var output: String?
-    @OptionGroup var store: StoreOptions
 
     func run() throws {
+        let (db, s, t) = try choice.open()
+        let mismatches: [String]
+        do {
+            mismatches = try replayTrial(t, of: s, db: db, dbPath: choice.store.db, dataDir: studyDataDir(s, flag: dataDir),
+                                         output: output) { print($0) }
+        } catch var e as InputError where output == nil && e.file == trialFolder(dbPath: choice.store.db, study: s.name, trial: t.record.number) {
+            e.message += "; choose a writable folder for the model with --output DIR"
+            throw e
+        }
+        if !mismatches.isEmpty {
+            throw RuntimeFailure("the replay differs from the stored trial: " + mismatches.joined(separator: "; "))
+        }
+        print("identical to the stored trial")
+    }
+
+    /// A study name as one safe path component.
+    static func safe(_ name: String) -> String {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+        var s = String(name.map { allowed.contains($0) ? $0 : "_" })
+        while s.hasPrefix(".") { s = "_" + s.dropFirst() }
+        return s.isEmpty ? "_" : s
+    }
+}
+
+/// Which trial a command works on: STUDY (default: the most recent study) and --trial (default:
+/// the best trial); only COMPLETE and PRUNED trials have a model.
+struct TrialChoice: ParsableArguments {
+    @Argument(help: "Study name (default: the most recent study).") var study: String?
+    @Option(parsing: .unconditional, help: "Trial number (default: the best trial).") var trial: Int?
+    @OptionGroup var store: StoreOptions
+
+    func open() throws -> (db: SweepStore, study: StudyRecord, trial: StoredTrial) {
         let db = try openStore(store.db)
         let s = try findStudy(db, study, db: store.db)
         let t: StoredTrial
@@ -28,89 +58,73 @@ struct Replay: ParsableCommand {
             t = found
         } else {
             guard let best = try db.bestTrial(studyID: s.id, direction: s.direction) else {
-                throw InputError(file: store.db, field: "STUDY", "study '\(s.name)' has no complete trial to replay")
+                throw InputError(file: store.db, field: "STUDY", "study '\(s.name)' has no complete trial")
             }
             t = best
         }
         guard t.record.state == .complete || t.record.state == .pruned else {
-            throw InputError(file: store.db, field: "--trial", "trial \(t.record.number) is \(t.record.state.rawValue); only COMPLETE and PRUNED trials can be replayed")
+            throw InputError(file: store.db, field: "--trial", "trial \(t.record.number) is \(t.record.state.rawValue); only COMPLETE and PRUNED trials have a model")
         }
-        let spec = try storedSpec(s)
-        guard spec.command == nil else {
-            throw InputError(field: "STUDY", "study '\(s.name)' runs a user command; replay retrains built-in trials only")
-        }
-        // results/<study>/trial-<n>/ beside the database by default; names cannot leave that folder.
-        // Checked before training, so that a read-only folder costs no training time.
-        let dir = output ?? resultsFolder(db: store.db) + "/" + Self.safe(s.name) + "/trial-\(t.record.number)"
-        try Self.requireWritable(dir, field: output == nil ? nil : "--output")
-        var config = try JSONDecoder().decode(TrialConfig.self, from: Data(t.configJSON.utf8))
-        let epochs = t.epochsRun ?? config.training.epochs
-        config.training.epochs = max(min(epochs, config.training.epochs), 1)
-        ComputeSettings.configure(blasThreads: 1)
-        let splits = try DatasetCatalog.load(config.dataset, dataDir: DataDirectory.resolve(dataDir))
-        let trainer = try Trainer(config: config, splits: splits)
-        print("replaying trial \(t.record.number) of \(s.name): \(config.training.epochs) epochs, seed \(config.seed)")
-        var curve: [(Int, Double)] = []
-        var mismatches: [String] = []
-        while !trainer.isFinished {
-            let r = trainer.runEpoch()
-            guard let v = r.metric(s.metric) else { break }
-            curve.append((r.epoch, v))
-            if let stored = t.record.intermediate[r.epoch], stored.bitPattern != v.bitPattern {
-                mismatches.append("epoch \(r.epoch): \(v) vs stored \(stored)")
-            }
-            print("epoch \(r.epoch)  \(s.metric) \(v)  (stored \(t.record.intermediate[r.epoch].map { "\($0)" } ?? "-"))")
-        }
-        let final = trainer.finish()
-        let value = curve.last?.1
-        let storedValue = t.record.value ?? t.record.lastValue
-        if let value, let storedValue, value.bitPattern != storedValue.bitPattern { mismatches.append("final: \(value) vs stored \(storedValue)") }
-
-        try ModelExport.write(trainer: trainer, to: dir + "/model")
-        try ConfigFile.yaml(config).write(toFile: dir + "/config.yaml", atomically: true, encoding: .utf8)
-        var csv = "epoch,train_loss,val_loss,\(s.metric)\n"
-        for (r, c) in zip(trainer.history, curve) { csv += "\(r.epoch),\(r.trainLoss),\(r.valLoss),\(c.1)\n" }
-        try csv.write(toFile: dir + "/curve.csv", atomically: true, encoding: .utf8)
-        var summary = "\(s.metric) \(value.map { "\($0)" } ?? "-") (stored \(storedValue.map { "\($0)" } ?? "-"))"
-        if let a = final.testAccuracy { summary += ", test_accuracy \(a)" }
-        if let e = final.testRMSE { summary += ", test_rmse \(e)" }
-        print(summary)
-        print("wrote \(dir)/{model.safetensors,model.json,config.yaml,curve.csv}")
-        // The database was read without writing; the artifacts' folder is recorded where it may be written.
-        do { try SweepStore(path: store.db).recordArtifacts(trialID: t.trialID, dir: absolute(dir)) } catch {
-            print("note: the folder was not recorded in \(store.db) (\(error))")
-        }
-        if !mismatches.isEmpty {
-            throw RuntimeFailure("the replay differs from the stored trial: " + mismatches.joined(separator: "; "))
-        }
-        print("identical to the stored trial")
+        return (db, s, t)
     }
+}
 
-    /// Creates `dir` and checks a file can be written in it, else an `InputError` naming the
-    /// folder (and `--output` when the default folder is not writable).
-    static func requireWritable(_ dir: String, field: String?) throws {
-        func reason() -> String { String(cString: strerror(errno)) }
-        var problem: String?
-        var path = ""
-        for part in absolute(dir).split(separator: "/") {
-            path += "/" + part
-            if mkdir(path, 0o755) != 0 && errno != EEXIST { problem = "cannot create \(path): \(reason())"; break }
-        }
-        if problem == nil {
-            let probe = dir + "/.sweep-write-test-\(getpid())"
-            let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-            if fd < 0 { problem = reason() } else { close(fd); unlink(probe) }
-        }
-        guard let problem else { return }
-        throw InputError(file: dir, field: field, "cannot write the replay's files in this folder (\(problem))"
-                         + (field == nil ? "; choose a writable folder with --output DIR" : ""))
-    }
+/// Where replay exports a trial's model: results/<study>/trial-<n>/ beside the database (names
+/// cannot leave that folder).
+func trialFolder(dbPath: String, study: String, trial: Int) -> String {
+    resultsFolder(db: dbPath) + "/" + Replay.safe(study) + "/trial-\(trial)"
+}
 
-    /// A study name as one safe path component.
-    static func safe(_ name: String) -> String {
-        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
-        var s = String(name.map { allowed.contains($0) ? $0 : "_" })
-        while s.hasPrefix(".") { s = "_" + s.dropFirst() }
-        return s.isEmpty ? "_" : s
+/// Retrains a built-in trial from its stored configuration and seed for the epochs it ran,
+/// reports each epoch to `log`, and writes model.safetensors, model.json (with the
+/// preprocessing), config.yaml and curve.csv to `output` (default: `trialFolder`), which is
+/// checked before training. `db` may be read-only: the folder is recorded with the trial where
+/// the database may be written. Returns how the replay differs from the stored values (empty
+/// when identical).
+func replayTrial(_ t: StoredTrial, of s: StudyRecord, db: SweepStore, dbPath: String, dataDir: String, output: String? = nil,
+                 log: (String) -> Void) throws -> [String] {
+    let spec = try storedSpec(s)
+    guard spec.command == nil else {
+        throw InputError(field: "STUDY", "study '\(s.name)' runs a user command; only built-in trials can be retrained")
     }
+    let dir = output ?? trialFolder(dbPath: dbPath, study: s.name, trial: t.record.number)
+    try Folders.create(dir, field: output == nil ? nil : "--output")
+    try Folders.checkWritable(dir, field: output == nil ? nil : "--output")
+    var config = try JSONDecoder().decode(TrialConfig.self, from: Data(t.configJSON.utf8))
+    let epochs = t.epochsRun ?? config.training.epochs
+    config.training.epochs = max(min(epochs, config.training.epochs), 1)
+    ComputeSettings.configure(blasThreads: 1)
+    let splits = try DatasetCatalog.load(config.dataset, dataDir: dataDir)
+    let trainer = try Trainer(config: config, splits: splits)
+    log("replaying trial \(t.record.number) of \(s.name): \(config.training.epochs) epochs, seed \(config.seed)")
+    var curve: [(Int, Double)] = []
+    var mismatches: [String] = []
+    while !trainer.isFinished {
+        let r = trainer.runEpoch()
+        guard let v = r.metric(s.metric) else { break }
+        curve.append((r.epoch, v))
+        if let stored = t.record.intermediate[r.epoch], stored.bitPattern != v.bitPattern {
+            mismatches.append("epoch \(r.epoch): \(v) vs stored \(stored)")
+        }
+        log("epoch \(r.epoch)  \(s.metric) \(v)  (stored \(t.record.intermediate[r.epoch].map { "\($0)" } ?? "-"))")
+    }
+    let final = trainer.finish()
+    let value = curve.last?.1
+    let storedValue = t.record.value ?? t.record.lastValue
+    if let value, let storedValue, value.bitPattern != storedValue.bitPattern { mismatches.append("final: \(value) vs stored \(storedValue)") }
+
+    try ModelExport.write(trainer: trainer, to: dir + "/model")
+    try ConfigFile.yaml(config).write(toFile: dir + "/config.yaml", atomically: true, encoding: .utf8)
+    var csv = "epoch,train_loss,val_loss,\(s.metric)\n"
+    for (r, c) in zip(trainer.history, curve) { csv += "\(r.epoch),\(r.trainLoss),\(r.valLoss),\(c.1)\n" }
+    try csv.write(toFile: dir + "/curve.csv", atomically: true, encoding: .utf8)
+    var summary = "\(s.metric) \(value.map { "\($0)" } ?? "-") (stored \(storedValue.map { "\($0)" } ?? "-"))"
+    if let a = final.testAccuracy { summary += ", test_accuracy \(a)" }
+    if let e = final.testRMSE { summary += ", test_rmse \(e)" }
+    log(summary)
+    log("wrote \(dir)/{model.safetensors,model.json,config.yaml,curve.csv}")
+    do { try (db.isReadOnly ? SweepStore(path: dbPath) : db).recordArtifacts(trialID: t.trialID, dir: absolute(dir)) } catch {
+        log("note: the folder was not recorded in \(dbPath) (\(error))")
+    }
+    return mismatches
 }

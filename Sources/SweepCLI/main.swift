@@ -2,12 +2,13 @@ import ArgumentParser
 import Foundation
 import SweepCore
 
-/// `sweep`: the root command only lists its subcommands (see `Commands/`).
+/// `sweep`: the root command only lists its subcommands (one file each in this folder).
 struct Sweep: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
         abstract: "Hyperparameter and architecture search for neural networks on the CPU.",
-        subcommands: [Start.self, Status.self, Stop.self, Resume.self, Logs.self, Serve.self, Shutdown.self, Check.self, LeaderboardCommand.self, Studies.self, Replay.self, Enqueue.self, Retry.self, Delete.self, Train.self, DataCommand.self, TrialWorker.self])
+        version: SweepVersion.string,
+        subcommands: [Start.self, Status.self, Stop.self, Resume.self, Logs.self, Serve.self, Shutdown.self, Check.self, LeaderboardCommand.self, Studies.self, Replay.self, Predict.self, Enqueue.self, Retry.self, Delete.self, Train.self, DataCommand.self, TrialWorker.self])
 }
 
 // Exit codes: 0 success, 1 failure, 2 bad usage or input.

@@ -51,9 +51,7 @@ public final class SweepStore: Sendable {
         isReadOnly = false
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty {
-            do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
-                throw InputError(file: path, "cannot create its folder: \(error.localizedDescription)")
-            }
+            try Folders.create(folder, field: "--db")
         }
         var config = Configuration()
         config.busyMode = .timeout(Self.busyTimeout)   // readers of a pool wait 10 s too (GRDB's default)
@@ -279,7 +277,7 @@ public final class SweepStore: Sendable {
         if let except, except.pid == holder && except.host == holderHost { return }
         let beat = (row["controller_heartbeat"] as String?).flatMap(OptunaEncoding.date) ?? .distantPast
         let fresh = Date().timeIntervalSince(beat) < staleAfter
-        let alive = holderHost == ProcessInfo.processInfo.hostName ? (Glibc.kill(holder, 0) == 0 || errno == EPERM) && fresh : fresh
+        let alive = holderHost == ProcessInfo.processInfo.hostName ? ProcessLiveness.isAlive(holder) && fresh : fresh
         if alive {
             throw InputError(file: path, field: "study",
                              "study '\(row["study_name"] as String)' is being run by process \(holder) on \(holderHost); stop it first or wait for it to finish")

@@ -55,9 +55,9 @@ final class SearchCommandTests: XCTestCase {
         let studies = try CLI.run(["studies", "--db", db, "--json"])
         XCTAssertEqual(studies.status, 0, studies.stderr)
         let list = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(studies.stdout.utf8)) as? [[String: Any]])
-        XCTAssertEqual(list.first?["name"] as? String, "digits-mlp")
+        XCTAssertEqual(list.first?["study"] as? String, "digits-mlp")
         XCTAssertEqual(list.first?["best_value"] as? Double, rows[0]["value"] as? Double)
-        XCTAssertEqual(list.first?["status"] as? String, "finished")
+        XCTAssertEqual(list.first?["state"] as? String, "finished")
 
         // Replay the best trial: identical metric, and the model, YAML and curve written.
         let replay = try CLI.run(["replay", "--db", db], cwd: dir)
@@ -76,8 +76,7 @@ final class SearchCommandTests: XCTestCase {
     }
 
     func checkWithOptuna(db: String, study: String, leaderboard rows: [[String: Any]]) throws {
-        let probe = try CLI.run(["python3", "-c", "import optuna"], executable: "/usr/bin/env")
-        guard probe.status == 0 else { throw XCTSkip("python3 cannot import optuna") }
+        try CLI.requirePython("optuna")
         let r = try CLI.run(["python3", CLI.repo + "/Tests/python/check_optuna_store.py", db, study], executable: "/usr/bin/env")
         XCTAssertEqual(r.status, 0, r.stderr)
         let optuna = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])

@@ -58,7 +58,7 @@ final class StudyManagementTests: XCTestCase {
         }
         let replay = try Self.asNobody(["replay", "frozen", "--db", db], cwd: dir)
         XCTAssertEqual(replay.status, 2, replay.stdout + replay.stderr)
-        XCTAssertTrue(replay.stderr.contains(dir + "/results/frozen/trial-0: cannot write the replay's files in this folder"), replay.stderr)
+        XCTAssertTrue(replay.stderr.contains(dir + "/results/frozen/trial-0: cannot create this folder"), replay.stderr)
         XCTAssertTrue(replay.stderr.contains("Permission denied") && replay.stderr.contains("--output"), replay.stderr)
         XCTAssertFalse(replay.stdout.contains("replaying"), "refused before training")
 
@@ -226,20 +226,20 @@ final class StudyManagementTests: XCTestCase {
         let asked = try CLI.run(["delete", "old", "--db", db])
         XCTAssertEqual(asked.status, 2, asked.stdout)
         XCTAssertTrue(asked.stderr.contains("pass --yes"), asked.stderr)
-        XCTAssertNotNil(try CLI.jsonArray(["studies", "--db", db, "--json"]).first { $0["name"] as? String == "old" })
+        XCTAssertNotNil(try CLI.jsonArray(["studies", "--db", db, "--json"]).first { $0["study"] as? String == "old" })
 
         // On a terminal it asks; anything but y/yes keeps the study.
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/script") {
             let no = try CLI.run(["-c", "echo n | /usr/bin/script -qec '\(CLI.binary) delete old --db \(db)' /dev/null"], executable: "/bin/bash")
             XCTAssertEqual(no.status, 1, no.stdout + no.stderr)
             XCTAssertTrue(no.stdout.contains("delete study old with ") && no.stdout.contains("trials? [y/N] not deleted"), no.stdout)
-            XCTAssertNotNil(try CLI.jsonArray(["studies", "--db", db, "--json"]).first { $0["name"] as? String == "old" })
+            XCTAssertNotNil(try CLI.jsonArray(["studies", "--db", db, "--json"]).first { $0["study"] as? String == "old" })
         }
         let deleted = try CLI.run(["delete", "old", "--yes", "--db", db])
         XCTAssertEqual(deleted.status, 0, deleted.stderr)
         XCTAssertTrue(deleted.stdout.hasPrefix("deleted study old: "), deleted.stdout)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/results/old"))
-        XCTAssertEqual(try CLI.jsonArray(["studies", "--db", db, "--json"]).compactMap { $0["name"] as? String }, ["keep"])
+        XCTAssertEqual(try CLI.jsonArray(["studies", "--db", db, "--json"]).compactMap { $0["study"] as? String }, ["keep"])
         try CLI.assertIntact(db, study: "keep", count: 2)
         let gone = try CLI.run(["leaderboard", "old", "--db", db])
         XCTAssertEqual(gone.status, 2)
