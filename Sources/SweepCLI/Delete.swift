@@ -22,7 +22,7 @@ struct Delete: ParsableCommand {
         let s = try findStudy(db, study, db: store.db)
         if s.isRunning() {
             throw InputError(file: store.db, field: "STUDY",
-                             "study '\(s.name)' is running (pid \(s.controllerPID ?? 0)); stop it first: `sweep stop \(s.name)\(dbFlag(store.db))`")
+                             "study '\(s.name)' is running (pid \(s.controllerPID ?? 0)); stop it first: \(suggest("stop", s.name, db: store.db))")
         }
         let trials = try db.trials(studyID: s.id).count
         let folder = resultsFolder(db: store.db) + "/" + Replay.safe(s.name)

@@ -53,7 +53,7 @@ struct Enqueue: ParsableCommand {
         if s.isRunning() {
             print("study \(s.name) is running: it runs this trial next")
         } else {
-            print("it runs first when the study runs next: `sweep resume \(s.name)\(dbFlag(store.db))`")
+            print("it runs first when the study runs next: \(suggest("resume", s.name, db: store.db))")
         }
     }
 }
@@ -61,11 +61,6 @@ struct Enqueue: ParsableCommand {
 /// The search space a study runs with: its stored file text with the `--set` overrides it was
 /// started with.
 func runSpec(_ study: StudyRecord) throws -> StudySpec {
-    let overrides = study.runOptionsJSON.flatMap { try? JSONDecoder().decode(RunOptions.self, from: Data($0.utf8)) }?.overrides ?? []
-    return try StudySpec.parse(study.spaceText, file: study.spacePath, overrides: overrides)
-}
-
-/// ` --db PATH` for a hint when the database is not the default one.
-func dbFlag(_ db: String) -> String {
-    db == "results/sweep.db" ? "" : " --db \(db)"
+    let options = RunOptions.stored(study, dbPath: "", trialExecutable: "", dataDir: "")
+    return try StudySpec.parse(study.spaceText, file: study.spacePath, overrides: options.overrides)
 }
