@@ -389,6 +389,7 @@ public final class Daemon: @unchecked Sendable {
                                  scheduler: r.scheduler, seed: r.seed, overrides: r.overrides ?? [], dataDir: r.dataDir ?? config.dataDir,
                                  dbPath: paths.db, trialExecutable: config.trialExecutable, memoryMB: r.memoryMB)
         options.environment = r.env
+        options.workDir = r.workDir
         try options.keepEnvironment(spec.envKeep, from: r.env ?? [:], file: r.spacePath)
         let name = r.study ?? spec.name
         if let existing = try store.study(named: name), existing.isRunning() {

@@ -32,6 +32,10 @@ public struct RunOptions: Sendable, Codable, Equatable {
     public var trialExecutable: String
     public var memoryMB: Int?
     public var graceSeconds: Double
+    /// The working directory of the `sweep start` that submitted the study: built-in trials run
+    /// there, so a relative data path means what it meant where the user typed the command
+    /// (and what `sweep check` and the preflight found), not the daemon's directory.
+    public var workDir: String?
     /// The environment trials start with (default: this process's). A daemon runs each search
     /// with the environment of the `sweep start` that submitted it; it is not stored (it may hold
     /// secrets), so a study a restarted daemon takes up runs with the daemon's, plus
@@ -61,7 +65,7 @@ public struct RunOptions: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case studyName = "study", trials, workers, sampler, scheduler, seed, overrides, dataDir = "data_dir", memoryMB = "memory_mb"
-        case graceSeconds = "grace_seconds", keptEnvironment = "env_keep"
+        case graceSeconds = "grace_seconds", keptEnvironment = "env_keep", workDir = "work_dir"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -74,6 +78,7 @@ public struct RunOptions: Sendable, Codable, Equatable {
                   memoryMB: try c.decodeIfPresent(Int.self, forKey: .memoryMB),
                   graceSeconds: try c.decodeIfPresent(Double.self, forKey: .graceSeconds) ?? 5)
         keptEnvironment = try c.decodeIfPresent([String: String].self, forKey: .keptEnvironment) ?? [:]
+        workDir = try c.decodeIfPresent(String.self, forKey: .workDir)
     }
 
     /// The stored form (sorted keys; no database or executable path).
@@ -423,8 +428,10 @@ public final class SearchRunner: @unchecked Sendable {
         }
         let limits = TrialProcess.Limits(timeout: spec.budget.trialTimeout, memoryMB: options.memoryMB, graceSeconds: options.graceSeconds)
         let events = self.events!
-        // User commands run in the search-space file's folder, so relative paths in them work.
-        let cwd = spec.command == nil ? nil : (spec.file as NSString).deletingLastPathComponent.nilIfEmpty
+        // User commands run in the search-space file's folder, so relative paths in them work;
+        // built-in trials where the study was submitted (relative data paths).
+        let cwd = spec.command == nil ? options.workDir.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+            : (spec.file as NSString).deletingLastPathComponent.nilIfEmpty
         let p: TrialProcess
         do {
             p = try TrialProcess(key: id, argv: argv, stdin: Data(configJSON.utf8), env: env, baseEnvironment: options.environment,
