@@ -83,6 +83,10 @@ public enum Distribution: Equatable, Sendable {
         if let step {
             guard step > 0 else { throw DistributionError("step must be above 0, got \(step)") }
             guard ((high - low) / step).isFinite else { throw DistributionError("step \(step) is too small for the range [\(low), \(high)]") }
+            // A hair of tolerance: [0.1, 0.4] with step 0.3 is 0.30000000000000004 wide, or just under.
+            guard low == high || step <= (high - low) * (1 + 1e-9) else {
+                throw DistributionError("step \(step) is larger than the range [\(low), \(high)]: the value would never vary; use a step of at most \(high - low)")
+            }
         }
         return .float(low: low, high: high, log: log, step: step)
     }
@@ -97,6 +101,9 @@ public enum Distribution: Equatable, Sendable {
         }
         guard low <= high else { throw DistributionError("low \(low) is above high \(high)") }
         guard step >= 1 else { throw DistributionError("step must be at least 1, got \(step)") }
+        guard low == high || step <= high - low else {
+            throw DistributionError("step \(step) is larger than the range [\(low), \(high)]: the value would never vary; use a step of at most \(high - low)")
+        }
         if log {
             guard low >= 1 else { throw DistributionError("a log range must be above 0; low is \(low)") }
             guard step == 1 else { throw DistributionError("step and log cannot be used together") }
