@@ -100,14 +100,52 @@ public indirect enum ConfigTree: Equatable, Sendable {
         }
     }
 
-    /// Parses `key.path=value` as given to `--set` (the value is read as YAML).
+    /// Parses `key.path=value` as given to `--set` (the value is read as YAML and carries no
+    /// lines: it is not in the file).
     public static func assignment(_ text: String) throws -> (path: [String], value: ConfigTree) {
         guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
             throw InputError(field: "--set", "expected key=value (for example training.learning_rate=0.01), got '\(text)'")
         }
         let key = String(text[..<eq]), raw = String(text[text.index(after: eq)...])
-        let value = try parse(raw.isEmpty ? "''" : raw, file: "--set \(key)")
-        return (key.split(separator: ".").map(String.init), value)
+        do {
+            let value = try parse(raw.isEmpty ? "''" : raw, file: "--set \(text)")
+            return (key.split(separator: ".").map(String.init), value.withoutLines)
+        } catch var e as InputError {
+            e.line = nil   // the value is one line; its line would read as a line of the file
+            throw e
+        }
+    }
+
+    /// The same tree with every line forgotten.
+    var withoutLines: ConfigTree {
+        switch self {
+        case .scalar(let s, _): return .scalar(s, line: nil)
+        case .list(let items, _): return .list(items.map(\.withoutLines), line: nil)
+        case .map(let pairs, _): return .map(pairs.map { ($0.key, $0.value.withoutLines) }, line: nil)
+        }
+    }
+
+    /// Applies `--set key.path=value` arguments to the tree of `file` and reads the result with
+    /// `read`. An `InputError` about a key an argument set (or a key inside it) names that
+    /// argument (`--set training.lr=0.1: 'training.lr': unknown key ...`), not a line of the file.
+    public static func reading<T>(_ tree: ConfigTree, overrides: [String], file: String, _ read: (ConfigTree) throws -> T) throws -> T {
+        var tree = tree
+        var applied: [(key: String, argument: String)] = []
+        for o in overrides {
+            let (path, value) = try assignment(o)
+            let key = path.joined(separator: ".")
+            do { try tree.set(path, to: value, file: file) } catch var e as InputError {
+                e.file = "--set \(o)"; e.line = nil; e.field = key
+                throw e
+            }
+            applied.append((key, o))
+        }
+        do { return try read(tree) } catch var e as InputError where e.file == file {
+            if let f = e.field, let o = applied.last(where: { f == $0.key || f.hasPrefix($0.key + ".") }) {
+                e.file = "--set \(o.argument)"; e.line = nil
+            }
+            throw e
+        }
     }
 
     /// YAML text of this tree (block style).

@@ -69,12 +69,15 @@ public struct StudySpec: Sendable {
         return try parse(text, file: path, overrides: overrides)
     }
 
+    /// Parses a search-space file's text with `--set` overrides applied (an error in an
+    /// overridden value names the `--set` argument).
     public static func parse(_ text: String, file: String, overrides: [String] = []) throws -> StudySpec {
-        var tree = try ConfigTree.parse(text, file: file)
-        for o in overrides {
-            let (key, value) = try ConfigTree.assignment(o)
-            try tree.set(key, to: value, file: file)
+        try ConfigTree.reading(try ConfigTree.parse(text, file: file), overrides: overrides, file: file) {
+            try parse(tree: $0, text: text, file: file)
         }
+    }
+
+    static func parse(tree: ConfigTree, text: String, file: String) throws -> StudySpec {
         let root = try ConfigReader(tree, file: file)
         try root.only(ConfigFile.topKeys + ["params"])
         let name = try root.string("name") ?? ((file as NSString).lastPathComponent as NSString).deletingPathExtension
