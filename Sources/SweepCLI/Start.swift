@@ -53,6 +53,7 @@ struct Start: ParsableCommand {
     func run() throws {
         if detach && foreground { throw ValidationError("--detach and --foreground cannot be used together") }
         let spec = try StudySpec.load(path: space, overrides: overrides)
+        try spec.checkCommand()
         let dataDir = absolute(DataDirectory.resolve(self.dataDir))
         if foreground {
             let options = RunOptions(studyName: study, trials: trials, workers: workers ?? ProcessInfo.processInfo.activeProcessorCount,

@@ -367,7 +367,7 @@ public final class SearchRunner: @unchecked Sendable {
         let limits = TrialProcess.Limits(timeout: spec.budget.trialTimeout, memoryMB: options.memoryMB, graceSeconds: options.graceSeconds)
         let events = self.events!
         // User commands run in the search-space file's folder, so relative paths in them work.
-        let cwd = spec.command == nil ? nil : (spec.file as NSString).deletingLastPathComponent.nilIfEmpty
+        let cwd = spec.command == nil ? nil : spec.commandDirectory
         let p = try TrialProcess(key: id, argv: argv, stdin: Data(configJSON.utf8), env: env, baseEnvironment: options.environment, cwd: cwd,
                                  limits: limits) { key, event in events.post(.trial(key, event)) }
         running[id] = Running(number: number, process: p)
@@ -492,8 +492,4 @@ final class EventQueue: @unchecked Sendable {
         while items.isEmpty { if !cond.wait(until: deadline) { return nil } }
         return items.removeFirst()
     }
-}
-
-extension String {
-    var nilIfEmpty: String? { isEmpty ? nil : self }
 }
