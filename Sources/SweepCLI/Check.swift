@@ -41,7 +41,7 @@ struct Check: ParsableCommand {
         s += "sampler    \(sampler)\n"
         s += "scheduler  \(component(spec.scheduler))\n"
         s += "seed       \(spec.seed)\n"
-        if let c = spec.command { s += "command    \(c.joined(separator: " "))\n" }
+        if let c = spec.command { s += "command    \(c.joined(separator: " ")) (\(spec.stdoutProtocol.rawValue) protocol)\n" }
         s += "parameters \(spec.space.parameters.count)\n"
         let width = spec.space.parameters.map(\.name.count).max() ?? 0
         for p in spec.space.parameters {
@@ -93,7 +93,7 @@ struct Check: ParsableCommand {
                        "max_failures": opt(spec.budget.maxFailures), "trial_timeout": opt(spec.budget.trialTimeout)],
             "sampler": ["name": spec.sampler.name, "resolved": resolvedSampler, "options": spec.sampler.options],
             "scheduler": ["name": spec.scheduler.name, "options": spec.scheduler.options],
-            "command": opt(spec.command),
+            "command": opt(spec.command), "protocol": opt(spec.command.map { _ in spec.stdoutProtocol.rawValue }),
             "parameters": params,
         ]
         return String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)

@@ -364,7 +364,8 @@ public final class SearchRunner: @unchecked Sendable {
         } else {
             argv = [options.trialExecutable, "__trial", "--metric", spec.objective.metric, "--data-dir", options.dataDir]
         }
-        let limits = TrialProcess.Limits(timeout: spec.budget.trialTimeout, memoryMB: options.memoryMB, graceSeconds: options.graceSeconds)
+        let limits = TrialProcess.Limits(timeout: spec.budget.trialTimeout, memoryMB: options.memoryMB, graceSeconds: options.graceSeconds,
+                                         strictStdout: spec.command == nil || spec.stdoutProtocol == .strict)
         let events = self.events!
         // User commands run in the search-space file's folder, so relative paths in them work.
         let cwd = spec.command == nil ? nil : spec.commandDirectory

@@ -23,6 +23,13 @@ public struct Budget: Equatable, Sendable, Codable {
     }
 }
 
+/// How a command's stdout is read (`protocol:` in the file): `lenient` (the default) keeps a line
+/// that is not a protocol line (`Loading...`) as a log line with the trial's stderr; `strict`
+/// fails the trial on one. Built-in trials are always strict.
+public enum StdoutProtocol: String, CaseIterable, Sendable, Codable {
+    case lenient, strict
+}
+
 /// A sampler or scheduler by name with its settings, as written in the file.
 public struct ComponentSpec: Equatable, Sendable, Codable {
     public var name: String
@@ -57,6 +64,8 @@ public struct StudySpec: Sendable {
     public var seed: UInt64
     /// A user command (argv) instead of the built-in engine.
     public var command: [String]?
+    /// How the command's stdout is read.
+    public var stdoutProtocol: StdoutProtocol = .lenient
 
     public static let samplerNames = ["auto", "random", "grid", "tpe", "gp"]
     public static let schedulerNames = ["none", "asha", "hyperband", "median"]
@@ -79,7 +88,7 @@ public struct StudySpec: Sendable {
 
     static func parse(tree: ConfigTree, text: String, file: String) throws -> StudySpec {
         let root = try ConfigReader(tree, file: file)
-        try root.only(ConfigFile.topKeys + ["params"])
+        try root.only(ConfigFile.topKeys + ["params", "protocol"])
         let name = try root.string("name") ?? ((file as NSString).lastPathComponent as NSString).deletingPathExtension
         let seed = try root.seed("seed", default: 0)
 
@@ -112,6 +121,10 @@ public struct StudySpec: Sendable {
             }
             guard !(command!.isEmpty) else { throw root.error("command", "the command needs at least the program to run") }
         }
+        let stdoutProtocol = try root.choice("protocol", StdoutProtocol.self, default: .lenient)
+        if root.value("protocol") != nil && command == nil {
+            throw root.error("protocol", "`protocol` is how a `command:` prints its results; built-in trials always use the strict protocol")
+        }
 
         // Parameters come from every section a trial depends on.
         var params: [Parameter] = []
@@ -139,7 +152,8 @@ public struct StudySpec: Sendable {
             throw InputError(file: file, e.description)
         }
         var spec = StudySpec(file: file, text: text, name: name, template: template, space: space, objective: objective,
-                             budget: budget, sampler: sampler, scheduler: scheduler, seed: seed, command: command)
+                             budget: budget, sampler: sampler, scheduler: scheduler, seed: seed, command: command,
+                             stdoutProtocol: stdoutProtocol)
         try spec.validate()
         if spec.budget.maxEpochs == nil, command == nil {
             spec.budget.maxEpochs = try spec.trialConfig(spec.lowCorner()).training.epochs
