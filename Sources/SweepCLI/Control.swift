@@ -144,7 +144,7 @@ struct Logs: ParsableCommand {
             guard let t = try db.trial(studyID: s.id, number: n) else {
                 throw InputError(file: store.db, field: "--trial", "study '\(s.name)' has no trial \(n)")
             }
-            let space = try storedSpec(s).space
+            let space = try storedSpec(s).space.adoptingStoredNames(Set(t.record.params.keys))
             print("trial \(n) of \(s.name): \(t.record.state.rawValue)\(t.record.value.map { ", value \($0)" } ?? "")")
             print("seed \(t.seed), attempts \(t.attempts)\(t.exitStatus.map { ", exit status \($0)" } ?? "")\(t.durationSeconds.map { String(format: ", %.1f s", $0) } ?? "")")
             if let r = t.reason { print("reason: \(r)") }

@@ -184,6 +184,7 @@ public final class SearchRunner: @unchecked Sendable {
                                  "study '\(name)' already exists with a different search-space file; choose another name with --study")
             }
             spec.seed = existing.seed
+            spec = spec.adoptingStoredNames(Set(try self.store.trials(studyID: existing.id).flatMap(\.record.params.keys)))
             study = existing   // its total and status change once this run holds it (begin())
         } else {
             try StudyName.check(name, file: options.studyName == nil ? spec.file : nil, field: options.studyName == nil ? "name" : "--study")
@@ -336,20 +337,26 @@ public final class SearchRunner: @unchecked Sendable {
         return String(data: try JSONEncoder().encode(config), encoding: .utf8)!
     }
 
-    /// A user command's parameters by the names it knows: the keys under `params:` without the
-    /// `params.` prefix (parameters elsewhere in the file keep their full dotted names).
+    /// A user command's parameters by the names it knows: the keys under `params:` (stored as
+    /// `params.<key>` by studies from before they kept their own names); parameters elsewhere in
+    /// the file keep their full dotted names.
     static func commandParams(_ external: [String: ParamValue]) -> [String: ParamValue] {
         var out: [String: ParamValue] = [:]
         for (k, v) in external { out[k.hasPrefix("params.") ? String(k.dropFirst(7)) : k] = v }
         return out
     }
 
+    /// A trial seed folded to 32 bits (both halves), for libraries that take no more
+    /// (`numpy.random.seed`, `random_state`).
+    static func seed32(_ seed: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: seed ^ (seed >> 32)) }
+
     func spawn(id: Int64, number: Int, values: [String: Double], configJSON: String) throws {
         let argv: [String]
         var env: [String: String] = ["SWEEP_TRIAL_NUMBER": "\(number)", "SWEEP_STUDY": study.name, "OPENBLAS_NUM_THREADS": "1"]
         if let command = spec.command {
             let external = spec.space.external(values)
-            var names: [String: String] = ["trial": "\(number)", "seed": "\(trialSeed(number))",
+            let seed = trialSeed(number)
+            var names: [String: String] = ["trial": "\(number)", "seed": "\(seed)", "seed32": "\(Self.seed32(seed))",
                                            "max_epochs": spec.budget.maxEpochs.map { "\($0)" } ?? ""]
             for (k, v) in external { names[k] = v.description }
             for (k, v) in Self.commandParams(external) { names[k] = v.description }
@@ -359,7 +366,8 @@ public final class SearchRunner: @unchecked Sendable {
                 return a
             }
             env["SWEEP_PARAMS"] = configJSON
-            env["SWEEP_SEED"] = "\(trialSeed(number))"
+            env["SWEEP_SEED"] = "\(seed)"
+            env["SWEEP_SEED32"] = "\(Self.seed32(seed))"
             if let e = spec.budget.maxEpochs { env["SWEEP_MAX_EPOCHS"] = "\(e)" }
         } else {
             argv = [options.trialExecutable, "__trial", "--metric", spec.objective.metric, "--data-dir", options.dataDir]

@@ -126,14 +126,21 @@ public struct StudySpec: Sendable {
             throw root.error("protocol", "`protocol` is how a `command:` prints its results; built-in trials always use the strict protocol")
         }
 
-        // Parameters come from every section a trial depends on.
+        // Parameters come from every section a trial depends on. Those of a command (`params:`)
+        // keep the names the user gave them (`lr`, not `params.lr`).
         var params: [Parameter] = []
         var template = tree
         if case .map(let pairs, let line) = tree {
             var newPairs: [(key: String, value: ConfigTree)] = []
+            let parser = SpaceParser(file: file)
             for (k, v) in pairs {
-                if ["dataset", "model", "training", "params"].contains(k) {
-                    newPairs.append((k, try SpaceParser(file: file).walk(v, path: k, into: &params)))
+                if k == "params" {
+                    guard case .map(let entries, let l) = v, !entries.contains(where: { (SpaceParser.distributionKeys + ["repeat"]).contains($0.key) }) else {
+                        throw root.error("params", "expected a mapping of parameter names to ranges, e.g. {lr: {float: [1.0e-4, 0.1], log: true}}")
+                    }
+                    newPairs.append((k, .map(try entries.map { ($0.key, try parser.walk($0.value, path: $0.key, into: &params)) }, line: l)))
+                } else if ["dataset", "model", "training"].contains(k) {
+                    newPairs.append((k, try parser.walk(v, path: k, into: &params)))
                 } else {
                     newPairs.append((k, v))
                 }
@@ -141,6 +148,15 @@ public struct StudySpec: Sendable {
             template = .map(newPairs, line: line)
         }
         let defined = Set(params.map(\.name))
+        // `when: {params.x: ...}` (the spelling before command parameters kept their own names).
+        for i in params.indices {
+            for j in params[i].conditions.indices {
+                let parent = params[i].conditions[j].parent
+                if !defined.contains(parent), parent.hasPrefix("params."), defined.contains(String(parent.dropFirst(7))) {
+                    params[i].conditions[j].parent = String(parent.dropFirst(7))
+                }
+            }
+        }
         for p in params {
             for c in p.conditions where !defined.contains(c.parent) {
                 throw InputError(file: file, line: p.line, field: p.name,

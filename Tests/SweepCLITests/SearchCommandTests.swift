@@ -151,7 +151,7 @@ final class SearchCommandTests: XCTestCase {
         let rows = try CLI.leaderboard(dir + "/s.db")
         XCTAssertEqual(rows.count, 6)
         XCTAssertTrue(rows.allSatisfy { ["COMPLETE", "PRUNED"].contains($0["state"] as? String ?? "") }, "\(rows)")
-        XCTAssertEqual(Set((rows[0]["params"] as? [String: Any] ?? [:]).keys), ["params.lr", "params.layers", "params.act"])
+        XCTAssertEqual(Set((rows[0]["params"] as? [String: Any] ?? [:]).keys), ["lr", "layers", "act"])
     }
 
     /// max_failures ends the search early; it still exits 0 and says why.
