@@ -166,10 +166,7 @@ public final class SearchRunner: @unchecked Sendable {
     /// Prepares a run of the study `spec` describes (created in the store if new). `store`: an
     /// open store to share (a daemon's); by default the runner opens `options.dbPath`.
     public init(spec: StudySpec, options: RunOptions, store: SweepStore? = nil, observer: RunObserver? = nil) throws {
-        var spec = spec
-        if let s = options.sampler { spec.sampler = ComponentSpec(name: s) }
-        if let s = options.scheduler { spec.scheduler = ComponentSpec(name: s) }
-        if let s = options.seed { spec.seed = s }
+        var spec = options.applied(to: spec)
         self.options = options
         self.observer = observer
         let total = options.trials ?? spec.budget.trials
@@ -179,9 +176,10 @@ public final class SearchRunner: @unchecked Sendable {
         self.store = try store ?? SweepStore(path: options.dbPath)
         let name = options.studyName ?? spec.name
         if let existing = try self.store.study(named: name) {
-            guard existing.spaceText == spec.text else {
-                throw InputError(file: spec.file, field: "--study",
-                                 "study '\(name)' already exists with a different search-space file; choose another name with --study")
+            let differences = Self.differences(existing: existing, spec: spec, options: options)
+            guard differences.isEmpty else {
+                throw InputError(file: spec.file, field: "--study", "study '\(name)' already exists with a different search (\(differences.joined(separator: "; "))); "
+                                 + "change it back to continue the study, or choose another name with --study")
             }
             spec.seed = existing.seed
             spec = spec.adoptingStoredNames(Set(try self.store.trials(studyID: existing.id).flatMap(\.record.params.keys)))
@@ -189,7 +187,7 @@ public final class SearchRunner: @unchecked Sendable {
         } else {
             try StudyName.check(name, file: options.studyName == nil ? spec.file : nil, field: options.studyName == nil ? "name" : "--study")
             study = try self.store.createStudy(name: name, direction: spec.objective.direction, metric: spec.objective.metric,
-                                               spacePath: spec.file.hasPrefix("/") ? spec.file : FileManager.default.currentDirectoryPath + "/" + spec.file,
+                                               spacePath: spec.absoluteFile,
                                                spaceText: spec.text, samplerJSON: Self.json(spec.sampler),
                                                schedulerJSON: Self.json(spec.scheduler), seed: spec.seed, trialsTotal: total,
                                                maxEpochs: spec.budget.maxEpochs ?? 1)
@@ -230,7 +228,9 @@ public final class SearchRunner: @unchecked Sendable {
     func begin() throws {
         try store.claimStudy(id: study.id, pid: getpid())
         lastBeat = Date()
-        try store.updateStudy(id: study.id, trialsTotal: total, status: .running, runOptionsJSON: options.json)
+        // The file as given this time (an edit that continues the study: comments, budget).
+        try store.updateStudy(id: study.id, trialsTotal: total, status: .running, runOptionsJSON: options.json,
+                              spacePath: spec.absoluteFile, spaceText: spec.text)
         study = try store.study(named: study.name) ?? study
         let stored = try store.trials(studyID: study.id)
         records = stored.map(\.record)
