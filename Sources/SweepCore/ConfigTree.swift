@@ -141,11 +141,26 @@ public indirect enum ConfigTree: Equatable, Sendable {
             applied.append((key, o))
         }
         do { return try read(tree) } catch var e as InputError where e.file == file {
-            if let f = e.field, let o = applied.last(where: { f == $0.key || f.hasPrefix($0.key + ".") }) {
+            if let f = e.field, let o = applied.last(where: { overrideCovers($0.key, field: f) }) {
                 e.file = "--set \(o.argument)"; e.line = nil
             }
             throw e
         }
+    }
+
+    /// Whether an error about `field` is about the value a `--set key=...` gave: the key itself or
+    /// a key inside it, also when the key reaches into a `repeat:` block, whose parameters are
+    /// named without `repeat`/`layer` and with the item's index (`model.layers.repeat.count` →
+    /// `model.layers.count`, `model.layers.repeat.layer.units` → `model.layers.2.units`).
+    static func overrideCovers(_ key: String, field: String) -> Bool {
+        func within(_ f: String, _ k: String) -> Bool { f == k || f.hasPrefix(k + ".") }
+        if within(field, key) { return true }
+        let parts = key.split(separator: ".")
+        guard parts.contains("repeat") else { return false }
+        var canonical: [Substring] = []
+        for (i, p) in parts.enumerated() where p != "repeat" && !(p == "layer" && i > 0 && parts[i - 1] == "repeat") { canonical.append(p) }
+        let fieldParts = field.split(separator: ".").filter { !$0.allSatisfy(\.isNumber) }
+        return within(fieldParts.joined(separator: "."), canonical.joined(separator: "."))
     }
 
     /// YAML text of this tree (block style).

@@ -14,6 +14,8 @@ final class OverrideErrorTests: XCTestCase {
             ("name.x=1", "name.x", "cannot set a key inside a plain value"),
             ("budget={trials: 0}", "budget.trials", "out of range"),
             ("training.learning_rate={float: [1, 2]", "", "not valid YAML"),
+            ("model.layers.repeat.count={int: [1, 3], step: 5}", "model.layers.count", "step 5 is larger than the range [1, 3]"),
+            ("model.layers.repeat.layer.units={int: [0, 4]}", "model.layers.0.units", "out of range"),
         ]
         for c in cases {
             XCTAssertThrowsError(try StudySpec.parse(SearchSpaceTests.yaml, file: "space.yaml", overrides: [c.set]), c.set) { e in
