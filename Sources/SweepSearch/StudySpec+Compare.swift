@@ -33,7 +33,31 @@ extension StudySpec {
         note("scheduler", scheduler.summary, edited.scheduler.summary)
         note("seed", "\(seed)", "\(edited.seed)")
         note("budget.max_epochs", budget.maxEpochs.map { "\($0)" } ?? "(none)", edited.budget.maxEpochs.map { "\($0)" } ?? "(none)")
-        return out
+        return Self.groupingIndices(out)
+    }
+
+    /// The same change to several items of a list (the layers of a `repeat:`) as one line:
+    /// `parameter model.layers.{0,1,2}.activation: ...`.
+    static func groupingIndices(_ lines: [String]) -> [String] {
+        var order: [String] = []
+        var indices: [String: [Substring]] = [:]
+        var ungrouped: [String: String] = [:]
+        for line in lines {
+            let what = line.prefix { $0 != ":" }
+            let parts = what.split(separator: ".", omittingEmptySubsequences: false)
+            let numeric = parts.indices.filter { parts[$0].allSatisfy(\.isNumber) && !parts[$0].isEmpty }
+            guard numeric.count == 1 else { order.append(line); ungrouped[line] = line; continue }
+            // The index wherever it follows the same path (`model.layers.0.dropout: parameter model.layers.0.dropout → 0.1`).
+            let stem = parts[..<numeric[0]].joined(separator: ".").split(separator: " ").last.map(String.init) ?? ""
+            let key = line.replacingOccurrences(of: "\(stem).\(parts[numeric[0]]).", with: "\(stem).#.")
+            if indices[key] == nil { order.append(key) }
+            indices[key, default: []].append(parts[numeric[0]])
+        }
+        return order.map { key in
+            if let line = ungrouped[key] { return line }
+            let i = indices[key]!
+            return key.replacingOccurrences(of: ".#.", with: i.count == 1 ? ".\(i[0])." : ".{\(i.joined(separator: ","))}.")
+        }
     }
 
     private func templateSection(_ key: String, of tree: ConfigTree) -> ConfigTree? {

@@ -27,7 +27,7 @@ final class StudyCompareTests: XCTestCase {
             ("a range", replace("[1.0e-4, 1.0e-1]", "[1.0e-3, 1.0e-1]"),
              ["parameter training.learning_rate: float [0.0001, 0.1] log → float [0.001, 0.1] log"]),
             ("a step", replace("step: 0.1", "step: 0.05"),
-             (0..<3).map { "parameter model.layers.\($0).dropout: float [0, 0.5] step 0.1 → float [0, 0.5] step 0.05" }),
+             ["parameter model.layers.{0,1,2}.dropout: float [0, 0.5] step 0.1 → float [0, 0.5] step 0.05"]),
             ("a choice added", replace("[16, 32, 64]", "[16, 32, 64, 128]"),
              ["parameter training.batch_size: choice [16, 32, 64] → choice [16, 32, 64, 128]"]),
             ("a parameter fixed", replace("batch_size: {choice: [16, 32, 64]}", "batch_size: 32"),
@@ -37,7 +37,7 @@ final class StudyCompareTests: XCTestCase {
             ("a condition", replace("when: {training.optimizer: [momentum]}", "when: {training.optimizer: [momentum, sgd]}"),
              ["parameter training.momentum: when training.optimizer in [momentum] → when training.optimizer in [momentum, sgd]"]),
             ("a fixed value in a repeated layer", replace("type: dense", "type: dense\n        batchnorm: true"),
-             (0..<3).map { "model.layers.\($0).batchnorm: (none) → true" }),
+             ["model.layers.{0,1,2}.batchnorm: (none) → true"]),
             ("the data set", replace("dataset: {name: digits}", "dataset: {name: digits, split_seed: 3}"),
              ["dataset.split_seed: (none) → 3"]),
             ("the objective", replace("metric: val_accuracy, direction: maximize", "metric: val_loss, direction: minimize"),
@@ -57,7 +57,16 @@ final class StudyCompareTests: XCTestCase {
         XCTAssertEqual(fewer.first, "parameter model.layers.count: int [1, 3] → int [1, 2]")
         XCTAssertTrue(fewer.contains("parameter model.layers.2.units: int [16, 256] log → (none)"), "\(fewer)")
         XCTAssertTrue(fewer.contains("parameter model.layers.1.units: when model.layers.count in [2, 3] → when model.layers.count in [2]"), "\(fewer)")
+        XCTAssertEqual(fewer.count, 8, "\(fewer)")
         XCTAssertTrue(fewer.last?.hasPrefix("model.layers: [{") == true, "\(fewer)")
+    }
+
+    /// The same change to every repeated layer is one line; different changes stay apart.
+    func testGroupsRepeatedItems() {
+        XCTAssertEqual(StudySpec.groupingIndices([
+            "parameter a.0.u: x → y", "parameter a.1.u: x → y", "parameter a.2.u: x → z", "b.0.c.1: p → q", "seed: 1 → 2", "parameter a.3.u: x → y",
+            "m.l.0.d: parameter m.l.0.d → 0.1", "m.l.1.d: parameter m.l.1.d → 0.1",
+        ]), ["parameter a.{0,1,3}.u: x → y", "parameter a.2.u: x → z", "b.0.c.1: p → q", "seed: 1 → 2", "m.l.{0,1}.d: parameter m.l.{0,1}.d → 0.1"])
     }
 
     /// Command studies: the command, fixed `params:` values and the parameters count; the
