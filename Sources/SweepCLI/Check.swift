@@ -35,6 +35,7 @@ struct Check: ParsableCommand {
         if let e = spec.budget.maxEpochs { budget += ", at most \(e) epochs each" }
         if let f = spec.budget.maxFailures { budget += ", stop after \(f) failures" }
         if let t = spec.budget.trialTimeout { budget += ", \(Distribution.number(t)) s per trial" }
+        if let t = spec.budget.timeout { budget += ", \(Distribution.number(t)) s in all" }
         s += "budget     \(budget)\n"
         var sampler = spec.sampler.summary
         if spec.sampler.name != resolvedSampler { sampler += " (resolves to \(resolvedSampler))" }
@@ -63,7 +64,8 @@ struct Check: ParsableCommand {
             "file": spec.file, "study": spec.name, "seed": spec.seed,
             "objective": ["metric": spec.objective.metric, "direction": spec.objective.direction.rawValue],
             "budget": ["trials": spec.budget.trials, "max_epochs": opt(spec.budget.maxEpochs),
-                       "max_failures": opt(spec.budget.maxFailures), "trial_timeout": opt(spec.budget.trialTimeout)],
+                       "max_failures": opt(spec.budget.maxFailures), "trial_timeout": opt(spec.budget.trialTimeout),
+                       "timeout": opt(spec.budget.timeout)],
             "sampler": ["name": spec.sampler.name, "resolved": resolvedSampler, "options": spec.sampler.options],
             "scheduler": ["name": spec.scheduler.name, "options": spec.scheduler.options],
             "command": opt(spec.command), "protocol": opt(spec.command.map { _ in spec.stdoutProtocol.rawValue }),

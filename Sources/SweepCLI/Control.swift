@@ -34,8 +34,8 @@ struct Status: ParsableCommand {
             if let b = o.bestValue { line += ", best \(o.metric) \(String(format: "%.6g", b))" }
             if let pid = o.controllerPID { line += ", pid \(pid), \(o.workersBusy) workers busy" }
             if let why = o.stopReason { line += "; stopped: \(why)" }
-            if o.state == "interrupted" { line += "; continues when a daemon starts (or `sweep resume \(o.study)`)" }
-            if o.state == "stopped" { line += "; `sweep resume \(o.study)` continues it" }
+            if o.state == "interrupted" { line += "; continues when a daemon starts (or \(suggest("resume", o.study, db: store.db)))" }
+            if o.state == "stopped" { line += "; \(suggest("resume", o.study, db: store.db)) continues it" }
             print(line)
         }
     }
@@ -45,14 +45,22 @@ struct Status: ParsableCommand {
 struct Stop: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Stop a running search cleanly (running trials are re-queued, not failed).")
     @Argument(help: "Study name.") var study: String
-    @Option(help: "Seconds to wait for the search to stop.") var wait: Double = 60
+    @Option(parsing: .unconditional, help: "Seconds to wait for the search to stop.") var wait: Double = 60
     @OptionGroup var store: StoreOptions
 
     func run() throws {
         let db = try openStore(store.db)
         let s = try findStudy(db, study, db: store.db)
         guard s.isRunning(), let pid = s.controllerPID else {
-            throw InputError(file: store.db, field: "STUDY", "study '\(s.name)' is not running")
+            // Nothing runs it: a stopped or finished study stays as it is; an interrupted one is
+            // marked stopped, so no daemon takes it up again.
+            if s.status == .running {
+                try db.updateStudy(id: s.id, status: .stopped)
+                print("stopped \(s.name) (it was interrupted; no daemon takes it up now); \(suggest("resume", s.name, db: store.db)) continues it")
+            } else {
+                print("study \(s.name) is already \(s.status.rawValue); nothing to stop")
+            }
+            return
         }
         guard s.controllerHost == ProcessInfo.processInfo.hostName else {
             throw InputError(field: "STUDY", "study '\(s.name)' runs on \(s.controllerHost ?? "?"), not on this machine")
@@ -73,7 +81,7 @@ struct Stop: ParsableCommand {
             throw RuntimeFailure("study '\(s.name)' (pid \(pid)) did not stop within \(Int(wait)) s")
         }
         let finished = try db.trials(studyID: s.id).filter { $0.record.state.isFinished }.count
-        print("stopped \(s.name): \(finished) of \(now.trialsTotal) trials finished; `sweep resume \(s.name)` continues it")
+        print("stopped \(s.name): \(finished) of \(now.trialsTotal) trials finished; \(suggest("resume", s.name, db: store.db)) continues it")
     }
 }
 
@@ -82,7 +90,7 @@ struct Stop: ParsableCommand {
 struct Resume: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Continue a stopped or interrupted study (in the daemon, followed like `sweep start`).")
     @Argument(help: "Study name.") var study: String
-    @Option(help: "Trial processes at once (default: as it was started).") var workers: Int?
+    @Option(parsing: .unconditional, help: "Trial processes at once (default: as it was started).") var workers: Int?
     @Option(help: "Where data sets live (default: as it was started).") var dataDir: String?
     @Flag(help: "Return at once; the daemon runs the study.") var detach = false
     @Flag(help: "Run the study in this process (no daemon).") var foreground = false
@@ -96,13 +104,23 @@ struct Resume: ParsableCommand {
     func run() throws {
         let db = try openStore(store.db)
         let s = try findStudy(db, study, db: store.db)
-        if s.isRunning() { throw InputError(file: store.db, field: "STUDY", "study '\(s.name)' is already running (pid \(s.controllerPID ?? 0))") }
+        if s.isRunning() {
+            // Already running (in the daemon or a foreground search): follow it instead.
+            if foreground {
+                throw InputError(file: store.db, field: "STUDY", "study '\(s.name)' is already running (pid \(s.controllerPID ?? 0)); --foreground cannot run it a second time")
+            }
+            print("study \(s.name) is already running (pid \(s.controllerPID ?? 0))")
+            if detach { return }
+            try follow(db: store.db, study: s.name, seen: Set(try existingFinished(db: store.db, study: s.name)))
+            return
+        }
         if foreground {
             var options = RunOptions.stored(s, dbPath: store.db, trialExecutable: CommandLine.selfExecutable,
                                             dataDir: absolute(DataDirectory.resolve(dataDir)))
             if let workers { options.workers = workers }
             if let dataDir { options.dataDir = absolute(dataDir) }
             let spec = try StudySpec.parse(s.spaceText, file: s.spacePath, overrides: options.overrides)
+            try options.keepEnvironment(spec.envKeep, from: ProcessInfo.processInfo.environment, file: s.spacePath)
             try runSearch(spec: spec, options: options)
             return
         }
@@ -132,10 +150,15 @@ func resultsFolder(db: String) -> String { (absolute(db) as NSString).deletingLa
 
 /// `sweep logs STUDY [--trial N]`: what the trials said: states, reasons, stderr tails.
 struct Logs: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show a study's log, or one trial's parameters, reports, exit and stderr tail.")
+    static let configuration = CommandConfiguration(abstract: "Show a study's log (--follow: as it grows), or one trial's parameters, reports, exit and stderr tail.")
     @Argument(help: "Study name.") var study: String
-    @Option(help: "One trial's details.") var trial: Int?
+    @Option(parsing: .unconditional, help: "One trial's details.") var trial: Int?
+    @Flag(name: [.customShort("f"), .long], help: "Keep printing new log lines and finished trials until the study's run ends.") var follow = false
     @OptionGroup var store: StoreOptions
+
+    func validate() throws {
+        if follow && trial != nil { throw ValidationError("--follow shows the study's log; it cannot be used with --trial") }
+    }
 
     func run() throws {
         let db = try openStore(store.db)
@@ -159,23 +182,66 @@ struct Logs: ParsableCommand {
             if let tail = t.stderrTail, !tail.isEmpty { print("stderr (last 4 KB):"); print(tail, terminator: tail.hasSuffix("\n") ? "" : "\n") }
             return
         }
-        // The daemon's log lines about this study.
+        // The daemon's log lines about this study, then every trial's state.
         let daemonLog = DaemonPaths(db: store.db).log
-        if let text = try? String(contentsOfFile: daemonLog, encoding: .utf8) {
-            let quoted = s.name.contains(" ") || s.name.contains("\"") ? "\"" + s.name.replacingOccurrences(of: "\"", with: "\\\"") + "\"" : s.name
-            let lines = text.split(separator: "\n").filter { $0.contains(" study=\(quoted) ") || $0.hasSuffix(" study=\(quoted)") }
+        let matcher = StudyLogLines(study: s.name)
+        var offset = 0
+        if let data = FileManager.default.contents(atPath: daemonLog) {
+            offset = data.count
+            let lines = matcher.lines(in: data)
             if !lines.isEmpty {
-                print("== \(daemonLog) (study=\(quoted))")
+                print("== \(daemonLog) (study=\(matcher.quoted))")
                 for l in lines { print(l) }
                 print("==")
             }
         }
-        for t in try db.trials(studyID: s.id) {
-            var line = "trial \(t.record.number) \(t.record.state.rawValue.lowercased())"
-            if let v = t.record.value { line += "  value \(v)" }
-            if let e = t.epochsRun { line += "  epochs \(e)" }
-            if let r = t.reason { line += "  (\(r))" }
-            print(line)
+        var printed: [Int: TrialState] = [:]
+        for t in try db.trials(studyID: s.id) { print(Self.line(t)); printed[t.record.number] = t.record.state }
+        guard follow else { return }
+        // New log lines and trial states as they come, until the study's run ends; the daemon's
+        // log has a line per finished trial of the studies it runs, so the store's are printed
+        // only for a study another process runs (a foreground search).
+        let inDaemon = s.controllerPID != nil && DaemonClient(db: store.db).daemonPID() == s.controllerPID
+        let interrupt = SignalStopper { Glibc.exit(0) }
+        defer { interrupt.cancel() }
+        while true {
+            let running = try db.study(named: s.name)?.isRunning() ?? false
+            if let h = FileHandle(forReadingAtPath: daemonLog) {
+                try h.seek(toOffset: UInt64(offset))
+                let data = h.readDataToEndOfFile()
+                try? h.close()
+                // Only whole lines; a partly written last line is read on the next poll.
+                if let lastNewline = data.lastIndex(of: 10) {
+                    let whole = data[data.startIndex...lastNewline]
+                    offset += whole.count
+                    for l in matcher.lines(in: Data(whole)) { print(l) }
+                }
+            }
+            for t in try db.trials(studyID: s.id) where t.record.state.isFinished && printed[t.record.number] != t.record.state {
+                if !inDaemon { print(Self.line(t)) }
+                printed[t.record.number] = t.record.state
+            }
+            if !running { break }
+            usleep(500_000)
         }
+    }
+
+    static func line(_ t: StoredTrial) -> String {
+        var line = "trial \(t.record.number) \(t.record.state.rawValue.lowercased())"
+        if let v = t.record.value { line += "  value \(v)" }
+        if let e = t.epochsRun { line += "  epochs \(e)" }
+        if let r = t.reason { line += "  (\(r))" }
+        return line
+    }
+}
+
+/// Picks a study's lines out of the daemon's log (`study=NAME` metadata, quoted when needed).
+struct StudyLogLines {
+    let quoted: String
+    init(study: String) {
+        quoted = study.contains(" ") || study.contains("\"") ? "\"" + study.replacingOccurrences(of: "\"", with: "\\\"") + "\"" : study
+    }
+    func lines(in data: Data) -> [Substring] {
+        String(decoding: data, as: UTF8.self).split(separator: "\n").filter { $0.contains(" study=\(quoted) ") || $0.hasSuffix(" study=\(quoted)") }
     }
 }

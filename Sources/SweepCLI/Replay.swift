@@ -11,7 +11,7 @@ struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Retrain a trial (default: the best) from its stored configuration and seed, check the result and export the model.")
     @Argument(help: "Study name (default: the most recent study).") var study: String?
-    @Option(help: "Trial number (default: the best trial).") var trial: Int?
+    @Option(parsing: .unconditional, help: "Trial number (default: the best trial).") var trial: Int?
     @Option(help: "Where data sets live.") var dataDir: String?
     @OptionGroup var store: StoreOptions
 

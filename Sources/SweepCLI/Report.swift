@@ -33,7 +33,7 @@ func storedSpec(_ study: StudyRecord) throws -> StudySpec {
 struct LeaderboardCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "leaderboard", abstract: "Rank a study's trials (default: the most recent study).")
     @Argument(help: "Study name.") var study: String?
-    @Option(help: "Show the best N trials.") var top: Int?
+    @Option(parsing: .unconditional, help: "Show the best N trials.") var top: Int?
     @Flag(help: "JSON output.") var json = false
     @Flag(help: "CSV output.") var csv = false
     @OptionGroup var store: StoreOptions
@@ -53,32 +53,37 @@ struct LeaderboardCommand: ParsableCommand {
     }
 }
 
+/// `sweep studies`: every study in a table; `--json` is `sweep status --json`'s array (one
+/// vocabulary: `study`, `state`, `trials`, `best_value`, ...).
 struct Studies: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the studies with their trial counts and best values.")
-    @Flag(help: "JSON output.") var json = false
+    static let configuration = CommandConfiguration(abstract: "List the studies: state, trials per state, best value.")
+    @Flag(help: "JSON output (the same objects as `sweep status --json`).") var json = false
     @OptionGroup var store: StoreOptions
 
     func run() throws {
         let db = try openStore(store.db)
-        let all = try db.studies()
-        if json {
-            let arr: [[String: Any]] = all.map { s in
-                ["name": s.name, "direction": s.direction.rawValue, "metric": s.metric, "trials": s.counts.mapKeys(\.rawValue),
-                 "best_value": s.bestValue ?? NSNull(), "created_at": ISO8601DateFormatter().string(from: s.createdAt),
-                 "status": s.status.rawValue, "trials_total": s.trialsTotal]
-            }
-            print(String(data: try JSONSerialization.data(withJSONObject: arr, options: [.prettyPrinted, .sortedKeys]), encoding: .utf8)!)
-            return
+        let reports = try StudyStatusReport.all(db)
+        if json { print(StudyStatusReport.json(reports)); return }
+        if reports.isEmpty { print("no studies"); return }
+        let header = ["study", "state", "metric", "direction", "complete", "pruned", "failed", "waiting", "running", "best", "created"]
+        var rows = [header]
+        for r in reports {
+            let n = { (s: TrialState) in String(r.trials[s.rawValue] ?? 0) }
+            rows.append([r.study, r.state, r.metric, r.direction, n(.complete), n(.pruned), n(.fail), n(.waiting), n(.running),
+                         r.bestValue.map { String(format: "%.6g", $0) } ?? "-", r.createdAt.map(Self.date) ?? "-"])
         }
-        if all.isEmpty { print("no studies"); return }
-        print("study  metric  direction  complete  pruned  failed  running  best  created  status")
-        for s in all {
-            let c = s.counts
-            print("\(s.name)  \(s.metric)  \(s.direction.rawValue)  \(c[.complete] ?? 0)  \(c[.pruned] ?? 0)  \(c[.fail] ?? 0)  \((c[.running] ?? 0) + (c[.waiting] ?? 0))  \(s.bestValue.map { String(format: "%.6g", $0) } ?? "-")  \(s.createdAt)  \(s.status)")
+        let widths = header.indices.map { c in rows.map { $0[c].count }.max()! }
+        for row in rows {
+            print(row.indices.map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                .trimmingCharacters(in: .whitespaces))
         }
     }
-}
 
-extension Dictionary {
-    func mapKeys<K: Hashable>(_ f: (Key) -> K) -> [K: Value] { Dictionary<K, Value>(uniqueKeysWithValues: map { (f($0.key), $0.value) }) }
+    static func date(_ d: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone.current
+        f.dateFormat = "yyyy-MM-dd HH:mm"
+        return f.string(from: d)
+    }
 }

@@ -10,17 +10,18 @@ import SweepStorage
 /// `sweep serve`: the daemon in the foreground of this process.
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the daemon: searches as a service, its JSON API on results/sweep.sock.",
+        abstract: "Run the daemon of a database: searches as a service, its JSON API on a Unix socket beside it.",
         discussion: """
-            SIGTERM or Ctrl-C shuts it down cleanly: running trials are stopped and re-queued, and the next daemon \
-            continues their studies. The log is results/logs/daemon.log. `sweep start` starts a daemon by itself \
-            when none runs (with --idle-timeout 600).
+            Each database has its own daemon: for results/sweep.db the socket is results/sweep.sock and the log \
+            results/logs/sweep.daemon.log (for r.db: r.sock, logs/r.daemon.log). SIGTERM or Ctrl-C shuts it down \
+            cleanly: running trials are stopped and re-queued, and the next daemon continues their studies. \
+            `sweep start` starts a daemon by itself when none runs (with --idle-timeout 600).
             """)
-    @Option(help: "Trial processes at once, shared by every search (default: the number of cores).") var workers: Int?
+    @Option(parsing: .unconditional, help: "Trial processes at once, shared by every search (default: the number of cores).") var workers: Int?
     @Option(help: "Also serve the API on HTTP: PORT or HOST:PORT (loopback unless --token is given).") var http: String?
-    @Option(help: "The HTTP API's bearer token (at least 16 characters; default: random, in results/daemon.token).") var token: String?
+    @Option(help: "The HTTP API's bearer token (at least 16 characters; default: random, in results/<db>.daemon.token).") var token: String?
     @Option(help: "Read the HTTP token from this file.") var tokenFile: String?
-    @Option(help: "Exit after this many seconds with no search running and no request.") var idleTimeout: Double?
+    @Option(parsing: .unconditional, help: "Exit after this many seconds with no search running and no request.") var idleTimeout: Double?
     @Option(help: "Where data sets live, for searches that do not say.") var dataDir: String?
     @Flag(help: "Also write the log to stderr.") var verbose = false
     @OptionGroup var store: StoreOptions
@@ -61,7 +62,7 @@ struct Serve: ParsableCommand {
 /// `sweep shutdown`: stops the daemon of a database cleanly.
 struct Shutdown: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Stop the daemon cleanly (running trials are re-queued; its searches continue when a daemon starts again).")
-    @Option(help: "Seconds to wait for it to exit.") var wait: Double = 60
+    @Option(parsing: .unconditional, help: "Seconds to wait for it to exit.") var wait: Double = 60
     @OptionGroup var store: StoreOptions
 
     func run() throws {
@@ -81,12 +82,16 @@ func ensureDaemon(db: String, workers: Int?) throws -> DaemonClient {
     let client = DaemonClient(db: db)
     if client.health() != nil { return client }
     let paths = client.paths
-    try FileManager.default.createDirectory(atPath: paths.results + "/logs", withIntermediateDirectories: true)
+    if let r = try? client.request("GET", "/v1/health", timeout: 5), r.status == 421 {
+        throw InputError(file: paths.db, field: "--db",
+                         "another database's daemon answers on \(paths.socket) (its file name differs only in its extension); rename one of the two databases")
+    }
+    try Folders.create(paths.results + "/logs", field: "--db")
     // An auto-started daemon exits when idle (SWEEP_DAEMON_IDLE_TIMEOUT seconds, default 600).
     let idle = ProcessInfo.processInfo.environment["SWEEP_DAEMON_IDLE_TIMEOUT"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? 600
     var args = [CommandLine.selfExecutable, "serve", "--db", paths.db, "--idle-timeout", "\(idle)"]
     if let workers { args += ["--workers", "\(workers)"] }
-    let out = paths.results + "/logs/daemon.out"
+    let out = paths.startLog
     let pid = try spawnDetached(argv: args, logPath: out)
     let deadline = Date().addingTimeInterval(20)
     while Date() < deadline {
@@ -142,7 +147,7 @@ func follow(db: String, study name: String, seen initial: Set<Int>) throws {
     let store = try SweepStore(path: db)
     guard let first = try store.study(named: name) else { throw RuntimeFailure("study '\(name)' is not in \(db)") }
     let interrupt = SignalStopper {
-        FileHandle.standardError.write("\nstopped following; study \(name) goes on in the daemon (`sweep status \(name)`, `sweep stop \(name)`)\n".data(using: .utf8)!)
+        FileHandle.standardError.write("\nstopped following; study \(name) goes on in the daemon (\(suggest("status", name, db: db)), \(suggest("stop", name, db: db)))\n".data(using: .utf8)!)
         exit(0)
     }
     defer { interrupt.cancel() }
@@ -170,13 +175,23 @@ func follow(db: String, study name: String, seen initial: Set<Int>) throws {
     let study = try store.study(named: name) ?? first
     let spec = try storedSpec(study)
     print("")
-    print(Leaderboard(trials: try store.trials(studyID: study.id), space: spec.space, direction: study.direction)
-        .table(top: 10, study: study.name, metric: study.metric))
-    if let why = study.stopReason { throw RuntimeFailure("the search stopped: \(why)") }
+    let trials = try store.trials(studyID: study.id)
+    print(Leaderboard(trials: trials, space: spec.space, direction: study.direction).table(top: 10, study: study.name, metric: study.metric))
     switch study.status {
-    case .finished: return
-    case .stopped: print("stopped: `sweep resume \(study.name)` continues the study")
+    case .finished:
+        if let why = study.stopReason { print("finished: \(why)") }
+        try checkSomeTrialSucceeded(trials, study: study.name, db: db)
+    case .stopped:
+        if let why = study.stopReason { throw RuntimeFailure("the search stopped: \(why)") }
+        try checkSomeTrialSucceeded(trials, study: study.name, db: db)
+        print("stopped: \(suggest("resume", study.name, db: db)) continues the study")
     case .running:
-        throw RuntimeFailure("the daemon stopped before the study ended; it continues when a daemon starts again (`sweep resume \(study.name)`)")
+        let daemonAlive = DaemonClient(db: db).daemonPID() != nil
+        if let why = study.stopReason {
+            throw RuntimeFailure("the daemon ended this study's run: \(why)\nit continues when a daemon starts again or with \(suggest("resume", study.name, db: db)); the daemon's log: \(DaemonPaths(db: db).log)")
+        }
+        throw RuntimeFailure(daemonAlive
+            ? "the daemon ended this study's run without a reason; see its log \(DaemonPaths(db: db).log); \(suggest("resume", study.name, db: db)) continues it"
+            : "the daemon stopped before the study ended; it continues when a daemon starts again (\(suggest("resume", study.name, db: db)))")
     }
 }

@@ -7,11 +7,6 @@ import SweepRunner
 import SweepSearch
 import SweepStorage
 
-/// Options every command that touches the store takes.
-struct StoreOptions: ParsableArguments {
-    @Option(help: "The SQLite file of results.") var db: String = "results/sweep.db"
-}
-
 struct Start: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a search in the daemon, follow it, and print the leaderboard at the end.",
@@ -24,13 +19,13 @@ struct Start: ParsableCommand {
 
     @Argument(help: "The search-space file (YAML).") var space: String
     @Option(help: "Study name (default: the file's `name`).") var study: String?
-    @Option(help: "Total trials in the study.") var trials: Int?
-    @Option(help: "Trial processes at once (default: the number of cores).") var workers: Int?
+    @Option(parsing: .unconditional, help: "Total trials in the study.") var trials: Int?
+    @Option(parsing: .unconditional, help: "Trial processes at once (default: the number of cores).") var workers: Int?
     @Option(help: "auto, random, grid, tpe or gp.") var sampler: String?
     @Option(help: "none, asha, hyperband or median.") var scheduler: String?
     @Option(help: "Study seed.") var seed: UInt64?
     @Option(help: "Where data sets live.") var dataDir: String?
-    @Option(help: "Memory limit of one trial process, in MB.") var memoryMb: Int?
+    @Option(parsing: .unconditional, help: "Memory limit of one trial process, in MB.") var memoryMb: Int?
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a value of the file: key.path=value.", valueName: "key=value"))
     var overrides: [String] = []
     @OptionGroup var store: StoreOptions
@@ -56,9 +51,10 @@ struct Start: ParsableCommand {
         try spec.checkCommand()
         let dataDir = absolute(DataDirectory.resolve(self.dataDir))
         if foreground {
-            let options = RunOptions(studyName: study, trials: trials, workers: workers ?? ProcessInfo.processInfo.activeProcessorCount,
+            var options = RunOptions(studyName: study, trials: trials, workers: workers ?? ProcessInfo.processInfo.activeProcessorCount,
                                      sampler: sampler, scheduler: scheduler, seed: seed, overrides: overrides, dataDir: dataDir,
                                      dbPath: store.db, trialExecutable: CommandLine.selfExecutable, memoryMB: memoryMb)
+            try options.keepEnvironment(spec.envKeep, from: ProcessInfo.processInfo.environment, file: space)
             try runSearch(spec: spec, options: options)
             return
         }
@@ -80,7 +76,7 @@ struct Start: ParsableCommand {
         if r.status != 200 { try checkAPI(r, expect: 201) }
         if detach {
             print("study \(name) runs in the daemon (pid \(client.daemonPID() ?? 0)); log \(client.paths.log)")
-            print("follow it with `sweep status \(name)`, stop it with `sweep stop \(name)`")
+            print("follow it with \(suggest("status", name, db: store.db)), stop it with \(suggest("stop", name, db: store.db))")
             return
         }
         try follow(db: store.db, study: name, seen: seen)
@@ -99,23 +95,40 @@ func existingFinished(db: String, study: String) throws -> [Int] {
 func runSearch(spec: StudySpec, options: RunOptions) throws {
     let progress = ProgressPrinter()
     let runner = try SearchRunner(spec: spec, options: options, observer: progress)
-    let stopper = SignalStopper { runner.stop() }
+    let stopper = SignalStopper(saying: "stopping: waiting for running trials to stop (Ctrl-C again to quit at once)") { runner.stop() }
     let began = Date()
     let stored = try runner.run()
     stopper.cancel()
     progress.finish()
     let board = Leaderboard(trials: stored, space: spec.space, direction: spec.objective.direction)
     let elapsed = Date().timeIntervalSince(began)
-    if runner.trialsRun > 0 {
-        print(String(format: "ran %d trials in %.1f s (%.1f trials/s), controller CPU %.3f ms per trial",
-                     runner.trialsRun, elapsed, Double(runner.trialsRun) / elapsed, runner.controllerCPUSeconds / Double(runner.trialsRun) * 1000))
+    let finished = runner.trialsFinished
+    if finished > 0 {
+        print(String(format: "%d trials finished in %.1f s (%.1f trials/s), controller CPU %.3f ms per trial",
+                     finished, elapsed, Double(finished) / elapsed, runner.controllerCPUSeconds / Double(finished) * 1000))
     }
     print("")
     print(board.table(top: 10, study: runner.study.name, metric: spec.objective.metric))
-    if let why = runner.stopReason { throw RuntimeFailure("the search stopped: \(why)") }
-    if stored.contains(where: { $0.record.state == .waiting }) {
-        print("stopped: run the same command again (or `sweep resume \(runner.study.name)`) to continue the study")
+    if let why = runner.stopReason {
+        guard runner.study.status == .finished else { throw RuntimeFailure("the search stopped: \(why)") }
+        print("finished: \(why)")
     }
+    try checkSomeTrialSucceeded(stored, study: runner.study.name, db: options.dbPath)
+    if stored.contains(where: { $0.record.state == .waiting }) {
+        print("stopped: run the same command again (or \(suggest("resume", runner.study.name, db: options.dbPath))) to continue the study")
+    }
+}
+
+/// Throws (exit 1) when a study's trials all failed: a search that produced nothing is a failure
+/// of the command, whatever the reason; the message gives the commonest reason and where to look.
+func checkSomeTrialSucceeded(_ trials: [StoredTrial], study: String, db: String) throws {
+    let failed = trials.filter { $0.record.state == .fail }
+    guard !failed.isEmpty, !trials.contains(where: { $0.record.state == .complete || $0.record.state == .pruned }) else { return }
+    let reasons = Dictionary(grouping: failed, by: { $0.reason ?? "no reason recorded" })
+    let (reason, group) = reasons.max { a, b in a.value.count != b.value.count ? a.value.count < b.value.count : a.key > b.key }!
+    let example = group.map(\.record.number).min()!
+    throw RuntimeFailure("every trial of study '\(study)' failed (\(failed.count)); \(group.count == failed.count ? "all" : "\(group.count)") with: \(reason)\n"
+        + "see \(suggest("logs", study, ["--trial", "\(example)"], db: db)) for its output")
 }
 
 func absolute(_ path: String) -> String {
@@ -129,11 +142,11 @@ extension CommandLine {
     }
 }
 
-/// Ctrl-C (SIGINT) and SIGTERM stop the run cleanly: running trials are stopped and left to be
-/// run again; a second Ctrl-C exits at once.
+/// Ctrl-C (SIGINT) and SIGTERM: the first prints `message` (if any) and calls `onStop`; a second
+/// one exits at once.
 final class SignalStopper {
     var sources: [DispatchSourceSignal] = []
-    init(_ onStop: @escaping () -> Void) {
+    init(saying message: String? = nil, _ onStop: @escaping () -> Void) {
         var count = 0
         for sig in [SIGINT, SIGTERM] {
             signal(sig, SIG_IGN)
@@ -141,7 +154,7 @@ final class SignalStopper {
             s.setEventHandler {
                 count += 1
                 if count > 1 { exit(130) }
-                FileHandle.standardError.write("\nstopping: waiting for running trials to stop (Ctrl-C again to quit at once)\n".data(using: .utf8)!)
+                if let message { FileHandle.standardError.write("\n\(message)\n".data(using: .utf8)!) }
                 onStop()
             }
             s.resume()

@@ -9,7 +9,7 @@ struct Train: ParsableCommand {
         abstract: "Train one model from a fully fixed model file (a search-space file with every value fixed).")
 
     @Argument(help: "The model file (YAML).") var file: String
-    @Option(help: "Override the number of epochs.") var epochs: Int?
+    @Option(parsing: .unconditional, help: "Override the number of epochs.") var epochs: Int?
     @Option(help: "Override the seed.") var seed: UInt64?
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a value: key.path=value (repeatable).", valueName: "key=value"))
     var overrides: [String] = []
@@ -18,8 +18,8 @@ struct Train: ParsableCommand {
     @Option(help: "Write the trained model: PATH.safetensors and PATH.json (architecture).") var saveModel: String?
     @Option(help: "Write a checkpoint after every epoch to this file.") var checkpoint: String?
     @Option(help: "Continue from this checkpoint file.") var resume: String?
-    @Option(help: "Stop after this many epochs of this run (training can be resumed from --checkpoint).") var stopAfter: Int?
-    @Option(help: "BLAS threads.") var threads: Int = 1
+    @Option(parsing: .unconditional, help: "Stop after this many epochs of this run (training can be resumed from --checkpoint).") var stopAfter: Int?
+    @Option(parsing: .unconditional, help: "BLAS threads.") var threads: Int = 1
 
     func validate() throws {
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }

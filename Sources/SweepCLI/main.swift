@@ -2,11 +2,12 @@ import ArgumentParser
 import Foundation
 import SweepCore
 
-/// `sweep`: the root command only lists its subcommands (see `Commands/`).
+/// `sweep`: the root command only lists its subcommands (one file each in this folder).
 struct Sweep: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
         abstract: "Hyperparameter and architecture search for neural networks on the CPU.",
+        version: SweepVersion.string,
         subcommands: [Start.self, Status.self, Stop.self, Resume.self, Logs.self, Serve.self, Shutdown.self, Check.self, LeaderboardCommand.self, Studies.self, Replay.self, Train.self, DataCommand.self, TrialWorker.self])
 }
 

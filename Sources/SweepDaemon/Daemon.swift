@@ -21,7 +21,7 @@ public struct DaemonConfig: Sendable {
     public var dataDir: String
     /// An HTTP listener besides the Unix socket: `PORT` or `HOST:PORT` (loopback unless a token is given).
     public var http: String?
-    /// The HTTP listener's bearer token (default: a random one written to `results/daemon.token`).
+    /// The HTTP listener's bearer token (default: a random one written to `results/<db>.daemon.token`).
     public var token: String?
     /// Exit after this many seconds with no search running and no request (an auto-started daemon).
     public var idleTimeout: Double?
@@ -37,9 +37,10 @@ public struct DaemonConfig: Sendable {
 /// `sweep serve`: runs the searches of one database as a long-lived service.
 ///
 /// Contract:
-/// - One daemon per database (an flock on `results/sweep.daemon.lock`); its API on
-///   `results/sweep.sock`, mode 0600, and optionally on HTTP, where every request must carry
+/// - One daemon per database (an flock on `<db stem>.daemon.lock` beside it, see `DaemonPaths`); its
+///   API on `<db stem>.sock`, mode 0600, and optionally on HTTP, where every request must carry
 ///   `Authorization: Bearer TOKEN` and a non-loopback address is refused without an explicit token.
+///   A request naming another database (the `Sweep-Database` header) is refused with 421.
 /// - Every study it runs shares one `TrialPool` (fair share between studies).
 /// - On start it takes up every study stored as running whose controller is gone: the trials
 ///   left RUNNING are run again with the same parameters and seed (see `SearchRunner`).
@@ -79,7 +80,7 @@ public final class Daemon: @unchecked Sendable {
         if paths.socket.utf8.count > DaemonPaths.maxSocketPath {
             throw InputError(file: paths.socket, field: "--db", "the socket path is \(paths.socket.utf8.count) bytes; Unix sockets allow \(DaemonPaths.maxSocketPath): use a database in a shorter folder")
         }
-        try FileManager.default.createDirectory(atPath: paths.results + "/logs", withIntermediateDirectories: true)
+        try Folders.create(paths.results + "/logs", field: "--db")
         lock = try DaemonLock(path: paths.lock)
         let sink = try FileLogHandler.Sink(path: paths.log, echo: config.echoLog)
         logger = Logger(label: "sweep.daemon") { FileLogHandler(label: $0, sink: sink) }
@@ -209,6 +210,9 @@ public final class Daemon: @unchecked Sendable {
         if let workers { o.workers = workers }
         if let dataDir { o.dataDir = dataDir }
         let spec = try StudySpec.parse(s.spaceText, file: s.spacePath, overrides: o.overrides)
+        // A user's resume brings the shell's values of env_keep; a daemon taking the study up
+        // uses the stored ones.
+        if let env { try o.keepEnvironment(spec.envKeep, from: env, file: s.spacePath) }
         let runner = try SearchRunner(spec: spec, options: o, store: store)
         runner.observer = observer(for: s)
         return runner
@@ -242,8 +246,12 @@ public final class Daemon: @unchecked Sendable {
         if http {
             let given = request.headers[.authorization] ?? ""
             guard let token = httpToken, Self.constantTimeEqual(given, "Bearer " + token) else {
-                return Self.response(.error(401, "missing or wrong token: send 'Authorization: Bearer TOKEN' (the token is in results/daemon.token)"))
+                return Self.response(.error(401, "missing or wrong token: send 'Authorization: Bearer TOKEN' (the token is in \(paths.token))"))
             }
+        }
+        if let meant = request.headers.first(where: { $0.name.canonicalName == DaemonPaths.databaseHeader.lowercased() })?.value,
+           DaemonPaths(db: meant).db != paths.db {
+            return Self.response(.error(421, "this daemon serves \(paths.db), not \(meant.prefix(300))"))
         }
         var request = request
         let body: Data
@@ -381,6 +389,7 @@ public final class Daemon: @unchecked Sendable {
                                  scheduler: r.scheduler, seed: r.seed, overrides: r.overrides ?? [], dataDir: r.dataDir ?? config.dataDir,
                                  dbPath: paths.db, trialExecutable: config.trialExecutable, memoryMB: r.memoryMB)
         options.environment = r.env
+        try options.keepEnvironment(spec.envKeep, from: r.env ?? [:], file: r.spacePath)
         let name = r.study ?? spec.name
         if let existing = try store.study(named: name), existing.isRunning() {
             // The same search, already running here (a daemon that just started took it up).

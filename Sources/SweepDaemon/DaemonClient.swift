@@ -40,6 +40,7 @@ public struct DaemonClient: Sendable {
 
         let payload = body ?? Data()
         var head = "\(method) \(path) HTTP/1.1\r\nHost: sweep\r\nConnection: close\r\nContent-Length: \(payload.count)\r\n"
+        head += "\(DaemonPaths.databaseHeader): \(paths.db.replacingOccurrences(of: "\r", with: "").replacingOccurrences(of: "\n", with: ""))\r\n"
         if body != nil { head += "Content-Type: application/json\r\n" }
         head += "\r\n"
         var out = Data(head.utf8)
@@ -83,7 +84,7 @@ public struct DaemonClient: Sendable {
         return (APIResponse(status: status, body: text), complete)
     }
 
-    /// The daemon's health, or nil when none answers.
+    /// The daemon's health, or nil when none answers (or another database's daemon does).
     public func health() -> [String: Any]? {
         guard let r = try? request("GET", "/v1/health", timeout: 5), r.status == 200 else { return nil }
         return (try? JSONSerialization.jsonObject(with: Data(r.body.utf8))) as? [String: Any]

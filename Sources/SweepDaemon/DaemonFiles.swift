@@ -5,26 +5,50 @@ import SweepCore
 import Glibc
 #endif
 
-/// Where a daemon keeps its files: beside its database, in the results folder.
+/// Where a daemon keeps its files: beside its database, in the results folder, named after the
+/// database file (`r.db` → `r.sock`, `r.daemon.lock`, `logs/r.daemon.log`), so each database of a
+/// folder has a daemon of its own.
 public struct DaemonPaths: Sendable {
+    /// The database's absolute path, with its folder's symbolic links resolved when it exists (the
+    /// form a daemon and its clients compare).
     public let db: String
     public init(db: String) {
-        self.db = db.hasPrefix("/") ? db : FileManager.default.currentDirectoryPath + "/" + db
+        let absolute = db.hasPrefix("/") ? db : FileManager.default.currentDirectoryPath + "/" + db
+        let folder = (absolute as NSString).deletingLastPathComponent
+        let file = (absolute as NSString).lastPathComponent
+        if let real = realpath(folder, nil) {
+            self.db = String(cString: real) + (String(cString: real) == "/" ? "" : "/") + file
+            free(real)
+        } else {
+            self.db = (absolute as NSString).standardizingPath
+        }
     }
     public var results: String { (db as NSString).deletingLastPathComponent }
+    /// The database's file name without its extension: the prefix of this daemon's files.
+    public var stem: String {
+        let file = (db as NSString).lastPathComponent
+        let stem = (file as NSString).deletingPathExtension
+        return stem.isEmpty ? file : stem
+    }
     /// The API's Unix socket (mode 0600).
-    public var socket: String { results + "/sweep.sock" }
+    public var socket: String { results + "/\(stem).sock" }
     /// Held (flock) by the one daemon of this database; holds its pid.
-    public var lock: String { results + "/sweep.daemon.lock" }
-    public var log: String { results + "/logs/daemon.log" }
+    public var lock: String { results + "/\(stem).daemon.lock" }
+    public var log: String { results + "/logs/\(stem).daemon.log" }
+    /// Standard output and error of a daemon `sweep start` started detached.
+    public var startLog: String { results + "/logs/\(stem).daemon.out" }
     /// The HTTP listener's token when the user gave none (mode 0600).
-    public var token: String { results + "/daemon.token" }
+    public var token: String { results + "/\(stem).daemon.token" }
 
     /// The longest Unix socket path Linux accepts (`sun_path` less its terminating zero).
     public static let maxSocketPath = 107
+
+    /// The header with which a client names the database it means; a daemon of another database
+    /// refuses the request (two databases whose files share a stem would share a socket).
+    public static let databaseHeader = "Sweep-Database"
 }
 
-/// The one-daemon-per-database lock: an exclusive `flock` on `sweep.daemon.lock`, released by the
+/// The one-daemon-per-database lock: an exclusive `flock` on `<stem>.daemon.lock`, released by the
 /// kernel when the process dies however it dies.
 final class DaemonLock {
     let fd: Int32

@@ -17,9 +17,10 @@ import SweepData
 /// ```
 /// The output layer (one unit per class, or one for regression) is appended by the engine.
 public enum ConfigFile {
-    /// Top-level keys of the file. `objective`, `search`, `sampler`, `scheduler` and `budget`
-    /// belong to searches; a plain training run reads but does not use them.
-    public static let topKeys = ["name", "seed", "dataset", "model", "training", "objective", "search", "sampler", "scheduler", "budget", "command"]
+    /// Top-level keys of the file. `objective`, `search`, `sampler`, `scheduler`, `budget`,
+    /// `command`, `env` and `env_keep` belong to searches; a plain training run reads but does not use them.
+    public static let topKeys = ["name", "seed", "dataset", "model", "training", "objective", "search", "sampler", "scheduler", "budget",
+                                 "command", "env", "env_keep"]
 
     public static func load(path: String, overrides: [String] = []) throws -> TrialConfig {
         guard let data = FileManager.default.contents(atPath: path) else {

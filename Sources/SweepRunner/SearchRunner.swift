@@ -34,8 +34,23 @@ public struct RunOptions: Sendable, Codable, Equatable {
     public var graceSeconds: Double
     /// The environment trials start with (default: this process's). A daemon runs each search
     /// with the environment of the `sweep start` that submitted it; it is not stored (it may hold
-    /// secrets), so a study a restarted daemon takes up runs with the daemon's.
+    /// secrets), so a study a restarted daemon takes up runs with the daemon's, plus
+    /// `keptEnvironment` and the file's `env:`.
     public var environment: [String: String]? = nil
+    /// The values of the file's `env_keep:` variables in the submitting shell: stored with the
+    /// study and set for every trial of every later run.
+    public var keptEnvironment: [String: String] = [:]
+
+    /// Takes the values of `names` (the file's `env_keep:`) from `env`, the submitting shell's
+    /// environment; a name `env` lacks keeps its stored value, and one with neither is refused.
+    public mutating func keepEnvironment(_ names: [String], from env: [String: String], file: String) throws {
+        for name in names {
+            if let v = env[name] { keptEnvironment[name] = v; continue }
+            guard keptEnvironment[name] != nil else {
+                throw InputError(file: file, field: "env_keep", "'\(name)' is not set in the environment of this command; set it (export \(name)=...) or remove it from env_keep")
+            }
+        }
+    }
     public init(studyName: String? = nil, trials: Int? = nil, workers: Int = ProcessInfo.processInfo.activeProcessorCount,
                 sampler: String? = nil, scheduler: String? = nil, seed: UInt64? = nil, overrides: [String] = [], dataDir: String,
                 dbPath: String, trialExecutable: String, memoryMB: Int? = nil, graceSeconds: Double = 5) {
@@ -46,7 +61,7 @@ public struct RunOptions: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case studyName = "study", trials, workers, sampler, scheduler, seed, overrides, dataDir = "data_dir", memoryMB = "memory_mb"
-        case graceSeconds = "grace_seconds"
+        case graceSeconds = "grace_seconds", keptEnvironment = "env_keep"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -58,6 +73,7 @@ public struct RunOptions: Sendable, Codable, Equatable {
                   dataDir: try c.decodeIfPresent(String.self, forKey: .dataDir) ?? "data", dbPath: "", trialExecutable: "",
                   memoryMB: try c.decodeIfPresent(Int.self, forKey: .memoryMB),
                   graceSeconds: try c.decodeIfPresent(Double.self, forKey: .graceSeconds) ?? 5)
+        keptEnvironment = try c.decodeIfPresent([String: String].self, forKey: .keptEnvironment) ?? [:]
     }
 
     /// The stored form (sorted keys; no database or executable path).
@@ -138,15 +154,21 @@ public final class SearchRunner: @unchecked Sendable {
     /// Whether a stop marks the study `stopped` (a user's stop) or leaves it `running`, to be
     /// taken up again by the next daemon (a daemon's shutdown).
     var stopMarksStopped = true
-    /// Why the run ended before the study reached its total (too many failures), if it did.
+    /// Why the run ended before the study reached its total, if it did: too many failures or the
+    /// early failure rule (the study is `stopped`), or the time budget (it is `finished`).
     public private(set) var stopReason: String?
     /// The error that ended the run, if one did (the store failed).
     public internal(set) var failure: (any Error)?
     /// CPU time this process (the controller: sampler, scheduler, store, process pool) spent in
     /// `run()`, and the trials it started there.
     public private(set) var controllerCPUSeconds = 0.0
-    public private(set) var trialsRun = 0
     var alreadyDone = 0
+    /// Trials that finished in this run (not counting those finished before it began).
+    public var trialsFinished: Int { finishedCount - alreadyDone }
+    /// Reasons of this run's failed trials while none of its trials has succeeded (the early
+    /// failure rule: see `earlyFailure`).
+    var failuresBeforeSuccess: [String] = []
+    var succeededThisRun = false
     var lastBeat = Date()
     /// Told of the run's progress (held weakly: the caller keeps it).
     public weak var observer: RunObserver?
@@ -255,7 +277,32 @@ public final class SearchRunner: @unchecked Sendable {
 
     /// Whether the runner would start another trial if a worker were free.
     var wantsTrial: Bool {
-        !stopping && failure == nil && (counts[.fail] ?? 0) < maxFailures && (!pending.isEmpty || records.count < total)
+        !stopping && failure == nil && (counts[.fail] ?? 0) < maxFailures && earlyFailure == nil && !pastDeadline
+            && (!pending.isEmpty || records.count < total)
+    }
+
+    /// How many failures in a row, before any success, stop a run when they all failed the same way.
+    public static let earlyFailureLimit = 5
+
+    /// The early failure rule: when the first `earlyFailureLimit` trials of a run all fail for the
+    /// same reason (numbers aside) and none succeeded, the run stops with that reason instead of
+    /// failing the whole budget the same way (a typo in a path, a missing package).
+    var earlyFailure: String? {
+        guard !succeededThisRun, failuresBeforeSuccess.count >= Self.earlyFailureLimit else { return nil }
+        let first = failuresBeforeSuccess.prefix(Self.earlyFailureLimit)
+        let shape = Self.reasonShape(first.first!)
+        return first.allSatisfy { Self.reasonShape($0) == shape } ? first.first! : nil
+    }
+
+    /// A reason with its numbers masked, so "trial 3 ... line 12" and "trial 4 ... line 12" match.
+    static func reasonShape(_ reason: String) -> String {
+        String(reason.map { $0.isNumber ? "#" : $0 })
+    }
+
+    /// The study's wall-clock budget (`budget.timeout`) for this run: past it no trial starts.
+    var pastDeadline: Bool {
+        guard let t = spec.budget.timeout else { return false }
+        return Date().timeIntervalSince(started) >= t
     }
 
     /// Starts the next trial: one left behind by an earlier run, or a new one from the sampler.
@@ -281,11 +328,20 @@ public final class SearchRunner: @unchecked Sendable {
     /// Ends the run: the study's status and stop reason are written and the claim released.
     func end() {
         let failed = counts[.fail] ?? 0
-        if failed >= maxFailures && finishedCount < total {
+        if let failure {
+            stopReason = "the controller failed: \(failure)"
+        } else if failed >= maxFailures && finishedCount < total {
             stopReason = "\(failed) trials failed (max_failures: \(maxFailures)); see the reasons in the leaderboard"
+        } else if let why = earlyFailure, finishedCount < total {
+            stopReason = "the first \(Self.earlyFailureLimit) trials of this run all failed the same way: \(why)"
+        }
+        // The time budget ends a run as its trial count does: finished, with a note of why.
+        let outOfTime = stopReason == nil && pastDeadline && finishedCount < total && !stopping
+        if outOfTime {
+            stopReason = "the time budget (budget.timeout: \(Self.seconds(spec.budget.timeout!))) ran out after \(trialsFinished) trials"
         }
         let status: StudyStatus = failure != nil || (stopping && !stopMarksStopped) ? .running
-            : stopping || stopReason != nil ? .stopped : .finished
+            : outOfTime ? .finished : stopping || stopReason != nil ? .stopped : .finished
         do {
             try store.updateStudy(id: study.id, trialsTotal: total, status: status, stopReason: stopReason)
             try store.releaseStudy(id: study.id, pid: getpid())
@@ -352,7 +408,8 @@ public final class SearchRunner: @unchecked Sendable {
 
     func spawn(id: Int64, number: Int, values: [String: Double], configJSON: String) throws {
         let argv: [String]
-        var env: [String: String] = ["SWEEP_TRIAL_NUMBER": "\(number)", "SWEEP_STUDY": study.name, "OPENBLAS_NUM_THREADS": "1"]
+        var env = options.keptEnvironment.merging(spec.environment) { $1 }
+        for (k, v) in ["SWEEP_TRIAL_NUMBER": "\(number)", "SWEEP_STUDY": study.name, "OPENBLAS_NUM_THREADS": "1"] { env[k] = v }
         if let command = spec.command {
             let external = spec.space.external(values)
             let seed = trialSeed(number)
@@ -377,11 +434,25 @@ public final class SearchRunner: @unchecked Sendable {
         let events = self.events!
         // User commands run in the search-space file's folder, so relative paths in them work.
         let cwd = spec.command == nil ? nil : spec.commandDirectory
-        let p = try TrialProcess(key: id, argv: argv, stdin: Data(configJSON.utf8), env: env, baseEnvironment: options.environment, cwd: cwd,
-                                 limits: limits) { key, event in events.post(.trial(key, event)) }
+        let p: TrialProcess
+        do {
+            p = try TrialProcess(key: id, argv: argv, stdin: Data(configJSON.utf8), env: env, baseEnvironment: options.environment,
+                                 cwd: cwd, limits: limits) { key, event in events.post(.trial(key, event)) }
+        } catch let e as TrialProcess.SpawnFailure {
+            // The program could not be started (removed, misspelled, not executable): the trial
+            // fails with the reason; the early failure rule stops a run where every trial does.
+            try finishUnstarted(id: id, number: number, reason: e.description)
+            return
+        }
         running[id] = Running(number: number, process: p)
-        trialsRun += 1
         try store.setWorkerPID(trialID: id, pid: p.pid)
+    }
+
+    /// A trial whose process could not be started ends FAIL at once.
+    func finishUnstarted(id: Int64, number: Int, reason: String) throws {
+        let state = try store.finishTrial(trialID: id, state: .fail, value: nil, exitStatus: nil, reason: reason, stderrTail: "",
+                                          epochsRun: 0, durationSeconds: 0, artifactDir: nil)
+        recordFinished(number: number, state: state, value: nil, reason: reason)
     }
 
     func handle(_ key: Int64, _ event: TrialProcess.Event) throws {
@@ -435,7 +506,9 @@ public final class SearchRunner: @unchecked Sendable {
             case .exited(let code):
                 state = .fail; reason = "exited with status \(code)"
                 // The last line of stderr usually says why.
-                if let line = stderrTail.split(separator: "\n").last { reason! += ": " + String(line.prefix(200)) }
+                if let line = stderrTail.split(separator: "\n").last(where: { !$0.allSatisfy(\.isWhitespace) }) {
+                    reason! += ": " + String(line).trimmingCharacters(in: .whitespaces).shortened(to: 240)
+                }
             case .signaled(let sig):
                 state = .fail; reason = "killed by signal \(sig)\(sig == SIGKILL && options.memoryMB != nil ? " (memory limit?)" : "")"
             }
@@ -443,11 +516,16 @@ public final class SearchRunner: @unchecked Sendable {
         let duration = r.process.elapsed
         state = try store.finishTrial(trialID: key, state: state, value: value, exitStatus: exitCode(exit), reason: reason,
                               stderrTail: stderrTail, epochsRun: epochs, durationSeconds: duration, artifactDir: nil)
-        if state == .fail { value = nil }
-        records[r.number].state = state
-        records[r.number].value = value
-        count(records[r.number])
-        observer?.trialFinished(number: r.number, state: state, value: value, reason: reason, progress: progress())
+        recordFinished(number: r.number, state: state, value: state == .fail ? nil : value, reason: reason)
+    }
+
+    /// Mirrors a finished trial in memory and tells the observer.
+    func recordFinished(number: Int, state: TrialState, value: Double?, reason: String?) {
+        records[number].state = state
+        records[number].value = value
+        count(records[number])
+        if state == .fail { failuresBeforeSuccess.append(reason ?? "no reason") } else { succeededThisRun = true }
+        observer?.trialFinished(number: number, state: state, value: value, reason: reason, progress: progress())
     }
 
     static func seconds(_ x: Double) -> String { x == x.rounded() ? "\(Int(x)) s" : "\(x) s" }

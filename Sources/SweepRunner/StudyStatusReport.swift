@@ -3,7 +3,7 @@ import SweepCore
 import SweepStorage
 
 /// Where one study stands, as `sweep status --json` and the daemon's API report it.
-public struct StudyStatusReport: Codable, Sendable, Equatable {
+public struct StudyStatusReport: Encodable, Sendable, Equatable {
     public var study: String
     /// `running` (a live controller holds it), `interrupted` (stored as running, its controller is
     /// gone: the next daemon or `sweep resume` continues it), `stopped` or `finished`.
@@ -18,11 +18,13 @@ public struct StudyStatusReport: Codable, Sendable, Equatable {
     public var direction: String
     public var controllerPID: Int32?
     public var stopReason: String?
+    /// When the study was created (nil in reports decoded from older daemons).
+    public var createdAt: Date?
 
     enum CodingKeys: String, CodingKey {
         case study, state, trials, finished, metric, direction
         case trialsTotal = "trials_total", workersBusy = "workers_busy", bestValue = "best_value"
-        case controllerPID = "controller_pid", stopReason = "stop_reason"
+        case controllerPID = "controller_pid", stopReason = "stop_reason", createdAt = "created_at"
     }
 
     public init(study s: StudyRecord, summary: StudySummary?) {
@@ -39,6 +41,7 @@ public struct StudyStatusReport: Codable, Sendable, Equatable {
         direction = s.direction.rawValue
         controllerPID = running ? s.controllerPID : nil
         stopReason = s.stopReason
+        createdAt = s.createdAt
     }
 
     /// Every study of the store (or the one named), oldest first.
@@ -63,6 +66,7 @@ public struct StudyStatusReport: Codable, Sendable, Equatable {
         try c.encode(trialsTotal, forKey: .trialsTotal); try c.encode(workersBusy, forKey: .workersBusy)
         try c.encode(bestValue, forKey: .bestValue); try c.encode(controllerPID, forKey: .controllerPID)
         try c.encode(stopReason, forKey: .stopReason)
+        try c.encode(createdAt.map { ISO8601DateFormatter().string(from: $0) }, forKey: .createdAt)
     }
 }
 

@@ -50,6 +50,17 @@ public final class TrialProcess: @unchecked Sendable {
     private let onEvent: @Sendable (Int64, Event) -> Void
 
 
+    /// The program could not be started (the trial's failure, not the controller's).
+    public struct SpawnFailure: Error, CustomStringConvertible {
+        public var program: String
+        public var errno: Int32
+        public var cwd: String?
+        public var description: String {
+            let where_ = program.contains("/") ? (program.hasPrefix("/") || cwd == nil ? "" : " (relative to \(cwd!))") : " (searched on PATH)"
+            return "cannot start '\(program)'\(where_): \(String(cString: strerror(errno)))"
+        }
+    }
+
     /// Starts `argv` with `stdin` written to its standard input and `env` added to the environment
     /// (`baseEnvironment`, by default this process's).
     public init(key: Int64, argv: [String], stdin: Data, env: [String: String], baseEnvironment: [String: String]? = nil,
@@ -70,9 +81,7 @@ public final class TrialProcess: @unchecked Sendable {
                 return sweep_spawn(args[0], cArgs, cEnv, nil, &pid, &inFD, &outFD, &errFD)
             }
         }
-        guard rc == 0 else {
-            throw RuntimeFailure("cannot start \(argv[0]): \(String(cString: strerror(rc)))")
-        }
+        guard rc == 0 else { throw SpawnFailure(program: argv[0], errno: rc, cwd: cwd) }
         self.pid = pid
         let (stdinFD, stdoutFD, stderrFD, childPID) = (inFD, outFD, errFD, pid)
         // stdin: write and close (a command that does not read it gets EOF; EPIPE is ignored).

@@ -5,7 +5,8 @@ import SweepCore
 /// (and the fixed values under `params:`), the command, the sampler, the scheduler, the seed and
 /// `budget.max_epochs` (every built-in trial trains that many epochs, a command is given it, and
 /// the schedulers' rungs are placed by it). Anything else may change between runs: comments and
-/// layout, `name`, `budget.trials`, `budget.max_failures`, `budget.trial_timeout`, `protocol`.
+/// layout, `name`, `budget.trials`, `budget.max_failures`, `budget.trial_timeout`,
+/// `budget.timeout`, `protocol`, `env` and `env_keep` (paths and secrets).
 extension StudySpec {
     /// The template sections compared (the rest of the file is compared as parsed values).
     static let comparedSections = ["dataset", "model", "training", "params", "search"]

@@ -18,8 +18,12 @@ public struct Budget: Equatable, Sendable, Codable {
     public var maxFailures: Int?
     /// Wall-clock limit of one trial, in seconds.
     public var trialTimeout: Double?
-    public init(trials: Int = 20, maxEpochs: Int? = nil, maxFailures: Int? = nil, trialTimeout: Double? = nil) {
+    /// Wall-clock budget of a run of the study, in seconds (Optuna's `timeout`, Ray's
+    /// `time_budget_s`): past it no new trial starts, running ones finish.
+    public var timeout: Double?
+    public init(trials: Int = 20, maxEpochs: Int? = nil, maxFailures: Int? = nil, trialTimeout: Double? = nil, timeout: Double? = nil) {
         self.trials = trials; self.maxEpochs = maxEpochs; self.maxFailures = maxFailures; self.trialTimeout = trialTimeout
+        self.timeout = timeout
     }
 }
 
@@ -66,6 +70,11 @@ public struct StudySpec: Sendable {
     public var command: [String]?
     /// How the command's stdout is read.
     public var stdoutProtocol: StdoutProtocol = .lenient
+    /// Variables set for every trial (`env:`), whatever environment the daemon has.
+    public var environment: [String: String] = [:]
+    /// Variables whose values in the submitting shell are stored with the study (`env_keep:`) and
+    /// given to every trial, also after a restarted daemon takes the study up.
+    public var envKeep: [String] = []
 
     public static let samplerNames = ["auto", "random", "grid", "tpe", "gp"]
     public static let schedulerNames = ["none", "asha", "hyperband", "median"]
@@ -89,6 +98,7 @@ public struct StudySpec: Sendable {
     static func parse(tree: ConfigTree, text: String, file: String) throws -> StudySpec {
         let root = try ConfigReader(tree, file: file)
         try root.only(ConfigFile.topKeys + ["params", "protocol"])
+        let (environment, envKeep) = try Self.environment(root)
         let name = try root.string("name") ?? ((file as NSString).lastPathComponent as NSString).deletingPathExtension
         let seed = try root.seed("seed", default: 0)
 
@@ -104,11 +114,12 @@ public struct StudySpec: Sendable {
         }
         var budget = Budget()
         if let b = try root.map("budget") {
-            try b.only(["trials", "max_epochs", "max_failures", "trial_timeout"])
+            try b.only(["trials", "max_epochs", "max_failures", "trial_timeout", "timeout"])
             budget.trials = try b.int("trials", default: budget.trials, range: 1...1_000_000)!
             budget.maxEpochs = try b.int("max_epochs", range: 1...100_000)
             budget.maxFailures = try b.int("max_failures", range: 1...1_000_000)
             budget.trialTimeout = try b.double("trial_timeout", range: 0.001...1e9)
+            budget.timeout = try b.double("timeout", range: 0.001...1e9)
         }
         let sampler = try component(root, "sampler", names: samplerNames, default: "auto")
         let scheduler = try component(root, "scheduler", names: schedulerNames, default: "none")
@@ -169,12 +180,39 @@ public struct StudySpec: Sendable {
         }
         var spec = StudySpec(file: file, text: text, name: name, template: template, space: space, objective: objective,
                              budget: budget, sampler: sampler, scheduler: scheduler, seed: seed, command: command,
-                             stdoutProtocol: stdoutProtocol)
+                             stdoutProtocol: stdoutProtocol, environment: environment, envKeep: envKeep)
         try spec.validate()
         if spec.budget.maxEpochs == nil, command == nil {
             spec.budget.maxEpochs = try spec.trialConfig(spec.lowCorner()).training.epochs
         }
         return spec
+    }
+
+    /// `env: {NAME: value}` and `env_keep: [NAME, ...]`: names of environment variables, each in one of them at most.
+    static func environment(_ root: ConfigReader) throws -> ([String: String], [String]) {
+        func checkName(_ n: String, _ key: String) throws {
+            let ok = !n.isEmpty && !(n.first!.isNumber) && n.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+            guard ok else { throw root.error(key, "'\(n.prefix(80))' is not an environment variable name (letters, digits and _, not starting with a digit)") }
+            guard !n.hasPrefix("SWEEP_") else { throw root.error(key, "'\(n)': SWEEP_ variables are set by Sweep for each trial") }
+        }
+        var env: [String: String] = [:]
+        if let m = try root.map("env") {
+            for k in m.keys {
+                try checkName(k, "env")
+                guard case .scalar(let v, _)? = m.value(k) else { throw m.error(k, "must be a plain value (a string or a number)") }
+                env[k] = v
+            }
+        }
+        var keep: [String] = []
+        if let items = try root.list("env_keep") {
+            for (i, item) in items.enumerated() {
+                guard case .scalar(let n, _) = item else { throw root.error("env_keep", "item \(i) must be a variable name") }
+                try checkName(n, "env_keep")
+                if env[n] != nil { throw root.error("env_keep", "'\(n)' is also set under env:; name it in one of the two") }
+                if !keep.contains(n) { keep.append(n) }
+            }
+        }
+        return (env, keep)
     }
 
     static func component(_ root: ConfigReader, _ key: String, names: [String], default d: String) throws -> ComponentSpec {

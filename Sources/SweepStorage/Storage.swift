@@ -46,9 +46,7 @@ public final class SweepStore: Sendable {
         self.path = path
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty {
-            do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
-                throw InputError(file: path, "cannot create its folder: \(error.localizedDescription)")
-            }
+            try Folders.create(folder, field: "--db")
         }
         var config = Configuration()
         config.busyMode = .timeout(Self.busyTimeout)   // readers of a pool wait 10 s too (GRDB's default)

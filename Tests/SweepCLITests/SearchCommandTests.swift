@@ -55,9 +55,9 @@ final class SearchCommandTests: XCTestCase {
         let studies = try CLI.run(["studies", "--db", db, "--json"])
         XCTAssertEqual(studies.status, 0, studies.stderr)
         let list = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(studies.stdout.utf8)) as? [[String: Any]])
-        XCTAssertEqual(list.first?["name"] as? String, "digits-mlp")
+        XCTAssertEqual(list.first?["study"] as? String, "digits-mlp")
         XCTAssertEqual(list.first?["best_value"] as? Double, rows[0]["value"] as? Double)
-        XCTAssertEqual(list.first?["status"] as? String, "finished")
+        XCTAssertEqual(list.first?["state"] as? String, "finished")
 
         // Replay the best trial: identical metric, and the model, YAML and curve written.
         let replay = try CLI.run(["replay", "--db", db], cwd: dir)
