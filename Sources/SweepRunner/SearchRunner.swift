@@ -201,7 +201,7 @@ public final class SearchRunner: @unchecked Sendable {
             let differences = Self.differences(existing: existing, spec: spec, options: options)
             guard differences.isEmpty else {
                 throw InputError(file: spec.file, field: "--study", "study '\(name)' already exists with a different search (\(differences.joined(separator: "; "))); "
-                                 + "change it back to continue the study, or choose another name with --study")
+                                 + "run it as it was (file and flags) to continue the study, or choose another name with --study")
             }
             spec.seed = existing.seed
             spec = spec.adoptingStoredNames(Set(try self.store.trials(studyID: existing.id).flatMap(\.record.params.keys)))

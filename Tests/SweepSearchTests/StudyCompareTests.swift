@@ -72,16 +72,7 @@ final class StudyCompareTests: XCTestCase {
     /// Command studies: the command, fixed `params:` values and the parameters count; the
     /// protocol and the budget's trials do not.
     func testCommandStudies() throws {
-        let text = """
-        name: cmd
-        objective: {metric: loss, direction: minimize}
-        budget: {trials: 5, max_epochs: 3}
-        command: [python3, train.py, --lr, "{lr}"]
-        params:
-          lr: {float: [1.0e-4, 0.1], log: true}
-          act: {choice: [relu, gelu]}
-          hidden: 64
-        """
+        let text = CommandNamesTests.text
         let a = try StudySpec.parse(text, file: "s.yaml")
         func diff(_ from: String, _ to: String) throws -> [String] {
             XCTAssertTrue(text.contains(from), from)
@@ -90,7 +81,8 @@ final class StudyCompareTests: XCTestCase {
         XCTAssertEqual(try diff("trials: 5", "trials: 50"), [])
         XCTAssertEqual(try diff("name: cmd", "name: cmd\nprotocol: strict"), [])
         XCTAssertEqual(try diff("train.py", "train2.py"), ["command: python3 train.py --lr {lr} → python3 train2.py --lr {lr}"])
-        XCTAssertEqual(try diff("hidden: 64", "hidden: 128"), ["params.hidden: 64 → 128"])
-        XCTAssertEqual(try diff("[relu, gelu]", "[relu, gelu, tanh]"), ["parameter act: choice [relu, gelu] → choice [relu, gelu, tanh]"])
+        XCTAssertEqual(try diff("fixed: 3", "fixed: 4"), ["params.fixed: 3 → 4"])
+        XCTAssertEqual(try diff("[sgd, momentum]", "[sgd, momentum, adam]"), ["parameter opt: choice [sgd, momentum] → choice [sgd, momentum, adam]"])
+        XCTAssertEqual(try diff("width: {int: [8, 64]}", "width: {int: [8, 32]}"), ["parameter net.width: int [8, 64] → int [8, 32]"])
     }
 }
