@@ -179,7 +179,7 @@ struct Logs: ParsableCommand {
                 print("reports (\(s.metric) per epoch):")
                 for (step, v) in t.record.intermediate.sorted(by: { $0.key < $1.key }) { print("  \(step)  \(v)") }
             }
-            if let tail = t.stderrTail, !tail.isEmpty { print("stderr (last 4 KB):"); print(tail, terminator: tail.hasSuffix("\n") ? "" : "\n") }
+            if let tail = t.stderrTail, !tail.isEmpty { print("output (last 4 KB of stderr and of stdout lines that are not protocol lines):"); print(tail, terminator: tail.hasSuffix("\n") ? "" : "\n") }
             return
         }
         // The daemon's log lines about this study, then every trial's state.

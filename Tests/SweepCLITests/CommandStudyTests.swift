@@ -154,6 +154,8 @@ final class CommandStudyTests: XCTestCase {
         let follow = try CLI.run(["start", space, "--db", db], env: ["SWEEP_TEST_MODES": "slow"], timeout: 120)
         XCTAssertEqual(follow.status, 0, follow.stdout + follow.stderr)
         XCTAssertTrue(follow.stdout.contains("leaderboard of live"), follow.stdout)
+        XCTAssertTrue(follow.stdout.contains("trials finished so far; following it in the daemon"), follow.stdout)
+        XCTAssertFalse(follow.stdout.contains("10 of 10 trials finished so far"), "it was still running: \(follow.stdout)")
         try CLI.assertIntact(db, study: "live", count: 10)
     }
 
