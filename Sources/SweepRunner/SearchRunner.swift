@@ -203,7 +203,6 @@ public final class SearchRunner: @unchecked Sendable {
                 throw InputError(file: spec.file, field: "--study", "study '\(name)' already exists with a different search (\(differences.joined(separator: "; "))); "
                                  + "run it as it was (file and flags) to continue the study, or choose another name with --study")
             }
-            spec.seed = existing.seed
             spec = spec.adoptingStoredNames(Set(try self.store.trials(studyID: existing.id).flatMap(\.record.params.keys)))
             study = existing   // its total and status change once this run holds it (begin())
         } else {
