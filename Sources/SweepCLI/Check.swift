@@ -18,7 +18,7 @@ struct Check: ParsableCommand {
 
     func run() throws {
         let spec = try StudySpec.load(path: space, overrides: overrides)
-        try spec.checkCommand()
+        try spec.preflight()
         let (sampler, _) = try spec.makeSearchComponents()   // as SearchRunner.init builds them
         if json {
             print(try Self.json(spec, resolvedSampler: sampler.name))

@@ -48,7 +48,7 @@ struct Start: ParsableCommand {
     func run() throws {
         if detach && foreground { throw ValidationError("--detach and --foreground cannot be used together") }
         let spec = try StudySpec.load(path: space, overrides: overrides)
-        try spec.checkCommand()
+        try spec.preflight()
         let dataDir = absolute(DataDirectory.resolve(self.dataDir))
         if foreground {
             var options = RunOptions(studyName: study, trials: trials, workers: workers ?? ProcessInfo.processInfo.activeProcessorCount,

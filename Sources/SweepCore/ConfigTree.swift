@@ -130,7 +130,6 @@ public indirect enum ConfigTree: Equatable, Sendable {
     /// argument (`--set training.lr=0.1: 'training.lr': unknown key ...`), not a line of the file.
     public static func reading<T>(_ tree: ConfigTree, overrides: [String], file: String, _ read: (ConfigTree) throws -> T) throws -> T {
         var tree = tree
-        var applied: [(key: String, argument: String)] = []
         for o in overrides {
             let (path, value) = try assignment(o)
             let key = path.joined(separator: ".")
@@ -138,11 +137,10 @@ public indirect enum ConfigTree: Equatable, Sendable {
                 e.file = "--set \(o)"; e.line = nil; e.field = key
                 throw e
             }
-            applied.append((key, o))
         }
         do { return try read(tree) } catch var e as InputError where e.file == file {
-            if let f = e.field, let o = applied.last(where: { overrideCovers($0.key, field: f) }) {
-                e.file = "--set \(o.argument)"; e.line = nil
+            if let f = e.field, let argument = override(covering: f, in: overrides) {
+                e.file = "--set \(argument)"; e.line = nil
             }
             throw e
         }
@@ -152,6 +150,11 @@ public indirect enum ConfigTree: Equatable, Sendable {
     /// a key inside it, also when the key reaches into a `repeat:` block, whose parameters are
     /// named without `repeat`/`layer` and with the item's index (`model.layers.repeat.count` →
     /// `model.layers.count`, `model.layers.repeat.layer.units` → `model.layers.2.units`).
+    /// The last of the `--set key=value` arguments whose value holds `field` (see below).
+    public static func override(covering field: String, in overrides: [String]) -> String? {
+        overrides.last { o in o.firstIndex(of: "=").map { overrideCovers(String(o[..<$0]), field: field) } ?? false }
+    }
+
     static func overrideCovers(_ key: String, field: String) -> Bool {
         func within(_ f: String, _ k: String) -> Bool { f == k || f.hasPrefix(k + ".") }
         if within(field, key) { return true }

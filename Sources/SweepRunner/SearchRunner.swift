@@ -207,6 +207,7 @@ public final class SearchRunner: @unchecked Sendable {
             study = existing   // its total and status change once this run holds it (begin())
         } else {
             try StudyName.check(name, file: options.studyName == nil ? spec.file : nil, field: options.studyName == nil ? "name" : "--study")
+            try spec.checkSteps()   // a new study (an API submission; the CLI checked before)
             study = try self.store.createStudy(name: name, direction: spec.objective.direction, metric: spec.objective.metric,
                                                spacePath: spec.absoluteFile,
                                                spaceText: spec.text, samplerJSON: Self.json(spec.sampler),

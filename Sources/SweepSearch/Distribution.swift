@@ -83,10 +83,6 @@ public enum Distribution: Equatable, Sendable {
         if let step {
             guard step > 0 else { throw DistributionError("step must be above 0, got \(step)") }
             guard ((high - low) / step).isFinite else { throw DistributionError("step \(step) is too small for the range [\(low), \(high)]") }
-            // A hair of tolerance: [0.1, 0.4] with step 0.3 is 0.30000000000000004 wide, or just under.
-            guard low == high || step <= (high - low) * (1 + 1e-9) else {
-                throw DistributionError("step \(step) is larger than the range [\(low), \(high)]: the value would never vary; use a step of at most \(high - low)")
-            }
         }
         return .float(low: low, high: high, log: log, step: step)
     }
@@ -101,9 +97,6 @@ public enum Distribution: Equatable, Sendable {
         }
         guard low <= high else { throw DistributionError("low \(low) is above high \(high)") }
         guard step >= 1 else { throw DistributionError("step must be at least 1, got \(step)") }
-        guard low == high || step <= high - low else {
-            throw DistributionError("step \(step) is larger than the range [\(low), \(high)]: the value would never vary; use a step of at most \(high - low)")
-        }
         if log {
             guard low >= 1 else { throw DistributionError("a log range must be above 0; low is \(low)") }
             guard step == 1 else { throw DistributionError("step and log cannot be used together") }
@@ -117,6 +110,25 @@ public enum Distribution: Equatable, Sendable {
         for c in choices where !seen.insert(c).inserted { throw DistributionError("the choice '\(c)' appears twice") }
         return .categorical(choices)
     }
+
+    /// Why the step pins the value to the low end (a step larger than the range), or nil. Not a
+    /// construction error: a study an older version stored with one stays readable; a new
+    /// study is refused it (`StudySpec.checkSteps`).
+    public var stepProblem: String? {
+        let bounds: (low: Double, high: Double, step: Double)
+        switch self {
+        case let .float(lo, hi, _, s?): bounds = (lo, hi, s)
+        case let .int(lo, hi, _, s): bounds = (Double(lo), Double(hi), Double(s))
+        default: return nil
+        }
+        let (low, high, step) = bounds
+        // A hair of tolerance: [0.1, 0.4] with step 0.3 is 0.30000000000000004 wide, or just under.
+        guard high > low, step > (high - low) * (1 + 1e-9) else { return nil }
+        let width = isIntegral ? "\(Int(high - low))" : "\(high - low)"
+        return "step \(Self.number(step)) is larger than the range [\(Self.number(low)), \(Self.number(high))]: the value would never vary; use a step of at most \(width)"
+    }
+
+    var isIntegral: Bool { if case .int = self { return true }; return false }
 
     public var isCategorical: Bool { if case .categorical = self { return true }; return false }
 

@@ -70,6 +70,8 @@ public struct StudySpec: Sendable {
     public var command: [String]?
     /// How the command's stdout is read.
     public var stdoutProtocol: StdoutProtocol = .lenient
+    /// The `--set key=value` arguments applied to the file's text.
+    public var overrides: [String] = []
     /// Variables set for every trial (`env:`), whatever environment the daemon has.
     public var environment: [String: String] = [:]
     /// Variables whose values in the submitting shell are stored with the study (`env_keep:`) and
@@ -90,9 +92,11 @@ public struct StudySpec: Sendable {
     /// Parses a search-space file's text with `--set` overrides applied (an error in an
     /// overridden value names the `--set` argument).
     public static func parse(_ text: String, file: String, overrides: [String] = []) throws -> StudySpec {
-        try ConfigTree.reading(try ConfigTree.parse(text, file: file), overrides: overrides, file: file) {
+        var spec = try ConfigTree.reading(try ConfigTree.parse(text, file: file), overrides: overrides, file: file) {
             try parse(tree: $0, text: text, file: file)
         }
+        spec.overrides = overrides
+        return spec
     }
 
     static func parse(tree: ConfigTree, text: String, file: String) throws -> StudySpec {

@@ -112,6 +112,28 @@ final class CommandStudyTests: XCTestCase {
         XCTAssertEqual(try CLI.run(["check", space], cwd: "/").status, 0)
     }
 
+    /// A step larger than its range is refused for a new study (check and start exit 2 naming
+    /// the line, nothing written); a study stored with one by an older version still reads.
+    func testAStepLargerThanItsRange() throws {
+        let dir = CLI.tempDir()
+        try write(dir, "train.py", Self.chattyScript)
+        let bad = chattySpace().replacingOccurrences(of: "lr: {float: [0.001, 0.1], log: true}", with: "lr: {float: [0.001, 0.1], step: 0.5}")
+        let space = try CLI.writeSpace(dir, bad)
+        for args in [["check", space], ["start", space, "--foreground", "--db", dir + "/s.db"], ["start", space, "--db", dir + "/s.db"]] {
+            let r = try CLI.run(args)
+            XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("\(space):8: 'lr': step 0.5 is larger than the range [0.001, 0.1]"), r.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/s.db"))
+        }
+        try write(dir, "space.yaml", chattySpace())
+        XCTAssertEqual(try CLI.run(["start", space, "--foreground", "--db", dir + "/s.db"], timeout: 120).status, 0)
+        let sql = "UPDATE sweep_studies SET space_text = ?"
+        XCTAssertEqual(try CLI.run(["python3", "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2], (sys.argv[3],)); c.commit()",
+                                    dir + "/s.db", sql, bad], executable: "/usr/bin/env").status, 0)
+        XCTAssertEqual(try CLI.leaderboard(dir + "/s.db").count, 3, "the stored study still reads")
+        XCTAssertEqual(try CLI.run(["logs", "chatty", "--trial", "0", "--db", dir + "/s.db"]).status, 0)
+    }
+
     /// Editing the file of a finished study (a comment, budget.trials) continues it and stores
     /// the new text; editing a range is refused, saying what differs, and changes nothing.
     func testEditingAStudysFile() throws {

@@ -14,7 +14,7 @@ final class OverrideErrorTests: XCTestCase {
             ("name.x=1", "name.x", "cannot set a key inside a plain value"),
             ("budget={trials: 0}", "budget.trials", "out of range"),
             ("training.learning_rate={float: [1, 2]", "", "not valid YAML"),
-            ("model.layers.repeat.count={int: [1, 3], step: 5}", "model.layers.count", "step 5 is larger than the range [1, 3]"),
+            ("model.layers.repeat.count={int: [3, 1]}", "model.layers.count", "low 3 is above high 1"),
             ("model.layers.repeat.layer.units={int: [0, 4]}", "model.layers.0.units", "out of range"),
         ]
         for c in cases {
@@ -26,6 +26,16 @@ final class OverrideErrorTests: XCTestCase {
                 XCTAssertTrue(e.description.hasPrefix("--set \(c.set)"), e.description)
                 XCTAssertTrue(e.description.contains(c.says), "'\(e)' lacks '\(c.says)'")
             }
+        }
+    }
+
+    /// A step larger than its range, given by --set, is refused naming the argument.
+    func testAStepFromAnOverrideNamesTheArgument() throws {
+        let set = "model.layers.repeat.count={int: [1, 3], step: 5}"
+        let spec = try StudySpec.parse(SearchSpaceTests.yaml, file: "space.yaml", overrides: [set])
+        XCTAssertEqual(spec.overrides, [set])
+        XCTAssertThrowsError(try spec.checkSteps()) { e in
+            XCTAssertEqual("\(e)", "--set \(set): 'model.layers.count': step 5 is larger than the range [1, 3]: the value would never vary; use a step of at most 2")
         }
     }
 

@@ -2,6 +2,26 @@ import Foundation
 import SweepCore
 
 extension StudySpec {
+    /// Checks what a new study must satisfy besides a valid file, before anything is written:
+    /// every parameter can vary (`checkSteps`) and the command can start (`checkCommand`).
+    /// `sweep check` and `sweep start` call it; a stored study is read without it.
+    public func preflight() throws {
+        try checkSteps()
+        try checkCommand()
+    }
+
+    /// Refuses a step larger than its parameter's range (the value would never vary), naming
+    /// the file, the parameter's line and the parameter, or the `--set` argument that gave it.
+    public func checkSteps() throws {
+        for p in space.parameters {
+            guard let problem = p.distribution.stepProblem else { continue }
+            if p.line == nil, let argument = ConfigTree.override(covering: p.name, in: overrides) {
+                throw InputError(file: "--set \(argument)", field: p.name, problem)
+            }
+            throw InputError(file: file, line: p.line, field: p.name, problem)
+        }
+    }
+
     /// The folder a command's trials run in: the search-space file's (relative paths in the
     /// command are relative to it), or nil for the current directory.
     public var commandDirectory: String? {
