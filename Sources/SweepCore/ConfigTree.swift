@@ -146,15 +146,15 @@ public indirect enum ConfigTree: Equatable, Sendable {
         }
     }
 
-    /// Whether an error about `field` is about the value a `--set key=...` gave: the key itself or
-    /// a key inside it, also when the key reaches into a `repeat:` block, whose parameters are
-    /// named without `repeat`/`layer` and with the item's index (`model.layers.repeat.count` →
-    /// `model.layers.count`, `model.layers.repeat.layer.units` → `model.layers.2.units`).
     /// The last of the `--set key=value` arguments whose value holds `field` (see below).
     public static func override(covering field: String, in overrides: [String]) -> String? {
         overrides.last { o in o.firstIndex(of: "=").map { overrideCovers(String(o[..<$0]), field: field) } ?? false }
     }
 
+    /// Whether an error about `field` is about the value a `--set key=...` gave: the key itself or
+    /// a key inside it, also when the key reaches into a `repeat:` block, whose parameters are
+    /// named without `repeat`/`layer` and with the item's index (`model.layers.repeat.count` →
+    /// `model.layers.count`, `model.layers.repeat.layer.units` → `model.layers.2.units`).
     static func overrideCovers(_ key: String, field: String) -> Bool {
         func within(_ f: String, _ k: String) -> Bool { f == k || f.hasPrefix(k + ".") }
         if within(field, key) { return true }
