@@ -1,33 +1,36 @@
 import ArgumentParser
 import Foundation
 import SweepCore
+import SweepData
 import SweepSearch
 
 /// `sweep check SPACE.yaml`: validates a search-space file exactly as `sweep start` does (the
-/// study file, then the sampler and the scheduler it names) and prints what the search would be.
-/// Writes nothing.
+/// study file, the sampler and the scheduler it names, then the data sets its trials would load)
+/// and prints what the search would be. Writes nothing.
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Validate a search-space file as `sweep start` would and summarize it (writes nothing).",
+        abstract: "Validate a search-space file and load its data set as `sweep start` would; summarize both (writes nothing).",
         discussion: "Exit status 0 when the file is valid, 2 when it is not (the message names the file, line and key).")
 
     @Argument(help: "The search-space file (YAML).") var space: String
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a value of the file: key.path=value.", valueName: "key=value"))
     var overrides: [String] = []
+    @Option(help: "Where data sets live (default: $SWEEP_DATA_DIR, else the user cache dir).") var dataDir: String?
     @Flag(help: "JSON output.") var json = false
 
     func run() throws {
         let spec = try StudySpec.load(path: space, overrides: overrides)
         try spec.preflight()
         let (sampler, _) = try spec.makeSearchComponents()   // as SearchRunner.init builds them
+        let data = try spec.inspectData(dataDir: absolute(DataDirectory.resolve(dataDir)))
         if json {
-            print(try Self.json(spec, resolvedSampler: sampler.name))
+            print(try Self.json(spec, resolvedSampler: sampler.name, data: data))
         } else {
-            print(Self.summary(spec, resolvedSampler: sampler.name), terminator: "")
+            print(Self.summary(spec, resolvedSampler: sampler.name, data: data), terminator: "")
         }
     }
 
-    static func summary(_ spec: StudySpec, resolvedSampler: String) -> String {
+    static func summary(_ spec: StudySpec, resolvedSampler: String, data: [DataSummary]) -> String {
         var s = "\(spec.file): valid\n"
         s += "study      \(spec.name)\n"
         s += "objective  \(spec.objective.direction.rawValue) \(spec.objective.metric)\n"
@@ -43,6 +46,7 @@ struct Check: ParsableCommand {
         s += "scheduler  \(spec.scheduler.summary)\n"
         s += "seed       \(spec.seed)\n"
         if let c = spec.command { s += "command    \(c.joined(separator: " ")) (\(spec.stdoutProtocol.rawValue) protocol)\n" }
+        for d in data { s += "data       \(d.line)\n" }
         s += "parameters \(spec.space.parameters.count)\n"
         let width = spec.space.parameters.map(\.name.count).max() ?? 0
         for p in spec.space.parameters {
@@ -53,7 +57,7 @@ struct Check: ParsableCommand {
         return s
     }
 
-    static func json(_ spec: StudySpec, resolvedSampler: String) throws -> String {
+    static func json(_ spec: StudySpec, resolvedSampler: String, data: [DataSummary]) throws -> String {
         func opt<T>(_ v: T?) -> Any { v.map { $0 as Any } ?? NSNull() }
         let params: [[String: Any]] = try spec.space.parameters.map { p in
             let dist = try JSONSerialization.jsonObject(with: Data(p.distribution.optunaJSON.utf8))
@@ -70,6 +74,11 @@ struct Check: ParsableCommand {
             "scheduler": ["name": spec.scheduler.name, "options": spec.scheduler.options],
             "command": opt(spec.command), "protocol": opt(spec.command.map { _ in spec.stdoutProtocol.rawValue }),
             "parameters": params,
+            "data": data.map { d -> [String: Any] in
+                ["dataset": d.spec.name, "file": opt(d.spec.path ?? d.spec.train?.images), "task": d.task.rawValue, "rows": d.rows,
+                 "train": d.train, "validation": d.validation, "test": d.test, "features": d.features,
+                 "input_shape": d.inputShape, "classes": opt(d.classes)]
+            },
         ]
         return String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
     }

@@ -10,70 +10,12 @@ import SweepStorage
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Retrain a trial (default: the best) from its stored configuration and seed, check the result and export the model.")
-    @Argument(help: "Study name (default: the most recent study).") var study: String?
-    @Option(parsing: .unconditional, help: "Trial number (default: the best trial).") var trial: Int?
-    @Option(help: "Where data sets live.") var dataDir: String?
-    @OptionGroup var store: StoreOptions
+    @OptionGroup var choice: TrialChoice
+    @Option(help: "Where data sets live (default: as the study was started).") var dataDir: String?
 
     func run() throws {
-        let db = try openStore(store.db)
-        let s = try findStudy(db, study, db: store.db)
-        let t: StoredTrial
-        if let n = trial {
-            guard let found = try db.trial(studyID: s.id, number: n) else {
-                throw InputError(file: store.db, field: "--trial", "study '\(s.name)' has no trial \(n)")
-            }
-            t = found
-        } else {
-            guard let best = try db.bestTrial(studyID: s.id, direction: s.direction) else {
-                throw InputError(file: store.db, field: "STUDY", "study '\(s.name)' has no complete trial to replay")
-            }
-            t = best
-        }
-        guard t.record.state == .complete || t.record.state == .pruned else {
-            throw InputError(file: store.db, field: "--trial", "trial \(t.record.number) is \(t.record.state.rawValue); only COMPLETE and PRUNED trials can be replayed")
-        }
-        let spec = try storedSpec(s)
-        guard spec.command == nil else {
-            throw InputError(field: "STUDY", "study '\(s.name)' runs a user command; replay retrains built-in trials only")
-        }
-        var config = try JSONDecoder().decode(TrialConfig.self, from: Data(t.configJSON.utf8))
-        let epochs = t.epochsRun ?? config.training.epochs
-        config.training.epochs = max(min(epochs, config.training.epochs), 1)
-        ComputeSettings.configure(blasThreads: 1)
-        let splits = try DatasetCatalog.load(config.dataset, dataDir: DataDirectory.resolve(dataDir))
-        let trainer = try Trainer(config: config, splits: splits)
-        print("replaying trial \(t.record.number) of \(s.name): \(config.training.epochs) epochs, seed \(config.seed)")
-        var curve: [(Int, Double)] = []
-        var mismatches: [String] = []
-        while !trainer.isFinished {
-            let r = trainer.runEpoch()
-            guard let v = r.metric(s.metric) else { break }
-            curve.append((r.epoch, v))
-            if let stored = t.record.intermediate[r.epoch], stored.bitPattern != v.bitPattern {
-                mismatches.append("epoch \(r.epoch): \(v) vs stored \(stored)")
-            }
-            print("epoch \(r.epoch)  \(s.metric) \(v)  (stored \(t.record.intermediate[r.epoch].map { "\($0)" } ?? "-"))")
-        }
-        let final = trainer.finish()
-        let value = curve.last?.1
-        let storedValue = t.record.value ?? t.record.lastValue
-        if let value, let storedValue, value.bitPattern != storedValue.bitPattern { mismatches.append("final: \(value) vs stored \(storedValue)") }
-
-        // results/<study>/trial-<n>/ beside the database; names cannot leave that folder.
-        let dir = resultsFolder(db: store.db) + "/" + Self.safe(s.name) + "/trial-\(t.record.number)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try ModelExport.write(trainer: trainer, to: dir + "/model")
-        try ConfigFile.yaml(config).write(toFile: dir + "/config.yaml", atomically: true, encoding: .utf8)
-        var csv = "epoch,train_loss,val_loss,\(s.metric)\n"
-        for (r, c) in zip(trainer.history, curve) { csv += "\(r.epoch),\(r.trainLoss),\(r.valLoss),\(c.1)\n" }
-        try csv.write(toFile: dir + "/curve.csv", atomically: true, encoding: .utf8)
-        var summary = "\(s.metric) \(value.map { "\($0)" } ?? "-") (stored \(storedValue.map { "\($0)" } ?? "-"))"
-        if let a = final.testAccuracy { summary += ", test_accuracy \(a)" }
-        if let e = final.testRMSE { summary += ", test_rmse \(e)" }
-        print(summary)
-        try db.recordArtifacts(trialID: t.trialID, dir: dir)
-        print("wrote \(dir)/{model.safetensors,model.json,config.yaml,curve.csv}")
+        let (db, s, t) = try choice.open()
+        let mismatches = try replayTrial(t, of: s, db: db, dbPath: choice.store.db, dataDir: studyDataDir(s, flag: dataDir)) { print($0) }
         if !mismatches.isEmpty {
             throw RuntimeFailure("the replay differs from the stored trial: " + mismatches.joined(separator: "; "))
         }
@@ -87,4 +29,88 @@ struct Replay: ParsableCommand {
         while s.hasPrefix(".") { s = "_" + s.dropFirst() }
         return s.isEmpty ? "_" : s
     }
+}
+
+/// Which trial a command works on: STUDY (default: the most recent study) and --trial (default:
+/// the best trial); only COMPLETE and PRUNED trials have a model.
+struct TrialChoice: ParsableArguments {
+    @Argument(help: "Study name (default: the most recent study).") var study: String?
+    @Option(parsing: .unconditional, help: "Trial number (default: the best trial).") var trial: Int?
+    @OptionGroup var store: StoreOptions
+
+    func open() throws -> (db: SweepStore, study: StudyRecord, trial: StoredTrial) {
+        let db = try openStore(store.db)
+        let s = try findStudy(db, study, db: store.db)
+        let t: StoredTrial
+        if let n = trial {
+            guard let found = try db.trial(studyID: s.id, number: n) else {
+                throw InputError(file: store.db, field: "--trial", "study '\(s.name)' has no trial \(n)")
+            }
+            t = found
+        } else {
+            guard let best = try db.bestTrial(studyID: s.id, direction: s.direction) else {
+                throw InputError(file: store.db, field: "STUDY", "study '\(s.name)' has no complete trial")
+            }
+            t = best
+        }
+        guard t.record.state == .complete || t.record.state == .pruned else {
+            throw InputError(file: store.db, field: "--trial", "trial \(t.record.number) is \(t.record.state.rawValue); only COMPLETE and PRUNED trials have a model")
+        }
+        return (db, s, t)
+    }
+}
+
+/// Where replay exports a trial's model: results/<study>/trial-<n>/ beside the database (names
+/// cannot leave that folder).
+func trialFolder(dbPath: String, study: String, trial: Int) -> String {
+    resultsFolder(db: dbPath) + "/" + Replay.safe(study) + "/trial-\(trial)"
+}
+
+/// Retrains a built-in trial from its stored configuration and seed for the epochs it ran,
+/// reports each epoch to `log`, and writes model.safetensors, model.json (with the
+/// preprocessing), config.yaml and curve.csv to `trialFolder`. Returns how the replay differs
+/// from the stored values (empty when identical).
+func replayTrial(_ t: StoredTrial, of s: StudyRecord, db: SweepStore, dbPath: String, dataDir: String,
+                 log: (String) -> Void) throws -> [String] {
+    let spec = try storedSpec(s)
+    guard spec.command == nil else {
+        throw InputError(field: "STUDY", "study '\(s.name)' runs a user command; only built-in trials can be retrained")
+    }
+    var config = try JSONDecoder().decode(TrialConfig.self, from: Data(t.configJSON.utf8))
+    let epochs = t.epochsRun ?? config.training.epochs
+    config.training.epochs = max(min(epochs, config.training.epochs), 1)
+    ComputeSettings.configure(blasThreads: 1)
+    let splits = try DatasetCatalog.load(config.dataset, dataDir: dataDir)
+    let trainer = try Trainer(config: config, splits: splits)
+    log("replaying trial \(t.record.number) of \(s.name): \(config.training.epochs) epochs, seed \(config.seed)")
+    var curve: [(Int, Double)] = []
+    var mismatches: [String] = []
+    while !trainer.isFinished {
+        let r = trainer.runEpoch()
+        guard let v = r.metric(s.metric) else { break }
+        curve.append((r.epoch, v))
+        if let stored = t.record.intermediate[r.epoch], stored.bitPattern != v.bitPattern {
+            mismatches.append("epoch \(r.epoch): \(v) vs stored \(stored)")
+        }
+        log("epoch \(r.epoch)  \(s.metric) \(v)  (stored \(t.record.intermediate[r.epoch].map { "\($0)" } ?? "-"))")
+    }
+    let final = trainer.finish()
+    let value = curve.last?.1
+    let storedValue = t.record.value ?? t.record.lastValue
+    if let value, let storedValue, value.bitPattern != storedValue.bitPattern { mismatches.append("final: \(value) vs stored \(storedValue)") }
+
+    let dir = trialFolder(dbPath: dbPath, study: s.name, trial: t.record.number)
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try ModelExport.write(trainer: trainer, to: dir + "/model")
+    try ConfigFile.yaml(config).write(toFile: dir + "/config.yaml", atomically: true, encoding: .utf8)
+    var csv = "epoch,train_loss,val_loss,\(s.metric)\n"
+    for (r, c) in zip(trainer.history, curve) { csv += "\(r.epoch),\(r.trainLoss),\(r.valLoss),\(c.1)\n" }
+    try csv.write(toFile: dir + "/curve.csv", atomically: true, encoding: .utf8)
+    var summary = "\(s.metric) \(value.map { "\($0)" } ?? "-") (stored \(storedValue.map { "\($0)" } ?? "-"))"
+    if let a = final.testAccuracy { summary += ", test_accuracy \(a)" }
+    if let e = final.testRMSE { summary += ", test_rmse \(e)" }
+    log(summary)
+    try db.recordArtifacts(trialID: t.trialID, dir: dir)
+    log("wrote \(dir)/{model.safetensors,model.json,config.yaml,curve.csv}")
+    return mismatches
 }

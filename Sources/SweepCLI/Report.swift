@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SweepCore
+import SweepData
 import SweepRunner
 import SweepSearch
 import SweepStorage
@@ -23,6 +24,13 @@ func findStudy(_ store: SweepStore, _ name: String?, db: String) throws -> Study
     }
     guard let s = try store.latestStudy() else { throw InputError(file: db, field: "STUDY", "the database holds no study yet") }
     return s
+}
+
+/// Where a study's data sets live: `--data-dir` when given, else the data directory the study
+/// was started with (stored in its run options), else the default.
+func studyDataDir(_ study: StudyRecord, flag: String?) -> String {
+    if let flag { return absolute(flag) }
+    return RunOptions.stored(study, dbPath: "", trialExecutable: "", dataDir: DataDirectory.resolve(nil)).dataDir
 }
 
 /// The search space a study was run with, rebuilt from the file text stored with it.

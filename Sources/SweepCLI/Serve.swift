@@ -182,7 +182,9 @@ func follow(db: String, study name: String, seen initial: Set<Int>) throws {
         if let why = study.stopReason { print("finished: \(why)") }
         try checkSomeTrialSucceeded(trials, study: study.name, db: db)
     case .stopped:
-        if let why = study.stopReason { throw RuntimeFailure("the search stopped: \(why)") }
+        if let why = study.stopReason {
+            throw RuntimeFailure("the search stopped: \(why)\nfix the cause, then \(suggest("resume", study.name, db: db)) continues it")
+        }
         try checkSomeTrialSucceeded(trials, study: study.name, db: db)
         print("stopped: \(suggest("resume", study.name, db: db)) continues the study")
     case .running:

@@ -50,6 +50,7 @@ struct Start: ParsableCommand {
         let spec = try StudySpec.load(path: space, overrides: overrides)
         try spec.preflight()
         let dataDir = absolute(DataDirectory.resolve(self.dataDir))
+        _ = try spec.inspectData(dataDir: dataDir)   // the data sets load before anything is written
         if foreground {
             var options = RunOptions(studyName: study, trials: trials, workers: workers ?? ProcessInfo.processInfo.activeProcessorCount,
                                      sampler: sampler, scheduler: scheduler, seed: seed, overrides: overrides, dataDir: dataDir,
@@ -110,7 +111,9 @@ func runSearch(spec: StudySpec, options: RunOptions) throws {
     print("")
     print(board.table(top: 10, study: runner.study.name, metric: spec.objective.metric))
     if let why = runner.stopReason {
-        guard runner.study.status == .finished else { throw RuntimeFailure("the search stopped: \(why)") }
+        guard runner.study.status == .finished else {
+            throw RuntimeFailure("the search stopped: \(why)\nfix the cause, then \(suggest("resume", runner.study.name, db: options.dbPath)) continues it")
+        }
         print("finished: \(why)")
     }
     try checkSomeTrialSucceeded(stored, study: runner.study.name, db: options.dbPath)

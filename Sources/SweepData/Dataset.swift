@@ -22,8 +22,12 @@ public struct Dataset: Sendable {
     public var classNames: [String]?
     /// The range every raw feature lies in, when the format fixes it (pixels: 0...255).
     public var valueRange: ClosedRange<Float>?
+    /// How a CSV's columns became these features (nil for image data sets).
+    public var encoding: TabularEncoding?
 
     public var count: Int { task == .classification ? labels.count : values.count }
+    /// The class names in label order (the labels' numbers when the format names none); nil for regression.
+    public var classList: [String]? { task == .classification ? classNames ?? (0..<classCount).map(String.init) : nil }
     public var featureCount: Int { sampleShape.reduce(1, *) }
 
     public init(name: String, sampleShape: [Int], features: [Float], labels: [Int32], classCount: Int,
@@ -61,9 +65,15 @@ public struct Dataset: Sendable {
     }
 }
 
-/// A data set divided for training: `test` is the held-out set reported at the end.
+/// A data set divided for training: `test` is the held-out set reported at the end. `scaler`
+/// is the scaling fitted on `train` and already applied to all three.
 public struct DataSplits: Sendable {
     public var train: Dataset
     public var validation: Dataset
     public var test: Dataset
+    public var scaler: Scaler
+
+    public init(train: Dataset, validation: Dataset, test: Dataset, scaler: Scaler = .identity) {
+        self.train = train; self.validation = validation; self.test = test; self.scaler = scaler
+    }
 }

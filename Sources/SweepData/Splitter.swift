@@ -23,15 +23,18 @@ public enum Splitter {
 }
 
 /// Feature scaling fitted on the training split and applied to every split alike.
-public struct Scaler: Sendable {
+/// One (offset, scale) pair for every feature, or a single pair for all: x' = (x - offset) * scale.
+public struct Scaler: Codable, Equatable, Sendable {
     public var offset: [Float]
     public var scale: [Float]
+
+    public static let identity = Scaler(offset: [0], scale: [1])
 
     public static func fit(_ kind: Scaling, on d: Dataset) -> Scaler {
         let n = d.count, f = d.featureCount
         switch kind {
         case .none:
-            return Scaler(offset: [0], scale: [1])
+            return .identity
         case .unit, .minus_one_one:
             var lo: [Float], hi: [Float]
             if let r = d.valueRange {
@@ -57,10 +60,12 @@ public struct Scaler: Sendable {
         }
     }
 
-    public func apply(_ d: inout Dataset) {
-        let f = d.featureCount
+    public func apply(_ d: inout Dataset) { apply(&d.features, featureCount: d.featureCount) }
+
+    /// Scales row-major samples of `featureCount` features each in place.
+    public func apply(_ features: inout [Float], featureCount f: Int) {
         let perFeature = offset.count == f && f > 1
-        d.features.withUnsafeMutableBufferPointer { p in
+        features.withUnsafeMutableBufferPointer { p in
             if perFeature {
                 for i in 0..<(p.count / max(f, 1)) { for j in 0..<f { p[i * f + j] = (p[i * f + j] - offset[j]) * scale[j] } }
             } else {

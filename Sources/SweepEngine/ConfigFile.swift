@@ -38,13 +38,18 @@ public enum ConfigFile {
         let seed = try root.seed("seed", default: 0)
         guard let ds = try root.map("dataset") else { throw root.error(nil, "missing `dataset:` (for example `dataset: {name: digits}`)") }
         var dataset = try decodeDataset(ds)
-        // A relative CSV path is read relative to the model file's folder when the file is there.
-        if let path = dataset.path, !path.hasPrefix("/") {
-            let dir = (file as NSString).deletingLastPathComponent
-            let candidate = (dir.isEmpty ? path : dir + "/" + path)
-            if FileManager.default.fileExists(atPath: candidate) {
-                dataset.path = candidate.hasPrefix("/") ? candidate : FileManager.default.currentDirectoryPath + "/" + candidate
-            }
+        // Relative data paths are read relative to the model file's folder when the file is there.
+        let dir = (file as NSString).deletingLastPathComponent
+        func resolved(_ path: String?) -> String? {
+            guard let path, !path.hasPrefix("/") else { return path }
+            let candidate = dir.isEmpty ? path : dir + "/" + path
+            guard FileManager.default.fileExists(atPath: candidate) else { return path }
+            return candidate.hasPrefix("/") ? candidate : FileManager.default.currentDirectoryPath + "/" + candidate
+        }
+        dataset.path = resolved(dataset.path)
+        dataset.testPath = resolved(dataset.testPath)
+        for key in [\DatasetSpec.train, \DatasetSpec.test] {
+            if let f = dataset[keyPath: key] { dataset[keyPath: key] = IDXFiles(images: resolved(f.images)!, labels: resolved(f.labels)!) }
         }
         guard let model = try root.map("model") else { throw root.error(nil, "missing `model:` with its `layers:` list") }
         try model.only(["init", "layers"])
@@ -74,7 +79,8 @@ public enum ConfigFile {
     }
 
     static func decodeDataset(_ r: ConfigReader) throws -> DatasetSpec {
-        try r.only(["name", "path", "label", "task", "validation", "test_fraction", "scaling", "split_seed", "limit"])
+        try r.only(["name", "path", "label", "task", "header", "missing", "test_path", "train", "test",
+                    "validation", "test_fraction", "scaling", "split_seed", "limit"])
         let name = try r.required("name", what: "the data set (\(DatasetSpec.builtins.joined(separator: ", ")))")
         guard DatasetSpec.builtins.contains(name) else {
             throw r.error("name", "unknown data set '\(name)'; accepted: \(DatasetSpec.builtins.joined(separator: ", "))")
@@ -84,11 +90,34 @@ public enum ConfigFile {
             guard let v = Task(rawValue: t) else { throw r.error("task", "'\(t)' is not accepted; accepted: classification, regression") }
             task = v
         }
+        let csvKeys = ["path", "label", "header", "missing", "test_path"], idxKeys = ["train", "test"]
+        for k in name == "csv" ? idxKeys : name == "idx" ? csvKeys : csvKeys + idxKeys where r.value(k) != nil {
+            throw r.error(k, "is not a setting of data set '\(name)'; `\(k)` belongs to \(csvKeys.contains(k) ? "csv" : "idx") data sets")
+        }
+        var header: Bool? = nil
         if name == "csv" {
             _ = try r.required("path", what: "the CSV file of a csv data set")
-            _ = try r.required("label", what: "the label column of a csv data set")
+            let label = try r.required("label", what: "the label column of a csv data set (its 0-based index with `header: false`)")
+            if r.value("header") != nil { header = try r.bool("header", default: true) }
+            if header == false, Int(label) == nil || Int(label)! < 0 {
+                throw r.error("label", "'\(label)' is not a column index; with `header: false` the label is the label column's 0-based index")
+            }
         }
-        return DatasetSpec(name: name, path: try r.string("path"), label: try r.string("label"), task: task,
+        func files(_ key: String) throws -> IDXFiles? {
+            guard let f = try r.map(key) else { return nil }
+            try f.only(["images", "labels"])
+            return IDXFiles(images: try f.required("images", what: "the IDX images file"), labels: try f.required("labels", what: "the IDX labels file"))
+        }
+        var train: IDXFiles? = nil
+        if name == "idx" {
+            guard let t = try files("train") else {
+                throw r.error("train", "an idx data set needs `train: {images: FILE, labels: FILE}` (and optionally `test:` the same)")
+            }
+            train = t
+        }
+        return DatasetSpec(name: name, path: try r.string("path"), label: try r.string("label"), task: task, header: header,
+                           missing: r.value("missing") == nil ? nil : try r.choice("missing", MissingValues.self, default: .error),
+                           testPath: try r.string("test_path"), train: train, test: try files("test"),
                            validation: try r.double("validation", default: 0.1, range: 0.001...0.9)!,
                            testFraction: try r.double("test_fraction", default: 0.2, range: 0.001...0.9)!,
                            scaling: try r.choice("scaling", Scaling.self, default: .unit),
@@ -170,6 +199,12 @@ public enum ConfigFile {
         if let p = c.dataset.path { ds.append(("path", s(p))) }
         if let l = c.dataset.label { ds.append(("label", s(l))) }
         if let t = c.dataset.task { ds.append(("task", s(t.rawValue))) }
+        if let h = c.dataset.header { ds.append(("header", s(h))) }
+        if let m = c.dataset.missing { ds.append(("missing", s(m.rawValue))) }
+        if let p = c.dataset.testPath { ds.append(("test_path", s(p))) }
+        for (key, f) in [("train", c.dataset.train), ("test", c.dataset.test)] {
+            if let f { ds.append((key, .map([("images", s(f.images)), ("labels", s(f.labels))], line: nil))) }
+        }
         ds += [("validation", s(c.dataset.validation)), ("test_fraction", s(c.dataset.testFraction)),
                ("scaling", s(c.dataset.scaling.rawValue)), ("split_seed", s(c.dataset.splitSeed))]
         if let l = c.dataset.limit { ds.append(("limit", s(l))) }

@@ -1,10 +1,13 @@
 import Foundation
 import SweepCore
+import SweepData
 
 /// Writes a trained model as safetensors (weights) plus JSON (architecture and preprocessing),
 /// in PyTorch's conventions: Linear weights (out, in), Conv2d weights (K, C, KH, KW), images
 /// NCHW. The JSON lists the layers as a torch.nn.Sequential would hold them; tensors are named
-/// `<index>.weight`, `<index>.bias`, `<index>.running_mean`, `<index>.running_var`.
+/// `<index>.weight`, `<index>.bias`, `<index>.running_mean`, `<index>.running_var`. Its
+/// `preprocessing` (`Preprocessing`) turns raw inputs into the model's, `class_names` names the
+/// outputs in order, and `config` is the training configuration (what `read` rebuilds).
 public enum ModelExport {
     public static func write(trainer: Trainer, to base: String) throws {
         let stem = base.hasSuffix(".safetensors") ? String(base.dropLast(".safetensors".count)) : base
@@ -13,6 +16,9 @@ public enum ModelExport {
         archWithInput["name"] = trainer.config.name
         archWithInput["task"] = trainer.splits.train.task.rawValue
         archWithInput["classes"] = trainer.splits.train.classCount
+        archWithInput["class_names"] = trainer.splits.train.classList ?? NSNull()
+        archWithInput["preprocessing"] = try jsonObject(trainer.splits.preprocessing(trainer.config.dataset))
+        archWithInput["config"] = try jsonObject(trainer.config)
         let dir = (stem as NSString).deletingLastPathComponent
         if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         try Safetensors.write(tensors, metadata: ["format": "pt", "producer": "sweep"], to: stem + ".safetensors")
@@ -30,6 +36,81 @@ public enum ModelExport {
             "outputs": (0..<n).map { i in outputs[(i * k)..<((i + 1) * k)].map(Double.init) },
         ]
         try JSONSerialization.data(withJSONObject: ref).write(to: URL(fileURLWithPath: stem + ".predictions.json"))
+    }
+
+    static func jsonObject<T: Encodable>(_ v: T) throws -> Any {
+        try JSONSerialization.jsonObject(with: try JSONEncoder().encode(v))
+    }
+
+    /// A model written by `write`: the network with its trained weights, ready to predict.
+    public struct Exported {
+        public var network: Network
+        public var preprocessing: Preprocessing
+        public var config: TrialConfig
+    }
+
+    /// Reads `STEM.json` and `STEM.safetensors` back into a network (the inverse of `write`).
+    public static func read(_ stem: String) throws -> Exported {
+        let jsonPath = stem + ".json"
+        guard let data = FileManager.default.contents(atPath: jsonPath) else { throw InputError(file: jsonPath, "no such file") }
+        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let configJSON = root["config"], let prepJSON = root["preprocessing"] else {
+            throw InputError(file: jsonPath, "not a model description with its preprocessing (written by an older Sweep? run `sweep replay` again)")
+        }
+        let config: TrialConfig, prep: Preprocessing
+        do {
+            config = try JSONDecoder().decode(TrialConfig.self, from: try JSONSerialization.data(withJSONObject: configJSON))
+            prep = try JSONDecoder().decode(Preprocessing.self, from: try JSONSerialization.data(withJSONObject: prepJSON))
+        } catch { throw InputError(file: jsonPath, "corrupt model description: \(error)") }
+        let outputs = prep.task == .classification ? prep.classes?.count ?? 0 : 1
+        let layers = try NetworkBuilder.build(config.layers, input: prep.inputShape, outputs: outputs, file: jsonPath)
+        let net = Network(layers: layers, inputShape: prep.inputShape, precision: config.training.precision ?? .fp32)
+        try restore(net, from: try Safetensors.read(stem + ".safetensors"), file: stem + ".safetensors")
+        return Exported(network: net, preprocessing: prep, config: config)
+    }
+
+    /// Copies PyTorch-layout tensors (as `describe` names and lays them out) into the network.
+    static func restore(_ net: Network, from tensors: [String: ([Int], [Float])], file: String) throws {
+        func tensor(_ name: String, _ shape: [Int]) throws -> [Float] {
+            guard let (s, v) = tensors[name] else { throw InputError(file: file, field: name, "the tensor is missing") }
+            guard s == shape else { throw InputError(file: file, field: name, "has shape \(s); the model needs \(shape)") }
+            return v
+        }
+        func copy(_ v: [Float], to p: UnsafeMutablePointer<Float>) { v.withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: v.count) } }
+        var spatialBeforeFlatten: [Int]? = nil
+        for (i, l) in net.layers.enumerated() {
+            let p = net.params.pointer + net.paramOffsets[i]
+            let s = net.state.pointer + net.stateOffsets[i]
+            switch l {
+            case let d as Dense:
+                let t = try tensor("\(i).weight", [d.U, d.D])
+                if let sp = spatialBeforeFlatten {
+                    let (H, W, C) = (sp[0], sp[1], sp[2])
+                    for u in 0..<d.U { for h in 0..<H { for x in 0..<W { for c in 0..<C {
+                        p[u * d.D + (h * W + x) * C + c] = t[u * d.D + c * H * W + h * W + x]
+                    } } } }
+                    spatialBeforeFlatten = nil
+                } else {
+                    copy(t, to: p)
+                }
+                copy(try tensor("\(i).bias", [d.U]), to: p + d.U * d.D)
+            case let c as Conv2D:
+                let t = try tensor("\(i).weight", [c.K, c.C, c.KH, c.KW])
+                for k in 0..<c.K { for kh in 0..<c.KH { for kw in 0..<c.KW { for ch in 0..<c.C {
+                    p[((k * c.KH + kh) * c.KW + kw) * c.C + ch] = t[((k * c.C + ch) * c.KH + kh) * c.KW + kw]
+                } } } }
+                copy(try tensor("\(i).bias", [c.K]), to: p + c.K * c.KK)
+            case let f as Flatten:
+                spatialBeforeFlatten = f.inputShape
+            case let b as BatchNorm:
+                copy(try tensor("\(i).weight", [b.C]), to: p)
+                copy(try tensor("\(i).bias", [b.C]), to: p + b.C)
+                copy(try tensor("\(i).running_mean", [b.C]), to: s)
+                copy(try tensor("\(i).running_var", [b.C]), to: s + b.C)
+            default:
+                break
+            }
+        }
     }
 
     /// Tensors in PyTorch layout and the architecture description.

@@ -96,6 +96,25 @@ public final class Network {
     /// Where the loss writes d(loss)/d(output) before `backward`.
     public var outputGradient: UnsafeMutablePointer<Float> { dacts[layers.count].pointer }
 
+    /// The outputs (count, outputCount) for `count` samples in `x` (row-major), in inference mode,
+    /// `batch` samples per forward pass.
+    public func predict(_ x: [Float], count B: Int, batch: Int = 256) -> [Float] {
+        prepare(maxBatch: batch)
+        let f = inputShape.reduce(1, *)
+        var out = [Float]()
+        out.reserveCapacity(B * outputCount)
+        var ctx = PassContext(training: false, rng: SweepRandom(seed: 0))
+        var lo = 0
+        while lo < B {
+            let b = min(batch, B - lo)
+            x.withUnsafeBufferPointer { input.update(from: $0.baseAddress! + lo * f, count: b * f) }
+            forward(batch: b, ctx: &ctx)
+            out += UnsafeBufferPointer(start: output, count: b * outputCount)
+            lo += b
+        }
+        return out
+    }
+
     public func forward(batch B: Int, ctx: inout PassContext) {
         precondition(B <= maxBatch)
         var i = 0

@@ -188,20 +188,7 @@ public final class Trainer {
     }
 
     /// Predictions for a batch of samples: logits (classification) or values, (B, outputs).
-    public func predict(_ x: [Float], count B: Int) -> [Float] {
-        var out = [Float]()
-        var ctx = PassContext(training: false, rng: SweepRandom(seed: 0))
-        let f = splits.train.featureCount
-        var lo = 0
-        while lo < B {
-            let b = min(evalBatch, B - lo)
-            x.withUnsafeBufferPointer { network.input.update(from: $0.baseAddress! + lo * f, count: b * f) }
-            network.forward(batch: b, ctx: &ctx)
-            out += UnsafeBufferPointer(start: network.output, count: b * network.outputCount)
-            lo += b
-        }
-        return out
-    }
+    public func predict(_ x: [Float], count B: Int) -> [Float] { network.predict(x, count: B, batch: evalBatch) }
 
     public func finish() -> FinalReport {
         let start = DispatchTime.now().uptimeNanoseconds

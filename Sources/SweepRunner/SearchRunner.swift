@@ -296,7 +296,7 @@ public final class SearchRunner: @unchecked Sendable {
 
     /// A reason with its numbers masked, so "trial 3 ... line 12" and "trial 4 ... line 12" match.
     static func reasonShape(_ reason: String) -> String {
-        String(reason.map { $0.isNumber ? "#" : $0 })
+        reason.replacingOccurrences(of: "[0-9]+", with: "#", options: .regularExpression)
     }
 
     /// The study's wall-clock budget (`budget.timeout`) for this run: past it no trial starts.

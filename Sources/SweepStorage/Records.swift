@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import SweepSearch
+import SweepCore
 
 /// Where a study stands: `running` while a search works on it, `stopped` when a search was
 /// interrupted (running it again continues), `finished` when it reached its trial count.
@@ -43,7 +44,7 @@ public struct StudyRecord: Sendable, Equatable {
     /// heartbeat is recent; elsewhere: its heartbeat is recent).
     public func isRunning(staleAfter: Double = 30) -> Bool {
         guard let pid = controllerPID, let beat = controllerHeartbeat, Date().timeIntervalSince(beat) < staleAfter else { return false }
-        if controllerHost == ProcessInfo.processInfo.hostName { return kill(pid, 0) == 0 || errno == EPERM }
+        if controllerHost == ProcessInfo.processInfo.hostName { return ProcessLiveness.isAlive(pid) }
         return true
     }
 }

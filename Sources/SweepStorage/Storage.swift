@@ -184,7 +184,7 @@ public final class SweepStore: Sendable {
                 let beat = (row["controller_heartbeat"] as String?).flatMap(OptunaEncoding.date) ?? .distantPast
                 let fresh = nowDate.timeIntervalSince(beat) < staleAfter
                 let holderHost: String = row["controller_host"] ?? "?"
-                let alive = holderHost == host ? (Glibc.kill(holder, 0) == 0 || errno == EPERM) && fresh : fresh
+                let alive = holderHost == host ? ProcessLiveness.isAlive(holder) && fresh : fresh
                 if alive {
                     throw InputError(file: path, field: "study",
                                      "study '\(row["study_name"] as String)' is being run by process \(holder) on \(holderHost); stop it first or wait for it to finish")

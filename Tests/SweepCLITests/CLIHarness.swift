@@ -47,6 +47,18 @@ enum CLI {
                       stderr: String(decoding: errData.data, as: UTF8.self))
     }
 
+    /// Returns when `python3` imports `modules` (e.g. "torch, numpy"); otherwise skips the test,
+    /// or under CI (`CI=true`, where scripts/test installs them) fails it: a missing package there
+    /// is a broken set-up, not a reason to skip.
+    static func requirePython(_ modules: String) throws {
+        let probe = try run(["python3", "-c", "import \(modules)"], executable: "/usr/bin/env")
+        guard probe.status != 0 else { return }
+        let message = "python3 cannot import \(modules) (scripts/test installs it with pip)"
+        if ProcessInfo.processInfo.environment["CI"] == "true" { throw MissingPackage(message: message) }
+        throw XCTSkip(message)
+    }
+    struct MissingPackage: Error { var message: String }
+
     /// What one reader thread read from a pipe: written by that thread only, read after
     /// `group.wait()`, which orders the write before the read.
     final class PipeData: @unchecked Sendable { var data = Data() }

@@ -79,7 +79,8 @@ final class CheckFuzzTests: XCTestCase {
         params:
           x: {float: [0.1, 1.0]}
         """, name: "ok.yaml")
-        let first = try CLI.run(["start", ok, "--db", db, "--workers", "1"])
+        // The daemon stays for the whole test (the files compared at the end include its socket).
+        let first = try CLI.run(["start", ok, "--db", db, "--workers", "1"], env: ["SWEEP_DAEMON_IDLE_TIMEOUT": "600"])
         XCTAssertEqual(first.status, 0, first.stderr)
         let before = try SearchCommandTests.dump(db)
         let files = Set(try FileManager.default.contentsOfDirectory(atPath: dir + "/results"))
@@ -100,6 +101,7 @@ final class CheckFuzzTests: XCTestCase {
         XCTAssertEqual(started, 100)
         XCTAssertEqual(try SearchCommandTests.dump(db), before)
         XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: dir + "/results")), files)
+        XCTAssertEqual(try CLI.run(["shutdown", "--db", db]).status, 0)
     }
 }
 

@@ -50,15 +50,15 @@ final class ControlCommandTests: XCTestCase {
         XCTAssertLessThan(finished, 16)
 
         let again = try CLI.run(["stop", "bg", "--db", db])
-        XCTAssertEqual(again.status, 2)
-        XCTAssertTrue(again.stderr.contains("is not running"), again.stderr)
+        XCTAssertEqual(again.status, 0, "stopping a stopped study is no error")
+        XCTAssertTrue(again.stdout.contains("already stopped"), again.stdout)
 
         let logs = try CLI.run(["logs", "bg", "--trial", "0", "--db", db])
         XCTAssertEqual(logs.status, 0, logs.stderr)
         XCTAssertTrue(logs.stdout.contains("  x = ") && logs.stdout.contains("reports"), logs.stdout)
         XCTAssertTrue(logs.stdout.contains("mode slow"), "the trial's stderr tail: \(logs.stdout)")
         let studyLog = try CLI.run(["logs", "bg", "--db", db])
-        XCTAssertTrue(studyLog.stdout.contains("logs/daemon.log (study=bg)"), studyLog.stdout)
+        XCTAssertTrue(studyLog.stdout.contains("logs/sweep.daemon.log (study=bg)"), studyLog.stdout)
         XCTAssertTrue(studyLog.stdout.contains("trial finished") && studyLog.stdout.contains("stop requested"), studyLog.stdout)
 
         let resume = try CLI.run(["resume", "bg", "--workers", "2", "--db", db], env: ["SWEEP_TEST_MODES": "slow"], timeout: 120)

@@ -335,7 +335,7 @@ final class DaemonTests: XCTestCase {
         var st = stat()
         XCTAssertEqual(stat(daemon.socket, &st), 0)
         XCTAssertEqual(st.st_mode & 0o777, 0o600, "the socket is 0600")
-        XCTAssertEqual(stat(dir + "/results/daemon.token", &st), 0)
+        XCTAssertEqual(stat(dir + "/results/sweep.daemon.token", &st), 0)
         XCTAssertEqual(st.st_mode & 0o777, 0o600, "the token file is 0600")
         if getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") {
             let other = try CLI.run(["--reuid=65534", "--regid=65534", "--clear-groups", "python3", "-c",
@@ -344,7 +344,7 @@ final class DaemonTests: XCTestCase {
             XCTAssertNotEqual(other.status, 0, "another user cannot connect")
             XCTAssertTrue(other.stderr.contains("Permission denied"), other.stderr)
         }
-        let token = try String(contentsOfFile: dir + "/results/daemon.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = try String(contentsOfFile: dir + "/results/sweep.daemon.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         func http(_ headers: [String]) throws -> String {
             try CLI.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}"] + headers.flatMap { ["-H", $0] } + ["http://127.0.0.1:\(port)/v1/health"],
                         executable: "/usr/bin/env").stdout

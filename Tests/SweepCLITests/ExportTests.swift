@@ -5,8 +5,7 @@ import XCTest
 /// exactly what Sweep predicts.
 final class ExportTests: XCTestCase {
     func testPyTorchLoadsTheModelAndAgrees() throws {
-        let probe = try CLI.run(["python3", "-c", "import torch, numpy"], executable: "/usr/bin/env")
-        guard probe.status == 0 else { throw XCTSkip("PyTorch is not installed (scripts/test installs it with pip)") }
+        try CLI.requirePython("torch, numpy")
         let dir = CLI.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let yaml = """

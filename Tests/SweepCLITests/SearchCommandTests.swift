@@ -76,8 +76,7 @@ final class SearchCommandTests: XCTestCase {
     }
 
     func checkWithOptuna(db: String, study: String, leaderboard rows: [[String: Any]]) throws {
-        let probe = try CLI.run(["python3", "-c", "import optuna"], executable: "/usr/bin/env")
-        guard probe.status == 0 else { throw XCTSkip("python3 cannot import optuna") }
+        try CLI.requirePython("optuna")
         let r = try CLI.run(["python3", CLI.repo + "/Tests/python/check_optuna_store.py", db, study], executable: "/usr/bin/env")
         XCTAssertEqual(r.status, 0, r.stderr)
         let optuna = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])

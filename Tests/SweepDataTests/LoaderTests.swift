@@ -96,7 +96,91 @@ final class LoaderTests: XCTestCase {
             XCTAssertEqual((e as? InputError)?.line, 3)
         }
         XCTAssertThrowsError(try CSVLoader.load(bytes: Array("a,y\n,2\n".utf8), file: "h.csv", label: "y", name: "h")) { e in
-            XCTAssertTrue("\(e)".contains("missing value"), "\(e)")
+            XCTAssertTrue("\(e)".contains("missing value") && "\(e)".contains("h.csv:2"), "\(e)")
+        }
+    }
+
+    func testMissingMarksAreMissingNeverCategories() throws {
+        // `?` in a numeric column: an error naming the file, line, column and the rows affected.
+        let csv = "age,city,y\n30,paris,a\n?,rome,b\n41,,a\n25,rome,b\nNA,paris,a\n33,rome,b\n"
+        XCTAssertThrowsError(try CSVLoader.load(bytes: Array(csv.utf8), file: "m.csv", label: "y", name: "m")) { e in
+            let err = e as? InputError
+            XCTAssertEqual(err?.file, "m.csv"); XCTAssertEqual(err?.line, 3); XCTAssertEqual(err?.field, "age")
+            XCTAssertTrue("\(e)".contains("3 of 6 rows") && "\(e)".contains("age 2, city 1") && "\(e)".contains("dataset.missing"), "\(e)")
+        }
+        // drop: those rows go; the column stays numeric (one feature, not one per distinct value).
+        let dropped = try CSVLoader.load(bytes: Array(csv.utf8), file: "m.csv", label: "y", missing: .drop, name: "m")
+        XCTAssertEqual(dropped.count, 3); XCTAssertEqual(dropped.featureCount, 1 + 2)
+        XCTAssertEqual(dropped.encoding?.columns.map(\.categories), [nil, ["paris", "rome"]])
+        // mean: numeric holes get the column mean, categorical ones no category.
+        let filled = try CSVLoader.load(bytes: Array(csv.utf8), file: "m.csv", label: "y", missing: .mean, name: "m")
+        XCTAssertEqual(filled.count, 6)
+        let mean = Float((30 + 41 + 25 + 33) / 4.0)
+        XCTAssertEqual(Array(filled.features[3..<6]), [mean, 0, 1])
+        XCTAssertEqual(Array(filled.features[6..<9]), [41, 0, 0])
+        // nan / null / N/A are missing too, in any case.
+        for mark in ["nan", "NaN", "null", "N/A", "n/a", ""] {
+            let d = try CSVLoader.load(bytes: Array("a,y\n1,p\n\(mark),q\n3,p\n".utf8), file: "n.csv", label: "y", missing: .mean, name: "n")
+            XCTAssertEqual(d.encoding?.columns[0].categories, nil, mark); XCTAssertEqual(d.features, [1, 2, 3], mark)
+        }
+        // A missing label cannot be filled.
+        XCTAssertThrowsError(try CSVLoader.load(bytes: Array("a,y\n1,p\n2,?\n".utf8), file: "l.csv", label: "y", missing: .mean, name: "l")) { e in
+            XCTAssertEqual((e as? InputError)?.line, 3); XCTAssertTrue("\(e)".contains("missing label"), "\(e)")
+        }
+    }
+
+    func testIntegerLabelsWithFewValuesAreClasses() throws {
+        let ints = "a,y\n" + (0..<30).map { "\($0),\([2, 0, 1, 10][$0 % 4])" }.joined(separator: "\n")
+        let c = try CSVLoader.load(bytes: Array(ints.utf8), file: "i.csv", label: "y", name: "i")
+        XCTAssertEqual(c.task, .classification); XCTAssertEqual(c.classNames!, ["0", "1", "2", "10"])
+        // Many distinct integers, or decimals: a quantity.
+        let many = "a,y\n" + (0..<30).map { "\($0),\($0 * 3)" }.joined(separator: "\n")
+        XCTAssertEqual(try CSVLoader.load(bytes: Array(many.utf8), file: "i.csv", label: "y", name: "i").task, .regression)
+        let decimals = "a,y\n" + (0..<30).map { "\($0),\($0 % 3).5" }.joined(separator: "\n")
+        XCTAssertEqual(try CSVLoader.load(bytes: Array(decimals.utf8), file: "i.csv", label: "y", name: "i").task, .regression)
+        // As many distinct values as rows: no class would have two examples.
+        XCTAssertEqual(try CSVLoader.load(bytes: Array("a,y\n1,1\n2,2\n3,3\n".utf8), file: "i.csv", label: "y", name: "i").task, .regression)
+        // task: overrides.
+        XCTAssertEqual(try CSVLoader.load(bytes: Array(ints.utf8), file: "i.csv", label: "y", task: .regression, name: "i").task, .regression)
+    }
+
+    func testHeaderlessCSVAndItsHint() throws {
+        let csv = "5.1,3.5,setosa\n4.9,3.0,setosa\n6.2,2.9,versicolor\n"
+        XCTAssertThrowsError(try CSVLoader.load(bytes: Array(csv.utf8), file: "h.csv", label: "species", name: "h")) { e in
+            XCTAssertTrue("\(e)".contains("header: false"), "\(e)")
+        }
+        let d = try CSVLoader.load(bytes: Array(csv.utf8), file: "h.csv", label: "2", header: false, name: "h")
+        XCTAssertEqual(d.count, 3); XCTAssertEqual(d.classNames!, ["setosa", "versicolor"]); XCTAssertEqual(d.features, [5.1, 3.5, 4.9, 3.0, 6.2, 2.9])
+        // New data without the label column is encoded by position.
+        let enc = try XCTUnwrap(d.encoding)
+        let rows = try enc.encode(try CSVTable.parse(Array("6.0,3.1\n".utf8), file: "new.csv", header: false))
+        XCTAssertEqual(rows.features, [6.0, 3.1]); XCTAssertNil(rows.labels)
+        XCTAssertThrowsError(try CSVLoader.load(bytes: Array(csv.utf8), file: "h.csv", label: "3", header: false, name: "h")) { e in
+            XCTAssertTrue("\(e)".contains("0...2"), "\(e)")
+        }
+    }
+
+    func testCSVTestFileAndIDXByPath() throws {
+        let train = dir + "/train.csv", test = dir + "/test.csv"
+        try ("x,c,y\n" + (0..<20).map { "\($0),\($0 % 2 == 0 ? "u" : "v"),\($0 % 2 == 0 ? "even" : "odd")" }.joined(separator: "\n")).write(toFile: train, atomically: true, encoding: .utf8)
+        try "x,c,y\n100,v,odd\n101,u,even\n".write(toFile: test, atomically: true, encoding: .utf8)
+        let splits = try DatasetCatalog.load(DatasetSpec(name: "csv", path: train, label: "y", testPath: test, scaling: .none), dataDir: dir)
+        XCTAssertEqual(splits.test.count, 2); XCTAssertEqual(splits.test.labels, [1, 0])
+        XCTAssertEqual(splits.test.features, [100, 0, 1, 101, 1, 0])
+        XCTAssertEqual(splits.train.count + splits.validation.count, 20)
+        try "x,c,y\n1,w,odd\n".write(toFile: test, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try DatasetCatalog.load(DatasetSpec(name: "csv", path: train, label: "y", testPath: test), dataDir: dir)) { e in
+            XCTAssertTrue("\(e)".contains("test.csv:2") && "\(e)".contains("'w'"), "\(e)")
+        }
+        // IDX by path, 3 classes, gzip images and raw labels, relative to the data directory.
+        FileManager.default.createFile(atPath: dir + "/imgs.gz", contents: Data(try gzip(idxImages(30, 3, 2))))
+        FileManager.default.createFile(atPath: dir + "/lbls", contents: Data(idxLabels((0..<30).map { UInt8($0 % 3) })))
+        let spec = DatasetSpec(name: "idx", train: IDXFiles(images: "imgs.gz", labels: "lbls"), validation: 0.2)
+        let s = try DatasetCatalog.load(spec, dataDir: dir)
+        XCTAssertEqual(s.train.classCount, 3); XCTAssertEqual(s.train.sampleShape, [3, 2, 1]); XCTAssertEqual(s.train.classNames!, ["0", "1", "2"])
+        XCTAssertEqual(s.train.count + s.validation.count + s.test.count, 30)
+        XCTAssertThrowsError(try DatasetCatalog.load(DatasetSpec(name: "idx", train: IDXFiles(images: "nope.gz", labels: "lbls")), dataDir: dir)) { e in
+            XCTAssertEqual((e as? InputError)?.field, "dataset.train.images"); XCTAssertTrue("\(e)".contains(dir), "\(e)")
         }
     }
 

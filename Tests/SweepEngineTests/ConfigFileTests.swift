@@ -1,5 +1,6 @@
 import XCTest
 import SweepCore
+import SweepData
 @testable import SweepEngine
 
 final class ConfigFileTests: XCTestCase {
@@ -76,6 +77,37 @@ final class ConfigFileTests: XCTestCase {
                     contains: ["training.learning_rate", "search parameter", "--set"])
     }
     func testCSVNeedsLabel() { expectError(good.replacingOccurrences(of: "{name: digits}", with: "{name: csv, path: x.csv}"), contains: ["dataset.label"]) }
+
+    func testOwnDataFormatsParseAndRoundTrip() throws {
+        let dir = NSTemporaryDirectory() + "sweep-cfg-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for f in ["tr.csv", "te.csv", "i.gz"] { FileManager.default.createFile(atPath: dir + "/" + f, contents: Data()) }
+        let path = dir + "/m.yaml"
+        func decode(_ dataset: String) throws -> TrialConfig {
+            try good.replacingOccurrences(of: "{name: digits}", with: dataset).write(toFile: path, atomically: true, encoding: .utf8)
+            return try ConfigFile.load(path: path)
+        }
+        let csv = try decode("{name: csv, path: tr.csv, test_path: te.csv, label: 4, header: false, missing: mean}")
+        XCTAssertEqual(csv.dataset.path, dir + "/tr.csv"); XCTAssertEqual(csv.dataset.testPath, dir + "/te.csv")
+        XCTAssertEqual(csv.dataset.header, false); XCTAssertEqual(csv.dataset.missing, .mean); XCTAssertEqual(csv.dataset.label, "4")
+        XCTAssertEqual(try load(ConfigFile.yaml(csv)), csv)
+        let idx = try decode("{name: idx, train: {images: i.gz, labels: elsewhere/l.gz}, test: {images: i.gz, labels: i.gz}}")
+        // Paths found beside the file are made absolute; others stay as written (the data directory is tried later).
+        XCTAssertEqual(idx.dataset.train, IDXFiles(images: dir + "/i.gz", labels: "elsewhere/l.gz"))
+        XCTAssertEqual(idx.dataset.test, IDXFiles(images: dir + "/i.gz", labels: dir + "/i.gz"))
+        XCTAssertEqual(try load(ConfigFile.yaml(idx)), idx)
+        XCTAssertThrowsError(try decode("{name: idx}")) { e in XCTAssertTrue("\(e)".contains("dataset.train"), "\(e)") }
+        XCTAssertThrowsError(try decode("{name: csv, path: tr.csv, label: y, header: false}")) { e in
+            XCTAssertTrue("\(e)".contains("0-based"), "\(e)")
+        }
+        XCTAssertThrowsError(try decode("{name: csv, path: tr.csv, label: y, missing: zero}")) { e in
+            XCTAssertTrue("\(e)".contains("error, drop, mean"), "\(e)")
+        }
+        XCTAssertThrowsError(try decode("{name: digits, missing: drop}")) { e in
+            XCTAssertTrue("\(e)".contains("dataset.missing") && "\(e)".contains("csv"), "\(e)")
+        }
+    }
 
     func testShapeMismatchNamesTheLayer() throws {
         let c = try load(good.replacingOccurrences(of: "- {type: dense, units: 8, activation: tanh, dropout: 0.1}",
