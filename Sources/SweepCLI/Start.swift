@@ -48,6 +48,7 @@ struct Start: ParsableCommand {
     func run() throws {
         if detach && foreground { throw ValidationError("--detach and --foreground cannot be used together") }
         let spec = try StudySpec.load(path: space, overrides: overrides)
+        try spec.preflight()
         let dataDir = absolute(DataDirectory.resolve(self.dataDir))
         _ = try spec.inspectData(dataDir: dataDir)   // the data sets load before anything is written
         if foreground {

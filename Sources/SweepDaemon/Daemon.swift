@@ -394,7 +394,8 @@ public final class Daemon: @unchecked Sendable {
         let name = r.study ?? spec.name
         if let existing = try store.study(named: name), existing.isRunning() {
             // The same search, already running here (a daemon that just started took it up).
-            if pool.isActive(studyID: existing.id) && existing.spaceText == spec.text && (r.trials ?? existing.trialsTotal) == existing.trialsTotal {
+            if pool.isActive(studyID: existing.id) && SearchRunner.differences(existing: existing, spec: spec, options: options).isEmpty
+                && (r.trials ?? spec.budget.trials) == existing.trialsTotal {
                 return APIResponse(status: 200, body: StudyJSON.encode(try report(name)))
             }
             throw APIError(409, "study '\(name)' is already running (pid \(existing.controllerPID ?? 0))")
