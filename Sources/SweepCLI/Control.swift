@@ -167,7 +167,7 @@ struct Logs: ParsableCommand {
             guard let t = try db.trial(studyID: s.id, number: n) else {
                 throw InputError(file: store.db, field: "--trial", "study '\(s.name)' has no trial \(n)")
             }
-            let space = try storedSpec(s).space
+            let space = try storedSpec(s).space.adoptingStoredNames(Set(t.record.params.keys))
             print("trial \(n) of \(s.name): \(t.record.state.rawValue)\(t.record.value.map { ", value \($0)" } ?? "")")
             print("seed \(t.seed), attempts \(t.attempts)\(t.exitStatus.map { ", exit status \($0)" } ?? "")\(t.durationSeconds.map { String(format: ", %.1f s", $0) } ?? "")")
             if let r = t.reason { print("reason: \(r)") }
@@ -179,7 +179,7 @@ struct Logs: ParsableCommand {
                 print("reports (\(s.metric) per epoch):")
                 for (step, v) in t.record.intermediate.sorted(by: { $0.key < $1.key }) { print("  \(step)  \(v)") }
             }
-            if let tail = t.stderrTail, !tail.isEmpty { print("stderr (last 4 KB):"); print(tail, terminator: tail.hasSuffix("\n") ? "" : "\n") }
+            if let tail = t.stderrTail, !tail.isEmpty { print("output (last 4 KB of stderr and of stdout lines that are not protocol lines):"); print(tail, terminator: tail.hasSuffix("\n") ? "" : "\n") }
             return
         }
         // The daemon's log lines about this study, then every trial's state.

@@ -11,8 +11,7 @@ struct Enqueue: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Queue a trial with given parameters; the study runs it next (the sampler fills in the others).",
         discussion: """
-            Names are the parameters `sweep check` lists (in a command study also the command's own names, e.g. lr \
-            for params.lr); values are checked against the study's space. A parameter that exists only under a \
+            Names are the parameters `sweep check` lists; values are checked against the study's space. A parameter that exists only under a \
             condition needs its parent given too. The queued trial runs before new samples when the study runs next \
             (`sweep resume STUDY`), or soon if it runs now; it counts toward the study's total like any trial, and \
             the total grows to hold it when the study already has its total.
@@ -29,7 +28,7 @@ struct Enqueue: ParsableCommand {
     func run() throws {
         let db = try openStoreForWriting(store.db)
         let s = try findStudy(db, study, db: store.db)
-        let space = try runSpec(s).space
+        let space = try runSpec(s).space.adoptingStoredNames(Set(try db.trials(studyID: s.id).flatMap(\.record.params.keys)))
         var given: [String: ParamValue] = [:]
         for item in values {
             guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {

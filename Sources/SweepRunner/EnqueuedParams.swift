@@ -7,8 +7,9 @@ import SweepSearch
 /// Optuna added. They are checked against the study's space and completed by the sampler.
 ///
 /// Rules (the same for every source, so `sweep enqueue` refuses exactly what would fail later):
-/// - A name is a parameter's full name (`training.learning_rate`, `params.lr`) or, in a command
-///   study, the name the command knows (`lr` for `params.lr`).
+/// - A name is a parameter's name (`training.learning_rate`, a command's `lr`); `lr` and
+///   `params.lr` name the same command parameter (studies stored before command parameters kept
+///   their own names call it `params.lr`).
 /// - A value is an external value its distribution contains (a category label, an integer for an
 ///   int range, a number for a float range, on its step).
 /// - A given parameter under a condition needs its parents given too, with a value that makes it
@@ -25,7 +26,7 @@ public enum EnqueuedParams {
 
     /// The space's parameter a given name means, if any.
     public static func parameter(named name: String, in space: SearchSpace) -> Parameter? {
-        space[name] ?? space["params." + name]
+        space[name] ?? space["params." + name] ?? (name.hasPrefix("params.") ? space[String(name.dropFirst(7))] : nil)
     }
 
     /// The internal values of the given parameters, by full name, after checking them (see the

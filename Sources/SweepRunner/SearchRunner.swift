@@ -32,6 +32,10 @@ public struct RunOptions: Sendable, Codable, Equatable {
     public var trialExecutable: String
     public var memoryMB: Int?
     public var graceSeconds: Double
+    /// The working directory of the `sweep start` that submitted the study: built-in trials run
+    /// there, so a relative data path means what it meant where the user typed the command
+    /// (and what `sweep check` and the preflight found), not the daemon's directory.
+    public var workDir: String?
     /// The environment trials start with (default: this process's). A daemon runs each search
     /// with the environment of the `sweep start` that submitted it; it is not stored (it may hold
     /// secrets), so a study a restarted daemon takes up runs with the daemon's, plus
@@ -61,7 +65,7 @@ public struct RunOptions: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case studyName = "study", trials, workers, sampler, scheduler, seed, overrides, dataDir = "data_dir", memoryMB = "memory_mb"
-        case graceSeconds = "grace_seconds", keptEnvironment = "env_keep"
+        case graceSeconds = "grace_seconds", keptEnvironment = "env_keep", workDir = "work_dir"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -74,6 +78,7 @@ public struct RunOptions: Sendable, Codable, Equatable {
                   memoryMB: try c.decodeIfPresent(Int.self, forKey: .memoryMB),
                   graceSeconds: try c.decodeIfPresent(Double.self, forKey: .graceSeconds) ?? 5)
         keptEnvironment = try c.decodeIfPresent([String: String].self, forKey: .keptEnvironment) ?? [:]
+        workDir = try c.decodeIfPresent(String.self, forKey: .workDir)
     }
 
     /// The stored form (sorted keys; no database or executable path).
@@ -199,10 +204,7 @@ public final class SearchRunner: @unchecked Sendable {
     /// Prepares a run of the study `spec` describes (created in the store if new). `store`: an
     /// open store to share (a daemon's); by default the runner opens `options.dbPath`.
     public init(spec: StudySpec, options: RunOptions, store: SweepStore? = nil, observer: RunObserver? = nil) throws {
-        var spec = spec
-        if let s = options.sampler { spec.sampler = ComponentSpec(name: s) }
-        if let s = options.scheduler { spec.scheduler = ComponentSpec(name: s) }
-        if let s = options.seed { spec.seed = s }
+        var spec = options.applied(to: spec)
         self.options = options
         self.observer = observer
         let total = options.trials ?? spec.budget.trials
@@ -212,16 +214,18 @@ public final class SearchRunner: @unchecked Sendable {
         self.store = try store ?? SweepStore(path: options.dbPath)
         let name = options.studyName ?? spec.name
         if let existing = try self.store.study(named: name) {
-            guard existing.spaceText == spec.text else {
-                throw InputError(file: spec.file, field: "--study",
-                                 "study '\(name)' already exists with a different search-space file; choose another name with --study")
+            let differences = Self.differences(existing: existing, spec: spec, options: options)
+            guard differences.isEmpty else {
+                throw InputError(file: spec.file, field: "--study", "study '\(name)' already exists with a different search (\(differences.joined(separator: "; "))); "
+                                 + "run it as it was (file and flags) to continue the study, or choose another name with --study")
             }
-            spec.seed = existing.seed
+            spec = spec.adoptingStoredNames(Set(try self.store.trials(studyID: existing.id).flatMap(\.record.params.keys)))
             study = existing   // its total and status change once this run holds it (begin())
         } else {
             try StudyName.check(name, file: options.studyName == nil ? spec.file : nil, field: options.studyName == nil ? "name" : "--study")
+            try spec.checkSteps()   // a new study (an API submission; the CLI checked before)
             study = try self.store.createStudy(name: name, direction: spec.objective.direction, metric: spec.objective.metric,
-                                               spacePath: spec.file.hasPrefix("/") ? spec.file : FileManager.default.currentDirectoryPath + "/" + spec.file,
+                                               spacePath: spec.absoluteFile,
                                                spaceText: spec.text, samplerJSON: Self.json(spec.sampler),
                                                schedulerJSON: Self.json(spec.scheduler), seed: spec.seed, trialsTotal: total,
                                                maxEpochs: spec.budget.maxEpochs ?? 1)
@@ -262,7 +266,9 @@ public final class SearchRunner: @unchecked Sendable {
     func begin() throws {
         try store.claimStudy(id: study.id, pid: getpid())
         lastBeat = Date()
-        try store.updateStudy(id: study.id, trialsTotal: total, status: .running, runOptionsJSON: options.json)
+        // The file as given this time (an edit that continues the study: comments, budget).
+        try store.updateStudy(id: study.id, trialsTotal: total, status: .running, runOptionsJSON: options.json,
+                              spacePath: spec.absoluteFile, spaceText: spec.text)
         study = try store.study(named: study.name) ?? study
         let stored = try store.trials(studyID: study.id)
         records = stored.map(\.record)
@@ -496,13 +502,18 @@ public final class SearchRunner: @unchecked Sendable {
         return String(data: try JSONEncoder().encode(config), encoding: .utf8)!
     }
 
-    /// A user command's parameters by the names it knows: the keys under `params:` without the
-    /// `params.` prefix (parameters elsewhere in the file keep their full dotted names).
+    /// A user command's parameters by the names it knows: the keys under `params:` (stored as
+    /// `params.<key>` by studies from before they kept their own names); parameters elsewhere in
+    /// the file keep their full dotted names.
     static func commandParams(_ external: [String: ParamValue]) -> [String: ParamValue] {
         var out: [String: ParamValue] = [:]
         for (k, v) in external { out[k.hasPrefix("params.") ? String(k.dropFirst(7)) : k] = v }
         return out
     }
+
+    /// A trial seed folded to 32 bits (both halves), for libraries that take no more
+    /// (`numpy.random.seed`, `random_state`).
+    static func seed32(_ seed: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: seed ^ (seed >> 32)) }
 
     /// Starts a trial's process. `seed`: the stored one (a retry keeps the failed trial's seed
     /// under its new number).
@@ -512,7 +523,7 @@ public final class SearchRunner: @unchecked Sendable {
         for (k, v) in ["SWEEP_TRIAL_NUMBER": "\(number)", "SWEEP_STUDY": study.name, "OPENBLAS_NUM_THREADS": "1"] { env[k] = v }
         if let command = spec.command {
             let external = spec.space.external(values)
-            var names: [String: String] = ["trial": "\(number)", "seed": "\(seed)",
+            var names: [String: String] = ["trial": "\(number)", "seed": "\(seed)", "seed32": "\(Self.seed32(seed))",
                                            "max_epochs": spec.budget.maxEpochs.map { "\($0)" } ?? ""]
             for (k, v) in external { names[k] = v.description }
             for (k, v) in Self.commandParams(external) { names[k] = v.description }
@@ -523,14 +534,18 @@ public final class SearchRunner: @unchecked Sendable {
             }
             env["SWEEP_PARAMS"] = configJSON
             env["SWEEP_SEED"] = "\(seed)"
+            env["SWEEP_SEED32"] = "\(Self.seed32(seed))"
             if let e = spec.budget.maxEpochs { env["SWEEP_MAX_EPOCHS"] = "\(e)" }
         } else {
             argv = [options.trialExecutable, "__trial", "--metric", spec.objective.metric, "--data-dir", options.dataDir]
         }
-        let limits = TrialProcess.Limits(timeout: spec.budget.trialTimeout, memoryMB: options.memoryMB, graceSeconds: options.graceSeconds)
+        let limits = TrialProcess.Limits(timeout: spec.budget.trialTimeout, memoryMB: options.memoryMB, graceSeconds: options.graceSeconds,
+                                         strictStdout: spec.command == nil || spec.stdoutProtocol == .strict)
         let events = self.events!
-        // User commands run in the search-space file's folder, so relative paths in them work.
-        let cwd = spec.command == nil ? nil : (spec.file as NSString).deletingLastPathComponent.nilIfEmpty
+        // User commands run in the search-space file's folder, so relative paths in them work;
+        // built-in trials where the study was submitted (relative data paths).
+        let cwd = spec.command == nil ? options.workDir.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+            : spec.commandDirectory
         let p: TrialProcess
         do {
             p = try TrialProcess(key: id, argv: argv, stdin: Data(configJSON.utf8), env: env, baseEnvironment: options.environment,
@@ -676,8 +691,4 @@ final class EventQueue: @unchecked Sendable {
         while items.isEmpty { if !cond.wait(until: deadline) { return nil } }
         return items.removeFirst()
     }
-}
-
-extension String {
-    var nilIfEmpty: String? { isEmpty ? nil : self }
 }

@@ -206,20 +206,21 @@ public final class SweepStore: Sendable {
         }
     }
 
-    /// Changes what may change in a study: its trial total, its status, how it was started and why
-    /// its last run ended early (nil: unchanged; the stop reason is cleared whenever the status
-    /// changes and no reason is given).
+    /// Changes what may change in a study: its trial total, its status, how it was started, why
+    /// its last run ended early and its search-space file (an edit that keeps its search) (nil:
+    /// unchanged; the stop reason is cleared whenever the status changes and no reason is given).
     public func updateStudy(id: Int64, trialsTotal: Int? = nil, status: StudyStatus? = nil, runOptionsJSON: String? = nil,
-                            stopReason: String? = nil) throws {
+                            stopReason: String? = nil, spacePath: String? = nil, spaceText: String? = nil) throws {
         let now = OptunaEncoding.datetime(Date())
         try pool.write { db in
             try db.execute(sql: """
                 UPDATE sweep_studies SET trials_total = COALESCE(?, trials_total), status = COALESCE(?, status),
                     run_options = COALESCE(?, run_options),
                     stop_reason = CASE WHEN ? IS NOT NULL THEN ? WHEN ? IS NOT NULL THEN NULL ELSE stop_reason END,
+                    space_path = COALESCE(?, space_path), space_text = COALESCE(?, space_text),
                     updated_at = ?
                 WHERE study_id = ?
-                """, arguments: [trialsTotal, status?.rawValue, runOptionsJSON, stopReason, stopReason, status?.rawValue, now, id])
+                """, arguments: [trialsTotal, status?.rawValue, runOptionsJSON, stopReason, stopReason, status?.rawValue, spacePath, spaceText, now, id])
             guard db.changesCount == 1 else { throw RuntimeFailure("\(path): no Sweep study with id \(id)") }
         }
     }

@@ -95,7 +95,7 @@ final class StudyManagementTests: XCTestCase {
         let space = try CLI.commandSpace(dir, name: "q", seed: 3, trials: 2, sampler: "random")
         XCTAssertEqual(try CLI.run(["start", space, "--foreground", "--workers", "1", "--db", db], cwd: dir).status, 0)
 
-        for (args, says) in [(["--set", "y=1"], ["'y' is not a parameter of this study", "params.x, params.k"]),
+        for (args, says) in [(["--set", "y=1"], ["'y' is not a parameter of this study", "its parameters: x, k"]),
                              (["--set", "x=1.5"], ["'x' = 1.5 is not a number in [0.0, 1.0]"]),
                              (["--set", "k=0.5"], ["'k' = 0.5 is not an integer in [1, 8]"]),
                              (["--set", "x"], ["'x' is not name=value"])] {
@@ -107,7 +107,7 @@ final class StudyManagementTests: XCTestCase {
 
         let queued = try CLI.run(["enqueue", "q", "--set", "x=0.777", "--db", db])
         XCTAssertEqual(queued.status, 0, queued.stderr)
-        XCTAssertTrue(queued.stdout.contains("queued trial 2 of q: params.x=0.777 (the sampler chooses the others)"), queued.stdout)
+        XCTAssertTrue(queued.stdout.contains("queued trial 2 of q: x=0.777 (the sampler chooses the others)"), queued.stdout)
         XCTAssertTrue(queued.stdout.contains("sweep resume q --db \(db)"), queued.stdout)
         if Self.optunaImports {
             let seen = try CLI.run(["python3", "-c", """
@@ -115,7 +115,7 @@ final class StudyManagementTests: XCTestCase {
                 t = optuna.load_study(study_name="q", storage="sqlite:///" + sys.argv[1]).trials[2]
                 print(t.state.name, t.system_attrs["fixed_params"])
                 """, db], executable: "/usr/bin/env")
-            XCTAssertEqual(seen.stdout, "WAITING {'params.x': 0.777}\n", seen.stderr)
+            XCTAssertEqual(seen.stdout, "WAITING {'x': 0.777}\n", seen.stderr)
         }
 
         let resumed = try CLI.run(["resume", "q", "--foreground", "--db", db], cwd: dir)
@@ -123,7 +123,7 @@ final class StudyManagementTests: XCTestCase {
         let t2 = try row(db, "q", trial: 2)
         XCTAssertEqual(t2["state"] as? String, "COMPLETE")
         XCTAssertEqual(t2["value"] as? Double, 0.777, "the trial ran with its parameter (its value is x)")
-        XCTAssertNotNil((t2["params"] as? [String: Any])?["params.k"] as? Int, "the sampler chose k")
+        XCTAssertNotNil((t2["params"] as? [String: Any])?["k"] as? Int, "the sampler chose k")
         XCTAssertEqual(try CLI.leaderboard(db).count, 3, "the study's total grew to hold it")
 
         // Its seed is the one trial 2 gets in the same study without an enqueue.
@@ -133,7 +133,7 @@ final class StudyManagementTests: XCTestCase {
         XCTAssertNotEqual(try Self.seed(db, "q", 2), "seed 0")
     }
 
-    /// Optuna's `enqueue_trial`: a valid one runs with its parameters (short or full names), an
+    /// Optuna's `enqueue_trial`: a valid one runs with its parameters (also under the old `params.` spelling), an
     /// out-of-range or unknown one FAILs with the reason and never runs; a trial Optuna's `ask()`
     /// holds is left to it.
     func testOptunaEnqueuedTrialsRunWithTheirParametersOrFailWithTheReason() throws {
@@ -147,10 +147,10 @@ final class StudyManagementTests: XCTestCase {
             optuna.logging.set_verbosity(optuna.logging.WARNING)
             study = optuna.load_study(study_name="o", storage="sqlite:///" + sys.argv[1])
             asked = study.ask()                                   # trial 2: the asker's
-            study.enqueue_trial({"params.x": 0.125, "params.k": 7})  # 3
+            study.enqueue_trial({"params.x": 0.125, "k": 7})      # 3: the old spelling too
             study.enqueue_trial({"x": 2.5})                       # 4: out of range
             study.enqueue_trial({"depth": 3})                     # 5: not a parameter
-            study.enqueue_trial({"x": 0.375})                     # 6: short name
+            study.enqueue_trial({"x": 0.375})                     # 6
             print(asked.number)
             """, db], executable: "/usr/bin/env")
         XCTAssertEqual(py.stdout, "2\n", py.stderr)
@@ -160,7 +160,7 @@ final class StudyManagementTests: XCTestCase {
         let t3 = try row(db, "o", trial: 3)
         XCTAssertEqual(t3["state"] as? String, "COMPLETE")
         XCTAssertEqual(t3["value"] as? Double, 0.125)
-        XCTAssertEqual((t3["params"] as? [String: Any])?["params.k"] as? Int, 7)
+        XCTAssertEqual((t3["params"] as? [String: Any])?["k"] as? Int, 7)
         XCTAssertEqual(try row(db, "o", trial: 6)["value"] as? Double, 0.375)
         let t4 = try row(db, "o", trial: 4), t5 = try row(db, "o", trial: 5)
         XCTAssertEqual(t4["state"] as? String, "FAIL")
@@ -175,7 +175,7 @@ final class StudyManagementTests: XCTestCase {
         let seen = try CLI.run(["python3", "-c", """
             import optuna, sys
             study = optuna.load_study(study_name="o", storage="sqlite:///" + sys.argv[1])
-            print(study.trials[3].params["params.k"], study.trials[4].user_attrs["fail_reason"])
+            print(study.trials[3].params["k"], study.trials[4].user_attrs["fail_reason"])
             """, db], executable: "/usr/bin/env")
         XCTAssertTrue(seen.stdout.hasPrefix("7 its enqueued parameters were refused: 'x' = 2.5"), seen.stdout + seen.stderr)
     }
@@ -200,7 +200,7 @@ final class StudyManagementTests: XCTestCase {
         let rows = try CLI.leaderboard(db, ["live"])
         XCTAssertEqual(rows.count, 4, "the enqueued trial counts toward the total")
         XCTAssertEqual(rows.first?["value"] as? Double, 0.901)
-        XCTAssertEqual((rows.first?["params"] as? [String: Any])?["params.k"] as? Int, 2)
+        XCTAssertEqual((rows.first?["params"] as? [String: Any])?["k"] as? Int, 2)
     }
 
     // MARK: Delete and retry
@@ -295,7 +295,7 @@ final class StudyManagementTests: XCTestCase {
             XCTAssertEqual(was["state"] as? String, "FAIL")
             XCTAssertEqual(now["state"] as? String, "COMPLETE", "\(now)")
             XCTAssertEqual(now["params"] as? NSDictionary, was["params"] as? NSDictionary)
-            XCTAssertEqual(now["value"] as? Double, (was["params"] as? [String: Any])?["params.x"] as? Double)
+            XCTAssertEqual(now["value"] as? Double, (was["params"] as? [String: Any])?["x"] as? Double)
             XCTAssertEqual(try Self.seed(db, "flaky", new), try Self.seed(db, "flaky", old))
             let logs = try CLI.run(["logs", "flaky", "--trial", "\(new)", "--db", db])
             XCTAssertTrue(logs.stdout.contains("attempts 2"), logs.stdout)
