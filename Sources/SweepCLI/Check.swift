@@ -20,6 +20,7 @@ struct Check: ParsableCommand {
 
     func run() throws {
         let spec = try StudySpec.load(path: space, overrides: overrides)
+        try spec.preflight()
         let (sampler, _) = try spec.makeSearchComponents()   // as SearchRunner.init builds them
         let data = try spec.inspectData(dataDir: absolute(DataDirectory.resolve(dataDir)))
         if json {
@@ -36,56 +37,29 @@ struct Check: ParsableCommand {
         var budget = "\(spec.budget.trials) trials"
         if let e = spec.budget.maxEpochs { budget += ", at most \(e) epochs each" }
         if let f = spec.budget.maxFailures { budget += ", stop after \(f) failures" }
-        if let t = spec.budget.trialTimeout { budget += ", \(number(t)) s per trial" }
-        if let t = spec.budget.timeout { budget += ", \(number(t)) s in all" }
+        if let t = spec.budget.trialTimeout { budget += ", \(Distribution.number(t)) s per trial" }
+        if let t = spec.budget.timeout { budget += ", \(Distribution.number(t)) s in all" }
         s += "budget     \(budget)\n"
-        var sampler = component(spec.sampler)
+        var sampler = spec.sampler.summary
         if spec.sampler.name == "auto" {
             sampler += " (resolves to \(resolvedSampler): \(SamplerFactory.autoChoice(space: spec.space, budget: spec.budget).reason))"
         } else if spec.sampler.name != resolvedSampler {
             sampler += " (resolves to \(resolvedSampler))"
         }
         s += "sampler    \(sampler)\n"
-        s += "scheduler  \(component(spec.scheduler))\n"
+        s += "scheduler  \(spec.scheduler.summary)\n"
         s += "seed       \(spec.seed)\n"
-        if let c = spec.command { s += "command    \(c.joined(separator: " "))\n" }
+        if let c = spec.command { s += "command    \(c.joined(separator: " ")) (\(spec.stdoutProtocol.rawValue) protocol)\n" }
         for d in data { s += "data       \(d.line)\n" }
         s += "parameters \(spec.space.parameters.count)\n"
         let width = spec.space.parameters.map(\.name.count).max() ?? 0
         for p in spec.space.parameters {
-            var line = "  " + p.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + describe(p.distribution)
-            if !p.conditions.isEmpty {
-                line += "  when " + p.conditions.map { "\($0.parent) in [\($0.values.map(\.description).joined(separator: ", "))]" }
-                    .joined(separator: " and ")
-            }
+            var line = "  " + p.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + p.distribution.summary
+            if !p.conditions.isEmpty { line += "  " + StudySpec.summary(p.conditions) }
             s += line + "\n"
         }
         return s
     }
-
-    static func component(_ c: ComponentSpec) -> String {
-        if c.options.isEmpty { return c.name }
-        return c.name + " (" + c.options.keys.sorted().map { "\($0) \(number(c.options[$0]!))" }.joined(separator: ", ") + ")"
-    }
-
-    static func describe(_ d: Distribution) -> String {
-        switch d {
-        case let .float(lo, hi, log, step):
-            var s = "float [\(number(lo)), \(number(hi))]"
-            if log { s += " log" }
-            if let step { s += " step \(number(step))" }
-            return s
-        case let .int(lo, hi, log, step):
-            var s = "int [\(lo), \(hi)]"
-            if log { s += " log" }
-            if step != 1 { s += " step \(step)" }
-            return s
-        case .categorical(let c):
-            return "choice [\(c.map(\.description).joined(separator: ", "))]"
-        }
-    }
-
-    static func number(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : "\(x)" }
 
     static func json(_ spec: StudySpec, resolvedSampler: String, data: [DataSummary]) throws -> String {
         func opt<T>(_ v: T?) -> Any { v.map { $0 as Any } ?? NSNull() }
@@ -103,7 +77,7 @@ struct Check: ParsableCommand {
             "sampler": ["name": spec.sampler.name, "resolved": resolvedSampler, "options": spec.sampler.options,
                         "reason": spec.sampler.name == "auto" ? SamplerFactory.autoChoice(space: spec.space, budget: spec.budget).reason as Any : NSNull()],
             "scheduler": ["name": spec.scheduler.name, "options": spec.scheduler.options],
-            "command": opt(spec.command),
+            "command": opt(spec.command), "protocol": opt(spec.command.map { _ in spec.stdoutProtocol.rawValue }),
             "parameters": params,
             "data": data.map { d -> [String: Any] in
                 ["dataset": d.spec.name, "file": opt(d.spec.path ?? d.spec.train?.images), "task": d.task.rawValue, "rows": d.rows,

@@ -12,10 +12,19 @@ struct Replay: ParsableCommand {
         abstract: "Retrain a trial (default: the best) from its stored configuration and seed, check the result and export the model.")
     @OptionGroup var choice: TrialChoice
     @Option(help: "Where data sets live (default: as the study was started).") var dataDir: String?
+    @Option(help: ArgumentHelp("Folder for the model and its files (default: <db folder>/<study>/trial-<n>).", valueName: "dir"))
+    var output: String?
 
     func run() throws {
         let (db, s, t) = try choice.open()
-        let mismatches = try replayTrial(t, of: s, db: db, dbPath: choice.store.db, dataDir: studyDataDir(s, flag: dataDir)) { print($0) }
+        let mismatches: [String]
+        do {
+            mismatches = try replayTrial(t, of: s, db: db, dbPath: choice.store.db, dataDir: studyDataDir(s, flag: dataDir),
+                                         output: output) { print($0) }
+        } catch var e as InputError where output == nil && e.file == trialFolder(dbPath: choice.store.db, study: s.name, trial: t.record.number) {
+            e.message += "; choose a writable folder for the model with --output DIR"
+            throw e
+        }
         if !mismatches.isEmpty {
             throw RuntimeFailure("the replay differs from the stored trial: " + mismatches.joined(separator: "; "))
         }
@@ -68,14 +77,19 @@ func trialFolder(dbPath: String, study: String, trial: Int) -> String {
 
 /// Retrains a built-in trial from its stored configuration and seed for the epochs it ran,
 /// reports each epoch to `log`, and writes model.safetensors, model.json (with the
-/// preprocessing), config.yaml and curve.csv to `trialFolder`. Returns how the replay differs
-/// from the stored values (empty when identical).
-func replayTrial(_ t: StoredTrial, of s: StudyRecord, db: SweepStore, dbPath: String, dataDir: String,
+/// preprocessing), config.yaml and curve.csv to `output` (default: `trialFolder`), which is
+/// checked before training. `db` may be read-only: the folder is recorded with the trial where
+/// the database may be written. Returns how the replay differs from the stored values (empty
+/// when identical).
+func replayTrial(_ t: StoredTrial, of s: StudyRecord, db: SweepStore, dbPath: String, dataDir: String, output: String? = nil,
                  log: (String) -> Void) throws -> [String] {
     let spec = try storedSpec(s)
     guard spec.command == nil else {
         throw InputError(field: "STUDY", "study '\(s.name)' runs a user command; only built-in trials can be retrained")
     }
+    let dir = output ?? trialFolder(dbPath: dbPath, study: s.name, trial: t.record.number)
+    try Folders.create(dir, field: output == nil ? nil : "--output")
+    try Folders.checkWritable(dir, field: output == nil ? nil : "--output")
     var config = try JSONDecoder().decode(TrialConfig.self, from: Data(t.configJSON.utf8))
     let epochs = t.epochsRun ?? config.training.epochs
     config.training.epochs = max(min(epochs, config.training.epochs), 1)
@@ -99,8 +113,6 @@ func replayTrial(_ t: StoredTrial, of s: StudyRecord, db: SweepStore, dbPath: St
     let storedValue = t.record.value ?? t.record.lastValue
     if let value, let storedValue, value.bitPattern != storedValue.bitPattern { mismatches.append("final: \(value) vs stored \(storedValue)") }
 
-    let dir = trialFolder(dbPath: dbPath, study: s.name, trial: t.record.number)
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     try ModelExport.write(trainer: trainer, to: dir + "/model")
     try ConfigFile.yaml(config).write(toFile: dir + "/config.yaml", atomically: true, encoding: .utf8)
     var csv = "epoch,train_loss,val_loss,\(s.metric)\n"
@@ -110,7 +122,9 @@ func replayTrial(_ t: StoredTrial, of s: StudyRecord, db: SweepStore, dbPath: St
     if let a = final.testAccuracy { summary += ", test_accuracy \(a)" }
     if let e = final.testRMSE { summary += ", test_rmse \(e)" }
     log(summary)
-    try db.recordArtifacts(trialID: t.trialID, dir: dir)
     log("wrote \(dir)/{model.safetensors,model.json,config.yaml,curve.csv}")
+    do { try (db.isReadOnly ? SweepStore(path: dbPath) : db).recordArtifacts(trialID: t.trialID, dir: absolute(dir)) } catch {
+        log("note: the folder was not recorded in \(dbPath) (\(error))")
+    }
     return mismatches
 }

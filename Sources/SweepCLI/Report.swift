@@ -6,12 +6,24 @@ import SweepRunner
 import SweepSearch
 import SweepStorage
 
-/// Opens the store for reading; a missing file is an input error (nothing is created).
+/// Opens the store for reading only (it may be read-only, or in a read-only folder); a missing
+/// file is an input error (nothing is created).
 func openStore(_ path: String) throws -> SweepStore {
+    try requireStoreFile(path)
+    return try SweepStore(readingOnly: path)
+}
+
+/// Opens an existing store to change its studies (enqueue, retry, delete); a missing file is an
+/// input error (nothing is created).
+func openStoreForWriting(_ path: String) throws -> SweepStore {
+    try requireStoreFile(path)
+    return try SweepStore(path: path)
+}
+
+private func requireStoreFile(_ path: String) throws {
     guard FileManager.default.fileExists(atPath: path) else {
         throw InputError(file: path, field: "--db", "no results database here; run `sweep start SPACE.yaml` first or pass --db")
     }
-    return try SweepStore(path: path)
 }
 
 func findStudy(_ store: SweepStore, _ name: String?, db: String) throws -> StudyRecord {

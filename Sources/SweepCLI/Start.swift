@@ -48,6 +48,7 @@ struct Start: ParsableCommand {
     func run() throws {
         if detach && foreground { throw ValidationError("--detach and --foreground cannot be used together") }
         let spec = try StudySpec.load(path: space, overrides: overrides)
+        try spec.preflight()
         let dataDir = absolute(DataDirectory.resolve(self.dataDir))
         _ = try spec.inspectData(dataDir: dataDir)   // the data sets load before anything is written
         if foreground {
@@ -55,13 +56,14 @@ struct Start: ParsableCommand {
                                      sampler: sampler, scheduler: scheduler, seed: seed, overrides: overrides, dataDir: dataDir,
                                      dbPath: store.db, trialExecutable: CommandLine.selfExecutable, memoryMB: memoryMb)
             try options.keepEnvironment(spec.envKeep, from: ProcessInfo.processInfo.environment, file: space)
+            options.workDir = FileManager.default.currentDirectoryPath
             try runSearch(spec: spec, options: options)
             return
         }
         // Checked here too, so a bad name is refused before a daemon is started.
         try StudyName.check(study ?? spec.name, file: study == nil ? space : nil, field: study == nil ? "name" : "--study")
         var body: [String: Any] = ["space_text": spec.text, "space_path": absolute(space), "data_dir": dataDir,
-                                   "env": ProcessInfo.processInfo.environment]
+                                   "env": ProcessInfo.processInfo.environment, "work_dir": FileManager.default.currentDirectoryPath]
         if let study { body["study"] = study }
         if let trials { body["trials"] = trials }
         if let workers { body["workers"] = workers }

@@ -100,14 +100,70 @@ public indirect enum ConfigTree: Equatable, Sendable {
         }
     }
 
-    /// Parses `key.path=value` as given to `--set` (the value is read as YAML).
+    /// Parses `key.path=value` as given to `--set` (the value is read as YAML and carries no
+    /// lines: it is not in the file).
     public static func assignment(_ text: String) throws -> (path: [String], value: ConfigTree) {
         guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
             throw InputError(field: "--set", "expected key=value (for example training.learning_rate=0.01), got '\(text)'")
         }
         let key = String(text[..<eq]), raw = String(text[text.index(after: eq)...])
-        let value = try parse(raw.isEmpty ? "''" : raw, file: "--set \(key)")
-        return (key.split(separator: ".").map(String.init), value)
+        do {
+            let value = try parse(raw.isEmpty ? "''" : raw, file: "--set \(text)")
+            return (key.split(separator: ".").map(String.init), value.withoutLines)
+        } catch var e as InputError {
+            e.line = nil   // the value is one line; its line would read as a line of the file
+            throw e
+        }
+    }
+
+    /// The same tree with every line forgotten.
+    var withoutLines: ConfigTree {
+        switch self {
+        case .scalar(let s, _): return .scalar(s, line: nil)
+        case .list(let items, _): return .list(items.map(\.withoutLines), line: nil)
+        case .map(let pairs, _): return .map(pairs.map { ($0.key, $0.value.withoutLines) }, line: nil)
+        }
+    }
+
+    /// Applies `--set key.path=value` arguments to the tree of `file` and reads the result with
+    /// `read`. An `InputError` about a key an argument set (or a key inside it) names that
+    /// argument (`--set training.lr=0.1: 'training.lr': unknown key ...`), not a line of the file.
+    public static func reading<T>(_ tree: ConfigTree, overrides: [String], file: String, _ read: (ConfigTree) throws -> T) throws -> T {
+        var tree = tree
+        for o in overrides {
+            let (path, value) = try assignment(o)
+            let key = path.joined(separator: ".")
+            do { try tree.set(path, to: value, file: file) } catch var e as InputError {
+                e.file = "--set \(o)"; e.line = nil; e.field = key
+                throw e
+            }
+        }
+        do { return try read(tree) } catch var e as InputError where e.file == file {
+            if let f = e.field, let argument = override(covering: f, in: overrides) {
+                e.file = "--set \(argument)"; e.line = nil
+            }
+            throw e
+        }
+    }
+
+    /// The last of the `--set key=value` arguments whose value holds `field` (see below).
+    public static func override(covering field: String, in overrides: [String]) -> String? {
+        overrides.last { o in o.firstIndex(of: "=").map { overrideCovers(String(o[..<$0]), field: field) } ?? false }
+    }
+
+    /// Whether an error about `field` is about the value a `--set key=...` gave: the key itself or
+    /// a key inside it, also when the key reaches into a `repeat:` block, whose parameters are
+    /// named without `repeat`/`layer` and with the item's index (`model.layers.repeat.count` →
+    /// `model.layers.count`, `model.layers.repeat.layer.units` → `model.layers.2.units`).
+    static func overrideCovers(_ key: String, field: String) -> Bool {
+        func within(_ f: String, _ k: String) -> Bool { f == k || f.hasPrefix(k + ".") }
+        if within(field, key) { return true }
+        let parts = key.split(separator: ".")
+        guard parts.contains("repeat") else { return false }
+        var canonical: [Substring] = []
+        for (i, p) in parts.enumerated() where p != "repeat" && !(p == "layer" && i > 0 && parts[i - 1] == "repeat") { canonical.append(p) }
+        let fieldParts = field.split(separator: ".").filter { !$0.allSatisfy(\.isNumber) }
+        return within(fieldParts.joined(separator: "."), canonical.joined(separator: "."))
     }
 
     /// YAML text of this tree (block style).

@@ -48,10 +48,12 @@ struct SubmitRequest: Decodable, Sendable {
     var overrides: [String]?
     /// The environment the trials start with (the submitting shell's); default: the daemon's.
     var env: [String: String]?
+    /// The submitting shell's working directory (absolute), where built-in trials run.
+    var workDir: String?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case spaceText = "space_text", spacePath = "space_path", study, trials, workers, sampler, scheduler, seed
-        case dataDir = "data_dir", memoryMB = "memory_mb", overrides, env
+        case dataDir = "data_dir", memoryMB = "memory_mb", overrides, env, workDir = "work_dir"
     }
 
     static func parse(_ body: Data) throws -> SubmitRequest {
@@ -70,6 +72,7 @@ struct SubmitRequest: Decodable, Sendable {
         }
         if let m = r.memoryMB, !(16...16_777_216).contains(m) { throw APIError("memory_mb must be 16...16777216, got \(m)") }
         if let d = r.dataDir, !d.hasPrefix("/") || d.contains("\0") { throw APIError("data_dir must be an absolute path, got '\(d.prefix(200))'") }
+        if let d = r.workDir, !d.hasPrefix("/") || d.contains("\0") { throw APIError("work_dir must be an absolute path, got '\(d.prefix(200))'") }
         return r
     }
 }

@@ -389,11 +389,13 @@ public final class Daemon: @unchecked Sendable {
                                  scheduler: r.scheduler, seed: r.seed, overrides: r.overrides ?? [], dataDir: r.dataDir ?? config.dataDir,
                                  dbPath: paths.db, trialExecutable: config.trialExecutable, memoryMB: r.memoryMB)
         options.environment = r.env
+        options.workDir = r.workDir
         try options.keepEnvironment(spec.envKeep, from: r.env ?? [:], file: r.spacePath)
         let name = r.study ?? spec.name
         if let existing = try store.study(named: name), existing.isRunning() {
             // The same search, already running here (a daemon that just started took it up).
-            if pool.isActive(studyID: existing.id) && existing.spaceText == spec.text && (r.trials ?? existing.trialsTotal) == existing.trialsTotal {
+            if pool.isActive(studyID: existing.id) && SearchRunner.differences(existing: existing, spec: spec, options: options).isEmpty
+                && (r.trials ?? spec.budget.trials) == existing.trialsTotal {
                 return APIResponse(status: 200, body: StudyJSON.encode(try report(name)))
             }
             throw APIError(409, "study '\(name)' is already running (pid \(existing.controllerPID ?? 0))")

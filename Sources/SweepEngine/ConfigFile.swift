@@ -27,12 +27,7 @@ public enum ConfigFile {
             throw InputError(file: path, FileManager.default.fileExists(atPath: path) ? "cannot read the file" : "no such file")
         }
         guard let text = String(data: data, encoding: .utf8) else { throw InputError(file: path, "not UTF-8 text") }
-        var tree = try ConfigTree.parse(text, file: path)
-        for o in overrides {
-            let (key, value) = try ConfigTree.assignment(o)
-            try tree.set(key, to: value, file: path)
-        }
-        return try decode(tree, file: path)
+        return try ConfigTree.reading(try ConfigTree.parse(text, file: path), overrides: overrides, file: path) { try decode($0, file: path) }
     }
 
     public static func decode(_ tree: ConfigTree, file: String) throws -> TrialConfig {

@@ -28,6 +28,7 @@ public struct Leaderboard {
             return (group, v.isNaN ? .infinity : v, t.record.number)
         }
         let sorted = trials.sorted { key($0) < key($1) }
+        let space = space.adoptingStoredNames(Set(trials.flatMap(\.record.params.keys)))
         var rank = 0
         rows = sorted.map { t in
             let ranked = t.record.state == .complete || t.record.state == .pruned

@@ -32,6 +32,10 @@ public struct RunOptions: Sendable, Codable, Equatable {
     public var trialExecutable: String
     public var memoryMB: Int?
     public var graceSeconds: Double
+    /// The working directory of the `sweep start` that submitted the study: built-in trials run
+    /// there, so a relative data path means what it meant where the user typed the command
+    /// (and what `sweep check` and the preflight found), not the daemon's directory.
+    public var workDir: String?
     /// The environment trials start with (default: this process's). A daemon runs each search
     /// with the environment of the `sweep start` that submitted it; it is not stored (it may hold
     /// secrets), so a study a restarted daemon takes up runs with the daemon's, plus
@@ -61,7 +65,7 @@ public struct RunOptions: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case studyName = "study", trials, workers, sampler, scheduler, seed, overrides, dataDir = "data_dir", memoryMB = "memory_mb"
-        case graceSeconds = "grace_seconds", keptEnvironment = "env_keep"
+        case graceSeconds = "grace_seconds", keptEnvironment = "env_keep", workDir = "work_dir"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -74,6 +78,7 @@ public struct RunOptions: Sendable, Codable, Equatable {
                   memoryMB: try c.decodeIfPresent(Int.self, forKey: .memoryMB),
                   graceSeconds: try c.decodeIfPresent(Double.self, forKey: .graceSeconds) ?? 5)
         keptEnvironment = try c.decodeIfPresent([String: String].self, forKey: .keptEnvironment) ?? [:]
+        workDir = try c.decodeIfPresent(String.self, forKey: .workDir)
     }
 
     /// The stored form (sorted keys; no database or executable path).
@@ -133,6 +138,15 @@ public struct RunProgress: Sendable {
 /// RUNNING or WAITING by an earlier run that died are run again first, with the same parameters
 /// and seed, so a study ends with exactly its trial count.
 ///
+/// Trials others add to the study (`sweep enqueue`, Optuna's `enqueue_trial`, `sweep retry`) are
+/// picked up when it loads the study, before each new trial and with each heartbeat, so a study
+/// running in the daemon sees them too. WAITING ones run before new samples: an enqueued trial
+/// with its given parameters completed by the sampler (`EnqueuedParams`; refused values make it
+/// FAIL with the reason, it never runs without them) and the seed of its number. They count
+/// toward the total like any trial (as in Optuna's `optimize(n_trials)`); when the study already
+/// has its total, the total grows to hold them. A RUNNING trial Sweep did not start (Optuna's
+/// `study.ask()`) belongs to the process that asked for it: it is neither run nor counted.
+///
 /// Apart from `init`, `run()`, `stop()` and the read-only properties, a runner is used only on
 /// its pool's thread.
 public final class SearchRunner: @unchecked Sendable {
@@ -142,7 +156,7 @@ public final class SearchRunner: @unchecked Sendable {
     let sampler: Sampler
     let scheduler: Scheduler
     public private(set) var study: StudyRecord
-    public let total: Int
+    public private(set) var total: Int
     /// The study's trials as the sampler and scheduler see them; index = trial number (numbers
     /// are dense from 0). Updated with each write to the store.
     var records: [TrialRecord] = []
@@ -150,6 +164,8 @@ public final class SearchRunner: @unchecked Sendable {
     var best: Double?
     var running: [Int64: Running] = [:]         // by trial id
     var pending: [StoredTrial] = []
+    /// Numbers of RUNNING trials Sweep did not start (see the type's comment).
+    var foreign: Set<Int> = []
     var stopping = false
     /// Whether a stop marks the study `stopped` (a user's stop) or leaves it `running`, to be
     /// taken up again by the next daemon (a daemon's shutdown).
@@ -188,10 +204,7 @@ public final class SearchRunner: @unchecked Sendable {
     /// Prepares a run of the study `spec` describes (created in the store if new). `store`: an
     /// open store to share (a daemon's); by default the runner opens `options.dbPath`.
     public init(spec: StudySpec, options: RunOptions, store: SweepStore? = nil, observer: RunObserver? = nil) throws {
-        var spec = spec
-        if let s = options.sampler { spec.sampler = ComponentSpec(name: s) }
-        if let s = options.scheduler { spec.scheduler = ComponentSpec(name: s) }
-        if let s = options.seed { spec.seed = s }
+        var spec = options.applied(to: spec)
         self.options = options
         self.observer = observer
         let total = options.trials ?? spec.budget.trials
@@ -201,16 +214,18 @@ public final class SearchRunner: @unchecked Sendable {
         self.store = try store ?? SweepStore(path: options.dbPath)
         let name = options.studyName ?? spec.name
         if let existing = try self.store.study(named: name) {
-            guard existing.spaceText == spec.text else {
-                throw InputError(file: spec.file, field: "--study",
-                                 "study '\(name)' already exists with a different search-space file; choose another name with --study")
+            let differences = Self.differences(existing: existing, spec: spec, options: options)
+            guard differences.isEmpty else {
+                throw InputError(file: spec.file, field: "--study", "study '\(name)' already exists with a different search (\(differences.joined(separator: "; "))); "
+                                 + "run it as it was (file and flags) to continue the study, or choose another name with --study")
             }
-            spec.seed = existing.seed
+            spec = spec.adoptingStoredNames(Set(try self.store.trials(studyID: existing.id).flatMap(\.record.params.keys)))
             study = existing   // its total and status change once this run holds it (begin())
         } else {
             try StudyName.check(name, file: options.studyName == nil ? spec.file : nil, field: options.studyName == nil ? "name" : "--study")
+            try spec.checkSteps()   // a new study (an API submission; the CLI checked before)
             study = try self.store.createStudy(name: name, direction: spec.objective.direction, metric: spec.objective.metric,
-                                               spacePath: spec.file.hasPrefix("/") ? spec.file : FileManager.default.currentDirectoryPath + "/" + spec.file,
+                                               spacePath: spec.absoluteFile,
                                                spaceText: spec.text, samplerJSON: Self.json(spec.sampler),
                                                schedulerJSON: Self.json(spec.scheduler), seed: spec.seed, trialsTotal: total,
                                                maxEpochs: spec.budget.maxEpochs ?? 1)
@@ -251,18 +266,53 @@ public final class SearchRunner: @unchecked Sendable {
     func begin() throws {
         try store.claimStudy(id: study.id, pid: getpid())
         lastBeat = Date()
-        try store.updateStudy(id: study.id, trialsTotal: total, status: .running, runOptionsJSON: options.json)
+        // The file as given this time (an edit that continues the study: comments, budget).
+        try store.updateStudy(id: study.id, trialsTotal: total, status: .running, runOptionsJSON: options.json,
+                              spacePath: spec.absoluteFile, spaceText: spec.text)
         study = try store.study(named: study.name) ?? study
         let stored = try store.trials(studyID: study.id)
         records = stored.map(\.record)
         precondition(records.enumerated().allSatisfy { $0.offset == $0.element.number }, "trial numbers are dense from 0")
         for r in records { count(r) }
         alreadyDone = finishedCount
-        observer?.started(study: study.name, total: total, already: finishedCount)
         // Trials an earlier run left behind: run them again, same parameters and seed. A process
         // of theirs that outlived its controller (killed with SIGKILL) is ended first.
-        pending = stored.filter { $0.record.state == .running || $0.record.state == .waiting }
+        queue(stored)
         for t in pending where t.record.state == .running { if let pid = t.workerPID { Self.endOrphan(pid) } }
+        if try growTotalForWaitingTrials() { try store.updateStudy(id: study.id, trialsTotal: total) }
+        observer?.started(study: study.name, total: total, already: finishedCount)
+    }
+
+    /// Sorts unfinished trials into those to run (`pending`) and those Sweep leaves alone.
+    func queue(_ trials: [StoredTrial]) {
+        for t in trials where !t.record.state.isFinished {
+            if t.record.state == .waiting || t.ownedBySweep { pending.append(t) } else { foreign.insert(t.record.number) }
+        }
+    }
+
+    /// Takes in the trials others added since the study was loaded (enqueued, retried, Optuna's),
+    /// so the history stays the store's and WAITING ones run next. Returns whether it found any.
+    @discardableResult
+    func pickUpAddedTrials() throws -> Bool {
+        let added = try store.trials(studyID: study.id, fromNumber: records.count)
+        guard !added.isEmpty else { return false }
+        for t in added {
+            precondition(t.record.number == records.count, "trial numbers are dense from 0")
+            records.append(t.record)
+            count(t.record)
+        }
+        queue(added)
+        if try growTotalForWaitingTrials() { try store.updateStudy(id: study.id, trialsTotal: total) }
+        return true
+    }
+
+    /// The total grows to hold every trial that is to run (a study never leaves a trial WAITING);
+    /// returns whether it grew.
+    func growTotalForWaitingTrials() throws -> Bool {
+        let needed = records.count - foreign.count
+        guard !pending.isEmpty, needed > total else { return false }
+        total = needed
+        return true
     }
 
     /// Kills the process group `pid` leads, if it still exists and is led by that process (a trial
@@ -277,7 +327,7 @@ public final class SearchRunner: @unchecked Sendable {
     /// Whether the runner would start another trial if a worker were free.
     var wantsTrial: Bool {
         !stopping && failure == nil && (counts[.fail] ?? 0) < maxFailures && earlyFailure == nil && !pastDeadline
-            && (!pending.isEmpty || records.count < total)
+            && (!pending.isEmpty || records.count - foreign.count < total)
     }
 
     /// How many failures in a row, before any success, stop a run when they all failed the same way.
@@ -304,15 +354,20 @@ public final class SearchRunner: @unchecked Sendable {
         return Date().timeIntervalSince(started) >= t
     }
 
-    /// Starts the next trial: one left behind by an earlier run, or a new one from the sampler.
+    /// Starts the next trial: one left behind by an earlier run or added by others, or a new one
+    /// from the sampler.
     func launchNext() throws {
-        if !pending.isEmpty { try launch(rerun: pending.removeFirst()) } else { try launchNew() }
+        try pickUpAddedTrials()
+        guard !pending.isEmpty else { return try launchNew() }
+        let t = pending.removeFirst()
+        if t.ownedBySweep { try launch(rerun: t) } else { try launch(enqueued: t) }
     }
 
     /// Refreshes the controller's and the running trials' heartbeats when they are due.
     func beatIfDue() throws {
         guard Date().timeIntervalSince(lastBeat) > Self.heartbeatInterval else { return }
         try store.controllerHeartbeat(studyID: study.id, pid: getpid(), runningTrials: Array(running.keys))
+        try pickUpAddedTrials()
         lastBeat = Date()
     }
 
@@ -367,17 +422,72 @@ public final class SearchRunner: @unchecked Sendable {
         let values = sampler.suggest(space: spec.space, history: records, direction: direction, trialNumber: number, studySeed: spec.seed)
         let seed = trialSeed(number)
         let configJSON = try trialPayload(values, seed: seed)
-        let params = spec.space.parameters.compactMap { p in values[p.name].map { (name: p.name, value: $0, distributionJSON: p.distribution.optunaJSON) } }
-        let (id, assigned) = try store.createTrial(studyID: study.id, params: params, seed: seed, configJSON: configJSON, workerPID: nil)
-        precondition(assigned == number, "trial numbers are assigned by this runner only")
+        let id: Int64
+        do {
+            id = try store.createTrial(studyID: study.id, params: storedParams(values), seed: seed, configJSON: configJSON,
+                                       workerPID: nil, expectedNumber: number).trialID
+        } catch is SweepStore.NumberTaken {
+            // Another writer added a trial meanwhile: take it in, then start what comes next.
+            return try launchNext()
+        }
         records.append(TrialRecord(number: number, state: .running, params: values))
-        try spawn(id: id, number: number, values: values, configJSON: configJSON)
+        try spawn(id: id, number: number, seed: seed, values: values, configJSON: configJSON)
+    }
+
+    /// Parameters in the store's form, in the space's order.
+    func storedParams(_ values: [String: Double]) -> [(name: String, value: Double, distributionJSON: String)] {
+        spec.space.parameters.compactMap { p in values[p.name].map { (name: p.name, value: $0, distributionJSON: p.distribution.optunaJSON) } }
+    }
+
+    /// A queued trial another process started first: it is theirs (see the type's comment).
+    func taken(_ number: Int) {
+        records[number].state = .running
+        foreign.insert(number)
+    }
+
+    /// Starts a WAITING trial others added without Sweep's row (see the type's comment), or
+    /// fails it with the reason its given parameters were refused.
+    func launch(enqueued t: StoredTrial) throws {
+        let number = t.record.number
+        let seed = trialSeed(number)
+        let given = try store.givenParams(trialID: t.trialID)
+        var problem = given.unreadable.first
+        var values: [String: Double] = [:]
+        var configJSON = ""
+        if problem == nil {
+            do {
+                let fixed = try EnqueuedParams.resolve(given.values, space: spec.space)
+                let others = records.filter { $0.number != number }
+                let proposal = sampler.suggest(space: spec.space, history: others, direction: direction, trialNumber: number, studySeed: spec.seed)
+                var rng = SweepRandom(seed: SeedSequence.derive(seed, SeedSequence.label("enqueued")))
+                values = EnqueuedParams.complete(fixed, proposal: proposal, space: spec.space, rng: &rng)
+                configJSON = try trialPayload(values, seed: seed)
+            } catch {
+                problem = "\(error)"
+            }
+        }
+        if let problem {
+            let reason = "its enqueued parameters were refused: \(problem)"
+            guard try store.failEnqueuedTrial(trialID: t.trialID, seed: seed, reason: reason) else {
+                taken(number)
+                return
+            }
+            recordFinished(number: number, state: .fail, value: nil, reason: reason)
+            return
+        }
+        // Another process (Optuna's optimize) took it first: it is theirs.
+        guard try store.adoptTrial(trialID: t.trialID, params: storedParams(values), seed: seed, configJSON: configJSON) else {
+            taken(number)
+            return
+        }
+        records[number] = TrialRecord(number: number, state: .running, params: values)
+        try spawn(id: t.trialID, number: number, seed: seed, values: values, configJSON: configJSON)
     }
 
     func launch(rerun t: StoredTrial) throws {
         try store.restartTrial(trialID: t.trialID)
         records[t.record.number] = TrialRecord(number: t.record.number, state: .running, params: t.record.params)
-        try spawn(id: t.trialID, number: t.record.number, values: t.record.params, configJSON: t.configJSON)
+        try spawn(id: t.trialID, number: t.record.number, seed: t.seed, values: t.record.params, configJSON: t.configJSON)
     }
 
     /// The JSON the store keeps for a trial and the trial process reads: the full model value for
@@ -392,21 +502,28 @@ public final class SearchRunner: @unchecked Sendable {
         return String(data: try JSONEncoder().encode(config), encoding: .utf8)!
     }
 
-    /// A user command's parameters by the names it knows: the keys under `params:` without the
-    /// `params.` prefix (parameters elsewhere in the file keep their full dotted names).
+    /// A user command's parameters by the names it knows: the keys under `params:` (stored as
+    /// `params.<key>` by studies from before they kept their own names); parameters elsewhere in
+    /// the file keep their full dotted names.
     static func commandParams(_ external: [String: ParamValue]) -> [String: ParamValue] {
         var out: [String: ParamValue] = [:]
         for (k, v) in external { out[k.hasPrefix("params.") ? String(k.dropFirst(7)) : k] = v }
         return out
     }
 
-    func spawn(id: Int64, number: Int, values: [String: Double], configJSON: String) throws {
+    /// A trial seed folded to 32 bits (both halves), for libraries that take no more
+    /// (`numpy.random.seed`, `random_state`).
+    static func seed32(_ seed: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: seed ^ (seed >> 32)) }
+
+    /// Starts a trial's process. `seed`: the stored one (a retry keeps the failed trial's seed
+    /// under its new number).
+    func spawn(id: Int64, number: Int, seed: UInt64, values: [String: Double], configJSON: String) throws {
         let argv: [String]
         var env = options.keptEnvironment.merging(spec.environment) { $1 }
         for (k, v) in ["SWEEP_TRIAL_NUMBER": "\(number)", "SWEEP_STUDY": study.name, "OPENBLAS_NUM_THREADS": "1"] { env[k] = v }
         if let command = spec.command {
             let external = spec.space.external(values)
-            var names: [String: String] = ["trial": "\(number)", "seed": "\(trialSeed(number))",
+            var names: [String: String] = ["trial": "\(number)", "seed": "\(seed)", "seed32": "\(Self.seed32(seed))",
                                            "max_epochs": spec.budget.maxEpochs.map { "\($0)" } ?? ""]
             for (k, v) in external { names[k] = v.description }
             for (k, v) in Self.commandParams(external) { names[k] = v.description }
@@ -416,15 +533,19 @@ public final class SearchRunner: @unchecked Sendable {
                 return a
             }
             env["SWEEP_PARAMS"] = configJSON
-            env["SWEEP_SEED"] = "\(trialSeed(number))"
+            env["SWEEP_SEED"] = "\(seed)"
+            env["SWEEP_SEED32"] = "\(Self.seed32(seed))"
             if let e = spec.budget.maxEpochs { env["SWEEP_MAX_EPOCHS"] = "\(e)" }
         } else {
             argv = [options.trialExecutable, "__trial", "--metric", spec.objective.metric, "--data-dir", options.dataDir]
         }
-        let limits = TrialProcess.Limits(timeout: spec.budget.trialTimeout, memoryMB: options.memoryMB, graceSeconds: options.graceSeconds)
+        let limits = TrialProcess.Limits(timeout: spec.budget.trialTimeout, memoryMB: options.memoryMB, graceSeconds: options.graceSeconds,
+                                         strictStdout: spec.command == nil || spec.stdoutProtocol == .strict)
         let events = self.events!
-        // User commands run in the search-space file's folder, so relative paths in them work.
-        let cwd = spec.command == nil ? nil : (spec.file as NSString).deletingLastPathComponent.nilIfEmpty
+        // User commands run in the search-space file's folder, so relative paths in them work;
+        // built-in trials where the study was submitted (relative data paths).
+        let cwd = spec.command == nil ? options.workDir.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+            : spec.commandDirectory
         let p: TrialProcess
         do {
             p = try TrialProcess(key: id, argv: argv, stdin: Data(configJSON.utf8), env: env, baseEnvironment: options.environment,
@@ -570,8 +691,4 @@ final class EventQueue: @unchecked Sendable {
         while items.isEmpty { if !cond.wait(until: deadline) { return nil } }
         return items.removeFirst()
     }
-}
-
-extension String {
-    var nilIfEmpty: String? { isEmpty ? nil : self }
 }

@@ -12,8 +12,9 @@ public enum TrialExit: Equatable, Sendable {
 }
 
 /// One running trial process: spawned with limits as the leader of its own process group, its
-/// stdout parsed line by line into events, its stderr kept as a tail. One thread per trial polls
-/// both pipes and then reaps the process. Thread-safe; events are delivered to `onEvent`, the
+/// stdout parsed line by line into events, its stderr (and, unless strict, the stdout lines that
+/// are not protocol lines) kept as a tail. One thread per trial polls both pipes and then reaps
+/// the process. Thread-safe; events are delivered to `onEvent`, the
 /// last one always `.exited`.
 public final class TrialProcess: @unchecked Sendable {
     public struct Limits: Sendable {
@@ -21,8 +22,12 @@ public final class TrialProcess: @unchecked Sendable {
         public var memoryMB: Int?
         public var outputBytes: Int
         public var graceSeconds: Double
-        public init(timeout: Double? = nil, memoryMB: Int? = nil, outputBytes: Int = 8 << 20, graceSeconds: Double = 5) {
+        /// Whether a stdout line that is not a protocol line fails the trial (else it is kept as
+        /// a log line with the stderr tail).
+        public var strictStdout: Bool
+        public init(timeout: Double? = nil, memoryMB: Int? = nil, outputBytes: Int = 8 << 20, graceSeconds: Double = 5, strictStdout: Bool = true) {
             self.timeout = timeout; self.memoryMB = memoryMB; self.outputBytes = outputBytes; self.graceSeconds = graceSeconds
+            self.strictStdout = strictStdout
         }
     }
 
@@ -30,6 +35,7 @@ public final class TrialProcess: @unchecked Sendable {
         case line(TrialLine)
         /// The process broke the protocol or a limit; it is being killed. The trial fails with this reason.
         case violation(String)
+        /// `stderrTail`: the last 4 KiB of stderr and of the stdout log lines, in arrival order.
         case exited(TrialExit, stderrTail: String)
     }
 
@@ -120,7 +126,7 @@ public final class TrialProcess: @unchecked Sendable {
         finishStdout(&out)
     }
 
-    private func appendStderr(_ chunk: ArraySlice<UInt8>) {
+    private func appendStderr<C: Collection<UInt8>>(_ chunk: C) {
         lock.lock()
         stderrTail.append(contentsOf: chunk)
         if stderrTail.count > 4096 { stderrTail = stderrTail.suffix(4096) }
@@ -145,30 +151,26 @@ public final class TrialProcess: @unchecked Sendable {
         while let nl = p.buffer.firstIndex(of: 10) {
             let line = String(decoding: p.buffer[p.buffer.startIndex..<nl], as: UTF8.self)
             p.buffer.removeSubrange(p.buffer.startIndex...nl)
-            do {
-                if let parsed = try TrialLine.parse(Substring(line)) { onEvent(key, .line(parsed)) }
-            } catch TrialLine.ParseError.notANumber(let step) {
-                p.violated = true
-                violation(step.map { "reported NaN at step \($0)" } ?? "reported NaN as its final value")
-                return
-            } catch {
-                p.violated = true
-                violation("printed something that is not a protocol line: \(line.prefix(120))")
-                return
-            }
+            if !handle(line) { p.violated = true; return }
         }
     }
 
     private func finishStdout(_ p: inout StdoutParser) {
         guard !p.violated, !p.buffer.isEmpty else { return }
-        let line = String(decoding: p.buffer, as: UTF8.self)
+        _ = handle(String(decoding: p.buffer, as: UTF8.self))
+    }
+
+    /// One stdout line: an event, a log line, or a violation (false).
+    private func handle(_ line: String) -> Bool {
         do {
             if let parsed = try TrialLine.parse(Substring(line)) { onEvent(key, .line(parsed)) }
-        } catch TrialLine.ParseError.notANumber(let step) {
-            violation(step.map { "reported NaN at step \($0)" } ?? "reported NaN as its final value")
+        } catch TrialLine.ParseError.notProtocol where !limits.strictStdout {
+            appendStderr(Data((line + "\n").utf8))
         } catch {
-            violation("printed something that is not a protocol line: \(line.prefix(120))")
+            violation("\(error)")
+            return false
         }
+        return true
     }
 
     private func violation(_ reason: String) {

@@ -1,15 +1,33 @@
 import Foundation
 
 /// The line protocol between a trial process and the controller, the same for Sweep's own
-/// engine and for a user's command: every line on stdout is one JSON object,
+/// engine and for a user's command: a protocol line on stdout is one JSON object with a `value`,
 /// `{"step": N, "value": X}` for an intermediate value (N = epoch, counting from 1) and a final
 /// `{"value": X}`. Extra keys are allowed (the engine adds train_loss, val_loss, seconds, ...).
-/// Logs go to stderr. Anything else on stdout is garbage and fails the trial.
+///
+/// Any other stdout line (`Loading...`, a JSON object without `value`) is not a protocol line:
+/// a lenient trial (a command's default) keeps it as a log line with its stderr; a strict one
+/// (built-in trials, `protocol: strict`) fails. A protocol line that is wrong (a `value` that is
+/// not a number, a `step` that is not a whole number from 0) fails the trial in both modes.
 public enum TrialLine: Equatable, Sendable {
     case report(step: Int, value: Double, extra: [String: Double])
     case final(value: Double)
 
-    public enum ParseError: Error, Equatable { case garbage(String), notANumber(step: Int?) }
+    public enum ParseError: Error, Equatable, CustomStringConvertible {
+        /// Not a JSON object with a `value` key: a log line unless the protocol is strict.
+        case notProtocol(String)
+        /// A JSON object with a `value` key whose `value` or `step` is wrong.
+        case invalid(String, problem: String)
+        case notANumber(step: Int?)
+
+        public var description: String {
+            switch self {
+            case .notProtocol(let line): return "printed something that is not a protocol line: \(line.prefix(120))"
+            case .invalid(let line, let problem): return "printed a protocol line whose \(problem): \(line.prefix(120))"
+            case .notANumber(let step): return step.map { "reported NaN at step \($0)" } ?? "reported NaN as its final value"
+            }
+        }
+    }
 
     /// A JSON value of a protocol line (decoded with `JSONDecoder`, which reads numbers exactly;
     /// `JSONSerialization` on Linux rounds the last digit, which would break exact replay).
@@ -38,26 +56,27 @@ public enum TrialLine: Equatable, Sendable {
     public static func parse(_ line: Substring) throws -> TrialLine? {
         let trimmed = line.trimmingCharacters(in: .whitespaces)
         if trimmed.isEmpty { return nil }
-        let garbage = ParseError.garbage(String(trimmed.prefix(200)))
-        guard trimmed.hasPrefix("{"), let obj = decode(trimmed) else { throw garbage }
+        guard trimmed.hasPrefix("{"), let obj = decode(trimmed), let rawValue = obj["value"] else {
+            throw ParseError.notProtocol(trimmed)
+        }
         let step: Int?
         switch obj["step"] {
         case nil: step = nil
         case .number(let n)? where n >= 0 && n == n.rounded() && n < 1e12: step = Int(n)
-        default: throw garbage
+        default: throw ParseError.invalid(trimmed, problem: "step is not a whole number from 0")
         }
         let value: Double
-        switch obj["value"] {
-        case .number(let n)?: value = n
-        case .string(let s)?:
+        switch rawValue {
+        case .number(let n): value = n
+        case .string(let s):
             switch s.lowercased() {
             case "nan": value = .nan
             case "inf", "infinity", "+inf": value = .infinity
             case "-inf", "-infinity": value = -.infinity
-            default: throw garbage
+            default: throw ParseError.invalid(trimmed, problem: "value is not a number")
             }
-        case .null?: value = .nan
-        default: throw garbage
+        case .null: value = .nan
+        case .other: throw ParseError.invalid(trimmed, problem: "value is not a number")
         }
         if value.isNaN { throw ParseError.notANumber(step: step) }
         var extra: [String: Double] = [:]

@@ -111,6 +111,25 @@ public enum Distribution: Equatable, Sendable {
         return .categorical(choices)
     }
 
+    /// Why the step pins the value to the low end (a step larger than the range), or nil. Not a
+    /// construction error: a study an older version stored with one stays readable; a new
+    /// study is refused it (`StudySpec.checkSteps`).
+    public var stepProblem: String? {
+        let bounds: (low: Double, high: Double, step: Double)
+        switch self {
+        case let .float(lo, hi, _, s?): bounds = (lo, hi, s)
+        case let .int(lo, hi, _, s): bounds = (Double(lo), Double(hi), Double(s))
+        default: return nil
+        }
+        let (low, high, step) = bounds
+        // A hair of tolerance: [0.1, 0.4] with step 0.3 is 0.30000000000000004 wide, or just under.
+        guard high > low, step > (high - low) * (1 + 1e-9) else { return nil }
+        let width = isIntegral ? "\(Int(high - low))" : "\(high - low)"
+        return "step \(Self.number(step)) is larger than the range [\(Self.number(low)), \(Self.number(high))]: the value would never vary; use a step of at most \(width)"
+    }
+
+    var isIntegral: Bool { if case .int = self { return true }; return false }
+
     public var isCategorical: Bool { if case .categorical = self { return true }; return false }
 
     /// A distribution with a single possible value.

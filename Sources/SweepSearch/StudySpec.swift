@@ -27,6 +27,13 @@ public struct Budget: Equatable, Sendable, Codable {
     }
 }
 
+/// How a command's stdout is read (`protocol:` in the file): `lenient` (the default) keeps a line
+/// that is not a protocol line (`Loading...`) as a log line with the trial's stderr; `strict`
+/// fails the trial on one. Built-in trials are always strict.
+public enum StdoutProtocol: String, CaseIterable, Sendable, Codable {
+    case lenient, strict
+}
+
 /// A sampler or scheduler by name with its settings, as written in the file.
 public struct ComponentSpec: Equatable, Sendable, Codable {
     public var name: String
@@ -61,6 +68,10 @@ public struct StudySpec: Sendable {
     public var seed: UInt64
     /// A user command (argv) instead of the built-in engine.
     public var command: [String]?
+    /// How the command's stdout is read.
+    public var stdoutProtocol: StdoutProtocol = .lenient
+    /// The `--set key=value` arguments applied to the file's text.
+    public var overrides: [String] = []
     /// Variables set for every trial (`env:`), whatever environment the daemon has.
     public var environment: [String: String] = [:]
     /// Variables whose values in the submitting shell are stored with the study (`env_keep:`) and
@@ -78,14 +89,19 @@ public struct StudySpec: Sendable {
         return try parse(text, file: path, overrides: overrides)
     }
 
+    /// Parses a search-space file's text with `--set` overrides applied (an error in an
+    /// overridden value names the `--set` argument).
     public static func parse(_ text: String, file: String, overrides: [String] = []) throws -> StudySpec {
-        var tree = try ConfigTree.parse(text, file: file)
-        for o in overrides {
-            let (key, value) = try ConfigTree.assignment(o)
-            try tree.set(key, to: value, file: file)
+        var spec = try ConfigTree.reading(try ConfigTree.parse(text, file: file), overrides: overrides, file: file) {
+            try parse(tree: $0, text: text, file: file)
         }
+        spec.overrides = overrides
+        return spec
+    }
+
+    static func parse(tree: ConfigTree, text: String, file: String) throws -> StudySpec {
         let root = try ConfigReader(tree, file: file)
-        try root.only(ConfigFile.topKeys + ["params"])
+        try root.only(ConfigFile.topKeys + ["params", "protocol"])
         let (environment, envKeep) = try Self.environment(root)
         let name = try root.string("name") ?? ((file as NSString).lastPathComponent as NSString).deletingPathExtension
         let seed = try root.seed("seed", default: 0)
@@ -120,15 +136,26 @@ public struct StudySpec: Sendable {
             }
             guard !(command!.isEmpty) else { throw root.error("command", "the command needs at least the program to run") }
         }
+        let stdoutProtocol = try root.choice("protocol", StdoutProtocol.self, default: .lenient)
+        if root.value("protocol") != nil && command == nil {
+            throw root.error("protocol", "`protocol` is how a `command:` prints its results; built-in trials always use the strict protocol")
+        }
 
-        // Parameters come from every section a trial depends on.
+        // Parameters come from every section a trial depends on. Those of a command (`params:`)
+        // keep the names the user gave them (`lr`, not `params.lr`).
         var params: [Parameter] = []
         var template = tree
         if case .map(let pairs, let line) = tree {
             var newPairs: [(key: String, value: ConfigTree)] = []
+            let parser = SpaceParser(file: file)
             for (k, v) in pairs {
-                if ["dataset", "model", "training", "params"].contains(k) {
-                    newPairs.append((k, try SpaceParser(file: file).walk(v, path: k, into: &params)))
+                if k == "params" {
+                    guard case .map(let entries, let l) = v, !entries.contains(where: { (SpaceParser.distributionKeys + ["repeat"]).contains($0.key) }) else {
+                        throw root.error("params", "expected a mapping of parameter names to ranges, e.g. {lr: {float: [1.0e-4, 0.1], log: true}}")
+                    }
+                    newPairs.append((k, .map(try entries.map { ($0.key, try parser.walk($0.value, path: $0.key, into: &params)) }, line: l)))
+                } else if ["dataset", "model", "training"].contains(k) {
+                    newPairs.append((k, try parser.walk(v, path: k, into: &params)))
                 } else {
                     newPairs.append((k, v))
                 }
@@ -136,6 +163,15 @@ public struct StudySpec: Sendable {
             template = .map(newPairs, line: line)
         }
         let defined = Set(params.map(\.name))
+        // `when: {params.x: ...}` (the spelling before command parameters kept their own names).
+        for i in params.indices {
+            for j in params[i].conditions.indices {
+                let parent = params[i].conditions[j].parent
+                if !defined.contains(parent), parent.hasPrefix("params."), defined.contains(String(parent.dropFirst(7))) {
+                    params[i].conditions[j].parent = String(parent.dropFirst(7))
+                }
+            }
+        }
         for p in params {
             for c in p.conditions where !defined.contains(c.parent) {
                 throw InputError(file: file, line: p.line, field: p.name,
@@ -148,7 +184,7 @@ public struct StudySpec: Sendable {
         }
         var spec = StudySpec(file: file, text: text, name: name, template: template, space: space, objective: objective,
                              budget: budget, sampler: sampler, scheduler: scheduler, seed: seed, command: command,
-                             environment: environment, envKeep: envKeep)
+                             stdoutProtocol: stdoutProtocol, environment: environment, envKeep: envKeep)
         try spec.validate()
         if spec.budget.maxEpochs == nil, command == nil {
             spec.budget.maxEpochs = try spec.trialConfig(spec.lowCorner()).training.epochs

@@ -75,6 +75,23 @@ enum OptunaEncoding {
         }
     }
 
+    // MARK: Attributes
+
+    /// An attribute's `value_json` (Optuna writes `json.dumps(value)`): a string, number, bool,
+    /// array or object as JSON text.
+    static func json(_ value: Any) -> String {
+        String(data: try! JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes]),
+               encoding: .utf8)!
+    }
+
+    /// The study system attribute Optuna's `study.set_metric_names` writes: a JSON list of names,
+    /// which optuna-dashboard shows on its objective axes.
+    static let metricNamesKey = "study:metric_names"
+
+    /// The trial user attribute where Sweep puts a failed trial's reason (optuna-dashboard shows
+    /// a trial's user attributes).
+    static let failReasonKey = "fail_reason"
+
     // MARK: Enumerations
 
     static func direction(_ d: Direction) -> String { d == .minimize ? "MINIMIZE" : "MAXIMIZE" }

@@ -67,8 +67,8 @@ public struct StudySummary: Sendable, Equatable {
 }
 
 /// A trial as stored: the snapshot samplers and schedulers see (`record`) and what Sweep keeps to
-/// explain and replay it. Trials written by Optuna itself (no Sweep row) have seed 0 and an empty
-/// `configJSON`.
+/// explain and replay it. Trials written by Optuna itself or queued with `sweep enqueue` (no Sweep
+/// row yet: `ownedBySweep` false) have seed 0 and an empty `configJSON`.
 public struct StoredTrial: Sendable, Equatable {
     /// Optuna's `trial_id` (unique in the file; `record.number` is unique in the study).
     public var trialID: Int64
@@ -88,14 +88,17 @@ public struct StoredTrial: Sendable, Equatable {
     public var epochsRun: Int?
     public var durationSeconds: Double?
     public var artifactDir: String?
+    /// Whether Sweep created or took over the trial (it has its `sweep_trials` row: its seed and
+    /// configuration are known).
+    public var ownedBySweep: Bool
 
     public init(trialID: Int64, record: TrialRecord, datetimeStart: Date? = nil, datetimeComplete: Date? = nil,
                 seed: UInt64, configJSON: String, attempts: Int = 1, workerPID: Int32? = nil, exitStatus: Int32? = nil,
                 reason: String? = nil, stderrTail: String? = nil, epochsRun: Int? = nil, durationSeconds: Double? = nil,
-                artifactDir: String? = nil) {
+                artifactDir: String? = nil, ownedBySweep: Bool = true) {
         self.trialID = trialID; self.record = record; self.datetimeStart = datetimeStart; self.datetimeComplete = datetimeComplete
         self.seed = seed; self.configJSON = configJSON; self.attempts = attempts; self.workerPID = workerPID
         self.exitStatus = exitStatus; self.reason = reason; self.stderrTail = stderrTail; self.epochsRun = epochsRun
-        self.durationSeconds = durationSeconds; self.artifactDir = artifactDir
+        self.durationSeconds = durationSeconds; self.artifactDir = artifactDir; self.ownedBySweep = ownedBySweep
     }
 }

@@ -43,23 +43,59 @@ enum Schema {
                 ALTER TABLE sweep_studies ADD COLUMN stop_reason TEXT;
                 """)
         }
+        m.registerMigration("sweep-v4-metric-names") { db in
+            // Optuna's `study.set_metric_names` form, for studies created before Sweep wrote it
+            // (createStudy does now); a name a user set with Optuna is kept.
+            for row in try Row.fetchAll(db, sql: "SELECT study_id, metric FROM sweep_studies") {
+                try setMetricNames(db, studyID: row["study_id"], metric: row["metric"], replace: false)
+            }
+        }
         return m
     }()
 
-    /// Runs the migrations, after refusing files this version cannot read.
-    static func migrate(_ pool: DatabasePool, file: String) throws {
+    /// Writes the study's metric names as Optuna's `study.set_metric_names([metric])` does.
+    static func setMetricNames(_ db: Database, studyID: Int64, metric: String, replace: Bool) throws {
+        try db.execute(sql: """
+            INSERT INTO study_system_attributes (study_id, "key", value_json) VALUES (?, ?, ?)
+            ON CONFLICT (study_id, "key") DO \(replace ? "UPDATE SET value_json = excluded.value_json" : "NOTHING")
+            """, arguments: [studyID, OptunaEncoding.metricNamesKey, OptunaEncoding.json([metric])])
+    }
+
+    /// Whether a file opened for reading only holds this version's schema.
+    enum ReadableState: Equatable {
+        case current
+        /// Written by an older Sweep: these migrations are missing.
+        case older(missing: [String])
+    }
+
+    /// Checks a file opened for reading only, without migrating it: the refusals of `migrate`,
+    /// and whether migrations are missing.
+    static func readableState(_ pool: DatabasePool, file: String) throws -> ReadableState {
         try pool.read { db in
-            if try migrator.hasBeenSuperseded(db) {
-                let unknown = try migrator.appliedIdentifiers(db).subtracting(migrator.migrations).sorted()
-                throw InputError(file: file, "was written by a newer version of Sweep (schema \(unknown.joined(separator: ", "))); use that version or a newer one")
-            }
-            if try db.tableExists("alembic_version") {
-                let revision = try String.fetchOne(db, sql: "SELECT version_num FROM alembic_version") ?? "none"
-                guard revision == alembicRevision else {
-                    throw InputError(file: file, "holds Optuna's schema at revision '\(revision)'; Sweep reads revision '\(alembicRevision)' (Optuna 5.0)")
-                }
+            try refuseUnreadable(db, file: file)
+            let applied = try migrator.appliedIdentifiers(db)
+            let missing = migrator.migrations.filter { !applied.contains($0) }
+            return missing.isEmpty ? .current : .older(missing: missing)
+        }
+    }
+
+    /// Refuses a file a newer Sweep or another Optuna schema wrote.
+    private static func refuseUnreadable(_ db: Database, file: String) throws {
+        if try migrator.hasBeenSuperseded(db) {
+            let unknown = try migrator.appliedIdentifiers(db).subtracting(migrator.migrations).sorted()
+            throw InputError(file: file, "was written by a newer version of Sweep (schema \(unknown.joined(separator: ", "))); use that version or a newer one")
+        }
+        if try db.tableExists("alembic_version") {
+            let revision = try String.fetchOne(db, sql: "SELECT version_num FROM alembic_version") ?? "none"
+            guard revision == alembicRevision else {
+                throw InputError(file: file, "holds Optuna's schema at revision '\(revision)'; Sweep reads revision '\(alembicRevision)' (Optuna 5.0)")
             }
         }
+    }
+
+    /// Runs the migrations, after refusing files this version cannot read.
+    static func migrate(_ pool: DatabasePool, file: String) throws {
+        try pool.read { db in try refuseUnreadable(db, file: file) }
         // Two processes opening a new file at once: the second one's migration fails on the tables
         // the first just created, and the next pass finds them applied.
         for attempt in 1...3 {

@@ -27,7 +27,8 @@ import SweepSearch
 ///   metric, search space, sampler, scheduler and seed (only its trial total and status change).
 /// - **Trial numbers** are Optuna's: the count of earlier trials in the study, assigned inside the
 ///   creating transaction, so they are unique and dense from 0 whatever the number of writers.
-///   Trials are never deleted (an interrupted trial goes back to WAITING), so they stay dense.
+///   A study's trials are never deleted but with the study (an interrupted trial goes back to
+///   WAITING; a retried one stays FAIL beside its retry), so they stay dense.
 /// - **Values** follow Optuna: an infinity or NaN is stored as NULL plus its type; a COMPLETE trial
 ///   whose value is NaN or missing is stored as FAIL; a PRUNED trial's value is its last reported
 ///   one (unless NaN). Times are UTC in Optuna's datetime text.
@@ -41,9 +42,13 @@ public final class SweepStore: Sendable {
     /// How long a write waits for another process's write (and a read for a recovering file).
     public static let busyTimeout: TimeInterval = 10
 
+    /// Whether the store was opened for reading only (`init(readingOnly:)`): its write methods fail.
+    public let isReadOnly: Bool
+
     /// Opens the file, creating it and its folders if needed, and brings its schema up to date.
     public init(path: String) throws {
         self.path = path
+        isReadOnly = false
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty {
             try Folders.create(folder, field: "--db")
@@ -58,13 +63,68 @@ public final class SweepStore: Sendable {
             pool = try Self.openPool(path: path, configuration: config)
             try Schema.migrate(pool, file: path)
         } catch let e as DatabaseError {
-            switch e.resultCode {
-            case .SQLITE_NOTADB: throw InputError(file: path, "is not an SQLite database")
-            case .SQLITE_CORRUPT: throw InputError(file: path, "is a damaged SQLite database (\(e.message ?? "corrupt"))")
-            case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY, .SQLITE_AUTH:
-                throw InputError(file: path, "cannot be opened for writing (\(e.message ?? "\(e.resultCode)"))")
-            default: throw e
+            throw Self.openingError(e, path: path, writing: true)
+        }
+    }
+
+    /// Opens an existing file for reading only, writing nothing to it (no migration, no journal
+    /// mode change): what the read commands use, so they work on a file or folder the user may
+    /// not write, while a search writes it. When SQLite cannot share the file's write-ahead-log
+    /// index (its folder is read-only and no `-shm` file is there), the file is read as
+    /// immutable, which is exact because then no writer can be at work (refused if a `-wal` file
+    /// with content is left, whose commits that way would be missed).
+    ///
+    /// A file an older Sweep wrote is upgraded first when it is writable (`init(path:)`); when it
+    /// is not, an `InputError` says so. Also `InputError` for a missing file and the cases of
+    /// `init(path:)`.
+    public init(readingOnly path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else { throw InputError(file: path, "does not exist") }
+        self.path = path
+        isReadOnly = true
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(Self.busyTimeout)
+        config.label = "SweepStore.readonly"
+        do {
+            var pool: DatabasePool
+            do {
+                pool = try DatabasePool(path: path, configuration: config)
+                try pool.read { db in _ = try Row.fetchOne(db, sql: "SELECT 1 FROM sqlite_master") }
+            } catch let e as DatabaseError where e.resultCode == .SQLITE_READONLY || e.resultCode == .SQLITE_CANTOPEN {
+                let wal = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+                guard wal == 0, !FileManager.default.fileExists(atPath: path + "-shm") else {
+                    throw InputError(file: path, "cannot be read: its folder is read-only and its write-ahead log \(path)-wal holds commits not yet in the file; open it once where it is writable (any sweep command does)")
+                }
+                pool = try DatabasePool(path: Self.immutableURI(path), configuration: config)
             }
+            if case .older(let missing) = try Schema.readableState(pool, file: path) {
+                // Written by an older Sweep: upgraded where the file may be written, else refused.
+                do { _ = try SweepStore(path: path) } catch {
+                    throw InputError(file: path, "was written by an older version of Sweep (its schema lacks \(missing.joined(separator: ", "))) and cannot be upgraded here (\(error)); open it once where it is writable: any sweep command upgrades it")
+                }
+                pool = try DatabasePool(path: path, configuration: config)
+            }
+            self.pool = pool
+        } catch let e as DatabaseError {
+            throw Self.openingError(e, path: path, writing: false)
+        }
+    }
+
+    /// `file:` URI of a file opened as immutable (SQLite then takes no lock and reads no WAL).
+    private static func immutableURI(_ path: String) -> String {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        let allowed = CharacterSet.urlPathAllowed.subtracting(CharacterSet(charactersIn: "?#%"))
+        return "file:" + (absolute.addingPercentEncoding(withAllowedCharacters: allowed) ?? absolute) + "?immutable=1"
+    }
+
+    /// An SQLite error on opening, in the user's terms.
+    private static func openingError(_ e: DatabaseError, path: String, writing: Bool) -> any Error {
+        switch e.resultCode {
+        case .SQLITE_NOTADB: return InputError(file: path, "is not an SQLite database")
+        case .SQLITE_CORRUPT: return InputError(file: path, "is a damaged SQLite database (\(e.message ?? "corrupt"))")
+        case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY, .SQLITE_AUTH:
+            return InputError(file: path, "cannot be opened for \(writing ? "writing" : "reading") (\(e.message ?? "\(e.resultCode)"))")
+        default: return e
         }
     }
 
@@ -83,7 +143,8 @@ public final class SweepStore: Sendable {
 
     // MARK: Studies
 
-    /// Creates a study: Optuna's study and direction rows and Sweep's row, status `running`.
+    /// Creates a study: Optuna's study and direction rows, its metric name (as Optuna's
+    /// `study.set_metric_names` stores it) and Sweep's row, status `running`.
     public func createStudy(name: String, direction: Direction, metric: String, spacePath: String, spaceText: String,
                             samplerJSON: String, schedulerJSON: String, seed: UInt64, trialsTotal: Int,
                             maxEpochs: Int?) throws -> StudyRecord {
@@ -104,6 +165,7 @@ public final class SweepStore: Sendable {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')
                 """, arguments: [id, spacePath, spaceText, metric, samplerJSON, schedulerJSON, String(seed), trialsTotal,
                                  maxEpochs, now, now])
+            try Schema.setMetricNames(db, studyID: id, metric: metric, replace: true)
             return try fetchStudies(db, where: "s.study_id = ?", [id])[0]
         }
     }
@@ -144,21 +206,45 @@ public final class SweepStore: Sendable {
         }
     }
 
-    /// Changes what may change in a study: its trial total, its status, how it was started and why
-    /// its last run ended early (nil: unchanged; the stop reason is cleared whenever the status
-    /// changes and no reason is given).
+    /// Changes what may change in a study: its trial total, its status, how it was started, why
+    /// its last run ended early and its search-space file (an edit that keeps its search) (nil:
+    /// unchanged; the stop reason is cleared whenever the status changes and no reason is given).
     public func updateStudy(id: Int64, trialsTotal: Int? = nil, status: StudyStatus? = nil, runOptionsJSON: String? = nil,
-                            stopReason: String? = nil) throws {
+                            stopReason: String? = nil, spacePath: String? = nil, spaceText: String? = nil) throws {
         let now = OptunaEncoding.datetime(Date())
         try pool.write { db in
             try db.execute(sql: """
                 UPDATE sweep_studies SET trials_total = COALESCE(?, trials_total), status = COALESCE(?, status),
                     run_options = COALESCE(?, run_options),
                     stop_reason = CASE WHEN ? IS NOT NULL THEN ? WHEN ? IS NOT NULL THEN NULL ELSE stop_reason END,
+                    space_path = COALESCE(?, space_path), space_text = COALESCE(?, space_text),
                     updated_at = ?
                 WHERE study_id = ?
-                """, arguments: [trialsTotal, status?.rawValue, runOptionsJSON, stopReason, stopReason, status?.rawValue, now, id])
+                """, arguments: [trialsTotal, status?.rawValue, runOptionsJSON, stopReason, stopReason, status?.rawValue, spacePath, spaceText, now, id])
             guard db.changesCount == 1 else { throw RuntimeFailure("\(path): no Sweep study with id \(id)") }
+        }
+    }
+
+    /// Deletes a study as Optuna's `delete_study` does: its trials with everything they hold
+    /// (parameters, values, reports, attributes, heartbeats, Sweep's rows), its attributes and
+    /// directions, Sweep's row and the study, in one transaction. Refused (the `InputError` of
+    /// `claimStudy`) while a live controller runs it. Returns how many trials it had.
+    @discardableResult
+    public func deleteStudy(id: Int64, staleAfter: Double = 30) throws -> Int {
+        try pool.write { db in
+            try refuseLiveController(db, studyID: id, except: nil, staleAfter: staleAfter)
+            let trials = "SELECT trial_id FROM trials WHERE study_id = ?"
+            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM trials WHERE study_id = ?", arguments: [id]) ?? 0
+            // Children first: Optuna's foreign keys have no ON DELETE, and GRDB enforces them.
+            for table in ["trial_heartbeats", "trial_intermediate_values", "trial_values", "trial_params", "trial_user_attributes",
+                          "trial_system_attributes", "sweep_trials"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE trial_id IN (\(trials))", arguments: [id])
+            }
+            try db.execute(sql: "DELETE FROM trials WHERE study_id = ?", arguments: [id])
+            for table in ["study_user_attributes", "study_system_attributes", "study_directions", "sweep_studies", "studies"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE study_id = ?", arguments: [id])
+            }
+            return count
         }
     }
 
@@ -172,25 +258,30 @@ public final class SweepStore: Sendable {
     /// takes it over at once on the same host (the process is gone), after `staleAfter` elsewhere.
     public func claimStudy(id: Int64, pid: Int32, staleAfter: Double = 30) throws {
         let host = ProcessInfo.processInfo.hostName
-        let nowDate = Date()
-        let now = OptunaEncoding.datetime(nowDate)
+        let now = OptunaEncoding.datetime(Date())
         try pool.write { db in
-            guard let row = try Row.fetchOne(db, sql: """
-                SELECT s.study_name, w.controller_pid, w.controller_host, w.controller_heartbeat FROM sweep_studies w
-                JOIN studies s ON s.study_id = w.study_id WHERE w.study_id = ?
-                """, arguments: [id]) else { throw RuntimeFailure("\(path): no Sweep study with id \(id)") }
-            if let holder: Int32 = row["controller_pid"], holder != pid || (row["controller_host"] as String?) != host {
-                let beat = (row["controller_heartbeat"] as String?).flatMap(OptunaEncoding.date) ?? .distantPast
-                let fresh = nowDate.timeIntervalSince(beat) < staleAfter
-                let holderHost: String = row["controller_host"] ?? "?"
-                let alive = holderHost == host ? ProcessLiveness.isAlive(holder) && fresh : fresh
-                if alive {
-                    throw InputError(file: path, field: "study",
-                                     "study '\(row["study_name"] as String)' is being run by process \(holder) on \(holderHost); stop it first or wait for it to finish")
-                }
-            }
+            try refuseLiveController(db, studyID: id, except: (pid, host), staleAfter: staleAfter)
             try db.execute(sql: "UPDATE sweep_studies SET controller_pid = ?, controller_host = ?, controller_heartbeat = ? WHERE study_id = ?",
                            arguments: [pid, host, now, id])
+        }
+    }
+
+    /// Throws the `InputError` of `claimStudy` when a live controller other than `except` holds
+    /// the study (see `claimStudy`), a `RuntimeFailure` when there is no such Sweep study.
+    func refuseLiveController(_ db: Database, studyID id: Int64, except: (pid: Int32, host: String)?, staleAfter: Double) throws {
+        guard let row = try Row.fetchOne(db, sql: """
+            SELECT s.study_name, w.controller_pid, w.controller_host, w.controller_heartbeat FROM sweep_studies w
+            JOIN studies s ON s.study_id = w.study_id WHERE w.study_id = ?
+            """, arguments: [id]) else { throw RuntimeFailure("\(path): no Sweep study with id \(id)") }
+        guard let holder: Int32 = row["controller_pid"] else { return }
+        let holderHost: String = row["controller_host"] ?? "?"
+        if let except, except.pid == holder && except.host == holderHost { return }
+        let beat = (row["controller_heartbeat"] as String?).flatMap(OptunaEncoding.date) ?? .distantPast
+        let fresh = Date().timeIntervalSince(beat) < staleAfter
+        let alive = holderHost == ProcessInfo.processInfo.hostName ? ProcessLiveness.isAlive(holder) && fresh : fresh
+        if alive {
+            throw InputError(file: path, field: "study",
+                             "study '\(row["study_name"] as String)' is being run by process \(holder) on \(holderHost); stop it first or wait for it to finish")
         }
     }
 
@@ -228,8 +319,10 @@ public final class SweepStore: Sendable {
 
     /// Creates a RUNNING trial with the next number of its study: the trial row, its parameters
     /// (internal values with `Distribution.optunaJSON`), Sweep's row and a first heartbeat.
+    /// `expectedNumber`: the number the caller derived the trial's seed from; when another writer
+    /// (Optuna, `sweep enqueue`) took it first, nothing is written and `NumberTaken` is thrown.
     public func createTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
-                            configJSON: String, workerPID: Int32?) throws -> (trialID: Int64, number: Int) {
+                            configJSON: String, workerPID: Int32?, expectedNumber: Int? = nil) throws -> (trialID: Int64, number: Int) {
         for p in params where !p.value.isFinite {
             throw RuntimeFailure("parameter '\(p.name)' has the value \(p.value); a parameter's internal value is a finite number")
         }
@@ -238,11 +331,8 @@ public final class SweepStore: Sendable {
             guard try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM sweep_studies WHERE study_id = ?"), arguments: [studyID]) != nil else {
                 throw RuntimeFailure("\(path): no Sweep study with id \(studyID)")
             }
-            // The count of earlier trials (Optuna's rule) is the last trial's number + 1, as trials are
-            // never deleted; this form reads one entry of ix_trials_study_id instead of all of them.
-            let last = try Int.fetchOne(db.cachedStatement(sql: "SELECT number FROM trials WHERE study_id = ? ORDER BY trial_id DESC LIMIT 1"),
-                                        arguments: [studyID])
-            let number = last.map { $0 + 1 } ?? 0
+            let number = try nextNumber(db, studyID)
+            if let expectedNumber, expectedNumber != number { throw NumberTaken(number: expectedNumber) }
             try db.cachedStatement(sql: "INSERT INTO trials (number, study_id, state, datetime_start) VALUES (?, ?, 'RUNNING', ?)")
                 .execute(arguments: [number, studyID, now])
             let trialID = db.lastInsertedRowID
@@ -254,6 +344,12 @@ public final class SweepStore: Sendable {
             try beat(db, trialID, now)
             return (trialID, number)
         }
+    }
+
+    /// A trial number another writer took before `createTrial` (see its `expectedNumber`).
+    public struct NumberTaken: Error, CustomStringConvertible {
+        public var number: Int
+        public var description: String { "trial number \(number) was taken by another writer" }
     }
 
     /// Records the value of a running trial at a step (an epoch), replacing an earlier report of
@@ -284,6 +380,8 @@ public final class SweepStore: Sendable {
     }
 
     /// Ends a running trial: its state, completion time, value, and what Sweep knows of its run.
+    /// A FAIL trial's reason is also its user attribute `fail_reason`, where Optuna and
+    /// optuna-dashboard show it.
     ///
     /// `value` is the objective of a COMPLETE trial; a missing or NaN one makes the trial FAIL (as
     /// Optuna does). It is not used for PRUNED (the last reported value is stored, unless NaN, as
@@ -328,6 +426,7 @@ public final class SweepStore: Sendable {
                 UPDATE sweep_trials SET exit_status = ?, reason = ?, stderr_tail = ?, epochs_run = ?, duration_seconds = ?,
                     artifact_dir = ? WHERE trial_id = ?
                 """).execute(arguments: [exitStatus, reason, stderrTail, epochsRun, durationSeconds, artifactDir, trialID])
+            if final == .fail, let reason { try setFailReason(db, trialID, reason) }
             return final
         }
     }
@@ -389,6 +488,12 @@ public final class SweepStore: Sendable {
         }
     }
 
+    /// The study's trials numbered `number` and above (those others added since a runner loaded
+    /// the study: Optuna, `sweep enqueue`), by number.
+    public func trials(studyID: Int64, fromNumber number: Int) throws -> [StoredTrial] {
+        try pool.read { db in try fetchTrials(db, where: "t.study_id = ? AND t.number >= ?", [studyID, number]) }
+    }
+
     public func trial(studyID: Int64, number: Int) throws -> StoredTrial? {
         try pool.read { db in try fetchTrials(db, where: "t.study_id = ? AND t.number = ?", [studyID, number]).first }
     }
@@ -423,7 +528,7 @@ public final class SweepStore: Sendable {
 
     // MARK: Helpers
 
-    private func fetchStudies(_ db: Database, where condition: String, _ arguments: StatementArguments) throws -> [StudyRecord] {
+    func fetchStudies(_ db: Database, where condition: String, _ arguments: StatementArguments) throws -> [StudyRecord] {
         try Row.fetchAll(db, sql: """
             SELECT s.study_id, s.study_name, d.direction, w.metric, w.space_path, w.space_text, w.sampler_json,
                 w.scheduler_json, w.seed, w.trials_total, w.max_epochs, w.created_at, w.updated_at, w.status,
@@ -447,7 +552,7 @@ public final class SweepStore: Sendable {
     }
 
     /// Trials matching a condition on `trials t`, by number, with their parameters and reports.
-    private func fetchTrials(_ db: Database, where condition: String, _ arguments: StatementArguments) throws -> [StoredTrial] {
+    func fetchTrials(_ db: Database, where condition: String, _ arguments: StatementArguments) throws -> [StoredTrial] {
         let matching = "SELECT t.trial_id FROM trials t WHERE \(condition)"
         var params: [Int64: [String: Double]] = [:]
         for row in try Row.fetchAll(db.cachedStatement(sql: """
@@ -467,7 +572,7 @@ public final class SweepStore: Sendable {
         return try Row.fetchAll(db.cachedStatement(sql: """
             SELECT t.trial_id, t.number, t.state, t.datetime_start, t.datetime_complete, v.value, v.value_type,
                 w.seed, w.config_json, w.attempts, w.worker_pid, w.exit_status, w.reason, w.stderr_tail, w.epochs_run,
-                w.duration_seconds, w.artifact_dir
+                w.duration_seconds, w.artifact_dir, w.trial_id IS NOT NULL AS owned
             FROM trials t
             LEFT JOIN trial_values v ON v.trial_id = t.trial_id AND v.objective = 0
             LEFT JOIN sweep_trials w ON w.trial_id = t.trial_id
@@ -486,11 +591,18 @@ public final class SweepStore: Sendable {
                                configJSON: row["config_json"] ?? "", attempts: row["attempts"] ?? 1,
                                workerPID: row["worker_pid"], exitStatus: row["exit_status"], reason: row["reason"],
                                stderrTail: row["stderr_tail"], epochsRun: row["epochs_run"],
-                               durationSeconds: row["duration_seconds"], artifactDir: row["artifact_dir"])
+                               durationSeconds: row["duration_seconds"], artifactDir: row["artifact_dir"], ownedBySweep: row["owned"])
         }
     }
 
-    private func beat(_ db: Database, _ trialID: Int64, _ now: String) throws {
+    func setFailReason(_ db: Database, _ trialID: Int64, _ reason: String) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO trial_user_attributes (trial_id, "key", value_json) VALUES (?, ?, ?)
+            ON CONFLICT (trial_id, "key") DO UPDATE SET value_json = excluded.value_json
+            """).execute(arguments: [trialID, OptunaEncoding.failReasonKey, OptunaEncoding.json(reason)])
+    }
+
+    func beat(_ db: Database, _ trialID: Int64, _ now: String) throws {
         try db.cachedStatement(sql: """
             INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES (?, ?)
             ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat
@@ -498,7 +610,7 @@ public final class SweepStore: Sendable {
     }
 
     /// Forgets a run of the trial (before it runs again): reports, exit, timings.
-    private func clearRun(_ db: Database, _ trialID: Int64) throws {
+    func clearRun(_ db: Database, _ trialID: Int64) throws {
         try db.execute(sql: "DELETE FROM trial_intermediate_values WHERE trial_id = ?", arguments: [trialID])
         try db.execute(sql: """
             UPDATE sweep_trials SET worker_pid = NULL, exit_status = NULL, reason = NULL, stderr_tail = NULL, epochs_run = NULL,
@@ -506,19 +618,19 @@ public final class SweepStore: Sendable {
             """, arguments: [trialID])
     }
 
-    private func state(_ db: Database, _ trialID: Int64) throws -> TrialState {
+    func state(_ db: Database, _ trialID: Int64) throws -> TrialState {
         guard let s = try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM trials WHERE trial_id = ?"), arguments: [trialID]) else {
             throw RuntimeFailure("\(path): no trial with id \(trialID)")
         }
         return TrialState(rawValue: s) ?? .fail
     }
 
-    private func requireRunning(_ db: Database, _ trialID: Int64) throws {
+    func requireRunning(_ db: Database, _ trialID: Int64) throws {
         let s = try state(db, trialID)
         guard s == .running else { throw try notRunning(db, trialID, s) }
     }
 
-    private func notRunning(_ db: Database, _ trialID: Int64, _ s: TrialState) throws -> RuntimeFailure {
+    func notRunning(_ db: Database, _ trialID: Int64, _ s: TrialState) throws -> RuntimeFailure {
         let row = try Row.fetchOne(db, sql: """
             SELECT t.number, s.study_name FROM trials t JOIN studies s ON s.study_id = t.study_id WHERE t.trial_id = ?
             """, arguments: [trialID])

@@ -32,6 +32,7 @@ enum CLI {
         if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out; p.standardError = err
+        p.standardInput = FileHandle.nullDevice   // never the terminal of whoever runs the tests
         try p.run()
         // Read both pipes concurrently so a chatty child never blocks on a full pipe.
         let outData = PipeData(), errData = PipeData()
@@ -115,7 +116,7 @@ enum CLI {
         XCTAssertEqual(rows.compactMap { $0["trial"] as? Int }.sorted(), Array(0..<count), "no trial lost, none twice", file: file, line: line)
         for r in rows {
             XCTAssertEqual(r["state"] as? String, "COMPLETE", "\(r)", file: file, line: line)
-            let x = (r["params"] as? [String: Any])?["params.x"] as? Double
+            let x = (r["params"] as? [String: Any])?["x"] as? Double
             XCTAssertEqual(r["value"] as? Double, x, "trial \(r["trial"]!): its value is intact", file: file, line: line)
             XCTAssertEqual((r["curve"] as? [String: Any])?.count, 3, "one report per epoch, none twice", file: file, line: line)
         }

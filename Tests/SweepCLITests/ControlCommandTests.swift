@@ -55,7 +55,7 @@ final class ControlCommandTests: XCTestCase {
 
         let logs = try CLI.run(["logs", "bg", "--trial", "0", "--db", db])
         XCTAssertEqual(logs.status, 0, logs.stderr)
-        XCTAssertTrue(logs.stdout.contains("params.x = ") && logs.stdout.contains("reports"), logs.stdout)
+        XCTAssertTrue(logs.stdout.contains("  x = ") && logs.stdout.contains("reports"), logs.stdout)
         XCTAssertTrue(logs.stdout.contains("mode slow"), "the trial's stderr tail: \(logs.stdout)")
         let studyLog = try CLI.run(["logs", "bg", "--db", db])
         XCTAssertTrue(studyLog.stdout.contains("logs/sweep.daemon.log (study=bg)"), studyLog.stdout)

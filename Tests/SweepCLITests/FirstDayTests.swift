@@ -195,6 +195,31 @@ final class FirstDayTests: XCTestCase {
         _ = try CLI.run(["shutdown"], env: env, cwd: dir)
     }
 
+    /// A relative data path means what it meant where `sweep start` ran, also to a daemon
+    /// started elsewhere (built-in trials run in the submitter's directory).
+    func testRelativeDataPathInADaemonStartedElsewhere() throws {
+        let dir = CLI.tempDir()
+        var csv = "a,b,colour,label\n"
+        for i in 0..<90 {
+            let c = ["red", "green", "blue"][i % 3]
+            csv += "\(Double(i % 7) / 7),\(Double(i % 5) / 5),\(c),\(i % 3 == 0 ? "yes" : "no")\n"
+        }
+        try csv.write(toFile: dir + "/mydata.csv", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: dir + "/spaces", withIntermediateDirectories: true)
+        _ = try CLI.writeSpace(dir + "/spaces", """
+        name: rel
+        dataset: {name: csv, path: mydata.csv, label: label}
+        budget: {trials: 2, max_epochs: 1}
+        model: {layers: [{type: dense, units: {int: [4, 8]}}]}
+        """, name: "rel.yaml")
+        let db = dir + "/out/sweep.db"
+        let daemon = try ServedDaemon(db: db)   // its working directory is the test's, not `dir`
+        let r = try CLI.run(["start", "spaces/rel.yaml", "--db", db], cwd: dir)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertEqual(try state(db, "rel")["trials"] as? [String: Int], ["COMPLETE": 2])
+        _ = daemon.terminate()
+    }
+
     /// Small things of the command line: negative numbers reach validation, --version, and a
     /// results folder that cannot be made is named without a Foundation error code.
     func testCommandLineDetails() throws {

@@ -121,7 +121,7 @@ final class SearchCommandTests: XCTestCase {
         let rows = try CLI.leaderboard(db)
         XCTAssertEqual(rows.count, 9)
         func row(_ n: Int) -> [String: Any] { rows.first { $0["trial"] as? Int == n } ?? [:] }
-        let expected: [Int: String] = [1: "status 3", 2: "signal 11", 3: "timed out", 4: "not a protocol line",
+        let expected: [Int: String] = [1: "status 3", 2: "signal 11", 3: "timed out", 4: "without printing a final",
                                        5: "NaN", 6: "status 1"]
         for (n, why) in expected {
             XCTAssertEqual(row(n)["state"] as? String, "FAIL", "trial \(n): \(row(n))")
@@ -150,7 +150,7 @@ final class SearchCommandTests: XCTestCase {
         let rows = try CLI.leaderboard(dir + "/s.db")
         XCTAssertEqual(rows.count, 6)
         XCTAssertTrue(rows.allSatisfy { ["COMPLETE", "PRUNED"].contains($0["state"] as? String ?? "") }, "\(rows)")
-        XCTAssertEqual(Set((rows[0]["params"] as? [String: Any] ?? [:]).keys), ["params.lr", "params.layers", "params.act"])
+        XCTAssertEqual(Set((rows[0]["params"] as? [String: Any] ?? [:]).keys), ["lr", "layers", "act"])
     }
 
     /// max_failures ends the search early; it still exits 0 and says why.

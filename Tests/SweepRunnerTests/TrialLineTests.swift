@@ -10,10 +10,24 @@ final class TrialLineTests: XCTestCase {
         XCTAssertEqual(try TrialLine.parse(#"{"value": "inf"}"#), .final(value: .infinity))
     }
 
-    func testGarbageAndNaN() {
-        for bad in ["hello", "{not json", #"{"step": 1}"#, #"{"step": -1, "value": 1}"#, #"{"step": 1.5, "value": 1}"#, #"{"value": "abc"}"#, "[1,2]"] {
+    /// Lines that are not JSON objects with a `value` are not protocol lines (log lines unless
+    /// strict); a protocol line with a wrong `value` or `step` is invalid in every mode.
+    func testNotProtocolInvalidAndNaN() {
+        for other in ["hello", "Loading...", "{not json", #"{"step": 1}"#, #"{"loss": 0.5}"#, "[1,2]", "{}"] {
+            XCTAssertThrowsError(try TrialLine.parse(Substring(other)), other) { e in
+                guard case TrialLine.ParseError.notProtocol = e else { return XCTFail("\(other): \(e)") }
+            }
+        }
+        let invalid: [(String, String)] = [
+            (#"{"step": -1, "value": 1}"#, "step is not a whole number"), (#"{"step": 1.5, "value": 1}"#, "step is not a whole number"),
+            (#"{"step": "a", "value": 1}"#, "step is not a whole number"), (#"{"value": "abc"}"#, "value is not a number"),
+            (#"{"value": true}"#, "value is not a number"), (#"{"value": [1]}"#, "value is not a number"),
+            (#"{"step": 2, "value": {"acc": 1}}"#, "value is not a number"),
+        ]
+        for (bad, says) in invalid {
             XCTAssertThrowsError(try TrialLine.parse(Substring(bad)), bad) { e in
-                guard case TrialLine.ParseError.garbage = e else { return XCTFail("\(bad): \(e)") }
+                guard case TrialLine.ParseError.invalid = e else { return XCTFail("\(bad): \(e)") }
+                XCTAssertTrue("\(e)".contains(says), "\(e)")
             }
         }
         XCTAssertThrowsError(try TrialLine.parse(#"{"step": 2, "value": "nan"}"#)) { e in

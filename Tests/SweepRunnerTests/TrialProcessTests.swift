@@ -74,14 +74,34 @@ final class TrialProcessTests: XCTestCase {
     }
 
     func testGarbageNaNAndOutputCapAreViolations() throws {
-        for (script, expected) in [("echo hello", "not a protocol line"), (#"echo '{"value": NaN}'"#, "NaN"),
-                                   ("yes '{\"step\": 1, \"value\": 1}'", "more than")] {
-            let (_, c) = try start(script, limits: .init(outputBytes: 1 << 16))
+        for (script, expected, strict) in [("echo hello", "not a protocol line", true), (#"echo '{"value": NaN}'"#, "NaN", false),
+                                           (#"echo '{"value": "high"}'"#, "value is not a number", false),
+                                           ("yes '{\"step\": 1, \"value\": 1}'", "more than", false), ("yes hello", "more than", false)] {
+            let (_, c) = try start(script, limits: .init(outputBytes: 1 << 16, strictStdout: strict))
             let events = c.waitForExit()
             let reasons = events.compactMap { e -> String? in if case .violation(let r) = e { return r }; return nil }
             XCTAssertTrue(reasons.first?.contains(expected) == true, "\(script): \(reasons)")
             XCTAssertNotNil(exit(events))
         }
+    }
+
+    /// Not strict: ordinary stdout lines are log lines, kept in order with stderr in the tail;
+    /// the protocol lines among them still count.
+    func testLenientStdoutKeepsOtherLinesAsLog() throws {
+        let script = #"echo Loading...; echo '{"step": 1, "value": 0.5}'; echo 'to stderr' >&2; sleep 0.1; echo '{"epoch": 1}'; printf '{"value": 0.75}'"#
+        let (_, c) = try start(script, limits: .init(strictStdout: false))
+        let events = c.waitForExit()
+        var lines: [TrialLine] = []
+        for e in events {
+            if case .line(let l) = e { lines.append(l) }
+            if case .violation(let r) = e { XCTFail("violation: \(r)") }
+        }
+        XCTAssertEqual(lines, [.report(step: 1, value: 0.5, extra: [:]), .final(value: 0.75)])
+        let (x, tail) = try XCTUnwrap(exit(events))
+        XCTAssertEqual(x, .exited(code: 0))
+        XCTAssertTrue(tail.hasPrefix("Loading...\n"), tail)
+        XCTAssertTrue(tail.hasSuffix("{\"epoch\": 1}\n"), tail)
+        XCTAssertTrue(tail.contains("to stderr\n"), tail)
     }
 
     func testAMissingProgramIsAnError() {

@@ -141,6 +141,32 @@ final class SearchSpaceTests: XCTestCase {
     func testLogRangeIncludingZero() {
         expectError(Self.yaml.replacingOccurrences(of: "[1.0e-4, 1.0e-1], log: true", with: "[0.0, 0.1], log: true"), line: 20, contains: ["training.learning_rate", "log range must be above 0"])
     }
+    /// A step wider than its range would pin the parameter to its low end: a new study is
+    /// refused it (floats and ints), naming the file, the parameter's line and the parameter; a
+    /// stored study with one still reads.
+    func testStepLargerThanTheRange() throws {
+        let cases: [(from: String, to: String, line: Int, name: String, says: String)] = [
+            ("{float: [0.0, 0.5], step: 0.1}", "{float: [0.0, 0.5], step: 0.6}", 16, "model.layers.0.dropout", "step 0.6 is larger than the range [0, 0.5]"),
+            ("{int: [16, 256], log: true}", "{int: [16, 20], step: 5}", 14, "model.layers.0.units", "step 5 is larger than the range [16, 20]"),
+            ("{int: [1, 3]}", "{int: [1, 3], step: 3}", 11, "model.layers.count", "step 3 is larger than the range [1, 3]: the value would never vary; use a step of at most 2"),
+        ]
+        for c in cases {
+            XCTAssertTrue(Self.yaml.contains(c.from))
+            let spec = try parse(Self.yaml.replacingOccurrences(of: c.from, with: c.to))   // readable (a stored study)
+            XCTAssertThrowsError(try spec.preflight(), c.to) { e in
+                XCTAssertEqual(e as? InputError, InputError(file: "space.yaml", line: c.line, field: c.name, (e as? InputError)?.message ?? ""))
+                XCTAssertTrue("\(e)".hasPrefix("space.yaml:\(c.line): '\(c.name)': \(c.says)"), "\(e)")
+            }
+        }
+        XCTAssertNoThrow(try parse(Self.yaml).preflight())
+        // A step equal to the range (two values), a step within rounding of it, and a fixed value are fine.
+        for d in [try Distribution.makeFloat(0, 0.5, step: 0.5), try .makeFloat(0.1, 0.4, step: 0.3), try .makeFloat(0.7, 1.0, step: 0.3),
+                  try .makeInt(3, 3, step: 5), try .makeInt(0, 10, step: 10), try .makeFloat(0, 1), try .makeCategorical([.int(1)])] {
+            XCTAssertNil(d.stepProblem, "\(d)")
+        }
+        XCTAssertNotNil(try Distribution.makeFloat(0, 0.5, step: 0.51).stepProblem)
+    }
+
     func testConditionOnMissingParent() {
         expectError(Self.yaml.replacingOccurrences(of: "when: {training.optimizer:", with: "when: {training.optimiser:"), line: 19,
                     contains: ["training.momentum", "training.optimiser", "not a parameter"])

@@ -65,7 +65,7 @@ final class OptunaInteropTests: StoreTestCase {
             let (id, _) = try store.createTrial(studyID: study.id, params: params(lr, units, act), seed: 3, configJSON: "{}", workerPID: nil)
             for (step, v) in reports.enumerated() { try store.reportIntermediate(trialID: id, step: step, value: v) }
             if end == .waiting { try store.requeueTrial(trialID: id) }
-            else if let end { try finish(store, id, end, value) }
+            else if let end { try finish(store, id, end, value, reason: end == .fail ? "exited with status 1: out of memory" : nil) }
         }
 
         let run = try Self.python([Self.script, dbPath, "interop"])
@@ -76,6 +76,8 @@ final class OptunaInteropTests: StoreTestCase {
         let versions = seen["versions"] as? [String: Any]
         XCTAssertEqual(versions?["sweep"] as? NSDictionary, versions?["optuna"] as? NSDictionary)
         XCTAssertEqual(seen["direction"] as? String, "MINIMIZE")
+        // The metric's name on optuna-dashboard's axes (Optuna's `study.set_metric_names`).
+        XCTAssertEqual(seen["metric_names"] as? [String], ["val_loss"])
         let best = try XCTUnwrap(seen["best"] as? [String: Any])
         XCTAssertEqual(best["number"] as? Int, 3)
         XCTAssertEqual(best["value"] as? Double, 0.1)
@@ -86,6 +88,8 @@ final class OptunaInteropTests: StoreTestCase {
         XCTAssertEqual(trials.map { $0["state"] as? String }, ["COMPLETE", "PRUNED", "FAIL", "COMPLETE", "COMPLETE", "RUNNING", "WAITING"])
         XCTAssertEqual(trials.map { t in t["value"].map { $0 is NSNull ? "none" : "\($0)" } }, ["0.25", "0.7", "none", "0.1", "inf", "none", "none"])
         XCTAssertEqual(trials[0]["params"] as? NSDictionary, ["lr": 0.01, "units": 4, "activation": "tanh"] as NSDictionary)
+        // A failed trial's reason, where optuna-dashboard shows it; other trials have none.
+        XCTAssertEqual(trials.map { $0["user_attrs"] as? NSDictionary }, [[:], [:], ["fail_reason": "exited with status 1: out of memory"], [:], [:], [:], [:]])
         XCTAssertEqual(trials[1]["intermediate"] as? NSDictionary, ["0": 0.8, "1": 0.7] as NSDictionary)
         XCTAssertEqual(trials[4]["intermediate"] as? NSDictionary, ["0": "nan", "1": "inf"] as NSDictionary)
         XCTAssertEqual(trials[6]["intermediate"] as? NSDictionary, [:] as NSDictionary)
@@ -98,5 +102,46 @@ final class OptunaInteropTests: StoreTestCase {
         XCTAssertEqual(rerun["state"] as? String, "COMPLETE")
         XCTAssertEqual(rerun["params"] as? NSDictionary, ["lr": 0.004, "units": 7, "activation": "gelu"] as NSDictionary)
         XCTAssertEqual(seen["appended_number"] as? Int, 7)
+    }
+
+    /// Optuna reads Sweep's queue forms as its own: an enqueued trial's fixed_params, a retry as
+    /// RetryFailedTrialCallback records one (and runs it with the failed trial's parameters), a
+    /// deleted study as gone.
+    func testOptunaSeesEnqueuedRetriedAndDeletedStudies() throws {
+        try requireOptuna()
+        let store = try SweepStore(path: dbPath)
+        let study = try makeStudy(store, name: "q")
+        let failed = try store.createTrial(studyID: study.id, params: params(0.03, 5, 2), seed: 8, configJSON: "{}", workerPID: nil)
+        try finish(store, failed.trialID, .fail, nil, reason: "boom")
+        _ = try store.retryFailedTrials(studyID: study.id)
+        _ = try store.enqueueTrial(studyID: study.id, fixedParams: ["lr": .double(0.004), "activation": .string("relu")])
+        let gone = try makeStudy(store, name: "gone")
+        _ = try newTrial(store, gone)
+        try store.deleteStudy(id: gone.id)
+
+        let run = try Self.python(["-c", """
+            import json, sys, optuna
+            from optuna.storages import RetryFailedTrialCallback as R
+            optuna.logging.set_verbosity(optuna.logging.WARNING)
+            storage = "sqlite:///" + sys.argv[1]
+            study = optuna.load_study(study_name="q", storage=storage)
+            retry, queued = study.trials[1], study.trials[2]
+            out = {"retry": [retry.state.name, R.retried_trial_number(retry), R.retry_history(retry), retry.params],
+                   "queued": [queued.state.name, queued.system_attrs.get("fixed_params")],
+                   "studies": sorted(s.study_name for s in optuna.get_all_study_summaries(storage))}
+            def objective(trial):
+                return trial.suggest_float("lr", 1e-4, 1e-1, log=True) + trial.suggest_int("units", 1, 8)
+            study.optimize(objective, n_trials=2)   # Optuna runs the queued trials first
+            out["ran"] = [study.trials[1].params, study.trials[2].params.get("lr")]
+            print(json.dumps(out, sort_keys=True))
+            """, dbPath])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let seen = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], run.stdout)
+        XCTAssertEqual(seen["retry"] as? NSArray, ["WAITING", 0, [0], ["lr": 0.03, "units": 5, "activation": "gelu"]] as NSArray)
+        XCTAssertEqual(seen["queued"] as? NSArray, ["WAITING", ["lr": 0.004, "activation": "relu"]] as NSArray)
+        XCTAssertEqual(seen["studies"] as? [String], ["q"])
+        let ran = try XCTUnwrap(seen["ran"] as? [Any])
+        XCTAssertEqual(ran[0] as? NSDictionary, ["lr": 0.03, "units": 5, "activation": "gelu"] as NSDictionary)
+        XCTAssertEqual(ran[1] as? Double, 0.004)
     }
 }

@@ -16,7 +16,8 @@ final class StoreTests: StoreTestCase {
         XCTAssertNotNil(try second.study(named: "study"))
         try second.pool.read { db in
             XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid"),
-                           ["optuna-v3.2.0.a", "sweep-v1", "sweep-v2-controller-lease", "sweep-v3-run-options"])
+                           ["optuna-v3.2.0.a", "sweep-v1", "sweep-v2-controller-lease", "sweep-v3-run-options",
+                            "sweep-v4-metric-names"])
             let version = try Row.fetchOne(db, sql: "SELECT * FROM version_info")!
             XCTAssertEqual(version[0] as Int, 1); XCTAssertEqual(version[1] as Int, 12); XCTAssertEqual(version[2] as String, "5.0.0")
             XCTAssertEqual(try String.fetchAll(db, sql: "SELECT version_num FROM alembic_version"), ["v3.2.0.a"])
@@ -43,6 +44,121 @@ final class StoreTests: StoreTestCase {
         let store = try SweepStore(path: dbPath)
         try store.pool.write { db in try db.execute(sql: "UPDATE alembic_version SET version_num = 'v9.9.9.a'") }
         assertInputError(dbPath, "revision 'v9.9.9.a'") { _ = try SweepStore(path: dbPath) }
+    }
+
+    // MARK: Opening for reading only
+
+    /// Runs a command (chattr), returning whether it exited 0.
+    @discardableResult
+    static func shell(_ args: [String]) -> Bool {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = args
+        p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return false }
+        p.waitUntilExit()
+        return p.terminationStatus == 0
+    }
+
+    /// Makes `paths` immutable (`chattr +i`: even root cannot write them) for the body; skips the
+    /// test where the file system or the user cannot.
+    func whileImmutable(_ paths: [String], _ body: () throws -> Void) throws {
+        guard Self.shell(["chattr", "+i"] + paths) else { throw XCTSkip("chattr +i is not available here") }
+        defer { Self.shell(["chattr", "-i"] + paths) }
+        try body()
+    }
+
+    func testReadingOnlyWritesNothing() throws {
+        let writer = try SweepStore(path: dbPath)
+        let study = try makeStudy(writer)
+        try finish(writer, try newTrial(writer, study).trialID, .complete, 0.5)
+        let reader = try SweepStore(readingOnly: dbPath)
+        XCTAssertTrue(reader.isReadOnly)
+        XCTAssertEqual(try reader.trials(studyID: study.id).map(\.record.value), [0.5])
+        // It sees what a writer commits later, and cannot write itself.
+        try finish(writer, try newTrial(writer, study).trialID, .complete, 0.25)
+        XCTAssertEqual(try reader.bestTrial(studyID: study.id, direction: .minimize)?.record.value, 0.25)
+        XCTAssertThrowsError(try reader.updateStudy(id: study.id, status: .stopped))
+        assertInputError(folder + "/missing.db", "does not exist") { _ = try SweepStore(readingOnly: folder + "/missing.db") }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/missing.db"))
+    }
+
+    func testReadingOnlyAnImmutableFileInAnImmutableFolder() throws {
+        do {
+            let writer = try SweepStore(path: dbPath)
+            try finish(writer, try newTrial(writer, try makeStudy(writer)).trialID, .complete, 0.5)
+        }   // closed: SQLite removes the -wal and -shm files
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dbPath + "-shm"))
+        let before = try Data(contentsOf: URL(fileURLWithPath: dbPath))
+        try whileImmutable([dbPath, folder]) {
+            assertInputError(dbPath, "cannot be opened for writing") { _ = try SweepStore(path: dbPath) }
+            let reader = try SweepStore(readingOnly: dbPath)
+            XCTAssertEqual(try reader.studies().map(\.bestValue), [0.5])
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dbPath)), before)
+    }
+
+    /// A file as the previous Sweep left it: without the metric names and the last migration.
+    func makeOlderFile() throws {
+        let store = try SweepStore(path: dbPath)
+        _ = try makeStudy(store)
+        try store.pool.write { db in
+            try db.execute(sql: "DELETE FROM study_system_attributes")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'sweep-v4-metric-names'")
+        }
+    }
+
+    func testAnOlderFileIsUpgradedWhenWritableElseRefusedClearly() throws {
+        try makeOlderFile()
+        try whileImmutable([dbPath]) {
+            assertInputError(dbPath, "written by an older version of Sweep (its schema lacks sweep-v4-metric-names) and cannot be upgraded here") {
+                _ = try SweepStore(readingOnly: dbPath)
+            }
+        }
+        let reader = try SweepStore(readingOnly: dbPath)
+        XCTAssertNotNil(try reader.study(named: "study"))
+        try reader.pool.read { db in
+            XCTAssertEqual(try String.fetchOne(db, sql: "SELECT value_json FROM study_system_attributes WHERE key = 'study:metric_names'"),
+                           #"["val_loss"]"#)
+        }
+    }
+
+    // MARK: What optuna-dashboard shows
+
+    func testMetricNamesAreStoredAsOptunaDoesAndKeptWhenAUserSetThem() throws {
+        try makeOlderFile()
+        let store = try SweepStore(path: dbPath)     // upgrades: the study gets its metric name
+        let other = try store.createStudy(name: "other", direction: .maximize, metric: "val_accuracy", spacePath: "s.yaml",
+                                          spaceText: "", samplerJSON: "{}", schedulerJSON: "{}", seed: 0, trialsTotal: 1, maxEpochs: nil)
+        let names = { try store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT study_id, value_json FROM study_system_attributes WHERE key = 'study:metric_names' ORDER BY study_id")
+                .map { "\($0["study_id"] as Int64): \($0["value_json"] as String)" }
+        } }
+        XCTAssertEqual(try names(), [#"1: ["val_loss"]"#, #"\#(other.id): ["val_accuracy"]"#])
+        // A name set with Optuna (`study.set_metric_names`) survives the upgrade of an older file.
+        try store.pool.write { db in
+            try db.execute(sql: #"UPDATE study_system_attributes SET value_json = '["loss (nats)"]' WHERE study_id = 1"#)
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'sweep-v4-metric-names'")
+        }
+        _ = try SweepStore(path: dbPath)
+        XCTAssertEqual(try names(), [#"1: ["loss (nats)"]"#, #"\#(other.id): ["val_accuracy"]"#])
+    }
+
+    func testAFailedTrialsReasonIsAUserAttribute() throws {
+        let store = try SweepStore(path: dbPath)
+        let study = try makeStudy(store)
+        let failed = try newTrial(store, study).trialID
+        try finish(store, failed, .fail, nil, reason: "exited with status 1: no module named \"torch\" in /opt/x")
+        let nan = try newTrial(store, study).trialID
+        XCTAssertEqual(try finish(store, nan, .complete, .nan), .fail)
+        try finish(store, try newTrial(store, study).trialID, .complete, 0.5)
+        try store.pool.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT trial_id, key, value_json FROM trial_user_attributes ORDER BY trial_id")
+            XCTAssertEqual(rows.map { $0["trial_id"] as Int64 }, [failed, nan])
+            XCTAssertEqual(rows.map { $0["key"] as String }, ["fail_reason", "fail_reason"])
+            XCTAssertEqual(rows.map { $0["value_json"] as String },
+                           [#""exited with status 1: no module named \"torch\" in /opt/x""#, #""the objective value is NaN""#])
+        }
     }
 
     // MARK: Studies

@@ -4,8 +4,8 @@ SweepStorageTests to compare with what Sweep wrote.
 usage: check_optuna_store.py DB STUDY
 
 Prints one JSON object:
-  direction, best {number, value, params}, trials [{number, state, value, params, intermediate,
-  has_start, has_complete}], schema_differences (Optuna's tables and indices in DB against a file
+  direction, metric_names, best {number, value, params}, trials [{number, state, value, params,
+  intermediate, user_attrs, has_start, has_complete}], schema_differences (Optuna's tables and indices in DB against a file
   Optuna 5 creates; empty when identical), versions (version_info and alembic_version rows),
   rerun {number, state, params} (the first WAITING trial, run by Optuna's own optimize on a copy),
   appended_number (the number Optuna gives the next new trial on that copy).
@@ -41,6 +41,7 @@ def trial_json(t):
         "value": num(t.value),
         "params": t.params,
         "intermediate": {str(k): num(v) for k, v in t.intermediate_values.items()},
+        "user_attrs": t.user_attrs,
         "has_start": t.datetime_start is not None,
         "has_complete": t.datetime_complete is not None,
     }
@@ -62,6 +63,7 @@ def schema(path):
 study = optuna.load_study(study_name=name, storage=f"sqlite:///{db}")
 out = {
     "direction": study.direction.name,
+    "metric_names": study.metric_names,
     "trials": [trial_json(t) for t in study.get_trials(deepcopy=False)],
 }
 try:
