@@ -54,9 +54,16 @@ final class SamplerBenchmarkTests: XCTestCase {
         for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-15 * abs(y), line: line) }
     }
 
-    func testRegistryKnowsRandom() {
-        XCTAssertEqual(makeSampler(name: "random")?.name, "random")
-        XCTAssertNil(makeSampler(name: "no-such-sampler"))
-        for entry in registeredSamplers { XCTAssertEqual(entry.make().name, entry.name) }
+    func testResultsFileReadsBackWhatItWrites() throws {
+        var run = try SamplerBenchmark.run(RandomSampler(), on: .hartmann3, trials: 4, seed: 2)
+        run.repeats = 3
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-results-\(getpid()).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try BenchmarkResultsFile.write(runs: [run], meta: ["system": "sweep"], to: url)
+        let back = try BenchmarkResultsFile.read(url)
+        XCTAssertEqual(back.count, 1)
+        XCTAssertEqual(back[0].function, "hartmann3")
+        XCTAssertEqual(back[0].repeats, 3)
+        assertClose(back[0].bestSoFar, run.bestSoFar)
     }
 }

@@ -69,3 +69,13 @@ struct TakenConfigurations {
     func contains(_ params: [String: Double]) -> Bool { taken.contains(params) }
     var count: Int { taken.count }
 }
+
+extension Sampler {
+    /// `x`, or when `taken` holds it, a random untaken assignment (256 draws at most).
+    func untaken(_ x: [String: Double], space: SearchSpace, taken: TakenConfigurations?, rng: inout SweepRandom) -> [String: Double] {
+        guard let taken, taken.contains(x) else { return x }
+        var y = x
+        for _ in 0..<256 where taken.contains(y) { y = fillRandomly([:], space: space, rng: &rng) }
+        return y
+    }
+}

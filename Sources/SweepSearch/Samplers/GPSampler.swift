@@ -75,13 +75,6 @@ public struct GPSampler: Sampler {
         return untaken(fillRandomly(encoding.assignment(winner), space: space, rng: &rng), space: space, taken: avoiding, rng: &rng)
     }
 
-    /// `x`, or when `taken` holds it, a random untaken assignment (256 draws at most).
-    func untaken(_ x: [String: Double], space: SearchSpace, taken: TakenConfigurations?, rng: inout SweepRandom) -> [String: Double] {
-        guard let taken, taken.contains(x) else { return x }
-        var y = x
-        for _ in 0..<256 where taken.contains(y) { y = fillRandomly([:], space: space, rng: &rng) }
-        return y
-    }
 
     /// Point `number` of the study's start-up sequence, as an assignment. The scramble and offset
     /// come from a stream of the study seed alone, not from the trial's: every trial must see the

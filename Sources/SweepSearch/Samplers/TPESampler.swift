@@ -60,7 +60,7 @@ public struct TPESampler: Sampler {
         let taken = avoidRepeats ? TakenConfigurations(space: space, history: history, trialNumber: trialNumber) : nil
         let avoiding = taken?.active ?? false
         if complete.count < startupTrials || space.isEmpty {
-            return untakenRandom(space: space, taken: avoiding ? taken : nil, rng: &rng)
+            return untaken(fillRandomly([:], space: space, rng: &rng), space: space, taken: avoiding ? taken : nil, rng: &rng)
         }
         // Good: the nGood complete trials of least loss (ties: lower number), found by one pass
         // that keeps them in a small sorted buffer; bad: every other complete trial, PRUNED ones
@@ -145,16 +145,9 @@ public struct TPESampler: Sampler {
             if score > bestScore || best.isEmpty { bestScore = score; best = values }
           }
         }
-        return best.isEmpty ? untakenRandom(space: space, taken: taken, rng: &rng) : best
+        return best.isEmpty ? untaken(fillRandomly([:], space: space, rng: &rng), space: space, taken: taken, rng: &rng) : best
     }
 
-    /// A random assignment, untaken if `taken` is given and one is found in 256 draws.
-    func untakenRandom(space: SearchSpace, taken: TakenConfigurations?, rng: inout SweepRandom) -> [String: Double] {
-        var x = fillRandomly([:], space: space, rng: &rng)
-        guard let taken else { return x }
-        for _ in 0..<256 where taken.contains(x) { x = fillRandomly([:], space: space, rng: &rng) }
-        return x
-    }
 
     /// The union of two index lists in `areInOrder` order. Both lists come in history order, which
     /// is trial order for the histories the store hands out; then this is a linear merge, else a sort.
