@@ -50,7 +50,7 @@ public struct DaemonConfig: Sendable {
 public final class Daemon: @unchecked Sendable {
     public let config: DaemonConfig
     public let paths: DaemonPaths
-    let store: SweepStore
+    let store: any TrialStore
     let pool: TrialPool
     let logger: Logger
     let lock: DaemonLock

@@ -152,7 +152,7 @@ public struct RunProgress: Sendable {
 public final class SearchRunner: @unchecked Sendable {
     public let spec: StudySpec
     public let options: RunOptions
-    public let store: SweepStore
+    public let store: any TrialStore
     let sampler: Sampler
     let scheduler: Scheduler
     public private(set) var study: StudyRecord
@@ -203,7 +203,7 @@ public final class SearchRunner: @unchecked Sendable {
 
     /// Prepares a run of the study `spec` describes (created in the store if new). `store`: an
     /// open store to share (a daemon's); by default the runner opens `options.dbPath`.
-    public init(spec: StudySpec, options: RunOptions, store: SweepStore? = nil, observer: RunObserver? = nil) throws {
+    public init(spec: StudySpec, options: RunOptions, store: (any TrialStore)? = nil, observer: RunObserver? = nil) throws {
         var spec = options.applied(to: spec)
         self.options = options
         self.observer = observer
@@ -426,7 +426,7 @@ public final class SearchRunner: @unchecked Sendable {
         do {
             id = try store.createTrial(studyID: study.id, params: storedParams(values), seed: seed, configJSON: configJSON,
                                        workerPID: nil, expectedNumber: number).trialID
-        } catch is SweepStore.NumberTaken {
+        } catch is TrialNumberTaken {
             // Another writer added a trial meanwhile: take it in, then start what comes next.
             return try launchNext()
         }
