@@ -10,14 +10,14 @@ import SweepStorage
 /// file is an input error (nothing is created).
 func openStore(_ path: String) throws -> any TrialStore {
     try requireStoreFile(path)
-    return try SweepStore(readingOnly: path)
+    return try SQLiteStore(readingOnly: path)
 }
 
 /// Opens an existing store to change its studies (enqueue, retry, delete); a missing file is an
 /// input error (nothing is created).
 func openStoreForWriting(_ path: String) throws -> any TrialStore {
     try requireStoreFile(path)
-    return try SweepStore(path: path)
+    return try SQLiteStore(path: path)
 }
 
 private func requireStoreFile(_ path: String) throws {

@@ -84,7 +84,7 @@ public final class Daemon: @unchecked Sendable {
         lock = try DaemonLock(path: paths.lock)
         let sink = try FileLogHandler.Sink(path: paths.log, echo: config.echoLog)
         logger = Logger(label: "sweep.daemon") { FileLogHandler(label: $0, sink: sink) }
-        store = try SweepStore(path: paths.db)
+        store = try SQLiteStore(path: paths.db)
         pool = TrialPool(workers: config.workers)
         if httpBind != nil {
             if let t = config.token { httpToken = t } else {

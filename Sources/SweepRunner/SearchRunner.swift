@@ -211,7 +211,7 @@ public final class SearchRunner: @unchecked Sendable {
         self.total = total
         // Build everything that can reject the input before the store is touched.
         (sampler, scheduler) = try spec.makeSearchComponents(trials: total)
-        self.store = try store ?? SweepStore(path: options.dbPath)
+        self.store = try store ?? SQLiteStore(path: options.dbPath)
         let name = options.studyName ?? spec.name
         if let existing = try self.store.study(named: name) {
             let differences = Self.differences(existing: existing, spec: spec, options: options)

@@ -5,7 +5,7 @@ import SweepSearch
 /// Where studies and trials live, in Optuna's RDB schema, so that `optuna.load_study(study_name:
 /// ..., storage: URL)` and optuna-dashboard read Sweep's results unchanged. What Optuna has no
 /// place for lives beside its tables, in `sweep_studies` and `sweep_trials`, keyed by Optuna's
-/// ids (see `Schema`). `SweepStore` (one SQLite file) is one backend; the store conformance suite
+/// ids (see `Schema`). `SQLiteStore` (one SQLite file) is one backend; the store conformance suite
 /// (`TrialStoreConformance` in the tests) checks this contract against each.
 ///
 /// Contract, for every backend:

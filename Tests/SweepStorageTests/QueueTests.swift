@@ -8,7 +8,7 @@ import SweepSearch
 /// Trials queued in Optuna's forms: enqueued (fixed_params), taken over or failed by a runner.
 final class QueueTests: StoreTestCase {
     func testGivenParamsMergeStoredParametersAndSayWhatIsUnreadable() throws {
-        let store = try SweepStore(path: dbPath)
+        let store = try SQLiteStore(path: dbPath)
         let study = try makeStudy(store)
         let number = try store.enqueueTrial(studyID: study.id, fixedParams: ["lr": .double(0.5)])
         let id = try store.trial(studyID: study.id, number: number)!.trialID
@@ -27,7 +27,7 @@ final class QueueTests: StoreTestCase {
 
     /// A trial another process started (Optuna's ask) is not taken over.
     func testATrialOptunaStartedIsNotTakenOver() throws {
-        let store = try SweepStore(path: dbPath)
+        let store = try SQLiteStore(path: dbPath)
         let study = try makeStudy(store)
         let c = try store.trial(studyID: study.id, number: try store.enqueueTrial(studyID: study.id, fixedParams: [:]))!
         try store.pool.write { db in try db.execute(sql: "UPDATE trials SET state = 'RUNNING' WHERE trial_id = ?", arguments: [c.trialID]) }

@@ -9,11 +9,11 @@ final class SQLiteStoreConformanceTests: TrialStoreConformance {
 
     override func makeStore() throws -> any TrialStore {
         folder = NSTemporaryDirectory() + "sweep-conformance-\(UUID().uuidString)"
-        return try SweepStore(path: folder + "/sweep.db")
+        return try SQLiteStore(path: folder + "/sweep.db")
     }
 
     override func rows(_ sql: String, _ arguments: [Int64] = []) throws -> [[String?]] {
-        try (store as! SweepStore).pool.read { db in
+        try (store as! SQLiteStore).pool.read { db in
             try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { row in
                 row.databaseValues.map { v -> String? in
                     switch v.storage {

@@ -10,9 +10,9 @@ final class StoreTests: StoreTestCase {
 
     func testOpeningAgainAppliesNoMigrationTwice() throws {
         let path = folder + "/nested/dir/sweep.db"
-        let first = try SweepStore(path: path)
+        let first = try SQLiteStore(path: path)
         _ = try makeStudy(first)
-        let second = try SweepStore(path: path)
+        let second = try SQLiteStore(path: path)
         XCTAssertNotNil(try second.study(named: "study"))
         try second.pool.read { db in
             XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid"),
@@ -27,23 +27,23 @@ final class StoreTests: StoreTestCase {
 
     func testAFileThatIsNotADatabaseIsAnInputError() throws {
         try String(repeating: "this is not a database\n", count: 100).write(toFile: dbPath, atomically: true, encoding: .utf8)
-        assertInputError(dbPath, "not an SQLite database") { _ = try SweepStore(path: dbPath) }
+        assertInputError(dbPath, "not an SQLite database") { _ = try SQLiteStore(path: dbPath) }
     }
 
     func testAFolderIsAnInputError() {
-        assertInputError(folder, "cannot be opened") { _ = try SweepStore(path: folder) }
+        assertInputError(folder, "cannot be opened") { _ = try SQLiteStore(path: folder) }
     }
 
     func testAFileFromANewerSweepIsAnInputError() throws {
-        let store = try SweepStore(path: dbPath)
+        let store = try SQLiteStore(path: dbPath)
         try store.pool.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('sweep-v99')") }
-        assertInputError(dbPath, "newer version of Sweep (schema sweep-v99)") { _ = try SweepStore(path: dbPath) }
+        assertInputError(dbPath, "newer version of Sweep (schema sweep-v99)") { _ = try SQLiteStore(path: dbPath) }
     }
 
     func testAnotherOptunaSchemaRevisionIsAnInputError() throws {
-        let store = try SweepStore(path: dbPath)
+        let store = try SQLiteStore(path: dbPath)
         try store.pool.write { db in try db.execute(sql: "UPDATE alembic_version SET version_num = 'v9.9.9.a'") }
-        assertInputError(dbPath, "revision 'v9.9.9.a'") { _ = try SweepStore(path: dbPath) }
+        assertInputError(dbPath, "revision 'v9.9.9.a'") { _ = try SQLiteStore(path: dbPath) }
     }
 
     // MARK: Opening for reading only
@@ -69,30 +69,30 @@ final class StoreTests: StoreTestCase {
     }
 
     func testReadingOnlyWritesNothing() throws {
-        let writer = try SweepStore(path: dbPath)
+        let writer = try SQLiteStore(path: dbPath)
         let study = try makeStudy(writer)
         try finish(writer, try newTrial(writer, study).trialID, .complete, 0.5)
-        let reader = try SweepStore(readingOnly: dbPath)
+        let reader = try SQLiteStore(readingOnly: dbPath)
         XCTAssertTrue(reader.isReadOnly)
         XCTAssertEqual(try reader.trials(studyID: study.id).map(\.record.value), [0.5])
         // It sees what a writer commits later, and cannot write itself.
         try finish(writer, try newTrial(writer, study).trialID, .complete, 0.25)
         XCTAssertEqual(try reader.bestTrial(studyID: study.id, direction: .minimize)?.record.value, 0.25)
         XCTAssertThrowsError(try reader.updateStudy(id: study.id, status: .stopped))
-        assertInputError(folder + "/missing.db", "does not exist") { _ = try SweepStore(readingOnly: folder + "/missing.db") }
+        assertInputError(folder + "/missing.db", "does not exist") { _ = try SQLiteStore(readingOnly: folder + "/missing.db") }
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/missing.db"))
     }
 
     func testReadingOnlyAnImmutableFileInAnImmutableFolder() throws {
         do {
-            let writer = try SweepStore(path: dbPath)
+            let writer = try SQLiteStore(path: dbPath)
             try finish(writer, try newTrial(writer, try makeStudy(writer)).trialID, .complete, 0.5)
         }   // closed: SQLite removes the -wal and -shm files
         XCTAssertFalse(FileManager.default.fileExists(atPath: dbPath + "-shm"))
         let before = try Data(contentsOf: URL(fileURLWithPath: dbPath))
         try whileImmutable([dbPath, folder]) {
-            assertInputError(dbPath, "cannot be opened for writing") { _ = try SweepStore(path: dbPath) }
-            let reader = try SweepStore(readingOnly: dbPath)
+            assertInputError(dbPath, "cannot be opened for writing") { _ = try SQLiteStore(path: dbPath) }
+            let reader = try SQLiteStore(readingOnly: dbPath)
             XCTAssertEqual(try reader.studies().map(\.bestValue), [0.5])
         }
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dbPath)), before)
@@ -100,7 +100,7 @@ final class StoreTests: StoreTestCase {
 
     /// A file as the previous Sweep left it: without the metric names and the last migration.
     func makeOlderFile() throws {
-        let store = try SweepStore(path: dbPath)
+        let store = try SQLiteStore(path: dbPath)
         _ = try makeStudy(store)
         try store.pool.write { db in
             try db.execute(sql: "DELETE FROM study_system_attributes")
@@ -112,10 +112,10 @@ final class StoreTests: StoreTestCase {
         try makeOlderFile()
         try whileImmutable([dbPath]) {
             assertInputError(dbPath, "written by an older version of Sweep (its schema lacks sweep-v4-metric-names) and cannot be upgraded here") {
-                _ = try SweepStore(readingOnly: dbPath)
+                _ = try SQLiteStore(readingOnly: dbPath)
             }
         }
-        let reader = try SweepStore(readingOnly: dbPath)
+        let reader = try SQLiteStore(readingOnly: dbPath)
         XCTAssertNotNil(try reader.study(named: "study"))
         try reader.pool.read { db in
             XCTAssertEqual(try String.fetchOne(db, sql: "SELECT value_json FROM study_system_attributes WHERE key = 'study:metric_names'"),
@@ -127,7 +127,7 @@ final class StoreTests: StoreTestCase {
 
     func testMetricNamesAreStoredAsOptunaDoesAndKeptWhenAUserSetThem() throws {
         try makeOlderFile()
-        let store = try SweepStore(path: dbPath)     // upgrades: the study gets its metric name
+        let store = try SQLiteStore(path: dbPath)     // upgrades: the study gets its metric name
         let other = try store.createStudy(name: "other", direction: .maximize, metric: "val_accuracy", spacePath: "s.yaml",
                                           spaceText: "", samplerJSON: "{}", schedulerJSON: "{}", seed: 0, trialsTotal: 1, maxEpochs: nil)
         let names = { try store.pool.read { db in
@@ -140,7 +140,7 @@ final class StoreTests: StoreTestCase {
             try db.execute(sql: #"UPDATE study_system_attributes SET value_json = '["loss (nats)"]' WHERE study_id = 1"#)
             try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'sweep-v4-metric-names'")
         }
-        _ = try SweepStore(path: dbPath)
+        _ = try SQLiteStore(path: dbPath)
         XCTAssertEqual(try names(), [#"1: ["loss (nats)"]"#, #"\#(other.id): ["val_accuracy"]"#])
     }
 

@@ -12,7 +12,7 @@ import SweepSearch
 ///   the failed trial's parameters and the system attributes `failed_trial` and `retry_history`;
 ///   Sweep's row carries its seed and configuration, so it runs like a requeued trial. The failed
 ///   trial stays FAIL: Optuna has no way back from a finished state.
-extension SweepStore {
+extension SQLiteStore {
     /// The system attribute Optuna's `enqueue_trial` stores a trial's given parameters in.
     static let fixedParamsKey = "fixed_params"
 

@@ -14,7 +14,7 @@ import SweepSearch
 /// - **Reading only.** `init(readingOnly:)` opens a file the user may not write (no migration, no
 ///   journal mode change); its write methods fail.
 /// - **Errors** name the file; I/O errors are GRDB's `DatabaseError`.
-public final class SweepStore: TrialStore {
+public final class SQLiteStore: TrialStore {
     public let path: String
     public var location: String { path }
     let pool: DatabasePool
@@ -35,7 +35,7 @@ public final class SweepStore: TrialStore {
         }
         var config = Configuration()
         config.busyMode = .timeout(Self.busyTimeout)   // readers of a pool wait 10 s too (GRDB's default)
-        config.label = "SweepStore"
+        config.label = "SQLiteStore"
         // WAL with synchronous=NORMAL: a commit survives the death of any process (kill -9 of the
         // daemon or a trial); only a power loss may undo the last commits, never corrupt the file.
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
@@ -64,7 +64,7 @@ public final class SweepStore: TrialStore {
         var config = Configuration()
         config.readonly = true
         config.busyMode = .timeout(Self.busyTimeout)
-        config.label = "SweepStore.readonly"
+        config.label = "SQLiteStore.readonly"
         do {
             var pool: DatabasePool
             do {
@@ -79,7 +79,7 @@ public final class SweepStore: TrialStore {
             }
             if case .older(let missing) = try Schema.readableState(pool, file: path) {
                 // Written by an older Sweep: upgraded where the file may be written, else refused.
-                do { _ = try SweepStore(path: path) } catch {
+                do { _ = try SQLiteStore(path: path) } catch {
                     throw InputError(file: path, "was written by an older version of Sweep (its schema lacks \(missing.joined(separator: ", "))) and cannot be upgraded here (\(error)); open it once where it is writable: any sweep command upgrades it")
                 }
                 pool = try DatabasePool(path: path, configuration: config)
