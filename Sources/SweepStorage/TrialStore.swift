@@ -37,9 +37,9 @@ import SweepSearch
 ///   live one is refused, and a dead one's claim is taken over (see `claimStudy`).
 /// - **Errors.** `InputError` naming `location` for a database that is not one or that a newer
 ///   Sweep or another Optuna schema wrote, for a study name already taken and for a study a live
-///   controller holds; `RuntimeFailure` for an unknown study or trial id, a write to a trial that
-///   is not running, and any write to a store opened for reading only; `TrialNumberTaken` from
-///   `createTrial` (see there); the backend's own error for I/O.
+///   controller holds; `RuntimeFailure` for an unknown study or trial id and a write to a trial
+///   that is not running; `TrialNumberTaken` from `createTrial` (see there); the backend's own
+///   error for I/O and for any write to a store opened for reading only.
 public protocol TrialStore: AnyObject, Sendable {
     /// Where the store lives (a file path, a URL without its password), as errors name it.
     var location: String { get }
