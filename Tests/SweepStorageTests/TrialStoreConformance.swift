@@ -9,7 +9,8 @@ import SweepStorage
 /// `rows(_:_:)` (a query on its tables, to check Optuna's row forms, which Optuna reads from every
 /// backend) and, if it needs to, `tearDownWithError()`; it also overrides each `test...` method
 /// with a call to `super` (SwiftPM's test discovery on Linux finds only the methods a class
-/// declares; see `SQLiteStoreConformanceTests`). The base class runs nothing itself (it skips).
+/// declares; see `SQLiteStoreConformanceTests`; `ConformanceSuiteTests` checks that a file named
+/// `*StoreConformanceTests.swift` overrides them all). The base class runs nothing itself (it skips).
 class TrialStoreConformance: StoreFixtureCase {
     /// The store under test, new for each test.
     var store: (any TrialStore)!
@@ -480,4 +481,29 @@ final class ErrorList: @unchecked Sendable {
     private var errors: [any Error] = []
     func append(_ e: any Error) { lock.lock(); errors.append(e); lock.unlock() }
     var all: [any Error] { lock.lock(); defer { lock.unlock() }; return errors }
+}
+
+/// Each backend's conformance class runs the whole contract: it overrides every test of
+/// `TrialStoreConformance` (read from the sources, as test discovery would miss a forgotten one).
+final class ConformanceSuiteTests: XCTestCase {
+    func testEveryBackendRunsTheWholeContract() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        func tests(_ file: URL, overriding: Bool) throws -> Set<String> {
+            let whole = try String(contentsOf: file, encoding: .utf8)
+            let text = whole.components(separatedBy: "\nfinal class ConformanceSuiteTests")[0]
+            let pattern = overriding ? #"override func (test\w+)\(\)"# : #"\n    func (test\w+)\(\)"#
+            let regex = try NSRegularExpression(pattern: pattern)
+            return Set(regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).map {
+                String(text[Range($0.range(at: 1), in: text)!])
+            })
+        }
+        let contract = try tests(folder.appendingPathComponent("TrialStoreConformance.swift"), overriding: false)
+        XCTAssertGreaterThan(contract.count, 10)
+        let backends = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix("StoreConformanceTests.swift") }
+        XCTAssertTrue(backends.contains("SQLiteStoreConformanceTests.swift"), "\(backends)")
+        for file in backends {
+            let run = try tests(folder.appendingPathComponent(file), overriding: true)
+            XCTAssertEqual(contract.subtracting(run).sorted(), [], "\(file) does not run these contract tests")
+        }
+    }
 }
