@@ -165,6 +165,30 @@ extension SweepStore {
         }
     }
 
+    /// The trial system attribute saying from which epoch's checkpoint the trial's last attempt
+    /// continued (a JSON integer; absent when it started from the beginning).
+    public static let resumedFromEpochKey = "sweep:resumed_from_epoch"
+
+    /// Sets (or, with `nil`, removes) a system attribute of a trial (Optuna's
+    /// `trial_system_attributes`; `valueJSON` is the value as JSON).
+    public func setTrialSystemAttribute(trialID: Int64, key: String, valueJSON: String?) throws {
+        try pool.write { db in
+            if let valueJSON { try setSystemAttribute(db, trialID, key, valueJSON) }
+            else { try db.execute(sql: #"DELETE FROM trial_system_attributes WHERE trial_id = ? AND "key" = ?"#, arguments: [trialID, key]) }
+        }
+    }
+
+    /// A trial's system attributes, key to value as JSON.
+    public func trialSystemAttributes(trialID: Int64) throws -> [String: String] {
+        try pool.read { db in
+            var out: [String: String] = [:]
+            for a in try Row.fetchAll(db, sql: #"SELECT "key", value_json FROM trial_system_attributes WHERE trial_id = ?"#, arguments: [trialID]) {
+                out[a["key"]] = a["value_json"]
+            }
+            return out
+        }
+    }
+
     // MARK: Helpers
 
     /// The next trial number of a study: the count of its earlier trials (Optuna's rule), which is
