@@ -132,4 +132,33 @@ final class ResumeTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: epochFile), "a command's checkpoints are the user's and stay")
         XCTAssertEqual(daemon.terminate(), 0)
     }
+
+    /// The README's PyTorch trial (search-spaces/command-resume.yaml), stopped after its second
+    /// epoch and resumed: it continues from its checkpoint, and its curve equals an uninterrupted
+    /// run's of the same study and seed.
+    func testThePyTorchExampleResumesBitIdentically() throws {
+        try CLI.requirePython("torch")
+        let space = CLI.repo + "/search-spaces/command-resume.yaml"
+        let ref = CLI.tempDir(), dir = CLI.tempDir()
+        let clean = try CLI.run(["start", "--foreground", space, "--trials", "1", "--db", ref + "/sweep.db"], timeout: 300)
+        XCTAssertEqual(clean.status, 0, clean.stderr)
+
+        let db = dir + "/sweep.db"
+        let daemon = try ServedDaemon(db: db, args: ["--workers", "1"])
+        XCTAssertEqual(try CLI.run(["start", space, "--trials", "1", "--db", db, "--detach"]).status, 0)
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, (try CLI.leaderboard(db).first?["curve"] as? [String: Any])?.count ?? 0 < 2 { usleep(50_000) }
+        XCTAssertEqual(try CLI.run(["stop", "command-resume", "--db", db]).status, 0)
+        let resume = try CLI.run(["resume", "command-resume", "--db", db], timeout: 300)
+        XCTAssertEqual(resume.status, 0, resume.stderr)
+
+        let logs = try CLI.run(["logs", "command-resume", "--trial", "0", "--db", db]).stdout
+        XCTAssertTrue(logs.contains("resumed from the checkpoint of epoch "), logs)
+        let a = try XCTUnwrap(try CLI.leaderboard(ref + "/sweep.db").first), b = try XCTUnwrap(try CLI.leaderboard(db).first)
+        XCTAssertEqual(b["state"] as? String, "COMPLETE")
+        XCTAssertEqual((b["curve"] as? [String: Any])?.count, 6)
+        XCTAssertEqual(NSDictionary(dictionary: a["curve"] as? [String: Any] ?? [:]), NSDictionary(dictionary: b["curve"] as? [String: Any] ?? [:]))
+        XCTAssertEqual(a["value"] as? Double, b["value"] as? Double)
+        XCTAssertEqual(daemon.terminate(), 0)
+    }
 }
