@@ -76,6 +76,14 @@ final class ResumeTests: XCTestCase {
         for n in 0..<3 {
             XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/resume/trial-\(n)/checkpoint"), "a finished trial's checkpoint is removed")
         }
+        // Optuna reads it as a trial system attribute.
+        try CLI.requirePython("optuna")
+        let optuna = try CLI.run(["python3", "-c", """
+            import optuna, sys
+            s = optuna.load_study(study_name="resume", storage="sqlite:///" + sys.argv[1])
+            print(s.trials[1].system_attrs["sweep:resumed_from_epoch"])
+            """, db], executable: "/usr/bin/env")
+        XCTAssertEqual(optuna.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "\(k)", optuna.stderr)
         print("resume after kill -9: trial 1 continued from epoch \(k) of its \(epochs); epochs saved over a restart: \(k)")
         XCTAssertEqual(daemon.terminate(), 0)
     }
