@@ -90,53 +90,63 @@ struct Stop: ParsableCommand {
 struct Resume: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Continue a stopped or interrupted study (in the daemon, followed like `sweep start`).")
     @Argument(help: "Study name.") var study: String
+    @OptionGroup var how: RunAgainOptions
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        let db = try openStore(store.db)
+        try runAgain(try findStudy(db, study, db: store.db), how, db: store.db)
+    }
+}
+
+/// How `sweep resume` and `sweep retry` run a stored study again.
+struct RunAgainOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Trial processes at once (default: as it was started).") var workers: Int?
     @Option(help: "Where data sets live (default: as it was started).") var dataDir: String?
     @Flag(help: "Return at once; the daemon runs the study.") var detach = false
     @Flag(help: "Run the study in this process (no daemon).") var foreground = false
-    @OptionGroup var store: StoreOptions
 
     func validate() throws {
         if let m = RunOptions.workersProblem(workers) { throw ValidationError("--" + m) }
         if detach && foreground { throw ValidationError("--detach and --foreground cannot be used together") }
     }
+}
 
-    func run() throws {
-        let db = try openStore(store.db)
-        let s = try findStudy(db, study, db: store.db)
-        if s.isRunning() {
-            // Already running (in the daemon or a foreground search): follow it instead.
-            if foreground {
-                throw InputError(file: store.db, field: "STUDY", "study '\(s.name)' is already running (pid \(s.controllerPID ?? 0)); --foreground cannot run it a second time")
-            }
-            print("study \(s.name) is already running (pid \(s.controllerPID ?? 0))")
-            if detach { return }
-            try follow(db: store.db, study: s.name, seen: Set(try existingFinished(db: store.db, study: s.name)))
-            return
+/// Runs a stored study on to its total, as it was started: in the daemon (followed unless
+/// `--detach`) or in this process; a study that already runs is followed.
+func runAgain(_ s: StudyRecord, _ how: RunAgainOptions, db: String) throws {
+    if s.isRunning() {
+        // Already running (in the daemon or a foreground search): follow it instead.
+        if how.foreground {
+            throw InputError(file: db, field: "STUDY", "study '\(s.name)' is already running (pid \(s.controllerPID ?? 0)); --foreground cannot run it a second time")
         }
-        if foreground {
-            var options = RunOptions.stored(s, dbPath: store.db, trialExecutable: CommandLine.selfExecutable,
-                                            dataDir: absolute(DataDirectory.resolve(dataDir)))
-            if let workers { options.workers = workers }
-            if let dataDir { options.dataDir = absolute(dataDir) }
-            let spec = try StudySpec.parse(s.spaceText, file: s.spacePath, overrides: options.overrides)
-            try options.keepEnvironment(spec.envKeep, from: ProcessInfo.processInfo.environment, file: s.spacePath)
-            try runSearch(spec: spec, options: options)
-            return
-        }
-        var body: [String: Any] = ["env": ProcessInfo.processInfo.environment]
-        if let workers { body["workers"] = workers }
-        if let dataDir { body["data_dir"] = absolute(dataDir) }
-        let seen = try existingFinished(db: store.db, study: s.name)
-        let (client, r) = try daemonRequest(db: store.db, "POST", "/v1/studies/" + pathComponent(s.name) + "/resume",
-                                            json: try JSONSerialization.data(withJSONObject: body))
-        try checkAPI(r, expect: 202)
-        if detach {
-            print("study \(s.name) runs in the daemon (pid \(client.daemonPID() ?? 0)); log \(client.paths.log)")
-            return
-        }
-        try follow(db: store.db, study: s.name, seen: Set(seen))
+        print("study \(s.name) is already running (pid \(s.controllerPID ?? 0))")
+        if how.detach { return }
+        try follow(db: db, study: s.name, seen: Set(try existingFinished(db: db, study: s.name)))
+        return
     }
+    if how.foreground {
+        var options = RunOptions.stored(s, dbPath: db, trialExecutable: CommandLine.selfExecutable,
+                                        dataDir: absolute(DataDirectory.resolve(how.dataDir)))
+        if let workers = how.workers { options.workers = workers }
+        if let dataDir = how.dataDir { options.dataDir = absolute(dataDir) }
+        let spec = try StudySpec.parse(s.spaceText, file: s.spacePath, overrides: options.overrides)
+        try options.keepEnvironment(spec.envKeep, from: ProcessInfo.processInfo.environment, file: s.spacePath)
+        try runSearch(spec: spec, options: options)
+        return
+    }
+    var body: [String: Any] = ["env": ProcessInfo.processInfo.environment]
+    if let workers = how.workers { body["workers"] = workers }
+    if let dataDir = how.dataDir { body["data_dir"] = absolute(dataDir) }
+    let seen = try existingFinished(db: db, study: s.name)
+    let (client, r) = try daemonRequest(db: db, "POST", "/v1/studies/" + pathComponent(s.name) + "/resume",
+                                        json: try JSONSerialization.data(withJSONObject: body))
+    try checkAPI(r, expect: 202)
+    if how.detach {
+        print("study \(s.name) runs in the daemon (pid \(client.daemonPID() ?? 0)); log \(client.paths.log)")
+        return
+    }
+    try follow(db: db, study: s.name, seen: Set(seen))
 }
 
 /// A study name as one URL path component.

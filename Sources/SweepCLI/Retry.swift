@@ -16,19 +16,12 @@ struct Retry: ParsableCommand {
             running now runs them next.
             """)
     @Argument(help: "Study name.") var study: String
-    @Option(help: "Trial processes at once (default: as it was started).") var workers: Int?
-    @Option(help: "Where data sets live (default: as it was started).") var dataDir: String?
-    @Flag(help: "Return at once; the daemon runs the study.") var detach = false
-    @Flag(help: "Run the study in this process (no daemon).") var foreground = false
+    @OptionGroup var how: RunAgainOptions
     @OptionGroup var store: StoreOptions
 
     func run() throws {
         let db = try openStoreForWriting(store.db)
         let s = try findStudy(db, study, db: store.db)
-        // Options the runner would refuse are refused before anything is queued.
-        var resume = try Resume.parse([s.name, "--db", store.db] + (workers.map { ["--workers", "\($0)"] } ?? [])
-                                      + (dataDir.map { ["--data-dir", $0] } ?? []) + (detach ? ["--detach"] : [])
-                                      + (foreground ? ["--foreground"] : []))
         let queued = try db.retryFailedTrials(studyID: s.id)
         if queued.isEmpty {
             print("study \(s.name) has no failed trial left to retry")
@@ -40,6 +33,6 @@ struct Retry: ParsableCommand {
             print("study \(s.name) is running: it runs them next")
             return
         }
-        try resume.run()
+        try runAgain(try findStudy(db, s.name, db: store.db), how, db: store.db)
     }
 }

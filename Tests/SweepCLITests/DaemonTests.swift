@@ -99,9 +99,9 @@ final class DaemonTests: XCTestCase {
         var env = ProcessInfo.processInfo.environment
         env["SWEEP_TEST_MODES"] = "slow"
         follower.environment = env
-        let out = Pipe()
+        let out = Pipe(), err = Pipe()
         follower.standardOutput = out
-        follower.standardError = FileHandle.nullDevice
+        follower.standardError = err
         try follower.run()
         // Ctrl-C once it follows (it says so), not while it is still submitting.
         let printed = Printed()
@@ -112,6 +112,9 @@ final class DaemonTests: XCTestCase {
         follower.waitUntilExit()
         out.fileHandleForReading.readabilityHandler = nil
         XCTAssertEqual(follower.terminationStatus, 0)
+        let said = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(said.contains("stopped following; study third goes on in the daemon"), said)
+        XCTAssertFalse(said.contains("waiting for running trials"), "nothing stops, so it does not say so: \(said)")
         XCTAssertEqual(try status(db, "third")["state"] as? String, "running", "the search goes on without its follower")
         try waitUntil(60, "the third search to finish") { try status(db, "third")["state"] as? String == "finished" }
         XCTAssertEqual(try status(db, "third")["finished"] as? Int, 8)
