@@ -30,14 +30,6 @@ struct Replay: ParsableCommand {
         }
         print("identical to the stored trial")
     }
-
-    /// A study name as one safe path component.
-    static func safe(_ name: String) -> String {
-        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
-        var s = String(name.map { allowed.contains($0) ? $0 : "_" })
-        while s.hasPrefix(".") { s = "_" + s.dropFirst() }
-        return s.isEmpty ? "_" : s
-    }
 }
 
 /// Which trial a command works on: STUDY (default: the most recent study) and --trial (default:
@@ -69,10 +61,10 @@ struct TrialChoice: ParsableArguments {
     }
 }
 
-/// Where replay exports a trial's model: results/<study>/trial-<n>/ beside the database (names
-/// cannot leave that folder).
+/// Where replay exports a trial's model: results/<study>/trial-<n>/ beside the database, the
+/// folder its checkpoint is in (`TrialFolder`).
 func trialFolder(dbPath: String, study: String, trial: Int) -> String {
-    resultsFolder(db: dbPath) + "/" + Replay.safe(study) + "/trial-\(trial)"
+    TrialFolder.trial(db: dbPath, study: study, number: trial)
 }
 
 /// Retrains a built-in trial from its stored configuration and seed for the epochs it ran,

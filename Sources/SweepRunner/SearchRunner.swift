@@ -484,10 +484,14 @@ public final class SearchRunner: @unchecked Sendable {
         try spawn(id: t.trialID, number: number, seed: seed, values: values, configJSON: configJSON)
     }
 
+    /// Runs a requeued or interrupted trial again: its process continues from the trial's
+    /// checkpoint when there is one (and says so, `TrialLine.resumed`).
     func launch(rerun t: StoredTrial) throws {
         try store.restartTrial(trialID: t.trialID)
+        try store.setTrialSystemAttribute(trialID: t.trialID, key: TrialAttribute.resumedFromEpoch, valueJSON: nil)
         records[t.record.number] = TrialRecord(number: t.record.number, state: .running, params: t.record.params)
-        try spawn(id: t.trialID, number: t.record.number, seed: t.seed, values: t.record.params, configJSON: t.configJSON)
+        try spawn(id: t.trialID, number: t.record.number, seed: t.seed, values: t.record.params, configJSON: t.configJSON,
+                  attempt: t.attempts + 1)
     }
 
     /// The JSON the store keeps for a trial and the trial process reads: the full model value for
@@ -515,12 +519,25 @@ public final class SearchRunner: @unchecked Sendable {
     /// (`numpy.random.seed`, `random_state`).
     static func seed32(_ seed: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: seed ^ (seed >> 32)) }
 
+    /// The trial's folder beside the database (`TrialFolder`): the same for every attempt.
+    func trialFolder(_ number: Int) -> String { TrialFolder.trial(db: options.dbPath, study: study.name, number: number) }
+
     /// Starts a trial's process. `seed`: the stored one (a retry keeps the failed trial's seed
-    /// under its new number).
-    func spawn(id: Int64, number: Int, seed: UInt64, values: [String: Double], configJSON: String) throws {
+    /// under its new number). `attempt`: which start of the trial this is, from 1.
+    ///
+    /// Every trial gets its folder (recorded as its artifact folder) for its checkpoint: a
+    /// built-in trial writes `checkpoint` there after every epoch and continues from it when run
+    /// again; a command gets `checkpoints/` as `SWEEP_CHECKPOINT_DIR` and `SWEEP_ATTEMPT`.
+    func spawn(id: Int64, number: Int, seed: UInt64, values: [String: Double], configJSON: String, attempt: Int = 1) throws {
         let argv: [String]
         var env = options.keptEnvironment.merging(spec.environment) { $1 }
         for (k, v) in ["SWEEP_TRIAL_NUMBER": "\(number)", "SWEEP_STUDY": study.name, "OPENBLAS_NUM_THREADS": "1"] { env[k] = v }
+        let folder = trialFolder(number)
+        let checkpoints = spec.command == nil ? folder : TrialFolder.commandCheckpoints(trialFolder: folder)
+        do { try Folders.create(checkpoints) } catch {
+            return try finishUnstarted(id: id, number: number, reason: "its checkpoint folder could not be made: \(error)")
+        }
+        try store.recordArtifacts(trialID: id, dir: folder)
         if let command = spec.command {
             let external = spec.space.external(values)
             var names: [String: String] = ["trial": "\(number)", "seed": "\(seed)", "seed32": "\(Self.seed32(seed))",
@@ -536,8 +553,11 @@ public final class SearchRunner: @unchecked Sendable {
             env["SWEEP_SEED"] = "\(seed)"
             env["SWEEP_SEED32"] = "\(Self.seed32(seed))"
             if let e = spec.budget.maxEpochs { env["SWEEP_MAX_EPOCHS"] = "\(e)" }
+            env["SWEEP_CHECKPOINT_DIR"] = checkpoints
+            env["SWEEP_ATTEMPT"] = "\(attempt)"
         } else {
-            argv = [options.trialExecutable, "__trial", "--metric", spec.objective.metric, "--data-dir", options.dataDir]
+            argv = [options.trialExecutable, "__trial", "--metric", spec.objective.metric, "--data-dir", options.dataDir,
+                    "--checkpoint", TrialFolder.checkpoint(trialFolder: folder)]
         }
         let limits = TrialProcess.Limits(timeout: spec.budget.trialTimeout, memoryMB: options.memoryMB, graceSeconds: options.graceSeconds,
                                          strictStdout: spec.command == nil || spec.stdoutProtocol == .strict)
@@ -583,6 +603,9 @@ public final class SearchRunner: @unchecked Sendable {
         case .line(.final(let value)):
             r.finalValue = value
             running[key] = r
+        case .line(.resumed(let epoch)):
+            if r.pruned || stopping { return }
+            try store.setTrialSystemAttribute(trialID: key, key: TrialAttribute.resumedFromEpoch, valueJSON: "\(epoch)")
         case .violation(let reason):
             if r.violation == nil { r.violation = reason }
             running[key] = r
@@ -626,8 +649,12 @@ public final class SearchRunner: @unchecked Sendable {
             }
         }
         let duration = r.process.elapsed
+        let folder = trialFolder(r.number)
         state = try store.finishTrial(trialID: key, state: state, value: value, exitStatus: exitCode(exit), reason: reason,
-                              stderrTail: stderrTail, epochsRun: epochs, durationSeconds: duration, artifactDir: nil)
+                              stderrTail: stderrTail, epochsRun: epochs, durationSeconds: duration, artifactDir: folder)
+        // A finished trial is not run again: its built-in checkpoint (the size of the model and
+        // its optimizer state) goes; a command's checkpoints are the user's and stay.
+        if spec.command == nil { try? FileManager.default.removeItem(atPath: TrialFolder.checkpoint(trialFolder: folder)) }
         recordFinished(number: r.number, state: state, value: state == .fail ? nil : value, reason: reason)
     }
 

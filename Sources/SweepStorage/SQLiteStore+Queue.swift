@@ -141,6 +141,23 @@ extension SQLiteStore {
         }
     }
 
+    public func setTrialSystemAttribute(trialID: Int64, key: String, valueJSON: String?) throws {
+        try pool.write { db in
+            if let valueJSON { try setSystemAttribute(db, trialID, key, valueJSON) }
+            else { try db.execute(sql: #"DELETE FROM trial_system_attributes WHERE trial_id = ? AND "key" = ?"#, arguments: [trialID, key]) }
+        }
+    }
+
+    public func trialSystemAttributes(trialID: Int64) throws -> [String: String] {
+        try pool.read { db in
+            var out: [String: String] = [:]
+            for a in try Row.fetchAll(db, sql: #"SELECT "key", value_json FROM trial_system_attributes WHERE trial_id = ?"#, arguments: [trialID]) {
+                out[a["key"]] = a["value_json"]
+            }
+            return out
+        }
+    }
+
     // MARK: Helpers
 
     /// The next trial number of a study: the count of its earlier trials (Optuna's rule), which is

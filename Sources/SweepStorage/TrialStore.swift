@@ -166,7 +166,15 @@ public protocol TrialStore: AnyObject, Sendable {
     /// (failed number, new number).
     func retryFailedTrials(studyID: Int64) throws -> [(failed: Int, retry: Int)]
 
+    /// Sets (or, with `nil`, removes) a system attribute of a trial (Optuna's
+    /// `trial_system_attributes`; `valueJSON` is the value as JSON). One transaction; setting the
+    /// same value again changes nothing.
+    func setTrialSystemAttribute(trialID: Int64, key: String, valueJSON: String?) throws
+
     // MARK: Trials: reading
+
+    /// A trial's system attributes, key to value as JSON.
+    func trialSystemAttributes(trialID: Int64) throws -> [String: String]
 
     /// The study's trials by number.
     func trials(studyID: Int64) throws -> [StoredTrial]
@@ -232,4 +240,11 @@ extension TrialStore {
     }
 
     public func restartTrial(trialID: Int64) throws { try restartTrial(trialID: trialID, workerPID: nil) }
+}
+
+/// Keys of the trial system attributes Sweep writes (Optuna shows them in `system_attrs`).
+public enum TrialAttribute {
+    /// The epoch whose checkpoint the trial's last attempt continued from (a JSON integer;
+    /// absent when it started from the beginning).
+    public static let resumedFromEpoch = "sweep:resumed_from_epoch"
 }
