@@ -19,7 +19,7 @@ struct StorageBench: ParsableCommand {
 
     func run() throws {
         let path = db ?? NSTemporaryDirectory() + "sweep-storage-bench-\(UUID().uuidString)/sweep.db"
-        let store = try SweepStore(path: path)
+        let store = try SQLiteStore(path: path)
         let study = try store.createStudy(name: "bench", direction: .minimize, metric: "loss", spacePath: "bench.yaml",
                                           spaceText: "", samplerJSON: "{}", schedulerJSON: "{}", seed: 0,
                                           trialsTotal: trials, maxEpochs: reports)

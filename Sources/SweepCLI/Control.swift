@@ -154,10 +154,6 @@ func pathComponent(_ name: String) -> String {
     name.addingPercentEncoding(withAllowedCharacters: CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-_.~"))) ?? name
 }
 
-/// Where the results of a study live: `<db folder>/<study>/` (replay's artifacts; study names are
-/// made one safe path component, so nothing escapes the database's folder).
-func resultsFolder(db: String) -> String { (absolute(db) as NSString).deletingLastPathComponent }
-
 /// `sweep logs STUDY [--trial N]`: what the trials said: states, reasons, stderr tails.
 struct Logs: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show a study's log (--follow: as it grows), or one trial's parameters, reports, exit and stderr tail.")
@@ -180,6 +176,9 @@ struct Logs: ParsableCommand {
             let space = try storedSpec(s).space.adoptingStoredNames(Set(t.record.params.keys))
             print("trial \(n) of \(s.name): \(t.record.state.rawValue)\(t.record.value.map { ", value \($0)" } ?? "")")
             print("seed \(t.seed), attempts \(t.attempts)\(t.exitStatus.map { ", exit status \($0)" } ?? "")\(t.durationSeconds.map { String(format: ", %.1f s", $0) } ?? "")")
+            if let k = try db.trialSystemAttributes(trialID: t.trialID)[TrialAttribute.resumedFromEpoch] {
+                print("resumed from the checkpoint of epoch \(k) (attempt \(t.attempts))")
+            }
             if let r = t.reason { print("reason: \(r)") }
             if let a = t.artifactDir { print("artifacts: \(a)") }
             print("parameters:")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SweepCore
+import SweepRunner
 import SweepStorage
 
 /// `sweep delete STUDY`: removes a study as Optuna's `delete_study` does, and its artifacts.
@@ -25,7 +26,7 @@ struct Delete: ParsableCommand {
                              "study '\(s.name)' is running (pid \(s.controllerPID ?? 0)); stop it first: \(suggest("stop", s.name, db: store.db))")
         }
         let trials = try db.trials(studyID: s.id).count
-        let folder = resultsFolder(db: store.db) + "/" + Replay.safe(s.name)
+        let folder = TrialFolder.study(db: store.db, study: s.name)
         if !yes {
             guard isatty(STDIN_FILENO) == 1 else {
                 throw InputError(field: "--yes", "the input is not a terminal to ask on; pass --yes to delete study '\(s.name)'")

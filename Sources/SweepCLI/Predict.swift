@@ -26,7 +26,7 @@ struct Predict: ParsableCommand {
     @Option(help: "Where data sets live, if the trial must be retrained (default: as the study was started).") var dataDir: String?
 
     func run() throws {
-        let (db, s, t) = try choice.open()
+        let (s, t) = try choice.open()
         let stem = trialFolder(dbPath: choice.store.db, study: s.name, trial: t.record.number) + "/model"
         var exported: ModelExport.Exported? = nil
         var why = "has no exported model yet"
@@ -41,7 +41,7 @@ struct Predict: ParsableCommand {
             model = exported
         } else {
             note("trial \(t.record.number) of \(s.name) \(why): retraining it from its stored configuration and seed (as `sweep replay` does) and exporting it to \(stem).safetensors")
-            let mismatches = try replayTrial(t, of: s, db: db, dbPath: choice.store.db, dataDir: studyDataDir(s, flag: dataDir)) { note($0) }
+            let mismatches = try replayTrial(t, of: s, dbPath: choice.store.db, dataDir: studyDataDir(s, flag: dataDir)) { note($0) }
             if !mismatches.isEmpty { note("warning: the retrained model differs from the stored trial: " + mismatches.joined(separator: "; ")) }
             model = try ModelExport.read(stem)
         }

@@ -16,10 +16,10 @@ struct Replay: ParsableCommand {
     var output: String?
 
     func run() throws {
-        let (db, s, t) = try choice.open()
+        let (s, t) = try choice.open()
         let mismatches: [String]
         do {
-            mismatches = try replayTrial(t, of: s, db: db, dbPath: choice.store.db, dataDir: studyDataDir(s, flag: dataDir),
+            mismatches = try replayTrial(t, of: s, dbPath: choice.store.db, dataDir: studyDataDir(s, flag: dataDir),
                                          output: output) { print($0) }
         } catch var e as InputError where output == nil && e.file == trialFolder(dbPath: choice.store.db, study: s.name, trial: t.record.number) {
             e.message += "; choose a writable folder for the model with --output DIR"
@@ -30,14 +30,6 @@ struct Replay: ParsableCommand {
         }
         print("identical to the stored trial")
     }
-
-    /// A study name as one safe path component.
-    static func safe(_ name: String) -> String {
-        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
-        var s = String(name.map { allowed.contains($0) ? $0 : "_" })
-        while s.hasPrefix(".") { s = "_" + s.dropFirst() }
-        return s.isEmpty ? "_" : s
-    }
 }
 
 /// Which trial a command works on: STUDY (default: the most recent study) and --trial (default:
@@ -47,7 +39,7 @@ struct TrialChoice: ParsableArguments {
     @Option(parsing: .unconditional, help: "Trial number (default: the best trial).") var trial: Int?
     @OptionGroup var store: StoreOptions
 
-    func open() throws -> (db: SweepStore, study: StudyRecord, trial: StoredTrial) {
+    func open() throws -> (study: StudyRecord, trial: StoredTrial) {
         let db = try openStore(store.db)
         let s = try findStudy(db, study, db: store.db)
         let t: StoredTrial
@@ -65,23 +57,23 @@ struct TrialChoice: ParsableArguments {
         guard t.record.state == .complete || t.record.state == .pruned else {
             throw InputError(file: store.db, field: "--trial", "trial \(t.record.number) is \(t.record.state.rawValue); only COMPLETE and PRUNED trials have a model")
         }
-        return (db, s, t)
+        return (s, t)
     }
 }
 
-/// Where replay exports a trial's model: results/<study>/trial-<n>/ beside the database (names
-/// cannot leave that folder).
+/// Where replay exports a trial's model: results/<study>/trial-<n>/ beside the database, the
+/// folder its checkpoint is in (`TrialFolder`).
 func trialFolder(dbPath: String, study: String, trial: Int) -> String {
-    resultsFolder(db: dbPath) + "/" + Replay.safe(study) + "/trial-\(trial)"
+    TrialFolder.trial(db: dbPath, study: study, number: trial)
 }
 
 /// Retrains a built-in trial from its stored configuration and seed for the epochs it ran,
 /// reports each epoch to `log`, and writes model.safetensors, model.json (with the
 /// preprocessing), config.yaml and curve.csv to `output` (default: `trialFolder`), which is
-/// checked before training. `db` may be read-only: the folder is recorded with the trial where
-/// the database may be written. Returns how the replay differs from the stored values (empty
+/// checked before training. The folder is recorded with the trial when the database at `dbPath`
+/// may be written. Returns how the replay differs from the stored values (empty
 /// when identical).
-func replayTrial(_ t: StoredTrial, of s: StudyRecord, db: SweepStore, dbPath: String, dataDir: String, output: String? = nil,
+func replayTrial(_ t: StoredTrial, of s: StudyRecord, dbPath: String, dataDir: String, output: String? = nil,
                  log: (String) -> Void) throws -> [String] {
     let spec = try storedSpec(s)
     guard spec.command == nil else {
@@ -123,7 +115,7 @@ func replayTrial(_ t: StoredTrial, of s: StudyRecord, db: SweepStore, dbPath: St
     if let e = final.testRMSE { summary += ", test_rmse \(e)" }
     log(summary)
     log("wrote \(dir)/{model.safetensors,model.json,config.yaml,curve.csv}")
-    do { try (db.isReadOnly ? SweepStore(path: dbPath) : db).recordArtifacts(trialID: t.trialID, dir: absolute(dir)) } catch {
+    do { try openStoreForWriting(dbPath).recordArtifacts(trialID: t.trialID, dir: absolute(dir)) } catch {
         log("note: the folder was not recorded in \(dbPath) (\(error))")
     }
     return mismatches

@@ -8,16 +8,16 @@ import SweepStorage
 
 /// Opens the store for reading only (it may be read-only, or in a read-only folder); a missing
 /// file is an input error (nothing is created).
-func openStore(_ path: String) throws -> SweepStore {
+func openStore(_ path: String) throws -> any TrialStore {
     try requireStoreFile(path)
-    return try SweepStore(readingOnly: path)
+    return try SQLiteStore(readingOnly: path)
 }
 
 /// Opens an existing store to change its studies (enqueue, retry, delete); a missing file is an
 /// input error (nothing is created).
-func openStoreForWriting(_ path: String) throws -> SweepStore {
+func openStoreForWriting(_ path: String) throws -> any TrialStore {
     try requireStoreFile(path)
-    return try SweepStore(path: path)
+    return try SQLiteStore(path: path)
 }
 
 private func requireStoreFile(_ path: String) throws {
@@ -26,7 +26,7 @@ private func requireStoreFile(_ path: String) throws {
     }
 }
 
-func findStudy(_ store: SweepStore, _ name: String?, db: String) throws -> StudyRecord {
+func findStudy(_ store: any TrialStore, _ name: String?, db: String) throws -> StudyRecord {
     if let name {
         guard let s = try store.study(named: name) else {
             let known = try store.studies().map(\.name)

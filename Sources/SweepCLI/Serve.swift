@@ -144,7 +144,7 @@ func checkAPI(_ r: APIResponse, expect: Int) throws {
 /// trials that had finished before (not printed). Each poll reads the study's counts and only the
 /// trials finished since the last one.
 func follow(db: String, study name: String, seen initial: Set<Int>) throws {
-    let store = try SweepStore(path: db)
+    let store = try SQLiteStore(path: db)
     guard let first = try store.study(named: name) else { throw RuntimeFailure("study '\(name)' is not in \(db)") }
     let interrupt = SignalStopper {
         FileHandle.standardError.write("\nstopped following; study \(name) goes on in the daemon (\(suggest("status", name, db: db)), \(suggest("stop", name, db: db)))\n".data(using: .utf8)!)

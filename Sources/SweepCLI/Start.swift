@@ -88,7 +88,7 @@ struct Start: ParsableCommand {
 /// The numbers of a study's finished trials, if the study exists.
 func existingFinished(db: String, study: String) throws -> [Int] {
     guard FileManager.default.fileExists(atPath: db) else { return [] }
-    let store = try SweepStore(path: db)
+    let store = try SQLiteStore(path: db)
     guard let s = try store.study(named: study) else { return [] }
     return try store.finishedTrials(studyID: s.id, completedSince: nil).map(\.record.number)
 }

@@ -50,7 +50,7 @@ public struct DaemonConfig: Sendable {
 public final class Daemon: @unchecked Sendable {
     public let config: DaemonConfig
     public let paths: DaemonPaths
-    let store: SweepStore
+    let store: any TrialStore
     let pool: TrialPool
     let logger: Logger
     let lock: DaemonLock
@@ -84,7 +84,7 @@ public final class Daemon: @unchecked Sendable {
         lock = try DaemonLock(path: paths.lock)
         let sink = try FileLogHandler.Sink(path: paths.log, echo: config.echoLog)
         logger = Logger(label: "sweep.daemon") { FileLogHandler(label: $0, sink: sink) }
-        store = try SweepStore(path: paths.db)
+        store = try SQLiteStore(path: paths.db)
         pool = TrialPool(workers: config.workers)
         if httpBind != nil {
             if let t = config.token { httpToken = t } else {

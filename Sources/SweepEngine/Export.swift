@@ -240,10 +240,13 @@ public enum CheckpointFile {
         withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
         out.append(header)
         for buf in [c.params, c.state, c.optimizerState] { buf.withUnsafeBytes { out.append(contentsOf: $0) } }
+        // Written beside it and renamed over it (rename(2) replaces atomically): a reader or a
+        // process killed meanwhile sees the old checkpoint or the new one, never a part.
         let tmp = path + ".tmp"
         try out.write(to: URL(fileURLWithPath: tmp))
-        _ = try? FileManager.default.removeItem(atPath: path)
-        try FileManager.default.moveItem(atPath: tmp, toPath: path)
+        guard rename(tmp, path) == 0 else {
+            throw RuntimeFailure("cannot write the checkpoint \(path): \(String(cString: strerror(errno)))")
+        }
     }
 
     public static func read(_ path: String) throws -> Trainer.Checkpoint {

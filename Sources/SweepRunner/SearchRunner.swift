@@ -152,7 +152,7 @@ public struct RunProgress: Sendable {
 public final class SearchRunner: @unchecked Sendable {
     public let spec: StudySpec
     public let options: RunOptions
-    public let store: SweepStore
+    public let store: any TrialStore
     let sampler: Sampler
     let scheduler: Scheduler
     public private(set) var study: StudyRecord
@@ -203,7 +203,7 @@ public final class SearchRunner: @unchecked Sendable {
 
     /// Prepares a run of the study `spec` describes (created in the store if new). `store`: an
     /// open store to share (a daemon's); by default the runner opens `options.dbPath`.
-    public init(spec: StudySpec, options: RunOptions, store: SweepStore? = nil, observer: RunObserver? = nil) throws {
+    public init(spec: StudySpec, options: RunOptions, store: (any TrialStore)? = nil, observer: RunObserver? = nil) throws {
         var spec = options.applied(to: spec)
         self.options = options
         self.observer = observer
@@ -211,7 +211,7 @@ public final class SearchRunner: @unchecked Sendable {
         self.total = total
         // Build everything that can reject the input before the store is touched.
         (sampler, scheduler) = try spec.makeSearchComponents(trials: total)
-        self.store = try store ?? SweepStore(path: options.dbPath)
+        self.store = try store ?? SQLiteStore(path: options.dbPath)
         let name = options.studyName ?? spec.name
         if let existing = try self.store.study(named: name) {
             let differences = Self.differences(existing: existing, spec: spec, options: options)
@@ -426,7 +426,7 @@ public final class SearchRunner: @unchecked Sendable {
         do {
             id = try store.createTrial(studyID: study.id, params: storedParams(values), seed: seed, configJSON: configJSON,
                                        workerPID: nil, expectedNumber: number).trialID
-        } catch is SweepStore.NumberTaken {
+        } catch is TrialNumberTaken {
             // Another writer added a trial meanwhile: take it in, then start what comes next.
             return try launchNext()
         }
@@ -484,10 +484,14 @@ public final class SearchRunner: @unchecked Sendable {
         try spawn(id: t.trialID, number: number, seed: seed, values: values, configJSON: configJSON)
     }
 
+    /// Runs a requeued or interrupted trial again: its process continues from the trial's
+    /// checkpoint when there is one (and says so, `TrialLine.resumed`).
     func launch(rerun t: StoredTrial) throws {
         try store.restartTrial(trialID: t.trialID)
+        try store.setTrialSystemAttribute(trialID: t.trialID, key: TrialAttribute.resumedFromEpoch, valueJSON: nil)
         records[t.record.number] = TrialRecord(number: t.record.number, state: .running, params: t.record.params)
-        try spawn(id: t.trialID, number: t.record.number, seed: t.seed, values: t.record.params, configJSON: t.configJSON)
+        try spawn(id: t.trialID, number: t.record.number, seed: t.seed, values: t.record.params, configJSON: t.configJSON,
+                  attempt: t.attempts + 1)
     }
 
     /// The JSON the store keeps for a trial and the trial process reads: the full model value for
@@ -515,12 +519,25 @@ public final class SearchRunner: @unchecked Sendable {
     /// (`numpy.random.seed`, `random_state`).
     static func seed32(_ seed: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: seed ^ (seed >> 32)) }
 
+    /// The trial's folder beside the database (`TrialFolder`): the same for every attempt.
+    func trialFolder(_ number: Int) -> String { TrialFolder.trial(db: options.dbPath, study: study.name, number: number) }
+
     /// Starts a trial's process. `seed`: the stored one (a retry keeps the failed trial's seed
-    /// under its new number).
-    func spawn(id: Int64, number: Int, seed: UInt64, values: [String: Double], configJSON: String) throws {
+    /// under its new number). `attempt`: which start of the trial this is, from 1.
+    ///
+    /// Every trial gets its folder (recorded as its artifact folder) for its checkpoint: a
+    /// built-in trial writes `checkpoint` there after every epoch and continues from it when run
+    /// again; a command gets `checkpoints/` as `SWEEP_CHECKPOINT_DIR` and `SWEEP_ATTEMPT`.
+    func spawn(id: Int64, number: Int, seed: UInt64, values: [String: Double], configJSON: String, attempt: Int = 1) throws {
         let argv: [String]
         var env = options.keptEnvironment.merging(spec.environment) { $1 }
         for (k, v) in ["SWEEP_TRIAL_NUMBER": "\(number)", "SWEEP_STUDY": study.name, "OPENBLAS_NUM_THREADS": "1"] { env[k] = v }
+        let folder = trialFolder(number)
+        let checkpoints = spec.command == nil ? folder : TrialFolder.commandCheckpoints(trialFolder: folder)
+        do { try Folders.create(checkpoints) } catch {
+            return try finishUnstarted(id: id, number: number, reason: "its checkpoint folder could not be made: \(error)")
+        }
+        try store.recordArtifacts(trialID: id, dir: folder)
         if let command = spec.command {
             let external = spec.space.external(values)
             var names: [String: String] = ["trial": "\(number)", "seed": "\(seed)", "seed32": "\(Self.seed32(seed))",
@@ -536,8 +553,11 @@ public final class SearchRunner: @unchecked Sendable {
             env["SWEEP_SEED"] = "\(seed)"
             env["SWEEP_SEED32"] = "\(Self.seed32(seed))"
             if let e = spec.budget.maxEpochs { env["SWEEP_MAX_EPOCHS"] = "\(e)" }
+            env["SWEEP_CHECKPOINT_DIR"] = checkpoints
+            env["SWEEP_ATTEMPT"] = "\(attempt)"
         } else {
-            argv = [options.trialExecutable, "__trial", "--metric", spec.objective.metric, "--data-dir", options.dataDir]
+            argv = [options.trialExecutable, "__trial", "--metric", spec.objective.metric, "--data-dir", options.dataDir,
+                    "--checkpoint", TrialFolder.checkpoint(trialFolder: folder)]
         }
         let limits = TrialProcess.Limits(timeout: spec.budget.trialTimeout, memoryMB: options.memoryMB, graceSeconds: options.graceSeconds,
                                          strictStdout: spec.command == nil || spec.stdoutProtocol == .strict)
@@ -583,6 +603,9 @@ public final class SearchRunner: @unchecked Sendable {
         case .line(.final(let value)):
             r.finalValue = value
             running[key] = r
+        case .line(.resumed(let epoch)):
+            if r.pruned || stopping { return }
+            try store.setTrialSystemAttribute(trialID: key, key: TrialAttribute.resumedFromEpoch, valueJSON: "\(epoch)")
         case .violation(let reason):
             if r.violation == nil { r.violation = reason }
             running[key] = r
@@ -626,8 +649,12 @@ public final class SearchRunner: @unchecked Sendable {
             }
         }
         let duration = r.process.elapsed
+        let folder = trialFolder(r.number)
         state = try store.finishTrial(trialID: key, state: state, value: value, exitStatus: exitCode(exit), reason: reason,
-                              stderrTail: stderrTail, epochsRun: epochs, durationSeconds: duration, artifactDir: nil)
+                              stderrTail: stderrTail, epochsRun: epochs, durationSeconds: duration, artifactDir: folder)
+        // A finished trial is not run again: its built-in checkpoint (the size of the model and
+        // its optimizer state) goes; a command's checkpoints are the user's and stay.
+        if spec.command == nil { try? FileManager.default.removeItem(atPath: TrialFolder.checkpoint(trialFolder: folder)) }
         recordFinished(number: r.number, state: state, value: state == .fail ? nil : value, reason: reason)
     }
 

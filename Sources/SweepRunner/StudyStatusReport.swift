@@ -45,7 +45,7 @@ public struct StudyStatusReport: Encodable, Sendable, Equatable {
     }
 
     /// Every study of the store (or the one named), oldest first.
-    public static func all(_ store: SweepStore, named name: String? = nil) throws -> [StudyStatusReport] {
+    public static func all(_ store: any TrialStore, named name: String? = nil) throws -> [StudyStatusReport] {
         let summaries = try store.studies()
         return try summaries.filter { name == nil || $0.name == name }.compactMap { sum in
             try store.study(named: sum.name).map { StudyStatusReport(study: $0, summary: sum) }

@@ -4,6 +4,8 @@ import Foundation
 /// engine and for a user's command: a protocol line on stdout is one JSON object with a `value`,
 /// `{"step": N, "value": X}` for an intermediate value (N = epoch, counting from 1) and a final
 /// `{"value": X}`. Extra keys are allowed (the engine adds train_loss, val_loss, seconds, ...).
+/// A trial that continues from its checkpoint says so first with `{"resumed_from_epoch": K}`
+/// (K = the last epoch the checkpoint holds); the controller records it with the trial.
 ///
 /// Any other stdout line (`Loading...`, a JSON object without `value`) is not a protocol line:
 /// a lenient trial (a command's default) keeps it as a log line with its stderr; a strict one
@@ -12,6 +14,7 @@ import Foundation
 public enum TrialLine: Equatable, Sendable {
     case report(step: Int, value: Double, extra: [String: Double])
     case final(value: Double)
+    case resumed(epoch: Int)
 
     public enum ParseError: Error, Equatable, CustomStringConvertible {
         /// Not a JSON object with a `value` key: a log line unless the protocol is strict.
@@ -56,9 +59,14 @@ public enum TrialLine: Equatable, Sendable {
     public static func parse(_ line: Substring) throws -> TrialLine? {
         let trimmed = line.trimmingCharacters(in: .whitespaces)
         if trimmed.isEmpty { return nil }
-        guard trimmed.hasPrefix("{"), let obj = decode(trimmed), let rawValue = obj["value"] else {
-            throw ParseError.notProtocol(trimmed)
+        guard trimmed.hasPrefix("{"), let obj = decode(trimmed) else { throw ParseError.notProtocol(trimmed) }
+        if obj["value"] == nil, let resumed = obj["resumed_from_epoch"] {
+            guard case .number(let k) = resumed, k >= 0, k == k.rounded(), k < 1e12 else {
+                throw ParseError.invalid(trimmed, problem: "resumed_from_epoch is not a whole number from 0")
+            }
+            return .resumed(epoch: Int(k))
         }
+        guard let rawValue = obj["value"] else { throw ParseError.notProtocol(trimmed) }
         let step: Int?
         switch obj["step"] {
         case nil: step = nil

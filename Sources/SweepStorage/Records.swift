@@ -29,7 +29,7 @@ public struct StudyRecord: Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
     public var status: StudyStatus
-    /// The process running the study now, if any claimed it (see `SweepStore.claimStudy`); a
+    /// The process running the study now, if any claimed it (see `SQLiteStore.claimStudy`); a
     /// claim whose process died stays until the next controller takes it over.
     public var controllerPID: Int32? = nil
     public var controllerHost: String? = nil

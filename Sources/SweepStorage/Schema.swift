@@ -28,7 +28,7 @@ enum Schema {
             try db.execute(sql: sweepTablesV1)
         }
         m.registerMigration("sweep-v2-controller-lease") { db in
-            // The process that runs a study now (see SweepStore.claimStudy).
+            // The process that runs a study now (see SQLiteStore.claimStudy).
             try db.execute(sql: """
                 ALTER TABLE sweep_studies ADD COLUMN controller_pid INTEGER;
                 ALTER TABLE sweep_studies ADD COLUMN controller_host TEXT;

@@ -58,7 +58,8 @@ final class StudyManagementTests: XCTestCase {
         }
         let replay = try Self.asNobody(["replay", "frozen", "--db", db], cwd: dir)
         XCTAssertEqual(replay.status, 2, replay.stdout + replay.stderr)
-        XCTAssertTrue(replay.stderr.contains(dir + "/results/frozen/trial-0: cannot create this folder"), replay.stderr)
+        // The trial's folder exists (the run made it for its checkpoint), but not for this user.
+        XCTAssertTrue(replay.stderr.contains(dir + "/results/frozen/trial-0: cannot write in this folder"), replay.stderr)
         XCTAssertTrue(replay.stderr.contains("Permission denied") && replay.stderr.contains("--output"), replay.stderr)
         XCTAssertFalse(replay.stdout.contains("replaying"), "refused before training")
 

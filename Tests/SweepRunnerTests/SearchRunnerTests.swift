@@ -6,7 +6,7 @@ import SweepStorage
 
 /// The search loop's own rules, through the library (no CLI preflight in front of it).
 final class SearchRunnerTests: XCTestCase {
-    func runner(_ yaml: String) throws -> (SearchRunner, SweepStore) {
+    func runner(_ yaml: String) throws -> (SearchRunner, any TrialStore) {
         let dir = NSTemporaryDirectory() + "sweep-runner-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let spec = try StudySpec.parse(yaml, file: dir + "/space.yaml")

@@ -10,6 +10,20 @@ final class TrialLineTests: XCTestCase {
         XCTAssertEqual(try TrialLine.parse(#"{"value": "inf"}"#), .final(value: .infinity))
     }
 
+    /// `{"resumed_from_epoch": K}` says where a trial continued (K a whole number from 0); with a
+    /// `value` the line is a report or a final line as always.
+    func testResumedLine() throws {
+        XCTAssertEqual(try TrialLine.parse(#"{"resumed_from_epoch": 4}"#), .resumed(epoch: 4))
+        XCTAssertEqual(try TrialLine.parse(#"{"resumed_from_epoch": 0}"#), .resumed(epoch: 0))
+        XCTAssertEqual(try TrialLine.parse(#"{"resumed_from_epoch": 4, "value": 1}"#), .final(value: 1))
+        for bad in [#"{"resumed_from_epoch": -1}"#, #"{"resumed_from_epoch": 1.5}"#, #"{"resumed_from_epoch": "3"}"#] {
+            XCTAssertThrowsError(try TrialLine.parse(Substring(bad)), bad) { e in
+                guard case TrialLine.ParseError.invalid = e else { return XCTFail("\(bad): \(e)") }
+                XCTAssertTrue("\(e)".contains("resumed_from_epoch is not a whole number"), "\(e)")
+            }
+        }
+    }
+
     /// Lines that are not JSON objects with a `value` are not protocol lines (log lines unless
     /// strict); a protocol line with a wrong `value` or `step` is invalid in every mode.
     func testNotProtocolInvalidAndNaN() {

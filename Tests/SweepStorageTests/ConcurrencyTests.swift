@@ -4,7 +4,7 @@ import SweepCore
 import SweepSearch
 @testable import SweepStorage
 
-/// Several writers and readers on one file. A separate `SweepStore` per thread stands for a
+/// Several writers and readers on one file. A separate `SQLiteStore` per thread stands for a
 /// separate process (its own connections, SQLite's file locks between them).
 final class ConcurrencyTests: StoreTestCase {
     /// Runs `body(i)` on `count` threads at once; returns the errors they threw.
@@ -24,17 +24,17 @@ final class ConcurrencyTests: StoreTestCase {
 
     func testOpeningANewFileFromSeveralProcessesAtOnce() {
         let path = dbPath
-        XCTAssertEqual(onThreads(4) { _ in _ = try SweepStore(path: path) }, [])
+        XCTAssertEqual(onThreads(4) { _ in _ = try SQLiteStore(path: path) }, [])
     }
 
     func testTrialNumbersAreUniqueAndDenseUnderConcurrentWriters() throws {
-        let shared = try SweepStore(path: dbPath)
+        let shared = try SQLiteStore(path: dbPath)
         let study = try makeStudy(shared)
         let path = dbPath, perThread = 40
         let numbers = Errors()
         // Threads 0 and 1 share one store; threads 2 and 3 each open their own.
         let errors = onThreads(4) { i in
-            let store = i < 2 ? shared : try SweepStore(path: path)
+            let store = i < 2 ? shared : try SQLiteStore(path: path)
             for k in 0..<perThread {
                 let (id, number) = try store.createTrial(studyID: study.id, params: [("x", Double(k), Self.distributionJSON.lr)],
                                                          seed: UInt64(k), configJSON: "{}", workerPID: Int32(i))
@@ -49,7 +49,7 @@ final class ConcurrencyTests: StoreTestCase {
     }
 
     func testReadersNeverFailWhileAWriterWrites() throws {
-        let writer = try SweepStore(path: dbPath)
+        let writer = try SQLiteStore(path: dbPath)
         let study = try makeStudy(writer)
         let path = dbPath
         let deadline = Date().addingTimeInterval(1)
@@ -68,7 +68,7 @@ final class ConcurrencyTests: StoreTestCase {
                 }
                 return
             }
-            let store = i == 1 ? writer : try SweepStore(path: path)
+            let store = i == 1 ? writer : try SQLiteStore(path: path)
             while Date() < deadline {
                 let trials = try store.trials(studyID: study.id)
                 _ = try store.studies()

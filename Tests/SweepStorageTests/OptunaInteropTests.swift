@@ -36,7 +36,7 @@ final class OptunaInteropTests: StoreTestCase {
         try requireOptuna()
         let made = try Self.python(["-c", "import optuna, sys; optuna.create_study(study_name='theirs', storage='sqlite:///' + sys.argv[1])", dbPath])
         XCTAssertEqual(made.status, 0, made.stderr)
-        let store = try SweepStore(path: dbPath)
+        let store = try SQLiteStore(path: dbPath)
         XCTAssertNil(try store.study(named: "theirs"))          // not a Sweep study
         assertInputError(dbPath, "'theirs' already exists") { _ = try makeStudy(store, name: "theirs") }
         let mine = try makeStudy(store, name: "mine")
@@ -49,7 +49,7 @@ final class OptunaInteropTests: StoreTestCase {
 
     func testOptunaLoadsWhatSweepWrote() throws {
         try requireOptuna()
-        let store = try SweepStore(path: dbPath)
+        let store = try SQLiteStore(path: dbPath)
         let study = try makeStudy(store, name: "interop", direction: .minimize)
         // (lr, units, activation index, reports, end, value)
         let plan: [(Double, Int, Int, [Double], TrialState?, Double?)] = [
@@ -109,7 +109,7 @@ final class OptunaInteropTests: StoreTestCase {
     /// deleted study as gone.
     func testOptunaSeesEnqueuedRetriedAndDeletedStudies() throws {
         try requireOptuna()
-        let store = try SweepStore(path: dbPath)
+        let store = try SQLiteStore(path: dbPath)
         let study = try makeStudy(store, name: "q")
         let failed = try store.createTrial(studyID: study.id, params: params(0.03, 5, 2), seed: 8, configJSON: "{}", workerPID: nil)
         try finish(store, failed.trialID, .fail, nil, reason: "boom")

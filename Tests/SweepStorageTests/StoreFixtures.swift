@@ -4,26 +4,13 @@ import SweepCore
 import SweepSearch
 @testable import SweepStorage
 
-/// A fresh folder per test, removed afterwards, and a small study in it.
-class StoreTestCase: XCTestCase {
-    var folder = ""
-
-    override func setUpWithError() throws {
-        folder = NSTemporaryDirectory() + "sweep-storage-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: folder)
-    }
-
-    var dbPath: String { folder + "/sweep.db" }
-
+/// Studies and trials for store tests, on any backend.
+class StoreFixtureCase: XCTestCase {
     static let lr = try! Distribution.makeFloat(1e-4, 1e-1, log: true)
     static let units = try! Distribution.makeInt(1, 8)
     static let activation = try! Distribution.makeCategorical([.string("relu"), .string("tanh"), .string("gelu")])
 
-    func makeStudy(_ store: SweepStore, name: String = "study", direction: Direction = .minimize) throws -> StudyRecord {
+    func makeStudy(_ store: any TrialStore, name: String = "study", direction: Direction = .minimize) throws -> StudyRecord {
         try store.createStudy(name: name, direction: direction, metric: "val_loss", spacePath: "spaces/s.yaml",
                               spaceText: "training:\n  learning_rate: {float: [1.0e-4, 1.0e-1], log: true}\n",
                               samplerJSON: #"{"name":"tpe","options":{}}"#, schedulerJSON: #"{"name":"asha","options":{}}"#,
@@ -38,11 +25,12 @@ class StoreTestCase: XCTestCase {
         return [("lr", lr, json.lr), ("units", Double(units), json.units), ("activation", Double(activation), json.activation)]
     }
 
-    func newTrial(_ store: SweepStore, _ study: StudyRecord, seed: UInt64 = 1) throws -> (trialID: Int64, number: Int) {
+    func newTrial(_ store: any TrialStore, _ study: StudyRecord, seed: UInt64 = 1) throws -> (trialID: Int64, number: Int) {
         try store.createTrial(studyID: study.id, params: params(0.01, 4, 1), seed: seed, configJSON: "{}", workerPID: nil)
     }
 
-    func finish(_ store: SweepStore, _ id: Int64, _ state: TrialState, _ value: Double?, reason: String? = nil) throws -> TrialState {
+    @discardableResult
+    func finish(_ store: any TrialStore, _ id: Int64, _ state: TrialState, _ value: Double?, reason: String? = nil) throws -> TrialState {
         try store.finishTrial(trialID: id, state: state, value: value, exitStatus: 0, reason: reason, stderrTail: nil,
                               epochsRun: nil, durationSeconds: nil, artifactDir: nil)
     }
@@ -60,4 +48,20 @@ class StoreTestCase: XCTestCase {
             XCTFail("not an InputError: \(error)", file: file, line: line)
         }
     }
+}
+
+/// A fresh folder per test, removed afterwards, for tests of the SQLite store.
+class StoreTestCase: StoreFixtureCase {
+    var folder = ""
+
+    override func setUpWithError() throws {
+        folder = NSTemporaryDirectory() + "sweep-storage-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    var dbPath: String { folder + "/sweep.db" }
 }

@@ -12,13 +12,10 @@ import SweepSearch
 ///   the failed trial's parameters and the system attributes `failed_trial` and `retry_history`;
 ///   Sweep's row carries its seed and configuration, so it runs like a requeued trial. The failed
 ///   trial stays FAIL: Optuna has no way back from a finished state.
-extension SweepStore {
+extension SQLiteStore {
     /// The system attribute Optuna's `enqueue_trial` stores a trial's given parameters in.
     static let fixedParamsKey = "fixed_params"
 
-    /// Adds a WAITING trial with these parameters (full names, external values) as Optuna's
-    /// `study.enqueue_trial(params)` does, and returns its number. Values are not checked here
-    /// (see `EnqueuedParams` in SweepRunner).
     public func enqueueTrial(studyID: Int64, fixedParams: [String: ParamValue]) throws -> Int {
         let json = OptunaEncoding.json(fixedParams.mapValues(\.json))
         return try pool.write { db in
@@ -32,11 +29,6 @@ extension SweepStore {
         }
     }
 
-    /// What a trial that Sweep does not own yet was given: its stored parameters (Optuna writes
-    /// them for trials added with params, e.g. by `RetryFailedTrialCallback`), converted to external
-    /// values by their own distributions, and its `fixed_params` (the stored parameters win, as
-    /// in Optuna). `unreadable` says which could not be read (not a scalar, an unknown
-    /// distribution): such a trial must not run.
     public func givenParams(trialID: Int64) throws -> (values: [String: ParamValue], unreadable: [String]) {
         try pool.read { db in
             var values: [String: ParamValue] = [:]
@@ -69,10 +61,6 @@ extension SweepStore {
         }
     }
 
-    /// Takes over a WAITING trial Sweep does not own yet and starts it, in one transaction: its
-    /// parameters (replacing any stored ones), Sweep's row with its seed and configuration,
-    /// RUNNING from now, a first heartbeat. Returns false, writing nothing, when the trial is no
-    /// longer WAITING or already Sweep's (another process took it first).
     public func adoptTrial(trialID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
                            configJSON: String) throws -> Bool {
         for p in params where !p.value.isFinite {
@@ -94,9 +82,6 @@ extension SweepStore {
         }
     }
 
-    /// Ends a WAITING trial Sweep does not own yet as FAIL without running it (its given
-    /// parameters were refused), with Sweep's row holding its seed and the reason (also its
-    /// `fail_reason` user attribute). Returns false, writing nothing, as `adoptTrial` does.
     public func failEnqueuedTrial(trialID: Int64, seed: UInt64, reason: String) throws -> Bool {
         let now = OptunaEncoding.datetime(Date())
         return try pool.write { db in
@@ -110,15 +95,6 @@ extension SweepStore {
         }
     }
 
-    /// Queues every FAIL trial of the study that was not retried yet again, as Optuna's
-    /// `RetryFailedTrialCallback` does: a new WAITING trial with the failed trial's parameters
-    /// (and distributions), user attributes (but its `fail_reason`) and system attributes, plus
-    /// `failed_trial` (the first trial of the chain) and `retry_history` (the numbers retried so
-    /// far, this one last). Sweep's row keeps the failed trial's seed and configuration, and its
-    /// attempts, so the retry's first start counts one more. A trial Sweep did not run (no
-    /// configuration: Optuna's, or one whose enqueued parameters were refused) is queued without
-    /// Sweep's row, so a runner checks its parameters again. One transaction; returns the pairs
-    /// (failed number, new number).
     public func retryFailedTrials(studyID: Int64) throws -> [(failed: Int, retry: Int)] {
         try pool.write { db in
             var retried = Set<Int>()
@@ -162,6 +138,23 @@ extension SweepStore {
                 queued.append((oldNumber, number))
             }
             return queued
+        }
+    }
+
+    public func setTrialSystemAttribute(trialID: Int64, key: String, valueJSON: String?) throws {
+        try pool.write { db in
+            if let valueJSON { try setSystemAttribute(db, trialID, key, valueJSON) }
+            else { try db.execute(sql: #"DELETE FROM trial_system_attributes WHERE trial_id = ? AND "key" = ?"#, arguments: [trialID, key]) }
+        }
+    }
+
+    public func trialSystemAttributes(trialID: Int64) throws -> [String: String] {
+        try pool.read { db in
+            var out: [String: String] = [:]
+            for a in try Row.fetchAll(db, sql: #"SELECT "key", value_json FROM trial_system_attributes WHERE trial_id = ?"#, arguments: [trialID]) {
+                out[a["key"]] = a["value_json"]
+            }
+            return out
         }
     }
 

@@ -6,37 +6,17 @@ import GRDB
 import SweepCore
 import SweepSearch
 
-/// Studies and trials in one SQLite file, in Optuna's RDB schema: `optuna.load_study(study_name:
-/// ..., storage: "sqlite:///PATH")` and optuna-dashboard read Sweep's results unchanged. What Optuna
-/// has no place for lives beside its tables, in `sweep_studies` and `sweep_trials`, keyed by
-/// Optuna's ids (see `Schema`).
-///
-/// Contract:
-/// - **Thread and process safety.** One store may be used from any number of threads (a GRDB
-///   `DatabasePool` in WAL mode: one writer connection, concurrent readers). Several processes may
-///   open the same file: a write takes SQLite's write lock when it begins and waits up to
-///   `busyTimeout` for another process's; readers never wait for writers and see only committed
-///   states.
-/// - **One transaction per write method.** All of a method's effects become visible together, or,
-///   when it throws, none does.
-/// - **Idempotence.** Opening a file again applies no migration twice. `reportIntermediate` for a
-///   step already reported overwrites it; `heartbeat` may be repeated freely; `requeueTrial` of a
-///   WAITING trial does nothing.
-/// - **What never changes.** A trial's number, parameters, seed and configuration once created; a
-///   finished trial (COMPLETE, PRUNED, FAIL): write methods refuse it. A study's name, direction,
-///   metric, search space, sampler, scheduler and seed (only its trial total and status change).
-/// - **Trial numbers** are Optuna's: the count of earlier trials in the study, assigned inside the
-///   creating transaction, so they are unique and dense from 0 whatever the number of writers.
-///   A study's trials are never deleted but with the study (an interrupted trial goes back to
-///   WAITING; a retried one stays FAIL beside its retry), so they stay dense.
-/// - **Values** follow Optuna: an infinity or NaN is stored as NULL plus its type; a COMPLETE trial
-///   whose value is NaN or missing is stored as FAIL; a PRUNED trial's value is its last reported
-///   one (unless NaN). Times are UTC in Optuna's datetime text.
-/// - **Errors.** `InputError` naming the file for a file that is not a database or that a newer
-///   Sweep or another Optuna schema wrote, and for a study name already taken; `RuntimeFailure`
-///   for an unknown id or a write to a trial that is not running; GRDB's `DatabaseError` for I/O.
-public final class SweepStore: Sendable {
+/// The `TrialStore` in one SQLite file: `optuna.load_study(study_name: ..., storage:
+/// "sqlite:///PATH")` reads it. Beside the contract of `TrialStore`:
+/// - **Threads and processes.** A GRDB `DatabasePool` in WAL mode: one writer connection,
+///   concurrent readers. Several processes may open the same file: a write takes SQLite's write
+///   lock when it begins and waits up to `busyTimeout` for another process's.
+/// - **Reading only.** `init(readingOnly:)` opens a file the user may not write (no migration, no
+///   journal mode change); its write methods fail.
+/// - **Errors** name the file; I/O errors are GRDB's `DatabaseError`.
+public final class SQLiteStore: TrialStore {
     public let path: String
+    public var location: String { path }
     let pool: DatabasePool
 
     /// How long a write waits for another process's write (and a read for a recovering file).
@@ -55,7 +35,7 @@ public final class SweepStore: Sendable {
         }
         var config = Configuration()
         config.busyMode = .timeout(Self.busyTimeout)   // readers of a pool wait 10 s too (GRDB's default)
-        config.label = "SweepStore"
+        config.label = "SQLiteStore"
         // WAL with synchronous=NORMAL: a commit survives the death of any process (kill -9 of the
         // daemon or a trial); only a power loss may undo the last commits, never corrupt the file.
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
@@ -84,7 +64,7 @@ public final class SweepStore: Sendable {
         var config = Configuration()
         config.readonly = true
         config.busyMode = .timeout(Self.busyTimeout)
-        config.label = "SweepStore.readonly"
+        config.label = "SQLiteStore.readonly"
         do {
             var pool: DatabasePool
             do {
@@ -99,7 +79,7 @@ public final class SweepStore: Sendable {
             }
             if case .older(let missing) = try Schema.readableState(pool, file: path) {
                 // Written by an older Sweep: upgraded where the file may be written, else refused.
-                do { _ = try SweepStore(path: path) } catch {
+                do { _ = try SQLiteStore(path: path) } catch {
                     throw InputError(file: path, "was written by an older version of Sweep (its schema lacks \(missing.joined(separator: ", "))) and cannot be upgraded here (\(error)); open it once where it is writable: any sweep command upgrades it")
                 }
                 pool = try DatabasePool(path: path, configuration: config)
@@ -143,8 +123,6 @@ public final class SweepStore: Sendable {
 
     // MARK: Studies
 
-    /// Creates a study: Optuna's study and direction rows, its metric name (as Optuna's
-    /// `study.set_metric_names` stores it) and Sweep's row, status `running`.
     public func createStudy(name: String, direction: Direction, metric: String, spacePath: String, spaceText: String,
                             samplerJSON: String, schedulerJSON: String, seed: UInt64, trialsTotal: Int,
                             maxEpochs: Int?) throws -> StudyRecord {
@@ -170,19 +148,16 @@ public final class SweepStore: Sendable {
         }
     }
 
-    /// The Sweep study with this name (studies Optuna created in the same file are not Sweep's).
     public func study(named name: String) throws -> StudyRecord? {
         try pool.read { db in try fetchStudies(db, where: "s.study_name = ?", [name]).first }
     }
 
-    /// The Sweep study created last.
     public func latestStudy() throws -> StudyRecord? {
         try pool.read { db in
             try fetchStudies(db, where: "s.study_id = (SELECT study_id FROM sweep_studies ORDER BY created_at DESC, study_id DESC LIMIT 1)", []).first
         }
     }
 
-    /// Every Sweep study, oldest first, with its trial counts and best value.
     public func studies() throws -> [StudySummary] {
         try pool.read { db in
             let records = try fetchStudies(db, where: "1", [])
@@ -206,11 +181,9 @@ public final class SweepStore: Sendable {
         }
     }
 
-    /// Changes what may change in a study: its trial total, its status, how it was started, why
-    /// its last run ended early and its search-space file (an edit that keeps its search) (nil:
-    /// unchanged; the stop reason is cleared whenever the status changes and no reason is given).
-    public func updateStudy(id: Int64, trialsTotal: Int? = nil, status: StudyStatus? = nil, runOptionsJSON: String? = nil,
-                            stopReason: String? = nil, spacePath: String? = nil, spaceText: String? = nil) throws {
+    public func updateStudy(id: Int64, _ update: StudyUpdate) throws {
+        let (trialsTotal, status, runOptionsJSON) = (update.trialsTotal, update.status, update.runOptionsJSON)
+        let (stopReason, spacePath, spaceText) = (update.stopReason, update.spacePath, update.spaceText)
         let now = OptunaEncoding.datetime(Date())
         try pool.write { db in
             try db.execute(sql: """
@@ -225,12 +198,8 @@ public final class SweepStore: Sendable {
         }
     }
 
-    /// Deletes a study as Optuna's `delete_study` does: its trials with everything they hold
-    /// (parameters, values, reports, attributes, heartbeats, Sweep's rows), its attributes and
-    /// directions, Sweep's row and the study, in one transaction. Refused (the `InputError` of
-    /// `claimStudy`) while a live controller runs it. Returns how many trials it had.
     @discardableResult
-    public func deleteStudy(id: Int64, staleAfter: Double = 30) throws -> Int {
+    public func deleteStudy(id: Int64, staleAfter: Double) throws -> Int {
         try pool.write { db in
             try refuseLiveController(db, studyID: id, except: nil, staleAfter: staleAfter)
             let trials = "SELECT trial_id FROM trials WHERE study_id = ?"
@@ -250,13 +219,7 @@ public final class SweepStore: Sendable {
 
     // MARK: Which process runs a study
 
-    /// Makes this process (`pid` on this host) the one controller of the study, so that two
-    /// searches never run the same study's trials at once. Refused (an `InputError` naming the
-    /// holder) while another controller holds it and is alive: on this host, its process exists
-    /// and its heartbeat is younger than `staleAfter`; on another host, its heartbeat is younger
-    /// than `staleAfter`. A controller killed with SIGKILL leaves its claim behind; the next one
-    /// takes it over at once on the same host (the process is gone), after `staleAfter` elsewhere.
-    public func claimStudy(id: Int64, pid: Int32, staleAfter: Double = 30) throws {
+    public func claimStudy(id: Int64, pid: Int32, staleAfter: Double) throws {
         let host = ProcessInfo.processInfo.hostName
         let now = OptunaEncoding.datetime(Date())
         try pool.write { db in
@@ -285,8 +248,6 @@ public final class SweepStore: Sendable {
         }
     }
 
-    /// Says the study's controller is alive, and refreshes the heartbeats of its running trials
-    /// (Optuna's `trial_heartbeats`), in one transaction.
     public func controllerHeartbeat(studyID: Int64, pid: Int32, runningTrials: [Int64]) throws {
         let now = OptunaEncoding.datetime(Date())
         try pool.write { db in
@@ -296,8 +257,6 @@ public final class SweepStore: Sendable {
         }
     }
 
-    /// Records where a trial's artifacts were written (replay, export). Only Sweep's own row
-    /// changes: a finished trial's Optuna rows never do.
     public func recordArtifacts(trialID: Int64, dir: String) throws {
         try pool.write { db in
             try db.execute(sql: "UPDATE sweep_trials SET artifact_dir = ? WHERE trial_id = ?", arguments: [dir, trialID])
@@ -305,7 +264,6 @@ public final class SweepStore: Sendable {
         }
     }
 
-    /// Gives the study up (the end of a run).
     public func releaseStudy(id: Int64, pid: Int32) throws {
         try pool.write { db in
             try db.execute(sql: """
@@ -317,12 +275,8 @@ public final class SweepStore: Sendable {
 
     // MARK: Trials: writing
 
-    /// Creates a RUNNING trial with the next number of its study: the trial row, its parameters
-    /// (internal values with `Distribution.optunaJSON`), Sweep's row and a first heartbeat.
-    /// `expectedNumber`: the number the caller derived the trial's seed from; when another writer
-    /// (Optuna, `sweep enqueue`) took it first, nothing is written and `NumberTaken` is thrown.
     public func createTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
-                            configJSON: String, workerPID: Int32?, expectedNumber: Int? = nil) throws -> (trialID: Int64, number: Int) {
+                            configJSON: String, workerPID: Int32?, expectedNumber: Int?) throws -> (trialID: Int64, number: Int) {
         for p in params where !p.value.isFinite {
             throw RuntimeFailure("parameter '\(p.name)' has the value \(p.value); a parameter's internal value is a finite number")
         }
@@ -332,7 +286,7 @@ public final class SweepStore: Sendable {
                 throw RuntimeFailure("\(path): no Sweep study with id \(studyID)")
             }
             let number = try nextNumber(db, studyID)
-            if let expectedNumber, expectedNumber != number { throw NumberTaken(number: expectedNumber) }
+            if let expectedNumber, expectedNumber != number { throw TrialNumberTaken(number: expectedNumber) }
             try db.cachedStatement(sql: "INSERT INTO trials (number, study_id, state, datetime_start) VALUES (?, ?, 'RUNNING', ?)")
                 .execute(arguments: [number, studyID, now])
             let trialID = db.lastInsertedRowID
@@ -346,14 +300,6 @@ public final class SweepStore: Sendable {
         }
     }
 
-    /// A trial number another writer took before `createTrial` (see its `expectedNumber`).
-    public struct NumberTaken: Error, CustomStringConvertible {
-        public var number: Int
-        public var description: String { "trial number \(number) was taken by another writer" }
-    }
-
-    /// Records the value of a running trial at a step (an epoch), replacing an earlier report of
-    /// that step, and refreshes the trial's heartbeat.
     public func reportIntermediate(trialID: Int64, step: Int, value: Double) throws {
         guard step >= 0 else { throw RuntimeFailure("trial \(trialID): step \(step) is negative; steps count from 0") }
         let (stored, type) = OptunaEncoding.float(value)
@@ -369,23 +315,6 @@ public final class SweepStore: Sendable {
         }
     }
 
-    /// Says a running trial is alive (does nothing for a trial that is not running: a heartbeat
-    /// may race with the trial's end).
-    public func heartbeat(trialID: Int64) throws {
-        let now = OptunaEncoding.datetime(Date())
-        try pool.write { db in
-            guard try state(db, trialID) == .running else { return }
-            try beat(db, trialID, now)
-        }
-    }
-
-    /// Ends a running trial: its state, completion time, value, and what Sweep knows of its run.
-    /// A FAIL trial's reason is also its user attribute `fail_reason`, where Optuna and
-    /// optuna-dashboard show it.
-    ///
-    /// `value` is the objective of a COMPLETE trial; a missing or NaN one makes the trial FAIL (as
-    /// Optuna does). It is not used for PRUNED (the last reported value is stored, unless NaN, as
-    /// Optuna does) nor for FAIL (no value). Returns the state stored.
     @discardableResult
     public func finishTrial(trialID: Int64, state: TrialState, value: Double?, exitStatus: Int32?, reason: String?,
                             stderrTail: String?, epochsRun: Int?, durationSeconds: Double?, artifactDir: String?) throws -> TrialState {
@@ -431,10 +360,6 @@ public final class SweepStore: Sendable {
         }
     }
 
-    /// Puts a running trial back to WAITING, to be run again later with the same number,
-    /// parameters, seed and configuration (`restartTrial`). Its reports and heartbeat are removed
-    /// and its start time cleared, as for a trial Optuna enqueues. The trial is not deleted:
-    /// numbers are counts of earlier trials, so a deleted trial would give its number twice.
     public func requeueTrial(trialID: Int64) throws {
         try pool.write { db in
             let s = try state(db, trialID)
@@ -447,17 +372,13 @@ public final class SweepStore: Sendable {
         }
     }
 
-    /// Records the process (and process group) a RUNNING trial runs in, so that a later controller
-    /// can end it if this one dies without stopping it.
     public func setWorkerPID(trialID: Int64, pid: Int32) throws {
         try pool.write { db in
             try db.execute(sql: "UPDATE sweep_trials SET worker_pid = ? WHERE trial_id = ?", arguments: [pid, trialID])
         }
     }
 
-    /// Starts a WAITING trial again, or a RUNNING one whose process is gone (see
-    /// `staleRunningTrials`): RUNNING from now, with no reports, one more attempt.
-    public func restartTrial(trialID: Int64, workerPID: Int32? = nil) throws {
+    public func restartTrial(trialID: Int64, workerPID: Int32?) throws {
         let now = OptunaEncoding.datetime(Date())
         try pool.write { db in
             let s = try state(db, trialID)
@@ -473,13 +394,10 @@ public final class SweepStore: Sendable {
 
     // MARK: Trials: reading
 
-    /// The study's trials by number.
     public func trials(studyID: Int64) throws -> [StoredTrial] {
         try pool.read { db in try fetchTrials(db, where: "t.study_id = ?", [studyID]) }
     }
 
-    /// The study's finished trials (COMPLETE, PRUNED, FAIL) completed at or after `since` (all of
-    /// them for nil), by number: what a follower of a running study has not seen yet.
     public func finishedTrials(studyID: Int64, completedSince since: Date?) throws -> [StoredTrial] {
         let cutoff = since.map(OptunaEncoding.datetime) ?? ""
         return try pool.read { db in
@@ -488,8 +406,6 @@ public final class SweepStore: Sendable {
         }
     }
 
-    /// The study's trials numbered `number` and above (those others added since a runner loaded
-    /// the study: Optuna, `sweep enqueue`), by number.
     public func trials(studyID: Int64, fromNumber number: Int) throws -> [StoredTrial] {
         try pool.read { db in try fetchTrials(db, where: "t.study_id = ? AND t.number >= ?", [studyID, number]) }
     }
@@ -498,7 +414,6 @@ public final class SweepStore: Sendable {
         try pool.read { db in try fetchTrials(db, where: "t.study_id = ? AND t.number = ?", [studyID, number]).first }
     }
 
-    /// The complete trial with the best value (the lowest number among equals).
     public func bestTrial(studyID: Int64, direction: Direction) throws -> StoredTrial? {
         try pool.read { db in
             var best: (id: Int64, loss: Double)? = nil
@@ -511,18 +426,6 @@ public final class SweepStore: Sendable {
             }
             guard let best else { return nil }
             return try fetchTrials(db, where: "t.trial_id = ?", [best.id]).first
-        }
-    }
-
-    /// Running trials of the study whose last heartbeat (or start) is older than `seconds`: their
-    /// process is presumably gone.
-    public func staleRunningTrials(studyID: Int64, olderThan seconds: Double) throws -> [StoredTrial] {
-        let cutoff = OptunaEncoding.datetime(Date().addingTimeInterval(-seconds))
-        return try pool.read { db in
-            try fetchTrials(db, where: """
-                t.study_id = ? AND t.state = 'RUNNING'
-                AND COALESCE((SELECT h.heartbeat FROM trial_heartbeats h WHERE h.trial_id = t.trial_id), t.datetime_start) < ?
-                """, [studyID, cutoff])
         }
     }
 

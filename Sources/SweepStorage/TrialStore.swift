@@ -1,0 +1,250 @@
+import Foundation
+import SweepCore
+import SweepSearch
+
+/// Where studies and trials live, in Optuna's RDB schema, so that `optuna.load_study(study_name:
+/// ..., storage: URL)` and optuna-dashboard read Sweep's results unchanged. What Optuna has no
+/// place for lives beside its tables, in `sweep_studies` and `sweep_trials`, keyed by Optuna's
+/// ids (see `Schema`). `SQLiteStore` (one SQLite file) is one backend; the store conformance suite
+/// (`TrialStoreConformance` in the tests) checks this contract against each.
+///
+/// Contract, for every backend:
+/// - **Concurrency.** One store may be used from any number of threads, and several processes
+///   (or hosts) may use the same database at once. Readers see only committed states and never
+///   wait for writers; a write waits a bounded time for another writer.
+/// - **One transaction per write method.** All of a method's effects become visible together, or,
+///   when it throws, none does.
+/// - **Idempotence.** Opening a database again applies no migration twice. `reportIntermediate`
+///   for a step already reported overwrites it; `controllerHeartbeat` may be repeated freely (and
+///   skips trials that are no longer running); `requeueTrial` of a WAITING trial does nothing;
+///   `claimStudy` by the holder renews its claim; `releaseStudy` by another than the holder does
+///   nothing; a second `adoptTrial`/`failEnqueuedTrial` of the same trial returns false and writes
+///   nothing; `retryFailedTrials` queues each failed trial once.
+/// - **What never changes.** A trial's number, parameters, seed and configuration once created
+///   (or adopted); a finished trial (COMPLETE, PRUNED, FAIL): write methods refuse it, but for
+///   `recordArtifacts`, which changes only Sweep's row. A study's name, direction, metric,
+///   sampler, scheduler and seed (only its trial total, status, run options, stop reason and
+///   search-space file change, through `updateStudy`).
+/// - **Trial numbers** are Optuna's: the count of earlier trials in the study, assigned inside the
+///   creating transaction, so they are unique and dense from 0 whatever the number of writers
+///   (Optuna's own included). A study's trials are never deleted but with the study (an
+///   interrupted trial goes back to WAITING; a retried one stays FAIL beside its retry), so they
+///   stay dense. Reads return trials by number.
+/// - **Values** follow Optuna: an infinity or NaN is stored as NULL plus its type and read back as
+///   itself; a COMPLETE trial whose value is NaN or missing is stored as FAIL; a PRUNED trial's
+///   value is its last reported one (unless NaN). Times are UTC in Optuna's datetime text.
+/// - **One controller per study.** `claimStudy` makes one process the study's controller; a second
+///   live one is refused, and a dead one's claim is taken over (see `claimStudy`).
+/// - **Errors.** `InputError` naming `location` for a database that is not one or that a newer
+///   Sweep or another Optuna schema wrote, for a study name already taken and for a study a live
+///   controller holds; `RuntimeFailure` for an unknown study or trial id and a write to a trial
+///   that is not running; `TrialNumberTaken` from `createTrial` (see there); the backend's own
+///   error for I/O and for any write to a store opened for reading only.
+public protocol TrialStore: AnyObject, Sendable {
+    /// Where the store lives (a file path, a URL without its password), as errors name it.
+    var location: String { get }
+
+    // MARK: Studies
+
+    /// Creates a study: Optuna's study and direction rows, its metric name (as Optuna's
+    /// `study.set_metric_names` stores it) and Sweep's row, status `running`.
+    func createStudy(name: String, direction: Direction, metric: String, spacePath: String, spaceText: String,
+                     samplerJSON: String, schedulerJSON: String, seed: UInt64, trialsTotal: Int, maxEpochs: Int?) throws -> StudyRecord
+
+    /// The Sweep study with this name (studies Optuna created in the same database are not Sweep's).
+    func study(named name: String) throws -> StudyRecord?
+
+    /// The Sweep study created last.
+    func latestStudy() throws -> StudyRecord?
+
+    /// Every Sweep study, oldest first, with its trial counts and best value.
+    func studies() throws -> [StudySummary]
+
+    /// Changes what may change in a study (see `StudyUpdate`).
+    func updateStudy(id: Int64, _ update: StudyUpdate) throws
+
+    /// Deletes a study as Optuna's `delete_study` does: its trials with everything they hold
+    /// (parameters, values, reports, attributes, heartbeats, Sweep's rows), its attributes and
+    /// directions, Sweep's row and the study, in one transaction. Refused (the `InputError` of
+    /// `claimStudy`) while a live controller runs it. Returns how many trials it had.
+    @discardableResult
+    func deleteStudy(id: Int64, staleAfter: Double) throws -> Int
+
+    // MARK: Which process runs a study
+
+    /// Makes this process (`pid` on this host) the one controller of the study, so that two
+    /// searches never run the same study's trials at once. Refused (an `InputError` naming the
+    /// holder) while another controller holds it and is alive: its heartbeat is younger than
+    /// `staleAfter` (and, on the same host, its process exists). A controller killed with SIGKILL
+    /// leaves its claim behind; the next one takes it over (at once on the same host, after
+    /// `staleAfter` elsewhere).
+    func claimStudy(id: Int64, pid: Int32, staleAfter: Double) throws
+
+    /// Says the study's controller is alive, and refreshes the heartbeats of those of
+    /// `runningTrials` that are still running (Optuna's `trial_heartbeats`), in one transaction.
+    func controllerHeartbeat(studyID: Int64, pid: Int32, runningTrials: [Int64]) throws
+
+    /// Gives the study up (the end of a run); does nothing when `pid` does not hold it.
+    func releaseStudy(id: Int64, pid: Int32) throws
+
+    // MARK: Trials: writing
+
+    /// Creates a RUNNING trial with the next number of its study: the trial row, its parameters
+    /// (internal values with `Distribution.optunaJSON`), Sweep's row and a first heartbeat.
+    /// `expectedNumber`: the number the caller derived the trial's seed from; when another writer
+    /// (Optuna, `sweep enqueue`) took it first, nothing is written and `TrialNumberTaken` is thrown.
+    func createTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
+                     configJSON: String, workerPID: Int32?, expectedNumber: Int?) throws -> (trialID: Int64, number: Int)
+
+    /// Records the value of a running trial at a step (an epoch), replacing an earlier report of
+    /// that step, and refreshes the trial's heartbeat.
+    func reportIntermediate(trialID: Int64, step: Int, value: Double) throws
+
+    /// Ends a running trial: its state, completion time, value, and what Sweep knows of its run.
+    /// A FAIL trial's reason is also its user attribute `fail_reason`, where Optuna and
+    /// optuna-dashboard show it.
+    ///
+    /// `value` is the objective of a COMPLETE trial; a missing or NaN one makes the trial FAIL (as
+    /// Optuna does). It is not used for PRUNED (the last reported value is stored, unless NaN, as
+    /// Optuna does) nor for FAIL (no value). Returns the state stored.
+    @discardableResult
+    func finishTrial(trialID: Int64, state: TrialState, value: Double?, exitStatus: Int32?, reason: String?,
+                     stderrTail: String?, epochsRun: Int?, durationSeconds: Double?, artifactDir: String?) throws -> TrialState
+
+    /// Puts a running trial back to WAITING, to be run again later with the same number,
+    /// parameters, seed and configuration (`restartTrial`). Its reports and heartbeat are removed
+    /// and its start time cleared, as for a trial Optuna enqueues. The trial is not deleted:
+    /// numbers are counts of earlier trials, so a deleted trial would give its number twice.
+    func requeueTrial(trialID: Int64) throws
+
+    /// Records the process (and process group) a RUNNING trial runs in, so that a later controller
+    /// can end it if this one dies without stopping it.
+    func setWorkerPID(trialID: Int64, pid: Int32) throws
+
+    /// Starts a WAITING trial again (requeued, retried) or a RUNNING one whose controller is gone:
+    /// RUNNING from now, with no reports, one more attempt.
+    func restartTrial(trialID: Int64, workerPID: Int32?) throws
+
+    /// Records where a trial's artifacts were written (replay, export). Only Sweep's own row
+    /// changes: a finished trial's Optuna rows never do.
+    func recordArtifacts(trialID: Int64, dir: String) throws
+
+    // MARK: Trials: queued (Optuna's forms; see `enqueueTrial`)
+
+    /// Adds a WAITING trial with these parameters (full names, external values) as Optuna's
+    /// `study.enqueue_trial(params)` does — the system attribute `fixed_params` and no Sweep row —
+    /// and returns its number. Values are not checked here (see `EnqueuedParams` in SweepRunner).
+    func enqueueTrial(studyID: Int64, fixedParams: [String: ParamValue]) throws -> Int
+
+    /// What a trial that Sweep does not own yet was given: its stored parameters (Optuna writes
+    /// them for trials added with params, e.g. by `RetryFailedTrialCallback`), converted to external
+    /// values by their own distributions, and its `fixed_params` (the stored parameters win, as
+    /// in Optuna). `unreadable` says which could not be read (not a scalar, an unknown
+    /// distribution): such a trial must not run.
+    func givenParams(trialID: Int64) throws -> (values: [String: ParamValue], unreadable: [String])
+
+    /// Takes over a WAITING trial Sweep does not own yet and starts it, in one transaction: its
+    /// parameters (replacing any stored ones), Sweep's row with its seed and configuration,
+    /// RUNNING from now, a first heartbeat. Returns false, writing nothing, when the trial is no
+    /// longer WAITING or already Sweep's (another process took it first).
+    func adoptTrial(trialID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
+                    configJSON: String) throws -> Bool
+
+    /// Ends a WAITING trial Sweep does not own yet as FAIL without running it (its given
+    /// parameters were refused), with Sweep's row holding its seed and the reason (also its
+    /// `fail_reason` user attribute). Returns false, writing nothing, as `adoptTrial` does.
+    func failEnqueuedTrial(trialID: Int64, seed: UInt64, reason: String) throws -> Bool
+
+    /// Queues every FAIL trial of the study that was not retried yet again, as Optuna's
+    /// `RetryFailedTrialCallback` does: a new WAITING trial with the failed trial's parameters
+    /// (and distributions), user attributes (but its `fail_reason`) and system attributes, plus
+    /// `failed_trial` (the first trial of the chain) and `retry_history` (the numbers retried so
+    /// far, this one last). Sweep's row keeps the failed trial's seed and configuration, and its
+    /// attempts, so the retry's first start counts one more. A trial Sweep did not run (no
+    /// configuration: Optuna's, or one whose enqueued parameters were refused) is queued without
+    /// Sweep's row, so a runner checks its parameters again. One transaction; returns the pairs
+    /// (failed number, new number).
+    func retryFailedTrials(studyID: Int64) throws -> [(failed: Int, retry: Int)]
+
+    /// Sets (or, with `nil`, removes) a system attribute of a trial (Optuna's
+    /// `trial_system_attributes`; `valueJSON` is the value as JSON). One transaction; setting the
+    /// same value again changes nothing.
+    func setTrialSystemAttribute(trialID: Int64, key: String, valueJSON: String?) throws
+
+    // MARK: Trials: reading
+
+    /// A trial's system attributes, key to value as JSON.
+    func trialSystemAttributes(trialID: Int64) throws -> [String: String]
+
+    /// The study's trials by number.
+    func trials(studyID: Int64) throws -> [StoredTrial]
+
+    /// The study's trials numbered `number` and above (those others added since a runner loaded
+    /// the study: Optuna, `sweep enqueue`), by number.
+    func trials(studyID: Int64, fromNumber number: Int) throws -> [StoredTrial]
+
+    /// The study's finished trials (COMPLETE, PRUNED, FAIL) completed at or after `since` (all of
+    /// them for nil), by number: what a follower of a running study has not seen yet.
+    func finishedTrials(studyID: Int64, completedSince since: Date?) throws -> [StoredTrial]
+
+    /// The study's trial with this number.
+    func trial(studyID: Int64, number: Int) throws -> StoredTrial?
+
+    /// The complete trial with the best value (the lowest number among equals).
+    func bestTrial(studyID: Int64, direction: Direction) throws -> StoredTrial?
+}
+
+/// What `updateStudy` changes in a study: its trial total, its status, how it was started, why
+/// its last run ended early and its search-space file (an edit that keeps its search). nil:
+/// unchanged; the stop reason is cleared whenever the status changes and no reason is given.
+public struct StudyUpdate: Sendable, Equatable {
+    public var trialsTotal: Int?
+    public var status: StudyStatus?
+    public var runOptionsJSON: String?
+    public var stopReason: String?
+    public var spacePath: String?
+    public var spaceText: String?
+
+    public init(trialsTotal: Int? = nil, status: StudyStatus? = nil, runOptionsJSON: String? = nil, stopReason: String? = nil,
+                spacePath: String? = nil, spaceText: String? = nil) {
+        self.trialsTotal = trialsTotal; self.status = status; self.runOptionsJSON = runOptionsJSON
+        self.stopReason = stopReason; self.spacePath = spacePath; self.spaceText = spaceText
+    }
+}
+
+/// A trial number another writer took before `createTrial` (see its `expectedNumber`).
+public struct TrialNumberTaken: Error, CustomStringConvertible {
+    public var number: Int
+    public var description: String { "trial number \(number) was taken by another writer" }
+}
+
+/// The usual forms of the requirements (the defaults a protocol requirement cannot carry).
+extension TrialStore {
+    /// The age of a controller's heartbeat after which its claim is taken over elsewhere.
+    public static var defaultStaleAfter: Double { 30 }
+
+    public func updateStudy(id: Int64, trialsTotal: Int? = nil, status: StudyStatus? = nil, runOptionsJSON: String? = nil,
+                            stopReason: String? = nil, spacePath: String? = nil, spaceText: String? = nil) throws {
+        try updateStudy(id: id, StudyUpdate(trialsTotal: trialsTotal, status: status, runOptionsJSON: runOptionsJSON,
+                                            stopReason: stopReason, spacePath: spacePath, spaceText: spaceText))
+    }
+
+    @discardableResult
+    public func deleteStudy(id: Int64) throws -> Int { try deleteStudy(id: id, staleAfter: Self.defaultStaleAfter) }
+
+    public func claimStudy(id: Int64, pid: Int32) throws { try claimStudy(id: id, pid: pid, staleAfter: Self.defaultStaleAfter) }
+
+    public func createTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
+                            configJSON: String, workerPID: Int32?) throws -> (trialID: Int64, number: Int) {
+        try createTrial(studyID: studyID, params: params, seed: seed, configJSON: configJSON, workerPID: workerPID, expectedNumber: nil)
+    }
+
+    public func restartTrial(trialID: Int64) throws { try restartTrial(trialID: trialID, workerPID: nil) }
+}
+
+/// Keys of the trial system attributes Sweep writes (Optuna shows them in `system_attrs`).
+public enum TrialAttribute {
+    /// The epoch whose checkpoint the trial's last attempt continued from (a JSON integer;
+    /// absent when it started from the beginning).
+    public static let resumedFromEpoch = "sweep:resumed_from_epoch"
+}

@@ -1,0 +1,509 @@
+import Foundation
+import XCTest
+import SweepCore
+import SweepSearch
+import SweepStorage
+
+/// The contract of `TrialStore` (its doc comment) as tests, for every backend: a backend's test
+/// class subclasses this one and overrides `makeStore()` (a new, empty database per test),
+/// `rows(_:_:)` (a query on its tables, to check Optuna's row forms, which Optuna reads from every
+/// backend) and, if it needs to, `tearDownWithError()`; it also overrides each `test...` method
+/// with a call to `super` (SwiftPM's test discovery on Linux finds only the methods a class
+/// declares; see `SQLiteStoreConformanceTests`; `ConformanceSuiteTests` checks that a file named
+/// `*StoreConformanceTests.swift` overrides them all). The base class runs nothing itself (it skips).
+class TrialStoreConformance: StoreFixtureCase {
+    /// The store under test, new for each test.
+    var store: (any TrialStore)!
+
+    /// A new store on an empty database. Overridden by each backend's subclass.
+    func makeStore() throws -> any TrialStore {
+        throw XCTSkip("TrialStoreConformance runs through a backend's subclass")
+    }
+
+    /// The rows of a read-only SQL query on Optuna's and Sweep's tables (`?` for the arguments),
+    /// each column as text (nil for NULL; integers in decimal, floats as Swift prints a Double).
+    func rows(_ sql: String, _ arguments: [Int64] = []) throws -> [[String?]] {
+        throw XCTSkip("\(type(of: self)) does not read rows")
+    }
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        store = try makeStore()
+    }
+
+    override func tearDownWithError() throws {
+        store = nil
+        try super.tearDownWithError()
+    }
+
+    /// The first column of the first row of a query.
+    func value(_ sql: String, _ arguments: [Int64] = []) throws -> String? {
+        try rows(sql, arguments).first?.first ?? nil
+    }
+
+    // MARK: Studies
+
+    func testStudyRoundTripAndNamesAreUnique() throws {
+        let created = try makeStudy(store, direction: .maximize)
+        XCTAssertEqual(try store.study(named: "study"), created)
+        XCTAssertEqual(created.direction, .maximize)
+        XCTAssertEqual(created.seed, 7)
+        XCTAssertEqual(created.maxEpochs, 10)
+        XCTAssertEqual(created.status, .running)
+        XCTAssertEqual(created.spaceText, "training:\n  learning_rate: {float: [1.0e-4, 1.0e-1], log: true}\n")
+        XCTAssertLessThan(abs(created.createdAt.timeIntervalSinceNow), 60)
+        XCTAssertEqual(try value("SELECT direction FROM study_directions WHERE study_id = ?", [created.id]), "MAXIMIZE")
+        assertInputError(store.location, "'study' already exists") { _ = try makeStudy(store) }
+        XCTAssertNil(try store.study(named: "other"))
+
+        let later = try makeStudy(store, name: "later")
+        XCTAssertEqual(try store.latestStudy()?.id, later.id)
+        try store.updateStudy(id: created.id, trialsTotal: 30, status: .finished)
+        let updated = try store.study(named: "study")!
+        XCTAssertEqual(updated.trialsTotal, 30)
+        XCTAssertEqual(updated.status, .finished)
+        XCTAssertEqual(updated.spaceText, created.spaceText, "what is not given is unchanged")
+        XCTAssertThrowsError(try store.updateStudy(id: 999, status: .stopped))
+    }
+
+    func testStopReasonIsClearedWhenTheStatusChangesWithoutOne() throws {
+        let study = try makeStudy(store)
+        try store.updateStudy(id: study.id, status: .stopped, stopReason: "5 trials failed")
+        XCTAssertEqual(try store.study(named: "study")?.stopReason, "5 trials failed")
+        try store.updateStudy(id: study.id, trialsTotal: 40)
+        XCTAssertEqual(try store.study(named: "study")?.stopReason, "5 trials failed", "kept while the status stays")
+        try store.updateStudy(id: study.id, status: .running, runOptionsJSON: #"{"workers":2}"#, spacePath: "b.yaml", spaceText: "x: 1\n")
+        let s = try XCTUnwrap(try store.study(named: "study"))
+        XCTAssertNil(s.stopReason)
+        XCTAssertEqual(s.status, .running)
+        XCTAssertEqual(s.spacePath, "b.yaml")
+        XCTAssertEqual(s.spaceText, "x: 1\n")
+        XCTAssertEqual(s.trialsTotal, 40)
+    }
+
+    func testStudySummariesCountStatesAndKeepTheBest() throws {
+        let study = try makeStudy(store)
+        for value in [3.0, 1.0, 2.0] { try finish(store, try newTrial(store, study).trialID, .complete, value) }
+        try finish(store, try newTrial(store, study).trialID, .fail, nil)
+        _ = try newTrial(store, study)
+        let other = try makeStudy(store, name: "empty")
+        let summaries = try store.studies()
+        XCTAssertEqual(summaries.map(\.name), ["study", "empty"])
+        XCTAssertEqual(summaries[0].counts, [.complete: 3, .fail: 1, .running: 1])
+        XCTAssertEqual(summaries[0].bestValue, 1.0)
+        XCTAssertEqual(summaries[1].id, other.id)
+        XCTAssertEqual(summaries[1].count(.complete), 0)
+        XCTAssertNil(summaries[1].bestValue)
+    }
+
+    // MARK: Trials
+
+    func testCreateReportFinishRoundTrip() throws {
+        let study = try makeStudy(store)
+        let seed = UInt64.max - 12   // above Int64.max
+        let (id, number) = try store.createTrial(studyID: study.id, params: params(0.003, 5, 2), seed: seed,
+                                                 configJSON: #"{"layers":[64]}"#, workerPID: 4242)
+        XCTAssertEqual(number, 0)
+        let running = try store.trial(studyID: study.id, number: 0)!
+        XCTAssertEqual(running.record.state, .running)
+        XCTAssertNotNil(running.datetimeStart)
+        XCTAssertNil(running.datetimeComplete)
+        XCTAssertEqual(running.workerPID, 4242)
+
+        try store.reportIntermediate(trialID: id, step: 0, value: 0.9)
+        try store.reportIntermediate(trialID: id, step: 1, value: 0.8)
+        try store.reportIntermediate(trialID: id, step: 1, value: 0.6)   // a step again: replaced
+        try store.reportIntermediate(trialID: id, step: 2, value: 0.5)
+        let state = try store.finishTrial(trialID: id, state: .complete, value: 0.45, exitStatus: 0, reason: nil,
+                                          stderrTail: "done\n", epochsRun: 3, durationSeconds: 1.5, artifactDir: "/tmp/a")
+        XCTAssertEqual(state, .complete)
+
+        let t = try store.trials(studyID: study.id)
+        XCTAssertEqual(t.count, 1)
+        XCTAssertEqual(t[0].trialID, id)
+        XCTAssertEqual(t[0].record, TrialRecord(number: 0, state: .complete, params: ["lr": 0.003, "units": 5, "activation": 2],
+                                                value: 0.45, intermediate: [0: 0.9, 1: 0.6, 2: 0.5]))
+        XCTAssertEqual(t[0].seed, seed)
+        XCTAssertEqual(t[0].configJSON, #"{"layers":[64]}"#)
+        XCTAssertEqual(t[0].exitStatus, 0)
+        XCTAssertEqual(t[0].stderrTail, "done\n")
+        XCTAssertEqual(t[0].epochsRun, 3)
+        XCTAssertEqual(t[0].durationSeconds, 1.5)
+        XCTAssertEqual(t[0].artifactDir, "/tmp/a")
+        XCTAssertEqual(t[0].attempts, 1)
+        let start = try XCTUnwrap(t[0].datetimeStart), end = try XCTUnwrap(t[0].datetimeComplete)
+        XCTAssertLessThanOrEqual(start, end)
+        XCTAssertLessThan(abs(end.timeIntervalSinceNow), 60)
+
+        // Optuna's form of the rows.
+        XCTAssertEqual(try value("SELECT state FROM trials WHERE trial_id = ?", [id]), "COMPLETE")
+        let datetime = try XCTUnwrap(try value("SELECT datetime_start FROM trials WHERE trial_id = ?", [id]))
+        XCTAssertNotNil(datetime.range(of: #"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$"#, options: .regularExpression), datetime)
+        XCTAssertEqual(try value("SELECT distribution_json FROM trial_params WHERE trial_id = ? AND param_name = 'activation'", [id]),
+                       Self.activation.optunaJSON)
+        XCTAssertEqual(try value("SELECT COUNT(*) FROM trial_heartbeats WHERE trial_id = ?", [id]), "1")
+        XCTAssertEqual(try store.bestTrial(studyID: study.id, direction: .minimize)?.trialID, id)
+
+        try store.recordArtifacts(trialID: id, dir: "/tmp/b")   // a finished trial's Sweep row may change
+        XCTAssertEqual(try store.trial(studyID: study.id, number: 0)?.artifactDir, "/tmp/b")
+        XCTAssertThrowsError(try store.recordArtifacts(trialID: 999, dir: "/tmp/c"))
+    }
+
+    /// A follower asks only for trials finished since its last look; running ones never show.
+    func testFinishedTrialsSinceACutoff() throws {
+        let study = try makeStudy(store)
+        let a = try newTrial(store, study)
+        _ = try newTrial(store, study)   // stays RUNNING
+        let c = try newTrial(store, study)
+        _ = try finish(store, a.trialID, .complete, 1.0)
+        XCTAssertEqual(try store.finishedTrials(studyID: study.id, completedSince: nil).map(\.record.number), [0])
+        usleep(20_000)
+        let cutoff = Date()
+        usleep(20_000)
+        _ = try finish(store, c.trialID, .fail, nil, reason: "boom")
+        XCTAssertEqual(try store.finishedTrials(studyID: study.id, completedSince: cutoff).map(\.record.number), [2])
+        XCTAssertEqual(try store.finishedTrials(studyID: study.id, completedSince: nil).map(\.record.number), [0, 2])
+    }
+
+    func testNumbersCountTrialsPerStudy() throws {
+        let a = try makeStudy(store, name: "a"), b = try makeStudy(store, name: "b")
+        XCTAssertEqual(try newTrial(store, a).number, 0)
+        XCTAssertEqual(try newTrial(store, b).number, 0)
+        XCTAssertEqual(try newTrial(store, a).number, 1)
+        XCTAssertEqual(try store.trials(studyID: a.id).map(\.record.number), [0, 1])
+        XCTAssertEqual(try store.trials(studyID: a.id, fromNumber: 1).map(\.record.number), [1])
+        XCTAssertNil(try store.trial(studyID: a.id, number: 2))
+        XCTAssertThrowsError(try store.createTrial(studyID: 999, params: [], seed: 0, configJSON: "{}", workerPID: nil))
+    }
+
+    /// Writers on several threads (standing for processes and hosts) get unique, dense numbers.
+    func testConcurrentWritersGetDenseNumbers() throws {
+        let study = try makeStudy(store)
+        let store = self.store!
+        let errors = ErrorList()
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            for _ in 0..<10 {
+                do { _ = try store.createTrial(studyID: study.id, params: [], seed: 1, configJSON: "{}", workerPID: nil) } catch {
+                    errors.append(error)
+                }
+            }
+        }
+        XCTAssertEqual(errors.all.map { "\($0)" }, [])
+        XCTAssertEqual(try store.trials(studyID: study.id).map(\.record.number), Array(0..<40))
+    }
+
+    func testCreatingATrialWhoseNumberWasTakenWritesNothing() throws {
+        let study = try makeStudy(store)
+        _ = try store.enqueueTrial(studyID: study.id, fixedParams: [:])
+        XCTAssertThrowsError(try store.createTrial(studyID: study.id, params: params(0.01, 1, 0), seed: 1, configJSON: "{}", workerPID: nil,
+                                                   expectedNumber: 0)) { XCTAssertTrue($0 is TrialNumberTaken, "\($0)") }
+        XCTAssertEqual(try store.trials(studyID: study.id).count, 1)
+        XCTAssertEqual(try store.createTrial(studyID: study.id, params: params(0.01, 1, 0), seed: 1, configJSON: "{}", workerPID: nil,
+                                             expectedNumber: 1).number, 1)
+    }
+
+    func testAParameterIsAFiniteInternalValue() throws {
+        let study = try makeStudy(store)
+        XCTAssertThrowsError(try store.createTrial(studyID: study.id, params: params(.nan, 1, 0), seed: 1, configJSON: "{}", workerPID: nil))
+        XCTAssertEqual(try store.trials(studyID: study.id), [], "nothing written")
+    }
+
+    func testBestTrialFollowsTheDirection() throws {
+        let study = try makeStudy(store)
+        for value in [2.0, -.infinity, 5.0, 1.0] { try finish(store, try newTrial(store, study).trialID, .complete, value) }
+        try finish(store, try newTrial(store, study).trialID, .pruned, nil)
+        XCTAssertEqual(try store.bestTrial(studyID: study.id, direction: .minimize)?.record.number, 1)
+        XCTAssertEqual(try store.bestTrial(studyID: study.id, direction: .maximize)?.record.number, 2)
+        XCTAssertNil(try store.bestTrial(studyID: try makeStudy(store, name: "empty").id, direction: .minimize))
+    }
+
+    func testNaNAndInfinitiesFollowOptuna() throws {
+        let study = try makeStudy(store)
+        let a = try newTrial(store, study).trialID
+        try store.reportIntermediate(trialID: a, step: 0, value: .nan)
+        try store.reportIntermediate(trialID: a, step: 1, value: .infinity)
+        try store.reportIntermediate(trialID: a, step: 2, value: -.infinity)
+        XCTAssertEqual(try finish(store, a, .complete, .infinity), .complete)
+        let b = try newTrial(store, study).trialID
+        XCTAssertEqual(try finish(store, b, .complete, .nan, reason: "diverged"), .fail)
+        let c = try newTrial(store, study).trialID
+        XCTAssertEqual(try finish(store, c, .complete, nil), .fail)
+        let d = try newTrial(store, study).trialID          // pruned, last report NaN: no value
+        try store.reportIntermediate(trialID: d, step: 0, value: 0.5)
+        try store.reportIntermediate(trialID: d, step: 1, value: .nan)
+        XCTAssertEqual(try finish(store, d, .pruned, 123), .pruned)
+        let e = try newTrial(store, study).trialID          // pruned: the last report is its value
+        try store.reportIntermediate(trialID: e, step: 3, value: 0.7)
+        try store.reportIntermediate(trialID: e, step: 1, value: 0.2)
+        XCTAssertEqual(try finish(store, e, .pruned, 123), .pruned)
+
+        let t = try store.trials(studyID: study.id)
+        XCTAssertTrue(t[0].record.intermediate[0]!.isNaN)
+        XCTAssertEqual(t[0].record.intermediate[1], .infinity)
+        XCTAssertEqual(t[0].record.intermediate[2], -.infinity)
+        XCTAssertEqual(t[0].record.value, .infinity)
+        XCTAssertEqual(t[1].record.state, .fail)
+        XCTAssertNil(t[1].record.value)
+        XCTAssertEqual(t[1].reason, "diverged; the objective value is NaN")
+        XCTAssertEqual(t[2].reason, "no objective value was reported")
+        XCTAssertNil(t[3].record.value)
+        XCTAssertEqual(t[4].record.value, 0.7)
+
+        // Optuna's form: NULL plus the value's type.
+        let values = try rows("SELECT v.value, v.value_type FROM trial_values v JOIN trials t ON t.trial_id = v.trial_id WHERE t.study_id = ? ORDER BY t.number",
+                              [study.id])
+        XCTAssertEqual(values.count, 2)
+        XCTAssertEqual(values.first, [nil, "INF_POS"])
+        XCTAssertEqual(values.last?.last, "FINITE")
+        XCTAssertEqual(values.last?.first.flatMap { $0.flatMap(Double.init) }, 0.7)
+        let reports = try rows("SELECT intermediate_value, intermediate_value_type FROM trial_intermediate_values WHERE trial_id = ? ORDER BY step", [a])
+        XCTAssertEqual(reports.map { $0[1] }, ["NAN", "INF_POS", "INF_NEG"])
+        XCTAssertTrue(reports.allSatisfy { $0[0] == nil })
+    }
+
+    func testAFailedTrialsReasonIsAUserAttribute() throws {
+        let study = try makeStudy(store)
+        let failed = try newTrial(store, study).trialID
+        try finish(store, failed, .fail, nil, reason: "exited with status 1: no module named \"torch\" in /opt/x")
+        let nan = try newTrial(store, study).trialID
+        XCTAssertEqual(try finish(store, nan, .complete, .nan), .fail)
+        let done = try newTrial(store, study).trialID
+        try finish(store, done, .complete, 0.5)
+        let attribute = "SELECT value_json FROM trial_user_attributes WHERE trial_id = ? AND key = 'fail_reason'"
+        XCTAssertEqual(try value(attribute, [failed]), #""exited with status 1: no module named \"torch\" in /opt/x""#)
+        XCTAssertEqual(try value(attribute, [nan]), #""the objective value is NaN""#)
+        XCTAssertEqual(try rows("SELECT key FROM trial_user_attributes WHERE trial_id = ?", [done]).count, 0)
+    }
+
+    func testAFinishedTrialNeverChanges() throws {
+        let study = try makeStudy(store)
+        let id = try newTrial(store, study).trialID
+        try store.reportIntermediate(trialID: id, step: 0, value: 1)
+        try finish(store, id, .complete, 1)
+        let before = try store.trials(studyID: study.id)
+        XCTAssertThrowsError(try store.reportIntermediate(trialID: id, step: 1, value: 2)) { e in
+            XCTAssertTrue("\(e)".contains("trial 0 of study 'study' is COMPLETE"), "\(e)")
+        }
+        XCTAssertThrowsError(try finish(store, id, .fail, nil))
+        XCTAssertThrowsError(try store.requeueTrial(trialID: id))
+        XCTAssertThrowsError(try store.restartTrial(trialID: id))
+        XCTAssertThrowsError(try store.reportIntermediate(trialID: 999, step: 0, value: 1))
+        // A late heartbeat is not an error.
+        try store.controllerHeartbeat(studyID: study.id, pid: getpid(), runningTrials: [id])
+        XCTAssertEqual(try store.trials(studyID: study.id), before)
+    }
+
+    func testRequeueKeepsTheTrialAndRestartRunsItAgain() throws {
+        let study = try makeStudy(store)
+        let first = try newTrial(store, study, seed: 11)
+        try store.reportIntermediate(trialID: first.trialID, step: 0, value: 0.5)
+        try store.requeueTrial(trialID: first.trialID)
+        try store.requeueTrial(trialID: first.trialID)       // already waiting: nothing happens
+        var t = try store.trial(studyID: study.id, number: 0)!
+        XCTAssertEqual(t.record.state, .waiting)
+        XCTAssertEqual(t.record.intermediate, [:])
+        XCTAssertEqual(t.record.params["units"], 4)
+        XCTAssertEqual(t.seed, 11)
+        XCTAssertNil(t.datetimeStart)
+        XCTAssertEqual(try newTrial(store, study).number, 1)   // numbers stay dense
+
+        try store.restartTrial(trialID: first.trialID, workerPID: 77)
+        t = try store.trial(studyID: study.id, number: 0)!
+        XCTAssertEqual(t.record.state, .running)
+        XCTAssertEqual(t.attempts, 2)
+        XCTAssertEqual(t.workerPID, 77)
+        XCTAssertNotNil(t.datetimeStart)
+        try store.setWorkerPID(trialID: first.trialID, pid: 78)
+        XCTAssertEqual(try store.trial(studyID: study.id, number: 0)?.workerPID, 78)
+        try store.reportIntermediate(trialID: first.trialID, step: 0, value: 0.4)
+        try finish(store, first.trialID, .complete, 0.3)
+        XCTAssertEqual(try store.trial(studyID: study.id, number: 0)?.record.value, 0.3)
+    }
+
+    // MARK: Which process runs a study
+
+    func testOneControllerPerStudy() throws {
+        let study = try makeStudy(store)
+        // This process holds it; claiming again is fine.
+        try store.claimStudy(id: study.id, pid: getpid())
+        try store.claimStudy(id: study.id, pid: getpid())
+        XCTAssertTrue(try store.study(named: "study")!.isRunning())
+        // A live process (our parent) holding it: refused, naming the holder.
+        try store.releaseStudy(id: study.id, pid: getpid())
+        XCTAssertFalse(try store.study(named: "study")!.isRunning())
+        try store.claimStudy(id: study.id, pid: getppid())
+        try store.releaseStudy(id: study.id, pid: getpid())   // not the holder: nothing happens
+        XCTAssertThrowsError(try store.claimStudy(id: study.id, pid: getpid())) { e in
+            XCTAssertTrue("\(e)".contains("is being run by process \(getppid())"), "\(e)")
+        }
+        // A holder that is gone (a pid that exits before we claim): taken over at once.
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run(); gone.waitUntilExit()
+        try store.releaseStudy(id: study.id, pid: getppid())
+        try store.claimStudy(id: study.id, pid: gone.processIdentifier)
+        try store.claimStudy(id: study.id, pid: getpid())
+        XCTAssertThrowsError(try store.claimStudy(id: 999, pid: getpid()))
+    }
+
+    func testControllerHeartbeatsRefreshRunningTrials() throws {
+        let study = try makeStudy(store)
+        try store.claimStudy(id: study.id, pid: getpid())
+        let running = try newTrial(store, study), done = try newTrial(store, study)
+        try finish(store, done.trialID, .complete, 1)
+        let beat = "SELECT heartbeat FROM trial_heartbeats WHERE trial_id = ?"
+        let before = (running: try value(beat, [running.trialID]), done: try value(beat, [done.trialID]))
+        usleep(20_000)
+        try store.controllerHeartbeat(studyID: study.id, pid: getpid(), runningTrials: [running.trialID, done.trialID])
+        XCTAssertNotEqual(try value(beat, [running.trialID]), before.running)
+        XCTAssertEqual(try value(beat, [done.trialID]), before.done, "a finished trial never changes")
+    }
+
+    // MARK: Queued trials (Optuna's forms)
+
+    func testAnEnqueuedTrialIsWaitingWithFixedParamsAndNoSweepRow() throws {
+        let study = try makeStudy(store)
+        _ = try newTrial(store, study)
+        let number = try store.enqueueTrial(studyID: study.id, fixedParams: ["lr": .double(0.02), "activation": .string("relu")])
+        XCTAssertEqual(number, 1)
+        let t = try XCTUnwrap(try store.trial(studyID: study.id, number: 1))
+        XCTAssertEqual(t.record.state, .waiting)
+        XCTAssertFalse(t.ownedBySweep)
+        XCTAssertTrue(try store.trial(studyID: study.id, number: 0)!.ownedBySweep)
+        XCTAssertNil(t.datetimeStart)
+        XCTAssertEqual(try value("SELECT value_json FROM trial_system_attributes WHERE trial_id = ? AND key = 'fixed_params'", [t.trialID]),
+                       #"{"activation":"relu","lr":0.02}"#)
+        let given = try store.givenParams(trialID: t.trialID)
+        XCTAssertEqual(given.values, ["lr": .double(0.02), "activation": .string("relu")])
+        XCTAssertEqual(given.unreadable, [])
+        XCTAssertEqual(try store.trials(studyID: study.id, fromNumber: 1).map(\.record.number), [1])
+        XCTAssertEqual(try newTrial(store, study).number, 2, "numbers stay dense")
+    }
+
+    func testAdoptingStartsTheTrialOnceAndFailingRecordsTheReason() throws {
+        let study = try makeStudy(store)
+        let a = try store.trial(studyID: study.id, number: try store.enqueueTrial(studyID: study.id, fixedParams: ["units": .int(3)]))!
+        XCTAssertTrue(try store.adoptTrial(trialID: a.trialID, params: params(0.01, 3, 0), seed: 99, configJSON: #"{"x":1}"#))
+        XCTAssertFalse(try store.adoptTrial(trialID: a.trialID, params: params(0.01, 3, 0), seed: 99, configJSON: "{}"), "already Sweep's")
+        let adopted = try store.trial(studyID: study.id, number: a.record.number)!
+        XCTAssertEqual(adopted.record.state, .running)
+        XCTAssertEqual(adopted.record.params, ["lr": 0.01, "units": 3, "activation": 0])
+        XCTAssertEqual(adopted.seed, 99)
+        XCTAssertEqual(adopted.configJSON, #"{"x":1}"#)
+        XCTAssertEqual(adopted.attempts, 1)
+        XCTAssertTrue(adopted.ownedBySweep)
+        XCTAssertNotNil(adopted.datetimeStart)
+        try finish(store, a.trialID, .complete, 0.5)
+
+        let b = try store.trial(studyID: study.id, number: try store.enqueueTrial(studyID: study.id, fixedParams: ["units": .int(99)]))!
+        XCTAssertTrue(try store.failEnqueuedTrial(trialID: b.trialID, seed: 5, reason: "'units' = 99 is not an integer in [1, 8]"))
+        XCTAssertFalse(try store.failEnqueuedTrial(trialID: b.trialID, seed: 5, reason: "again"))
+        let failed = try store.trial(studyID: study.id, number: b.record.number)!
+        XCTAssertEqual(failed.record.state, .fail)
+        XCTAssertEqual(failed.reason, "'units' = 99 is not an integer in [1, 8]")
+        XCTAssertEqual(failed.seed, 5)
+        XCTAssertNotNil(failed.datetimeComplete)
+        XCTAssertEqual(try value("SELECT value_json FROM trial_user_attributes WHERE trial_id = ? AND key = 'fail_reason'", [b.trialID]),
+                       #""'units' = 99 is not an integer in [1, 8]""#)
+        XCTAssertFalse(try store.adoptTrial(trialID: b.trialID, params: [], seed: 1, configJSON: "{}"), "a finished trial is not taken over")
+    }
+
+    func testRetryQueuesEachFailedTrialOnceInOptunasForm() throws {
+        let study = try makeStudy(store)
+        let failed = try store.createTrial(studyID: study.id, params: params(0.02, 6, 1), seed: 1234, configJSON: #"{"c":1}"#, workerPID: nil)
+        try finish(store, failed.trialID, .fail, nil, reason: "boom")
+        try finish(store, try newTrial(store, study).trialID, .complete, 0.5)
+        let refused = try store.trial(studyID: study.id, number: try store.enqueueTrial(studyID: study.id, fixedParams: ["units": .int(99)]))!
+        XCTAssertTrue(try store.failEnqueuedTrial(trialID: refused.trialID, seed: 5, reason: "out of range"))
+
+        let queued = try store.retryFailedTrials(studyID: study.id)
+        XCTAssertEqual(queued.map(\.failed), [0, 2])
+        XCTAssertEqual(queued.map(\.retry), [3, 4])
+        let retry = try store.trial(studyID: study.id, number: 3)!
+        XCTAssertEqual(retry.record.state, .waiting)
+        XCTAssertEqual(retry.record.params, ["lr": 0.02, "units": 6, "activation": 1])
+        XCTAssertEqual(retry.seed, 1234)
+        XCTAssertEqual(retry.configJSON, #"{"c":1}"#)
+        XCTAssertTrue(retry.ownedBySweep)
+        XCTAssertNil(retry.reason)
+        XCTAssertEqual(try store.trial(studyID: study.id, number: 0)?.record.state, .fail, "the failed trial stays as it was")
+        // One Sweep never ran is queued for a runner to check again, with what it was given.
+        let again = try store.trial(studyID: study.id, number: 4)!
+        XCTAssertFalse(again.ownedBySweep)
+        XCTAssertEqual(try store.givenParams(trialID: again.trialID).values, ["units": .int(99)])
+        XCTAssertEqual(try rows("SELECT key, value_json FROM trial_system_attributes WHERE trial_id = ? ORDER BY key", [retry.trialID]),
+                       [["failed_trial", "0"], ["retry_history", "[0]"]])
+        XCTAssertEqual(try value("SELECT COUNT(*) FROM trial_user_attributes WHERE trial_id = ?", [retry.trialID]), "0")
+        // Retried already: nothing more, until the retry fails in its turn.
+        XCTAssertEqual(try store.retryFailedTrials(studyID: study.id).count, 0)
+        try store.restartTrial(trialID: retry.trialID)
+        XCTAssertEqual(try store.trial(studyID: study.id, number: 3)?.attempts, 2, "one more attempt")
+        try finish(store, retry.trialID, .fail, nil, reason: "boom again")
+        let next = try store.retryFailedTrials(studyID: study.id)
+        XCTAssertEqual(next.map(\.failed), [3])
+        let nextID = try XCTUnwrap(try store.trial(studyID: study.id, number: next[0].retry)).trialID
+        XCTAssertEqual(try value("SELECT value_json FROM trial_system_attributes WHERE trial_id = ? AND key = 'retry_history'", [nextID]), "[0,3]")
+    }
+
+    func testDeleteRemovesEveryRowOfTheStudyAndNoOther() throws {
+        let gone = try makeStudy(store, name: "gone")
+        let kept = try makeStudy(store, name: "kept")
+        for s in [gone, kept] {
+            let t = try newTrial(store, s)
+            try store.reportIntermediate(trialID: t.trialID, step: 0, value: 1)
+            try finish(store, t.trialID, .fail, nil, reason: "x")
+            _ = try newTrial(store, s)
+            _ = try store.enqueueTrial(studyID: s.id, fixedParams: ["lr": .double(0.01)])
+        }
+        func counts() throws -> [String: String?] {
+            var n: [String: String?] = [:]
+            for table in ["studies", "study_directions", "study_system_attributes", "sweep_studies", "trials", "trial_params",
+                          "trial_intermediate_values", "trial_user_attributes", "trial_system_attributes", "trial_heartbeats", "sweep_trials"] {
+                n[table] = try value("SELECT COUNT(*) FROM \(table)")
+            }
+            return n
+        }
+        let before = try counts()
+        // Its controller alive (our parent): refused.
+        try store.claimStudy(id: gone.id, pid: getppid())
+        assertInputError(store.location, "is being run by process") { try store.deleteStudy(id: gone.id) }
+        try store.releaseStudy(id: gone.id, pid: getppid())
+        XCTAssertEqual(try store.deleteStudy(id: gone.id), 3)
+        XCTAssertNil(try store.study(named: "gone"))
+        XCTAssertEqual(try store.trials(studyID: kept.id).count, 3)
+        XCTAssertEqual(try counts(), before.mapValues { $0.flatMap(Int.init).map { String($0 / 2) } }, "the other study's rows are all there")
+    }
+}
+
+/// Errors collected from several threads.
+final class ErrorList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var errors: [any Error] = []
+    func append(_ e: any Error) { lock.lock(); errors.append(e); lock.unlock() }
+    var all: [any Error] { lock.lock(); defer { lock.unlock() }; return errors }
+}
+
+/// Each backend's conformance class runs the whole contract: it overrides every test of
+/// `TrialStoreConformance` (read from the sources, as test discovery would miss a forgotten one).
+final class ConformanceSuiteTests: XCTestCase {
+    func testEveryBackendRunsTheWholeContract() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        func tests(_ file: URL, overriding: Bool) throws -> Set<String> {
+            let whole = try String(contentsOf: file, encoding: .utf8)
+            let text = whole.components(separatedBy: "\nfinal class ConformanceSuiteTests")[0]
+            let pattern = overriding ? #"override func (test\w+)\(\)"# : #"\n    func (test\w+)\(\)"#
+            let regex = try NSRegularExpression(pattern: pattern)
+            return Set(regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).map {
+                String(text[Range($0.range(at: 1), in: text)!])
+            })
+        }
+        let contract = try tests(folder.appendingPathComponent("TrialStoreConformance.swift"), overriding: false)
+        XCTAssertGreaterThan(contract.count, 10)
+        let backends = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix("StoreConformanceTests.swift") }
+        XCTAssertTrue(backends.contains("SQLiteStoreConformanceTests.swift"), "\(backends)")
+        for file in backends {
+            let run = try tests(folder.appendingPathComponent(file), overriding: true)
+            XCTAssertEqual(contract.subtracting(run).sorted(), [], "\(file) does not run these contract tests")
+        }
+    }
+}
