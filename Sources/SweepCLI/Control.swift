@@ -180,7 +180,9 @@ struct Logs: ParsableCommand {
                 print("resumed from the checkpoint of epoch \(k) (attempt \(t.attempts))")
             }
             if let r = t.reason { print("reason: \(r)") }
-            if let a = t.artifactDir { print("artifacts: \(a)") }
+            // Stored when the trial finishes; a running trial's folder is where every attempt puts it.
+            let folder = t.artifactDir ?? TrialFolder.trial(db: store.db, study: s.name, number: n)
+            if FileManager.default.fileExists(atPath: folder) { print("artifacts: \(folder)") }
             print("parameters:")
             let ext = space.external(t.record.params)
             for p in space.parameters { if let v = ext[p.name] { print("  \(p.name) = \(v)") } }
@@ -204,13 +206,15 @@ struct Logs: ParsableCommand {
                 print("==")
             }
         }
-        var printed: [Int: TrialState] = [:]
-        for t in try db.trials(studyID: s.id) { print(Self.line(t)); printed[t.record.number] = t.record.state }
+        let listed = try db.trials(studyID: s.id)
+        for t in listed { print(Self.line(t)) }
         guard follow else { return }
         // New log lines and trial states as they come, until the study's run ends; the daemon's
         // log has a line per finished trial of the studies it runs, so the store's are printed
         // only for a study another process runs (a foreground search).
         let inDaemon = s.controllerPID != nil && DaemonClient(db: store.db).daemonPID() == s.controllerPID
+        var shown = Set(listed.filter { $0.record.state.isFinished }.map(\.record.number))
+        var since = listed.compactMap(\.datetimeComplete).max()?.addingTimeInterval(-0.001)
         let interrupt = SignalStopper { Glibc.exit(0) }
         defer { interrupt.cancel() }
         while true {
@@ -226,9 +230,13 @@ struct Logs: ParsableCommand {
                     for l in matcher.lines(in: Data(whole)) { print(l) }
                 }
             }
-            for t in try db.trials(studyID: s.id) where t.record.state.isFinished && printed[t.record.number] != t.record.state {
-                if !inDaemon { print(Self.line(t)) }
-                printed[t.record.number] = t.record.state
+            if !inDaemon {
+                // Only the trials finished since the last poll (stored times have microseconds:
+                // a millisecond back, so none is missed; `shown` keeps each to one line).
+                for t in try db.finishedTrials(studyID: s.id, completedSince: since) where shown.insert(t.record.number).inserted {
+                    print(Self.line(t))
+                    if let done = t.datetimeComplete { since = max(since ?? .distantPast, done.addingTimeInterval(-0.001)) }
+                }
             }
             if !running { break }
             usleep(500_000)

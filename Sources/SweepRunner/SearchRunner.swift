@@ -525,7 +525,7 @@ public final class SearchRunner: @unchecked Sendable {
     /// Starts a trial's process. `seed`: the stored one (a retry keeps the failed trial's seed
     /// under its new number). `attempt`: which start of the trial this is, from 1.
     ///
-    /// Every trial gets its folder (recorded as its artifact folder) for its checkpoint: a
+    /// Every trial gets its folder (recorded as its artifact folder when it finishes) for its checkpoint: a
     /// built-in trial writes `checkpoint` there after every epoch and continues from it when run
     /// again; a command gets `checkpoints/` as `SWEEP_CHECKPOINT_DIR` and `SWEEP_ATTEMPT`.
     func spawn(id: Int64, number: Int, seed: UInt64, values: [String: Double], configJSON: String, attempt: Int = 1) throws {
@@ -537,7 +537,6 @@ public final class SearchRunner: @unchecked Sendable {
         do { try Folders.create(checkpoints) } catch {
             return try finishUnstarted(id: id, number: number, reason: "its checkpoint folder could not be made: \(error)")
         }
-        try store.recordArtifacts(trialID: id, dir: folder)
         if let command = spec.command {
             let external = spec.space.external(values)
             var names: [String: String] = ["trial": "\(number)", "seed": "\(seed)", "seed32": "\(Self.seed32(seed))",

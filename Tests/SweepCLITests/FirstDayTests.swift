@@ -220,6 +220,35 @@ final class FirstDayTests: XCTestCase {
         _ = daemon.terminate()
     }
 
+    /// `logs --follow` of a search another process runs (a foreground one, no daemon log): each
+    /// trial's line once as it finishes, and it returns when the run ends.
+    func testFollowingTheLogOfAForegroundSearch() throws {
+        let dir = CLI.tempDir()
+        let space = try commandStudy(dir, name: "fg", trials: 5, script: """
+        import json, sys, time
+        p = json.load(sys.stdin)
+        time.sleep(0.4)
+        print(json.dumps({"value": p["x"]}))
+        """)
+        let search = Process()
+        search.executableURL = URL(fileURLWithPath: CLI.binary)
+        search.arguments = ["start", space, "--foreground", "--workers", "1", "--db", dir + "/r.db"]
+        search.currentDirectoryURL = URL(fileURLWithPath: dir)
+        search.standardOutput = FileHandle.nullDevice
+        search.standardError = FileHandle.nullDevice
+        try search.run()
+        // Polled without asserting: the database does not exist at first.
+        waitUntil(30, "the study to run") {
+            (try? CLI.run(["status", "fg", "--db", dir + "/r.db", "--json"]))?.stdout.contains(#""state" : "running""#) ?? false
+        }
+        let logs = try CLI.run(["logs", "fg", "--follow", "--db", dir + "/r.db"], timeout: 60)
+        search.waitUntilExit()
+        XCTAssertEqual(logs.status, 0, logs.stderr)
+        for n in 0..<5 {
+            XCTAssertEqual(logs.stdout.components(separatedBy: "trial \(n) complete").count - 1, 1, "trial \(n) once: \(logs.stdout)")
+        }
+    }
+
     /// Small things of the command line: negative numbers reach validation, --version, and a
     /// results folder that cannot be made is named without a Foundation error code.
     func testCommandLineDetails() throws {
