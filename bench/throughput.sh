@@ -18,7 +18,7 @@ for s in random tpe; do
       --db "$T/sweep-$s.db" > "$T/out-$s.txt"
   end=$(date +%s.%N)
   echo "sweep $s (2 workers): $N trials in $(python3 -c "print(f'{$end-$start:.2f} s, {$N/($end-$start):.1f} trials/s')") (whole command)"
-  grep "^ran " "$T/out-$s.txt" | sed "s/^/  sweep $s: /"
+  grep " trials finished in " "$T/out-$s.txt" | sed "s/^/  sweep $s: /"
 done
 # The same random search submitted to a daemon (started by `sweep start`) and followed to the end.
 start=$(date +%s.%N)
