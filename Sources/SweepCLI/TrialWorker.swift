@@ -17,7 +17,6 @@ struct TrialWorker: ParsableCommand {
 
     @Option var metric: String = "val_accuracy"
     @Option var dataDir: String?
-    @Option(help: "Train at most this many epochs (replay of a pruned trial).") var epochs: Int?
     @Option(help: "Write a checkpoint here after every epoch, and continue from it when it exists.") var checkpoint: String?
 
     func run() throws {
@@ -48,7 +47,6 @@ struct TrialWorker: ParsableCommand {
             let v = try report(r)
             last = v
             if !v.isFinite || !r.trainLoss.isFinite { return }   // the controller fails the trial on NaN
-            if let epochs, r.epoch >= epochs { break }
         }
         if let last { print("{\"value\": \(Self.number(last))}") }
     }

@@ -69,7 +69,7 @@ public struct TabularEncoding: Codable, Sendable, Equatable {
     public var header: Bool
     public var label: String
     public var columns: [Column]
-    public var task: Task
+    public var task: LearningTask
     /// Class names in the order of the model's outputs (classification).
     public var classes: [String]?
     public var missing: MissingValues
@@ -84,7 +84,7 @@ public struct TabularEncoding: Codable, Sendable, Equatable {
 
     /// Fits the encoding on a training table. `label` is a column name (a 0-based index when the
     /// file has no header).
-    public static func fit(_ t: CSVTable, label: String, header: Bool = true, task: Task? = nil,
+    public static func fit(_ t: CSVTable, label: String, header: Bool = true, task: LearningTask? = nil,
                            missing: MissingValues = .error) throws -> TabularEncoding {
         guard let labelIndex = t.columns.firstIndex(of: label) else {
             if !header {
@@ -258,7 +258,7 @@ public struct TabularEncoding: Codable, Sendable, Equatable {
 
 /// CSV data sets: a header row (or `header: false`) and a label column; see `TabularEncoding`.
 public enum CSVLoader {
-    public static func load(bytes: [UInt8], file: String, label: String, task: Task? = nil, header: Bool = true,
+    public static func load(bytes: [UInt8], file: String, label: String, task: LearningTask? = nil, header: Bool = true,
                             missing: MissingValues = .error, name: String) throws -> Dataset {
         let table = try CSVTable.parse(bytes, file: file, header: header)
         return try TabularEncoding.fit(table, label: label, header: header, task: task, missing: missing).dataset(table, name: name)

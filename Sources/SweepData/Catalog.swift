@@ -11,7 +11,7 @@ public struct DatasetSpec: Codable, Sendable, Equatable {
     /// For `csv`: the label column (its 0-based index when `header` is false).
     public var label: String?
     /// For `csv`: force classification or regression (default: inferred from the label column).
-    public var task: Task?
+    public var task: LearningTask?
     /// For `csv`: whether the first row names the columns (nil: true).
     public var header: Bool?
     /// For `csv`: what missing values do (nil: `error`).
@@ -34,7 +34,7 @@ public struct DatasetSpec: Codable, Sendable, Equatable {
 
     public static let builtins = ["digits", "mnist", "fashion-mnist", "cifar10", "csv", "idx"]
 
-    public init(name: String, path: String? = nil, label: String? = nil, task: Task? = nil, header: Bool? = nil,
+    public init(name: String, path: String? = nil, label: String? = nil, task: LearningTask? = nil, header: Bool? = nil,
                 missing: MissingValues? = nil, testPath: String? = nil, train: IDXFiles? = nil, test: IDXFiles? = nil,
                 validation: Double = 0.1, testFraction: Double = 0.2, scaling: Scaling = .unit,
                 splitSeed: UInt64 = 0, limit: Int? = nil) {

@@ -1,7 +1,7 @@
 import SweepCore
 
 /// What a model learns to predict.
-public enum Task: String, Codable, Sendable, Equatable {
+public enum LearningTask: String, Codable, Sendable, Equatable {
     case classification
     case regression
 }
@@ -15,7 +15,7 @@ public struct Dataset: Sendable {
     public var name: String
     public var sampleShape: [Int]
     public var features: [Float]
-    public var task: Task
+    public var task: LearningTask
     public var labels: [Int32]
     public var values: [Float]
     public var classCount: Int

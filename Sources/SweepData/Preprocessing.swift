@@ -8,7 +8,7 @@ import SweepCore
 public struct Preprocessing: Codable, Sendable, Equatable {
     /// The data set's kind (`csv`, `idx`, `mnist`, ...).
     public var dataset: String
-    public var task: Task
+    public var task: LearningTask
     /// One sample as the engine sees it: [H, W, C] for images (channels last), [D] for tables.
     public var inputShape: [Int]
     /// Class names, output i is class `classes[i]` (classification only).

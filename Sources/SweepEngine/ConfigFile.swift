@@ -85,9 +85,9 @@ public enum ConfigFile {
         guard DatasetSpec.builtins.contains(name) else {
             throw r.error("name", "unknown data set '\(name)'; accepted: \(DatasetSpec.builtins.joined(separator: ", "))")
         }
-        var task: Task? = nil
+        var task: LearningTask? = nil
         if let t = try r.string("task") {
-            guard let v = Task(rawValue: t) else { throw r.error("task", "'\(t)' is not accepted; accepted: classification, regression") }
+            guard let v = LearningTask(rawValue: t) else { throw r.error("task", "'\(t)' is not accepted; accepted: classification, regression") }
             task = v
         }
         let csvKeys = ["path", "label", "header", "missing", "test_path"], idxKeys = ["train", "test"]

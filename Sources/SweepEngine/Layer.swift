@@ -44,8 +44,6 @@ public protocol Layer: AnyObject {
 }
 
 public extension Layer {
-    /// A pure reshape (Flatten): the network aliases its output to its input and skips it.
-    var isReshape: Bool { false }
     var stateCount: Int { 0 }
     var inputSize: Int { inputShape.reduce(1, *) }
     var outputSize: Int { outputShape.reduce(1, *) }

@@ -81,8 +81,6 @@ public final class Network {
         for (c, g) in fusedPool.enumerated() { if let g { inner.formUnion(c..<(c + g.count - 1)) } }
         acts = []; dacts = []
         for (i, size) in sizes.enumerated() {
-            // A reshape's output is its input: share the buffers.
-            if i > 0 && layers[i - 1].isReshape { acts.append(acts[i - 1]); dacts.append(dacts[i - 1]); continue }
             if i > 0 && inner.contains(i - 1) { acts.append(FloatBuffer(count: 0)); dacts.append(FloatBuffer(count: 0)); continue }
             acts.append(FloatBuffer(count: size * maxBatch)); dacts.append(FloatBuffer(count: size * maxBatch))
         }
@@ -125,10 +123,8 @@ public final class Network {
                 i += g.count
                 continue
             }
-            if !layers[i].isReshape {
-                layers[i].forward(acts[i + 1].pointer, acts[i].pointer, params.pointer + paramOffsets[i],
-                                  state.pointer + stateOffsets[i], batch: B, ctx: &ctx)
-            }
+            layers[i].forward(acts[i + 1].pointer, acts[i].pointer, params.pointer + paramOffsets[i],
+                              state.pointer + stateOffsets[i], batch: B, ctx: &ctx)
             i += 1
         }
     }
@@ -142,10 +138,8 @@ public final class Network {
                 i = c - 1
                 continue
             }
-            if !layers[i].isReshape {
-                layers[i].backward(needsInputGradient[i] ? dacts[i].pointer : nil, grads.pointer + paramOffsets[i], dacts[i + 1].pointer,
-                                   acts[i].pointer, acts[i + 1].pointer, params.pointer + paramOffsets[i], batch: B)
-            }
+            layers[i].backward(needsInputGradient[i] ? dacts[i].pointer : nil, grads.pointer + paramOffsets[i], dacts[i + 1].pointer,
+                               acts[i].pointer, acts[i + 1].pointer, params.pointer + paramOffsets[i], batch: B)
             i -= 1
         }
     }

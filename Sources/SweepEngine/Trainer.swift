@@ -69,7 +69,7 @@ public final class Trainer {
     var augmenter: Augmenter?
     public var totalSeconds: Double = 0
 
-    public var task: Task { splits.train.task }
+    public var task: LearningTask { splits.train.task }
 
     public init(config: TrialConfig, splits: DataSplits, file: String = "model") throws {
         self.config = config; self.splits = splits

@@ -4,9 +4,6 @@ public enum Decision: Equatable, Sendable, Codable {
     case `continue`
     /// Stop now; the trial ends PRUNED with its last reported value.
     case stop
-    /// Stop for now, keeping a checkpoint; the trial may be resumed later (synchronous successive
-    /// halving). The runner treats it like `stop` until pause/resume is implemented.
-    case pause
 }
 
 /// A scheduler decides, after each intermediate report, whether a trial goes on.
@@ -17,8 +14,6 @@ public enum Decision: Equatable, Sendable, Codable {
 ///   daemon or a second process decides exactly the same (no hidden counters, no wall clock).
 /// - `decide` is called after each report of a RUNNING trial; `trial.intermediate` already holds
 ///   that report. Reports are objective values (e.g. validation accuracy per epoch).
-/// - A scheduler may also cap the resource: `maxResource(for:)` tells the runner how many epochs
-///   a trial may use at most (Hyperband's brackets differ), nil for the study's budget.
 public protocol Scheduler: Sendable {
     var name: String { get }
     func decide(trial: TrialRecord, all: [TrialRecord], direction: Direction, studySeed: UInt64) -> Decision

@@ -6,7 +6,7 @@ import SweepEngine
 /// A data set a study's trials train on, as loaded before the study runs.
 public struct DataSummary: Sendable {
     public var spec: DatasetSpec
-    public var task: Task
+    public var task: LearningTask
     public var train: Int
     public var validation: Int
     public var test: Int

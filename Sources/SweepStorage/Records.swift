@@ -34,7 +34,7 @@ public struct StudyRecord: Sendable, Equatable {
     public var controllerPID: Int32? = nil
     public var controllerHost: String? = nil
     public var controllerHeartbeat: Date? = nil
-    /// How the study was started (JSON of the runner's `StudyOptions`), so it can be run again
+    /// How the study was started (JSON of the runner's `RunOptions`), so it can be run again
     /// by another process; nil for studies written before Sweep stored it.
     public var runOptionsJSON: String? = nil
     /// Why the study's last run ended before its total (too many failures), if it did.

@@ -10,8 +10,8 @@ public enum Padding: String, Codable, Sendable, CaseIterable {
 }
 
 /// 2-D convolution over channels-last images, by im2col and one GEMM per batch; or, for 3x3
-/// stride-1 convolutions with at least 4 input channels, by Winograd with output tiles of 2, 4
-/// and 6 (`Conv2D+Winograd.swift`); or, for inputs with 1-3 channels (a first layer over grey or RGB
+/// stride-1 convolutions with at least 4 input channels, by Winograd with output tiles of 2, 4,
+/// 6 and 8 (`Conv2D+Winograd.swift`); or, for inputs with 1-3 channels (a first layer over grey or RGB
 /// images), directly: there im2col's GEMM would have an inner dimension of only KH*KW*C and its
 /// column buffer would be KH*KW times the input, so a loop vectorized over K is faster.
 /// Parameters: W (K, KH, KW, C) then b (K). (The exporter converts W to PyTorch's (K, C, KH, KW).)

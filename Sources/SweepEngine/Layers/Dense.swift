@@ -42,7 +42,6 @@ public final class Flatten: Layer {
     public let inputShape: [Int]
     public var outputShape: [Int] { [inputShape.reduce(1, *)] }
     public var parameterCount: Int { 0 }
-    public var isReshape: Bool { true }
     public init(input: [Int]) { inputShape = input }
 
     public func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
