@@ -21,7 +21,7 @@ struct Check: ParsableCommand {
     func run() throws {
         let spec = try StudySpec.load(path: space, overrides: overrides)
         try spec.preflight()
-        let (sampler, _) = try spec.makeSearchComponents()   // as SearchRunner.init builds them
+        let (sampler, _) = try spec.makeSearchComponents()   // as StudyController.init builds them
         let data = try spec.inspectData(dataDir: absolute(DataDirectory.resolve(dataDir)))
         if json {
             print(try Self.json(spec, resolvedSampler: sampler.name, data: data))

@@ -49,9 +49,9 @@ struct Stop: ParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() throws {
-        let db = try openStore(store.db)
+        let db = try openStoreForWriting(store.db)
         let s = try findStudy(db, study, db: store.db)
-        guard s.isRunning(), let pid = s.controllerPID else {
+        guard s.isRunning() else {
             // Nothing runs it: a stopped or finished study stays as it is; an interrupted one is
             // marked stopped, so no daemon takes it up again.
             if s.status == .running {
@@ -62,23 +62,22 @@ struct Stop: ParsableCommand {
             }
             return
         }
-        guard s.controllerHost == ProcessInfo.processInfo.hostName else {
-            throw InputError(field: "STUDY", "study '\(s.name)' runs on \(s.controllerHost ?? "?"), not on this machine")
-        }
+        // The daemon of this database runs it (among others): it stops this study only. Else (a
+        // foreground search, a daemon elsewhere) the study is marked stopped in the store, which
+        // its controller checks every second (`StudyController.tick`); no process is signalled.
         let client = DaemonClient(db: store.db)
-        if client.daemonPID() == pid {
-            // The daemon runs it (among others): ask it to stop this study only.
-            try checkAPI(try client.request("POST", "/v1/studies/" + pathComponent(s.name) + "/stop"), expect: 202)
-        } else {
-            kill(pid, SIGTERM)   // a foreground `sweep start --foreground`
+        let asked = client.daemonPID() == nil ? nil : try? client.stop(study: s.name)
+        if asked?.status != 202 {
+            if let asked, asked.status != 409 { try checkAPI(asked, expect: 202) }
+            try db.updateStudy(id: s.id, status: .stopped)
         }
         let deadline = Date().addingTimeInterval(wait)
         while Date() < deadline {
-            if let now = try db.study(named: s.name), !now.isRunning() || now.status != .running { break }
+            if let now = try db.study(named: s.name), !now.isRunning() { break }
             usleep(50_000)
         }
-        guard let now = try db.study(named: s.name), !now.isRunning() || now.status != .running else {
-            throw RuntimeFailure("study '\(s.name)' (pid \(pid)) did not stop within \(Int(wait)) s")
+        guard let now = try db.study(named: s.name), !now.isRunning() else {
+            throw RuntimeFailure("study '\(s.name)' (pid \(s.controllerPID ?? 0)) did not stop within \(Int(wait)) s")
         }
         let finished = try db.trials(studyID: s.id).filter { $0.record.state.isFinished }.count
         print("stopped \(s.name): \(finished) of \(now.trialsTotal) trials finished; \(suggest("resume", s.name, db: store.db)) continues it")
@@ -126,21 +125,17 @@ func runAgain(_ s: StudyRecord, _ how: RunAgainOptions, db: String) throws {
         return
     }
     if how.foreground {
-        var options = RunOptions.stored(s, dbPath: db, trialExecutable: CommandLine.selfExecutable,
-                                        dataDir: absolute(DataDirectory.resolve(how.dataDir)))
-        if let workers = how.workers { options.workers = workers }
-        if let dataDir = how.dataDir { options.dataDir = absolute(dataDir) }
-        let spec = try StudySpec.parse(s.spaceText, file: s.spacePath, overrides: options.overrides)
-        try options.keepEnvironment(spec.envKeep, from: ProcessInfo.processInfo.environment, file: s.spacePath)
-        try runSearch(spec: spec, options: options)
+        var d = try StudyDefinition(s, dbPath: db, trialExecutable: CommandLine.selfExecutable,
+                                    dataDir: absolute(DataDirectory.resolve(how.dataDir)))
+        if let workers = how.workers { d.options.workers = workers }
+        if let dataDir = how.dataDir { d.options.dataDir = absolute(dataDir) }
+        try d.options.keepEnvironment(d.spec.envKeep, from: ProcessInfo.processInfo.environment, file: s.spacePath)
+        try runSearch(spec: d.spec, options: d.options)
         return
     }
-    var body: [String: Any] = ["env": ProcessInfo.processInfo.environment]
-    if let workers = how.workers { body["workers"] = workers }
-    if let dataDir = how.dataDir { body["data_dir"] = absolute(dataDir) }
+    let request = ResumeRequest(workers: how.workers, dataDir: how.dataDir.map(absolute), env: ProcessInfo.processInfo.environment)
     let seen = try existingFinished(db: db, study: s.name)
-    let (client, r) = try daemonRequest(db: db, "POST", "/v1/studies/" + pathComponent(s.name) + "/resume",
-                                        json: try JSONSerialization.data(withJSONObject: body))
+    let (client, r) = try daemonRequest(db: db) { try $0.resume(study: s.name, request) }
     try checkAPI(r, expect: 202)
     if how.detach {
         print("study \(s.name) runs in the daemon (pid \(client.daemonPID() ?? 0)); log \(client.paths.log)")
@@ -150,9 +145,6 @@ func runAgain(_ s: StudyRecord, _ how: RunAgainOptions, db: String) throws {
 }
 
 /// A study name as one URL path component.
-func pathComponent(_ name: String) -> String {
-    name.addingPercentEncoding(withAllowedCharacters: CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-_.~"))) ?? name
-}
 
 /// `sweep logs STUDY [--trial N]`: what the trials said: states, reasons, stderr tails.
 struct Logs: ParsableCommand {

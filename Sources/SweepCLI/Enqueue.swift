@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SweepCore
+import SweepDaemon
 import SweepRunner
 import SweepSearch
 import SweepStorage
@@ -28,7 +29,7 @@ struct Enqueue: ParsableCommand {
     func run() throws {
         let db = try openStoreForWriting(store.db)
         let s = try findStudy(db, study, db: store.db)
-        let space = try runSpec(s).space.adoptingStoredNames(Set(try db.trials(studyID: s.id).flatMap(\.record.params.keys)))
+        let space = try storedSpec(s).space.adoptingStoredNames(Set(try db.trials(studyID: s.id).flatMap(\.record.params.keys)))
         var given: [String: ParamValue] = [:]
         for item in values {
             guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
@@ -50,16 +51,19 @@ struct Enqueue: ParsableCommand {
         let shown = space.parameters.compactMap { p in fixed[p.name].map { "\(p.name)=\($0)" } }.joined(separator: " ")
         print("queued trial \(number) of \(s.name): \(shown)\(fixed.count < space.parameters.count ? " (the sampler chooses the others)" : "")")
         if s.isRunning() {
-            print("study \(s.name) is running: it runs this trial next")
+            print("study \(s.name) is running: it runs this trial \(tellDaemonOfAddedTrials(s.name, db: store.db) ? "next" : "within seconds, before new samples")")
         } else {
             print("it runs first when the study runs next: \(suggest("resume", s.name, db: store.db))")
         }
     }
 }
 
-/// The search space a study runs with: its stored file text with the `--set` overrides it was
-/// started with.
-func runSpec(_ study: StudyRecord) throws -> StudySpec {
-    let options = RunOptions.stored(study, dbPath: "", trialExecutable: "", dataDir: "")
-    return try StudySpec.parse(study.spaceText, file: study.spacePath, overrides: options.overrides)
+
+/// Tells the daemon of `db`, if one runs `study`, that trials were added to it, so it runs them
+/// next; returns whether it did. Another controller (a foreground search) takes them in at its
+/// next heartbeat.
+func tellDaemonOfAddedTrials(_ study: String, db: String) -> Bool {
+    let client = DaemonClient(db: db)
+    guard client.daemonPID() != nil else { return false }
+    return (try? client.added(study: study))?.status == 202
 }

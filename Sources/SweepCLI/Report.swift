@@ -45,9 +45,10 @@ func studyDataDir(_ study: StudyRecord, flag: String?) -> String {
     return RunOptions.stored(study, dbPath: "", trialExecutable: "", dataDir: DataDirectory.resolve(nil)).dataDir
 }
 
-/// The search space a study was run with, rebuilt from the file text stored with it.
+/// The search space a study runs with: its `StudyDefinition` (the stored file with the
+/// overrides, sampler, scheduler and seed it was started with).
 func storedSpec(_ study: StudyRecord) throws -> StudySpec {
-    try StudySpec.parse(study.spaceText, file: study.spacePath)
+    try StudyDefinition(study).spec
 }
 
 struct LeaderboardCommand: ParsableCommand {

@@ -30,7 +30,7 @@ struct Retry: ParsableCommand {
         let list = queued.map { "\($0.retry) (retry of \($0.failed))" }.joined(separator: ", ")
         print("queued \(queued.count) trial\(queued.count == 1 ? "" : "s") of \(s.name): \(list)")
         if s.isRunning() {
-            print("study \(s.name) is running: it runs them next")
+            print("study \(s.name) is running: it runs them \(tellDaemonOfAddedTrials(s.name, db: store.db) ? "next" : "within seconds, before new samples")")
             return
         }
         try runAgain(try findStudy(db, s.name, db: store.db), how, db: store.db)

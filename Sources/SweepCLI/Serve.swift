@@ -48,7 +48,7 @@ struct Serve: ParsableCommand {
         fflush(stdout)
         let done = DispatchSemaphore(value: 0)
         let failure = Box()
-        _Concurrency.Task {
+        Task {
             do { try await daemon.run() } catch { failure.error = error }
             done.signal()
         }
@@ -68,7 +68,7 @@ struct Shutdown: ParsableCommand {
     func run() throws {
         let client = DaemonClient(db: store.db)
         guard let pid = client.daemonPID() else { print("no daemon runs for \(absolute(store.db))"); return }
-        let r = try client.request("POST", "/v1/shutdown")
+        let r = try client.shutdown()
         guard r.status == 202 else { throw RuntimeFailure("the daemon refused to shut down: \(r.body)") }
         let deadline = Date().addingTimeInterval(wait)
         while client.daemonPID() != nil && Date() < deadline { usleep(50_000) }
@@ -111,16 +111,16 @@ func ensureDaemon(db: String, workers: Int?) throws -> DaemonClient {
     throw RuntimeFailure("the daemon (pid \(pid)) did not answer within 20 s; see \(out)")
 }
 
-/// Sends a request to the daemon of `db` (started if none runs). A daemon that is just shutting
-/// down (its idle timeout) is waited for and replaced, once.
-func daemonRequest(db: String, _ method: String, _ path: String, json: Data?) throws -> (DaemonClient, APIResponse) {
+/// Sends `call` to the daemon of `db` (started if none runs). A daemon that is just shutting
+/// down (its idle timeout: it answers 503) is waited for and replaced, once.
+func daemonRequest(db: String, _ call: (DaemonClient) throws -> APIResponse) throws -> (DaemonClient, APIResponse) {
     for attempt in 0..<2 {
         let client = try ensureDaemon(db: db, workers: nil)
         let r: APIResponse
-        do { r = try client.request(method, path, json: json) } catch is DaemonUnavailable where attempt == 0 {
+        do { r = try call(client) } catch is DaemonUnavailable where attempt == 0 {
             waitForExit(client); continue
         }
-        if r.status == 409 && r.body.contains("shutting down") && attempt == 0 { waitForExit(client); continue }
+        if r.status == 503 && attempt == 0 { waitForExit(client); continue }
         return (client, r)
     }
     throw RuntimeFailure("the daemon kept shutting down; start one with `sweep serve`")

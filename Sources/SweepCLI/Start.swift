@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SweepCore
+import SweepDaemon
 import SweepData
 import SweepEngine
 import SweepRunner
@@ -62,19 +63,13 @@ struct Start: ParsableCommand {
         }
         // Checked here too, so a bad name is refused before a daemon is started.
         try StudyName.check(study ?? spec.name, file: study == nil ? space : nil, field: study == nil ? "name" : "--study")
-        var body: [String: Any] = ["space_text": spec.text, "space_path": absolute(space), "data_dir": dataDir,
-                                   "env": ProcessInfo.processInfo.environment, "work_dir": FileManager.default.currentDirectoryPath]
-        if let study { body["study"] = study }
-        if let trials { body["trials"] = trials }
-        if let workers { body["workers"] = workers }
-        if let sampler { body["sampler"] = sampler }
-        if let scheduler { body["scheduler"] = scheduler }
-        if let seed { body["seed"] = NSNumber(value: seed) }
-        if let memoryMb { body["memory_mb"] = memoryMb }
-        if !overrides.isEmpty { body["overrides"] = overrides }
+        let request = SubmitRequest(spaceText: spec.text, spacePath: absolute(space), study: study, trials: trials, workers: workers,
+                                    sampler: sampler, scheduler: scheduler, seed: seed, dataDir: dataDir, memoryMB: memoryMb,
+                                    overrides: overrides.isEmpty ? nil : overrides, env: ProcessInfo.processInfo.environment,
+                                    workDir: FileManager.default.currentDirectoryPath)
         let name = study ?? spec.name
         let seen = Set(try existingFinished(db: store.db, study: name))
-        let (client, r) = try daemonRequest(db: store.db, "POST", "/v1/studies", json: try JSONSerialization.data(withJSONObject: body))
+        let (client, r) = try daemonRequest(db: store.db) { try $0.submit(request) }
         if r.status != 200 { try checkAPI(r, expect: 201) }
         if detach {
             print("study \(name) runs in the daemon (pid \(client.daemonPID() ?? 0)); log \(client.paths.log)")
@@ -96,30 +91,34 @@ func existingFinished(db: String, study: String) throws -> [Int] {
 /// Runs a search in this process with a progress display, and prints the leaderboard.
 func runSearch(spec: StudySpec, options: RunOptions) throws {
     let progress = ProgressPrinter()
-    let runner = try SearchRunner(spec: spec, options: options, observer: progress)
-    let stopper = SignalStopper(saying: "stopping: waiting for running trials to stop (Ctrl-C again to quit at once)") { runner.stop() }
+    let controller = try StudyController(spec: spec, options: options, observer: progress)
+    let pool = TrialPool(workers: options.workers)
+    let stopper = SignalStopper(saying: "stopping: waiting for running trials to stop (Ctrl-C again to quit at once)") {
+        pool.stop(studyID: controller.study.id)
+    }
     let began = Date()
-    let stored = try runner.run()
+    let cpuSeconds = try pool.run(controller)
+    let stored = try controller.store.trials(studyID: controller.study.id)
     stopper.cancel()
     progress.finish()
     let board = Leaderboard(trials: stored, space: spec.space, direction: spec.objective.direction)
     let elapsed = Date().timeIntervalSince(began)
-    let finished = runner.trialsFinished
+    let finished = controller.trialsFinished
     if finished > 0 {
         print(String(format: "%d trials finished in %.1f s (%.1f trials/s), controller CPU %.3f ms per trial",
-                     finished, elapsed, Double(finished) / elapsed, runner.controllerCPUSeconds / Double(finished) * 1000))
+                     finished, elapsed, Double(finished) / elapsed, cpuSeconds / Double(finished) * 1000))
     }
     print("")
-    print(board.table(top: 10, study: runner.study.name, metric: spec.objective.metric))
-    if let why = runner.stopReason {
-        guard runner.study.status == .finished else {
-            throw RuntimeFailure("the search stopped: \(why)\nfix the cause, then \(suggest("resume", runner.study.name, db: options.dbPath)) continues it")
+    print(board.table(top: 10, study: controller.study.name, metric: spec.objective.metric))
+    if let why = controller.stopReason {
+        guard controller.study.status == .finished else {
+            throw RuntimeFailure("the search stopped: \(why)\nfix the cause, then \(suggest("resume", controller.study.name, db: options.dbPath)) continues it")
         }
         print("finished: \(why)")
     }
-    try checkSomeTrialSucceeded(stored, study: runner.study.name, db: options.dbPath)
+    try checkSomeTrialSucceeded(stored, study: controller.study.name, db: options.dbPath)
     if stored.contains(where: { $0.record.state == .waiting }) {
-        print("stopped: run the same command again (or \(suggest("resume", runner.study.name, db: options.dbPath))) to continue the study")
+        print("stopped: run the same command again (or \(suggest("resume", controller.study.name, db: options.dbPath))) to continue the study")
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SweepCore
+import SweepRunner
 
 /// `sweep`: the root command only lists its subcommands (one file each in this folder).
 struct Sweep: ParsableCommand {
@@ -18,6 +19,10 @@ do {
     try command.run()
     exit(0)
 } catch let e as InputError {
+    FileHandle.standardError.write("error: \(e)\n".data(using: .utf8)!)
+    exit(2)
+} catch let e as StudyBusy {
+    // The study named is another controller's: the user's input, like a name already taken.
     FileHandle.standardError.write("error: \(e)\n".data(using: .utf8)!)
     exit(2)
 } catch let e as RuntimeFailure {

@@ -24,6 +24,11 @@ struct APIError: Error {
 }
 
 enum StudyJSON {
+    static func data<T: Encodable>(_ v: T) -> Data {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try! e.encode(v)
+    }
     static func encode<T: Encodable>(_ v: T) -> String {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -33,23 +38,32 @@ enum StudyJSON {
 
 /// `POST /v1/studies`: a search to run. `space_text` is the search-space file's text and
 /// `space_path` its absolute path (the study's label, and the folder a user command runs in); the
-/// rest are `sweep start`'s options.
-struct SubmitRequest: Decodable, Sendable {
-    var spaceText: String
-    var spacePath: String
-    var study: String?
-    var trials: Int?
-    var workers: Int?
-    var sampler: String?
-    var scheduler: String?
-    var seed: UInt64?
-    var dataDir: String?
-    var memoryMB: Int?
-    var overrides: [String]?
+/// rest are `sweep start`'s options. The CLI sends it (`DaemonClient.submit`), the daemon
+/// checks it (`parse`): one type for both sides.
+public struct SubmitRequest: Codable, Sendable, Equatable {
+    public var spaceText: String
+    public var spacePath: String
+    public var study: String?
+    public var trials: Int?
+    public var workers: Int?
+    public var sampler: String?
+    public var scheduler: String?
+    public var seed: UInt64?
+    public var dataDir: String?
+    public var memoryMB: Int?
+    public var overrides: [String]?
     /// The environment the trials start with (the submitting shell's); default: the daemon's.
-    var env: [String: String]?
+    public var env: [String: String]?
     /// The submitting shell's working directory (absolute), where built-in trials run.
-    var workDir: String?
+    public var workDir: String?
+
+    public init(spaceText: String, spacePath: String, study: String? = nil, trials: Int? = nil, workers: Int? = nil,
+                sampler: String? = nil, scheduler: String? = nil, seed: UInt64? = nil, dataDir: String? = nil, memoryMB: Int? = nil,
+                overrides: [String]? = nil, env: [String: String]? = nil, workDir: String? = nil) {
+        self.spaceText = spaceText; self.spacePath = spacePath; self.study = study; self.trials = trials; self.workers = workers
+        self.sampler = sampler; self.scheduler = scheduler; self.seed = seed; self.dataDir = dataDir; self.memoryMB = memoryMB
+        self.overrides = overrides; self.env = env; self.workDir = workDir
+    }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case spaceText = "space_text", spacePath = "space_path", study, trials, workers, sampler, scheduler, seed
@@ -78,10 +92,13 @@ struct SubmitRequest: Decodable, Sendable {
 }
 
 /// `POST /v1/studies/NAME/resume`: optional overrides of how the stored study runs.
-struct ResumeRequest: Decodable, Sendable {
-    var workers: Int?
-    var dataDir: String?
-    var env: [String: String]?
+public struct ResumeRequest: Codable, Sendable, Equatable {
+    public var workers: Int?
+    public var dataDir: String?
+    public var env: [String: String]?
+    public init(workers: Int? = nil, dataDir: String? = nil, env: [String: String]? = nil) {
+        self.workers = workers; self.dataDir = dataDir; self.env = env
+    }
     enum CodingKeys: String, CodingKey, CaseIterable { case workers, dataDir = "data_dir", env }
 
     static func parse(_ body: Data) throws -> ResumeRequest {

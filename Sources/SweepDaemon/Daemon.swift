@@ -43,10 +43,13 @@ public struct DaemonConfig: Sendable {
 ///   A request naming another database (the `Sweep-Database` header) is refused with 421.
 /// - Every study it runs shares one `TrialPool` (fair share between studies).
 /// - On start it takes up every study stored as running whose controller is gone: the trials
-///   left RUNNING are run again with the same parameters and seed (see `SearchRunner`).
+///   left RUNNING are run again with the same parameters and seed (see `StudyController`).
 /// - SIGTERM, SIGINT or `POST /v1/shutdown`: the API closes, running trials are stopped and
 ///   re-queued, the studies stay `running` for the next daemon, and `run()` returns.
-/// - Bad requests get 4xx with `{"error": ...}` and change nothing; a failing study ends alone.
+/// - Bad requests get 4xx with `{"error": ...}` and change nothing: 400 for bad input
+///   (`InputError`), 409 for a study another controller runs (`StudyBusy`), 503 while shutting
+///   down (`PoolShuttingDown`); the status follows the error's type, never its text. A failing
+///   study ends alone (its store failure, its bad stored data): the daemon and its other studies go on.
 public final class Daemon: @unchecked Sendable {
     public let config: DaemonConfig
     public let paths: DaemonPaths
@@ -138,16 +141,12 @@ public final class Daemon: @unchecked Sendable {
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: hbLogger))
         stateLock.withLock { self.group = group }
         let idle = config.idleTimeout.map { timeout in Task { [weak self] in await self?.watchIdle(timeout) } }
-        do {
-            try await group.run()
-        } catch {
+        var apiFailure: (any Error)?
+        do { try await group.run() } catch {
             logger.error("the API stopped", metadata: ["error": "\(error)"])
-            idle?.cancel()
-            pool.shutdown()
-            poolDone.wait()
-            unlink(paths.socket)
-            throw RuntimeFailure("the daemon's API failed: \(error)")
+            apiFailure = error
         }
+        // The one clean-up, whichever way the API ended.
         idle?.cancel()
         logger.info("shutting down: stopping running trials")
         pool.shutdown()
@@ -155,6 +154,7 @@ public final class Daemon: @unchecked Sendable {
             DispatchQueue.global().async { poolDone.wait(); c.resume() }
         }
         unlink(paths.socket)
+        if let apiFailure { throw RuntimeFailure("the daemon's API failed: \(apiFailure)") }
         logger.info("stopped")
     }
 
@@ -188,9 +188,9 @@ public final class Daemon: @unchecked Sendable {
             for summary in try store.studies() where summary.status == .running {
                 guard let s = try store.study(named: summary.name), !s.isRunning() else { continue }
                 do {
-                    let runner = try makeRunner(s, workers: nil, dataDir: nil)
+                    let controller = try makeController(s, workers: nil, dataDir: nil)
                     let left = try store.trials(studyID: s.id).filter { $0.record.state == .running || $0.record.state == .waiting }.count
-                    pool.submit(runner) { [logger] error in
+                    pool.submit(controller) { [logger] error in
                         if let error { logger.error("cannot resume", metadata: ["study": "\(s.name)", "error": "\(error)"]) }
                         else { logger.info("resumed an interrupted study", metadata: ["study": "\(s.name)", "rerun": "\(left)"]) }
                     }
@@ -203,19 +203,18 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    /// A runner for a stored study, run as it was started (its stored options).
-    func makeRunner(_ s: StudyRecord, workers: Int?, dataDir: String?, env: [String: String]? = nil) throws -> SearchRunner {
-        var o = RunOptions.stored(s, dbPath: paths.db, trialExecutable: config.trialExecutable, dataDir: config.dataDir)
-        o.environment = env
-        if let workers { o.workers = workers }
-        if let dataDir { o.dataDir = dataDir }
-        let spec = try StudySpec.parse(s.spaceText, file: s.spacePath, overrides: o.overrides)
+    /// A controller for a stored study, run as it was started (its stored options).
+    func makeController(_ s: StudyRecord, workers: Int?, dataDir: String?, env: [String: String]? = nil) throws -> StudyController {
+        var d = try StudyDefinition(s, dbPath: paths.db, trialExecutable: config.trialExecutable, dataDir: config.dataDir)
+        d.options.environment = env
+        if let workers { d.options.workers = workers }
+        if let dataDir { d.options.dataDir = dataDir }
         // A user's resume brings the shell's values of env_keep; a daemon taking the study up
         // uses the stored ones.
-        if let env { try o.keepEnvironment(spec.envKeep, from: env, file: s.spacePath) }
-        let runner = try SearchRunner(spec: spec, options: o, store: store)
-        runner.observer = observer(for: s)
-        return runner
+        if let env { try d.options.keepEnvironment(d.spec.envKeep, from: env, file: s.spacePath) }
+        let controller = try StudyController(spec: d.spec, options: d.options, store: store)
+        controller.observer = observer(for: s)
+        return controller
     }
 
     func observer(for s: StudyRecord) -> StudyLogObserver {
@@ -227,11 +226,11 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    func submit(_ runner: SearchRunner) async -> (any Error)? {
-        await withCheckedContinuation { c in pool.submit(runner) { c.resume(returning: $0) } }
+    func submit(_ controller: StudyController) async -> (any Error)? {
+        await withCheckedContinuation { c in pool.submit(controller) { c.resume(returning: $0) } }
     }
 
-    func ended(_ r: SearchRunner) {
+    func ended(_ r: StudyController) {
         var meta: Logger.Metadata = ["study": "\(r.study.name)", "status": "\(r.study.status.rawValue)"]
         if let why = r.stopReason { meta["reason"] = "\(why)" }
         if let f = r.failure { meta["error"] = "\(f)"; logger.error("study ended by an error", metadata: meta) }
@@ -284,7 +283,7 @@ public final class Daemon: @unchecked Sendable {
 
     /// Routes one request. Paths: `/v1/health`, `/v1/studies`, `/v1/studies/NAME`,
     /// `/v1/studies/NAME/leaderboard`, `/v1/studies/NAME/stop`, `/v1/studies/NAME/resume`,
-    /// `/v1/shutdown`.
+    /// `/v1/studies/NAME/added`, `/v1/shutdown`.
     public func handle(method: String, path: [String], top: String?, body: Data) async -> APIResponse {
         do {
             guard path.first == "v1", let endpoint = Endpoint(Array(path.dropFirst())) else {
@@ -303,7 +302,7 @@ public final class Daemon: @unchecked Sendable {
                 let s = try study(name)
                 var n: Int? = nil
                 if let top { guard let t = Int(top), t >= 1 else { throw APIError("top must be a positive integer, got '\(top.prefix(40))'") }; n = t }
-                let spec = try StudySpec.parse(s.spaceText, file: s.spacePath)
+                let spec = try StudyDefinition(s).spec
                 let board = Leaderboard(trials: try store.trials(studyID: s.id), space: spec.space, direction: s.direction)
                 return APIResponse(status: 200, body: board.json(top: n))
             case ("POST", .stop(let name)):
@@ -311,13 +310,18 @@ public final class Daemon: @unchecked Sendable {
                 guard pool.stop(studyID: s.id) else { throw APIError(409, "study '\(s.name)' is not running in this daemon") }
                 logger.info("stop requested", metadata: ["study": "\(s.name)"])
                 return APIResponse(status: 202, body: StudyJSON.encode(["study": s.name, "state": "stopping"]))
+            case ("POST", .added(let name)):
+                let s = try study(name)
+                guard pool.isActive(studyID: s.id) else { throw APIError(409, "study '\(s.name)' is not running in this daemon") }
+                pool.signalAddedTrials(studyID: s.id)
+                return APIResponse(status: 202, body: StudyJSON.encode(["study": s.name, "state": "taking in added trials"]))
             case ("POST", .resume(let name)):
                 let request = try ResumeRequest.parse(body)
                 let s = try study(name)
                 // Already running here (a daemon that just started took it up): nothing to do.
                 if pool.isActive(studyID: s.id) { return APIResponse(status: 202, body: StudyJSON.encode(try report(s.name))) }
                 if s.isRunning() { throw APIError(409, "study '\(s.name)' is already running (pid \(s.controllerPID ?? 0))") }
-                return try await start(makeRunner(s, workers: request.workers, dataDir: request.dataDir, env: request.env), status: 202)
+                return try await start(makeController(s, workers: request.workers, dataDir: request.dataDir, env: request.env), status: 202)
             case ("POST", .shutdown):
                 logger.info("shutdown requested through the API")
                 requestShutdown()
@@ -327,8 +331,12 @@ public final class Daemon: @unchecked Sendable {
             }
         } catch let e as APIError {
             return .error(e.status, e.message)
+        } catch let e as StudyBusy {
+            return .error(409, e.description)
+        } catch let e as PoolShuttingDown {
+            return .error(503, e.description)
         } catch let e as InputError {
-            return .error(e.message.contains("is being run by process") ? 409 : 400, e.description)
+            return .error(400, e.description)
         } catch {
             logger.error("request failed", metadata: ["error": "\(error)"])
             return .error(500, "\(error)")
@@ -336,7 +344,7 @@ public final class Daemon: @unchecked Sendable {
     }
 
     enum Endpoint {
-        case health, studies, shutdown, study(String), leaderboard(String), stop(String), resume(String)
+        case health, studies, shutdown, study(String), leaderboard(String), stop(String), resume(String), added(String)
         init?(_ rest: [String]) {
             switch rest.count {
             case 1 where rest[0] == "health": self = .health
@@ -348,6 +356,7 @@ public final class Daemon: @unchecked Sendable {
                 case "leaderboard": self = .leaderboard(rest[1])
                 case "stop": self = .stop(rest[1])
                 case "resume": self = .resume(rest[1])
+                case "added": self = .added(rest[1])
                 default: return nil
                 }
             default: return nil
@@ -394,26 +403,25 @@ public final class Daemon: @unchecked Sendable {
         let name = r.study ?? spec.name
         if let existing = try store.study(named: name), existing.isRunning() {
             // The same search, already running here (a daemon that just started took it up).
-            if pool.isActive(studyID: existing.id) && SearchRunner.differences(existing: existing, spec: spec, options: options).isEmpty
+            if pool.isActive(studyID: existing.id) && StudyController.differences(existing: existing, spec: spec, options: options).isEmpty
                 && (r.trials ?? spec.budget.trials) == existing.trialsTotal {
                 return APIResponse(status: 200, body: StudyJSON.encode(try report(name)))
             }
             throw APIError(409, "study '\(name)' is already running (pid \(existing.controllerPID ?? 0))")
         }
-        let runner = try SearchRunner(spec: spec, options: options, store: store)
-        runner.observer = observer(for: runner.study)
-        return try await start(runner, status: 201)
+        let controller = try StudyController(spec: spec, options: options, store: store)
+        controller.observer = observer(for: controller.study)
+        return try await start(controller, status: 201)
     }
 
-    func start(_ runner: SearchRunner, status: Int) async throws -> APIResponse {
-        if let error = await submit(runner) {
-            stateLock.withLock { _ = observers.removeValue(forKey: runner.study.id) }
-            if let e = error as? InputError { throw APIError(409, e.description) }
-            throw APIError(409, "\(error)")
+    func start(_ controller: StudyController, status: Int) async throws -> APIResponse {
+        if let error = await submit(controller) {
+            stateLock.withLock { _ = observers.removeValue(forKey: controller.study.id) }
+            throw error   // StudyBusy: 409, PoolShuttingDown: 503, a store failure: 500
         }
-        logger.info("study started", metadata: ["study": "\(runner.study.name)", "trials_total": "\(runner.total)",
-                                                "workers": "\(runner.options.workers)"])
-        return APIResponse(status: status, body: StudyJSON.encode(try report(runner.study.name)))
+        logger.info("study started", metadata: ["study": "\(controller.study.name)", "trials_total": "\(controller.total)",
+                                                "workers": "\(controller.options.workers)"])
+        return APIResponse(status: status, body: StudyJSON.encode(try report(controller.study.name)))
     }
 }
 

@@ -84,6 +84,35 @@ public struct DaemonClient: Sendable {
         return (APIResponse(status: status, body: text), complete)
     }
 
+    // MARK: The API's requests (see `Daemon.handle`)
+
+    /// `POST /v1/studies`: 201 (started) or 200 (the same search already runs here).
+    public func submit(_ r: SubmitRequest) throws -> APIResponse { try request("POST", "/v1/studies", json: StudyJSON.data(r)) }
+
+    /// `POST /v1/studies/NAME/resume`: 202.
+    public func resume(study: String, _ r: ResumeRequest) throws -> APIResponse {
+        try request("POST", "/v1/studies/" + Self.pathComponent(study) + "/resume", json: StudyJSON.data(r))
+    }
+
+    /// `POST /v1/studies/NAME/stop`: 202, or 409 when the study does not run in this daemon.
+    public func stop(study: String) throws -> APIResponse {
+        try request("POST", "/v1/studies/" + Self.pathComponent(study) + "/stop")
+    }
+
+    /// `POST /v1/studies/NAME/added`: 202 (the daemon takes in the trials others added to the
+    /// study at once), or 409 when the study does not run in this daemon.
+    public func added(study: String) throws -> APIResponse {
+        try request("POST", "/v1/studies/" + Self.pathComponent(study) + "/added")
+    }
+
+    /// `POST /v1/shutdown`: 202.
+    public func shutdown() throws -> APIResponse { try request("POST", "/v1/shutdown") }
+
+    /// A study name as one path component.
+    public static func pathComponent(_ name: String) -> String {
+        name.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_.~"))) ?? name
+    }
+
     /// The daemon's health, or nil when none answers (or another database's daemon does).
     public func health() -> [String: Any]? {
         guard let r = try? request("GET", "/v1/health", timeout: 5), r.status == 200 else { return nil }

@@ -1,33 +1,42 @@
 import Foundation
 import SweepCore
 import SweepStorage
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// A fixed number of worker slots shared by the studies added to it.
+/// A fixed number of worker slots shared by the studies added to it: drives their
+/// `StudyController`s and runs their jobs on a `TrialExecutor`.
 ///
 /// Contract:
-/// - One thread runs the pool (`runUntilIdle` or `runUntilShutdown`); every runner method is
-///   called on that thread. `add`, `stop`, `shutdown` and `snapshot` may be called from any thread.
+/// - One thread runs the pool (`run`, `runUntilIdle` or `runUntilShutdown`); every controller
+///   method is called on that thread, with the pool's clock. `add`, `submit`, `stop`,
+///   `signalAddedTrials`, `shutdown` and `snapshot` may be called from any thread.
 /// - Fair share: when a worker is free it goes to the study, among those that want a trial, with
 ///   the fewest trials running; ties go to the one that was served longest ago. A study never runs
 ///   more trials at once than its own `options.workers`.
-/// - A study whose store writes fail ends alone (`SearchRunner.failure`); the pool and the other
-///   studies go on. A crash, hang or garbage in a trial is that trial's failure only.
+/// - A study whose store writes fail ends alone (`StudyController.failure`); the pool and the
+///   other studies go on. A crash, hang or garbage in a trial is that trial's failure only.
 /// - `shutdown` stops every study's running trials and re-queues them; the studies stay `running`
 ///   in the store, so the next daemon takes them up again.
 public final class TrialPool: @unchecked Sendable {
     public let workers: Int
-    let events = EventQueue()
-    /// Active runners by study id, and the order they were served in (pool thread only).
-    private var runners: [Int64: SearchRunner] = [:]
+    let executor: any TrialExecutor
+    /// Whose claim the studies run under: this process.
+    let owner = getpid()
+    private let events = EventQueue()
+    /// Active controllers by study id, and the order they were served in (pool thread only).
+    private var controllers: [Int64: StudyController] = [:]
     private var lastServed: [Int64: Int] = [:]
     private var serveCounter = 0
-    private var owner: [Int64: SearchRunner] = [:]   // trial id -> its runner
+    private var owners: [Int64: StudyController] = [:]   // job (trial) id -> its controller
     private var shuttingDown = false
     /// Called on the pool's thread when a study's run ends (finished, stopped or failed).
-    public var onEnd: (@Sendable (SearchRunner) -> Void)?
+    public var onEnd: (@Sendable (StudyController) -> Void)?
 
     private let snapshotLock = NSLock()
     private var lastSnapshot = Snapshot(workers: 0, busy: 0, running: [:])
+    private var activeIDs: Set<Int64> = []
 
     /// What the pool is doing now: for readers on other threads.
     public struct Snapshot: Sendable, Equatable {
@@ -37,38 +46,48 @@ public final class TrialPool: @unchecked Sendable {
         public var running: [String: Int]
     }
 
-    public init(workers: Int) {
+    public init(workers: Int, executor: any TrialExecutor = LocalProcessExecutor()) {
         self.workers = max(workers, 1)
+        self.executor = executor
         lastSnapshot.workers = self.workers
     }
 
-    /// Adds a runner before the pool runs (a foreground search), on the caller's thread: it
+    /// Adds a controller before the pool runs (a foreground search), on the caller's thread: it
     /// claims its study and loads the history; a refused claim is thrown.
-    public func add(_ runner: SearchRunner) throws {
-        runner.events = events
-        runner.pool = self
-        try admit(runner)
+    public func add(_ c: StudyController) throws {
+        try admit(c)
     }
 
-    /// Adds a runner while the pool runs (a daemon), from any thread: the claim and the history
-    /// load happen on the pool's thread, then `completion` gets nil or the error that refused it.
-    public func submit(_ runner: SearchRunner, completion: @escaping @Sendable ((any Error)?) -> Void) {
-        runner.events = events
-        runner.pool = self
+    /// Adds a controller while the pool runs (a daemon), from any thread: the claim and the
+    /// history load happen on the pool's thread, then `completion` gets nil or the error that
+    /// refused it.
+    public func submit(_ c: StudyController, completion: @escaping @Sendable ((any Error)?) -> Void) {
         events.post(.perform { [self] in
-            do { try admit(runner); completion(nil) } catch { completion(error) }
+            do { try admit(c); completion(nil) } catch { completion(error) }
         })
     }
 
-    private func admit(_ runner: SearchRunner) throws {
-        if shuttingDown { throw RuntimeFailure("the daemon is shutting down") }
-        if runners[runner.study.id] != nil {
-            throw RuntimeFailure("study '\(runner.study.name)' is already running in this pool")
+    private func admit(_ c: StudyController) throws {
+        if shuttingDown { throw PoolShuttingDown() }
+        if controllers[c.study.id] != nil {
+            throw StudyBusy("study '\(c.study.name)' is already running in this pool")
         }
-        try runner.begin()
-        runners[runner.study.id] = runner
-        lastServed[runner.study.id] = -1
+        for pid in try c.begin(owner: owner, now: Date()) { executor.endLeftover(pid: pid) }
+        controllers[c.study.id] = c
+        lastServed[c.study.id] = -1
         publish()
+    }
+
+    /// Runs one study on this pool until its run ends (a foreground search); returns the CPU
+    /// seconds this process spent on it (the controller, the store and the executor) and throws
+    /// the error that ended it, if one did.
+    @discardableResult
+    public func run(_ c: StudyController) throws -> Double {
+        let cpuAtStart = Self.cpuSeconds()
+        try add(c)
+        runUntilIdle()
+        if let failure = c.failure { throw failure }
+        return Self.cpuSeconds() - cpuAtStart
     }
 
     /// Stops one study (user's stop: it ends `stopped`; its running trials are re-queued).
@@ -76,15 +95,23 @@ public final class TrialPool: @unchecked Sendable {
     @discardableResult
     public func stop(studyID: Int64) -> Bool {
         let found = snapshotLock.withLock { activeIDs.contains(studyID) }
-        events.post(.perform { [self] in runners[studyID]?.requestStop(markStopped: true) })
+        events.post(.perform { [self] in
+            if let c = controllers[studyID] { perform(c.requestStop(markStopped: true)) }
+        })
         return found
+    }
+
+    /// Tells a study's controller that others added trials to it (see
+    /// `StudyController.signalAddedTrials`).
+    public func signalAddedTrials(studyID: Int64) {
+        events.post(.perform { [self] in controllers[studyID]?.signalAddedTrials() })
     }
 
     /// Stops everything and returns from `runUntilShutdown` once the running trials are stopped.
     public func shutdown() {
         events.post(.perform { [self] in
             shuttingDown = true
-            for r in runners.values { r.requestStop(markStopped: false) }
+            for c in controllers.values { perform(c.requestStop(markStopped: false)) }
         })
     }
 
@@ -92,8 +119,6 @@ public final class TrialPool: @unchecked Sendable {
     public func isActive(studyID: Int64) -> Bool { snapshotLock.withLock { activeIDs.contains(studyID) } }
 
     public func snapshot() -> Snapshot { snapshotLock.withLock { lastSnapshot } }
-
-    private var activeIDs: Set<Int64> = []
 
     /// Runs until no study is left (a foreground search).
     public func runUntilIdle() { loop(untilIdle: true) }
@@ -105,20 +130,23 @@ public final class TrialPool: @unchecked Sendable {
         while true {
             fill()
             endFinished()
-            if runners.isEmpty && (untilIdle || shuttingDown) && owner.isEmpty { break }
-            for r in runners.values { guard r.failure == nil else { continue }; do { try r.beatIfDue() } catch { fail(r, error) } }
+            if controllers.isEmpty && (untilIdle || shuttingDown) && owners.isEmpty { break }
             if let event = events.next(timeout: 0.5) {
                 switch event {
                 case .perform(let work): work()
-                case .trial(let key, let e):
-                    guard let r = owner[key] else { break }
-                    if case .exited = e { owner[key] = nil }
-                    do { try r.handle(key, e) } catch { fail(r, error) }
+                case .trial(let id, let e):
+                    guard let c = owners[id] else { break }
+                    if case .exited = e { owners[id] = nil }
+                    do { perform(try c.handle(id, e, now: Date())) } catch { fail(c, error) }
                 }
             } else {
-                for r in runners.values { r.observer?.tick(r.progress()) }
+                let now = Date()
+                for c in controllers.values { c.observer?.tick(c.progress(now: now)) }
             }
-            for r in runners.values { r.checkTimeouts() }
+            let now = Date()
+            for c in controllers.values where c.failure == nil {
+                do { perform(try c.tick(now: now)) } catch { fail(c, error) }
+            }
             publish()
         }
         publish()
@@ -126,48 +154,117 @@ public final class TrialPool: @unchecked Sendable {
 
     /// Hands free workers to the studies that want trials, fewest running first.
     private func fill() {
-        while owner.count < workers {
-            let candidates = runners.values.filter { $0.wantsTrial && $0.running.count < max($0.options.workers, 1) }
+        let now = Date()
+        while owners.count < workers {
+            let candidates = controllers.values.filter { $0.wantsTrial(now: now) && $0.running.count < max($0.options.workers, 1) }
             guard let next = candidates.min(by: { a, b in
                 a.running.count != b.running.count ? a.running.count < b.running.count
                     : lastServed[a.study.id]! < lastServed[b.study.id]!
             }) else { return }
             serveCounter += 1
             lastServed[next.study.id] = serveCounter
-            let before = Set(next.running.keys)
             do {
-                try next.launchNext()
+                guard let job = try next.nextJob(now: now) else { continue }
+                start(job, of: next, now: now)
             } catch {
                 fail(next, error)
-                continue
             }
-            for id in next.running.keys where !before.contains(id) { owner[id] = next }
+        }
+    }
+
+    /// Starts a job on the executor; one that cannot start fails its trial (the controller's
+    /// early failure rule stops a study where every one does).
+    private func start(_ job: TrialJob, of c: StudyController, now: Date) {
+        let events = self.events
+        do {
+            let pid = try executor.start(job) { id, event in events.post(.trial(id, event)) }
+            owners[job.id] = c
+            try c.jobStarted(job.id, pid: pid)
+        } catch let e as TrialStartFailure {
+            do { try c.jobNotStarted(job.id, reason: e.description, now: now) } catch { fail(c, error) }
+        } catch {
+            fail(c, error)
+        }
+    }
+
+    private func perform(_ actions: [JobAction]) {
+        for a in actions {
+            switch a {
+            case .stop(let id): executor.stop(id)
+            case .kill(let id): executor.kill(id)
+            }
         }
     }
 
     /// A store write failed: the study stops here (its trials are stopped and re-queued when
     /// they exit); the pool goes on.
-    private func fail(_ r: SearchRunner, _ error: any Error) {
-        if r.failure == nil { r.failure = error }
-        r.requestStop(markStopped: false)
+    private func fail(_ c: StudyController, _ error: any Error) {
+        perform(c.fail(error))
     }
 
     /// Ends the runs that have nothing running and nothing more to start.
     private func endFinished() {
-        for (id, r) in runners where r.running.isEmpty && !r.wantsTrial {
-            r.end()
-            runners[id] = nil
+        let now = Date()
+        for (id, c) in controllers {
+            let over: Bool
+            do { over = try c.isOver(now: now) } catch { fail(c, error); over = c.running.isEmpty }
+            guard over else { continue }
+            c.end(now: now)
+            controllers[id] = nil
             lastServed[id] = nil
             publish()
-            onEnd?(r)
+            onEnd?(c)
         }
     }
 
     private func publish() {
         var byStudy: [String: Int] = [:]
-        for r in runners.values { byStudy[r.study.name] = r.running.count }
-        let snap = Snapshot(workers: workers, busy: owner.count, running: byStudy)
-        let ids = Set(runners.keys)
+        for c in controllers.values { byStudy[c.study.name] = c.running.count }
+        let snap = Snapshot(workers: workers, busy: owners.count, running: byStudy)
+        let ids = Set(controllers.keys)
         snapshotLock.withLock { lastSnapshot = snap; activeIDs = ids }
+    }
+
+    /// User + system CPU seconds of this process so far.
+    static func cpuSeconds() -> Double {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6
+    }
+}
+
+/// A study refused because another controller runs it (in this pool, or one holding its claim).
+public struct StudyBusy: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A study refused because the pool is shutting down (a daemon about to exit).
+public struct PoolShuttingDown: Error, CustomStringConvertible {
+    public init() {}
+    public var description: String { "the daemon is shutting down" }
+}
+
+/// What a pool's thread is woken by: a job's event, or work handed to it by another thread.
+enum PoolEvent {
+    case trial(Int64, TrialEvent)
+    case perform(() -> Void)
+}
+
+/// A blocking queue of pool events (filled by the executor's threads and by callers of the
+/// pool, drained by the pool's thread).
+final class EventQueue: @unchecked Sendable {
+    private let cond = NSCondition()
+    private var items: [PoolEvent] = []
+
+    func post(_ e: PoolEvent) {
+        cond.lock(); items.append(e); cond.signal(); cond.unlock()
+    }
+
+    func next(timeout: Double) -> PoolEvent? {
+        cond.lock(); defer { cond.unlock() }
+        let deadline = Date().addingTimeInterval(timeout)
+        while items.isEmpty { if !cond.wait(until: deadline) { return nil } }
+        return items.removeFirst()
     }
 }

@@ -5,50 +5,20 @@ import SweepCore
 import Glibc
 #endif
 
-/// How a trial ended, as the process pool saw it.
-public enum TrialExit: Equatable, Sendable {
-    case exited(code: Int32)
-    case signaled(signal: Int32)
-}
-
-/// One running trial process: spawned with limits as the leader of its own process group, its
-/// stdout parsed line by line into events, its stderr (and, unless strict, the stdout lines that
-/// are not protocol lines) kept as a tail. One thread per trial polls both pipes and then reaps
-/// the process. Thread-safe; events are delivered to `onEvent`, the
-/// last one always `.exited`.
+/// One running trial process (`LocalProcessExecutor`'s job): spawned with limits as the leader
+/// of its own process group, its stdout parsed line by line into events, its stderr (and, unless
+/// strict, the stdout lines that are not protocol lines) kept as a tail. One thread per trial
+/// polls both pipes and then reaps the process. Thread-safe; events are delivered to `onEvent`,
+/// the last one always `.exited`.
 public final class TrialProcess: @unchecked Sendable {
-    public struct Limits: Sendable {
-        public var timeout: Double?
-        public var memoryMB: Int?
-        public var outputBytes: Int
-        public var graceSeconds: Double
-        /// Whether a stdout line that is not a protocol line fails the trial (else it is kept as
-        /// a log line with the stderr tail).
-        public var strictStdout: Bool
-        public init(timeout: Double? = nil, memoryMB: Int? = nil, outputBytes: Int = 8 << 20, graceSeconds: Double = 5, strictStdout: Bool = true) {
-            self.timeout = timeout; self.memoryMB = memoryMB; self.outputBytes = outputBytes; self.graceSeconds = graceSeconds
-            self.strictStdout = strictStdout
-        }
-    }
-
-    public enum Event: Sendable {
-        case line(TrialLine)
-        /// The process broke the protocol or a limit; it is being killed. The trial fails with this reason.
-        case violation(String)
-        /// `stderrTail`: the last 4 KiB of stderr and of the stdout log lines, in arrival order.
-        case exited(TrialExit, stderrTail: String)
-    }
-
     public let key: Int64
     public let pid: Int32
-    let limits: Limits
-    let startedAt = Date()
+    let limits: TrialLimits
     private let lock = NSLock()
     private var stderrTail = Data()
     private var stopRequested = false
     private var reaped = false
-    private let onEvent: @Sendable (Int64, Event) -> Void
-
+    private let onEvent: @Sendable (Int64, TrialEvent) -> Void
 
     /// The program could not be started (the trial's failure, not the controller's).
     public struct SpawnFailure: Error, CustomStringConvertible {
@@ -64,7 +34,7 @@ public final class TrialProcess: @unchecked Sendable {
     /// Starts `argv` with `stdin` written to its standard input and `env` added to the environment
     /// (`baseEnvironment`, by default this process's).
     public init(key: Int64, argv: [String], stdin: Data, env: [String: String], baseEnvironment: [String: String]? = nil,
-                cwd: String? = nil, limits: Limits, onEvent: @escaping @Sendable (Int64, Event) -> Void) throws {
+                cwd: String? = nil, limits: TrialLimits, onEvent: @escaping @Sendable (Int64, TrialEvent) -> Void) throws {
         self.key = key; self.limits = limits; self.onEvent = onEvent
         var args = argv
         if let mb = limits.memoryMB {
@@ -200,7 +170,6 @@ public final class TrialProcess: @unchecked Sendable {
     /// Kills the trial's process group at once.
     public func kill() { signalGroup(SIGKILL) }
 
-    public var elapsed: Double { Date().timeIntervalSince(startedAt) }
 }
 
 /// Calls `body` with a NULL-terminated C array of the strings.

@@ -6,10 +6,10 @@ import XCTest
 final class TrialProcessTests: XCTestCase {
     final class Collector: @unchecked Sendable {
         let cond = NSCondition()
-        var events: [TrialProcess.Event] = []
-        func post(_ e: TrialProcess.Event) { cond.lock(); events.append(e); cond.broadcast(); cond.unlock() }
+        var events: [TrialEvent] = []
+        func post(_ e: TrialEvent) { cond.lock(); events.append(e); cond.broadcast(); cond.unlock() }
         /// Waits for the `.exited` event (bounded) and returns everything received.
-        func waitForExit(timeout: Double = 20) -> [TrialProcess.Event] {
+        func waitForExit(timeout: Double = 20) -> [TrialEvent] {
             cond.lock(); defer { cond.unlock() }
             let deadline = Date().addingTimeInterval(timeout)
             while !events.contains(where: { if case .exited = $0 { return true }; return false }) {
@@ -19,14 +19,14 @@ final class TrialProcessTests: XCTestCase {
         }
     }
 
-    func start(_ script: String, stdin: String = "", limits: TrialProcess.Limits = .init()) throws -> (TrialProcess, Collector) {
+    func start(_ script: String, stdin: String = "", limits: TrialLimits = .init()) throws -> (TrialProcess, Collector) {
         let c = Collector()
         let p = try TrialProcess(key: 7, argv: ["/bin/sh", "-c", script], stdin: Data(stdin.utf8), env: ["SWEEP_X": "42"],
                                  limits: limits) { _, e in c.post(e) }
         return (p, c)
     }
 
-    func exit(_ events: [TrialProcess.Event]) -> (TrialExit, String)? {
+    func exit(_ events: [TrialEvent]) -> (TrialExit, String)? {
         for e in events { if case .exited(let x, let tail) = e { return (x, tail) } }
         return nil
     }

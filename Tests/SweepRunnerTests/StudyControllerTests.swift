@@ -5,13 +5,13 @@ import SweepStorage
 @testable import SweepRunner
 
 /// The search loop's own rules, through the library (no CLI preflight in front of it).
-final class SearchRunnerTests: XCTestCase {
-    func runner(_ yaml: String) throws -> (SearchRunner, any TrialStore) {
+final class StudyControllerTests: XCTestCase {
+    func runner(_ yaml: String) throws -> (StudyController, any TrialStore) {
         let dir = NSTemporaryDirectory() + "sweep-runner-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let spec = try StudySpec.parse(yaml, file: dir + "/space.yaml")
         let options = RunOptions(workers: 2, dataDir: dir, dbPath: dir + "/r.db", trialExecutable: "/bin/false")
-        let r = try SearchRunner(spec: spec, options: options)
+        let r = try StudyController(spec: spec, options: options)
         return (r, r.store)
     }
 
@@ -26,9 +26,10 @@ final class SearchRunnerTests: XCTestCase {
         command: [no-such-program-9f3a, train.py]
         params: {x: {float: [0, 1]}}
         """)
-        let trials = try r.run()
+        try TrialPool(workers: 2).run(r)
+        let trials = try store.trials(studyID: r.study.id)
         XCTAssertNil(r.failure)
-        XCTAssertEqual(trials.count, SearchRunner.earlyFailureLimit)
+        XCTAssertEqual(trials.count, StudyController.earlyFailureLimit)
         for t in trials {
             XCTAssertEqual(t.record.state, .fail)
             XCTAssertEqual(t.reason, "cannot start 'no-such-program-9f3a' (searched on PATH): No such file or directory")
@@ -40,10 +41,10 @@ final class SearchRunnerTests: XCTestCase {
 
     /// Failures whose reasons differ only in numbers count as the same; different ones do not.
     func testReasonShapes() {
-        XCTAssertEqual(SearchRunner.reasonShape("exited with status 1: trial 12 at line 40"),
-                       SearchRunner.reasonShape("exited with status 1: trial 3 at line 41"))
-        XCTAssertNotEqual(SearchRunner.reasonShape("exited with status 1: no module named torch"),
-                          SearchRunner.reasonShape("exited with status 1: out of memory"))
+        XCTAssertEqual(StudyController.reasonShape("exited with status 1: trial 12 at line 40"),
+                       StudyController.reasonShape("exited with status 1: trial 3 at line 41"))
+        XCTAssertNotEqual(StudyController.reasonShape("exited with status 1: no module named torch"),
+                          StudyController.reasonShape("exited with status 1: out of memory"))
     }
 
     /// `budget.timeout`: no trial starts past it; the study ends finished, with the reason noted.
@@ -55,7 +56,8 @@ final class SearchRunnerTests: XCTestCase {
         command: [/bin/sh, -c, "sleep 0.3; echo '{\\"value\\": 1}'"]
         params: {x: {float: [0, 1]}}
         """)
-        let trials = try r.run()
+        try TrialPool(workers: 2).run(r)
+        let trials = try store.trials(studyID: r.study.id)
         XCTAssertGreaterThan(trials.count, 2)
         XCTAssertLessThan(trials.count, 20)
         XCTAssertTrue(trials.allSatisfy { $0.record.state == .complete })

@@ -1,0 +1,351 @@
+import Foundation
+import SweepCore
+import SweepEngine
+import SweepSearch
+import SweepStorage
+
+/// The decisions of one study's run: turns the stored history into the next trial jobs (the
+/// sampler), and each job's events into store writes and decisions (the scheduler, the early
+/// failure rule, the budget, timeouts, stops). It starts no process, owns no thread and reads no
+/// clock: a `TrialPool` hands it free workers, runs its jobs on a `TrialExecutor`, passes it the
+/// jobs' events and the time, and carries out the `JobAction`s it returns. So its rules can be
+/// tested as tables of events and expected decisions (`StudyControllerTests`).
+///
+/// The controller keeps no state the store does not have: the trial history it hands the sampler
+/// and the scheduler is the store's, mirrored in memory and updated with each write. Trials left
+/// RUNNING or WAITING by an earlier run that died are run again first, with the same parameters
+/// and seed, so a study ends with exactly its trial count.
+///
+/// Trials others add to the study (`sweep enqueue`, Optuna's `enqueue_trial`, `sweep retry`) are
+/// picked up when it loads the study, with each heartbeat, when told of them
+/// (`signalAddedTrials`), when a trial number it meant to use was taken, and before the run
+/// ends. WAITING ones run before new samples: an enqueued trial with its given parameters
+/// completed by the sampler (`EnqueuedParams`; refused values make it FAIL with the reason, it
+/// never runs without them) and the seed of its number. They count toward the total like any
+/// trial (as in Optuna's `optimize(n_trials)`); when the study already has its total, the total
+/// grows to hold them. A RUNNING trial Sweep did not start (Optuna's `study.ask()`) belongs to
+/// the process that asked for it: it is neither run nor counted.
+///
+/// Apart from `init` and the read-only properties, a controller is used on one thread (its pool's).
+public final class StudyController: @unchecked Sendable {
+    /// The study's definition, resolved once (`StudyDefinition`): the file with the overrides,
+    /// sampler, scheduler and seed it runs with.
+    public let spec: StudySpec
+    public let options: RunOptions
+    public let store: any TrialStore
+    let sampler: Sampler
+    let scheduler: Scheduler
+    public private(set) var study: StudyRecord
+    public internal(set) var total: Int
+    /// The study's trials as the sampler and scheduler see them; index = trial number (numbers
+    /// are dense from 0). Updated with each write to the store.
+    var records: [TrialRecord] = []
+    var counts: [TrialState: Int] = [:]
+    var best: Double?
+    /// This run's jobs, by trial id.
+    var running: [Int64: RunningTrial] = [:]
+    var pending: [StoredTrial] = []
+    /// Numbers of RUNNING trials Sweep did not start (see the type's comment).
+    var foreign: Set<Int> = []
+    var stopping = false
+    /// Whether a stop marks the study `stopped` (a user's stop) or leaves it `running`, to be
+    /// taken up again by the next daemon (a daemon's shutdown).
+    var stopMarksStopped = true
+    /// Whether others were said to have added trials since the last look (`signalAddedTrials`).
+    var addedSignalled = false
+    /// Why the run ended before the study reached its total, if it did: too many failures or the
+    /// early failure rule (the study is `stopped`), or the time budget (it is `finished`).
+    public private(set) var stopReason: String?
+    /// The error that ended the run, if one did (the store failed, see `fail`).
+    public private(set) var failure: (any Error)?
+    var alreadyDone = 0
+    /// Trials that finished in this run (not counting those finished before it began).
+    public var trialsFinished: Int { finishedCount - alreadyDone }
+    /// Reasons of this run's failed trials while none of its trials has succeeded (the early
+    /// failure rule: see `earlyFailure`).
+    var failuresBeforeSuccess: [String] = []
+    var succeededThisRun = false
+    /// When the run began and when the controller last said it was alive (pool time).
+    var startedAt = Date.distantPast
+    var lastBeat = Date.distantPast
+    var lastStopCheck = Date.distantPast
+    /// Who holds the study's claim for this run (set by `begin`).
+    var owner: Int32 = 0
+    /// Told of the run's progress (held weakly: the caller keeps it).
+    public weak var observer: RunObserver?
+    /// `<db folder>/<study>`: the trials' folders are in it.
+    let studyFolder: String
+
+    struct RunningTrial {
+        var number: Int
+        var startedAt: Date
+        var finalValue: Double?
+        var violation: String?
+        var pruned = false
+        var timedOut = false
+    }
+
+    /// Prepares a run of the study `spec` describes (created in the store if new). `store`: an
+    /// open store to share (a daemon's); by default the controller opens `options.dbPath`.
+    public init(spec: StudySpec, options: RunOptions, store: (any TrialStore)? = nil, observer: RunObserver? = nil) throws {
+        var spec = options.applied(to: spec)
+        self.options = options
+        self.observer = observer
+        let total = options.trials ?? spec.budget.trials
+        self.total = total
+        // Build everything that can reject the input before the store is touched.
+        (sampler, scheduler) = try spec.makeSearchComponents(trials: total)
+        self.store = try store ?? SQLiteStore(path: options.dbPath)
+        let name = options.studyName ?? spec.name
+        if let existing = try self.store.study(named: name) {
+            let differences = Self.differences(existing: existing, spec: spec, options: options)
+            guard differences.isEmpty else {
+                throw InputError(file: spec.file, field: "--study", "study '\(name)' already exists with a different search (\(differences.joined(separator: "; "))); "
+                                 + "run it as it was (file and flags) to continue the study, or choose another name with --study")
+            }
+            spec = spec.adoptingStoredNames(Set(try self.store.trials(studyID: existing.id).flatMap(\.record.params.keys)))
+            study = existing   // its total and status change once this run holds it (begin())
+        } else {
+            try StudyName.check(name, file: options.studyName == nil ? spec.file : nil, field: options.studyName == nil ? "name" : "--study")
+            try spec.checkSteps()   // a new study (an API submission; the CLI checked before)
+            study = try self.store.createStudy(name: name, direction: spec.objective.direction, metric: spec.objective.metric,
+                                               spacePath: spec.absoluteFile,
+                                               spaceText: spec.text, samplerJSON: Self.json(spec.sampler),
+                                               schedulerJSON: Self.json(spec.scheduler), seed: spec.seed, trialsTotal: total,
+                                               maxEpochs: spec.budget.maxEpochs ?? 1)
+        }
+        self.spec = spec
+        studyFolder = TrialFolder.study(db: options.dbPath, study: study.name)
+    }
+
+    static func json(_ c: ComponentSpec) -> String {
+        String(data: try! JSONEncoder().encode(c), encoding: .utf8)!
+    }
+
+    var direction: Direction { spec.objective.direction }
+
+    // MARK: Beginning and ending a run
+
+    /// Claims the study for `owner` and loads its history. Returns the process ids of jobs an
+    /// earlier run left RUNNING (its controller died): the executor ends them before they run
+    /// again. A claim another live controller holds is refused with `StudyBusy`.
+    func begin(owner: Int32, now: Date) throws -> [Int32] {
+        // The store refuses a held claim with an `InputError` (its contract), and only that.
+        do { try store.claimStudy(id: study.id, pid: owner) } catch let e as InputError { throw StudyBusy(e.description) }
+        self.owner = owner
+        startedAt = now
+        lastBeat = now
+        lastStopCheck = now
+        // The file as given this time (an edit that continues the study: comments, budget).
+        try store.updateStudy(id: study.id, trialsTotal: total, status: .running, runOptionsJSON: options.json,
+                              spacePath: spec.absoluteFile, spaceText: spec.text)
+        study = try store.study(named: study.name) ?? study
+        let stored = try store.trials(studyID: study.id)
+        guard stored.enumerated().allSatisfy({ $0.offset == $0.element.record.number }) else {
+            throw RuntimeFailure("study '\(study.name)': the store's trial numbers are not dense from 0")
+        }
+        records = stored.map(\.record)
+        for r in records { count(r) }
+        alreadyDone = finishedCount
+        // Trials an earlier run left behind: run them again, same parameters and seed.
+        queue(stored)
+        let leftovers = pending.filter { $0.record.state == .running }.compactMap(\.workerPID)
+        if try growTotalForWaitingTrials() { try store.updateStudy(id: study.id, trialsTotal: total) }
+        observer?.started(study: study.name, total: total, already: finishedCount)
+        return leftovers
+    }
+
+    /// Ends the run: the study's status and stop reason are written and the claim released.
+    func end(now: Date) {
+        let failed = counts[.fail] ?? 0
+        if let failure {
+            stopReason = "the controller failed: \(failure)"
+        } else if failed >= maxFailures && finishedCount < total {
+            stopReason = "\(failed) trials failed (max_failures: \(maxFailures)); see the reasons in the leaderboard"
+        } else if let why = earlyFailure, finishedCount < total {
+            stopReason = "the first \(Self.earlyFailureLimit) trials of this run all failed the same way: \(why)"
+        }
+        // The time budget ends a run as its trial count does: finished, with a note of why.
+        let outOfTime = stopReason == nil && pastDeadline(now) && finishedCount < total && !stopping
+        if outOfTime {
+            stopReason = "the time budget (budget.timeout: \(Self.seconds(spec.budget.timeout!))) ran out after \(trialsFinished) trials"
+        }
+        let status: StudyStatus = failure != nil || (stopping && !stopMarksStopped) ? .running
+            : outOfTime ? .finished : stopping || stopReason != nil ? .stopped : .finished
+        do {
+            try store.updateStudy(id: study.id, trialsTotal: total, status: status, stopReason: stopReason)
+            try store.releaseStudy(id: study.id, pid: owner)
+        } catch {
+            if failure == nil { failure = error }
+        }
+        study = (try? store.study(named: study.name)) ?? study
+    }
+
+    /// Whether the run is over: nothing running and nothing more to start, even after a last look
+    /// for trials others added (which then run first).
+    func isOver(now: Date) throws -> Bool {
+        guard running.isEmpty && !wantsTrial(now: now) else { return false }
+        guard !stopping, failure == nil else { return true }
+        return try !pickUpAddedTrials() || !wantsTrial(now: now)
+    }
+
+    // MARK: Deciding
+
+    var maxFailures: Int { spec.budget.maxFailures ?? Int.max }
+
+    /// Whether the controller would start another trial if a worker were free.
+    func wantsTrial(now: Date) -> Bool {
+        !stopping && failure == nil && (counts[.fail] ?? 0) < maxFailures && earlyFailure == nil && !pastDeadline(now)
+            && (!pending.isEmpty || records.count - foreign.count < total || addedSignalled)
+    }
+
+    /// How many failures in a row, before any success, stop a run when they all failed the same way.
+    public static let earlyFailureLimit = 5
+
+    /// The early failure rule: when the first `earlyFailureLimit` trials of a run all fail for the
+    /// same reason (numbers aside) and none succeeded, the run stops with that reason instead of
+    /// failing the whole budget the same way (a typo in a path, a missing package).
+    var earlyFailure: String? {
+        guard !succeededThisRun, failuresBeforeSuccess.count >= Self.earlyFailureLimit else { return nil }
+        let first = failuresBeforeSuccess.prefix(Self.earlyFailureLimit)
+        let shape = Self.reasonShape(first.first!)
+        return first.allSatisfy { Self.reasonShape($0) == shape } ? first.first! : nil
+    }
+
+    /// A reason with its numbers masked, so "trial 3 ... line 12" and "trial 4 ... line 12" match.
+    static func reasonShape(_ reason: String) -> String {
+        reason.replacingOccurrences(of: "[0-9]+", with: "#", options: .regularExpression)
+    }
+
+    /// The study's wall-clock budget (`budget.timeout`) for this run: past it no trial starts.
+    func pastDeadline(_ now: Date) -> Bool {
+        guard let t = spec.budget.timeout else { return false }
+        return now.timeIntervalSince(startedAt) >= t
+    }
+
+    /// Says that others may have added trials to the study (an enqueue through the API): they
+    /// are picked up before the next trial starts.
+    public func signalAddedTrials() { addedSignalled = true }
+
+    /// The next trial's job: one left behind by an earlier run or added by others, or a new one
+    /// from the sampler; its trial is RUNNING in the store. nil when the trial it took ended
+    /// without a job (its enqueued parameters were refused, another process took it first).
+    func nextJob(now: Date) throws -> TrialJob? {
+        if addedSignalled {
+            addedSignalled = false
+            try pickUpAddedTrials()
+        }
+        guard !pending.isEmpty else {
+            guard records.count - foreign.count < total else { return nil }
+            return try newTrial(now: now)
+        }
+        let t = pending.removeFirst()
+        return t.ownedBySweep ? try rerun(t, now: now) : try adopt(enqueued: t, now: now)
+    }
+
+    /// The executor started `id`'s job as process `pid`.
+    func jobStarted(_ id: Int64, pid: Int32?) throws {
+        if let pid { try store.setWorkerPID(trialID: id, pid: pid) }
+    }
+
+    /// The executor could not start `id`'s job: the trial ends FAIL at once with the reason; the
+    /// early failure rule stops a run where every trial does.
+    func jobNotStarted(_ id: Int64, reason: String, now: Date) throws {
+        guard let r = running.removeValue(forKey: id) else { return }
+        let state = try store.finishTrial(trialID: id, state: .fail, value: nil, exitStatus: nil, reason: reason, stderrTail: "",
+                                          epochsRun: 0, durationSeconds: 0, artifactDir: nil)
+        recordFinished(number: r.number, state: state, value: nil, reason: reason, now: now)
+    }
+
+    /// Takes in one event of `id`'s job; returns what to do to the study's jobs.
+    func handle(_ id: Int64, _ event: TrialEvent, now: Date) throws -> [JobAction] {
+        guard var r = running[id] else { return [] }
+        switch event {
+        case .line(.report(let step, let value, _)):
+            // Reports a stopped trial printed before the stop reached it are not its results.
+            if r.pruned || stopping { return [] }
+            try store.reportIntermediate(trialID: id, step: step, value: value)
+            records[r.number].intermediate[step] = value
+            let decision = scheduler.decide(trial: records[r.number], all: records, direction: direction, studySeed: spec.seed)
+            if decision == .stop {
+                running[id]!.pruned = true
+                return [.stop(id)]
+            }
+        case .line(.final(let value)):
+            r.finalValue = value
+            running[id] = r
+        case .line(.resumed(let epoch)):
+            if r.pruned || stopping { return [] }
+            try store.setTrialSystemAttribute(trialID: id, key: TrialAttribute.resumedFromEpoch, valueJSON: "\(epoch)")
+        case .violation(let reason):
+            if r.violation == nil { r.violation = reason }
+            running[id] = r
+        case .exited(let exit, let tail):
+            running[id] = nil
+            try finish(id, r, exit: exit, stderrTail: tail, now: now)
+        }
+        return []
+    }
+
+    /// The jobs past the trial timeout (`budget.trial_timeout`): killed; their trials FAIL.
+    func timedOut(now: Date) -> [JobAction] {
+        guard let limit = spec.budget.trialTimeout else { return [] }
+        var actions: [JobAction] = []
+        for (id, r) in running where !r.timedOut && now.timeIntervalSince(r.startedAt) > limit {
+            running[id]!.timedOut = true
+            actions.append(.kill(id))
+        }
+        return actions.sorted()
+    }
+
+    /// Asks the run to finish: no new trials; the running ones are stopped and put back to
+    /// WAITING when they exit. `markStopped`: the study ends `stopped` (a user's stop), else it
+    /// stays `running` for the next daemon to take up (a shutdown).
+    func requestStop(markStopped: Bool) -> [JobAction] {
+        stopMarksStopped = markStopped
+        stopping = true
+        return running.keys.sorted().map { .stop($0) }
+    }
+
+    /// A store write failed: the study stops here (its jobs are stopped, and their trials put
+    /// back to WAITING when they exit); the study stays `running` for a later run.
+    func fail(_ error: any Error) -> [JobAction] {
+        if failure == nil { failure = error }
+        return requestStop(markStopped: false)
+    }
+
+    /// What is due at `now` besides events: the heartbeat (which also picks up the trials others
+    /// added), a look at whether a stop was asked through the store, and the trial timeouts.
+    func tick(now: Date) throws -> [JobAction] {
+        if now.timeIntervalSince(lastBeat) > Self.heartbeatInterval {
+            try store.controllerHeartbeat(studyID: study.id, pid: owner, runningTrials: running.keys.sorted())
+            try pickUpAddedTrials()
+            lastBeat = now
+        }
+        if !stopping && now.timeIntervalSince(lastStopCheck) >= Self.stopCheckInterval {
+            lastStopCheck = now
+            // `sweep stop` of a study no daemon of its machine runs (a foreground search, a daemon
+            // elsewhere) marks it stopped in the store; its controller stops within a second.
+            if try store.study(named: study.name)?.status != .running { return requestStop(markStopped: true) }
+        }
+        return timedOut(now: now)
+    }
+
+    /// How often the controller and its running trials say they are alive.
+    public static let heartbeatInterval = 5.0
+    /// How often the controller looks for a stop asked through the store.
+    public static let stopCheckInterval = 1.0
+
+    func progress(now: Date) -> RunProgress {
+        RunProgress(done: finishedCount, total: total, running: running.count, pruned: counts[.pruned] ?? 0,
+                    failed: counts[.fail] ?? 0, best: best, elapsed: now.timeIntervalSince(startedAt), already: alreadyDone)
+    }
+}
+
+/// What a controller asks the pool to do to one of its study's jobs (by trial id).
+public enum JobAction: Equatable, Comparable, Sendable {
+    /// Ask it to end (the scheduler pruned it, or the run stops), then end it after the grace period.
+    case stop(Int64)
+    /// End it at once (it ran past the trial timeout).
+    case kill(Int64)
+}
