@@ -77,6 +77,10 @@ public struct MultiObjectiveRun: Sendable {
     /// The objectives of trial i.
     public var values: [[Double]]
 
+    public init(problem: String, sampler: String, seed: Int, values: [[Double]]) {
+        self.problem = problem; self.sampler = sampler; self.seed = seed; self.values = values
+    }
+
     /// The hypervolume of the front of the first `k` trials against `reference`.
     public func hypervolume(after k: Int, reference: [Double]) -> Double {
         let points = Array(values.prefix(k))
