@@ -41,6 +41,9 @@ public struct TrialRecord: Sendable, Equatable, Codable {
     /// The last reported step, if any.
     public var lastStep: Int? { intermediate.keys.max() }
 
+    /// Paused by a `PausingScheduler`: waiting, with reports kept.
+    public var isPaused: Bool { state == .waiting && !intermediate.isEmpty }
+
     /// The value reported at the last step, if any.
     public var lastValue: Double? { lastStep.flatMap { intermediate[$0] } }
 }
