@@ -31,11 +31,15 @@ public struct TrialRecord: Sendable, Equatable, Codable {
     public var intermediate: [Int: Double]
     public var values: [Double]?
     public var constraints: [Double]?
+    /// Per step, every objective's reported value (studies of several objectives; `intermediate`
+    /// holds the first).
+    public var intermediateValues: [Int: [Double]]
 
     public init(number: Int, state: TrialState, params: [String: Double], value: Double? = nil, intermediate: [Int: Double] = [:],
-                values: [Double]? = nil, constraints: [Double]? = nil) {
+                values: [Double]? = nil, constraints: [Double]? = nil, intermediateValues: [Int: [Double]] = [:]) {
         self.number = number; self.state = state; self.params = params; self.value = value ?? values?.first
-        self.intermediate = intermediate; self.values = values; self.constraints = constraints
+        self.intermediate = intermediate.isEmpty ? intermediateValues.compactMapValues(\.first) : intermediate
+        self.values = values; self.constraints = constraints; self.intermediateValues = intermediateValues
     }
 
     /// The last reported step, if any.

@@ -150,3 +150,41 @@ final class MultiObjectiveSamplerTests: XCTestCase {
         XCTAssertLessThan(random, problem.optimalHypervolume)
     }
 }
+
+/// Early stopping for several objectives: ASHA's rule with Pareto fronts at the rung.
+final class MultiObjectiveRungTests: XCTestCase {
+    let asha = try! ASHAScheduler(reductionFactor: 2, minResource: 1, maxResource: 8)   // milestones 1, 2, 4
+
+    func t(_ n: Int, _ reports: [Int: [Double]]) -> TrialRecord {
+        TrialRecord(number: n, state: .running, params: [:], intermediateValues: reports)
+    }
+
+    func testFrontsAtTheRungDecide() {
+        let dirs: [Direction] = [.maximize, .minimize]   // accuracy up, size down
+        // At epoch 2: front 0 = {a (0.9, 5), b (0.8, 2)}, front 1 = {c (0.7, 6)}, front 2 = {d (0.6, 7)}.
+        let others = [t(0, [2: [0.9, 5]]), t(1, [2: [0.8, 2]]), t(2, [2: [0.7, 6]])]
+        let table: [([Double], Decision)] = [
+            ([0.95, 1], .continue),   // dominates everyone
+            ([0.6, 7], .stop),        // 3 vectors in better fronts, keep = 4/2 = 2
+            ([0.85, 3], .continue),   // on the first front (a and b do not dominate it)
+            ([0.7, 6], .stop),        // ties c in front 1: 2 better vectors, not fewer than 2
+            ([0.5, .nan], .stop),
+        ]
+        for (own, expected) in table {
+            XCTAssertEqual(asha.decide(trial: t(9, [1: [0, 0], 2: own]), all: others, directions: dirs, studySeed: 0), expected, "\(own)")
+        }
+        XCTAssertEqual(asha.decide(trial: t(9, [3: [0, 99]]), all: others, directions: dirs, studySeed: 0), .continue, "not a milestone")
+    }
+
+    func testOneObjectiveIsTheSingleObjectiveRule() {
+        var rng = SweepRandom(seed: 5)
+        for _ in 0..<200 {
+            let values = (0..<7).map { _ in Double(rng.nextInt(below: 5)) }
+            let all = values.enumerated().map { TrialRecord(number: $0.offset, state: .running, params: [:], intermediateValues: [1: [$0.element]]) }
+            for trial in all {
+                XCTAssertEqual(asha.decide(trial: trial, all: all, directions: [.minimize], studySeed: 0),
+                               asha.decide(trial: trial, all: all, direction: .minimize, studySeed: 0), "\(values)")
+            }
+        }
+    }
+}

@@ -63,6 +63,11 @@ public struct ASHAScheduler: PausingScheduler {
         mode == .promote ? ladder.decidePausing(trial: trial) : ladder.decide(trial: trial, all: all, sign: direction.sign)
     }
 
+    /// The stopping rule for several objectives (see `RungLadder`): Pareto fronts at the rung.
+    public func decide(trial: TrialRecord, all: [TrialRecord], directions: [Direction], studySeed: UInt64) -> Decision {
+        ladder.decide(trial: trial, all: all, directions: directions)
+    }
+
     public func promotion(all: [TrialRecord], direction: Direction, studySeed: UInt64) -> Int? {
         mode == .promote ? ladder.promotion(all: all, sign: direction.sign)?.number : nil
     }

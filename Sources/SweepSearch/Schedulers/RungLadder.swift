@@ -86,6 +86,32 @@ extension RungLadder {
     }
 }
 
+extension RungLadder {
+    /// Stopping mode for several objectives (`TrialRecord.intermediateValues`), the same rule
+    /// with fronts for values: at milestone m the n vectors reported there (this trial's
+    /// included, any with a NaN left out, as losses) are sorted into Pareto fronts, and the
+    /// trial continues iff fewer than max(1, ⌊n/η⌋) vectors lie in fronts better than its own.
+    /// So the best fronts holding about 1/η of the trials go on, the first front always, and
+    /// with one objective this is exactly `decide` (ties continue).
+    func decide(trial: TrialRecord, all: [TrialRecord], directions: [Direction],
+                isCompetitor: (TrialRecord) -> Bool = { _ in true }) -> Decision {
+        guard let step = trial.intermediateValues.keys.max(), milestones.contains(step), let own = trial.intermediateValues[step] else {
+            return .continue
+        }
+        func losses(_ v: [Double]) -> [Double]? {
+            v.count == directions.count && !v.contains(where: \.isNaN) ? zip(v, directions).map { $0 * $1.sign } : nil
+        }
+        guard let mine = losses(own) else { return .stop }
+        var points = [mine]
+        for t in all where t.number != trial.number && isCompetitor(t) {
+            if let v = t.intermediateValues[step], let l = losses(v) { points.append(l) }
+        }
+        let ranks = Pareto.frontRanks(points)
+        let better = ranks.filter { $0 < ranks[0] }.count
+        return better < max(1, points.count / reductionFactor) ? .continue : .stop
+    }
+}
+
 /// Checks shared by the successive-halving schedulers' constructors.
 enum SchedulerSettings {
     static func require(_ ok: Bool, _ field: String, _ message: String) throws {
