@@ -15,8 +15,10 @@ import SweepCore
 ///   with `mutationProbability` (1 / number of parameters by default). Parameters a parent lacks
 ///   (inactive, or outside the current space) are drawn at random.
 /// - Generation 0, and any generation with no parents yet (all of the previous one still
-///   running), is random. In a finite space a configuration already taken is not proposed again
-///   while untaken ones remain (16 children tried, then a random untaken point).
+///   running), is random. A child equal to a configuration another trial has taken (a copy of
+///   a parent, say) is not proposed while `avoidRepeats`: up to 16 children are drawn, then the
+///   last one gets a parameter redrawn at random (in a finite space: a random untaken point,
+///   while untaken ones remain).
 public struct NSGAIISampler: MultiObjectiveSampler {
     public var populationSize: Int
     public var crossoverProbability: Double
@@ -43,13 +45,15 @@ public struct NSGAIISampler: MultiObjectiveSampler {
         var rng = SweepRandom(seed: SeedSequence.derive(studySeed, SeedSequence.label("nsga2"), UInt64(trialNumber)))
         let taken = avoidRepeats ? TakenConfigurations(space: space, history: history, trialNumber: trialNumber) : nil
         let avoiding = taken?.active ?? false
+        // Every configuration taken, finite space or not: a copy of a parent is a wasted trial.
+        let seen = avoidRepeats ? Set(history.lazy.filter { $0.number != trialNumber && !$0.params.isEmpty }.map(\.params)) : []
         let parents = population(generation: trialNumber / populationSize, history: history, directions: directions)
         guard !parents.isEmpty, !space.isEmpty else {
             return untaken(fillRandomly([:], space: space, rng: &rng), space: space, taken: avoiding ? taken : nil, rng: &rng)
         }
         let mutation = mutationProbability ?? 1 / Double(max(space.parameters.count, 1))
         var child: [String: Double] = [:]
-        for _ in 0..<(avoiding ? 16 : 1) {
+        for _ in 0..<(avoidRepeats ? 16 : 1) {
             let first = tournament(parents, directions, &rng)
             let second = tournament(parents, directions, &rng)
             let crossover = rng.nextDouble() < crossoverProbability
@@ -64,9 +68,17 @@ public struct NSGAIISampler: MultiObjectiveSampler {
                 }
             }
             child = fillRandomly(child, space: space, rng: &rng)
-            if !avoiding || !taken!.contains(child) { return child }
+            if !seen.contains(child) { return child }
         }
-        return untaken(child, space: space, taken: taken, rng: &rng)
+        if avoiding { return untaken(child, space: space, taken: taken, rng: &rng) }
+        // An infinite space: redraw one active parameter of the last child.
+        let active = space.parameters.filter { child[$0.name] != nil }
+        if !active.isEmpty {
+            let p = active[rng.nextInt(below: active.count)]
+            child[p.name] = p.distribution.fromUnit(rng.nextDouble())
+            child = fillRandomly(child, space: space, rng: &rng)
+        }
+        return child
     }
 
     /// The parents of generation `generation` (empty for generation 0).
