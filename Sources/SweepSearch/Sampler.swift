@@ -31,6 +31,14 @@ public protocol MultiObjectiveSampler: Sampler {
                  trialNumber: Int, studySeed: UInt64) -> [String: Double]
 }
 
+public extension MultiObjectiveSampler {
+    /// One objective is the case of several with one direction.
+    func suggest(space: SearchSpace, history: [TrialRecord], direction: Direction,
+                 trialNumber: Int, studySeed: UInt64) -> [String: Double] {
+        suggest(space: space, history: history, directions: [direction], trialNumber: trialNumber, studySeed: studySeed)
+    }
+}
+
 public extension Sampler {
     /// Random values for the active parameters not yet in `partial` (in the space's order), drawn
     /// from `rng`: the fallback every sampler shares for start-up and for parameters it has no

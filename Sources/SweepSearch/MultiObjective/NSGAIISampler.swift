@@ -35,11 +35,6 @@ public struct NSGAIISampler: MultiObjectiveSampler {
 
     public var name: String { "nsga2" }
 
-    public func suggest(space: SearchSpace, history: [TrialRecord], direction: Direction,
-                        trialNumber: Int, studySeed: UInt64) -> [String: Double] {
-        suggest(space: space, history: history, directions: [direction], trialNumber: trialNumber, studySeed: studySeed)
-    }
-
     public func suggest(space: SearchSpace, history: [TrialRecord], directions: [Direction],
                         trialNumber: Int, studySeed: UInt64) -> [String: Double] {
         var rng = SweepRandom(seed: SeedSequence.derive(studySeed, SeedSequence.label("nsga2"), UInt64(trialNumber)))

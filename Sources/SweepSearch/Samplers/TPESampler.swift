@@ -48,11 +48,6 @@ public struct TPESampler: MultiObjectiveSampler {
 
     public static func gamma(_ n: Int) -> Int { min(Int((0.1 * Double(n)).rounded(.up)), 25) }
 
-    public func suggest(space: SearchSpace, history: [TrialRecord], direction: Direction,
-                        trialNumber: Int, studySeed: UInt64) -> [String: Double] {
-        suggest(space: space, history: history, directions: [direction], trialNumber: trialNumber, studySeed: studySeed)
-    }
-
     public func suggest(space: SearchSpace, history: [TrialRecord], directions: [Direction],
                         trialNumber: Int, studySeed: UInt64) -> [String: Double] {
         var rng = SweepRandom(seed: SeedSequence.derive(studySeed, SeedSequence.label("tpe"), UInt64(trialNumber)))
