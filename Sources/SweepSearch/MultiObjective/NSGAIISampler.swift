@@ -81,7 +81,8 @@ public struct NSGAIISampler: MultiObjectiveSampler {
         guard generation > 0 else { return [] }
         var byGeneration = [[TrialRecord]](repeating: [], count: generation)
         for t in history where t.state == .complete && t.losses(directions) != nil {
-            let g = t.number / populationSize
+            // Prior observations (negative numbers, see `WarmStart`) join generation 0.
+            let g = max(t.number, 0) / populationSize
             if g < generation { byGeneration[g].append(t) }
         }
         var parents: [TrialRecord] = []
