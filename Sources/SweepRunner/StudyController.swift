@@ -9,7 +9,7 @@ import SweepStorage
 /// failure rule, the budget, timeouts, stops). It starts no process, owns no thread and reads no
 /// clock: a `TrialPool` hands it free workers, runs its jobs on a `TrialExecutor`, passes it the
 /// jobs' events and the time, and carries out the `JobAction`s it returns. So its rules can be
-/// tested as tables of events and expected decisions (`StudyControllerTests`).
+/// tested as tables of events and expected decisions (`ControllerDecisionTests`).
 ///
 /// The controller keeps no state the store does not have: the trial history it hands the sampler
 /// and the scheduler is the store's, mirrored in memory and updated with each write. Trials left
@@ -267,7 +267,9 @@ public final class StudyController: @unchecked Sendable {
             try store.reportIntermediate(trialID: id, step: step, value: value)
             records[r.number].intermediate[step] = value
             let decision = scheduler.decide(trial: records[r.number], all: records, direction: direction, studySeed: spec.seed)
-            if decision == .stop {
+            // `.pause` and `.exploit` stop the trial too until the controller runs paused and
+            // exploiting trials (the factory offers no scheduler that returns them yet).
+            if decision != .continue {
                 running[id]!.pruned = true
                 return [.stop(id)]
             }
