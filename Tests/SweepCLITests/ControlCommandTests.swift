@@ -74,4 +74,49 @@ final class ControlCommandTests: XCTestCase {
         XCTAssertTrue(down.stdout.contains("stopped"), down.stdout)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/results/sweep.sock"), "the socket is removed")
     }
+
+    /// `sweep stop` of a `--foreground` search signals no process: it marks the study stopped in
+    /// the database and the search's controller stops cleanly within seconds (its trials go back
+    /// to WAITING, it prints how to continue and exits 0).
+    func testStopOfAForegroundSearchGoesThroughTheStore() throws {
+        let dir = CLI.tempDir()
+        let db = dir + "/fg.db"
+        let space = try CLI.commandSpace(dir, name: "fg", seed: 3, trials: 40, sampler: "random")
+        let search = Process()
+        search.executableURL = URL(fileURLWithPath: CLI.binary)
+        search.arguments = ["start", "--foreground", space, "--workers", "2", "--db", db]
+        search.currentDirectoryURL = URL(fileURLWithPath: dir)
+        var env = ProcessInfo.processInfo.environment
+        env["SWEEP_TEST_MODES"] = "slow"
+        search.environment = env
+        let out = Pipe(), err = Pipe()
+        search.standardOutput = out
+        search.standardError = err
+        try search.run()
+        defer { if search.isRunning { kill(search.processIdentifier, SIGKILL) } }
+        var s: [String: Any] = [:]
+        for _ in 0..<400 {
+            if FileManager.default.fileExists(atPath: db) { s = (try? status(db, "fg")) ?? [:] }
+            if (s["finished"] as? Int ?? 0) >= 1 { break }
+            usleep(50_000)
+        }
+        let began = Date()
+        let stop = try CLI.run(["stop", "fg", "--db", db])
+        XCTAssertEqual(stop.status, 0, stop.stderr)
+        XCTAssertTrue(stop.stdout.contains("stopped fg"), stop.stdout)
+        XCTAssertLessThan(Date().timeIntervalSince(began), 15)
+        search.waitUntilExit()
+        let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let said = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(search.terminationStatus, 0, printed + said)
+        XCTAssertEqual(search.terminationReason, .exit)
+        XCTAssertTrue(printed.contains("stopped: run the same command again"), printed)
+        XCTAssertFalse(said.contains("stopping: waiting for running trials"), "no signal reached the search: \(said)")
+        s = try status(db, "fg")
+        XCTAssertEqual(s["state"] as? String, "stopped")
+        let trials = s["trials"] as? [String: Int] ?? [:]
+        XCTAssertNil(trials["RUNNING"], "running trials were re-queued")
+        XCTAssertNil(trials["FAIL"], "stopping fails nothing")
+        XCTAssertLessThan(s["finished"] as? Int ?? 40, 40)
+    }
 }
