@@ -79,6 +79,13 @@ struct ReportPrinter {
         s += "  test_loss \(fmt(f.testLoss))  parameters \(f.parameters)  total \(String(format: "%.1f", f.totalSeconds))s"
         if f.stoppedEarly { s += "  (stopped early after \(f.epochs) epochs)" }
         print(s)
+        var m = "model"
+        if let sp = f.sparsity { m += "  sparsity \(fmt(sp))" }
+        if let a = f.int8TestAccuracy { m += "  int8_test_accuracy \(fmt(a))" }
+        if let e = f.int8TestRMSE { m += "  int8_test_rmse \(fmt(e))" }
+        if let b = f.modelBytes { m += "  model_bytes \(b)" }
+        if let l = f.latencyMs { m += "  latency_ms \(String(format: "%.4f", l))" }
+        print(m)
     }
 
     func fmt(_ v: Double) -> String { String(format: "%.4f", v) }
