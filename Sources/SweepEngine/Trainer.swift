@@ -143,6 +143,9 @@ public final class Trainer {
     /// Whether the training epochs are over (run, or stopped early); fine-tuning epochs may follow.
     public var trainingDone: Bool { stoppedEarly || epoch >= config.training.epochs }
 
+    /// The epochs of a run that is not stopped early: training's, then fine-tuning's.
+    public var plannedEpochs: Int { config.training.epochs + (config.compression?.prune?.finetuneEpochs ?? 0) }
+
     /// Training and, when the configuration prunes, fine-tuning are over.
     public var isFinished: Bool {
         guard trainingDone else { return false }
