@@ -48,7 +48,7 @@ public final class QuantizedNetwork {
     public let network: Network
     /// The int8 layers, by layer index.
     public let quantized: [Int: QuantizedWeights]
-    /// Training samples (the first ones of the training split) whose activations set the input scales.
+    /// Training samples (evenly spaced through the training split) whose activations set the input scales.
     public static let calibrationSamples = 1024
     /// The int8 path of the matrix products (`SWEEP_INT8_SCALAR`, `SWEEP_INT8_AVX512VNNI`).
     public var kernel: Int32 = Int32(sweep_int8_kernel())
@@ -81,8 +81,9 @@ public final class QuantizedNetwork {
     }
 
     /// Quantizes the dense and conv layers of a trained network, their input scales calibrated on
-    /// `count` samples x (count, features) (at most `calibrationSamples` are used): the largest
-    /// magnitude of each such layer's input over the float forward pass.
+    /// the samples x (count, features), at most `calibrationSamples` of them evenly spaced through
+    /// x (a data set sorted by class still gives every class): the largest magnitude of each such
+    /// layer's input over the float forward pass.
     public static func calibrate(_ net: Network, samples x: UnsafePointer<Float>, count: Int) -> QuantizedNetwork {
         let float = QuantizedNetwork(network: net, weights: [:])
         var maxAbs = [Int: Float]()
@@ -91,7 +92,7 @@ public final class QuantizedNetwork {
         var lo = 0
         while lo < n {
             let B = min(batch, n - lo)
-            float.input.update(from: x + lo * f, count: B * f)
+            for r in 0..<B { (float.input + r * f).update(from: x + (lo + r) * count / n * f, count: f) }
             float.forward(batch: B) { i, inp in
                 let size = B * net.layers[i].inputSize
                 var m = maxAbs[i] ?? 0

@@ -36,7 +36,7 @@ public struct EpochReport: Codable, Equatable, Sendable {
 /// when the configuration prunes), and what it costs to deploy the model as exported: its
 /// parameters, the bytes of its safetensors file (int8 weights when quantized), the median time of
 /// a one-sample forward pass on one thread, and, when quantized, the int8 model's test and
-/// validation metrics.
+/// validation metrics and, for comparison, the float model's bytes and latency.
 public struct FinalReport: Codable, Equatable, Sendable {
     public var epochs: Int
     public var testLoss: Double
@@ -55,6 +55,8 @@ public struct FinalReport: Codable, Equatable, Sendable {
     public var int8ValLoss: Double?
     public var int8ValAccuracy: Double?
     public var int8ValRMSE: Double?
+    public var fp32ModelBytes: Int?
+    public var fp32LatencyMs: Double?
 
     enum CodingKeys: String, CodingKey {
         case epochs, testLoss = "test_loss", testAccuracy = "test_accuracy", testRMSE = "test_rmse"
@@ -62,6 +64,7 @@ public struct FinalReport: Codable, Equatable, Sendable {
         case modelBytes = "model_bytes", latencyMs = "latency_ms", sparsity
         case int8TestLoss = "int8_test_loss", int8TestAccuracy = "int8_test_accuracy", int8TestRMSE = "int8_test_rmse"
         case int8ValLoss = "int8_val_loss", int8ValAccuracy = "int8_val_accuracy", int8ValRMSE = "int8_val_rmse"
+        case fp32ModelBytes = "fp32_model_bytes", fp32LatencyMs = "fp32_latency_ms"
     }
 
     /// The deployment metrics by name (`parameters`, `model_bytes`, `latency_ms`, `sparsity`,
@@ -73,6 +76,7 @@ public struct FinalReport: Codable, Equatable, Sendable {
             ("test_loss", testLoss), ("test_accuracy", testAccuracy), ("test_rmse", testRMSE),
             ("int8_test_loss", int8TestLoss), ("int8_test_accuracy", int8TestAccuracy), ("int8_test_rmse", int8TestRMSE),
             ("int8_val_loss", int8ValLoss), ("int8_val_accuracy", int8ValAccuracy), ("int8_val_rmse", int8ValRMSE),
+            ("fp32_model_bytes", fp32ModelBytes.map(Double.init)), ("fp32_latency_ms", fp32LatencyMs),
         ]
         for (k, v) in optional { if let v, v.isFinite { m[k] = v } }
         return m
@@ -299,12 +303,17 @@ public final class Trainer {
             (r.int8ValLoss, r.int8ValAccuracy, r.int8ValRMSE) = v
             q.input.update(from: sample, count: sample.count)
             r.latencyMs = Latency.medianMilliseconds { q.forward(batch: 1) }
-        } else {
-            var ctx = PassContext(training: false, rng: SweepRandom(seed: 0))
-            network.input.update(from: sample, count: sample.count)
-            r.latencyMs = Latency.medianMilliseconds { network.forward(batch: 1, ctx: &ctx) }
         }
-        r.modelBytes = ModelExport.safetensorsBytes(network, quantized: quantized)
+        var ctx = PassContext(training: false, rng: SweepRandom(seed: 0))
+        network.input.update(from: sample, count: sample.count)
+        let floatLatency = Latency.medianMilliseconds { network.forward(batch: 1, ctx: &ctx) }
+        let floatBytes = ModelExport.safetensorsBytes(network, quantized: nil)
+        if quantized == nil {
+            (r.latencyMs, r.modelBytes) = (floatLatency, floatBytes)
+        } else {
+            (r.fp32LatencyMs, r.fp32ModelBytes) = (floatLatency, floatBytes)
+            r.modelBytes = ModelExport.safetensorsBytes(network, quantized: quantized)
+        }
         totalSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         r.totalSeconds = totalSeconds
         return r

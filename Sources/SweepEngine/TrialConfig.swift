@@ -101,7 +101,7 @@ public struct CompressionSpec: Codable, Equatable, Sendable {
         case none
         /// Post-training int8 quantization of dense and conv weights (symmetric, one scale per
         /// output channel) and of their inputs (symmetric, one scale per tensor, calibrated on
-        /// the first `QuantizedNetwork.calibrationSamples` training samples); `QuantizedNetwork`.
+        /// `QuantizedNetwork.calibrationSamples` training samples); `QuantizedNetwork`.
         case int8
     }
     /// Magnitude pruning: when training ends (its epochs run or early stopping), the

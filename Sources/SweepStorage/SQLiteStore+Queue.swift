@@ -160,19 +160,18 @@ extension SQLiteStore {
     }
 
     public func trialUserAttributes(trialID: Int64) throws -> [String: String] {
-        try pool.read { db in
-            var out: [String: String] = [:]
-            for a in try Row.fetchAll(db, sql: #"SELECT "key", value_json FROM trial_user_attributes WHERE trial_id = ?"#, arguments: [trialID]) {
-                out[a["key"]] = a["value_json"]
-            }
-            return out
-        }
+        try attributes(table: "trial_user_attributes", trialID: trialID)
     }
 
     public func trialSystemAttributes(trialID: Int64) throws -> [String: String] {
+        try attributes(table: "trial_system_attributes", trialID: trialID)
+    }
+
+    /// A trial's rows of an attribute table, key to value as JSON.
+    func attributes(table: String, trialID: Int64) throws -> [String: String] {
         try pool.read { db in
             var out: [String: String] = [:]
-            for a in try Row.fetchAll(db, sql: #"SELECT "key", value_json FROM trial_system_attributes WHERE trial_id = ?"#, arguments: [trialID]) {
+            for a in try Row.fetchAll(db, sql: "SELECT \"key\", value_json FROM \(table) WHERE trial_id = ?", arguments: [trialID]) {
                 out[a["key"]] = a["value_json"]
             }
             return out

@@ -120,7 +120,9 @@ final class CompressionTests: XCTestCase {
         try ModelExport.write(trainer: tr, to: dir + "/model")
         let size = try FileManager.default.attributesOfItem(atPath: dir + "/model.safetensors")[.size] as! Int
         XCTAssertEqual(final.modelBytes, size)
-        XCTAssertLessThan(size, ModelExport.safetensorsBytes(tr.network, quantized: nil))
+        XCTAssertEqual(final.fp32ModelBytes, ModelExport.safetensorsBytes(tr.network, quantized: nil))
+        XCTAssertLessThan(size, final.fp32ModelBytes!)
+        XCTAssertGreaterThan(final.fp32LatencyMs!, 0)
         let m = try ModelExport.read(dir + "/model")
         let mq = try XCTUnwrap(m.quantized)
         XCTAssertEqual(mq.quantized, q.quantized)
