@@ -78,7 +78,7 @@ public struct StudySpec: Sendable {
     /// given to every trial, also after a restarted daemon takes the study up.
     public var envKeep: [String] = []
 
-    public static let samplerNames = ["auto", "random", "grid", "tpe", "gp"]
+    public static let samplerNames = ["auto", "random", "grid", "tpe", "gp", "nsga2"]
     public static let schedulerNames = ["none", "asha", "hyperband", "median"]
 
     public static func load(path: String, overrides: [String] = []) throws -> StudySpec {
