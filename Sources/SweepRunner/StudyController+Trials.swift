@@ -171,6 +171,7 @@ extension StudyController {
         // A finished trial is not run again: its built-in checkpoint (the size of the model and
         // its optimizer state) goes; a command's checkpoints are the user's and stay.
         if spec.command == nil { try? FileManager.default.removeItem(atPath: TrialFolder.checkpoint(trialFolder: folder)) }
+        if state == .complete, !r.metrics.isEmpty { try store.setTrialUserAttributes(trialID: id, TrialAttribute.metrics(r.metrics)) }
         recordFinished(number: r.number, state: state, value: state == .fail ? nil : value, reason: reason, now: now)
     }
 

@@ -80,6 +80,8 @@ public final class StudyController: @unchecked Sendable {
         var number: Int
         var startedAt: Date
         var finalValue: Double?
+        /// The numeric extra keys of the final line (`TrialLine.final`).
+        var metrics: [String: Double] = [:]
         var violation: String?
         var pruned = false
         var timedOut = false
@@ -273,8 +275,9 @@ public final class StudyController: @unchecked Sendable {
                 running[id]!.pruned = true
                 return [.stop(id)]
             }
-        case .line(.final(let value)):
+        case .line(.final(let value, let metrics)):
             r.finalValue = value
+            r.metrics = metrics
             running[id] = r
         case .line(.resumed(let epoch)):
             if r.pruned || stopping { return [] }
