@@ -48,6 +48,21 @@ enum CLI {
                       stderr: String(decoding: errData.data, as: UTF8.self))
     }
 
+    /// Starts `sweep ARGS` in the background with `env` added (its trials in the `slow` test mode
+    /// unless said), its stdout and stderr in pipes; the caller waits for it or kills it.
+    static func start(_ args: [String], env: [String: String] = ["SWEEP_TEST_MODES": "slow"], cwd: String? = nil) throws -> (Process, out: Pipe, err: Pipe) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        return (p, out, err)
+    }
+
     /// Returns when `python3` imports `modules` (e.g. "torch, numpy"); otherwise skips the test,
     /// or under CI (`CI=true`, where scripts/test installs them) fails it: a missing package there
     /// is a broken set-up, not a reason to skip.

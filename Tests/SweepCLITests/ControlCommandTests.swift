@@ -82,17 +82,7 @@ final class ControlCommandTests: XCTestCase {
         let dir = CLI.tempDir()
         let db = dir + "/fg.db"
         let space = try CLI.commandSpace(dir, name: "fg", seed: 3, trials: 40, sampler: "random")
-        let search = Process()
-        search.executableURL = URL(fileURLWithPath: CLI.binary)
-        search.arguments = ["start", "--foreground", space, "--workers", "2", "--db", db]
-        search.currentDirectoryURL = URL(fileURLWithPath: dir)
-        var env = ProcessInfo.processInfo.environment
-        env["SWEEP_TEST_MODES"] = "slow"
-        search.environment = env
-        let out = Pipe(), err = Pipe()
-        search.standardOutput = out
-        search.standardError = err
-        try search.run()
+        let (search, out, err) = try CLI.start(["start", "--foreground", space, "--workers", "2", "--db", db], cwd: dir)
         defer { if search.isRunning { kill(search.processIdentifier, SIGKILL) } }
         var s: [String: Any] = [:]
         for _ in 0..<400 {

@@ -93,16 +93,7 @@ final class DaemonTests: XCTestCase {
 
         // Ctrl-C while following stops following, not the search.
         let third = try writeSpace(dir, name: "third", trials: 8)
-        let follower = Process()
-        follower.executableURL = URL(fileURLWithPath: CLI.binary)
-        follower.arguments = ["start", third, "--db", db, "--workers", "1"]
-        var env = ProcessInfo.processInfo.environment
-        env["SWEEP_TEST_MODES"] = "slow"
-        follower.environment = env
-        let out = Pipe(), err = Pipe()
-        follower.standardOutput = out
-        follower.standardError = err
-        try follower.run()
+        let (follower, out, err) = try CLI.start(["start", third, "--db", db, "--workers", "1"])
         // Ctrl-C once it follows (it says so), not while it is still submitting.
         let printed = Printed()
         out.fileHandleForReading.readabilityHandler = { h in printed.append(h.availableData) }
