@@ -211,7 +211,7 @@ public final class SearchRunner: @unchecked Sendable {
         self.total = total
         // Build everything that can reject the input before the store is touched.
         (sampler, scheduler) = try spec.makeSearchComponents(trials: total)
-        self.store = try store ?? SQLiteStore(path: options.dbPath)
+        self.store = try store ?? openStore(location: options.dbPath)
         let name = options.studyName ?? spec.name
         if let existing = try self.store.study(named: name) {
             let differences = Self.differences(existing: existing, spec: spec, options: options)
@@ -264,7 +264,7 @@ public final class SearchRunner: @unchecked Sendable {
 
     /// Claims the study and loads its history (called by the pool when the runner is added).
     func begin() throws {
-        try store.claimStudy(id: study.id, pid: getpid())
+        try store.claimStudy(id: study.id)
         lastBeat = Date()
         // The file as given this time (an edit that continues the study: comments, budget).
         try store.updateStudy(id: study.id, trialsTotal: total, status: .running, runOptionsJSON: options.json,
@@ -366,7 +366,7 @@ public final class SearchRunner: @unchecked Sendable {
     /// Refreshes the controller's and the running trials' heartbeats when they are due.
     func beatIfDue() throws {
         guard Date().timeIntervalSince(lastBeat) > Self.heartbeatInterval else { return }
-        try store.controllerHeartbeat(studyID: study.id, pid: getpid(), runningTrials: Array(running.keys))
+        try store.controllerHeartbeat(studyID: study.id, runningTrials: Array(running.keys))
         try pickUpAddedTrials()
         lastBeat = Date()
     }
@@ -398,7 +398,7 @@ public final class SearchRunner: @unchecked Sendable {
             : outOfTime ? .finished : stopping || stopReason != nil ? .stopped : .finished
         do {
             try store.updateStudy(id: study.id, trialsTotal: total, status: status, stopReason: stopReason)
-            try store.releaseStudy(id: study.id, pid: getpid())
+            try store.releaseStudy(id: study.id)
         } catch {
             if failure == nil { failure = error }
         }
