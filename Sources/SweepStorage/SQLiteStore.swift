@@ -322,27 +322,11 @@ public final class SQLiteStore: TrialStore {
         let now = OptunaEncoding.datetime(Date())
         return try pool.write { db in
             try requireRunning(db, trialID)
-            var final = state, reason = reason, objective: Double? = nil
-            switch state {
-            case .complete:
-                if let value, !value.isNaN {
-                    objective = value
-                } else {
-                    final = .fail
-                    let why = value == nil ? "no objective value was reported" : "the objective value is NaN"
-                    reason = reason.map { "\($0); \(why)" } ?? why
-                }
-            case .pruned:
-                let last = try Row.fetchOne(db.cachedStatement(sql: """
+            let (final, objective, reason) = try OptunaEncoding.finishing(state, value: value, reason: reason) {
+                try Row.fetchOne(db.cachedStatement(sql: """
                     SELECT intermediate_value, intermediate_value_type FROM trial_intermediate_values
                     WHERE trial_id = ? ORDER BY step DESC LIMIT 1
-                    """), arguments: [trialID])
-                if let last {
-                    let x = OptunaEncoding.float(last["intermediate_value"], type: last["intermediate_value_type"])
-                    if !x.isNaN { objective = x }
-                }
-            default:
-                break
+                    """), arguments: [trialID]).map { OptunaEncoding.float($0["intermediate_value"], type: $0["intermediate_value_type"]) }
             }
             if let objective {
                 let (stored, type) = OptunaEncoding.float(objective)

@@ -406,6 +406,19 @@ class TrialStoreConformance: StoreFixtureCase {
         XCTAssertEqual(try value(beat, [done.trialID]), before.done, "a finished trial never changes")
     }
 
+    func testUserAndSystemAttributesAreOptunas() throws {
+        let study = try makeStudy(store)
+        let id = try newTrial(store, study).trialID
+        try store.setTrialUserAttributes(trialID: id, ["sweep:metric:latency_ms": "1.5", "note": #""x""#])
+        try store.setTrialUserAttributes(trialID: id, ["sweep:metric:latency_ms": "2.5"])   // replaced
+        XCTAssertEqual(try store.trialUserAttributes(trialID: id), ["sweep:metric:latency_ms": "2.5", "note": #""x""#])
+        try store.setTrialSystemAttribute(trialID: id, key: "k", valueJSON: "[1]")
+        XCTAssertEqual(try store.trialSystemAttributes(trialID: id), ["k": "[1]"])
+        try store.setTrialSystemAttribute(trialID: id, key: "k", valueJSON: nil)
+        XCTAssertEqual(try store.trialSystemAttributes(trialID: id), [:])
+        XCTAssertEqual(try value("SELECT value_json FROM trial_user_attributes WHERE trial_id = ? AND key = 'note'", [id]), #""x""#)
+    }
+
     // MARK: Queued trials (Optuna's forms)
 
     func testAnEnqueuedTrialIsWaitingWithFixedParamsAndNoSweepRow() throws {

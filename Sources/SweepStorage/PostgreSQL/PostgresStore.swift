@@ -273,26 +273,11 @@ public final class PostgresStore: TrialStore {
         guard state.isFinished else { throw RuntimeFailure("trial \(trialID): \(state.rawValue) is not a finished state") }
         return try pool.transaction { db in
             try requireRunning(db, trialID, lock: true)
-            var final = state, reason = reason, objective: Double? = nil
-            switch state {
-            case .complete:
-                if let value, !value.isNaN {
-                    objective = value
-                } else {
-                    final = .fail
-                    let why = value == nil ? "no objective value was reported" : "the objective value is NaN"
-                    reason = reason.map { "\($0); \(why)" } ?? why
-                }
-            case .pruned:
-                if let last = try db.query("""
+            let (final, objective, reason) = try OptunaEncoding.finishing(state, value: value, reason: reason) {
+                try db.query("""
                     SELECT intermediate_value, intermediate_value_type::text AS t FROM trial_intermediate_values
                     WHERE trial_id = ? ORDER BY step DESC LIMIT 1
-                    """, [trialID]).first {
-                    let x = OptunaEncoding.float(try last["intermediate_value"], type: try last["t"])
-                    if !x.isNaN { objective = x }
-                }
-            default:
-                break
+                    """, [trialID]).first.map { OptunaEncoding.float(try $0["intermediate_value"], type: try $0["t"]) }
             }
             if let objective {
                 let (stored, type) = OptunaEncoding.float(objective)
