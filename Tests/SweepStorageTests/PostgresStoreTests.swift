@@ -72,6 +72,24 @@ final class PostgresStoreTests: StoreFixtureCase {
         XCTAssertTrue(tls.contains("does not offer TLS"), tls)
     }
 
+    /// A restart of the server cuts every connection of the pool: the next calls reconnect, and
+    /// writes made before are all there.
+    func testTheStoreReconnectsAfterTheServerRestarts() throws {
+        let server = try PrivatePostgres.shared()
+        let store = try PostgresStore(PostgresLocation(url: try server.database()))
+        let study = try makeStudy(store)
+        let errors = ErrorList()
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in   // every connection of the pool open
+            do { _ = try store.createTrial(studyID: study.id, params: [], seed: 1, configJSON: "{}", workerPID: nil) } catch { errors.append(error) }
+        }
+        try server.restart()
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            do { _ = try store.createTrial(studyID: study.id, params: [], seed: 1, configJSON: "{}", workerPID: nil) } catch { errors.append(error) }
+        }
+        XCTAssertEqual(errors.all.map { "\($0)" }, [])
+        XCTAssertEqual(try store.trials(studyID: study.id).map(\.record.number), Array(0..<8))
+    }
+
     /// Several processes (here threads with stores of their own) opening a new database at once
     /// apply each migration once; a database a newer Sweep wrote is refused.
     func testMigrationsApplyOnceAndANewerSchemaIsRefused() throws {

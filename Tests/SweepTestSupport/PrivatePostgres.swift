@@ -116,6 +116,13 @@ public final class PrivatePostgres: @unchecked Sendable {
         try run(bin + "/pg_dump", ["--schema-only", "--no-owner", "-h", folder, "-p", "\(port)", "-U", "postgres", database])
     }
 
+    /// Restarts the server (every connection is cut), through `system` as `pg_ctl start` above.
+    public func restart() throws {
+        let restart = "\(bin)/pg_ctl -D '\(folder)/data' -l '\(folder)/server.log' -m fast -w -t 60 restart"
+        let status = system((runAs.map { "/sbin/runuser -u \($0) -- " } ?? "") + restart + " >/dev/null 2>&1")
+        guard status == 0 else { throw PostgresTestError("pg_ctl restart failed (\(status))") }
+    }
+
     /// Stops the server and removes its folder. Runs at exit, where Foundation's `Process` cannot
     /// wait for a child: through `system` (fork, exec, waitpid).
     func stop() {
