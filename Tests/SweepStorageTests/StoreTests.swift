@@ -108,6 +108,31 @@ final class StoreTests: StoreTestCase {
         }
     }
 
+    /// A file from before leases (sweep-v4): the claim of a controller that runs carries over to a
+    /// lease its host can check (`host:pid:`, expiring 30 s after its last heartbeat).
+    func testAControllersPIDClaimBecomesALease() throws {
+        let store = try SQLiteStore(path: dbPath)
+        let study = try makeStudy(store)
+        let host = ProcessInfo.processInfo.hostName
+        try store.pool.write { db in
+            try db.execute(sql: """
+                ALTER TABLE sweep_studies DROP COLUMN controller_owner;
+                ALTER TABLE sweep_studies DROP COLUMN controller_expires;
+                ALTER TABLE sweep_studies ADD COLUMN controller_pid INTEGER;
+                ALTER TABLE sweep_studies ADD COLUMN controller_host TEXT;
+                ALTER TABLE sweep_studies ADD COLUMN controller_heartbeat TEXT;
+                DELETE FROM grdb_migrations WHERE identifier = 'sweep-v5-controller-lease-owner';
+                """)
+            try db.execute(sql: "UPDATE sweep_studies SET controller_pid = ?, controller_host = ?, controller_heartbeat = ?",
+                           arguments: [getppid(), host, OptunaEncoding.datetime(Date())])
+        }
+        let upgraded = try XCTUnwrap(try SQLiteStore(path: dbPath).study(id: study.id))
+        XCTAssertEqual(upgraded.controllerOwner, "\(host):\(getppid()):")
+        XCTAssertTrue(upgraded.controllerLeaseLive)
+        XCTAssertTrue(upgraded.isRunning(), "our parent runs")
+        XCTAssertEqual(upgraded.controllerPID, getppid())
+    }
+
     func testAnOlderFileIsUpgradedWhenWritableElseRefusedClearly() throws {
         try makeOlderFile()
         try whileImmutable([dbPath]) {
