@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // C libraries from Debian: libopenblas-dev (+ liblapacke-dev) and zlib1g-dev.
@@ -40,9 +41,11 @@ let package = Package(
         ]),
         // Search spaces, samplers (random, grid, TPE, GP) and schedulers (ASHA, Hyperband, median).
         .target(name: "SweepSearch", dependencies: ["SweepCore", "SweepEngine", "COpenBLAS"]),
-        // Studies and trials in SQLite, in Optuna's schema (optuna.load_study reads them), via GRDB.
+        // Studies and trials in Optuna's schema (optuna.load_study reads them): in an SQLite file via
+        // GRDB, or in PostgreSQL via postgres-nio.
         .target(name: "SweepStorage", dependencies: [
             "SweepCore", "SweepSearch", .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         // The local process pool: trial processes, the line protocol, the search loop, the leaderboard.
         .target(name: "SweepRunner", dependencies: ["CSweepSpawn", "SweepCore", "SweepEngine", "SweepSearch", "SweepStorage"]),
@@ -64,16 +67,19 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Tests' shared help: a private PostgreSQL server (initdb in a temporary folder).
+        .target(name: "SweepTestSupport", path: "Tests/SweepTestSupport"),
         .testTarget(name: "SweepCoreTests", dependencies: ["SweepCore"]),
         .testTarget(name: "SweepDataTests", dependencies: ["SweepData"]),
         .testTarget(name: "SweepEngineTests", dependencies: ["SweepEngine", "SweepData"]),
         .testTarget(name: "SweepSearchTests", dependencies: ["SweepSearch", "SweepCore", "SweepEngine"]),
         .testTarget(name: "SweepStorageTests", dependencies: [
-            "SweepStorage", "SweepSearch", "SweepCore", .product(name: "GRDB", package: "GRDB.swift"),
+            "SweepStorage", "SweepSearch", "SweepCore", "SweepTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         .testTarget(name: "SweepRunnerTests", dependencies: ["SweepRunner", "SweepStorage", "SweepSearch", "SweepCore"]),
         .testTarget(name: "SweepDaemonTests", dependencies: ["SweepDaemon", "SweepRunner", "SweepStorage", "SweepSearch", "SweepCore"]),
-        .testTarget(name: "SweepCLITests", dependencies: ["SweepEngine", "SweepData", "SweepDaemon"]),
+        .testTarget(name: "SweepCLITests", dependencies: ["SweepEngine", "SweepData", "SweepDaemon", "SweepTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -6,22 +6,22 @@ import SweepRunner
 import SweepSearch
 import SweepStorage
 
-/// Opens the store for reading only (it may be read-only, or in a read-only folder); a missing
-/// file is an input error (nothing is created).
-func openStore(_ path: String) throws -> any TrialStore {
-    try requireStoreFile(path)
-    return try SQLiteStore(readingOnly: path)
+/// Opens the store (`--db`: a file or a PostgreSQL URL) for reading only (it may be read-only,
+/// or in a read-only folder); a missing file is an input error (nothing is created).
+func openStore(_ location: String) throws -> any TrialStore {
+    try requireStoreFile(location)
+    return try openStore(location: location, readOnly: true)
 }
 
 /// Opens an existing store to change its studies (enqueue, retry, delete); a missing file is an
 /// input error (nothing is created).
-func openStoreForWriting(_ path: String) throws -> any TrialStore {
-    try requireStoreFile(path)
-    return try SQLiteStore(path: path)
+func openStoreForWriting(_ location: String) throws -> any TrialStore {
+    try requireStoreFile(location)
+    return try openStore(location: location)
 }
 
 private func requireStoreFile(_ path: String) throws {
-    guard FileManager.default.fileExists(atPath: path) else {
+    guard PostgresLocation.isURL(path) || FileManager.default.fileExists(atPath: path) else {
         throw InputError(file: path, field: "--db", "no results database here; run `sweep start SPACE.yaml` first or pass --db")
     }
 }

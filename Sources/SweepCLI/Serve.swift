@@ -67,7 +67,7 @@ struct Shutdown: ParsableCommand {
 
     func run() throws {
         let client = DaemonClient(db: store.db)
-        guard let pid = client.daemonPID() else { print("no daemon runs for \(absolute(store.db))"); return }
+        guard let pid = client.daemonPID() else { print("no daemon runs for \(client.paths.db)"); return }
         let r = try client.shutdown()
         guard r.status == 202 else { throw RuntimeFailure("the daemon refused to shut down: \(r.body)") }
         let deadline = Date().addingTimeInterval(wait)
@@ -89,7 +89,9 @@ func ensureDaemon(db: String, workers: Int?) throws -> DaemonClient {
     try Folders.create(paths.results + "/logs", field: "--db")
     // An auto-started daemon exits when idle (SWEEP_DAEMON_IDLE_TIMEOUT seconds, default 600).
     let idle = ProcessInfo.processInfo.environment["SWEEP_DAEMON_IDLE_TIMEOUT"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? 600
-    var args = [CommandLine.selfExecutable, "serve", "--db", paths.db, "--idle-timeout", "\(idle)"]
+    // A URL goes to the daemon in its environment (SWEEP_DB), so its password is not on a command line.
+    var args = [CommandLine.selfExecutable, "serve", "--idle-timeout", "\(idle)"]
+    if PostgresLocation.isURL(db) { setenv("SWEEP_DB", db, 1) } else { args += ["--db", paths.db] }
     if let workers { args += ["--workers", "\(workers)"] }
     let out = paths.startLog
     let pid = try spawnDetached(argv: args, logPath: out)
@@ -144,7 +146,7 @@ func checkAPI(_ r: APIResponse, expect: Int) throws {
 /// trials that had finished before (not printed). Each poll reads the study's counts and only the
 /// trials finished since the last one.
 func follow(db: String, study name: String, seen initial: Set<Int>) throws {
-    let store = try SQLiteStore(path: db)
+    let store = try openStore(location: db)
     guard let first = try store.study(named: name) else { throw RuntimeFailure("study '\(name)' is not in \(db)") }
     let interrupt = SignalStopper {
         FileHandle.standardError.write("\nstopped following; study \(name) goes on in the daemon (\(suggest("status", name, db: db)), \(suggest("stop", name, db: db)))\n".data(using: .utf8)!)

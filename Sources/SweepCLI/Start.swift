@@ -82,8 +82,8 @@ struct Start: ParsableCommand {
 
 /// The numbers of a study's finished trials, if the study exists.
 func existingFinished(db: String, study: String) throws -> [Int] {
-    guard FileManager.default.fileExists(atPath: db) else { return [] }
-    let store = try SQLiteStore(path: db)
+    guard PostgresLocation.isURL(db) || FileManager.default.fileExists(atPath: db) else { return [] }
+    let store = try openStore(location: db)
     guard let s = try store.study(named: study) else { return [] }
     return try store.finishedTrials(studyID: s.id, completedSince: nil).map(\.record.number)
 }
@@ -134,8 +134,9 @@ func checkSomeTrialSucceeded(_ trials: [StoredTrial], study: String, db: String)
         + "see \(suggest("logs", study, ["--trial", "\(example)"], db: db)) for its output")
 }
 
+/// A path made absolute against the working directory; a database URL as it is.
 func absolute(_ path: String) -> String {
-    path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    path.hasPrefix("/") || PostgresLocation.isURL(path) ? path : FileManager.default.currentDirectoryPath + "/" + path
 }
 
 extension CommandLine {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SweepCore
 import SweepRunner
+import SweepStorage
 
 /// `sweep`: the root command only lists its subcommands (one file each in this folder).
 struct Sweep: ParsableCommand {
@@ -19,18 +20,19 @@ do {
     try command.run()
     exit(0)
 } catch let e as InputError {
-    FileHandle.standardError.write("error: \(e)\n".data(using: .utf8)!)
+    // A database URL's password is never printed.
+    FileHandle.standardError.write("error: \(withoutPasswords(e.description))\n".data(using: .utf8)!)
     exit(2)
 } catch let e as StudyBusy {
     // The study named is another controller's: the user's input, like a name already taken.
     FileHandle.standardError.write("error: \(e)\n".data(using: .utf8)!)
     exit(2)
 } catch let e as RuntimeFailure {
-    FileHandle.standardError.write("error: \(e)\n".data(using: .utf8)!)
+    FileHandle.standardError.write("error: \(withoutPasswords(e.description))\n".data(using: .utf8)!)
     exit(1)
 } catch {
     let code = Sweep.exitCode(for: error)
-    let message = Sweep.fullMessage(for: error)
+    let message = withoutPasswords(Sweep.fullMessage(for: error))
     if code == .success {
         print(message)
         exit(0)

@@ -87,7 +87,7 @@ public final class Daemon: @unchecked Sendable {
         lock = try DaemonLock(path: paths.lock)
         let sink = try FileLogHandler.Sink(path: paths.log, echo: config.echoLog)
         logger = Logger(label: "sweep.daemon") { FileLogHandler(label: $0, sink: sink) }
-        store = try SQLiteStore(path: paths.db)
+        store = try openStore(location: PostgresLocation.isURL(config.dbPath) ? config.dbPath : paths.db)
         pool = TrialPool(workers: config.workers)
         if httpBind != nil {
             if let t = config.token { httpToken = t } else {

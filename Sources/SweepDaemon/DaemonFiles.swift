@@ -1,18 +1,34 @@
 import Foundation
 import Logging
 import SweepCore
+import SweepStorage
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Where a daemon keeps its files: beside its database, in the results folder, named after the
 /// database file (`r.db` → `r.sock`, `r.daemon.lock`, `logs/r.daemon.log`), so each database of a
-/// folder has a daemon of its own.
+/// folder has a daemon of its own. For a PostgreSQL URL, in the `results` folder of the working
+/// directory, named after the database (`pg-DB.sock`, ...): each working directory has a daemon of
+/// its own, as if it were a host of its own.
 public struct DaemonPaths: Sendable {
     /// The database's absolute path, with its folder's symbolic links resolved when it exists (the
-    /// form a daemon and its clients compare).
+    /// form a daemon and its clients compare); a URL without its password.
     public let db: String
+    public let results: String
+    /// The prefix of this daemon's files: the database's file name without its extension.
+    public let stem: String
+
     public init(db: String) {
+        if PostgresLocation.isURL(db) {
+            self.db = displayedLocation(db)
+            let cwd = FileManager.default.currentDirectoryPath
+            let real = realpath(cwd, nil).map { p in defer { free(p) }; return String(cString: p) } ?? cwd
+            results = (real == "/" ? "" : real) + "/results"
+            let name = (try? PostgresLocation(url: db))?.database ?? "postgres"
+            stem = "pg-" + String(name.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" })
+            return
+        }
         let absolute = db.hasPrefix("/") ? db : FileManager.default.currentDirectoryPath + "/" + db
         let folder = (absolute as NSString).deletingLastPathComponent
         let file = (absolute as NSString).lastPathComponent
@@ -22,13 +38,10 @@ public struct DaemonPaths: Sendable {
         } else {
             self.db = (absolute as NSString).standardizingPath
         }
-    }
-    public var results: String { (db as NSString).deletingLastPathComponent }
-    /// The database's file name without its extension: the prefix of this daemon's files.
-    public var stem: String {
-        let file = (db as NSString).lastPathComponent
-        let stem = (file as NSString).deletingPathExtension
-        return stem.isEmpty ? file : stem
+        results = (self.db as NSString).deletingLastPathComponent
+        let name = (self.db as NSString).lastPathComponent
+        let stem = (name as NSString).deletingPathExtension
+        self.stem = stem.isEmpty ? name : stem
     }
     /// The API's Unix socket (mode 0600).
     public var socket: String { results + "/\(stem).sock" }

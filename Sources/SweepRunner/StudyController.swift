@@ -70,7 +70,7 @@ public final class StudyController: @unchecked Sendable {
     var lastBeat = Date.distantPast
     var lastStopCheck = Date.distantPast
     /// Who holds the study's claim for this run (set by `begin`).
-    var owner: Int32 = 0
+    var owner: LeaseOwner = .current
     /// Told of the run's progress (held weakly: the caller keeps it).
     public weak var observer: RunObserver?
     /// `<db folder>/<study>`: the trials' folders are in it.
@@ -97,7 +97,7 @@ public final class StudyController: @unchecked Sendable {
         self.total = total
         // Build everything that can reject the input before the store is touched.
         (sampler, scheduler) = try spec.makeSearchComponents(trials: total)
-        self.store = try store ?? SQLiteStore(path: options.dbPath)
+        self.store = try store ?? openStore(location: options.dbPath)
         let name = options.studyName ?? spec.name
         if let existing = try self.store.study(named: name) {
             let differences = Self.differences(existing: existing, spec: spec, options: options)
@@ -131,9 +131,9 @@ public final class StudyController: @unchecked Sendable {
     /// Claims the study for `owner` and loads its history. Returns the process ids of jobs an
     /// earlier run left RUNNING (its controller died): the executor ends them before they run
     /// again. A claim another live controller holds is refused with `StudyBusy`.
-    func begin(owner: Int32, now: Date) throws -> [Int32] {
+    func begin(owner: LeaseOwner, now: Date) throws -> [Int32] {
         // The store refuses a held claim with an `InputError` (its contract), and only that.
-        do { try store.claimStudy(id: study.id, pid: owner) } catch let e as InputError { throw StudyBusy(e.description) }
+        do { try store.claimStudy(id: study.id, owner: owner) } catch let e as InputError { throw StudyBusy(e.description) }
         self.owner = owner
         startedAt = now
         lastBeat = now
@@ -176,7 +176,7 @@ public final class StudyController: @unchecked Sendable {
             : outOfTime ? .finished : stopping || stopReason != nil ? .stopped : .finished
         do {
             try store.updateStudy(id: study.id, trialsTotal: total, status: status, stopReason: stopReason)
-            try store.releaseStudy(id: study.id, pid: owner)
+            try store.releaseStudy(id: study.id, owner: owner)
         } catch {
             if failure == nil { failure = error }
         }
@@ -323,7 +323,7 @@ public final class StudyController: @unchecked Sendable {
     /// added), a look at whether a stop was asked through the store, and the trial timeouts.
     func tick(now: Date) throws -> [JobAction] {
         if now.timeIntervalSince(lastBeat) > Self.heartbeatInterval {
-            try store.controllerHeartbeat(studyID: study.id, pid: owner, runningTrials: running.keys.sorted())
+            try store.controllerHeartbeat(studyID: study.id, owner: owner, runningTrials: running.keys.sorted())
             try pickUpAddedTrials()
             lastBeat = now
         }

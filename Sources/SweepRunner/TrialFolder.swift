@@ -1,4 +1,5 @@
 import Foundation
+import SweepStorage
 
 /// Where a study's files live beside its database: `<db folder>/<study>/trial-<n>/` holds a
 /// trial's artifacts (replay's model, the built-in trial's `checkpoint`, a command's
@@ -6,8 +7,9 @@ import Foundation
 /// database's folder; the paths depend only on the database, the study and the trial number, so
 /// every attempt of a trial finds the same folder.
 public enum TrialFolder {
-    /// `<db folder>/<study>`, absolute.
+    /// `<db folder>/<study>`, absolute; for a database URL, `results/<study>` in the working directory.
     public static func study(db: String, study: String) -> String {
+        if PostgresLocation.isURL(db) { return FileManager.default.currentDirectoryPath + "/results/" + safe(study) }
         let absolute = db.hasPrefix("/") ? db : FileManager.default.currentDirectoryPath + "/" + db
         return (absolute as NSString).deletingLastPathComponent + "/" + safe(study)
     }

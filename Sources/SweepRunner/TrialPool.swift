@@ -23,7 +23,7 @@ public final class TrialPool: @unchecked Sendable {
     public let workers: Int
     let executor: any TrialExecutor
     /// Whose claim the studies run under: this process.
-    let owner = getpid()
+    let owner = LeaseOwner.current
     private let events = EventQueue()
     /// Active controllers by study id, and the order they were served in (pool thread only).
     private var controllers: [Int64: StudyController] = [:]

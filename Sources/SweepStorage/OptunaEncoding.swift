@@ -97,4 +97,24 @@ enum OptunaEncoding {
     static func direction(_ d: Direction) -> String { d == .minimize ? "MINIMIZE" : "MAXIMIZE" }
 
     static func direction(_ s: String?) -> Direction { s == "MAXIMIZE" ? .maximize : .minimize }
+
+    // MARK: Finishing a trial
+
+    /// What `finishTrial` stores, as Optuna does: the final state, the objective value and the
+    /// reason. A COMPLETE trial without a value (or with NaN) is FAIL, its reason saying why; a
+    /// PRUNED trial's value is its last report (`lastReport`, read only then), unless NaN.
+    static func finishing(_ state: TrialState, value: Double?, reason: String?, lastReport: () throws -> Double?) rethrows
+        -> (state: TrialState, objective: Double?, reason: String?) {
+        switch state {
+        case .complete:
+            if let value, !value.isNaN { return (.complete, value, reason) }
+            let why = value == nil ? "no objective value was reported" : "the objective value is NaN"
+            return (.fail, nil, reason.map { "\($0); \(why)" } ?? why)
+        case .pruned:
+            let last = try lastReport()
+            return (.pruned, last.flatMap { $0.isNaN ? nil : $0 }, reason)
+        default:
+            return (state, nil, reason)
+        }
+    }
 }

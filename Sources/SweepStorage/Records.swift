@@ -29,23 +29,27 @@ public struct StudyRecord: Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
     public var status: StudyStatus
-    /// The process running the study now, if any claimed it (see `SQLiteStore.claimStudy`); a
-    /// claim whose process died stays until the next controller takes it over.
-    public var controllerPID: Int32? = nil
-    public var controllerHost: String? = nil
-    public var controllerHeartbeat: Date? = nil
+    /// The holder of the study's controller lease (a `LeaseOwner` id), if any claimed it (see
+    /// `TrialStore.claimStudy`); a lease whose process died stays until it expires or the next
+    /// controller takes it over.
+    public var controllerOwner: String? = nil
+    /// Whether that lease had not expired when the study was read (on the database's clock).
+    public var controllerLeaseLive: Bool = false
     /// How the study was started (JSON of the runner's `RunOptions`), so it can be run again
     /// by another process; nil for studies written before Sweep stored it.
     public var runOptionsJSON: String? = nil
     /// Why the study's last run ended before its total (too many failures), if it did.
     public var stopReason: String? = nil
 
-    /// Whether a live controller runs the study (on this host: its process exists and its
-    /// heartbeat is recent; elsewhere: its heartbeat is recent).
-    public func isRunning(staleAfter: Double = 30) -> Bool {
-        guard let pid = controllerPID, let beat = controllerHeartbeat, Date().timeIntervalSince(beat) < staleAfter else { return false }
-        if controllerHost == ProcessInfo.processInfo.hostName { return ProcessLiveness.isAlive(pid) }
-        return true
+    /// The process and host of the lease's holder.
+    public var controllerPID: Int32? { controllerOwner.flatMap(LeaseOwner.init(id:))?.pid }
+    public var controllerHost: String? { controllerOwner.flatMap(LeaseOwner.init(id:))?.host }
+
+    /// Whether a live controller runs the study: its lease runs, and its holder is not a process
+    /// of this host that has ended.
+    public func isRunning() -> Bool {
+        guard controllerLeaseLive, let owner = controllerOwner else { return false }
+        return LeaseOwner(id: owner)?.isKnownDead != true
     }
 }
 

@@ -31,33 +31,13 @@ extension SQLiteStore {
 
     public func givenParams(trialID: Int64) throws -> (values: [String: ParamValue], unreadable: [String]) {
         try pool.read { db in
-            var values: [String: ParamValue] = [:]
-            var unreadable: [String] = []
-            if let text = try String.fetchOne(db, sql: """
+            let fixed = try String.fetchOne(db, sql: """
                 SELECT value_json FROM trial_system_attributes WHERE trial_id = ? AND "key" = ?
-                """, arguments: [trialID, Self.fixedParamsKey]) {
-                guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
-                    return ([:], ["fixed_params is not a JSON object: \(text.prefix(200))"])
-                }
-                for (name, any) in object {
-                    let data = try? JSONSerialization.data(withJSONObject: [any])
-                    if let v = data.flatMap({ try? JSONDecoder().decode([ParamValue].self, from: $0) })?.first, !(any is NSNull) {
-                        values[name] = v
-                    } else {
-                        unreadable.append("fixed parameter '\(name)' is not a number, string or boolean")
-                    }
-                }
-            }
-            for row in try Row.fetchAll(db, sql: "SELECT param_name, param_value, distribution_json FROM trial_params WHERE trial_id = ?",
-                                        arguments: [trialID]) {
-                let name: String = row["param_name"]
-                guard let x: Double = row["param_value"], let d = try? Distribution.fromOptunaJSON(row["distribution_json"] ?? "") else {
-                    unreadable.append("parameter '\(name)' has no value or an unknown distribution")
-                    continue
-                }
-                values[name] = d.value(x)
-            }
-            return (values, unreadable.sorted())
+                """, arguments: [trialID, Self.fixedParamsKey])
+            let stored = try Row.fetchAll(db, sql: "SELECT param_name, param_value, distribution_json FROM trial_params WHERE trial_id = ?",
+                                          arguments: [trialID])
+                .map { (name: $0["param_name"] as String, value: $0["param_value"] as Double?, distributionJSON: $0["distribution_json"] as String?) }
+            return QueuedTrials.givenParams(fixedParamsJSON: fixed, stored: stored)
         }
     }
 
@@ -102,7 +82,7 @@ extension SQLiteStore {
                 SELECT a.value_json FROM trial_system_attributes a JOIN trials t ON t.trial_id = a.trial_id
                 WHERE t.study_id = ? AND a."key" = 'retry_history'
                 """, arguments: [studyID]) {
-                if let last = (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [Int])?.last { retried.insert(last) }
+                if let last = QueuedTrials.intList(text)?.last { retried.insert(last) }
             }
             var queued: [(failed: Int, retry: Int)] = []
             for row in try Row.fetchAll(db, sql: """
@@ -127,10 +107,7 @@ extension SQLiteStore {
                 for a in try Row.fetchAll(db, sql: #"SELECT "key", value_json FROM trial_system_attributes WHERE trial_id = ?"#, arguments: [old]) {
                     system[a["key"]] = a["value_json"]
                 }
-                let history = system["retry_history"].flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [Int] } ?? []
-                system["failed_trial"] = system["failed_trial"] ?? OptunaEncoding.json(oldNumber)
-                system["retry_history"] = OptunaEncoding.json(history + [oldNumber])
-                for (key, value) in system { try setSystemAttribute(db, id, key, value) }
+                for (key, value) in QueuedTrials.retryAttributes(of: system, failedNumber: oldNumber) { try setSystemAttribute(db, id, key, value) }
                 if let config: String = row["config_json"], !config.isEmpty {
                     try db.execute(sql: "INSERT INTO sweep_trials (trial_id, seed, config_json, attempts) VALUES (?, ?, ?, ?)",
                                    arguments: [id, row["seed"] as String, config, row["attempts"] as Int])

@@ -152,6 +152,10 @@ public final class SQLiteStore: TrialStore {
         try pool.read { db in try fetchStudies(db, where: "s.study_name = ?", [name]).first }
     }
 
+    public func study(id: Int64) throws -> StudyRecord? {
+        try pool.read { db in try fetchStudies(db, where: "s.study_id = ?", [id]).first }
+    }
+
     public func latestStudy() throws -> StudyRecord? {
         try pool.read { db in
             try fetchStudies(db, where: "s.study_id = (SELECT study_id FROM sweep_studies ORDER BY created_at DESC, study_id DESC LIMIT 1)", []).first
@@ -199,9 +203,9 @@ public final class SQLiteStore: TrialStore {
     }
 
     @discardableResult
-    public func deleteStudy(id: Int64, staleAfter: Double) throws -> Int {
+    public func deleteStudy(id: Int64, holderKnownDead: String?) throws -> Int {
         try pool.write { db in
-            try refuseLiveController(db, studyID: id, except: nil, staleAfter: staleAfter)
+            try refuseLiveController(db, studyID: id, owner: nil, holderKnownDead: holderKnownDead)
             let trials = "SELECT trial_id FROM trials WHERE study_id = ?"
             let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM trials WHERE study_id = ?", arguments: [id]) ?? 0
             // Children first: Optuna's foreign keys have no ON DELETE, and GRDB enforces them.
@@ -219,40 +223,37 @@ public final class SQLiteStore: TrialStore {
 
     // MARK: Which process runs a study
 
-    public func claimStudy(id: Int64, pid: Int32, staleAfter: Double) throws {
-        let host = ProcessInfo.processInfo.hostName
-        let now = OptunaEncoding.datetime(Date())
+    /// Now on SQLite's clock, in the form of `controller_expires` (which compares as text).
+    static let sqliteNow = "strftime('%Y-%m-%d %H:%M:%f', 'now')"
+
+    public func claimStudy(id: Int64, owner: String, leaseSeconds: Double, holderKnownDead: String?) throws {
         try pool.write { db in
-            try refuseLiveController(db, studyID: id, except: (pid, host), staleAfter: staleAfter)
-            try db.execute(sql: "UPDATE sweep_studies SET controller_pid = ?, controller_host = ?, controller_heartbeat = ? WHERE study_id = ?",
-                           arguments: [pid, host, now, id])
+            try refuseLiveController(db, studyID: id, owner: owner, holderKnownDead: holderKnownDead)
+            try db.execute(sql: """
+                UPDATE sweep_studies SET controller_owner = ?, controller_expires = strftime('%Y-%m-%d %H:%M:%f', 'now', ?)
+                WHERE study_id = ?
+                """, arguments: [owner, "+\(leaseSeconds) seconds", id])
         }
     }
 
-    /// Throws the `InputError` of `claimStudy` when a live controller other than `except` holds
-    /// the study (see `claimStudy`), a `RuntimeFailure` when there is no such Sweep study.
-    func refuseLiveController(_ db: Database, studyID id: Int64, except: (pid: Int32, host: String)?, staleAfter: Double) throws {
+    /// Throws the `InputError` of `claimStudy` when a lease runs whose holder is neither `owner`
+    /// nor `holderKnownDead`, a `RuntimeFailure` when there is no such Sweep study.
+    func refuseLiveController(_ db: Database, studyID id: Int64, owner: String?, holderKnownDead: String?) throws {
         guard let row = try Row.fetchOne(db, sql: """
-            SELECT s.study_name, w.controller_pid, w.controller_host, w.controller_heartbeat FROM sweep_studies w
+            SELECT s.study_name, w.controller_owner, w.controller_expires > \(Self.sqliteNow) AS live FROM sweep_studies w
             JOIN studies s ON s.study_id = w.study_id WHERE w.study_id = ?
             """, arguments: [id]) else { throw RuntimeFailure("\(path): no Sweep study with id \(id)") }
-        guard let holder: Int32 = row["controller_pid"] else { return }
-        let holderHost: String = row["controller_host"] ?? "?"
-        if let except, except.pid == holder && except.host == holderHost { return }
-        let beat = (row["controller_heartbeat"] as String?).flatMap(OptunaEncoding.date) ?? .distantPast
-        let fresh = Date().timeIntervalSince(beat) < staleAfter
-        let alive = holderHost == ProcessInfo.processInfo.hostName ? ProcessLiveness.isAlive(holder) && fresh : fresh
-        if alive {
-            throw InputError(file: path, field: "study",
-                             "study '\(row["study_name"] as String)' is being run by process \(holder) on \(holderHost); stop it first or wait for it to finish")
-        }
+        guard let holder: String = row["controller_owner"], (row["live"] as Bool?) == true, holder != owner, holder != holderKnownDead else { return }
+        throw InputError(file: path, field: "study", Lease.refusal(study: row["study_name"], holder: holder))
     }
 
-    public func controllerHeartbeat(studyID: Int64, pid: Int32, runningTrials: [Int64]) throws {
+    public func controllerHeartbeat(studyID: Int64, owner: String, leaseSeconds: Double, runningTrials: [Int64]) throws {
         let now = OptunaEncoding.datetime(Date())
         try pool.write { db in
-            try db.execute(sql: "UPDATE sweep_studies SET controller_heartbeat = ? WHERE study_id = ? AND controller_pid = ?",
-                           arguments: [now, studyID, pid])
+            try db.execute(sql: """
+                UPDATE sweep_studies SET controller_expires = strftime('%Y-%m-%d %H:%M:%f', 'now', ?)
+                WHERE study_id = ? AND controller_owner = ?
+                """, arguments: ["+\(leaseSeconds) seconds", studyID, owner])
             for id in runningTrials where try state(db, id) == .running { try beat(db, id, now) }
         }
     }
@@ -264,12 +265,11 @@ public final class SQLiteStore: TrialStore {
         }
     }
 
-    public func releaseStudy(id: Int64, pid: Int32) throws {
+    public func releaseStudy(id: Int64, owner: String) throws {
         try pool.write { db in
             try db.execute(sql: """
-                UPDATE sweep_studies SET controller_pid = NULL, controller_host = NULL, controller_heartbeat = NULL
-                WHERE study_id = ? AND controller_pid = ?
-                """, arguments: [id, pid])
+                UPDATE sweep_studies SET controller_owner = NULL, controller_expires = NULL WHERE study_id = ? AND controller_owner = ?
+                """, arguments: [id, owner])
         }
     }
 
@@ -322,27 +322,11 @@ public final class SQLiteStore: TrialStore {
         let now = OptunaEncoding.datetime(Date())
         return try pool.write { db in
             try requireRunning(db, trialID)
-            var final = state, reason = reason, objective: Double? = nil
-            switch state {
-            case .complete:
-                if let value, !value.isNaN {
-                    objective = value
-                } else {
-                    final = .fail
-                    let why = value == nil ? "no objective value was reported" : "the objective value is NaN"
-                    reason = reason.map { "\($0); \(why)" } ?? why
-                }
-            case .pruned:
-                let last = try Row.fetchOne(db.cachedStatement(sql: """
+            let (final, objective, reason) = try OptunaEncoding.finishing(state, value: value, reason: reason) {
+                try Row.fetchOne(db.cachedStatement(sql: """
                     SELECT intermediate_value, intermediate_value_type FROM trial_intermediate_values
                     WHERE trial_id = ? ORDER BY step DESC LIMIT 1
-                    """), arguments: [trialID])
-                if let last {
-                    let x = OptunaEncoding.float(last["intermediate_value"], type: last["intermediate_value_type"])
-                    if !x.isNaN { objective = x }
-                }
-            default:
-                break
+                    """), arguments: [trialID]).map { OptunaEncoding.float($0["intermediate_value"], type: $0["intermediate_value_type"]) }
             }
             if let objective {
                 let (stored, type) = OptunaEncoding.float(objective)
@@ -435,7 +419,7 @@ public final class SQLiteStore: TrialStore {
         try Row.fetchAll(db, sql: """
             SELECT s.study_id, s.study_name, d.direction, w.metric, w.space_path, w.space_text, w.sampler_json,
                 w.scheduler_json, w.seed, w.trials_total, w.max_epochs, w.created_at, w.updated_at, w.status,
-                w.controller_pid, w.controller_host, w.controller_heartbeat, w.run_options, w.stop_reason
+                w.controller_owner, w.controller_expires > \(Self.sqliteNow) AS lease_live, w.run_options, w.stop_reason
             FROM studies s
             JOIN sweep_studies w ON w.study_id = s.study_id
             LEFT JOIN study_directions d ON d.study_id = s.study_id AND d.objective = 0
@@ -447,9 +431,8 @@ public final class SQLiteStore: TrialStore {
                         seed: UInt64(row["seed"] as String) ?? 0, trialsTotal: row["trials_total"], maxEpochs: row["max_epochs"],
                         createdAt: OptunaEncoding.date(row["created_at"]) ?? .distantPast,
                         updatedAt: OptunaEncoding.date(row["updated_at"]) ?? .distantPast,
-                        status: StudyStatus(rawValue: row["status"]) ?? .stopped, controllerPID: row["controller_pid"],
-                        controllerHost: row["controller_host"],
-                        controllerHeartbeat: (row["controller_heartbeat"] as String?).flatMap(OptunaEncoding.date),
+                        status: StudyStatus(rawValue: row["status"]) ?? .stopped, controllerOwner: row["controller_owner"],
+                        controllerLeaseLive: (row["lease_live"] as Bool?) ?? false,
                         runOptionsJSON: row["run_options"], stopReason: row["stop_reason"])
         }
     }

@@ -28,7 +28,7 @@ enum Schema {
             try db.execute(sql: sweepTablesV1)
         }
         m.registerMigration("sweep-v2-controller-lease") { db in
-            // The process that runs a study now (see SQLiteStore.claimStudy).
+            // The process that runs a study now (replaced by a lease in sweep-v5).
             try db.execute(sql: """
                 ALTER TABLE sweep_studies ADD COLUMN controller_pid INTEGER;
                 ALTER TABLE sweep_studies ADD COLUMN controller_host TEXT;
@@ -49,6 +49,20 @@ enum Schema {
             for row in try Row.fetchAll(db, sql: "SELECT study_id, metric FROM sweep_studies") {
                 try setMetricNames(db, studyID: row["study_id"], metric: row["metric"], replace: false)
             }
+        }
+        m.registerMigration("sweep-v5-controller-lease-owner") { db in
+            // A lease (owner id, expiry on the database's clock) instead of a pid and host name; a
+            // claim held now carries over, its owner with no start token (see LeaseOwner).
+            try db.execute(sql: """
+                ALTER TABLE sweep_studies ADD COLUMN controller_owner TEXT;
+                ALTER TABLE sweep_studies ADD COLUMN controller_expires DATETIME;
+                UPDATE sweep_studies SET controller_owner = controller_host || ':' || controller_pid || ':',
+                    controller_expires = strftime('%Y-%m-%d %H:%M:%f', controller_heartbeat, '+30 seconds')
+                WHERE controller_pid IS NOT NULL AND controller_host IS NOT NULL AND controller_heartbeat IS NOT NULL;
+                ALTER TABLE sweep_studies DROP COLUMN controller_pid;
+                ALTER TABLE sweep_studies DROP COLUMN controller_host;
+                ALTER TABLE sweep_studies DROP COLUMN controller_heartbeat;
+                """)
         }
         return m
     }()

@@ -33,8 +33,10 @@ import SweepSearch
 /// - **Values** follow Optuna: an infinity or NaN is stored as NULL plus its type and read back as
 ///   itself; a COMPLETE trial whose value is NaN or missing is stored as FAIL; a PRUNED trial's
 ///   value is its last reported one (unless NaN). Times are UTC in Optuna's datetime text.
-/// - **One controller per study.** `claimStudy` makes one process the study's controller; a second
-///   live one is refused, and a dead one's claim is taken over (see `claimStudy`).
+/// - **One controller per study.** `claimStudy` makes one process the study's controller through a
+///   lease (an owner id and an expiry on the database's clock, so hosts' clocks do not matter); a
+///   second owner is refused while the lease runs, and takes it over once it expired or when the
+///   caller knows its holder is dead (see `claimStudy`).
 /// - **Errors.** `InputError` naming `location` for a database that is not one or that a newer
 ///   Sweep or another Optuna schema wrote, for a study name already taken and for a study a live
 ///   controller holds; `RuntimeFailure` for an unknown study or trial id and a write to a trial
@@ -63,29 +65,35 @@ public protocol TrialStore: AnyObject, Sendable {
     /// Changes what may change in a study (see `StudyUpdate`).
     func updateStudy(id: Int64, _ update: StudyUpdate) throws
 
+    /// The Sweep study with this id.
+    func study(id: Int64) throws -> StudyRecord?
+
     /// Deletes a study as Optuna's `delete_study` does: its trials with everything they hold
     /// (parameters, values, reports, attributes, heartbeats, Sweep's rows), its attributes and
     /// directions, Sweep's row and the study, in one transaction. Refused (the `InputError` of
-    /// `claimStudy`) while a live controller runs it. Returns how many trials it had.
+    /// `claimStudy`) while a controller's lease runs, unless its holder is `holderKnownDead`.
+    /// Returns how many trials it had.
     @discardableResult
-    func deleteStudy(id: Int64, staleAfter: Double) throws -> Int
+    func deleteStudy(id: Int64, holderKnownDead: String?) throws -> Int
 
     // MARK: Which process runs a study
 
-    /// Makes this process (`pid` on this host) the one controller of the study, so that two
-    /// searches never run the same study's trials at once. Refused (an `InputError` naming the
-    /// holder) while another controller holds it and is alive: its heartbeat is younger than
-    /// `staleAfter` (and, on the same host, its process exists). A controller killed with SIGKILL
-    /// leaves its claim behind; the next one takes it over (at once on the same host, after
-    /// `staleAfter` elsewhere).
-    func claimStudy(id: Int64, pid: Int32, staleAfter: Double) throws
+    /// Makes `owner` (a `LeaseOwner` id, `host:pid:start`) the one controller of the study, so
+    /// that two searches never run the same study's trials at once: a lease that ends
+    /// `leaseSeconds` from now on the database's clock, renewed by `controllerHeartbeat`.
+    /// Refused (an `InputError` naming the holder) while another owner's lease has not expired,
+    /// unless that holder is `holderKnownDead`: a caller that can tell a holder has died (a
+    /// process of its own host, killed with SIGKILL) takes its lease over at once instead of
+    /// waiting for it to expire. The store never interprets owner ids.
+    func claimStudy(id: Int64, owner: String, leaseSeconds: Double, holderKnownDead: String?) throws
 
-    /// Says the study's controller is alive, and refreshes the heartbeats of those of
+    /// Renews `owner`'s lease of the study (to `leaseSeconds` from now, on the database's clock;
+    /// nothing when another owner holds it), and refreshes the heartbeats of those of
     /// `runningTrials` that are still running (Optuna's `trial_heartbeats`), in one transaction.
-    func controllerHeartbeat(studyID: Int64, pid: Int32, runningTrials: [Int64]) throws
+    func controllerHeartbeat(studyID: Int64, owner: String, leaseSeconds: Double, runningTrials: [Int64]) throws
 
-    /// Gives the study up (the end of a run); does nothing when `pid` does not hold it.
-    func releaseStudy(id: Int64, pid: Int32) throws
+    /// Gives the study up (the end of a run); does nothing when `owner` does not hold it.
+    func releaseStudy(id: Int64, owner: String) throws
 
     // MARK: Trials: writing
 
@@ -227,8 +235,9 @@ public struct TrialNumberTaken: Error, CustomStringConvertible {
 
 /// The usual forms of the requirements (the defaults a protocol requirement cannot carry).
 extension TrialStore {
-    /// The age of a controller's heartbeat after which its claim is taken over elsewhere.
-    public static var defaultStaleAfter: Double { 30 }
+    /// How long a controller's lease runs without a heartbeat (`controllerHeartbeat` renews it
+    /// every few seconds): after that, another host takes the study over.
+    public static var defaultLeaseSeconds: Double { 30 }
 
     public func updateStudy(id: Int64, trialsTotal: Int? = nil, status: StudyStatus? = nil, runOptionsJSON: String? = nil,
                             stopReason: String? = nil, spacePath: String? = nil, spaceText: String? = nil) throws {
@@ -236,10 +245,27 @@ extension TrialStore {
                                             stopReason: stopReason, spacePath: spacePath, spaceText: spaceText))
     }
 
+    /// Deletes a study, taking over the lease of a holder this host knows is dead.
     @discardableResult
-    public func deleteStudy(id: Int64) throws -> Int { try deleteStudy(id: id, staleAfter: Self.defaultStaleAfter) }
+    public func deleteStudy(id: Int64) throws -> Int { try deleteStudy(id: id, holderKnownDead: try deadHolder(of: id)) }
 
-    public func claimStudy(id: Int64, pid: Int32) throws { try claimStudy(id: id, pid: pid, staleAfter: Self.defaultStaleAfter) }
+    /// Claims the study for `owner` (this process by default), taking the lease of a holder this
+    /// host knows is dead over at once (see `LeaseOwner.isKnownDead`).
+    public func claimStudy(id: Int64, owner: LeaseOwner = .current, leaseSeconds: Double = Self.defaultLeaseSeconds) throws {
+        try claimStudy(id: id, owner: owner.id, leaseSeconds: leaseSeconds, holderKnownDead: try deadHolder(of: id))
+    }
+
+    public func controllerHeartbeat(studyID: Int64, owner: LeaseOwner = .current, runningTrials: [Int64]) throws {
+        try controllerHeartbeat(studyID: studyID, owner: owner.id, leaseSeconds: Self.defaultLeaseSeconds, runningTrials: runningTrials)
+    }
+
+    public func releaseStudy(id: Int64, owner: LeaseOwner = .current) throws { try releaseStudy(id: id, owner: owner.id) }
+
+    /// The holder of the study's lease when this host can tell it is dead.
+    private func deadHolder(of id: Int64) throws -> String? {
+        guard let holder = try study(id: id)?.controllerOwner, LeaseOwner(id: holder)?.isKnownDead == true else { return nil }
+        return holder
+    }
 
     public func createTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
                             configJSON: String, workerPID: Int32?) throws -> (trialID: Int64, number: Int) {

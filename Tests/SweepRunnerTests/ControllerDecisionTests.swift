@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SweepCore
 import SweepSearch
 import SweepStorage
 @testable import SweepRunner
@@ -22,7 +23,7 @@ final class ControllerDecisionTests: XCTestCase {
         let table: [(exits: [Int32], stops: Bool)] = [([1, 1, 1, 1, 1], true), ([1, 1, 1, 1, 0], false), ([1, 1, 1, 1, 2], true)]
         for row in table {
             let c = try controller("", trials: 20)
-            XCTAssertEqual(try c.begin(owner: getpid(), now: t0), [])
+            XCTAssertEqual(try c.begin(owner: .current, now: t0), [])
             for (i, code) in row.exits.enumerated() {
                 XCTAssertTrue(c.wantsTrial(now: t0), "row \(row), trial \(i)")
                 let job = try XCTUnwrap(try c.nextJob(now: t0))
@@ -44,13 +45,13 @@ final class ControllerDecisionTests: XCTestCase {
     func testLostJobsAreRunAgainWithTheSameParametersAndSeed() throws {
         let first = try controller("", trials: 3)
         // A claim by a process that no longer exists (a controller killed with SIGKILL).
-        _ = try first.begin(owner: 999_999, now: t0)
+        _ = try first.begin(owner: LeaseOwner(host: ProcessInfo.processInfo.hostName, pid: 999_999, token: "1"), now: t0)
         let a = try XCTUnwrap(try first.nextJob(now: t0)), b = try XCTUnwrap(try first.nextJob(now: t0))
         try first.jobStarted(a.id, pid: 4242)
         try first.jobStarted(b.id, pid: 4243)
         // The dead run's controller is never ended; a new one takes the study over.
         let second = try controller("", trials: 3, db: first.options.dbPath)
-        XCTAssertEqual(try second.begin(owner: getpid(), now: t0).sorted(), [4242, 4243])
+        XCTAssertEqual(try second.begin(owner: .current, now: t0).sorted(), [4242, 4243])
         for lost in [a, b] {
             let again = try XCTUnwrap(try second.nextJob(now: t0))
             XCTAssertEqual(again.id, lost.id)
@@ -70,7 +71,7 @@ final class ControllerDecisionTests: XCTestCase {
     func testStopRequeuesRunningTrials() throws {
         for markStopped in [true, false] {
             let c = try controller("")
-            _ = try c.begin(owner: getpid(), now: t0)
+            _ = try c.begin(owner: .current, now: t0)
             let a = try XCTUnwrap(try c.nextJob(now: t0)), b = try XCTUnwrap(try c.nextJob(now: t0))
             XCTAssertEqual(c.requestStop(markStopped: markStopped), [.stop(a.id), .stop(b.id)])
             XCTAssertFalse(c.wantsTrial(now: t0))
@@ -91,7 +92,7 @@ final class ControllerDecisionTests: XCTestCase {
     /// controller's next tick (a second later) stops its jobs.
     func testStopAskedThroughTheStore() throws {
         let c = try controller("")
-        _ = try c.begin(owner: getpid(), now: t0)
+        _ = try c.begin(owner: .current, now: t0)
         let a = try XCTUnwrap(try c.nextJob(now: t0))
         XCTAssertEqual(try c.tick(now: t0.addingTimeInterval(1.5)), [])
         try c.store.updateStudy(id: c.study.id, status: .stopped)
@@ -115,7 +116,7 @@ final class ControllerDecisionTests: XCTestCase {
             budget: {trials: 5, trial_timeout: 10, timeout: 60}
             """, file: c.spec.file)
         let t = try StudyController(spec: spec, options: c.options)
-        _ = try t.begin(owner: getpid(), now: t0)
+        _ = try t.begin(owner: .current, now: t0)
         let a = try XCTUnwrap(try t.nextJob(now: t0))
         let b = try XCTUnwrap(try t.nextJob(now: t0.addingTimeInterval(5)))
         let table: [(after: Double, actions: [JobAction])] = [(9, []), (10.5, [.kill(a.id)]), (12, [])]
@@ -140,7 +141,7 @@ final class ControllerDecisionTests: XCTestCase {
     /// with its last report, whatever the stopped process does.
     func testSchedulerStopsAJob() throws {
         let c = try controller("scheduler: {name: median, min_trials: 1, warmup_epochs: 0}")
-        _ = try c.begin(owner: getpid(), now: t0)
+        _ = try c.begin(owner: .current, now: t0)
         let a = try XCTUnwrap(try c.nextJob(now: t0))
         let rows: [(TrialEvent, [JobAction])] = [
             (.line(.report(step: 1, value: 1.0, extra: [:])), []), (.line(.final(value: 1.0)), []),
@@ -163,7 +164,7 @@ final class ControllerDecisionTests: XCTestCase {
     /// A job the executor cannot start fails its trial at once with the executor's reason.
     func testJobThatCannotStartFailsItsTrial() throws {
         let c = try controller("")
-        _ = try c.begin(owner: getpid(), now: t0)
+        _ = try c.begin(owner: .current, now: t0)
         let a = try XCTUnwrap(try c.nextJob(now: t0))
         try c.jobNotStarted(a.id, reason: "cannot start 'x': No such file or directory", now: t0)
         XCTAssertTrue(c.running.isEmpty)
@@ -174,7 +175,7 @@ final class ControllerDecisionTests: XCTestCase {
     /// trial), and run before new samples; one enqueued after the last trial still runs.
     func testAddedTrialsArePickedUpWhenSignalledAndBeforeTheEnd() throws {
         let c = try controller("", trials: 1)
-        _ = try c.begin(owner: getpid(), now: t0)
+        _ = try c.begin(owner: .current, now: t0)
         let a = try XCTUnwrap(try c.nextJob(now: t0))
         XCTAssertFalse(c.wantsTrial(now: t0))
         _ = try c.store.enqueueTrial(studyID: c.study.id, fixedParams: ["x": .double(0.5)])

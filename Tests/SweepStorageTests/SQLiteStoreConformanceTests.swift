@@ -49,7 +49,10 @@ final class SQLiteStoreConformanceTests: TrialStoreConformance {
     override func testAFinishedTrialNeverChanges() throws { try super.testAFinishedTrialNeverChanges() }
     override func testRequeueKeepsTheTrialAndRestartRunsItAgain() throws { try super.testRequeueKeepsTheTrialAndRestartRunsItAgain() }
     override func testOneControllerPerStudy() throws { try super.testOneControllerPerStudy() }
+    override func testALeaseExpiresUnlessRenewed() throws { try super.testALeaseExpiresUnlessRenewed() }
+    override func testAHolderThisHostKnowsIsDeadIsTakenOverAtOnce() throws { try super.testAHolderThisHostKnowsIsDeadIsTakenOverAtOnce() }
     override func testControllerHeartbeatsRefreshRunningTrials() throws { try super.testControllerHeartbeatsRefreshRunningTrials() }
+    override func testUserAndSystemAttributesAreOptunas() throws { try super.testUserAndSystemAttributesAreOptunas() }
     override func testAnEnqueuedTrialIsWaitingWithFixedParamsAndNoSweepRow() throws { try super.testAnEnqueuedTrialIsWaitingWithFixedParamsAndNoSweepRow() }
     override func testAdoptingStartsTheTrialOnceAndFailingRecordsTheReason() throws { try super.testAdoptingStartsTheTrialOnceAndFailingRecordsTheReason() }
     override func testRetryQueuesEachFailedTrialOnceInOptunasForm() throws { try super.testRetryQueuesEachFailedTrialOnceInOptunasForm() }

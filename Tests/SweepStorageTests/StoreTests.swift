@@ -17,7 +17,7 @@ final class StoreTests: StoreTestCase {
         try second.pool.read { db in
             XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid"),
                            ["optuna-v3.2.0.a", "sweep-v1", "sweep-v2-controller-lease", "sweep-v3-run-options",
-                            "sweep-v4-metric-names"])
+                            "sweep-v4-metric-names", "sweep-v5-controller-lease-owner"])
             let version = try Row.fetchOne(db, sql: "SELECT * FROM version_info")!
             XCTAssertEqual(version[0] as Int, 1); XCTAssertEqual(version[1] as Int, 12); XCTAssertEqual(version[2] as String, "5.0.0")
             XCTAssertEqual(try String.fetchAll(db, sql: "SELECT version_num FROM alembic_version"), ["v3.2.0.a"])
@@ -106,6 +106,31 @@ final class StoreTests: StoreTestCase {
             try db.execute(sql: "DELETE FROM study_system_attributes")
             try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'sweep-v4-metric-names'")
         }
+    }
+
+    /// A file from before leases (sweep-v4): the claim of a controller that runs carries over to a
+    /// lease its host can check (`host:pid:`, expiring 30 s after its last heartbeat).
+    func testAControllersPIDClaimBecomesALease() throws {
+        let store = try SQLiteStore(path: dbPath)
+        let study = try makeStudy(store)
+        let host = ProcessInfo.processInfo.hostName
+        try store.pool.write { db in
+            try db.execute(sql: """
+                ALTER TABLE sweep_studies DROP COLUMN controller_owner;
+                ALTER TABLE sweep_studies DROP COLUMN controller_expires;
+                ALTER TABLE sweep_studies ADD COLUMN controller_pid INTEGER;
+                ALTER TABLE sweep_studies ADD COLUMN controller_host TEXT;
+                ALTER TABLE sweep_studies ADD COLUMN controller_heartbeat TEXT;
+                DELETE FROM grdb_migrations WHERE identifier = 'sweep-v5-controller-lease-owner';
+                """)
+            try db.execute(sql: "UPDATE sweep_studies SET controller_pid = ?, controller_host = ?, controller_heartbeat = ?",
+                           arguments: [getppid(), host, OptunaEncoding.datetime(Date())])
+        }
+        let upgraded = try XCTUnwrap(try SQLiteStore(path: dbPath).study(id: study.id))
+        XCTAssertEqual(upgraded.controllerOwner, "\(host):\(getppid()):")
+        XCTAssertTrue(upgraded.controllerLeaseLive)
+        XCTAssertTrue(upgraded.isRunning(), "our parent runs")
+        XCTAssertEqual(upgraded.controllerPID, getppid())
     }
 
     func testAnOlderFileIsUpgradedWhenWritableElseRefusedClearly() throws {

@@ -289,7 +289,7 @@ class TrialStoreConformance: StoreFixtureCase {
         XCTAssertThrowsError(try store.restartTrial(trialID: id))
         XCTAssertThrowsError(try store.reportIntermediate(trialID: 999, step: 0, value: 1))
         // A late heartbeat is not an error.
-        try store.controllerHeartbeat(studyID: study.id, pid: getpid(), runningTrials: [id])
+        try store.controllerHeartbeat(studyID: study.id, runningTrials: [id])
         XCTAssertEqual(try store.trials(studyID: study.id), before)
     }
 
@@ -324,39 +324,99 @@ class TrialStoreConformance: StoreFixtureCase {
 
     func testOneControllerPerStudy() throws {
         let study = try makeStudy(store)
-        // This process holds it; claiming again is fine.
-        try store.claimStudy(id: study.id, pid: getpid())
-        try store.claimStudy(id: study.id, pid: getpid())
-        XCTAssertTrue(try store.study(named: "study")!.isRunning())
-        // A live process (our parent) holding it: refused, naming the holder.
-        try store.releaseStudy(id: study.id, pid: getpid())
-        XCTAssertFalse(try store.study(named: "study")!.isRunning())
-        try store.claimStudy(id: study.id, pid: getppid())
-        try store.releaseStudy(id: study.id, pid: getpid())   // not the holder: nothing happens
-        XCTAssertThrowsError(try store.claimStudy(id: study.id, pid: getpid())) { e in
-            XCTAssertTrue("\(e)".contains("is being run by process \(getppid())"), "\(e)")
+        let a = "host-a:100:1", b = "host-b:200:2"
+        try store.claimStudy(id: study.id, owner: a, leaseSeconds: 30, holderKnownDead: nil)
+        try store.claimStudy(id: study.id, owner: a, leaseSeconds: 30, holderKnownDead: nil)   // the holder renews
+        let held = try XCTUnwrap(try store.study(id: study.id))
+        XCTAssertEqual(held.controllerOwner, a)
+        XCTAssertTrue(held.controllerLeaseLive)
+        XCTAssertTrue(held.isRunning())
+        XCTAssertEqual(held.controllerPID, 100)
+        XCTAssertEqual(held.controllerHost, "host-a")
+        // Another owner is refused while the lease runs, naming the holder...
+        XCTAssertThrowsError(try store.claimStudy(id: study.id, owner: b, leaseSeconds: 30, holderKnownDead: nil)) { e in
+            XCTAssertTrue("\(e)".contains("is being run by process 100 on host-a"), "\(e)")
         }
-        // A holder that is gone (a pid that exits before we claim): taken over at once.
+        // ... unless its caller knows that holder is dead (that holder only).
+        XCTAssertThrowsError(try store.claimStudy(id: study.id, owner: b, leaseSeconds: 30, holderKnownDead: "host-a:100:0"))
+        try store.claimStudy(id: study.id, owner: b, leaseSeconds: 30, holderKnownDead: a)
+        XCTAssertEqual(try store.study(id: study.id)?.controllerOwner, b)
+        try store.releaseStudy(id: study.id, owner: a)   // not the holder: nothing happens
+        XCTAssertEqual(try store.study(id: study.id)?.controllerOwner, b)
+        try store.releaseStudy(id: study.id, owner: b)
+        XCTAssertNil(try store.study(id: study.id)?.controllerOwner)
+        XCTAssertFalse(try store.study(id: study.id)!.isRunning())
+        XCTAssertThrowsError(try store.claimStudy(id: 999, owner: a, leaseSeconds: 30, holderKnownDead: nil))
+    }
+
+    /// A lease ends on the database's clock unless its holder's heartbeats renew it; a heartbeat
+    /// of another owner renews nothing.
+    func testALeaseExpiresUnlessRenewed() throws {
+        let study = try makeStudy(store)
+        let a = "host-a:100:1", b = "host-b:200:2"
+        try store.claimStudy(id: study.id, owner: a, leaseSeconds: 0.4, holderKnownDead: nil)
+        try store.controllerHeartbeat(studyID: study.id, owner: b, leaseSeconds: 30, runningTrials: [])
+        usleep(600_000)
+        XCTAssertFalse(try store.study(id: study.id)!.controllerLeaseLive)
+        XCTAssertFalse(try store.study(id: study.id)!.isRunning())
+        try store.claimStudy(id: study.id, owner: b, leaseSeconds: 0.4, holderKnownDead: nil)   // expired: anyone takes it
+        try store.controllerHeartbeat(studyID: study.id, owner: b, leaseSeconds: 30, runningTrials: [])
+        usleep(600_000)
+        XCTAssertTrue(try store.study(id: study.id)!.controllerLeaseLive, "renewed by its holder")
+        XCTAssertThrowsError(try store.claimStudy(id: study.id, owner: a, leaseSeconds: 30, holderKnownDead: nil))
+    }
+
+    /// The usual claim (`claimStudy(id:)`, this process) takes over at once the lease of a
+    /// process of this host that has ended, and never a live one's.
+    func testAHolderThisHostKnowsIsDeadIsTakenOverAtOnce() throws {
+        let study = try makeStudy(store)
         let gone = Process()
         gone.executableURL = URL(fileURLWithPath: "/bin/true")
         try gone.run(); gone.waitUntilExit()
-        try store.releaseStudy(id: study.id, pid: getppid())
-        try store.claimStudy(id: study.id, pid: gone.processIdentifier)
-        try store.claimStudy(id: study.id, pid: getpid())
-        XCTAssertThrowsError(try store.claimStudy(id: 999, pid: getpid()))
+        let host = ProcessInfo.processInfo.hostName
+        let dead = LeaseOwner(host: host, pid: gone.processIdentifier, token: "1")
+        XCTAssertTrue(dead.isKnownDead)
+        try store.claimStudy(id: study.id, owner: dead.id, leaseSeconds: 30, holderKnownDead: nil)
+        XCTAssertFalse(try store.study(id: study.id)!.isRunning(), "its lease runs, but this host knows it is dead")
+        try store.claimStudy(id: study.id)
+        XCTAssertEqual(try store.study(id: study.id)?.controllerOwner, LeaseOwner.current.id)
+        try store.releaseStudy(id: study.id)
+        // A live process of this host (our parent): refused; the same pid with another start: dead.
+        let parent = LeaseOwner(host: host, pid: getppid(), token: String(ProcessLiveness.startTime(getppid()) ?? 0))
+        XCTAssertFalse(parent.isKnownDead)
+        XCTAssertTrue(LeaseOwner(host: host, pid: getppid(), token: "12345678901").isKnownDead, "a reused pid")
+        XCTAssertFalse(LeaseOwner(host: "elsewhere", pid: gone.processIdentifier, token: "1").isKnownDead)
+        try store.claimStudy(id: study.id, owner: parent.id, leaseSeconds: 30, holderKnownDead: nil)
+        XCTAssertThrowsError(try store.claimStudy(id: study.id)) { e in
+            XCTAssertTrue("\(e)".contains("is being run by process \(getppid()) on \(host)"), "\(e)")
+        }
+        assertInputError(store.location, "is being run by process") { try store.deleteStudy(id: study.id) }
     }
 
     func testControllerHeartbeatsRefreshRunningTrials() throws {
         let study = try makeStudy(store)
-        try store.claimStudy(id: study.id, pid: getpid())
+        try store.claimStudy(id: study.id)
         let running = try newTrial(store, study), done = try newTrial(store, study)
         try finish(store, done.trialID, .complete, 1)
         let beat = "SELECT heartbeat FROM trial_heartbeats WHERE trial_id = ?"
         let before = (running: try value(beat, [running.trialID]), done: try value(beat, [done.trialID]))
         usleep(20_000)
-        try store.controllerHeartbeat(studyID: study.id, pid: getpid(), runningTrials: [running.trialID, done.trialID])
+        try store.controllerHeartbeat(studyID: study.id, runningTrials: [running.trialID, done.trialID])
         XCTAssertNotEqual(try value(beat, [running.trialID]), before.running)
         XCTAssertEqual(try value(beat, [done.trialID]), before.done, "a finished trial never changes")
+    }
+
+    func testUserAndSystemAttributesAreOptunas() throws {
+        let study = try makeStudy(store)
+        let id = try newTrial(store, study).trialID
+        try store.setTrialUserAttributes(trialID: id, ["sweep:metric:latency_ms": "1.5", "note": #""x""#])
+        try store.setTrialUserAttributes(trialID: id, ["sweep:metric:latency_ms": "2.5"])   // replaced
+        XCTAssertEqual(try store.trialUserAttributes(trialID: id), ["sweep:metric:latency_ms": "2.5", "note": #""x""#])
+        try store.setTrialSystemAttribute(trialID: id, key: "k", valueJSON: "[1]")
+        XCTAssertEqual(try store.trialSystemAttributes(trialID: id), ["k": "[1]"])
+        try store.setTrialSystemAttribute(trialID: id, key: "k", valueJSON: nil)
+        XCTAssertEqual(try store.trialSystemAttributes(trialID: id), [:])
+        XCTAssertEqual(try value("SELECT value_json FROM trial_user_attributes WHERE trial_id = ? AND key = 'note'", [id]), #""x""#)
     }
 
     // MARK: Queued trials (Optuna's forms)
@@ -464,10 +524,10 @@ class TrialStoreConformance: StoreFixtureCase {
             return n
         }
         let before = try counts()
-        // Its controller alive (our parent): refused.
-        try store.claimStudy(id: gone.id, pid: getppid())
+        // Its controller's lease runs: refused.
+        try store.claimStudy(id: gone.id, owner: "host-a:100:1", leaseSeconds: 30, holderKnownDead: nil)
         assertInputError(store.location, "is being run by process") { try store.deleteStudy(id: gone.id) }
-        try store.releaseStudy(id: gone.id, pid: getppid())
+        try store.releaseStudy(id: gone.id, owner: "host-a:100:1")
         XCTAssertEqual(try store.deleteStudy(id: gone.id), 3)
         XCTAssertNil(try store.study(named: "gone"))
         XCTAssertEqual(try store.trials(studyID: kept.id).count, 3)
