@@ -9,7 +9,7 @@ struct SweepBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep-bench",
         abstract: "Benchmarks of Sweep's samplers and store, and the sgemm floor of the engine.",
-        subcommands: [Samplers.self, RecordLandscape.self, StorageBench.self, GemmFloor.self])
+        subcommands: [Samplers.self, RecordLandscape.self, StorageBench.self, GemmFloor.self, GemmShapes.self])
 }
 
 /// `sweep-bench samplers`: simple regret on the seven test functions of `bench/functions.json`

@@ -41,10 +41,13 @@ public struct FinalReport: Codable, Equatable, Sendable {
     public var parameters: Int
     public var totalSeconds: Double
     public var stoppedEarly: Bool
+    /// The GEMM kernels that ran the products (`GemmKernel.usedSummary`, e.g. "avx512" or
+    /// "avx512-bf16+avx512"); nil in reports written before it existed.
+    public var gemm: String?
 
     enum CodingKeys: String, CodingKey {
         case epochs, testLoss = "test_loss", testAccuracy = "test_accuracy", testRMSE = "test_rmse"
-        case parameters, totalSeconds = "total_seconds", stoppedEarly = "stopped_early"
+        case parameters, totalSeconds = "total_seconds", stoppedEarly = "stopped_early", gemm
     }
 }
 
@@ -195,7 +198,8 @@ public final class Trainer {
         let test = evaluate(splits.test)
         totalSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return FinalReport(epochs: epoch, testLoss: test.loss, testAccuracy: test.accuracy, testRMSE: test.rmse,
-                           parameters: network.parameterCount, totalSeconds: totalSeconds, stoppedEarly: stoppedEarly)
+                           parameters: network.parameterCount, totalSeconds: totalSeconds, stoppedEarly: stoppedEarly,
+                           gemm: GemmKernel.usedSummary)
     }
 
     // MARK: Checkpoints

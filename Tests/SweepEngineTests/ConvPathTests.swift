@@ -5,8 +5,9 @@ import CSweepKernels
 
 /// The Winograd and direct paths of `Conv2D` against its im2col path (the reference): forward
 /// output, input gradient and filter and bias gradients, on random data, for odd and even sizes
-/// and channel counts that are not multiples of the vector width.
-final class ConvPathTests: XCTestCase {
+/// and channel counts that are not multiples of the vector width. Run again with every GEMM
+/// kernel forced (KernelPathTests.swift).
+class ConvPathTests: XCTestCase {
     enum Path { case winograd, direct }
     var rng = SweepRandom(seed: 5)
     func random(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.nextGaussian()) } }

@@ -4,7 +4,8 @@ import SweepCore
 
 /// Finite-difference checks of every layer's backward pass: loss = Σ out·R for a fixed random R,
 /// so d(loss)/d(out) = R; every input and parameter gradient is compared with central differences.
-final class GradientCheckTests: XCTestCase {
+/// Run again with every GEMM kernel forced (KernelPathTests.swift).
+class GradientCheckTests: XCTestCase {
     func check(_ layer: Layer, batch B: Int = 3, training: Bool = true, seed: UInt64 = 1,
                inputScale: Float = 1, distinct: Bool = false, step h: Float = 1e-2, file: StaticString = #filePath,
                line: UInt = #line) {
