@@ -97,12 +97,17 @@ final class GemmTests: XCTestCase {
         }
     }
 
-    /// The rule picks a kernel this CPU runs, and the best one it has for the engine's shapes.
+    /// The rule picks a kernel this CPU runs: Sweep's widest for a dense layer's forward pass, and
+    /// OpenBLAS for the products it measured faster (bench/README.md).
     func testRuleChoosesAKernelThisCPURuns() {
         GemmKernel.force(nil)
-        let k = GemmKernel.choice(false, true, 128, 256, 784)
-        XCTAssertTrue(k.isSupported)
-        if GemmKernel.avx512.isSupported { XCTAssertEqual(k, .avx512) }
+        let own: GemmKernel = GemmKernel.avx512.isSupported ? .avx512 : GemmKernel.avx2.isSupported ? .avx2 : .openblas
+        XCTAssertEqual(GemmKernel.choice(false, true, 128, 256, 784), own)
+        XCTAssertEqual(GemmKernel.choice(true, false, 256, 784, 128), own)
+        XCTAssertEqual(GemmKernel.choice(false, false, 27, 64, 32), .openblas)      // Winograd point product
+        XCTAssertEqual(GemmKernel.choice(true, false, 128, 3136, 128), .openblas)   // wide
+        XCTAssertEqual(GemmKernel.choice(false, false, 25088, 288, 64), .openblas)  // tall, A stored (M,K)
+        XCTAssertEqual(GemmKernel.choice(false, true, 27, 64, 32), own)             // B stored (N,K): always own
     }
 
     func testEnvironmentOverride() throws {
