@@ -106,11 +106,11 @@ run_peer mlp torch python3 bench/peers/torch_engine.py --model mlp
 run_peer mlp torch-bf16 python3 bench/peers/torch_engine.py --model mlp --precision bf16
 run_sweep mlp search-spaces/seeds/bench-mlp.yaml
 run_sweep mlp search-spaces/seeds/bench-mlp.yaml bf16
-# The MLP's sgemm calls alone (no engine around them): the fp32 floor of any engine here.
+# The MLP's matrix products alone (no engine around them): the floor of the engine's fp32 GEMM here.
 BENCH_BIN=$(dirname "$SWEEP_BIN")/sweep-bench
 : >"$work/floor.json"; : >"$work/floor-bf16.json"
 if [ -x "$BENCH_BIN" ]; then
-  echo "== mlp / sgemm floor" >&2
+  echo "== mlp / fp32 GEMM floor" >&2
   "$BENCH_BIN" gemm-floor --widths 784,256,128,10 --batch 128 --samples 60000 | tee "$work/floor.json"
   echo "== mlp / bf16 GEMM floor" >&2
   "$BENCH_BIN" gemm-floor --widths 784,256,128,10 --batch 128 --samples 60000 --precision bf16 | tee "$work/floor-bf16.json"
@@ -191,11 +191,11 @@ for model, q in ratios.items():
 
 if floor:
     mlp_peers = runs_of("mlp", sweep=False)
-    print(f"\nmlp sgemm floor (its matrix products alone, sweep-bench gemm-floor): {floor['seconds_per_epoch']:.2f} s "
-          f"({floor['gflops']:.0f} GFLOP/s)")
+    print(f"\nmlp fp32 GEMM floor (its matrix products alone, sweep-bench gemm-floor): {floor['seconds_per_epoch']:.2f} s "
+          f"({floor['gflops']:.0f} GFLOP/s, {floor.get('gemm', '?')})")
     if mlp_peers:
         best = min(mlp_peers, key=lambda r: r["epoch2_seconds"])
-        print(f"  fastest possible fp32 engine vs {best['peer']}: {best['epoch2_seconds'] / floor['seconds_per_epoch']:.2f}x faster")
+        print(f"  an engine at this floor vs {best['peer']}: {best['epoch2_seconds'] / floor['seconds_per_epoch']:.2f}x faster")
 if floor_bf16:
     print(f"mlp bf16 GEMM floor (the same products, sweep-bench gemm-floor --precision bf16): "
           f"{floor_bf16['seconds_per_epoch']:.2f} s ({floor_bf16['gflops']:.0f} GFLOP/s)")

@@ -180,15 +180,15 @@ static void log_shape(int transA, int transB, int M, int N, int K, int kernel) {
 /* The rule, from `sweep-bench gemm-shapes` on the engine's shapes (bench/gemm-shapes.txt; figures in
  * bench/README.md, AMD EPYC Zen 4 against Debian's OpenBLAS 0.3.21): Sweep's widest kernel, but
  * OpenBLAS for the products with B stored (K,N) where it measured faster: small ones (fewer than
- * 2^18 multiply-adds: the Winograd point products, K of 10), wide ones (N >= 2048: the gradients of
- * a dense layer over 3136 features) and tall ones with A stored (M,K) (M >= 4096: the im2col input
- * gradient). With B stored (N,K) (every layer's forward pass) Sweep's kernels were faster on every
+ * 2^18 multiply-adds: the Winograd point products, K of 10), short ones (K < 32: a weight gradient
+ * at batch 16), wide ones (N >= 2048: the gradients of a dense layer over 3136 features) and tall
+ * ones with A stored (M,K) (M >= 4096: the im2col input gradient). With B stored (N,K) (every layer's forward pass) Sweep's kernels were faster on every
  * shape. Only the CPU's features and the shape decide: the same shape always takes the same kernel. */
 static int rule(int transA, int transB, int M, int N, int K) {
     const int own = sweep_sgemm_supported(SWEEP_GEMM_AVX512) ? SWEEP_GEMM_AVX512
                     : sweep_sgemm_supported(SWEEP_GEMM_AVX2) ? SWEEP_GEMM_AVX2 : SWEEP_GEMM_OPENBLAS;
     if (own == SWEEP_GEMM_OPENBLAS || transB) return own;
-    if ((double)M * N * K < (double)(1 << 18) || N >= 2048 || (!transA && M >= 4096)) return SWEEP_GEMM_OPENBLAS;
+    if ((double)M * N * K < (double)(1 << 18) || K < 32 || N >= 2048 || (!transA && M >= 4096)) return SWEEP_GEMM_OPENBLAS;
     return own;
 }
 

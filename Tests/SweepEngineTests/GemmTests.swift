@@ -106,6 +106,7 @@ final class GemmTests: XCTestCase {
         XCTAssertEqual(GemmKernel.choice(true, false, 256, 784, 128), own)
         XCTAssertEqual(GemmKernel.choice(false, false, 27, 64, 32), .openblas)      // Winograd point product
         XCTAssertEqual(GemmKernel.choice(true, false, 128, 3136, 128), .openblas)   // wide
+        XCTAssertEqual(GemmKernel.choice(true, false, 256, 784, 16), .openblas)     // short: batch 16
         XCTAssertEqual(GemmKernel.choice(false, false, 25088, 288, 64), .openblas)  // tall, A stored (M,K)
         XCTAssertEqual(GemmKernel.choice(false, true, 27, 64, 32), own)             // B stored (N,K): always own
     }
