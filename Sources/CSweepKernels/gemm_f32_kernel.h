@@ -51,11 +51,12 @@ TARGET static inline __attribute__((always_inline)) void NAME(transpose8)(NAME(v
 /* Columns [j0, j0 + n) of op(B), rows [k0, k0 + kc) → one panel of width w >= n (zeros past n):
  * panel[p·w + j] = op(B)[k0 + p, j0 + j]. */
 TARGET static void NAME(pack_panel)(float *panel, int trans, const float *B, int ldb, int j0, int n, int k0, int kc, int w) {
-    if (!trans) {  /* B (K,N): row pieces as they are */
+    if (!trans) {  /* B (K,N): row pieces as they are (a loop the compiler vectorizes, not a call per row) */
         for (int p = 0; p < kc; p++) {
             float *d = panel + (size_t)p * w;
-            memcpy(d, B + (size_t)(k0 + p) * ldb + j0, (size_t)n * 4);
-            if (n < w) memset(d + n, 0, (size_t)(w - n) * 4);
+            const float *x = B + (size_t)(k0 + p) * ldb + j0;
+            for (int j = 0; j < n; j++) d[j] = x[j];
+            for (int j = n; j < w; j++) d[j] = 0;
         }
         return;
     }
