@@ -13,6 +13,15 @@ As a module:
     x = prepare(INPUT, arch["preprocessing"])  # float32 tensor, the model's input layout
     names = predict(model, arch, x)            # class names (or values), one per row
 
+A quantized model (`compression: {quantize: int8}`) stores each linear and conv weight as int8
+(safetensors dtype I8, PyTorch's layout) with `<i>.weight_scale` (float32, one per output channel)
+and `<i>.input_scale` (float32, shape [1]). `load` builds such a layer as `Int8Linear` or
+`Int8Conv2d`, which compute what Sweep's int8 kernels compute: the input rounded to
+clamp(round(x / input_scale), -127, 127), multiplied by the int8 weights (sums of whole numbers,
+exact in float32 below 2**24), times input_scale * weight_scale, plus the float bias.
+`load(STEM, dequantize=True)` instead gives plain nn.Linear / nn.Conv2d layers with the weights
+int8 * weight_scale and float inputs (for fine-tuning or re-export).
+
 Needs numpy and torch only.
 """
 import csv
@@ -29,7 +38,7 @@ MISSING = {"", "?", "na", "n/a", "nan", "null"}
 
 
 def read_safetensors(path):
-    """name -> float32 numpy array (the F32 tensors Sweep writes)."""
+    """name -> numpy array (Sweep writes F32 tensors, and I8 weights for a quantized model)."""
     with open(path, "rb") as f:
         (n,) = struct.unpack("<Q", f.read(8))
         header = json.loads(f.read(n))
@@ -38,9 +47,9 @@ def read_safetensors(path):
     for name, meta in header.items():
         if name == "__metadata__":
             continue
-        assert meta["dtype"] == "F32", meta
+        dtype = {"F32": "<f4", "I8": "i1"}[meta["dtype"]]
         a, b = meta["data_offsets"]
-        out[name] = np.frombuffer(data[a:b], dtype="<f4").reshape(meta["shape"])
+        out[name] = np.frombuffer(data[a:b], dtype=dtype).reshape(meta["shape"])
     return out
 
 
@@ -56,18 +65,56 @@ class Padded(nn.Module):
         return self.conv(self.pad(x))
 
 
-def build_layer(i, spec, tensors):
+class Int8Layer(nn.Module):
+    """A linear or conv layer with int8 weights (per output channel scales) and int8 inputs
+    (one scale), as Sweep runs it: out = (round-clamped x) * w_int8 * input_scale * weight_scale + bias."""
+
+    def __init__(self, op, weight, weight_scale, input_scale, bias):
+        super().__init__()
+        self.op = op  # torch.nn.functional.linear or a conv2d call
+        self.register_buffer("weight", weight)  # int8
+        self.register_buffer("input_scale", input_scale)
+        shape = (1, -1) if weight.dim() == 2 else (1, -1, 1, 1)
+        self.register_buffer("scale", (input_scale * weight_scale).reshape(shape))  # float32, as Sweep's product
+        self.register_buffer("bias", bias.reshape(shape))
+
+    def forward(self, x):
+        q = torch.clamp(torch.round(x / self.input_scale), -127, 127)
+        return self.op(q, self.weight.float()) * self.scale + self.bias
+
+
+def Int8Linear(weight, weight_scale, input_scale, bias):
+    return Int8Layer(torch.nn.functional.linear, weight, weight_scale, input_scale, bias)
+
+
+def Int8Conv2d(weight, weight_scale, input_scale, bias, stride):
+    return Int8Layer(lambda x, w: torch.nn.functional.conv2d(x, w, stride=stride), weight, weight_scale, input_scale, bias)
+
+
+def build_layer(i, spec, tensors, dequantize=False):
     """Layer i of model.json's `layers` as a torch module, with its tensors `<i>.weight`, ..."""
     t = spec["type"]
 
     def tensor(name):
         return torch.from_numpy(tensors[f"{i}.{name}"].copy())
 
+    int8 = f"{i}.weight_scale" in tensors
+    if t in ("linear", "conv2d") and int8:
+        w, ws = tensor("weight"), tensor("weight_scale")
+        if dequantize:
+            tensors = dict(tensors)
+            tensors[f"{i}.weight"] = (w.float() * ws.reshape((-1,) + (1,) * (w.dim() - 1))).numpy()
+            int8 = False
     if t == "linear":
+        if int8:
+            return Int8Linear(tensor("weight"), tensor("weight_scale"), tensor("input_scale"), tensor("bias"))
         m = nn.Linear(spec["in_features"], spec["out_features"])
         m.weight.data, m.bias.data = tensor("weight"), tensor("bias")
         return m
     if t == "conv2d":
+        if int8:
+            m = Int8Conv2d(tensor("weight"), tensor("weight_scale"), tensor("input_scale"), tensor("bias"), spec["stride"])
+            return Padded(spec["pad"], m)
         m = nn.Conv2d(spec["in_channels"], spec["out_channels"], spec["kernel_size"], stride=spec["stride"])
         m.weight.data, m.bias.data = tensor("weight"), tensor("bias")
         return Padded(spec["pad"], m)
@@ -94,10 +141,10 @@ def build_layer(i, spec, tensors):
     raise SystemExit(f"unknown layer type {t!r}")
 
 
-def load(stem):
+def load(stem, dequantize=False):
     arch = json.load(open(stem + ".json"))
     tensors = read_safetensors(stem + ".safetensors")
-    model = nn.Sequential(*[build_layer(i, s, tensors) for i, s in enumerate(arch["layers"])]).eval()
+    model = nn.Sequential(*[build_layer(i, s, tensors, dequantize) for i, s in enumerate(arch["layers"])]).eval()
     return model, arch
 
 

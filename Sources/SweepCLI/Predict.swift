@@ -47,7 +47,7 @@ struct Predict: ParsableCommand {
         }
         let prep = model.preprocessing
         let inputs = try prep.read(input, labels: labels)
-        let outputs = model.network.predict(inputs.features, count: inputs.count)
+        let outputs = model.predict(inputs.features, count: inputs.count)
         let k = model.network.outputCount
         var csv = "prediction\n"
         var correct = 0, squares = 0.0

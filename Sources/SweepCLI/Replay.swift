@@ -113,6 +113,7 @@ func replayTrial(_ t: StoredTrial, of s: StudyRecord, dbPath: String, dataDir: S
     var summary = "\(s.metric) \(value.map { "\($0)" } ?? "-") (stored \(storedValue.map { "\($0)" } ?? "-"))"
     if let a = final.testAccuracy { summary += ", test_accuracy \(a)" }
     if let e = final.testRMSE { summary += ", test_rmse \(e)" }
+    if let a = final.int8TestAccuracy { summary += ", int8_test_accuracy \(a)" }
     log(summary)
     log("wrote \(dir)/{model.safetensors,model.json,config.yaml,curve.csv}")
     do { try openStoreForWriting(dbPath).recordArtifacts(trialID: t.trialID, dir: absolute(dir)) } catch {

@@ -67,8 +67,16 @@ struct LeaderboardCommand: ParsableCommand {
         let db = try openStore(store.db)
         let s = try findStudy(db, study, db: store.db)
         let spec = try storedSpec(s)
-        let board = Leaderboard(trials: try db.trials(studyID: s.id), space: spec.space, direction: s.direction)
-        if json { print(board.json(top: top)) } else if csv { print(board.csv(top: top), terminator: "") }
+        let trials = try db.trials(studyID: s.id)
+        var board = Leaderboard(trials: trials, space: spec.space, direction: s.direction)
+        if json {
+            // The metrics a trial reported with its final value (user attributes `sweep:metric:NAME`).
+            let ids = Dictionary(uniqueKeysWithValues: trials.map { ($0.record.number, $0.trialID) })
+            for i in board.rows.indices.prefix(top ?? board.rows.count) where board.rows[i].state == .complete {
+                board.rows[i].metrics = TrialAttribute.metrics(fromUserAttributes: try db.trialUserAttributes(trialID: ids[board.rows[i].number]!))
+            }
+            print(board.json(top: top))
+        } else if csv { print(board.csv(top: top), terminator: "") }
         else { print(board.table(top: top, study: s.name, metric: s.metric), terminator: "") }
     }
 }

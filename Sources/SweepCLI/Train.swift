@@ -45,7 +45,7 @@ struct Train: ParsableCommand {
         while !trainer.isFinished {
             let r = trainer.runEpoch()
             ran += 1
-            out.epoch(r, of: config.training.epochs)
+            out.epoch(r, of: trainer.plannedEpochs, finetuning: trainer.pruningMask != nil)
             if let checkpoint { try CheckpointFile.write(trainer.checkpoint(), to: checkpoint) }
             if !r.trainLoss.isFinite { throw RuntimeFailure("training diverged: the loss is not a number at epoch \(r.epoch) (lower the learning rate)") }
             if let stopAfter, ran >= stopAfter, !trainer.isFinished { return }
@@ -62,9 +62,9 @@ struct ReportPrinter {
 
     func line(_ s: String) { print(s) }
 
-    func epoch(_ r: EpochReport, of total: Int) {
+    func epoch(_ r: EpochReport, of total: Int, finetuning: Bool = false) {
         if json { print(jsonLine(r)); return }
-        var s = "epoch \(r.epoch)/\(total)  train_loss \(fmt(r.trainLoss))  val_loss \(fmt(r.valLoss))"
+        var s = "epoch \(r.epoch)/\(total)\(finetuning ? " (fine-tuning)" : "")  train_loss \(fmt(r.trainLoss))  val_loss \(fmt(r.valLoss))"
         if let a = r.valAccuracy { s += "  val_accuracy \(fmt(a))" }
         if let e = r.valRMSE { s += "  val_rmse \(fmt(e))" }
         s += "  \(String(format: "%.2f", r.seconds))s"
@@ -79,6 +79,13 @@ struct ReportPrinter {
         s += "  test_loss \(fmt(f.testLoss))  parameters \(f.parameters)  total \(String(format: "%.1f", f.totalSeconds))s"
         if f.stoppedEarly { s += "  (stopped early after \(f.epochs) epochs)" }
         print(s)
+        var m = "model"
+        if let sp = f.sparsity { m += "  sparsity \(fmt(sp))" }
+        if let a = f.int8TestAccuracy { m += "  int8_test_accuracy \(fmt(a))" }
+        if let e = f.int8TestRMSE { m += "  int8_test_rmse \(fmt(e))" }
+        if let b = f.modelBytes { m += "  model_bytes \(b)" }
+        if let l = f.latencyMs { m += "  latency_ms \(String(format: "%.4f", l))" }
+        print(m)
     }
 
     func fmt(_ v: Double) -> String { String(format: "%.4f", v) }

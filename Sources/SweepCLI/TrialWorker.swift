@@ -12,6 +12,10 @@ import SweepEngine
 /// checkpoint of this configuration it continues from it: it says `{"resumed_from_epoch": K}`,
 /// reports epochs 1...K again from the checkpoint's history (the same values, which the store
 /// overwrites in place) and trains from epoch K+1, giving the values of an uninterrupted run.
+///
+/// After the last epoch it finishes the run (`Trainer.finish`: pruning, quantization, test
+/// metrics, size and latency) and prints the final line with those metrics beside the value:
+/// `{"value": X, "parameters": N, "model_bytes": N, "latency_ms": X, "test_accuracy": X, ...}`.
 struct TrialWorker: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "__trial", shouldDisplay: false)
 
@@ -50,7 +54,9 @@ struct TrialWorker: ParsableCommand {
             if !v.isFinite || !r.trainLoss.isFinite { return }   // the controller fails the trial on NaN
             if let epochs, r.epoch >= epochs { break }
         }
-        if let last { print("{\"value\": \(Self.number(last))}") }
+        guard let last else { return }
+        let metrics = trainer.finish().metrics.sorted { $0.key < $1.key }
+        print("{" + (["\"value\": \(Self.number(last))"] + metrics.map { "\"\($0.key)\": \(Self.number($0.value))" }).joined(separator: ", ") + "}")
     }
 
     /// Prints an epoch's report line; returns its objective value.

@@ -14,12 +14,13 @@ import SweepData
 ///     - {type: dense, units: 256, activation: relu}
 ///     - {type: dense, units: 128, activation: relu}
 /// training: {epochs: 10, batch_size: 64, optimizer: adam, learning_rate: 0.001}
+/// compression: {quantize: int8, prune: {sparsity: 0.5, finetune_epochs: 2}}   # optional
 /// ```
 /// The output layer (one unit per class, or one for regression) is appended by the engine.
 public enum ConfigFile {
     /// Top-level keys of the file. `objective`, `search`, `sampler`, `scheduler`, `budget`,
     /// `command`, `env` and `env_keep` belong to searches; a plain training run reads but does not use them.
-    public static let topKeys = ["name", "seed", "dataset", "model", "training", "objective", "search", "sampler", "scheduler", "budget",
+    public static let topKeys = ["name", "seed", "dataset", "model", "training", "compression", "objective", "search", "sampler", "scheduler", "budget",
                                  "command", "env", "env_keep"]
 
     public static func load(path: String, overrides: [String] = []) throws -> TrialConfig {
@@ -59,7 +60,9 @@ public enum ConfigFile {
             try decodeLayer(ConfigReader(n, file: file, path: "model.layers.\(i)"))
         }
         let training = try decodeTraining(try root.map("training"), file: file)
-        return TrialConfig(name: name, dataset: dataset, layers: layers, initialization: initScheme, training: training, seed: seed)
+        let compression = try decodeCompression(try root.map("compression"))
+        return TrialConfig(name: name, dataset: dataset, layers: layers, initialization: initScheme, training: training,
+                           compression: compression, seed: seed)
     }
 
     /// A value written as a distribution (`{float: [...]}`, `{int: ...}`, `{choice: ...}`) is
@@ -192,6 +195,22 @@ public enum ConfigFile {
         return t
     }
 
+    /// `compression: {quantize: none|int8, prune: {sparsity: 0...0.99, finetune_epochs: N}}`.
+    static func decodeCompression(_ r: ConfigReader?) throws -> CompressionSpec? {
+        guard let r else { return nil }
+        try r.only(["quantize", "prune"])
+        var c = CompressionSpec(quantize: try r.choice("quantize", CompressionSpec.Quantize.self, default: .none))
+        if let p = try r.map("prune") {
+            try p.only(["sparsity", "finetune_epochs"])
+            guard p.value("sparsity") != nil else {
+                throw p.error(nil, "missing `sparsity:`, the fraction of each weight matrix set to zero (0 to 0.99)")
+            }
+            c.prune = CompressionSpec.Prune(sparsity: try p.double("sparsity", range: 0...0.99)!,
+                                            finetuneEpochs: try p.int("finetune_epochs", default: 1, range: 0...100_000)!)
+        }
+        return c
+    }
+
     /// The fixed YAML form of a configuration (what replay writes beside a model).
     public static func yaml(_ c: TrialConfig) -> String {
         func s(_ v: Any) -> ConfigTree { .scalar("\(v)", line: nil) }
@@ -241,7 +260,11 @@ public enum ConfigFile {
             ("name", s(c.name)), ("seed", s(c.seed)), ("dataset", .map(ds, line: nil)),
             ("model", .map([("init", s(c.initialization.rawValue)), ("layers", .list(layers, line: nil))], line: nil)),
             ("training", .map(tr, line: nil)),
-        ], line: nil)
+        ] + (c.compression.map { cs in
+            var m: [(key: String, value: ConfigTree)] = [("quantize", s(cs.quantize.rawValue))]
+            if let p = cs.prune { m.append(("prune", .map([("sparsity", s(p.sparsity)), ("finetune_epochs", s(p.finetuneEpochs))], line: nil))) }
+            return [("compression", .map(m, line: nil))]
+        } ?? []), line: nil)
         return root.yaml() + "\n"
     }
 }

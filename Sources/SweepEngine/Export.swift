@@ -8,20 +8,32 @@ import SweepData
 /// `<index>.weight`, `<index>.bias`, `<index>.running_mean`, `<index>.running_var`. Its
 /// `preprocessing` (`Preprocessing`) turns raw inputs into the model's, `class_names` names the
 /// outputs in order, and `config` is the training configuration (what `read` rebuilds).
+///
+/// A quantized model (`QuantizedNetwork`) stores each dense and conv weight as int8 (dtype I8, the
+/// same layout) with `<index>.weight_scale` (F32, one per output channel: weight ≈ int8 ·
+/// weight_scale) and `<index>.input_scale` (F32, shape [1]: the layer's input is taken as
+/// clamp(round(x / input_scale), -127, 127) · input_scale); biases stay F32. Its JSON has
+/// `"compression": {"quantize": "int8", ...}` and `"sparsity"` when pruned (`scripts/sweep_torch.py`
+/// loads either kind).
 public enum ModelExport {
     public static func write(trainer: Trainer, to base: String) throws {
         let stem = base.hasSuffix(".safetensors") ? String(base.dropLast(".safetensors".count)) : base
-        let (tensors, arch) = describe(trainer.network)
-        var archWithInput = arch
+        let d = describe(trainer.network, quantized: trainer.quantized)
+        var archWithInput = d.architecture
         archWithInput["name"] = trainer.config.name
         archWithInput["task"] = trainer.splits.train.task.rawValue
         archWithInput["classes"] = trainer.splits.train.classCount
         archWithInput["class_names"] = trainer.splits.train.classList ?? NSNull()
         archWithInput["preprocessing"] = try jsonObject(trainer.splits.preprocessing(trainer.config.dataset))
         archWithInput["config"] = try jsonObject(trainer.config)
+        if let c = trainer.config.compression {
+            var m: [String: Any] = ["quantize": trainer.quantized == nil ? "none" : c.quantize.rawValue]
+            if c.prune != nil { m["sparsity"] = PruningMask.sparsity(of: trainer.network) }
+            archWithInput["compression"] = m
+        }
         let dir = (stem as NSString).deletingLastPathComponent
         if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        try Safetensors.write(tensors, metadata: ["format": "pt", "producer": "sweep"], to: stem + ".safetensors")
+        try Safetensors.write(d.tensors, int8: d.int8, metadata: ["format": "pt", "producer": "sweep"], to: stem + ".safetensors")
         let json = try JSONSerialization.data(withJSONObject: archWithInput, options: [.prettyPrinted, .sortedKeys])
         try json.write(to: URL(fileURLWithPath: stem + ".json"))
         // A reference batch (preprocessed test inputs, channels-last, and the model's outputs), so a
@@ -29,7 +41,7 @@ public enum ModelExport {
         let test = trainer.splits.test
         let n = min(16, test.count), f = test.featureCount
         let inputs = Array(test.features.prefix(n * f))
-        let outputs = trainer.predict(inputs, count: n)
+        let outputs = trainer.quantized?.predict(inputs, count: n) ?? trainer.predict(inputs, count: n)
         let k = trainer.network.outputCount
         let ref: [String: Any] = [
             "inputs": (0..<n).map { i in inputs[(i * f)..<((i + 1) * f)].map(Double.init) },
@@ -38,15 +50,28 @@ public enum ModelExport {
         try JSONSerialization.data(withJSONObject: ref).write(to: URL(fileURLWithPath: stem + ".predictions.json"))
     }
 
+    /// The size of the safetensors file `write` would write for this model.
+    public static func safetensorsBytes(_ net: Network, quantized: QuantizedNetwork?) -> Int {
+        let d = describe(net, quantized: quantized)
+        return Safetensors.encode(d.tensors, int8: d.int8, metadata: ["format": "pt", "producer": "sweep"]).count
+    }
+
     static func jsonObject<T: Encodable>(_ v: T) throws -> Any {
         try JSONSerialization.jsonObject(with: try JSONEncoder().encode(v))
     }
 
-    /// A model written by `write`: the network with its trained weights, ready to predict.
+    /// A model written by `write`: the network with its trained weights (dequantized for an int8
+    /// model, which `quantized` runs), ready to predict.
     public struct Exported {
         public var network: Network
+        public var quantized: QuantizedNetwork?
         public var preprocessing: Preprocessing
         public var config: TrialConfig
+
+        /// The outputs (count, outputs) for `count` samples in `x`, by the int8 model when there is one.
+        public func predict(_ x: [Float], count: Int) -> [Float] {
+            quantized?.predict(x, count: count) ?? network.predict(x, count: count)
+        }
     }
 
     /// Reads `STEM.json` and `STEM.safetensors` back into a network (the inverse of `write`).
@@ -65,8 +90,43 @@ public enum ModelExport {
         let outputs = prep.task == .classification ? prep.classes?.count ?? 0 : 1
         let layers = try NetworkBuilder.build(config.layers, input: prep.inputShape, outputs: outputs, file: jsonPath)
         let net = Network(layers: layers, inputShape: prep.inputShape, precision: config.training.precision ?? .fp32)
-        try restore(net, from: try Safetensors.read(stem + ".safetensors"), file: stem + ".safetensors")
-        return Exported(network: net, preprocessing: prep, config: config)
+        let file = stem + ".safetensors"
+        var tensors = try Safetensors.read(file)
+        let int8Layers = net.layers.indices.filter { tensors["\($0).weight_scale"] != nil }
+        guard !int8Layers.isEmpty else {
+            try restore(net, from: tensors, file: file)
+            return Exported(network: net, quantized: nil, preprocessing: prep, config: config)
+        }
+        // The int8 values go through `restore` into a second network (their layout changes as the
+        // float weights' do), the dequantized ones into `net`.
+        let raw = Network(layers: try NetworkBuilder.build(config.layers, input: prep.inputShape, outputs: outputs, file: jsonPath),
+                          inputShape: prep.inputShape)
+        try restore(raw, from: tensors, file: file)
+        var weights: [Int: QuantizedWeights] = [:]
+        for i in int8Layers {
+            let (N, K): (Int, Int)
+            switch net.layers[i] {
+            case let d as Dense: (N, K) = (d.U, d.D)
+            case let c as Conv2D: (N, K) = (c.K, c.KK)
+            default: throw InputError(file: file, field: "\(i).weight_scale", "layer \(i) is not a dense or conv layer")
+            }
+            guard let (ss, scale) = tensors["\(i).weight_scale"], ss == [N] else {
+                throw InputError(file: file, field: "\(i).weight_scale", "needs shape [\(N)]")
+            }
+            guard let (si, input) = tensors["\(i).input_scale"], si == [1], input[0] > 0 else {
+                throw InputError(file: file, field: "\(i).input_scale", "missing, or not one positive number of shape [1]")
+            }
+            let p = raw.params.pointer + raw.paramOffsets[i]
+            let q = (0..<(N * K)).map { Int8(p[$0]) }
+            weights[i] = QuantizedWeights(N: N, K: K, weights: q, weightScale: scale,
+                                          bias: Array(UnsafeBufferPointer(start: p + N * K, count: N)), inputScale: input[0])
+            // PyTorch layout: the output channel is the first dimension.
+            if let (shape, w) = tensors["\(i).weight"] {
+                tensors["\(i).weight"] = (shape, w.indices.map { w[$0] * scale[$0 / K] })
+            }
+        }
+        try restore(net, from: tensors, file: file)
+        return Exported(network: net, quantized: QuantizedNetwork(network: net, weights: weights), preprocessing: prep, config: config)
     }
 
     /// Copies PyTorch-layout tensors (as `describe` names and lays them out) into the network.
@@ -113,9 +173,18 @@ public enum ModelExport {
         }
     }
 
-    /// Tensors in PyTorch layout and the architecture description.
-    public static func describe(_ net: Network) -> ([(String, [Int], [Float])], [String: Any]) {
+    /// Tensors in PyTorch layout, the names of those stored as int8, and the architecture.
+    public struct Description {
+        public var tensors: [(String, [Int], [Float])]
+        public var int8: Set<String>
+        public var architecture: [String: Any]
+    }
+
+    /// The model's tensors and architecture; with `quantized`, its int8 layers' weights (as the
+    /// int8 values), scales and float biases.
+    public static func describe(_ net: Network, quantized: QuantizedNetwork? = nil) -> Description {
         var tensors: [(String, [Int], [Float])] = []
+        var int8: Set<String> = []
         var layers: [[String: Any]] = []
         var shape = net.inputShape  // ours: (H, W, C) or (D)
         var spatialBeforeFlatten: [Int]? = nil
@@ -123,9 +192,15 @@ public enum ModelExport {
             let p = net.params.pointer + net.paramOffsets[i]
             let s = net.state.pointer + net.stateOffsets[i]
             let idx = layers.count
+            func addScales(_ q: QuantizedWeights) {
+                int8.insert("\(idx).weight")
+                tensors.append(("\(idx).weight_scale", [q.N], q.weightScale))
+                tensors.append(("\(idx).input_scale", [1], [q.inputScale]))
+            }
             switch l {
             case let d as Dense:
-                var w = Array(UnsafeBufferPointer(start: p, count: d.U * d.D))
+                let q = quantized?.quantized[i]
+                var w = q.map { $0.weights.map(Float.init) } ?? Array(UnsafeBufferPointer(start: p, count: d.U * d.D))
                 if let sp = spatialBeforeFlatten {
                     // Our flatten is (H, W, C); PyTorch's is (C, H, W): permute the columns.
                     let (H, W, C) = (sp[0], sp[1], sp[2])
@@ -137,15 +212,19 @@ public enum ModelExport {
                     spatialBeforeFlatten = nil
                 }
                 tensors.append(("\(idx).weight", [d.U, d.D], w))
-                tensors.append(("\(idx).bias", [d.U], Array(UnsafeBufferPointer(start: p + d.U * d.D, count: d.U))))
+                tensors.append(("\(idx).bias", [d.U], q?.bias ?? Array(UnsafeBufferPointer(start: p + d.U * d.D, count: d.U))))
+                if let q { addScales(q) }
                 layers.append(["type": "linear", "in_features": d.D, "out_features": d.U])
             case let c as Conv2D:
+                let q = quantized?.quantized[i]
+                let ours = q.map { $0.weights.map(Float.init) } ?? Array(UnsafeBufferPointer(start: p, count: c.K * c.KK))
                 var w = [Float](repeating: 0, count: c.K * c.C * c.KH * c.KW)
                 for k in 0..<c.K { for kh in 0..<c.KH { for kw in 0..<c.KW { for ch in 0..<c.C {
-                    w[((k * c.C + ch) * c.KH + kh) * c.KW + kw] = p[((k * c.KH + kh) * c.KW + kw) * c.C + ch]
+                    w[((k * c.C + ch) * c.KH + kh) * c.KW + kw] = ours[((k * c.KH + kh) * c.KW + kw) * c.C + ch]
                 } } } }
                 tensors.append(("\(idx).weight", [c.K, c.C, c.KH, c.KW], w))
-                tensors.append(("\(idx).bias", [c.K], Array(UnsafeBufferPointer(start: p + c.K * c.KK, count: c.K))))
+                tensors.append(("\(idx).bias", [c.K], q?.bias ?? Array(UnsafeBufferPointer(start: p + c.K * c.KK, count: c.K))))
+                if let q { addScales(q) }
                 let padH = max((c.OH - 1) * c.stride + c.KH - c.H, 0), padW = max((c.OW - 1) * c.stride + c.KW - c.W, 0)
                 layers.append(["type": "conv2d", "in_channels": c.C, "out_channels": c.K, "kernel_size": c.KH, "stride": c.stride,
                                // left, right, top, bottom (torch.nn.functional.pad order)
@@ -175,33 +254,51 @@ public enum ModelExport {
             shape = l.outputShape
         }
         let input: [Int] = net.inputShape.count == 3 ? [net.inputShape[2], net.inputShape[0], net.inputShape[1]] : net.inputShape
-        return (tensors, ["input_shape": input, "input_layout": net.inputShape.count == 3 ? "NCHW" : "NC",
-                          "layers": layers, "outputs": shape.reduce(1, *)])
+        return Description(tensors: tensors, int8: int8,
+                           architecture: ["input_shape": input, "input_layout": net.inputShape.count == 3 ? "NCHW" : "NC",
+                                          "layers": layers, "outputs": shape.reduce(1, *)])
     }
 }
 
 /// The safetensors format: an 8-byte little-endian header length, a JSON header mapping each
 /// tensor name to {dtype, shape, data_offsets}, then the raw little-endian data.
 public enum Safetensors {
-    public static func write(_ tensors: [(String, [Int], [Float])], metadata: [String: String], to path: String) throws {
+    /// Writes the tensors as F32, those named in `int8` as I8 (their values must be whole numbers
+    /// in -128...127).
+    public static func write(_ tensors: [(String, [Int], [Float])], int8: Set<String> = [], metadata: [String: String], to path: String) throws {
+        try encode(tensors, int8: int8, metadata: metadata).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// The bytes of the file `write` writes.
+    public static func encode(_ tensors: [(String, [Int], [Float])], int8: Set<String> = [], metadata: [String: String]) -> Data {
         var header: [String: Any] = ["__metadata__": metadata]
         var offset = 0
         for (name, shape, values) in tensors {
             precondition(shape.reduce(1, *) == values.count)
-            header[name] = ["dtype": "F32", "shape": shape, "data_offsets": [offset, offset + values.count * 4]]
-            offset += values.count * 4
+            let width = int8.contains(name) ? 1 : 4
+            header[name] = ["dtype": width == 1 ? "I8" : "F32", "shape": shape, "data_offsets": [offset, offset + values.count * width]]
+            offset += values.count * width
         }
-        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        var json = try! JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while json.count % 8 != 0 { json.append(0x20) }
         var out = Data()
         var n = UInt64(json.count).littleEndian
         withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
         out.append(json)
-        for (_, _, values) in tensors { values.withUnsafeBytes { out.append(contentsOf: $0) } }
-        try out.write(to: URL(fileURLWithPath: path))
+        for (name, _, values) in tensors {
+            if int8.contains(name) {
+                out.append(contentsOf: values.map { v -> UInt8 in
+                    precondition(v == v.rounded() && v >= -128 && v <= 127, "\(name): \(v) is not an int8 value")
+                    return UInt8(bitPattern: Int8(v))
+                })
+            } else {
+                values.withUnsafeBytes { out.append(contentsOf: $0) }
+            }
+        }
+        return out
     }
 
-    /// Reads an F32 safetensors file: name → (shape, values).
+    /// Reads a safetensors file of F32 and I8 tensors: name → (shape, values) (I8 values as floats).
     public static func read(_ path: String) throws -> [String: ([Int], [Float])] {
         guard let data = FileManager.default.contents(atPath: path), data.count >= 8 else { throw InputError(file: path, "not a safetensors file") }
         let n = data.prefix(8).withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
@@ -211,12 +308,14 @@ public enum Safetensors {
         }
         var out: [String: ([Int], [Float])] = [:]
         for (name, v) in header where name != "__metadata__" {
-            guard let d = v as? [String: Any], d["dtype"] as? String == "F32", let shape = d["shape"] as? [Int],
-                  let off = d["data_offsets"] as? [Int], off.count == 2, 8 + n + off[1] <= data.count else {
-                throw InputError(file: path, field: name, "unsupported or corrupt tensor entry")
+            guard let d = v as? [String: Any], let dtype = d["dtype"] as? String, dtype == "F32" || dtype == "I8",
+                  let shape = d["shape"] as? [Int], let off = d["data_offsets"] as? [Int], off.count == 2, off[0] <= off[1],
+                  8 + n + off[1] <= data.count, off[1] - off[0] == shape.reduce(1, *) * (dtype == "I8" ? 1 : 4) else {
+                throw InputError(file: path, field: name, "unsupported or corrupt tensor entry (Sweep reads F32 and I8 tensors)")
             }
             let bytes = data.subdata(in: (8 + n + off[0])..<(8 + n + off[1]))
-            out[name] = (shape, bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) })
+            out[name] = (shape, dtype == "I8" ? bytes.map { Float(Int8(bitPattern: $0)) }
+                                              : bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) })
         }
         return out
     }

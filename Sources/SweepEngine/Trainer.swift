@@ -32,7 +32,11 @@ public struct EpochReport: Codable, Equatable, Sendable {
     public static func higherIsBetter(_ metric: String) -> Bool { metric == "val_accuracy" }
 }
 
-/// The end of a training run.
+/// The end of a training run: the test metrics of the trained float model (pruned and fine-tuned
+/// when the configuration prunes), and what it costs to deploy the model as exported: its
+/// parameters, the bytes of its safetensors file (int8 weights when quantized), the median time of
+/// a one-sample forward pass on one thread, and, when quantized, the int8 model's test and
+/// validation metrics and, for comparison, the float model's bytes and latency.
 public struct FinalReport: Codable, Equatable, Sendable {
     public var epochs: Int
     public var testLoss: Double
@@ -41,13 +45,61 @@ public struct FinalReport: Codable, Equatable, Sendable {
     public var parameters: Int
     public var totalSeconds: Double
     public var stoppedEarly: Bool
+    public var modelBytes: Int?
+    public var latencyMs: Double?
+    /// The fraction of dense and conv weights that are zero, when the configuration prunes.
+    public var sparsity: Double?
+    public var int8TestLoss: Double?
+    public var int8TestAccuracy: Double?
+    public var int8TestRMSE: Double?
+    public var int8ValLoss: Double?
+    public var int8ValAccuracy: Double?
+    public var int8ValRMSE: Double?
+    public var fp32ModelBytes: Int?
+    public var fp32LatencyMs: Double?
     /// The GEMM kernels that ran the products (`GemmKernel.usedSummary`, e.g. "avx512" or
     /// "avx512-bf16+avx512"); nil in reports written before it existed.
     public var gemm: String?
 
     enum CodingKeys: String, CodingKey {
         case epochs, testLoss = "test_loss", testAccuracy = "test_accuracy", testRMSE = "test_rmse"
-        case parameters, totalSeconds = "total_seconds", stoppedEarly = "stopped_early", gemm
+        case parameters, totalSeconds = "total_seconds", stoppedEarly = "stopped_early"
+        case modelBytes = "model_bytes", latencyMs = "latency_ms", sparsity
+        case int8TestLoss = "int8_test_loss", int8TestAccuracy = "int8_test_accuracy", int8TestRMSE = "int8_test_rmse"
+        case int8ValLoss = "int8_val_loss", int8ValAccuracy = "int8_val_accuracy", int8ValRMSE = "int8_val_rmse"
+        case fp32ModelBytes = "fp32_model_bytes", fp32LatencyMs = "fp32_latency_ms", gemm
+    }
+
+    /// The deployment metrics by name (`parameters`, `model_bytes`, `latency_ms`, `sparsity`,
+    /// `int8_*`), those the run has: what a built-in trial reports with its final value.
+    public var metrics: [String: Double] {
+        var m: [String: Double] = ["parameters": Double(parameters)]
+        let optional: [(String, Double?)] = [
+            ("model_bytes", modelBytes.map(Double.init)), ("latency_ms", latencyMs), ("sparsity", sparsity),
+            ("test_loss", testLoss), ("test_accuracy", testAccuracy), ("test_rmse", testRMSE),
+            ("int8_test_loss", int8TestLoss), ("int8_test_accuracy", int8TestAccuracy), ("int8_test_rmse", int8TestRMSE),
+            ("int8_val_loss", int8ValLoss), ("int8_val_accuracy", int8ValAccuracy), ("int8_val_rmse", int8ValRMSE),
+            ("fp32_model_bytes", fp32ModelBytes.map(Double.init)), ("fp32_latency_ms", fp32LatencyMs),
+        ]
+        for (k, v) in optional { if let v, v.isFinite { m[k] = v } }
+        return m
+    }
+}
+
+/// The median wall time of a forward pass: a few unmeasured runs, then at least 11 and at most
+/// 201 measured ones, within about a quarter of a second.
+public enum Latency {
+    public static func medianMilliseconds(_ pass: () -> Void) -> Double {
+        for _ in 0..<3 { pass() }
+        var times: [Double] = []
+        let begin = DispatchTime.now().uptimeNanoseconds
+        while times.count < 11 || (times.count < 201 && DispatchTime.now().uptimeNanoseconds - begin < 250_000_000) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            pass()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+        }
+        times.sort()
+        return times[times.count / 2]
     }
 }
 
@@ -66,6 +118,11 @@ public final class Trainer {
     var best: Double? = nil
     var sinceBest = 0
     public private(set) var stoppedEarly = false
+    /// The weights held at zero since pruning (`CompressionSpec.Prune`), and the epoch it happened after.
+    public private(set) var pruningMask: PruningMask?
+    public private(set) var prunedAfterEpoch: Int?
+    /// The int8 model, once `finish` has quantized the trained one (`CompressionSpec.Quantize.int8`).
+    public private(set) var quantized: QuantizedNetwork?
     let evalBatch = 256
     var batchLabels: [Int32]
     var batchValues: [Float]
@@ -90,16 +147,39 @@ public final class Trainer {
         augmenter = Augmenter(t.augmentation, shape: splits.train.sampleShape)
     }
 
-    public var isFinished: Bool { stoppedEarly || epoch >= config.training.epochs }
+    /// Whether the training epochs are over (run, or stopped early); fine-tuning epochs may follow.
+    public var trainingDone: Bool { stoppedEarly || epoch >= config.training.epochs }
+
+    /// The epochs of a run that is not stopped early: training's, then fine-tuning's.
+    public var plannedEpochs: Int { config.training.epochs + (config.compression?.prune?.finetuneEpochs ?? 0) }
+
+    /// Training and, when the configuration prunes, fine-tuning are over.
+    public var isFinished: Bool {
+        guard trainingDone else { return false }
+        guard let p = config.compression?.prune else { return true }
+        guard let at = prunedAfterEpoch else { return p.finetuneEpochs == 0 }
+        return epoch - at >= p.finetuneEpochs
+    }
+
+    /// Prunes the weights (once, when training is done) and keeps the mask.
+    func pruneIfDue() {
+        guard trainingDone, let p = config.compression?.prune, pruningMask == nil else { return }
+        pruningMask = PruningMask(pruning: network, sparsity: p.sparsity)
+        prunedAfterEpoch = epoch
+    }
 
     func rng(_ purpose: String, _ e: Int) -> SweepRandom {
         SweepRandom(seed: SeedSequence.derive(config.seed, SeedSequence.label(purpose), UInt64(e)))
     }
 
-    /// Trains one epoch, evaluates on the validation split and returns the report.
+    /// Trains one epoch, evaluates on the validation split and returns the report. Once training is
+    /// done, an epoch is a fine-tuning epoch of the pruned model (at a tenth of the base learning
+    /// rate, the pruned weights set back to zero after every step, no early stopping).
     public func runEpoch() -> EpochReport {
         let start = DispatchTime.now().uptimeNanoseconds
         let t = config.training
+        pruneIfDue()
+        let finetuning = pruningMask != nil
         let train = splits.train
         let n = train.count, f = train.featureCount
         var order = Array(0..<n)
@@ -124,8 +204,9 @@ public final class Trainer {
                 lossSum += lossAndGradient(batch: B)
                 network.backward(batch: B)
                 if let c = t.clipNorm { Optimizer.clip(network.grads.pointer, count: network.parameterCount, maxNorm: c) }
-                lr = LearningRateSchedule.rate(t, epoch: Double(epoch) + Double(s) / Double(steps))
+                lr = finetuning ? t.learningRate / 10 : LearningRateSchedule.rate(t, epoch: Double(epoch) + Double(s) / Double(steps))
                 optimizer.step(network.params.pointer, network.grads.pointer, learningRate: lr)
+                pruningMask?.apply(network.params.pointer)
             }
         }
         let trainSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -136,7 +217,7 @@ public final class Trainer {
         if !report.trainLoss.isFinite { report.trainLoss = .nan }
         history.append(report)
         totalSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        updateEarlyStopping(report)
+        if !finetuning { updateEarlyStopping(report) }
         return report
     }
 
@@ -164,23 +245,31 @@ public final class Trainer {
     /// Mean loss and accuracy (classification) or RMSE (regression) over a data set, in
     /// inference mode (dropout off, BatchNorm on running statistics).
     public func evaluate(_ d: Dataset) -> (loss: Double, accuracy: Double?, rmse: Double?) {
+        var ctx = PassContext(training: false, rng: SweepRandom(seed: 0))
+        return Self.evaluate(d, input: network.input, output: network.output, outputs: network.outputCount, batch: evalBatch) {
+            network.forward(batch: $0, ctx: &ctx)
+        }
+    }
+
+    /// The same for any model: `forward(B)` maps B samples in `input` to (B, outputs) in `output`.
+    static func evaluate(_ d: Dataset, input: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputs k: Int, batch: Int,
+                         forward: (Int) -> Void) -> (loss: Double, accuracy: Double?, rmse: Double?) {
         let n = d.count, f = d.featureCount
         guard n > 0 else { return (.nan, nil, nil) }
-        var ctx = PassContext(training: false, rng: SweepRandom(seed: 0))
         var loss = 0.0, correct = 0
         d.features.withUnsafeBufferPointer { X in
             var lo = 0
             while lo < n {
-                let B = min(evalBatch, n - lo)
-                network.input.update(from: X.baseAddress! + lo * f, count: B * f)
-                network.forward(batch: B, ctx: &ctx)
+                let B = min(batch, n - lo)
+                input.update(from: X.baseAddress! + lo * f, count: B * f)
+                forward(B)
                 if d.task == .classification {
                     let r = d.labels.withUnsafeBufferPointer {
-                        Loss.softmaxCrossEntropy(network.output, $0.baseAddress! + lo, nil, batch: B, classes: network.outputCount)
+                        Loss.softmaxCrossEntropy(output, $0.baseAddress! + lo, nil, batch: B, classes: k)
                     }
                     loss += r.loss; correct += r.correct
                 } else {
-                    loss += d.values.withUnsafeBufferPointer { Loss.meanSquaredError(network.output, $0.baseAddress! + lo, nil, batch: B) }
+                    loss += d.values.withUnsafeBufferPointer { Loss.meanSquaredError(output, $0.baseAddress! + lo, nil, batch: B) }
                 }
                 lo += B
             }
@@ -193,13 +282,45 @@ public final class Trainer {
     /// Predictions for a batch of samples: logits (classification) or values, (B, outputs).
     public func predict(_ x: [Float], count B: Int) -> [Float] { network.predict(x, count: B, batch: evalBatch) }
 
+    /// Ends the run: prunes (when due and not done by fine-tuning), quantizes (when configured),
+    /// evaluates on the test split and measures the deployed model (`FinalReport`).
     public func finish() -> FinalReport {
         let start = DispatchTime.now().uptimeNanoseconds
+        pruneIfDue()
         let test = evaluate(splits.test)
+        var r = FinalReport(epochs: epoch, testLoss: test.loss, testAccuracy: test.accuracy, testRMSE: test.rmse,
+                            parameters: network.parameterCount, totalSeconds: 0, stoppedEarly: stoppedEarly)
+        if config.compression?.prune != nil { r.sparsity = PruningMask.sparsity(of: network) }
+        let sample = Array(splits.test.count > 0 ? splits.test.features.prefix(splits.test.featureCount)
+                                                 : splits.validation.features.prefix(splits.validation.featureCount))
+        if config.compression?.quantize == .int8 {
+            let q = splits.train.features.withUnsafeBufferPointer {
+                QuantizedNetwork.calibrate(network, samples: $0.baseAddress!, count: splits.train.count)
+            }
+            q.prepare(maxBatch: evalBatch)
+            quantized = q
+            let k = network.outputCount
+            let t = Self.evaluate(splits.test, input: q.input, output: q.output, outputs: k, batch: evalBatch) { q.forward(batch: $0) }
+            let v = Self.evaluate(splits.validation, input: q.input, output: q.output, outputs: k, batch: evalBatch) { q.forward(batch: $0) }
+            (r.int8TestLoss, r.int8TestAccuracy, r.int8TestRMSE) = t
+            (r.int8ValLoss, r.int8ValAccuracy, r.int8ValRMSE) = v
+            q.input.update(from: sample, count: sample.count)
+            r.latencyMs = Latency.medianMilliseconds { q.forward(batch: 1) }
+        }
+        var ctx = PassContext(training: false, rng: SweepRandom(seed: 0))
+        network.input.update(from: sample, count: sample.count)
+        let floatLatency = Latency.medianMilliseconds { network.forward(batch: 1, ctx: &ctx) }
+        let floatBytes = ModelExport.safetensorsBytes(network, quantized: nil)
+        if quantized == nil {
+            (r.latencyMs, r.modelBytes) = (floatLatency, floatBytes)
+        } else {
+            (r.fp32LatencyMs, r.fp32ModelBytes) = (floatLatency, floatBytes)
+            r.modelBytes = ModelExport.safetensorsBytes(network, quantized: quantized)
+        }
         totalSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return FinalReport(epochs: epoch, testLoss: test.loss, testAccuracy: test.accuracy, testRMSE: test.rmse,
-                           parameters: network.parameterCount, totalSeconds: totalSeconds, stoppedEarly: stoppedEarly,
-                           gemm: GemmKernel.usedSummary)
+        r.totalSeconds = totalSeconds
+        r.gemm = GemmKernel.usedSummary
+        return r
     }
 
     // MARK: Checkpoints
@@ -212,6 +333,9 @@ public final class Trainer {
         public var best: Double?
         public var sinceBest: Int
         public var stoppedEarly: Bool
+        /// The epoch after which the weights were pruned (nil: not pruned); the mask is the
+        /// zero weights of `params` (`PruningMask(zerosOf:)`).
+        public var prunedAfterEpoch: Int?
         public var optimizerSteps: Int
         public var totalSeconds: Double
         public var params: [Float]
@@ -221,7 +345,7 @@ public final class Trainer {
 
     public func checkpoint() -> Checkpoint {
         Checkpoint(config: config, epoch: epoch, history: history, best: best, sinceBest: sinceBest, stoppedEarly: stoppedEarly,
-                   optimizerSteps: optimizer.steps, totalSeconds: totalSeconds, params: network.params.array,
+                   prunedAfterEpoch: prunedAfterEpoch, optimizerSteps: optimizer.steps, totalSeconds: totalSeconds, params: network.params.array,
                    state: network.state.array, optimizerState: optimizer.state)
     }
 
@@ -235,5 +359,7 @@ public final class Trainer {
         optimizer.state = c.optimizerState; optimizer.steps = c.optimizerSteps
         epoch = c.epoch; history = c.history; best = c.best; sinceBest = c.sinceBest
         stoppedEarly = c.stoppedEarly; totalSeconds = c.totalSeconds
+        prunedAfterEpoch = c.prunedAfterEpoch
+        pruningMask = c.prunedAfterEpoch == nil ? nil : PruningMask(zerosOf: network)
     }
 }

@@ -94,6 +94,30 @@ public struct TrainingSpec: Codable, Equatable, Sendable {
     public init() {}
 }
 
+/// Model compression after training (`compression:` in a model file).
+public struct CompressionSpec: Codable, Equatable, Sendable {
+    public enum Quantize: String, Codable, Sendable, CaseIterable {
+        /// The model stays fp32.
+        case none
+        /// Post-training int8 quantization of dense and conv weights (symmetric, one scale per
+        /// output channel) and of their inputs (symmetric, one scale per tensor, calibrated on
+        /// `QuantizedNetwork.calibrationSamples` training samples); `QuantizedNetwork`.
+        case int8
+    }
+    /// Magnitude pruning: when training ends (its epochs run or early stopping), the
+    /// `round(sparsity · n)` weights of smallest magnitude of each dense and conv weight matrix
+    /// (n weights; biases are kept) are set to zero, then `finetuneEpochs` more epochs train the
+    /// rest at a tenth of the base learning rate (constant), the pruned weights held at zero.
+    public struct Prune: Codable, Equatable, Sendable {
+        public var sparsity: Double
+        public var finetuneEpochs: Int
+        public init(sparsity: Double, finetuneEpochs: Int = 1) { self.sparsity = sparsity; self.finetuneEpochs = finetuneEpochs }
+    }
+    public var quantize: Quantize
+    public var prune: Prune?
+    public init(quantize: Quantize = .none, prune: Prune? = nil) { self.quantize = quantize; self.prune = prune }
+}
+
 /// Everything one training run depends on: the data set, the architecture, the training
 /// hyperparameters and the seed. The same value is what a search samples, the store keeps with
 /// each trial, and replay rebuilds; its YAML form is a search-space file with every value fixed.
@@ -103,11 +127,13 @@ public struct TrialConfig: Codable, Equatable, Sendable {
     public var layers: [LayerSpec]
     public var initialization: InitScheme
     public var training: TrainingSpec
+    /// nil: no compression (and configurations stored before the field existed stay readable).
+    public var compression: CompressionSpec?
     public var seed: UInt64
 
     public init(name: String, dataset: DatasetSpec, layers: [LayerSpec], initialization: InitScheme = .he,
-                training: TrainingSpec = TrainingSpec(), seed: UInt64 = 0) {
+                training: TrainingSpec = TrainingSpec(), compression: CompressionSpec? = nil, seed: UInt64 = 0) {
         self.name = name; self.dataset = dataset; self.layers = layers; self.initialization = initialization
-        self.training = training; self.seed = seed
+        self.training = training; self.compression = compression; self.seed = seed
     }
 }

@@ -16,9 +16,11 @@ public struct Leaderboard {
         public var reason: String?
         /// The reported value per step (epoch).
         public var curve: [Int: Double] = [:]
+        /// The metrics the trial reported with its final value (`TrialAttribute.metrics`), when loaded.
+        public var metrics: [String: Double] = [:]
     }
 
-    public let rows: [Row]
+    public var rows: [Row]
 
     public init(trials: [StoredTrial], space: SearchSpace, direction: Direction) {
         func key(_ t: StoredTrial) -> (Int, Double, Int) {
@@ -94,6 +96,7 @@ public struct Leaderboard {
             o["duration_seconds"] = r.duration ?? NSNull()
             o["reason"] = r.reason ?? NSNull()
             o["curve"] = Dictionary(uniqueKeysWithValues: r.curve.map { ("\($0.key)", $0.value.isFinite ? $0.value as Any : "\($0.value)") })
+            if !r.metrics.isEmpty { o["metrics"] = r.metrics }
             return o
         }
         return String(data: try! JSONSerialization.data(withJSONObject: arr, options: [.sortedKeys, .prettyPrinted]), encoding: .utf8)!

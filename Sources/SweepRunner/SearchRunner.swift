@@ -196,6 +196,8 @@ public final class SearchRunner: @unchecked Sendable {
         var number: Int
         var process: TrialProcess
         var finalValue: Double?
+        /// The numeric extra keys of the final line (`TrialLine.final`).
+        var metrics: [String: Double] = [:]
         var violation: String?
         var pruned = false
         var timedOut = false
@@ -599,8 +601,9 @@ public final class SearchRunner: @unchecked Sendable {
                 running[key]!.pruned = true
                 r.process.stop()
             }
-        case .line(.final(let value)):
+        case .line(.final(let value, let metrics)):
             r.finalValue = value
+            r.metrics = metrics
             running[key] = r
         case .line(.resumed(let epoch)):
             if r.pruned || stopping { return }
@@ -654,6 +657,7 @@ public final class SearchRunner: @unchecked Sendable {
         // A finished trial is not run again: its built-in checkpoint (the size of the model and
         // its optimizer state) goes; a command's checkpoints are the user's and stay.
         if spec.command == nil { try? FileManager.default.removeItem(atPath: TrialFolder.checkpoint(trialFolder: folder)) }
+        if state == .complete, !r.metrics.isEmpty { try store.setTrialUserAttributes(trialID: key, TrialAttribute.metrics(r.metrics)) }
         recordFinished(number: r.number, state: state, value: state == .fail ? nil : value, reason: reason)
     }
 

@@ -4,6 +4,9 @@ import Foundation
 /// engine and for a user's command: a protocol line on stdout is one JSON object with a `value`,
 /// `{"step": N, "value": X}` for an intermediate value (N = epoch, counting from 1) and a final
 /// `{"value": X}`. Extra keys are allowed (the engine adds train_loss, val_loss, seconds, ...).
+/// The numeric extra keys of the final line are the trial's metrics (a built-in trial's
+/// `parameters`, `model_bytes`, `latency_ms`, `test_accuracy`, `int8_*`, ...), which the runner
+/// stores as the trial's user attributes `sweep:metric:NAME` (`TrialAttribute.metrics`).
 /// A trial that continues from its checkpoint says so first with `{"resumed_from_epoch": K}`
 /// (K = the last epoch the checkpoint holds); the controller records it with the trial.
 ///
@@ -13,7 +16,7 @@ import Foundation
 /// not a number, a `step` that is not a whole number from 0) fails the trial in both modes.
 public enum TrialLine: Equatable, Sendable {
     case report(step: Int, value: Double, extra: [String: Double])
-    case final(value: Double)
+    case final(value: Double, metrics: [String: Double] = [:])
     case resumed(epoch: Int)
 
     public enum ParseError: Error, Equatable, CustomStringConvertible {
@@ -88,8 +91,8 @@ public enum TrialLine: Equatable, Sendable {
         }
         if value.isNaN { throw ParseError.notANumber(step: step) }
         var extra: [String: Double] = [:]
-        for (k, v) in obj where k != "step" && k != "value" { if case .number(let n) = v { extra[k] = n } }
+        for (k, v) in obj where !["step", "value", "resumed_from_epoch"].contains(k) { if case .number(let n) = v { extra[k] = n } }
         if let step { return .report(step: step, value: value, extra: extra) }
-        return .final(value: value)
+        return .final(value: value, metrics: extra)
     }
 }

@@ -20,6 +20,25 @@ public protocol Sampler: Sendable {
                  trialNumber: Int, studySeed: UInt64) -> [String: Double]
 }
 
+/// A sampler for studies of several objectives (and constraints, for any number of objectives).
+///
+/// Contract: as `Sampler`, with the objectives' `directions` in the study's order; a COMPLETE
+/// trial's values are `TrialRecord.values` (`losses(directions)`), its feasibility
+/// `TrialRecord.violation` (feasible first, then the smaller violation, as Optuna's constrained
+/// samplers rank trials). With one direction it must behave as `suggest(direction:)`.
+public protocol MultiObjectiveSampler: Sampler {
+    func suggest(space: SearchSpace, history: [TrialRecord], directions: [Direction],
+                 trialNumber: Int, studySeed: UInt64) -> [String: Double]
+}
+
+public extension MultiObjectiveSampler {
+    /// One objective is the case of several with one direction.
+    func suggest(space: SearchSpace, history: [TrialRecord], direction: Direction,
+                 trialNumber: Int, studySeed: UInt64) -> [String: Double] {
+        suggest(space: space, history: history, directions: [direction], trialNumber: trialNumber, studySeed: studySeed)
+    }
+}
+
 public extension Sampler {
     /// Random values for the active parameters not yet in `partial` (in the space's order), drawn
     /// from `rng`: the fallback every sampler shares for start-up and for parameters it has no

@@ -78,7 +78,7 @@ public struct StudySpec: Sendable {
     /// given to every trial, also after a restarted daemon takes the study up.
     public var envKeep: [String] = []
 
-    public static let samplerNames = ["auto", "random", "grid", "tpe", "gp"]
+    public static let samplerNames = ["auto", "random", "grid", "tpe", "gp", "nsga2"]
     public static let schedulerNames = ["none", "asha", "hyperband", "median"]
 
     public static func load(path: String, overrides: [String] = []) throws -> StudySpec {
@@ -154,7 +154,7 @@ public struct StudySpec: Sendable {
                         throw root.error("params", "expected a mapping of parameter names to ranges, e.g. {lr: {float: [1.0e-4, 0.1], log: true}}")
                     }
                     newPairs.append((k, .map(try entries.map { ($0.key, try parser.walk($0.value, path: $0.key, into: &params)) }, line: l)))
-                } else if ["dataset", "model", "training"].contains(k) {
+                } else if ["dataset", "model", "training", "compression"].contains(k) {
                     newPairs.append((k, try parser.walk(v, path: k, into: &params)))
                 } else {
                     newPairs.append((k, v))

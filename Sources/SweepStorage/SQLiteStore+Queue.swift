@@ -148,10 +148,30 @@ extension SQLiteStore {
         }
     }
 
+    public func setTrialUserAttributes(trialID: Int64, _ attributes: [String: String]) throws {
+        try pool.write { db in
+            for (k, v) in attributes.sorted(by: { $0.key < $1.key }) {
+                try db.cachedStatement(sql: """
+                    INSERT INTO trial_user_attributes (trial_id, "key", value_json) VALUES (?, ?, ?)
+                    ON CONFLICT (trial_id, "key") DO UPDATE SET value_json = excluded.value_json
+                    """).execute(arguments: [trialID, k, v])
+            }
+        }
+    }
+
+    public func trialUserAttributes(trialID: Int64) throws -> [String: String] {
+        try attributes(table: "trial_user_attributes", trialID: trialID)
+    }
+
     public func trialSystemAttributes(trialID: Int64) throws -> [String: String] {
+        try attributes(table: "trial_system_attributes", trialID: trialID)
+    }
+
+    /// A trial's rows of an attribute table, key to value as JSON.
+    func attributes(table: String, trialID: Int64) throws -> [String: String] {
         try pool.read { db in
             var out: [String: String] = [:]
-            for a in try Row.fetchAll(db, sql: #"SELECT "key", value_json FROM trial_system_attributes WHERE trial_id = ?"#, arguments: [trialID]) {
+            for a in try Row.fetchAll(db, sql: "SELECT \"key\", value_json FROM \(table) WHERE trial_id = ?", arguments: [trialID]) {
                 out[a["key"]] = a["value_json"]
             }
             return out

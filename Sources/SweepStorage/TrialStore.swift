@@ -176,6 +176,13 @@ public protocol TrialStore: AnyObject, Sendable {
     /// A trial's system attributes, key to value as JSON.
     func trialSystemAttributes(trialID: Int64) throws -> [String: String]
 
+    /// Sets user attributes of a trial (Optuna's `trial_user_attributes`, key to value as JSON),
+    /// replacing those with the same keys. One transaction.
+    func setTrialUserAttributes(trialID: Int64, _ attributes: [String: String]) throws
+
+    /// A trial's user attributes, key to value as JSON.
+    func trialUserAttributes(trialID: Int64) throws -> [String: String]
+
     /// The study's trials by number.
     func trials(studyID: Int64) throws -> [StoredTrial]
 
@@ -247,4 +254,18 @@ public enum TrialAttribute {
     /// The epoch whose checkpoint the trial's last attempt continued from (a JSON integer;
     /// absent when it started from the beginning).
     public static let resumedFromEpoch = "sweep:resumed_from_epoch"
+
+    /// The user attributes of a finished trial's metrics (the numeric extra keys of its final
+    /// protocol line): `sweep:metric:NAME` → the number as JSON (Optuna shows them in `user_attrs`).
+    public static let metricPrefix = "sweep:metric:"
+    public static func metrics(_ m: [String: Double]) -> [String: String] {
+        // Swift's shortest round-trip form (JSONSerialization on Linux rounds the last digit).
+        Dictionary(uniqueKeysWithValues: m.map { (metricPrefix + $0.key, $0.value.isFinite ? "\($0.value)" : "null") })
+    }
+    /// The metrics among a trial's user attributes.
+    public static func metrics(fromUserAttributes a: [String: String]) -> [String: Double] {
+        var m: [String: Double] = [:]
+        for (k, v) in a where k.hasPrefix(metricPrefix) { if let x = Double(v) { m[String(k.dropFirst(metricPrefix.count))] = x } }
+        return m
+    }
 }

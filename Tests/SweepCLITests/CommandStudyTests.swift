@@ -40,6 +40,36 @@ final class CommandStudyTests: XCTestCase {
         """
     }
 
+    /// `sampler: nsga2` from the study file, through the binary: its generations (population 4)
+    /// run to the budget, every trial valid and different.
+    func testNSGAIISamplerRunsAStudy() throws {
+        let dir = CLI.tempDir()
+        try write(dir, "f.py", """
+        import json, sys
+        p = json.load(sys.stdin)
+        print(json.dumps({"value": (p["x"] - 0.3) ** 2 + (p["k"] - 2) ** 2}))
+        """)
+        let space = try CLI.writeSpace(dir, """
+        name: genetic
+        seed: 2
+        objective: {metric: loss, direction: minimize}
+        budget: {trials: 12}
+        sampler: {name: nsga2, population_size: 4}
+        command: [python3, f.py]
+        params:
+          x: {float: [0.0, 1.0]}
+          k: {int: [0, 5]}
+        """)
+        let db = dir + "/g.db"
+        let r = try CLI.run(["start", space, "--foreground", "--workers", "2", "--db", db], timeout: 120)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        let rows = try CLI.leaderboard(db)
+        XCTAssertEqual(rows.count, 12)
+        XCTAssertTrue(rows.allSatisfy { $0["state"] as? String == "COMPLETE" }, "\(rows)")
+        let params = Set(rows.compactMap { ($0["params"] as? [String: Any]).map { "\($0["x"] ?? "")/\($0["k"] ?? "")" } })
+        XCTAssertEqual(params.count, 12, "\(params)")
+    }
+
     /// `print("Loading...")` is a log line, kept with the trial's stderr; `protocol: strict`
     /// makes it fail the trial; a `value` that is not a number fails in both modes.
     func testOrdinaryStdoutIsALogLineUnlessStrict() throws {

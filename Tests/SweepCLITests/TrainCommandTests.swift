@@ -69,7 +69,7 @@ final class TrainCommandTests: XCTestCase {
         func metrics(_ seed: String) throws -> [String] {
             let r = try CLI.run(["train", digits, "--epochs", "3", "--json", "--seed", seed])
             return CLI.jsonLines(r.stdout).map { l in
-                l.filter { !$0.key.contains("seconds") }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+                l.filter { !$0.key.contains("seconds") && !$0.key.contains("latency") }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
             }
         }
         let a = try metrics("4"), b = try metrics("4"), c = try metrics("5")
@@ -81,7 +81,7 @@ final class TrainCommandTests: XCTestCase {
         let dir = CLI.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         func strip(_ s: String) -> [String] {
-            CLI.jsonLines(s).map { $0.filter { !$0.key.contains("seconds") }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") }
+            CLI.jsonLines(s).map { $0.filter { !$0.key.contains("seconds") && !$0.key.contains("latency") }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") }
         }
         let full = try CLI.run(["train", digits, "--epochs", "4", "--json"])
         let ck = dir + "/ck"

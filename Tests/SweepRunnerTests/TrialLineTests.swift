@@ -8,6 +8,9 @@ final class TrialLineTests: XCTestCase {
         XCTAssertEqual(try TrialLine.parse(#"{"value": -2}"#), .final(value: -2))
         XCTAssertEqual(try TrialLine.parse("   "), nil)
         XCTAssertEqual(try TrialLine.parse(#"{"value": "inf"}"#), .final(value: .infinity))
+        // The final line's numeric extra keys are the trial's metrics; other values are not.
+        XCTAssertEqual(try TrialLine.parse(#"{"value": 0.9, "latency_ms": 0.25, "model_bytes": 1024, "note": "x", "m": {"a": 1}}"#),
+                       .final(value: 0.9, metrics: ["latency_ms": 0.25, "model_bytes": 1024]))
     }
 
     /// `{"resumed_from_epoch": K}` says where a trial continued (K a whole number from 0); with a

@@ -190,6 +190,15 @@ final class SearchSpaceTests: XCTestCase {
         XCTAssertNoThrow(try parse(Self.yaml.replacingOccurrences(of: "sampler: tpe", with: "sampler: {name: random, startup_trials: 3}")).makeSearchComponents())
     }
 
+    func testNSGAIIOptions() throws {
+        let made = try parse(Self.yaml.replacingOccurrences(of: "sampler: tpe", with: "sampler: {name: nsga2, population_size: 20, mutation_prob: 0.1}")).makeSearchComponents()
+        let nsga = try XCTUnwrap(made.sampler as? NSGAIISampler)
+        XCTAssertEqual(nsga.populationSize, 20); XCTAssertEqual(nsga.mutationProbability, 0.1); XCTAssertEqual(nsga.crossoverProbability, 0.9)
+        expectSamplerError("{name: nsga2, crossover_prob: 1.5}", contains: ["sampler.crossover_prob", "probability from 0 to 1", "1.5"])
+        expectSamplerError("{name: nsga2, population_size: 1}", contains: ["sampler.population_size", "from 2 to 100000"])
+        expectSamplerError("{name: nsga2, candidates: 3}", contains: ["sampler.candidates", "unknown option of nsga2", "population_size"])
+    }
+
     func testGoodKernelFloorOutOfRange() {
         for bad in ["0", "-0.5", "1.5"] {
             expectSamplerError("{name: tpe, good_kernel_floor: \(bad)}", contains: ["sampler.good_kernel_floor", "above 0 and at most 1"])

@@ -23,5 +23,8 @@ expected = np.array(ref["outputs"], dtype=np.float32)
 diff = float(np.abs(y - expected).max())
 print(f"{len(expected)} samples, max abs difference {diff:.3g}")
 same_class = (y.argmax(1) == expected.argmax(1)).all() if expected.shape[1] > 1 else True
-if diff > 1e-4 * max(1.0, float(np.abs(expected).max())) or not same_class:
+# An int8 model's inputs are rounded to a grid: a float layer before it that differs from Sweep's
+# in the last bit may move a value across a rounding boundary, one grid step.
+int8 = arch.get("compression", {}).get("quantize") == "int8"
+if diff > (1e-2 if int8 else 1e-4) * max(1.0, float(np.abs(expected).max())) or not same_class:
     raise SystemExit("PyTorch's predictions differ from Sweep's")

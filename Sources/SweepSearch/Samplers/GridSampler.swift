@@ -3,7 +3,7 @@ import SweepCore
 /// Exhaustive search over a discrete space (categoricals, ints, stepped floats), in an order
 /// shuffled by the study seed. Each trial takes the first grid point that no other trial (in any
 /// state but FAIL) has taken; once every point is taken, points are revisited in the same order.
-public struct GridSampler: Sampler {
+public struct GridSampler: MultiObjectiveSampler {
     public let points: [[String: Double]]
 
     /// Fails when a parameter is continuous or the grid exceeds `limit` points.
@@ -57,5 +57,13 @@ public struct GridSampler: Sampler {
             if c < bestCount { best = i; bestCount = c; if c == 0 { break } }
         }
         return points[best]
+    }
+}
+
+extension GridSampler {
+    /// The objectives play no part in the choice.
+    public func suggest(space: SearchSpace, history: [TrialRecord], directions: [Direction],
+                        trialNumber: Int, studySeed: UInt64) -> [String: Double] {
+        suggest(space: space, history: history, direction: directions.first ?? .minimize, trialNumber: trialNumber, studySeed: studySeed)
     }
 }

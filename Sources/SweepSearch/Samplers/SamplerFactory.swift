@@ -6,13 +6,16 @@ import SweepCore
 /// `allow_repeats` (tpe, gp, auto; 0 by default: in a finite space no configuration is proposed
 /// twice while untaken ones remain; 1 for noisy objectives worth re-measuring);
 /// `ordinal_choices` (tpe, gp, auto: numeric choice lists as ordered values; on by default for
-/// the GP, off for TPE, where it measured worse on the tuning landscapes of `bench/README.md`).
+/// the GP, off for TPE, where it measured worse on the tuning landscapes of `bench/README.md`);
+/// `population_size`, `crossover_prob`, `swapping_prob`, `mutation_prob` (nsga2; Optuna's
+/// defaults 50, 0.9, 0.5 and 1/parameters).
 public enum SamplerFactory {
     /// The options each sampler accepts.
     static let knownOptions: [String: [String]] = [
         "random": ["startup_trials"], "grid": ["startup_trials"],
         "tpe": ["startup_trials", "candidates", "good_kernel_floor", "allow_repeats", "ordinal_choices"],
         "gp": ["startup_trials", "allow_repeats", "ordinal_choices"], "auto": ["startup_trials", "allow_repeats", "ordinal_choices"],
+        "nsga2": ["population_size", "crossover_prob", "swapping_prob", "mutation_prob", "allow_repeats"],
     ]
 
     public static func make(_ spec: ComponentSpec, space: SearchSpace, budget: Budget, file: String) throws -> Sampler {
@@ -55,6 +58,16 @@ public enum SamplerFactory {
             }
             return tpe(candidates: try int("candidates", 24, 1...100_000), floor: floor)
         case "gp": return gp()
+        case "nsga2":
+            func probability(_ k: String, _ d: Double?) throws -> Double? {
+                guard let x = o[k] else { return d }
+                guard x >= 0, x <= 1 else { throw InputError(file: file, field: "sampler.\(k)", "expected a probability from 0 to 1, got \(x)") }
+                return x
+            }
+            return NSGAIISampler(populationSize: try int("population_size", 50, 2...100_000),
+                                 crossoverProbability: try probability("crossover_prob", 0.9)!,
+                                 swappingProbability: try probability("swapping_prob", 0.5)!,
+                                 mutationProbability: try probability("mutation_prob", nil), avoidRepeats: avoidRepeats)
         case "auto":
             switch autoChoice(space: space, budget: budget).sampler {
             case "random": return RandomSampler()

@@ -19,7 +19,11 @@ import SweepCore
 /// (in any state) is not proposed again while untaken ones remain (`avoidRepeats`): the best-scoring
 /// untaken candidate wins, more candidates are drawn when all are taken, and random untaken points
 /// are the last resort.
-public struct TPESampler: Sampler {
+///
+/// Several objectives (Optuna's MOTPE) and constraints: the good trials are chosen by
+/// `splitGood` (feasible first, by Pareto front, the last front cut by hypervolume subset
+/// selection) and weighted by their hypervolume contributions; the rest is the same.
+public struct TPESampler: MultiObjectiveSampler {
     public var startupTrials: Int
     public var candidates: Int
     public var constantLiar: Bool
@@ -44,14 +48,15 @@ public struct TPESampler: Sampler {
 
     public static func gamma(_ n: Int) -> Int { min(Int((0.1 * Double(n)).rounded(.up)), 25) }
 
-    public func suggest(space: SearchSpace, history: [TrialRecord], direction: Direction,
+    public func suggest(space: SearchSpace, history: [TrialRecord], directions: [Direction],
                         trialNumber: Int, studySeed: UInt64) -> [String: Double] {
         var rng = SweepRandom(seed: SeedSequence.derive(studySeed, SeedSequence.label("tpe"), UInt64(trialNumber)))
         // Indices, not copies: histories run to thousands of trials.
         var complete: [Int] = [], others: [Int] = []
         for (i, t) in history.enumerated() {
             switch t.state {
-            case .complete where t.value?.isFinite ?? false: complete.append(i)
+            case .complete where directions.count == 1 && t.values == nil ? t.value?.isFinite ?? false : t.losses(directions) != nil:
+                complete.append(i)
             case .pruned: others.append(i)
             case .running where constantLiar && t.number != trialNumber: others.append(i)
             default: break
@@ -62,24 +67,17 @@ public struct TPESampler: Sampler {
         if complete.count < startupTrials || space.isEmpty {
             return untaken(fillRandomly([:], space: space, rng: &rng), space: space, taken: avoiding ? taken : nil, rng: &rng)
         }
-        // Good: the nGood complete trials of least loss (ties: lower number), found by one pass
-        // that keeps them in a small sorted buffer; bad: every other complete trial, PRUNED ones
-        // and (constant liar) RUNNING ones. Both groups in trial order.
         let nGood = max(Self.gamma(complete.count), 1)
-        func better(_ a: Int, _ b: Int) -> Bool {
-            let la = history[a].value! * direction.sign, lb = history[b].value! * direction.sign
-            return la != lb ? la < lb : history[a].number < history[b].number
-        }
-        var least: [Int] = []
-        least.reserveCapacity(nGood + 1)
-        for i in complete where least.count < nGood || better(i, least[least.count - 1]) {
-            least.insert(i, at: least.firstIndex { better(i, $0) } ?? least.count)
-            if least.count > nGood { least.removeLast() }
+        let byNumber: (Int, Int) -> Bool = { history[$0].number < history[$1].number }
+        let good: [Int], goodWeights: [Double]
+        if directions.count == 1 && complete.allSatisfy({ history[$0].constraints == nil }) {
+            good = Self.leastLoss(complete, count: nGood, history: history, direction: directions[0])
+            goodWeights = Self.weights(good.count)
+        } else {
+            (good, goodWeights) = Self.splitGood(complete, count: nGood, history: history, directions: directions)
         }
         var isGood = [Bool](repeating: false, count: history.count)
-        for i in least { isGood[i] = true }
-        let byNumber: (Int, Int) -> Bool = { history[$0].number < history[$1].number }
-        let good = least.sorted(by: byNumber)
+        for i in good { isGood[i] = true }
         let bad = Self.merged(complete.filter { !isGood[$0] }, others, by: byNumber)
 
         let params = space.parameters
@@ -112,7 +110,7 @@ public struct TPESampler: Sampler {
             }
             return flat
         }
-        let below = ParzenEstimator(obs: encode(good), weights: Self.weights(good.count), kinds: modelKinds, minBandwidthScale: goodKernelFloor)
+        let below = ParzenEstimator(obs: encode(good), weights: goodWeights, kinds: modelKinds, minBandwidthScale: goodKernelFloor)
         let above = ParzenEstimator(obs: encode(bad), weights: Self.weights(bad.count), kinds: modelKinds)
 
         var bestScore = -Double.infinity
@@ -148,6 +146,60 @@ public struct TPESampler: Sampler {
         return best.isEmpty ? untaken(fillRandomly([:], space: space, rng: &rng), space: space, taken: taken, rng: &rng) : best
     }
 
+
+    /// Good trials of one objective: the `count` complete trials of least loss (ties: lower
+    /// number), found by one pass that keeps them in a small sorted buffer; in trial order.
+    static func leastLoss(_ complete: [Int], count: Int, history: [TrialRecord], direction: Direction) -> [Int] {
+        func better(_ a: Int, _ b: Int) -> Bool {
+            let la = history[a].value! * direction.sign, lb = history[b].value! * direction.sign
+            return la != lb ? la < lb : history[a].number < history[b].number
+        }
+        var least: [Int] = []
+        least.reserveCapacity(count + 1)
+        for i in complete where least.count < count || better(i, least[least.count - 1]) {
+            least.insert(i, at: least.firstIndex { better(i, $0) } ?? least.count)
+            if least.count > count { least.removeLast() }
+        }
+        return least.sorted { history[$0].number < history[$1].number }
+    }
+
+    /// Good trials under several objectives or constraints, as Optuna's TPE splits them: feasible
+    /// trials first, by Pareto front (one objective: by loss); the front that does not fit whole
+    /// is cut by greedy hypervolume subset selection; when feasible trials are too few, infeasible
+    /// ones by violation. Weights (Optuna's MOTPE): each good feasible trial's hypervolume
+    /// contribution over the largest, at least 1e-12; infeasible ones 1e-12. With one objective
+    /// the weights are the usual ones. In trial order, with their weights.
+    static func splitGood(_ complete: [Int], count: Int, history: [TrialRecord], directions: [Direction]) -> ([Int], [Double]) {
+        let feasible = complete.filter { history[$0].violation == 0 }
+        let infeasible = complete.filter { history[$0].violation > 0 }
+        var good: [Int] = []
+        if directions.count == 1 {
+            good = leastLoss(feasible, count: count, history: history, direction: directions[0])
+        } else {
+            let losses = feasible.map { history[$0].losses(directions)! }
+            let ranks = Pareto.frontRanks(losses)
+            for r in 0...(ranks.max() ?? 0) where good.count < count {
+                let front = feasible.indices.filter { ranks[$0] == r }
+                if good.count + front.count <= count { good += front.map { feasible[$0] }; continue }
+                let points = front.map { losses[$0] }
+                let chosen = Pareto.subsetSelection(points, k: count - good.count, reference: Pareto.referencePoint(points))
+                good += chosen.map { feasible[front[$0]] }
+            }
+        }
+        if good.count < count {
+            let byViolation = infeasible.sorted { history[$0].violation != history[$1].violation ? history[$0].violation < history[$1].violation : history[$0].number < history[$1].number }
+            good += byViolation.prefix(count - good.count)
+        }
+        good.sort { history[$0].number < history[$1].number }
+        guard directions.count > 1 else { return (good, weights(good.count)) }
+        let feasibleGood = good.filter { history[$0].violation == 0 }
+        let points = feasibleGood.map { history[$0].losses(directions)! }
+        let contributions = points.count > 0 ? Pareto.contributions(points, reference: Pareto.referencePoint(points)) : []
+        let top = max(contributions.max() ?? 0, 1e-12)
+        var weightOf: [Int: Double] = [:]
+        for (k, i) in feasibleGood.enumerated() { weightOf[i] = max(contributions[k] / top, 1e-12) }
+        return (good, good.map { weightOf[$0] ?? 1e-12 })
+    }
 
     /// The union of two index lists in `areInOrder` order. Both lists come in history order, which
     /// is trial order for the histories the store hands out; then this is a linear merge, else a sort.

@@ -9,15 +9,22 @@ import SweepCore
 /// compared with the values every trial of the study reported at that same epoch (any state, the
 /// trial itself included once, NaN left out, signs normalised so that smaller is better):
 /// with n values, it continues iff it is among the best max(1, ⌊n/η⌋), ties continue. So with
-/// fewer than η values at the rung only the best so far continues (Optuna's choice, because
-/// Sweep, like Optuna, cannot pause a trial and promote it later). A NaN value at a milestone
-/// stops the trial. Between milestones, and from `maxResource` on, the decision is `continue`
+/// fewer than η values at the rung only the best so far continues (Optuna's choice, as it cannot
+/// pause a trial and promote it later). A NaN value at a milestone stops the trial.
+///
+/// `mode: .promote` is the ASHA paper's promotion rule instead (see `RungLadder`): every trial
+/// pauses at each milestone and the best ⌊n/η⌋ of a rung are resumed from their checkpoints. Between milestones, and from `maxResource` on, the decision is `continue`
 /// (the runner ends a trial at the study's epoch budget).
 ///
 /// The decision depends only on the stored reports, not on when or in which order they arrived,
 /// so a restarted controller decides the same. Reports must include every milestone epoch (the
 /// engine reports every epoch); a trial that skips a milestone is not judged at that rung.
-public struct ASHAScheduler: Scheduler {
+public struct ASHAScheduler: PausingScheduler {
+    /// Whether trials below the cut stop at once (`stop`, the default) or every trial pauses at
+    /// a rung until promoted (`promote`).
+    public enum Mode: String, Sendable, CaseIterable { case stop, promote }
+
+    public let mode: Mode
     public let reductionFactor: Int
     public let minResource: Int
     public let maxResource: Int
@@ -30,13 +37,15 @@ public struct ASHAScheduler: Scheduler {
     ///   - maxResource: the most epochs a trial trains (the study's `max_epochs`), ≥ minResource.
     ///   - gracePeriod: a trial is never stopped before this epoch (Ray Tune's `grace_period`):
     ///     milestones below it are dropped. 1, the default, drops none.
-    public init(reductionFactor: Int = 3, minResource: Int = 1, maxResource: Int, gracePeriod: Int = 1) throws {
+    ///   - mode: `stop` (Optuna's rule) or `promote` (pause and promote).
+    public init(reductionFactor: Int = 3, minResource: Int = 1, maxResource: Int, gracePeriod: Int = 1, mode: Mode = .stop) throws {
         try SchedulerSettings.require(reductionFactor >= 2, "reduction_factor", "must be at least 2, got \(reductionFactor)")
         try SchedulerSettings.require(minResource >= 1, "min_resource", "must be at least 1 epoch, got \(minResource)")
         try SchedulerSettings.require(maxResource >= minResource, "max_resource",
                                       "max_resource \(maxResource) is below min_resource \(minResource)")
         try SchedulerSettings.require(gracePeriod >= 1 && gracePeriod <= maxResource, "grace_period",
                                       "must be between 1 and max_resource \(maxResource), got \(gracePeriod)")
+        self.mode = mode
         self.reductionFactor = reductionFactor
         self.minResource = minResource
         self.maxResource = maxResource
@@ -51,6 +60,15 @@ public struct ASHAScheduler: Scheduler {
     public var milestones: [Int] { ladder.milestones }
 
     public func decide(trial: TrialRecord, all: [TrialRecord], direction: Direction, studySeed: UInt64) -> Decision {
-        ladder.decide(trial: trial, all: all, sign: direction.sign)
+        mode == .promote ? ladder.decidePausing(trial: trial) : ladder.decide(trial: trial, all: all, sign: direction.sign)
+    }
+
+    /// The stopping rule for several objectives (see `RungLadder`): Pareto fronts at the rung.
+    public func decide(trial: TrialRecord, all: [TrialRecord], directions: [Direction], studySeed: UInt64) -> Decision {
+        ladder.decide(trial: trial, all: all, directions: directions)
+    }
+
+    public func promotion(all: [TrialRecord], direction: Direction, studySeed: UInt64) -> Int? {
+        mode == .promote ? ladder.promotion(all: all, sign: direction.sign)?.number : nil
     }
 }

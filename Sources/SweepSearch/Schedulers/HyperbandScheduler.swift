@@ -15,7 +15,11 @@ import SweepCore
 /// - A trial competes only with the trials of its own bracket, with ASHA's promotion rule (see
 ///   `RungLadder`: continue iff among the best max(1, ⌊n/η⌋) of the n values reported at the
 ///   milestone, ties continue, NaN stops).
-public struct HyperbandScheduler: Scheduler {
+/// - `mode: .promote`: each bracket pauses and promotes as promotion-mode ASHA; among the
+///   brackets, the paused trial waiting at the highest milestone is promoted first (then the
+///   lower bracket).
+public struct HyperbandScheduler: PausingScheduler {
+    public let mode: ASHAScheduler.Mode
     public let reductionFactor: Int
     public let minResource: Int
     public let maxResource: Int
@@ -24,11 +28,12 @@ public struct HyperbandScheduler: Scheduler {
     /// The bracket weights, bracket 0 first.
     public let bracketWeights: [Int]
 
-    public init(reductionFactor: Int = 3, minResource: Int = 1, maxResource: Int) throws {
+    public init(reductionFactor: Int = 3, minResource: Int = 1, maxResource: Int, mode: ASHAScheduler.Mode = .stop) throws {
         try SchedulerSettings.require(reductionFactor >= 2, "reduction_factor", "must be at least 2, got \(reductionFactor)")
         try SchedulerSettings.require(minResource >= 1, "min_resource", "must be at least 1 epoch, got \(minResource)")
         try SchedulerSettings.require(maxResource >= minResource, "max_resource",
                                       "max_resource \(maxResource) is below min_resource \(minResource)")
+        self.mode = mode
         self.reductionFactor = reductionFactor
         self.minResource = minResource
         self.maxResource = maxResource
@@ -87,8 +92,20 @@ public struct HyperbandScheduler: Scheduler {
 
     public func decide(trial: TrialRecord, all: [TrialRecord], direction: Direction, studySeed: UInt64) -> Decision {
         let b = bracket(of: trial.number, studySeed: studySeed)
+        if mode == .promote { return ladders[b].decidePausing(trial: trial) }
         return ladders[b].decide(trial: trial, all: all, sign: direction.sign) {
             bracket(of: $0.number, studySeed: studySeed) == b
         }
+    }
+
+    public func promotion(all: [TrialRecord], direction: Direction, studySeed: UInt64) -> Int? {
+        guard mode == .promote else { return nil }
+        var best: (number: Int, milestone: Int)?
+        for (b, ladder) in ladders.enumerated() {
+            guard let p = ladder.promotion(all: all, sign: direction.sign, isCompetitor: { bracket(of: $0.number, studySeed: studySeed) == b })
+            else { continue }
+            if best == nil || p.milestone > best!.milestone { best = p }
+        }
+        return best?.number
     }
 }
