@@ -239,11 +239,7 @@ int sweep_gemm_bf16(int transA, int transB, int M, int N, int K, float alpha, co
     if (!sweep_bf16_supported()) return 0;
     sweep_gemm_note(SWEEP_GEMM_BF16);
     if (M <= 0 || N <= 0) return 1;
-    if (K <= 0) {  /* no products: C = beta · C */
-        for (int i = 0; i < M; i++)
-            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = beta == 0 ? 0 : beta * C[(size_t)i * ldc + j];
-        return 1;
-    }
+    if (K <= 0) { scale_c(M, N, beta, C, ldc); return 1; }  /* no products */
     gemm_bf16(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return 1;
 }

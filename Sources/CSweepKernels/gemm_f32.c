@@ -60,16 +60,6 @@ static float *scratch_aligned(size_t floats) {
 #define MRMAX 8
 #define MADD(acc, a, b) ((acc) + (a) * (b))
 #include "gemm_f32_kernel.h"
-#undef NAME
-#undef TARGET
-#undef VW
-#undef NVMAX
-#undef MR1
-#undef MR2
-#undef MR3
-#undef MR4
-#undef MRMAX
-#undef MADD
 
 #if defined(__x86_64__) && defined(__clang__)
 /* AVX2 + FMA: 16 registers of 8 lanes; 6 x 16 keeps 12 accumulators, 2 B vectors, 1 broadcast. */
@@ -84,16 +74,6 @@ static float *scratch_aligned(size_t floats) {
 #define MRMAX 12
 #define MADD(acc, a, b) __builtin_elementwise_fma((a), (b), (acc))
 #include "gemm_f32_kernel.h"
-#undef NAME
-#undef TARGET
-#undef VW
-#undef NVMAX
-#undef MR1
-#undef MR2
-#undef MR3
-#undef MR4
-#undef MRMAX
-#undef MADD
 
 /* AVX-512F: 32 registers of 16 lanes; blocks of 6 x 64, 8 x 48, 12 x 32, 12 x 16 keep 24 or
  * fewer accumulators. */
@@ -108,16 +88,6 @@ static float *scratch_aligned(size_t floats) {
 #define MRMAX 12
 #define MADD(acc, a, b) __builtin_elementwise_fma((a), (b), (acc))
 #include "gemm_f32_kernel.h"
-#undef NAME
-#undef TARGET
-#undef VW
-#undef NVMAX
-#undef MR1
-#undef MR2
-#undef MR3
-#undef MR4
-#undef MRMAX
-#undef MADD
 #endif
 
 int sweep_sgemm_supported(int kernel) {
@@ -137,11 +107,7 @@ int sweep_sgemm(int kernel, int transA, int transB, int M, int N, int K, float a
     if (!sweep_sgemm_supported(kernel)) return 0;
     sweep_gemm_note(kernel);
     if (M <= 0 || N <= 0) return 1;
-    if (K <= 0) {  /* no products: C = beta · C */
-        for (int i = 0; i < M; i++)
-            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = beta == 0 ? 0 : beta * C[(size_t)i * ldc + j];
-        return 1;
-    }
+    if (K <= 0) { scale_c(M, N, beta, C, ldc); return 1; }  /* no products */
     switch (kernel) {
 #if defined(__x86_64__) && defined(__clang__)
     case SWEEP_GEMM_AVX512: avx512_gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;

@@ -4,6 +4,7 @@
  *   VW       lanes per vector               NVMAX   vectors across a B panel (its width: NVMAX·VW)
  *   MR1..MR4 rows of a register block with a panel of 1..4 vectors (unused ones: 1), MRMAX the largest
  *   MADD(acc, a, b)  acc + a·b, fused where the path has FMA
+ * (undefined again at the end of this file).
  *
  * Row-major C (M,N) = alpha · op(A) op(B) + beta · C, the arguments of cblas_sgemm:
  *   - op(B) (K,N) is packed, kc rows at a time, into panels of width = NVMAX·VW columns, the
@@ -214,3 +215,14 @@ TARGET static void NAME(gemm)(int transA, int transB, int M, int N, int K, float
         }
     }
 }
+
+#undef NAME
+#undef TARGET
+#undef VW
+#undef NVMAX
+#undef MR1
+#undef MR2
+#undef MR3
+#undef MR4
+#undef MRMAX
+#undef MADD
