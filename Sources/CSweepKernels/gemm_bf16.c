@@ -26,12 +26,8 @@
 #define BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
 int sweep_bf16_supported(void) {
-    static int known = -1;  /* a benign race: every thread computes the same answer */
-    if (known < 0) {
-        __builtin_cpu_init();
-        known = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") ? 1 : 0;
-    }
-    return known;
+    const unsigned f = sweep_cpu_features();
+    return (f & SWEEP_CPU_AVX512_BF16) && (f & SWEEP_CPU_AVX512BW_VL) ? 1 : 0;
 }
 
 /* Grow-only scratch of one thread (a trial trains on one thread; tests may use several). */
@@ -241,12 +237,9 @@ BF16 static void gemm_bf16(int transA, int transB, int M, int N, int K, float al
 int sweep_gemm_bf16(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                     const float *B, int ldb, float beta, float *C, int ldc) {
     if (!sweep_bf16_supported()) return 0;
+    sweep_gemm_note(SWEEP_GEMM_BF16);
     if (M <= 0 || N <= 0) return 1;
-    if (K <= 0) {  /* no products: C = beta · C */
-        for (int i = 0; i < M; i++)
-            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = beta == 0 ? 0 : beta * C[(size_t)i * ldc + j];
-        return 1;
-    }
+    if (K <= 0) { scale_c(M, N, beta, C, ldc); return 1; }  /* no products */
     gemm_bf16(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return 1;
 }

@@ -2,6 +2,7 @@
  * vpdpbusd (unsigned bytes times signed bytes, four products per 32-bit lane) and subtracts
  * 128 · Σ w: the same int32 as the scalar path's Σ a · w, so both give the same floats. */
 #include "sweep_int8.h"
+#include "sweep_kernels.h"
 #include <immintrin.h>
 #include <math.h>
 #include <stdlib.h>
@@ -9,14 +10,8 @@
 
 int sweep_int8_kernel_available(int kernel) {
     if (kernel == SWEEP_INT8_SCALAR) return 1;
-#if defined(__x86_64__)
-    if (kernel == SWEEP_INT8_AVX512VNNI) {
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
-    }
-#endif
-    return 0;
+    const unsigned need = SWEEP_CPU_AVX512F | SWEEP_CPU_AVX512BW_VL | SWEEP_CPU_AVX512_VNNI;  /* the shared CPU query */
+    return kernel == SWEEP_INT8_AVX512VNNI && (sweep_cpu_features() & need) == need;
 }
 
 int sweep_int8_kernel(void) {

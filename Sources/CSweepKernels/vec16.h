@@ -30,6 +30,12 @@ INLINE void store_lanes(void *o, const void *v, int n) {
     if (n >= LANES) __builtin_memcpy_inline(o, v, 64);
     else if (n > 0) memcpy(o, v, (size_t)n * 4);
 }
+/* C (M,N) = beta · C (zeros when beta is 0, C not read): a GEMM with no products (K = 0). */
+static inline void scale_c(int M, int N, float beta, float *C, int ldc) {
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = beta == 0 ? 0 : beta * C[(size_t)i * ldc + j];
+}
+
 /* Zeroed scratch of the kernels; a failed allocation ends the (trial) process with a message
  * rather than a null dereference. */
 static inline void *scratch_alloc(size_t count, size_t size) {

@@ -1,25 +1,24 @@
 import ArgumentParser
-import COpenBLAS
 import Foundation
 import SweepEngine
 
 /// `sweep-bench gemm-floor`: the seconds per epoch that an MLP's matrix products alone take with
-/// this machine's OpenBLAS, one thread: `cblas_sgemm` calls of the shapes and transposes the
-/// engine uses for a Dense stack (forward out = x · Wᵀ; backward dW = doutᵀ · x and, past the
+/// the engine's fp32 GEMM (`gemm`: the kernels its rule picks, or the one `SWEEP_GEMM` names), one
+/// thread: calls of the shapes and transposes the engine uses for a Dense stack (forward out = x · Wᵀ; backward dW = doutᵀ · x and, past the
 /// first layer, dx = dout · W), with no activations, loss, optimizer or data movement. No training engine can
-/// run that MLP in fp32 faster than this, nor a peer whose products are sgemm calls. With
+/// run that MLP in fp32 faster than this with these kernels. With
 /// `--precision bf16`, the same calls through the engine's mixed-precision GEMM (`Precision.bf16`).
 struct GemmFloor: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gemm-floor",
-        abstract: "Seconds per epoch of an MLP's sgemm calls alone (the fp32 floor of any engine on this machine).")
+        abstract: "Seconds per epoch of an MLP's matrix products alone (the floor of the engine's fp32 or bf16 GEMM).")
 
     @Option(help: ArgumentHelp("Layer widths, input first.", valueName: "a,b,..."))
     var widths = "784,256,128,10"
     @Option(help: "Batch size.") var batch = 128
     @Option(help: "Samples per epoch.") var samples = 60000
     @Option(help: "Epochs to time (the fastest is reported).") var epochs = 3
-    @Option(help: "fp32 (sgemm) or bf16 (the engine's bfloat16 GEMM).") var precision: Precision = .fp32
+    @Option(help: "fp32 (the engine's fp32 GEMM) or bf16 (its bfloat16 GEMM).") var precision: Precision = .fp32
 
     /// The widths as numbers; nil unless all of them are whole numbers of at least 1.
     var layerWidths: [Int]? {
@@ -38,7 +37,7 @@ struct GemmFloor: ParsableCommand {
     }
 
     func run() throws {
-        openblas_set_num_threads(1)
+        try ComputeSettings.configure(blasThreads: 1)
         let w = layerWidths!  // checked by validate()
         let B = batch, steps = (samples + B - 1) / B
         func buffer(_ n: Int) -> [Float] { (0..<n).map { Float(($0 * 7919) % 1000) / 1000 - 0.5 } }
@@ -70,8 +69,8 @@ struct GemmFloor: ParsableCommand {
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
         let gflops = flops * Double(steps) / best / 1e9
-        print(String(format: "{\"benchmark\":\"gemm-floor\",\"precision\":\"%@\",\"widths\":\"%@\",\"batch\":%d,\"samples\":%d,\"seconds_per_epoch\":%.4f,\"gflops\":%.1f}",
-                     precision.rawValue, widths, B, samples, best, gflops))
+        print(String(format: "{\"benchmark\":\"gemm-floor\",\"precision\":\"%@\",\"widths\":\"%@\",\"batch\":%d,\"samples\":%d,\"seconds_per_epoch\":%.4f,\"gflops\":%.1f,\"gemm\":\"%@\"}",
+                     precision.rawValue, widths, B, samples, best, gflops, GemmKernel.usedSummary))
     }
 }
 

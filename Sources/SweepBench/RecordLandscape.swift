@@ -33,7 +33,7 @@ struct RecordLandscape: ParsableCommand {
             choices.append(c)
         }
         let points = try GridSampler(space: space).points
-        ComputeSettings.configure(blasThreads: 1)
+        try ComputeSettings.configure(blasThreads: 1)
         let dataDir = DataDirectory.resolve(self.dataDir)
         var cache: [String: DataSplits] = [:]
         var rows: [String] = []

@@ -8,8 +8,8 @@ import SweepSearch
 struct SweepBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep-bench",
-        abstract: "Benchmarks of Sweep's samplers and store, and the sgemm floor of the engine.",
-        subcommands: [Samplers.self, ParetoBench.self, RecordLandscape.self, StorageBench.self, GemmFloor.self])
+        abstract: "Benchmarks of Sweep's samplers and store, and the engine's GEMM (its floor, its kernels per shape).",
+        subcommands: [Samplers.self, ParetoBench.self, RecordLandscape.self, StorageBench.self, GemmFloor.self, GemmShapes.self])
 }
 
 /// `sweep-bench samplers`: simple regret on the seven test functions of `bench/functions.json`

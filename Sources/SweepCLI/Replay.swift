@@ -85,7 +85,7 @@ func replayTrial(_ t: StoredTrial, of s: StudyRecord, dbPath: String, dataDir: S
     var config = try JSONDecoder().decode(TrialConfig.self, from: Data(t.configJSON.utf8))
     let epochs = t.epochsRun ?? config.training.epochs
     config.training.epochs = max(min(epochs, config.training.epochs), 1)
-    ComputeSettings.configure(blasThreads: 1)
+    try ComputeSettings.configure(blasThreads: 1)
     let splits = try DatasetCatalog.load(config.dataset, dataDir: dataDir)
     let trainer = try Trainer(config: config, splits: splits)
     log("replaying trial \(t.record.number) of \(s.name): \(config.training.epochs) epochs, seed \(config.seed)")

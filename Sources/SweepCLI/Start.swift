@@ -50,6 +50,7 @@ struct Start: ParsableCommand {
         if detach && foreground { throw ValidationError("--detach and --foreground cannot be used together") }
         let spec = try StudySpec.load(path: space, overrides: overrides)
         try spec.preflight()
+        try GemmKernel.configure()   // a bad SWEEP_GEMM is refused here, not by every trial
         let dataDir = absolute(DataDirectory.resolve(self.dataDir))
         _ = try spec.inspectData(dataDir: dataDir)   // the data sets load before anything is written
         if foreground {

@@ -33,7 +33,7 @@ struct Train: ParsableCommand {
         if let seed { sets.append("seed=\(seed)") }
         let config = try ConfigFile.load(path: file, overrides: sets)
         let dataDir = DataDirectory.resolve(self.dataDir)
-        ComputeSettings.configure(blasThreads: threads)
+        try ComputeSettings.configure(blasThreads: threads)
         let splits = try DatasetCatalog.load(config.dataset, dataDir: dataDir)
         let trainer = try Trainer(config: config, splits: splits, file: file)
         if let resume { try trainer.restore(try CheckpointFile.read(resume), file: resume) }

@@ -29,7 +29,7 @@ struct TrialWorker: ParsableCommand {
         do { config = try JSONDecoder().decode(TrialConfig.self, from: input) } catch {
             throw InputError(field: "stdin", "expected a trial configuration as JSON: \(error)")
         }
-        ComputeSettings.configure(blasThreads: 1)
+        try ComputeSettings.configure(blasThreads: 1)
         let splits = try DatasetCatalog.load(config.dataset, dataDir: DataDirectory.resolve(dataDir))
         var trainer = try Trainer(config: config, splits: splits)
         var last: Double?

@@ -1,10 +1,12 @@
 import COpenBLAS
 import CSweepKernels
+import Foundation
+import SweepCore
 
 /// The arithmetic of a network's matrix products (dense layers, convolutions). Everything else
 /// (parameters, optimizer state, activations, gradients between layers, the loss) is fp32 either way.
 ///
-/// Contract: `.fp32` multiplies in single precision (OpenBLAS sgemm). `.bf16` is mixed precision,
+/// Contract: `.fp32` multiplies in single precision (`gemm`: Sweep's own kernels or OpenBLAS). `.bf16` is mixed precision,
 /// as PyTorch's CPU autocast and Keras' `mixed_bfloat16`: each product's operands are rounded to
 /// bfloat16 (8 significant bits, round to nearest even) and the products are summed in fp32. On a CPU
 /// with AVX512-BF16 that runs at twice the fp32 arithmetic rate (`sweep_gemm_bf16`); elsewhere the
@@ -16,14 +18,87 @@ public enum Precision: String, Codable, Sendable, CaseIterable {
 }
 
 /// Row-major C = alpha * op(A) * op(B) + beta * C, with op(A) (M,K), op(B) (K,N), C (M,N).
-/// `transA`: A is stored (K,M); `transB`: B is stored (N,K). One BLAS call: the fast path.
+/// `transA`: A is stored (K,M); `transB`: B is stored (N,K). Run by the kernel `GemmKernel.choice`
+/// names for the shape (Sweep's own AVX-512 / AVX2 / portable kernel, or OpenBLAS's sgemm).
 @inline(__always)
 public func gemm(_ transA: Bool, _ transB: Bool, _ M: Int, _ N: Int, _ K: Int,
                  _ alpha: Float, _ A: UnsafePointer<Float>, _ lda: Int,
                  _ B: UnsafePointer<Float>, _ ldb: Int,
                  _ beta: Float, _ C: UnsafeMutablePointer<Float>, _ ldc: Int) {
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                Int32(M), Int32(N), Int32(K), alpha, A, Int32(lda), B, Int32(ldb), beta, C, Int32(ldc))
+    let ta: Int32 = transA ? 1 : 0, tb: Int32 = transB ? 1 : 0
+    let kernel = sweep_sgemm_choose(ta, tb, Int32(M), Int32(N), Int32(K))
+    if kernel == SWEEP_GEMM_OPENBLAS
+        || sweep_sgemm(kernel, ta, tb, Int32(M), Int32(N), Int32(K), alpha, A, Int32(lda), B, Int32(ldb), beta, C, Int32(ldc)) == 0 {
+        sweep_gemm_note(SWEEP_GEMM_OPENBLAS)
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(M), Int32(N), Int32(K), alpha, A, Int32(lda), B, Int32(ldb), beta, C, Int32(ldc))
+    }
+}
+
+/// The fp32 GEMM kernels. Which one runs a product is a fixed rule of the CPU's features and the
+/// product's shape (`sweep_sgemm_choose` in gemm_f32.c, measured in bench/README.md), or the one
+/// `SWEEP_GEMM` names; never a timing, so a trial computes the same bits on every run on one machine.
+public enum GemmKernel: String, CaseIterable, Sendable {
+    /// OpenBLAS's cblas_sgemm (the fallback, and the reference of the tests).
+    case openblas
+    /// Plain C, any CPU.
+    case portable
+    /// AVX2 + FMA.
+    case avx2
+    /// AVX-512F.
+    case avx512
+
+    var code: Int32 {
+        switch self {
+        case .openblas: SWEEP_GEMM_OPENBLAS
+        case .portable: SWEEP_GEMM_PORTABLE
+        case .avx2: SWEEP_GEMM_AVX2
+        case .avx512: SWEEP_GEMM_AVX512
+        }
+    }
+
+    /// Whether this CPU runs the kernel.
+    public var isSupported: Bool { self == .openblas || sweep_sgemm_supported(code) != 0 }
+
+    /// The kernel `gemm` runs for this shape now.
+    public static func choice(_ transA: Bool, _ transB: Bool, _ M: Int, _ N: Int, _ K: Int) -> GemmKernel {
+        let c = sweep_sgemm_choose(transA ? 1 : 0, transB ? 1 : 0, Int32(M), Int32(N), Int32(K))
+        return allCases.first { $0.code == c } ?? .openblas
+    }
+
+    /// Every later `gemm` runs `kernel` (nil: the rule again). The tests and `SWEEP_GEMM` use it.
+    public static func force(_ kernel: GemmKernel?) { sweep_gemm_force(kernel.map { $0.code } ?? -1) }
+
+    /// The kernels that ran an fp32 product in this process so far.
+    public static var used: [GemmKernel] {
+        let bits = sweep_gemm_used()
+        return allCases.filter { bits & (1 << UInt32($0.code)) != 0 }
+    }
+
+    /// Every GEMM kernel that ran in this process, as one word for reports: "avx512-bf16" (the
+    /// `.bf16` kernel) first if it ran, then `used`, joined by "+"; "none" before any product.
+    public static var usedSummary: String {
+        let bf16 = sweep_gemm_used() & (1 << UInt32(SWEEP_GEMM_BF16)) != 0 ? ["avx512-bf16"] : []
+        let names = bf16 + used.map(\.rawValue)
+        return names.isEmpty ? "none" : names.joined(separator: "+")
+    }
+
+    /// Applies `SWEEP_GEMM` from the environment: `auto` or unset (the rule), or a kernel's name to
+    /// run every fp32 product with it. Throws `InputError` for another value or a kernel this CPU lacks.
+    /// With `SWEEP_GEMM_LOG=1`, each distinct fp32 product shape is printed once on stderr with its kernel.
+    public static func configure(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        sweep_gemm_log(environment["SWEEP_GEMM_LOG"] == "1" ? 1 : 0)
+        guard let value = environment["SWEEP_GEMM"], !value.isEmpty, value != "auto" else { force(nil); return }
+        let accepted = "auto, " + allCases.map(\.rawValue).joined(separator: ", ")
+        guard let kernel = GemmKernel(rawValue: value) else {
+            throw InputError(field: "SWEEP_GEMM", "'\(value)' is not a GEMM kernel (accepted: \(accepted))")
+        }
+        guard kernel.isSupported else {
+            let here = allCases.filter(\.isSupported).map(\.rawValue).joined(separator: ", ")
+            throw InputError(field: "SWEEP_GEMM", "this CPU cannot run the \(value) kernel (it runs: auto, \(here))")
+        }
+        force(kernel)
+    }
 }
 
 /// `gemm` in the given precision (see `Precision`).
@@ -60,8 +135,8 @@ func gemmRoundedBF16(_ transA: Bool, _ transB: Bool, _ M: Int, _ N: Int, _ K: In
     gemm(transA, transB, M, N, K, alpha, a, max(aCols, 1), b, max(bCols, 1), beta, C, ldc)
 }
 
-/// The naive reference for `gemm`, same arguments: kept beside the fast path and used by the
-/// tests to check every BLAS call the layers make.
+/// The naive reference for `gemm`, same arguments (sums in Double): kept beside the fast path and
+/// used by the tests to check every kernel and every product the layers make.
 public func gemmNaive(_ transA: Bool, _ transB: Bool, _ M: Int, _ N: Int, _ K: Int,
                       _ alpha: Float, _ A: UnsafePointer<Float>, _ lda: Int,
                       _ B: UnsafePointer<Float>, _ ldb: Int,
@@ -83,8 +158,9 @@ public func gemmNaive(_ transA: Bool, _ transB: Bool, _ M: Int, _ N: Int, _ K: I
 /// Thread and floating-point settings for a training thread.
 public enum ComputeSettings {
     /// One BLAS thread by default: trials run in parallel as processes, and results must be
-    /// bit-identical for the same seed and thread count.
-    public static func configure(blasThreads: Int = 1) {
+    /// bit-identical for the same seed and thread count. Applies `SWEEP_GEMM` (`GemmKernel.configure`).
+    public static func configure(blasThreads: Int = 1) throws {
+        try GemmKernel.configure()
         openblas_set_num_threads(Int32(blasThreads))
         sweep_enable_ftz_daz()
     }

@@ -57,6 +57,9 @@ public struct FinalReport: Codable, Equatable, Sendable {
     public var int8ValRMSE: Double?
     public var fp32ModelBytes: Int?
     public var fp32LatencyMs: Double?
+    /// The GEMM kernels that ran the products (`GemmKernel.usedSummary`, e.g. "avx512" or
+    /// "avx512-bf16+avx512"); nil in reports written before it existed.
+    public var gemm: String?
 
     enum CodingKeys: String, CodingKey {
         case epochs, testLoss = "test_loss", testAccuracy = "test_accuracy", testRMSE = "test_rmse"
@@ -64,7 +67,7 @@ public struct FinalReport: Codable, Equatable, Sendable {
         case modelBytes = "model_bytes", latencyMs = "latency_ms", sparsity
         case int8TestLoss = "int8_test_loss", int8TestAccuracy = "int8_test_accuracy", int8TestRMSE = "int8_test_rmse"
         case int8ValLoss = "int8_val_loss", int8ValAccuracy = "int8_val_accuracy", int8ValRMSE = "int8_val_rmse"
-        case fp32ModelBytes = "fp32_model_bytes", fp32LatencyMs = "fp32_latency_ms"
+        case fp32ModelBytes = "fp32_model_bytes", fp32LatencyMs = "fp32_latency_ms", gemm
     }
 
     /// The deployment metrics by name (`parameters`, `model_bytes`, `latency_ms`, `sparsity`,
@@ -316,6 +319,7 @@ public final class Trainer {
         }
         totalSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         r.totalSeconds = totalSeconds
+        r.gemm = GemmKernel.usedSummary
         return r
     }
 

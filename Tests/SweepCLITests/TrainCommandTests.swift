@@ -19,6 +19,28 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertNotNil(final["total_seconds"] as? Double)
     }
 
+    /// The final JSON line names the GEMM kernels that ran; `SWEEP_GEMM` forces one kernel (the
+    /// same training within rounding); a value that is not a kernel is refused with exit 2.
+    func testGemmKernelReportedAndForced() throws {
+        func run(_ env: [String: String]) throws -> [String: Any] {
+            let r = try CLI.run(["train", digits, "--epochs", "1", "--json"], env: env)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return CLI.jsonLines(r.stdout).last ?? [:]
+        }
+        let auto = try run([:])
+        let kernels = (auto["gemm"] as? String ?? "").split(separator: "+").map(String.init)
+        XCTAssertFalse(kernels.isEmpty, "\(auto)")
+        XCTAssertTrue(kernels.allSatisfy { ["openblas", "portable", "avx2", "avx512"].contains($0) }, "\(auto)")
+        for kernel in ["portable", "openblas"] {
+            let forced = try run(["SWEEP_GEMM": kernel])
+            XCTAssertEqual(forced["gemm"] as? String, kernel)
+            XCTAssertEqual(forced["test_accuracy"] as? Double ?? 0, auto["test_accuracy"] as? Double ?? 1, accuracy: 0.02)
+        }
+        let bad = try CLI.run(["train", digits, "--epochs", "1"], env: ["SWEEP_GEMM": "fastest"])
+        XCTAssertEqual(bad.status, 2, bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("SWEEP_GEMM") && bad.stderr.contains("accepted: auto, openblas, portable, avx2, avx512"), bad.stderr)
+    }
+
     func testHumanReadableProgress() throws {
         let r = try CLI.run(["train", digits, "--epochs", "2", "--set", "training.learning_rate=0.01"])
         XCTAssertEqual(r.status, 0, r.stderr)

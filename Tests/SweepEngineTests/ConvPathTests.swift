@@ -5,7 +5,8 @@ import CSweepKernels
 
 /// The Winograd and direct paths of `Conv2D` against its im2col path (the reference): forward
 /// output, input gradient and filter and bias gradients, on random data, for odd and even sizes
-/// and channel counts that are not multiples of the vector width.
+/// and channel counts that are not multiples of the vector width; every comparison once per GEMM
+/// kernel this CPU runs (`GemmKernel`).
 final class ConvPathTests: XCTestCase {
     enum Path { case winograd, direct }
     var rng = SweepRandom(seed: 5)
@@ -19,6 +20,16 @@ final class ConvPathTests: XCTestCase {
 
     func compareWithIm2col(_ shape: [Int], filters K: Int, kernel: Int = 3, stride: Int = 1, padding: Padding, batch B: Int,
                            path: Path = .winograd, sizes: [Int] = [2, 4, 6, 8], file: StaticString = #filePath, line: UInt = #line) {
+        defer { GemmKernel.force(nil) }
+        for gemmKernel in GemmKernel.allCases where gemmKernel.isSupported {
+            GemmKernel.force(gemmKernel)
+            compareOnce(shape, filters: K, kernel: kernel, stride: stride, padding: padding, batch: B, path: path, sizes: sizes,
+                        gemm: gemmKernel, file: file, line: line)
+        }
+    }
+
+    func compareOnce(_ shape: [Int], filters K: Int, kernel: Int, stride: Int, padding: Padding, batch B: Int,
+                     path: Path, sizes: [Int], gemm: GemmKernel, file: StaticString, line: UInt) {
         let fast = Conv2D(input: shape, filters: K, kernel: kernel, stride: stride, padding: padding)
         let slow = Conv2D(input: shape, filters: K, kernel: kernel, stride: stride, padding: padding)
         fast.winogradSizes = sizes
@@ -32,7 +43,7 @@ final class ConvPathTests: XCTestCase {
         var ctx = PassContext(training: true, rng: rng)
         fast.forward(&out1, x, p, &s, batch: B, ctx: &ctx)
         slow.forward(&out2, x, p, &s, batch: B, ctx: &ctx)
-        let what = "\(path) \(path == .winograd ? "tiles \(sizes) " : "")\(shape) K\(K) k\(kernel) s\(stride) \(padding) B\(B)"
+        let what = "\(path) \(path == .winograd ? "tiles \(sizes) " : "")\(shape) K\(K) k\(kernel) s\(stride) \(padding) B\(B), \(gemm) GEMM"
         // The larger tiles' transforms have larger entries (up to 8 and 1/24 for 4, 32 and 1/90
         // for 6, 128 and 1/2475 for 8): their rounding errors are larger.
         let tolerance: Float = path == .direct ? 1e-4 : [2: 2e-5, 4: 5e-5, 6: 1e-4, 8: 1e-3][sizes.max()!]!  // about 10x the largest errors seen

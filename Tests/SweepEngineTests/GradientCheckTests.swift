@@ -4,10 +4,22 @@ import SweepCore
 
 /// Finite-difference checks of every layer's backward pass: loss = Σ out·R for a fixed random R,
 /// so d(loss)/d(out) = R; every input and parameter gradient is compared with central differences.
+/// Every check runs once per GEMM kernel this CPU runs (`GemmKernel`).
 final class GradientCheckTests: XCTestCase {
+    /// The check with every product on each GEMM kernel this CPU runs in turn.
     func check(_ layer: Layer, batch B: Int = 3, training: Bool = true, seed: UInt64 = 1,
                inputScale: Float = 1, distinct: Bool = false, step h: Float = 1e-2, file: StaticString = #filePath,
                line: UInt = #line) {
+        defer { GemmKernel.force(nil) }
+        for kernel in GemmKernel.allCases where kernel.isSupported {
+            GemmKernel.force(kernel)
+            checkOnce(layer, batch: B, training: training, seed: seed, inputScale: inputScale, distinct: distinct, step: h,
+                      what: "\(kernel) GEMM", file: file, line: line)
+        }
+    }
+
+    func checkOnce(_ layer: Layer, batch B: Int, training: Bool, seed: UInt64, inputScale: Float, distinct: Bool,
+                   step h: Float, what kernel: String, file: StaticString, line: UInt) {
         var rng = SweepRandom(seed: seed)
         layer.prepare(maxBatch: B)
         var x = (0..<(B * layer.inputSize)).map { _ in Float(rng.nextGaussian()) * inputScale }
@@ -41,7 +53,7 @@ final class GradientCheckTests: XCTestCase {
 
         func compare(_ analytic: Float, _ numeric: Double, _ what: String) {
             let tol = 2e-2 * max(abs(numeric), abs(Double(analytic)), 1)
-            XCTAssertEqual(Double(analytic), numeric, accuracy: tol, "\(layer.kind) \(what)", file: file, line: line)
+            XCTAssertEqual(Double(analytic), numeric, accuracy: tol, "\(layer.kind) \(what), \(kernel)", file: file, line: line)
         }
         for i in 0..<x.count {
             let v = x[i]

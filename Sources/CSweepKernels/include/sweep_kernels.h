@@ -107,4 +107,40 @@ int sweep_gemm_bf16(int transA, int transB, int M, int N, int K, float alpha, co
                     const float *B, int ldb, float beta, float *C, int ldc);
 /* 1 when this CPU has AVX512-BF16 (and AVX512-BW), else 0. */
 int sweep_bf16_supported(void);
+
+/* What this CPU reports (cpuid), as SWEEP_CPU_* bits; 0 off x86-64. Computed once. */
+#define SWEEP_CPU_AVX2_FMA 1u       /* AVX2 and FMA */
+#define SWEEP_CPU_AVX512F 2u
+#define SWEEP_CPU_AVX512BW_VL 4u    /* AVX512-BW and AVX512-VL */
+#define SWEEP_CPU_AVX512_BF16 8u
+#define SWEEP_CPU_AVX512_VNNI 16u
+#define SWEEP_CPU_AVX_VNNI 32u
+unsigned sweep_cpu_features(void);
+
+/* Sweep's own fp32 GEMM (gemm_f32.c), the arguments of cblas_sgemm in row-major order as
+ * sweep_gemm_bf16, run by the given kernel: C (M,N) = alpha · op(A) op(B) + beta · C, C not read
+ * when beta is 0. Each element of C is one fp32 sum in k order (fused multiply-adds on the AVX
+ * kernels), so a shape's results depend only on its operands and the kernel. Returns 0, touching
+ * nothing, when this CPU cannot run the kernel (sweep_sgemm_supported). */
+#define SWEEP_GEMM_OPENBLAS 0       /* not run here: the caller's cblas_sgemm (for sweep_gemm_note) */
+#define SWEEP_GEMM_PORTABLE 1       /* plain C, any CPU */
+#define SWEEP_GEMM_AVX2 2           /* AVX2 + FMA */
+#define SWEEP_GEMM_AVX512 3         /* AVX-512F */
+#define SWEEP_GEMM_BF16 4           /* sweep_gemm_bf16 (for sweep_gemm_used only) */
+int sweep_sgemm(int kernel, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                const float *B, int ldb, float beta, float *C, int ldc);
+int sweep_sgemm_supported(int kernel);
+/* The GEMM kernels that ran in this process: bit 1 << SWEEP_GEMM_* set by every sweep_sgemm call
+ * and by sweep_gemm_note for those run elsewhere. */
+void sweep_gemm_note(int kernel);
+unsigned sweep_gemm_used(void);
+/* The kernel (SWEEP_GEMM_*) for an fp32 product of this shape: the one sweep_gemm_force set, else
+ * a fixed rule of the CPU's features and the shape (gemm_f32.c; measured in bench/README.md), so
+ * the same shape always takes the same kernel on one machine. */
+int sweep_sgemm_choose(int transA, int transB, int M, int N, int K);
+/* Every later sweep_sgemm_choose answers `kernel`; -1 returns to the rule. */
+void sweep_gemm_force(int kernel);
+/* on non-zero: sweep_sgemm_choose prints each distinct shape and its kernel once on stderr
+ * (SWEEP_GEMM_LOG=1; for one thread). */
+void sweep_gemm_log(int on);
 #endif

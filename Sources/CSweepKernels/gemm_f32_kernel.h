@@ -1,0 +1,228 @@
+/* One instruction set's fp32 GEMM (gemm_f32.c includes this file once per path). Defined by the
+ * includer:
+ *   NAME(x)  the path's prefix for x        TARGET  its target attribute (or nothing)
+ *   VW       lanes per vector               NVMAX   vectors across a B panel (its width: NVMAX·VW)
+ *   MR1..MR4 rows of a register block with a panel of 1..4 vectors (unused ones: 1), MRMAX the largest
+ *   MADD(acc, a, b)  acc + a·b, fused where the path has FMA
+ * (undefined again at the end of this file).
+ *
+ * Row-major C (M,N) = alpha · op(A) op(B) + beta · C, the arguments of cblas_sgemm:
+ *   - op(B) (K,N) is packed, kc rows at a time, into panels of width = NVMAX·VW columns, the
+ *     last one as many vectors wide as its columns need (w), zeros past N:
+ *     bp[q·kc·width + p·w + j] = op(B)[k0 + p, q·width + j].
+ *   - op(A) (M,K) is read where it is, one element broadcast per row and k:
+ *     element (i, k) at a[i·rs + k·ks] (A stored (M,K): rs = lda, ks = 1; stored (K,M): rs = 1, ks = lda).
+ *   - each panel's C is computed in register blocks of mr rows x w columns over kc.
+ * K is cut into blocks of at most KC (the same cut for every call of a shape): a block's panel
+ * stays in L2; the first block applies beta, the later ones add to C. M is cut into blocks of
+ * about A_BLOCK bytes of A, each passed by every panel while it is in L2. With DIRECT_ROWS rows
+ * or fewer (too few to repay packing) a B stored (K,N) is read in place, bs = ldb floats a row. Each C element is one
+ * accumulator summed in k order, so the result of a shape never depends on anything but the
+ * operands. */
+
+typedef float NAME(vf) __attribute__((vector_size(VW * 4), aligned(4)));
+
+TARGET static inline __attribute__((always_inline)) NAME(vf) NAME(splat)(float x) {
+    NAME(vf) v;
+    for (int i = 0; i < VW; i++) v[i] = x;
+    return v;
+}
+
+typedef float NAME(v8) __attribute__((vector_size(32), aligned(4)));
+
+/* r[0..7] (8 floats each) → their transpose, in place. */
+TARGET static inline __attribute__((always_inline)) void NAME(transpose8)(NAME(v8) r[8]) {
+    NAME(v8) t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+    }
+    for (int i = 0; i < 8; i += 4) {  /* u[i + c]: rows i..i+3 of columns c and c + 4 */
+        u[i] = __builtin_shufflevector(t[i], t[i + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+        u[i + 1] = __builtin_shufflevector(t[i], t[i + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        u[i + 2] = __builtin_shufflevector(t[i + 1], t[i + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+        u[i + 3] = __builtin_shufflevector(t[i + 1], t[i + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+    for (int c = 0; c < 4; c++) {
+        r[c] = __builtin_shufflevector(u[c], u[4 + c], 0, 1, 2, 3, 8, 9, 10, 11);
+        r[c + 4] = __builtin_shufflevector(u[c], u[4 + c], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+}
+
+/* Columns [j0, j0 + n) of op(B), rows [k0, k0 + kc) → one panel of width w >= n (zeros past n):
+ * panel[p·w + j] = op(B)[k0 + p, j0 + j]. */
+TARGET static void NAME(pack_panel)(float *panel, int trans, const float *B, int ldb, int j0, int n, int k0, int kc, int w) {
+    if (!trans) {  /* B (K,N): row pieces as they are (a loop the compiler vectorizes, not a call per row) */
+        for (int p = 0; p < kc; p++) {
+            float *d = panel + (size_t)p * w;
+            const float *x = B + (size_t)(k0 + p) * ldb + j0;
+            for (int j = 0; j < n; j++) d[j] = x[j];
+            for (int j = n; j < w; j++) d[j] = 0;
+        }
+        return;
+    }
+    /* B (N,K): column j of the panel is row j0 + j of B. Blocks of 8 rows x 8 k are transposed in
+     * registers; the rows past the last whole 8 and the k past the last whole 8 one by one. */
+    const int n8 = n / 8 * 8, kc8 = kc / 8 * 8;
+    for (int p0 = 0; p0 < kc8; p0 += 8) {
+        for (int j = 0; j < n8; j += 8) {
+            NAME(v8) r[8];
+            for (int i = 0; i < 8; i++) memcpy(&r[i], B + (size_t)(j0 + j + i) * ldb + k0 + p0, sizeof r[i]);
+            NAME(transpose8)(r);
+            for (int i = 0; i < 8; i++) memcpy(panel + (size_t)(p0 + i) * w + j, &r[i], sizeof r[i]);
+        }
+    }
+    for (int j = 0; j < n; j++) {
+        const float *x = B + (size_t)(j0 + j) * ldb + k0;
+        for (int p = j < n8 ? kc8 : 0; p < kc; p++) panel[(size_t)p * w + j] = x[p];
+    }
+    if (n < w)
+        for (int p = 0; p < kc; p++) memset(panel + (size_t)p * w + n, 0, (size_t)(w - n) * 4);
+}
+
+/* C[0..mr, 0..nc) = alpha · (A rows · B panel) + beta · C (C not read when beta is 0), over kc;
+ * the panel is nv vectors wide, its rows bs floats apart. Called with constant mr and nv, so acc stays in registers. */
+TARGET static inline __attribute__((always_inline)) void NAME(micro)(int nv, int mr, int kc, const float *a, ptrdiff_t rs,
+                                                                     ptrdiff_t ks, const float *b, ptrdiff_t bs, float *c,
+                                                                     ptrdiff_t ldc, int nc, float alpha, float beta) {
+    NAME(vf) acc[MRMAX][NVMAX];
+    for (int r = 0; r < mr; r++)
+        for (int v = 0; v < nv; v++) acc[r][v] = NAME(splat)(0);
+    for (int p = 0; p < kc; p++) {
+        const float *bq = b + p * bs;
+        NAME(vf) bv[NVMAX];
+        for (int v = 0; v < nv; v++) memcpy(&bv[v], bq + VW * v, sizeof bv[v]);
+        const float *ap = a + p * ks;
+        for (int r = 0; r < mr; r++) {
+            const NAME(vf) w = NAME(splat)(ap[r * rs]);
+            for (int v = 0; v < nv; v++) acc[r][v] = MADD(acc[r][v], w, bv[v]);
+        }
+    }
+    const NAME(vf) va = NAME(splat)(alpha), vb = NAME(splat)(beta);
+    if (nc >= nv * VW) {  /* whole vectors */
+        for (int r = 0; r < mr; r++) {
+            float *cr = c + r * ldc;
+            for (int v = 0; v < nv; v++) {
+                NAME(vf) y = va * acc[r][v], old;
+                if (beta != 0) { memcpy(&old, cr + VW * v, sizeof old); y = MADD(y, vb, old); }
+                memcpy(cr + VW * v, &y, sizeof y);
+            }
+        }
+        return;
+    }
+    for (int r = 0; r < mr; r++) {  /* the last columns of C: a part of the last vector */
+        float *cr = c + r * ldc;
+        for (int v = 0; v < nv; v++) {
+            const int n = nc - VW * v < VW ? nc - VW * v : VW;
+            if (n <= 0) break;
+            NAME(vf) y = va * acc[r][v], old = NAME(splat)(0);
+            if (beta != 0) { memcpy(&old, cr + VW * v, (size_t)n * 4); y = MADD(y, vb, old); }
+            memcpy(cr + VW * v, &y, (size_t)n * 4);
+        }
+    }
+}
+
+/* All row blocks of one panel: MRX rows at a time, then the remaining rows in one call with
+ * their count as a constant. Cases of MRX rows or more cannot occur; they name 1 row so that
+ * no block taller than MRX is compiled. */
+#define NAME_ROWS(NV, MRX)                                                                                            \
+    TARGET static void NAME(rows_nv##NV)(int M, int kc, const float *ap, ptrdiff_t rs, ptrdiff_t ks, const float *b,  \
+                                         ptrdiff_t bs, float *C, ptrdiff_t ldc, int nc, float alpha, float beta) {   \
+        int i = 0;                                                                                                    \
+        for (; i + MRX <= M; i += MRX) NAME(micro)(NV, MRX, kc, ap + i * rs, rs, ks, b, bs, C + (size_t)i * ldc, ldc, nc, alpha, beta); \
+        const float *a = ap + i * rs;                                                                                 \
+        float *c = C + (size_t)i * ldc;                                                                               \
+        switch (M - i) {                                                                                              \
+        case 11: NAME(micro)(NV, 11 < MRX ? 11 : 1, kc, a, rs, ks, b, bs, c, ldc, nc, alpha, beta); break;                \
+        case 10: NAME(micro)(NV, 10 < MRX ? 10 : 1, kc, a, rs, ks, b, bs, c, ldc, nc, alpha, beta); break;                \
+        case 9: NAME(micro)(NV, 9 < MRX ? 9 : 1, kc, a, rs, ks, b, bs, c, ldc, nc, alpha, beta); break;                   \
+        case 8: NAME(micro)(NV, 8 < MRX ? 8 : 1, kc, a, rs, ks, b, bs, c, ldc, nc, alpha, beta); break;                   \
+        case 7: NAME(micro)(NV, 7 < MRX ? 7 : 1, kc, a, rs, ks, b, bs, c, ldc, nc, alpha, beta); break;                   \
+        case 6: NAME(micro)(NV, 6 < MRX ? 6 : 1, kc, a, rs, ks, b, bs, c, ldc, nc, alpha, beta); break;                   \
+        case 5: NAME(micro)(NV, 5 < MRX ? 5 : 1, kc, a, rs, ks, b, bs, c, ldc, nc, alpha, beta); break;                   \
+        case 4: NAME(micro)(NV, 4 < MRX ? 4 : 1, kc, a, rs, ks, b, bs, c, ldc, nc, alpha, beta); break;                   \
+        case 3: NAME(micro)(NV, 3 < MRX ? 3 : 1, kc, a, rs, ks, b, bs, c, ldc, nc, alpha, beta); break;                   \
+        case 2: NAME(micro)(NV, 2 < MRX ? 2 : 1, kc, a, rs, ks, b, bs, c, ldc, nc, alpha, beta); break;                   \
+        case 1: NAME(micro)(NV, 1, kc, a, rs, ks, b, bs, c, ldc, nc, alpha, beta); break;                                 \
+        default: break;                                                                                               \
+        }                                                                                                             \
+    }
+NAME_ROWS(1, MR1)
+#if NVMAX >= 2
+NAME_ROWS(2, MR2)
+#endif
+#if NVMAX >= 3
+NAME_ROWS(3, MR3)
+#endif
+#if NVMAX >= 4
+NAME_ROWS(4, MR4)
+#endif
+#undef NAME_ROWS
+
+/* Scratch: the packed op(B) of one K block, 64-byte aligned (a vector load never splits a cache
+ * line), grow-only, one per thread. */
+static _Thread_local float *NAME(pack);
+static _Thread_local size_t NAME(pack_floats);
+
+TARGET static void NAME(gemm)(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                              const float *B, int ldb, float beta, float *C, int ldc) {
+    const int width = NVMAX * VW, panels = (N + width - 1) / width;
+    const int blocks = (K + KC - 1) / KC, kc0 = (K + blocks - 1) / blocks;
+    /* rows of A per block: MC · kc0 floats (~A_BLOCK bytes) stay in L2 while every panel passes */
+    const int mc = kc0 * 4 * 24 >= A_BLOCK ? 24 : A_BLOCK / (kc0 * 4) / 24 * 24;
+    const size_t need = (size_t)panels * kc0 * width;
+    if (need > NAME(pack_floats)) {
+        free(NAME(pack));
+        NAME(pack) = scratch_aligned(need);
+        NAME(pack_floats) = need;
+    }
+    float *bp = NAME(pack);
+    const ptrdiff_t rs = transA ? 1 : lda, ks = transA ? lda : 1;
+    for (int k0 = 0; k0 < K; k0 += kc0) {
+        const int kc = K - k0 < kc0 ? K - k0 : kc0;
+        const float bet = k0 == 0 ? beta : 1;
+        /* every panel is width columns wide but the last, as many vectors as its columns need.
+         * With one block of rows, each panel is packed just before its rows run (still in L1);
+         * with few rows, a B stored (K,N) is read where it is, but for a last panel of part vectors. */
+        const int one = M <= mc, direct = !transB && M <= DIRECT_ROWS;
+        for (int q = 0; q < panels && !one; q++) {
+            const int j0 = q * width, n = N - j0 < width ? N - j0 : width;
+            NAME(pack_panel)(bp + (size_t)q * kc * width, transB, B, ldb, j0, n, k0, kc, (n + VW - 1) / VW * VW);
+        }
+        for (int i0 = 0; i0 < M; i0 += mc) {
+            const int m = M - i0 < mc ? M - i0 : mc;
+            const float *a = A + k0 * ks + i0 * rs;
+            float *c = C + (size_t)i0 * ldc;
+            for (int q = 0; q < panels; q++) {
+                const int j0 = q * width, nc = N - j0 < width ? N - j0 : width, w = (nc + VW - 1) / VW * VW;
+                const float *b = one ? bp : bp + (size_t)q * kc * width;
+                ptrdiff_t bs = w;
+                if (direct && nc == w) { b = B + (size_t)k0 * ldb + j0; bs = ldb; }
+                else if (one) NAME(pack_panel)(bp, transB, B, ldb, j0, nc, k0, kc, w);
+                switch (w / VW) {
+#if NVMAX >= 4
+                case 4: NAME(rows_nv4)(m, kc, a, rs, ks, b, bs, c + j0, ldc, nc, alpha, bet); break;
+#endif
+#if NVMAX >= 3
+                case 3: NAME(rows_nv3)(m, kc, a, rs, ks, b, bs, c + j0, ldc, nc, alpha, bet); break;
+#endif
+#if NVMAX >= 2
+                case 2: NAME(rows_nv2)(m, kc, a, rs, ks, b, bs, c + j0, ldc, nc, alpha, bet); break;
+#endif
+                default: NAME(rows_nv1)(m, kc, a, rs, ks, b, bs, c + j0, ldc, nc, alpha, bet); break;
+                }
+            }
+        }
+    }
+}
+
+#undef NAME
+#undef TARGET
+#undef VW
+#undef NVMAX
+#undef MR1
+#undef MR2
+#undef MR3
+#undef MR4
+#undef MRMAX
+#undef MADD
