@@ -37,7 +37,7 @@ struct ParetoBench: ParsableCommand {
     var trials = 200
 
     func chosenProblems() throws -> [MultiObjectiveProblem] {
-        try list(problems).map { id in
+        try split(problems).map { id in
             guard let p = MultiObjectiveProblem.all.first(where: { $0.id == id }) else {
                 throw ValidationError("unknown problem '\(id)'; accepted: \(MultiObjectiveProblem.all.map(\.id).joined(separator: ", "))")
             }
@@ -58,7 +58,7 @@ struct ParetoBench: ParsableCommand {
         let chosen = try chosenProblems()
         var runs: [MultiObjectiveRun] = []
         for p in chosen {
-            for name in list(samplers) {
+            for name in split(samplers) {
                 let s = try sampler(name)
                 for seed in firstSeed..<(firstSeed + seeds) {
                     runs.append(try SamplerBenchmark.run(s, on: p, trials: trials, seed: seed))
@@ -67,52 +67,30 @@ struct ParetoBench: ParsableCommand {
             }
         }
         if !optuna.isEmpty { runs += try runOptuna() }
-        let columns = list(samplers).map { "sweep_\($0)" } + list(optuna).map { "optuna_\($0)" }
-        let checkpoints = [50, 100, trials].filter { $0 <= trials }.reduce(into: [Int]()) { if !$0.contains($1) { $0.append($1) } }
+        let columns = split(samplers).map { "sweep_\($0)" } + split(optuna).map { "optuna_\($0)" }
+        let checkpoints = [50, 100].filter { $0 < trials } + [trials]
         print("CPU: \(cpuModel())")
         for p in chosen {
             print("\n\(p.id): median hypervolume over seeds \(firstSeed)..<\(firstSeed + seeds) (reference \(p.reference), true front \(String(format: "%.4f", p.optimalHypervolume)))")
-            print(["trials"].plus(columns).joined(separator: "\t"))
+            print((["trials"] + columns).joined(separator: "\t"))
             for k in checkpoints {
                 let cells = columns.map { c -> String in
                     let hv = runs.filter { $0.problem == p.id && $0.sampler == c }.map { $0.hypervolume(after: k, reference: p.reference) }
-                    return hv.isEmpty ? "-" : String(format: "%.4f", median(hv))
+                    return hv.isEmpty ? "-" : String(format: "%.4f", SamplerBenchmark.median(hv))
                 }
-                print(["\(k)"].plus(cells).joined(separator: "\t"))
+                print((["\(k)"] + cells).joined(separator: "\t"))
             }
         }
     }
 
     func runOptuna() throws -> [MultiObjectiveRun] {
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-bench-pareto-\(getpid()).json")
-        defer { try? FileManager.default.removeItem(at: tmp) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", optunaScript, "--problems", list(problems).joined(separator: ","), "--samplers", optuna,
-                       "--seeds", "\(seeds)", "--first-seed", "\(firstSeed)", "--trials", "\(trials)", "--out", tmp.path]
-        FileHandle.standardError.write(Data("running Optuna: \(p.arguments!.joined(separator: " "))\n".utf8))
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw SamplerBenchmarkError(description: "the Optuna peer \(optunaScript) exited with status \(p.terminationStatus)")
-        }
         struct File: Decodable { struct Run: Decodable { var problem: String; var sampler: String; var seed: Int; var values: [[Double]] }; var runs: [Run] }
-        let file = try JSONDecoder().decode(File.self, from: Data(contentsOf: tmp))
+        let file = try runPeer(optunaScript, ["--problems", split(problems).joined(separator: ","), "--samplers", optuna,
+                                              "--seeds", "\(seeds)", "--first-seed", "\(firstSeed)", "--trials", "\(trials)"]) {
+            try JSONDecoder().decode(File.self, from: Data(contentsOf: $0))
+        }
         return file.runs.map { MultiObjectiveRun(problem: $0.problem, sampler: $0.sampler, seed: $0.seed, values: $0.values) }
     }
-}
-
-private extension Array where Element == String {
-    func plus(_ more: [String]) -> [String] { self + more }
-}
-
-private func list(_ s: String) -> [String] {
-    s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-}
-
-private func median(_ xs: [Double]) -> Double {
-    let s = xs.sorted()
-    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
 }
 
 private func cpuModel() -> String {

@@ -182,21 +182,10 @@ struct Samplers: ParsableCommand {
 
     /// Runs the Optuna peer on the same problems, seeds and trials, and reads its runs back.
     func runOptuna(_ problems: [any BenchmarkProblem]) throws -> [SamplerRun] {
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-bench-optuna-\(getpid()).json")
-        defer { try? FileManager.default.removeItem(at: tmp) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", optunaScript, "--functions", functionIDs.joined(separator: ","),
-                       "--landscapes", split(landscapes).joined(separator: ","), "--samplers", optuna,
-                       "--seeds", "\(seeds)", "--first-seed", "\(firstSeed)", "--trials", "\(trials)",
-                       "--cost-sizes", "", "--out", tmp.path]
-        log("running Optuna: \(p.arguments!.joined(separator: " "))")
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw SamplerBenchmarkError(description: "the Optuna peer \(optunaScript) exited with status \(p.terminationStatus)")
-        }
-        return try BenchmarkResultsFile.read(tmp)
+        try runPeer(optunaScript, ["--functions", functionIDs.joined(separator: ","),
+                                   "--landscapes", split(landscapes).joined(separator: ","), "--samplers", optuna,
+                                   "--seeds", "\(seeds)", "--first-seed", "\(firstSeed)", "--trials", "\(trials)",
+                                   "--cost-sizes", ""]) { try BenchmarkResultsFile.read($0) }
     }
 
     /// History sizes at which a sampler's suggestion cost is measured; a GP's fit is O(n³).
@@ -224,7 +213,23 @@ private func samplerSpec(_ s: String) -> ComponentSpec {
     return ComponentSpec(name: parts.first ?? "", options: options)
 }
 
-private func split(_ list: String) -> [String] {
+/// Runs a Python peer script with `arguments` plus `--out FILE` and reads FILE with `read`.
+func runPeer<T>(_ script: String, _ arguments: [String], read: (URL) throws -> T) throws -> T {
+    let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-bench-peer-\(getpid()).json")
+    defer { try? FileManager.default.removeItem(at: tmp) }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", script] + arguments + ["--out", tmp.path]
+    log("running the peer: \(p.arguments!.joined(separator: " "))")
+    try p.run()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else {
+        throw SamplerBenchmarkError(description: "the peer \(script) exited with status \(p.terminationStatus)")
+    }
+    return try read(tmp)
+}
+
+func split(_ list: String) -> [String] {
     list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
 }
 
