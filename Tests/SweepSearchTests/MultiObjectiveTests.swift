@@ -90,7 +90,7 @@ final class MultiObjectiveSamplerTests: XCTestCase {
         XCTAssertFalse(NSGAIISampler.constrainedDominates(pool[0], pool[1], directions))
     }
 
-    func testSamplersAreDeterministicValidAndIgnoreRunningAndFailedTrials() {
+    func testSamplersAreDeterministicAndValidAmongRunningAndFailedTrials() {
         let problem = MultiObjectiveProblem.zdt1(dimension: 4)
         let space = problem.searchSpace
         let samplers: [any MultiObjectiveSampler] = [NSGAIISampler(populationSize: 8), TPESampler(startupTrials: 5)]
