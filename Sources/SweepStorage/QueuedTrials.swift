@@ -1,8 +1,16 @@
 import Foundation
+import SweepCore
 import SweepSearch
 
 /// The backend-independent part of queued trials (see `SQLiteStore`'s queue for the forms).
 enum QueuedTrials {
+    /// Refuses a parameter whose internal value is not finite (before anything is written).
+    static func checkFinite(_ params: [(name: String, value: Double, distributionJSON: String)]) throws {
+        for p in params where !p.value.isFinite {
+            throw RuntimeFailure("parameter '\(p.name)' has the value \(p.value); a parameter's internal value is a finite number")
+        }
+    }
+
     /// What a trial Sweep does not own yet was given: its `fixed_params` (JSON text, if any) and
     /// its stored parameters (converted by their own distributions; they win over fixed ones).
     static func givenParams(fixedParamsJSON text: String?, stored: [(name: String, value: Double?, distributionJSON: String?)])

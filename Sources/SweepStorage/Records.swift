@@ -95,14 +95,18 @@ public struct StoredTrial: Sendable, Equatable {
     /// Whether Sweep created or took over the trial (it has its `sweep_trials` row: its seed and
     /// configuration are known).
     public var ownedBySweep: Bool
+    /// The owner id (`LeaseOwner`) of the daemon that claimed the trial (`claimWaitingTrial`),
+    /// while it runs it; nil for a trial no daemon claimed.
+    public var owner: String?
 
     public init(trialID: Int64, record: TrialRecord, datetimeStart: Date? = nil, datetimeComplete: Date? = nil,
                 seed: UInt64, configJSON: String, attempts: Int = 1, workerPID: Int32? = nil, exitStatus: Int32? = nil,
                 reason: String? = nil, stderrTail: String? = nil, epochsRun: Int? = nil, durationSeconds: Double? = nil,
-                artifactDir: String? = nil, ownedBySweep: Bool = true) {
+                artifactDir: String? = nil, ownedBySweep: Bool = true, owner: String? = nil) {
         self.trialID = trialID; self.record = record; self.datetimeStart = datetimeStart; self.datetimeComplete = datetimeComplete
         self.seed = seed; self.configJSON = configJSON; self.attempts = attempts; self.workerPID = workerPID
         self.exitStatus = exitStatus; self.reason = reason; self.stderrTail = stderrTail; self.epochsRun = epochsRun
         self.durationSeconds = durationSeconds; self.artifactDir = artifactDir; self.ownedBySweep = ownedBySweep
+        self.owner = owner
     }
 }

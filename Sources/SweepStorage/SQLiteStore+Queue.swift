@@ -43,9 +43,7 @@ extension SQLiteStore {
 
     public func adoptTrial(trialID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
                            configJSON: String) throws -> Bool {
-        for p in params where !p.value.isFinite {
-            throw RuntimeFailure("parameter '\(p.name)' has the value \(p.value); a parameter's internal value is a finite number")
-        }
+        try QueuedTrials.checkFinite(params)
         let now = OptunaEncoding.datetime(Date())
         return try pool.write { db in
             guard try isUnownedWaiting(db, trialID) else { return false }

@@ -254,7 +254,10 @@ public final class SQLiteStore: TrialStore {
                 UPDATE sweep_studies SET controller_expires = strftime('%Y-%m-%d %H:%M:%f', 'now', ?)
                 WHERE study_id = ? AND controller_owner = ?
                 """, arguments: ["+\(leaseSeconds) seconds", studyID, owner])
-            for id in runningTrials where try state(db, id) == .running { try beat(db, id, now) }
+            for id in runningTrials where try state(db, id) == .running {
+                let holder = try String.fetchOne(db, sql: "SELECT owner FROM sweep_trials WHERE trial_id = ?", arguments: [id])
+                if holder == nil || holder == owner { try beat(db, id, now) }
+            }
         }
     }
 
@@ -277,9 +280,20 @@ public final class SQLiteStore: TrialStore {
 
     public func createTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
                             configJSON: String, workerPID: Int32?, expectedNumber: Int?) throws -> (trialID: Int64, number: Int) {
-        for p in params where !p.value.isFinite {
-            throw RuntimeFailure("parameter '\(p.name)' has the value \(p.value); a parameter's internal value is a finite number")
-        }
+        try insertTrial(studyID: studyID, params: params, seed: seed, configJSON: configJSON, workerPID: workerPID,
+                        expectedNumber: expectedNumber, waiting: false)
+    }
+
+    public func createWaitingTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
+                                   configJSON: String, expectedNumber: Int?) throws -> (trialID: Int64, number: Int) {
+        try insertTrial(studyID: studyID, params: params, seed: seed, configJSON: configJSON, workerPID: nil,
+                        expectedNumber: expectedNumber, waiting: true)
+    }
+
+    /// A new trial with the next number: RUNNING from now with a heartbeat, or WAITING unstarted.
+    private func insertTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
+                             configJSON: String, workerPID: Int32?, expectedNumber: Int?, waiting: Bool) throws -> (trialID: Int64, number: Int) {
+        try QueuedTrials.checkFinite(params)
         let now = OptunaEncoding.datetime(Date())
         return try pool.write { db in
             guard try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM sweep_studies WHERE study_id = ?"), arguments: [studyID]) != nil else {
@@ -287,24 +301,58 @@ public final class SQLiteStore: TrialStore {
             }
             let number = try nextNumber(db, studyID)
             if let expectedNumber, expectedNumber != number { throw TrialNumberTaken(number: expectedNumber) }
-            try db.cachedStatement(sql: "INSERT INTO trials (number, study_id, state, datetime_start) VALUES (?, ?, 'RUNNING', ?)")
-                .execute(arguments: [number, studyID, now])
+            try db.cachedStatement(sql: "INSERT INTO trials (number, study_id, state, datetime_start) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [number, studyID, waiting ? "WAITING" : "RUNNING", waiting ? nil : now])
             let trialID = db.lastInsertedRowID
             let insertParam = try db.cachedStatement(sql: "INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) VALUES (?, ?, ?, ?)")
             for p in params { try insertParam.execute(arguments: [trialID, p.name, p.value, p.distributionJSON]) }
             // OR REPLACE: see createStudy.
-            try db.cachedStatement(sql: "INSERT OR REPLACE INTO sweep_trials (trial_id, seed, config_json, worker_pid) VALUES (?, ?, ?, ?)")
-                .execute(arguments: [trialID, String(seed), configJSON, workerPID])
-            try beat(db, trialID, now)
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO sweep_trials (trial_id, seed, config_json, worker_pid, unstarted) VALUES (?, ?, ?, ?, ?)")
+                .execute(arguments: [trialID, String(seed), configJSON, workerPID, waiting ? 1 : 0])
+            if !waiting { try beat(db, trialID, now) }
             return (trialID, number)
         }
     }
 
-    public func reportIntermediate(trialID: Int64, step: Int, value: Double) throws {
+    public func claimWaitingTrial(studyID: Int64, owner: String, worker: String) throws -> StoredTrial? {
+        let now = OptunaEncoding.datetime(Date())
+        // SQLite's writer transaction makes the pick and the start one step for every process.
+        return try pool.write { db in
+            guard let id = try Int64.fetchOne(db, sql: """
+                SELECT t.trial_id FROM trials t JOIN sweep_trials w ON w.trial_id = t.trial_id
+                WHERE t.study_id = ? AND t.state = 'WAITING' ORDER BY t.number LIMIT 1
+                """, arguments: [studyID]) else { return nil }
+            try clearRun(db, id)
+            try db.execute(sql: "UPDATE trials SET state = 'RUNNING', datetime_start = ?, datetime_complete = NULL WHERE trial_id = ?",
+                           arguments: [now, id])
+            try db.execute(sql: """
+                UPDATE sweep_trials SET attempts = attempts + 1 - unstarted, unstarted = 0, owner = ? WHERE trial_id = ?
+                """, arguments: [owner, id])
+            try setSystemAttribute(db, id, TrialAttribute.worker, OptunaEncoding.json(worker))
+            try beat(db, id, now)
+            return try fetchTrials(db, where: "t.trial_id = ?", [id]).first
+        }
+    }
+
+    public func requeueStaleTrials(studyID: Int64, staleSeconds: Double) throws -> [Int] {
+        let cutoff = OptunaEncoding.datetime(Date().addingTimeInterval(-staleSeconds))
+        return try pool.write { db in
+            let stale = try Row.fetchAll(db, sql: """
+                SELECT t.trial_id, t.number FROM trials t JOIN sweep_trials w ON w.trial_id = t.trial_id
+                LEFT JOIN trial_heartbeats h ON h.trial_id = t.trial_id
+                WHERE t.study_id = ? AND t.state = 'RUNNING' AND (h.heartbeat IS NULL OR h.heartbeat < ?) ORDER BY t.number
+                """, arguments: [studyID, cutoff])
+            for row in stale { try requeue(db, row["trial_id"]) }
+            return stale.map { $0["number"] }
+        }
+    }
+
+    public func reportIntermediate(trialID: Int64, step: Int, value: Double, owner: String?) throws {
         guard step >= 0 else { throw RuntimeFailure("trial \(trialID): step \(step) is negative; steps count from 0") }
         let (stored, type) = OptunaEncoding.float(value)
         let now = OptunaEncoding.datetime(Date())
         try pool.write { db in
+            try requireOwner(db, trialID, owner)
             try requireRunning(db, trialID)
             try db.cachedStatement(sql: """
                 INSERT INTO trial_intermediate_values (trial_id, step, intermediate_value, intermediate_value_type) VALUES (?, ?, ?, ?)
@@ -317,10 +365,12 @@ public final class SQLiteStore: TrialStore {
 
     @discardableResult
     public func finishTrial(trialID: Int64, state: TrialState, value: Double?, exitStatus: Int32?, reason: String?,
-                            stderrTail: String?, epochsRun: Int?, durationSeconds: Double?, artifactDir: String?) throws -> TrialState {
+                            stderrTail: String?, epochsRun: Int?, durationSeconds: Double?, artifactDir: String?,
+                            owner: String?) throws -> TrialState {
         guard state.isFinished else { throw RuntimeFailure("trial \(trialID): \(state.rawValue) is not a finished state") }
         let now = OptunaEncoding.datetime(Date())
         return try pool.write { db in
+            try requireOwner(db, trialID, owner)
             try requireRunning(db, trialID)
             let (final, objective, reason) = try OptunaEncoding.finishing(state, value: value, reason: reason) {
                 try Row.fetchOne(db.cachedStatement(sql: """
@@ -344,16 +394,30 @@ public final class SQLiteStore: TrialStore {
         }
     }
 
-    public func requeueTrial(trialID: Int64) throws {
+    public func requeueTrial(trialID: Int64, owner: String?) throws {
         try pool.write { db in
             let s = try state(db, trialID)
             if s == .waiting { return }
+            try requireOwner(db, trialID, owner)
             guard s == .running else { throw try notRunning(db, trialID, s) }
-            try clearRun(db, trialID)
-            try db.execute(sql: "DELETE FROM trial_heartbeats WHERE trial_id = ?", arguments: [trialID])
-            try db.execute(sql: "UPDATE trials SET state = 'WAITING', datetime_start = NULL, datetime_complete = NULL WHERE trial_id = ?",
-                           arguments: [trialID])
+            try requeue(db, trialID)
         }
+    }
+
+    /// Puts a RUNNING trial back to WAITING (see `requeueTrial`).
+    func requeue(_ db: Database, _ trialID: Int64) throws {
+        try clearRun(db, trialID)
+        try db.execute(sql: "UPDATE sweep_trials SET owner = NULL WHERE trial_id = ?", arguments: [trialID])
+        try db.execute(sql: "DELETE FROM trial_heartbeats WHERE trial_id = ?", arguments: [trialID])
+        try db.execute(sql: "UPDATE trials SET state = 'WAITING', datetime_start = NULL, datetime_complete = NULL WHERE trial_id = ?",
+                       arguments: [trialID])
+    }
+
+    /// Throws `TrialNotOwned` when `owner` is given and is not the trial's (see `reportIntermediate`).
+    func requireOwner(_ db: Database, _ trialID: Int64, _ owner: String?) throws {
+        guard let owner else { return }
+        let holder = try String.fetchOne(db, sql: "SELECT owner FROM sweep_trials WHERE trial_id = ?", arguments: [trialID])
+        if holder != owner { throw TrialNotOwned(trialID: trialID, owner: owner) }
     }
 
     public func setWorkerPID(trialID: Int64, pid: Int32) throws {
@@ -370,7 +434,7 @@ public final class SQLiteStore: TrialStore {
             try clearRun(db, trialID)
             try db.execute(sql: "UPDATE trials SET state = 'RUNNING', datetime_start = ?, datetime_complete = NULL WHERE trial_id = ?",
                            arguments: [now, trialID])
-            try db.execute(sql: "UPDATE sweep_trials SET attempts = attempts + 1, worker_pid = ? WHERE trial_id = ?",
+            try db.execute(sql: "UPDATE sweep_trials SET attempts = attempts + 1 - unstarted, unstarted = 0, owner = NULL, worker_pid = ? WHERE trial_id = ?",
                            arguments: [workerPID, trialID])
             try beat(db, trialID, now)
         }
@@ -458,7 +522,7 @@ public final class SQLiteStore: TrialStore {
         return try Row.fetchAll(db.cachedStatement(sql: """
             SELECT t.trial_id, t.number, t.state, t.datetime_start, t.datetime_complete, v.value, v.value_type,
                 w.seed, w.config_json, w.attempts, w.worker_pid, w.exit_status, w.reason, w.stderr_tail, w.epochs_run,
-                w.duration_seconds, w.artifact_dir, w.trial_id IS NOT NULL AS owned
+                w.duration_seconds, w.artifact_dir, w.trial_id IS NOT NULL AS owned, w.owner
             FROM trials t
             LEFT JOIN trial_values v ON v.trial_id = t.trial_id AND v.objective = 0
             LEFT JOIN sweep_trials w ON w.trial_id = t.trial_id
@@ -477,7 +541,8 @@ public final class SQLiteStore: TrialStore {
                                configJSON: row["config_json"] ?? "", attempts: row["attempts"] ?? 1,
                                workerPID: row["worker_pid"], exitStatus: row["exit_status"], reason: row["reason"],
                                stderrTail: row["stderr_tail"], epochsRun: row["epochs_run"],
-                               durationSeconds: row["duration_seconds"], artifactDir: row["artifact_dir"], ownedBySweep: row["owned"])
+                               durationSeconds: row["duration_seconds"], artifactDir: row["artifact_dir"], ownedBySweep: row["owned"],
+                               owner: row["owner"])
         }
     }
 

@@ -64,6 +64,14 @@ enum Schema {
                 ALTER TABLE sweep_studies DROP COLUMN controller_heartbeat;
                 """)
         }
+        m.registerMigration("sweep-v6-trial-owner") { db in
+            // Which daemon runs a trial (a LeaseOwner id, while it runs it), and whether a WAITING
+            // trial a leader created was never started (its first claim is attempt 1).
+            try db.execute(sql: """
+                ALTER TABLE sweep_trials ADD COLUMN owner TEXT;
+                ALTER TABLE sweep_trials ADD COLUMN unstarted INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
         return m
     }()
 

@@ -89,7 +89,9 @@ public protocol TrialStore: AnyObject, Sendable {
 
     /// Renews `owner`'s lease of the study (to `leaseSeconds` from now, on the database's clock;
     /// nothing when another owner holds it), and refreshes the heartbeats of those of
-    /// `runningTrials` that are still running (Optuna's `trial_heartbeats`), in one transaction.
+    /// `runningTrials` that are still running and not claimed by another owner (Optuna's
+    /// `trial_heartbeats`), in one transaction. A daemon that does not hold the lease calls it
+    /// too, for the trials it runs.
     func controllerHeartbeat(studyID: Int64, owner: String, leaseSeconds: Double, runningTrials: [Int64]) throws
 
     /// Gives the study up (the end of a run); does nothing when `owner` does not hold it.
@@ -106,7 +108,9 @@ public protocol TrialStore: AnyObject, Sendable {
 
     /// Records the value of a running trial at a step (an epoch), replacing an earlier report of
     /// that step, and refreshes the trial's heartbeat.
-    func reportIntermediate(trialID: Int64, step: Int, value: Double) throws
+    /// `owner`: when given, the write is refused with `TrialNotOwned` unless `owner` claimed
+    /// the trial (`claimWaitingTrial`) and still holds it (it was not requeued meanwhile).
+    func reportIntermediate(trialID: Int64, step: Int, value: Double, owner: String?) throws
 
     /// Ends a running trial: its state, completion time, value, and what Sweep knows of its run.
     /// A FAIL trial's reason is also its user attribute `fail_reason`, where Optuna and
@@ -114,16 +118,18 @@ public protocol TrialStore: AnyObject, Sendable {
     ///
     /// `value` is the objective of a COMPLETE trial; a missing or NaN one makes the trial FAIL (as
     /// Optuna does). It is not used for PRUNED (the last reported value is stored, unless NaN, as
-    /// Optuna does) nor for FAIL (no value). Returns the state stored.
+    /// Optuna does) nor for FAIL (no value). Returns the state stored. `owner`: as for
+    /// `reportIntermediate` (a trial is never finished by a daemon it was taken from).
     @discardableResult
     func finishTrial(trialID: Int64, state: TrialState, value: Double?, exitStatus: Int32?, reason: String?,
-                     stderrTail: String?, epochsRun: Int?, durationSeconds: Double?, artifactDir: String?) throws -> TrialState
+                     stderrTail: String?, epochsRun: Int?, durationSeconds: Double?, artifactDir: String?, owner: String?) throws -> TrialState
 
     /// Puts a running trial back to WAITING, to be run again later with the same number,
     /// parameters, seed and configuration (`restartTrial`). Its reports and heartbeat are removed
     /// and its start time cleared, as for a trial Optuna enqueues. The trial is not deleted:
     /// numbers are counts of earlier trials, so a deleted trial would give its number twice.
-    func requeueTrial(trialID: Int64) throws
+    /// `owner`: as for `reportIntermediate`.
+    func requeueTrial(trialID: Int64, owner: String?) throws
 
     /// Records the process (and process group) a RUNNING trial runs in, so that a later controller
     /// can end it if this one dies without stopping it.
@@ -136,6 +142,27 @@ public protocol TrialStore: AnyObject, Sendable {
     /// Records where a trial's artifacts were written (replay, export). Only Sweep's own row
     /// changes: a finished trial's Optuna rows never do.
     func recordArtifacts(trialID: Int64, dir: String) throws
+
+    // MARK: Trials: shared by several daemons (a leader creates them, any daemon runs them)
+
+    /// Creates a WAITING trial with the next number, its parameters, seed and configuration, for
+    /// any daemon to claim (`claimWaitingTrial`): no start time, no heartbeat. `expectedNumber` as
+    /// for `createTrial`.
+    func createWaitingTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
+                            configJSON: String, expectedNumber: Int?) throws -> (trialID: Int64, number: Int)
+
+    /// Takes the lowest-numbered WAITING trial of the study that has Sweep's row (its parameters
+    /// and seed stored: made by `createWaitingTrial`, requeued, retried) and makes it RUNNING for
+    /// `owner` in one transaction: started now, the reports of an earlier run removed, one more
+    /// attempt (a trial's first start is attempt 1), `owner` recorded, `worker` (what Optuna and
+    /// `sweep logs` show: `host:pid`) as the system attribute `sweep:worker`, a first heartbeat.
+    /// Never waits for another claimer and never gives one trial to two. nil when none waits.
+    func claimWaitingTrial(studyID: Int64, owner: String, worker: String) throws -> StoredTrial?
+
+    /// Puts back to WAITING, as `requeueTrial` does, every RUNNING trial of the study with Sweep's
+    /// row whose heartbeat is older than `staleSeconds` on the database's clock (the daemon that
+    /// ran it stopped heart-beating: killed, its host or network gone). Returns their numbers.
+    func requeueStaleTrials(studyID: Int64, staleSeconds: Double) throws -> [Int]
 
     // MARK: Trials: queued (Optuna's forms; see `enqueueTrial`)
 
@@ -227,6 +254,15 @@ public struct StudyUpdate: Sendable, Equatable {
     }
 }
 
+/// A write to a trial its caller no longer runs: it was requeued (its heartbeat went stale) and
+/// perhaps claimed by another daemon. The caller drops the trial; nothing was written.
+public struct TrialNotOwned: Error, CustomStringConvertible {
+    public var trialID: Int64
+    public var owner: String
+    public init(trialID: Int64, owner: String) { self.trialID = trialID; self.owner = owner }
+    public var description: String { "trial id \(trialID) is no longer run by \(owner)" }
+}
+
 /// A trial number another writer took before `createTrial` (see its `expectedNumber`).
 public struct TrialNumberTaken: Error, CustomStringConvertible {
     public var number: Int
@@ -273,6 +309,19 @@ extension TrialStore {
     }
 
     public func restartTrial(trialID: Int64) throws { try restartTrial(trialID: trialID, workerPID: nil) }
+
+    public func reportIntermediate(trialID: Int64, step: Int, value: Double) throws {
+        try reportIntermediate(trialID: trialID, step: step, value: value, owner: nil)
+    }
+
+    @discardableResult
+    public func finishTrial(trialID: Int64, state: TrialState, value: Double?, exitStatus: Int32?, reason: String?,
+                            stderrTail: String?, epochsRun: Int?, durationSeconds: Double?, artifactDir: String?) throws -> TrialState {
+        try finishTrial(trialID: trialID, state: state, value: value, exitStatus: exitStatus, reason: reason, stderrTail: stderrTail,
+                        epochsRun: epochsRun, durationSeconds: durationSeconds, artifactDir: artifactDir, owner: nil)
+    }
+
+    public func requeueTrial(trialID: Int64) throws { try requeueTrial(trialID: trialID, owner: nil) }
 }
 
 /// Keys of the trial system attributes Sweep writes (Optuna shows them in `system_attrs`).
@@ -280,6 +329,10 @@ public enum TrialAttribute {
     /// The epoch whose checkpoint the trial's last attempt continued from (a JSON integer;
     /// absent when it started from the beginning).
     public static let resumedFromEpoch = "sweep:resumed_from_epoch"
+
+    /// The daemon that runs or ran the trial, `host:pid` (a JSON string), written when a daemon
+    /// claims it (`claimWaitingTrial`).
+    public static let worker = "sweep:worker"
 
     /// The user attributes of a finished trial's metrics (the numeric extra keys of its final
     /// protocol line): `sweep:metric:NAME` → the number as JSON (Optuna shows them in `user_attrs`).

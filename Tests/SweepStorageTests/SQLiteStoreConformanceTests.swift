@@ -48,6 +48,8 @@ final class SQLiteStoreConformanceTests: TrialStoreConformance {
     override func testAFailedTrialsReasonIsAUserAttribute() throws { try super.testAFailedTrialsReasonIsAUserAttribute() }
     override func testAFinishedTrialNeverChanges() throws { try super.testAFinishedTrialNeverChanges() }
     override func testRequeueKeepsTheTrialAndRestartRunsItAgain() throws { try super.testRequeueKeepsTheTrialAndRestartRunsItAgain() }
+    override func testWaitingTrialsAreClaimedOnceEachInNumberOrder() throws { try super.testWaitingTrialsAreClaimedOnceEachInNumberOrder() }
+    override func testAStaleTrialIsRequeuedAndItsOldOwnerCannotFinishIt() throws { try super.testAStaleTrialIsRequeuedAndItsOldOwnerCannotFinishIt() }
     override func testOneControllerPerStudy() throws { try super.testOneControllerPerStudy() }
     override func testALeaseExpiresUnlessRenewed() throws { try super.testALeaseExpiresUnlessRenewed() }
     override func testAHolderThisHostKnowsIsDeadIsTakenOverAtOnce() throws { try super.testAHolderThisHostKnowsIsDeadIsTakenOverAtOnce() }

@@ -320,6 +320,102 @@ class TrialStoreConformance: StoreFixtureCase {
         XCTAssertEqual(try store.trial(studyID: study.id, number: 0)?.record.value, 0.3)
     }
 
+    // MARK: Trials shared by several daemons
+
+    /// A leader's WAITING trials carry their parameters and seed; claims take them lowest number
+    /// first, each once, even from many claimers at a time, and say who runs them.
+    func testWaitingTrialsAreClaimedOnceEachInNumberOrder() throws {
+        let study = try makeStudy(store)
+        let first = try store.createWaitingTrial(studyID: study.id, params: params(0.01, 4, 0), seed: 21, configJSON: "{\"a\":1}",
+                                                 expectedNumber: 0)
+        XCTAssertEqual(first.number, 0)
+        XCTAssertThrowsError(try store.createWaitingTrial(studyID: study.id, params: [], seed: 1, configJSON: "{}", expectedNumber: 0)) {
+            XCTAssertTrue($0 is TrialNumberTaken, "\($0)")
+        }
+        var t = try XCTUnwrap(try store.trial(studyID: study.id, number: 0))
+        XCTAssertEqual(t.record.state, .waiting)
+        XCTAssertNil(t.datetimeStart)
+        XCTAssertNil(try value("SELECT heartbeat FROM trial_heartbeats WHERE trial_id = ?", [first.trialID]))
+        _ = try store.enqueueTrial(studyID: study.id, fixedParams: [:])   // not Sweep's yet: never claimed
+        let claimed = try XCTUnwrap(try store.claimWaitingTrial(studyID: study.id, owner: "host-a:1:1", worker: "host-a:1"))
+        XCTAssertEqual(claimed.trialID, first.trialID)
+        XCTAssertEqual(claimed.record.state, .running)
+        XCTAssertEqual(claimed.record.params["units"], 4)
+        XCTAssertEqual(claimed.seed, 21)
+        XCTAssertEqual(claimed.configJSON, "{\"a\":1}")
+        XCTAssertEqual(claimed.attempts, 1, "a first start is attempt 1")
+        XCTAssertEqual(claimed.owner, "host-a:1:1")
+        XCTAssertNotNil(claimed.datetimeStart)
+        XCTAssertEqual(try store.trialSystemAttributes(trialID: first.trialID)[TrialAttribute.worker], "\"host-a:1\"")
+        XCTAssertNotNil(try value("SELECT heartbeat FROM trial_heartbeats WHERE trial_id = ?", [first.trialID]))
+        XCTAssertNil(try store.claimWaitingTrial(studyID: study.id, owner: "host-b:2:2", worker: "host-b:2"))
+        t = try XCTUnwrap(try store.trial(studyID: study.id, number: 1))
+        XCTAssertEqual(t.record.state, .waiting, "an enqueued trial without Sweep's row is left to the leader")
+
+        // Many claimers at once: every trial exactly once.
+        for n in 0..<24 {
+            _ = try store.createWaitingTrial(studyID: study.id, params: params(0.01, n, 0), seed: UInt64(n), configJSON: "{}", expectedNumber: nil)
+        }
+        let store = self.store!
+        let errors = ErrorList()
+        let lock = NSLock()
+        var got: [Int] = []
+        DispatchQueue.concurrentPerform(iterations: 4) { k in
+            while true {
+                do {
+                    guard let c = try store.claimWaitingTrial(studyID: study.id, owner: "host-\(k):\(k):1", worker: "host-\(k):\(k)") else { break }
+                    lock.withLock { got.append(c.record.number) }
+                } catch { errors.append(error); break }
+            }
+        }
+        XCTAssertEqual(errors.all.map { "\($0)" }, [])
+        XCTAssertEqual(got.sorted(), Array(2..<26))
+    }
+
+    /// A trial whose daemon stopped heart-beating goes back to WAITING with its parameters and
+    /// seed; the daemon it was taken from can no longer report, finish, requeue or keep it alive.
+    func testAStaleTrialIsRequeuedAndItsOldOwnerCannotFinishIt() throws {
+        let study = try makeStudy(store)
+        let a = "host-a:1:1", b = "host-b:2:2"
+        let made = try store.createWaitingTrial(studyID: study.id, params: params(0.02, 8, 1), seed: 5, configJSON: "{}", expectedNumber: 0)
+        let fresh = try store.createTrial(studyID: study.id, params: [], seed: 1, configJSON: "{}", workerPID: nil)   // heart-beating
+        _ = try store.claimWaitingTrial(studyID: study.id, owner: a, worker: "host-a:1")
+        try store.reportIntermediate(trialID: made.trialID, step: 0, value: 0.7, owner: a)
+        XCTAssertEqual(try store.requeueStaleTrials(studyID: study.id, staleSeconds: 30), [])
+        usleep(400_000)
+        try store.controllerHeartbeat(studyID: study.id, owner: b, leaseSeconds: 30, runningTrials: [made.trialID, fresh.trialID])
+        XCTAssertEqual(try store.requeueStaleTrials(studyID: study.id, staleSeconds: 0.3), [0],
+                       "another owner's heartbeat does not keep a trial alive; its own owner-less trial does")
+        var t = try XCTUnwrap(try store.trial(studyID: study.id, number: 0))
+        XCTAssertEqual(t.record.state, .waiting)
+        XCTAssertEqual(t.record.params["units"], 8)
+        XCTAssertEqual(t.seed, 5)
+        XCTAssertEqual(t.record.intermediate, [:])
+        XCTAssertNil(t.owner)
+        for owner in [a, b] {   // not running for anyone now
+            XCTAssertThrowsError(try store.reportIntermediate(trialID: made.trialID, step: 1, value: 0.1, owner: owner)) {
+                XCTAssertTrue($0 is TrialNotOwned, "\($0)")
+            }
+        }
+        t = try XCTUnwrap(try store.claimWaitingTrial(studyID: study.id, owner: b, worker: "host-b:2"))
+        XCTAssertEqual(t.attempts, 2)
+        XCTAssertEqual(try store.trialSystemAttributes(trialID: made.trialID)[TrialAttribute.worker], "\"host-b:2\"")
+        // The daemon it was taken from: refused, nothing written.
+        XCTAssertThrowsError(try store.reportIntermediate(trialID: made.trialID, step: 0, value: 9, owner: a)) { XCTAssertTrue($0 is TrialNotOwned) }
+        XCTAssertThrowsError(try store.finishTrial(trialID: made.trialID, state: .complete, value: 9, exitStatus: 0, reason: nil, stderrTail: nil,
+                                                   epochsRun: 1, durationSeconds: 1, artifactDir: nil, owner: a)) { XCTAssertTrue($0 is TrialNotOwned) }
+        XCTAssertThrowsError(try store.requeueTrial(trialID: made.trialID, owner: a)) { XCTAssertTrue($0 is TrialNotOwned) }
+        XCTAssertEqual(try store.trial(studyID: study.id, number: 0)?.record.state, .running)
+        XCTAssertEqual(try store.trial(studyID: study.id, number: 0)?.record.intermediate, [:])
+        try store.reportIntermediate(trialID: made.trialID, step: 0, value: 0.5, owner: b)
+        XCTAssertEqual(try store.finishTrial(trialID: made.trialID, state: .complete, value: 0.25, exitStatus: 0, reason: nil, stderrTail: nil,
+                                             epochsRun: 1, durationSeconds: 1, artifactDir: nil, owner: b), .complete)
+        t = try XCTUnwrap(try store.trial(studyID: study.id, number: 0))
+        XCTAssertEqual(t.record.value, 0.25)
+        XCTAssertEqual(t.attempts, 2)
+        XCTAssertEqual(try store.requeueStaleTrials(studyID: study.id, staleSeconds: 0), [1], "only running trials")
+    }
+
     // MARK: Which process runs a study
 
     func testOneControllerPerStudy() throws {

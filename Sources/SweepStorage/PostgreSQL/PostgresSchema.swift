@@ -79,6 +79,9 @@ enum PostgresSchema {
                 ALTER TABLE sweep_studies DROP COLUMN controller_pid, DROP COLUMN controller_host, DROP COLUMN controller_heartbeat
                 """)
         }),
+        ("sweep-v6-trial-owner", { db in
+            try db.execute("ALTER TABLE sweep_trials ADD COLUMN owner TEXT, ADD COLUMN unstarted INTEGER NOT NULL DEFAULT 0")
+        }),
     ]
 
     /// Writes the study's metric names as Optuna's `study.set_metric_names([metric])` does.

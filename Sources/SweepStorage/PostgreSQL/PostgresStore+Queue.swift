@@ -27,9 +27,7 @@ extension PostgresStore {
 
     public func adoptTrial(trialID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
                            configJSON: String) throws -> Bool {
-        for p in params where !p.value.isFinite {
-            throw RuntimeFailure("parameter '\(p.name)' has the value \(p.value); a parameter's internal value is a finite number")
-        }
+        try QueuedTrials.checkFinite(params)
         return try pool.transaction { db in
             guard try isUnownedWaiting(db, trialID) else { return false }
             try db.execute("DELETE FROM trial_params WHERE trial_id = ?", [trialID])

@@ -208,9 +208,10 @@ public final class PostgresStore: TrialStore {
             let ids = runningTrials.map(String.init).joined(separator: ",")
             try db.execute("""
                 INSERT INTO trial_heartbeats (trial_id, heartbeat)
-                SELECT trial_id, LOCALTIMESTAMP FROM trials WHERE trial_id IN (\(ids)) AND state = 'RUNNING'
+                SELECT t.trial_id, LOCALTIMESTAMP FROM trials t LEFT JOIN sweep_trials w ON w.trial_id = t.trial_id
+                WHERE t.trial_id IN (\(ids)) AND t.state = 'RUNNING' AND (w.owner IS NULL OR w.owner = ?)
                 ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat
-                """)
+                """, [owner])
         }
     }
 
@@ -233,29 +234,73 @@ public final class PostgresStore: TrialStore {
 
     public func createTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
                             configJSON: String, workerPID: Int32?, expectedNumber: Int?) throws -> (trialID: Int64, number: Int) {
-        for p in params where !p.value.isFinite {
-            throw RuntimeFailure("parameter '\(p.name)' has the value \(p.value); a parameter's internal value is a finite number")
-        }
+        try insertTrial(studyID: studyID, params: params, seed: seed, configJSON: configJSON, workerPID: workerPID,
+                        expectedNumber: expectedNumber, waiting: false)
+    }
+
+    public func createWaitingTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
+                                   configJSON: String, expectedNumber: Int?) throws -> (trialID: Int64, number: Int) {
+        try insertTrial(studyID: studyID, params: params, seed: seed, configJSON: configJSON, workerPID: nil,
+                        expectedNumber: expectedNumber, waiting: true)
+    }
+
+    /// A new trial with the next number: RUNNING from now with a heartbeat, or WAITING unstarted.
+    private func insertTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
+                             configJSON: String, workerPID: Int32?, expectedNumber: Int?, waiting: Bool) throws -> (trialID: Int64, number: Int) {
+        try QueuedTrials.checkFinite(params)
         return try pool.transaction { db in
             let number = try lockNextNumber(db, studyID)
             if let expectedNumber, expectedNumber != number { throw TrialNumberTaken(number: expectedNumber) }
-            let trialID: Int64 = try db.scalar("""
-                INSERT INTO trials (number, study_id, state, datetime_start) VALUES (?, ?, 'RUNNING', LOCALTIMESTAMP) RETURNING trial_id
-                """, [number, studyID])!
+            let trialID: Int64 = try db.scalar(waiting
+                ? "INSERT INTO trials (number, study_id, state) VALUES (?, ?, 'WAITING') RETURNING trial_id"
+                : "INSERT INTO trials (number, study_id, state, datetime_start) VALUES (?, ?, 'RUNNING', LOCALTIMESTAMP) RETURNING trial_id",
+                [number, studyID])!
             try insertParams(db, trialID, params)
             try db.execute("""
-                INSERT INTO sweep_trials (trial_id, seed, config_json, worker_pid) VALUES (?, ?, ?, ?)
-                ON CONFLICT (trial_id) DO UPDATE SET seed = excluded.seed, config_json = excluded.config_json, worker_pid = excluded.worker_pid
-                """, [trialID, String(seed), configJSON, workerPID])
-            try beat(db, trialID)
+                INSERT INTO sweep_trials (trial_id, seed, config_json, worker_pid, unstarted) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (trial_id) DO UPDATE SET seed = excluded.seed, config_json = excluded.config_json,
+                    worker_pid = excluded.worker_pid, unstarted = excluded.unstarted
+                """, [trialID, String(seed), configJSON, workerPID, waiting ? 1 : 0])
+            if !waiting { try beat(db, trialID) }
             return (trialID, number)
         }
     }
 
-    public func reportIntermediate(trialID: Int64, step: Int, value: Double) throws {
+    public func claimWaitingTrial(studyID: Int64, owner: String, worker: String) throws -> StoredTrial? {
+        try pool.transaction { db in
+            // SKIP LOCKED: a trial another claimer is taking is passed over, never waited for.
+            guard let id = try db.scalar("""
+                SELECT t.trial_id FROM trials t JOIN sweep_trials w ON w.trial_id = t.trial_id
+                WHERE t.study_id = ? AND t.state = 'WAITING' ORDER BY t.number LIMIT 1 FOR NO KEY UPDATE OF t SKIP LOCKED
+                """, [studyID], as: Int64.self) else { return nil }
+            try clearRun(db, id)
+            try db.execute("UPDATE trials SET state = 'RUNNING', datetime_start = LOCALTIMESTAMP, datetime_complete = NULL WHERE trial_id = ?", [id])
+            try db.execute("UPDATE sweep_trials SET attempts = attempts + 1 - unstarted, unstarted = 0, owner = ? WHERE trial_id = ?", [owner, id])
+            try setSystemAttribute(db, id, TrialAttribute.worker, OptunaEncoding.json(worker))
+            try beat(db, id)
+            return try fetchTrials(db, where: "t.trial_id = ?", [id]).first
+        }
+    }
+
+    public func requeueStaleTrials(studyID: Int64, staleSeconds: Double) throws -> [Int] {
+        try pool.transaction { db in
+            let stale = try db.query("""
+                SELECT t.trial_id, t.number FROM trials t JOIN sweep_trials w ON w.trial_id = t.trial_id
+                LEFT JOIN trial_heartbeats h ON h.trial_id = t.trial_id
+                WHERE t.study_id = ? AND t.state = 'RUNNING'
+                    AND (h.heartbeat IS NULL OR h.heartbeat < LOCALTIMESTAMP - make_interval(secs => ?))
+                ORDER BY t.number FOR NO KEY UPDATE OF t SKIP LOCKED
+                """, [studyID, staleSeconds])
+            for row in stale { try requeue(db, try row["trial_id"]) }
+            return try stale.map { Int(try $0["number"] as Int64) }
+        }
+    }
+
+    public func reportIntermediate(trialID: Int64, step: Int, value: Double, owner: String?) throws {
         guard step >= 0 else { throw RuntimeFailure("trial \(trialID): step \(step) is negative; steps count from 0") }
         let (stored, type) = OptunaEncoding.float(value)
         try pool.transaction { db in
+            try requireOwner(db, trialID, owner)
             try requireRunning(db, trialID)
             try db.execute("""
                 INSERT INTO trial_intermediate_values (trial_id, step, intermediate_value, intermediate_value_type)
@@ -269,10 +314,13 @@ public final class PostgresStore: TrialStore {
 
     @discardableResult
     public func finishTrial(trialID: Int64, state: TrialState, value: Double?, exitStatus: Int32?, reason: String?,
-                            stderrTail: String?, epochsRun: Int?, durationSeconds: Double?, artifactDir: String?) throws -> TrialState {
+                            stderrTail: String?, epochsRun: Int?, durationSeconds: Double?, artifactDir: String?,
+                            owner: String?) throws -> TrialState {
         guard state.isFinished else { throw RuntimeFailure("trial \(trialID): \(state.rawValue) is not a finished state") }
         return try pool.transaction { db in
-            try requireRunning(db, trialID, lock: true)
+            let s = try self.state(db, trialID, lock: true)
+            try requireOwner(db, trialID, owner)
+            guard s == .running else { throw try notRunning(db, trialID, s) }
             let (final, objective, reason) = try OptunaEncoding.finishing(state, value: value, reason: reason) {
                 try db.query("""
                     SELECT intermediate_value, intermediate_value_type::text AS t FROM trial_intermediate_values
@@ -295,15 +343,29 @@ public final class PostgresStore: TrialStore {
         }
     }
 
-    public func requeueTrial(trialID: Int64) throws {
+    public func requeueTrial(trialID: Int64, owner: String?) throws {
         try pool.transaction { db in
             let s = try state(db, trialID, lock: true)
             if s == .waiting { return }
+            try requireOwner(db, trialID, owner)
             guard s == .running else { throw try notRunning(db, trialID, s) }
-            try clearRun(db, trialID)
-            try db.execute("DELETE FROM trial_heartbeats WHERE trial_id = ?", [trialID])
-            try db.execute("UPDATE trials SET state = 'WAITING', datetime_start = NULL, datetime_complete = NULL WHERE trial_id = ?", [trialID])
+            try requeue(db, trialID)
         }
+    }
+
+    /// Puts a RUNNING trial (its row locked) back to WAITING (see `requeueTrial`).
+    func requeue(_ db: PGSession, _ trialID: Int64) throws {
+        try clearRun(db, trialID)
+        try db.execute("UPDATE sweep_trials SET owner = NULL WHERE trial_id = ?", [trialID])
+        try db.execute("DELETE FROM trial_heartbeats WHERE trial_id = ?", [trialID])
+        try db.execute("UPDATE trials SET state = 'WAITING', datetime_start = NULL, datetime_complete = NULL WHERE trial_id = ?", [trialID])
+    }
+
+    /// Throws `TrialNotOwned` when `owner` is given and is not the trial's (see `reportIntermediate`).
+    func requireOwner(_ db: PGSession, _ trialID: Int64, _ owner: String?) throws {
+        guard let owner else { return }
+        let holder = try db.scalar("SELECT owner FROM sweep_trials WHERE trial_id = ?", [trialID], as: String.self)
+        if holder != owner { throw TrialNotOwned(trialID: trialID, owner: owner) }
     }
 
     public func setWorkerPID(trialID: Int64, pid: Int32) throws {
@@ -317,7 +379,7 @@ public final class PostgresStore: TrialStore {
             try clearRun(db, trialID)
             try db.execute("UPDATE trials SET state = 'RUNNING', datetime_start = LOCALTIMESTAMP, datetime_complete = NULL WHERE trial_id = ?",
                            [trialID])
-            try db.execute("UPDATE sweep_trials SET attempts = attempts + 1, worker_pid = ? WHERE trial_id = ?", [workerPID, trialID])
+            try db.execute("UPDATE sweep_trials SET attempts = attempts + 1 - unstarted, unstarted = 0, owner = NULL, worker_pid = ? WHERE trial_id = ?", [workerPID, trialID])
             try beat(db, trialID)
         }
     }
@@ -400,7 +462,7 @@ public final class PostgresStore: TrialStore {
         return try db.query("""
             SELECT t.trial_id, t.number, t.state::text AS state, t.datetime_start, t.datetime_complete, v.value,
                 v.value_type::text AS value_type, w.seed, w.config_json, w.attempts, w.worker_pid, w.exit_status, w.reason,
-                w.stderr_tail, w.epochs_run, w.duration_seconds, w.artifact_dir, w.trial_id IS NOT NULL AS owned
+                w.stderr_tail, w.epochs_run, w.duration_seconds, w.artifact_dir, w.trial_id IS NOT NULL AS owned, w.owner
             FROM trials t
             LEFT JOIN trial_values v ON v.trial_id = t.trial_id AND v.objective = 0
             LEFT JOIN sweep_trials w ON w.trial_id = t.trial_id
@@ -419,7 +481,7 @@ public final class PostgresStore: TrialStore {
                                exitStatus: (try row["exit_status"] as Int64?).map { Int32(truncatingIfNeeded: $0) },
                                reason: try row["reason"], stderrTail: try row["stderr_tail"],
                                epochsRun: (try row["epochs_run"] as Int64?).map(Int.init), durationSeconds: try row["duration_seconds"],
-                               artifactDir: try row["artifact_dir"], ownedBySweep: try row["owned"])
+                               artifactDir: try row["artifact_dir"], ownedBySweep: try row["owned"], owner: try row["owner"])
         }
     }
 
