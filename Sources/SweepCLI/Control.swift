@@ -171,6 +171,9 @@ struct Logs: ParsableCommand {
             if let k = try db.trialSystemAttributes(trialID: t.trialID)[TrialAttribute.resumedFromEpoch] {
                 print("resumed from the checkpoint of epoch \(k) (attempt \(t.attempts))")
             }
+            if let w = try db.trialSystemAttributes(trialID: t.trialID)[TrialAttribute.worker] {
+                print("worker: \(w.trimmingCharacters(in: CharacterSet(charactersIn: "\"")))")
+            }
             if let r = t.reason { print("reason: \(r)") }
             // Stored when the trial finishes; a running trial's folder is where every attempt puts it.
             let folder = t.artifactDir ?? TrialFolder.trial(db: store.db, study: s.name, number: n)

@@ -64,6 +64,8 @@ public final class Daemon: @unchecked Sendable {
     private let stateLock = NSLock()
     private var lastActivity = Date()
     private var observers: [Int64: StudyLogObserver] = [:]
+    /// Studies a shared daemon is adding to its pool now (`recover`).
+    private var joining: Set<Int64> = []
     private var group: ServiceGroup?
 
     public init(config: DaemonConfig) throws {
@@ -141,6 +143,12 @@ public final class Daemon: @unchecked Sendable {
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: hbLogger))
         stateLock.withLock { self.group = group }
         let idle = config.idleTimeout.map { timeout in Task { [weak self] in await self?.watchIdle(timeout) } }
+        let discovery = shared ? Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: UInt64(Self.discoveryInterval * 1e9))
+                self?.recover()
+            }
+        } : nil
         var apiFailure: (any Error)?
         do { try await group.run() } catch {
             logger.error("the API stopped", metadata: ["error": "\(error)"])
@@ -148,6 +156,7 @@ public final class Daemon: @unchecked Sendable {
         }
         // The one clean-up, whichever way the API ended.
         idle?.cancel()
+        discovery?.cancel()
         logger.info("shutting down: stopping running trials")
         pool.shutdown()
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
@@ -182,19 +191,35 @@ public final class Daemon: @unchecked Sendable {
 
     // MARK: Studies
 
-    /// Takes up the studies stored as running whose controller is gone.
+    /// Whether other daemons share the database (a PostgreSQL URL): then every daemon runs every
+    /// running study (`StudyController.shared`), and looks for new ones every `discoveryInterval`.
+    var shared: Bool { PostgresLocation.isURL(config.dbPath) }
+    static let discoveryInterval = 1.5
+
+    /// Takes up the studies stored as running whose controller is gone (shared: every running
+    /// study this daemon does not run yet).
     func recover() {
         do {
             for summary in try store.studies() where summary.status == .running {
-                guard let s = try store.study(named: summary.name), !s.isRunning() else { continue }
+                guard let s = try store.study(named: summary.name), shared || !s.isRunning() else { continue }
+                if shared {
+                    let joining = stateLock.withLock { !self.joining.insert(s.id).inserted }
+                    if joining || pool.isActive(studyID: s.id) {
+                        if !joining { stateLock.withLock { _ = self.joining.remove(s.id) } }
+                        continue
+                    }
+                }
                 do {
                     let controller = try makeController(s, workers: nil, dataDir: nil)
                     let left = try store.trials(studyID: s.id).filter { $0.record.state == .running || $0.record.state == .waiting }.count
-                    pool.submit(controller) { [logger] error in
+                    pool.submit(controller) { [weak self, logger, shared] error in
+                        if shared { self?.stateLock.withLock { _ = self?.joining.remove(s.id) } }
                         if let error { logger.error("cannot resume", metadata: ["study": "\(s.name)", "error": "\(error)"]) }
+                        else if shared { logger.info("runs the study", metadata: ["study": "\(s.name)", "leader": "\(controller.leading)"]) }
                         else { logger.info("resumed an interrupted study", metadata: ["study": "\(s.name)", "rerun": "\(left)"]) }
                     }
                 } catch {
+                    if shared { stateLock.withLock { _ = self.joining.remove(s.id) } }
                     logger.error("cannot resume", metadata: ["study": "\(s.name)", "error": "\(error)"])
                 }
             }
@@ -213,6 +238,7 @@ public final class Daemon: @unchecked Sendable {
         // uses the stored ones.
         if let env { try d.options.keepEnvironment(d.spec.envKeep, from: env, file: s.spacePath) }
         let controller = try StudyController(spec: d.spec, options: d.options, store: store)
+        controller.shared = shared
         controller.observer = observer(for: s)
         return controller
     }
@@ -410,6 +436,7 @@ public final class Daemon: @unchecked Sendable {
             throw APIError(409, "study '\(name)' is already running (pid \(existing.controllerPID ?? 0))")
         }
         let controller = try StudyController(spec: spec, options: options, store: store)
+        controller.shared = shared
         controller.observer = observer(for: controller.study)
         return try await start(controller, status: 201)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import SweepCore
 import SweepSearch
 import SweepStorage
 
@@ -18,6 +19,8 @@ public struct Leaderboard {
         public var curve: [Int: Double] = [:]
         /// The metrics the trial reported with its final value (`TrialAttribute.metrics`), when loaded.
         public var metrics: [String: Double] = [:]
+        /// The daemon that ran the trial (`host:pid`), for a trial a daemon claimed.
+        public var worker: String? = nil
     }
 
     public var rows: [Row]
@@ -40,7 +43,8 @@ public struct Leaderboard {
             let value = t.record.state == .pruned ? (t.record.value ?? t.record.lastValue) : t.record.value
             return Row(rank: ranked ? rank : nil, number: t.record.number, value: value, params: params,
                        epochs: t.epochsRun ?? (t.record.intermediate.keys.max() ?? 0), duration: t.durationSeconds,
-                       state: t.record.state, reason: t.reason, curve: t.record.intermediate)
+                       state: t.record.state, reason: t.reason, curve: t.record.intermediate,
+                       worker: t.owner.flatMap(LeaseOwner.init(id:)).map { "\($0.host):\($0.pid)" })
         }
     }
 
@@ -97,6 +101,7 @@ public struct Leaderboard {
             o["reason"] = r.reason ?? NSNull()
             o["curve"] = Dictionary(uniqueKeysWithValues: r.curve.map { ("\($0.key)", $0.value.isFinite ? $0.value as Any : "\($0.value)") })
             if !r.metrics.isEmpty { o["metrics"] = r.metrics }
+            if let w = r.worker { o["worker"] = w }
             return o
         }
         return String(data: try! JSONSerialization.data(withJSONObject: arr, options: [.sortedKeys, .prettyPrinted]), encoding: .utf8)!

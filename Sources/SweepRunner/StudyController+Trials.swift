@@ -137,7 +137,7 @@ extension StudyController {
         var reason: String? = nil
         if stopping && !r.pruned {
             // Stopped: run again later with the same parameters and seed.
-            try store.requeueTrial(trialID: id)
+            try store.requeueTrial(trialID: id, owner: writer)
             records[r.number].state = .waiting
             return
         }
@@ -167,7 +167,7 @@ extension StudyController {
         let folder = trialFolder(r.number)
         state = try store.finishTrial(trialID: id, state: state, value: value, exitStatus: Self.exitCode(exit), reason: reason,
                                       stderrTail: stderrTail, epochsRun: epochs, durationSeconds: now.timeIntervalSince(r.startedAt),
-                                      artifactDir: folder)
+                                      artifactDir: folder, owner: writer)
         // A finished trial is not run again: its built-in checkpoint (the size of the model and
         // its optimizer state) goes; a command's checkpoints are the user's and stay.
         if spec.command == nil { try? FileManager.default.removeItem(atPath: TrialFolder.checkpoint(trialFolder: folder)) }

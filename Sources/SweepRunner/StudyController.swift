@@ -35,7 +35,7 @@ public final class StudyController: @unchecked Sendable {
     public let store: any TrialStore
     let sampler: Sampler
     let scheduler: Scheduler
-    public private(set) var study: StudyRecord
+    public internal(set) var study: StudyRecord
     public internal(set) var total: Int
     /// The study's trials as the sampler and scheduler see them; index = trial number (numbers
     /// are dense from 0). Updated with each write to the store.
@@ -55,9 +55,9 @@ public final class StudyController: @unchecked Sendable {
     var addedSignalled = false
     /// Why the run ended before the study reached its total, if it did: too many failures or the
     /// early failure rule (the study is `stopped`), or the time budget (it is `finished`).
-    public private(set) var stopReason: String?
+    public internal(set) var stopReason: String?
     /// The error that ended the run, if one did (the store failed, see `fail`).
-    public private(set) var failure: (any Error)?
+    public internal(set) var failure: (any Error)?
     var alreadyDone = 0
     /// Trials that finished in this run (not counting those finished before it began).
     public var trialsFinished: Int { finishedCount - alreadyDone }
@@ -75,6 +75,23 @@ public final class StudyController: @unchecked Sendable {
     public weak var observer: RunObserver?
     /// `<db folder>/<study>`: the trials' folders are in it.
     let studyFolder: String
+
+    // A study several daemons run (see StudyController+Shared.swift).
+    /// Whether this run shares the study with other daemons (set before the run begins).
+    public var shared = false
+    public var sharedTiming = SharedTiming.fromEnvironment()
+    /// Whether this daemon holds the study's lease (samples its trials).
+    public internal(set) var leading = false
+    var lastRefresh = Date.distantPast
+    /// Whether the last reload saw a WAITING trial to claim; whether to ask no more until the next.
+    var waitingToClaim = false
+    var idleUntilReload = false
+    /// Results whose write failed (the database unreachable), written again with the next ticks.
+    var unwritten: [(Int64, RunningTrial, TrialExit, String)] = []
+    /// The last store error a shared run met and will meet again at its next tick (for the log).
+    public internal(set) var storeTrouble: (any Error)?
+    /// The owner a shared run's trial writes are made as (nil: unchecked, one controller per study).
+    var writer: String? { shared ? owner.id : nil }
 
     struct RunningTrial {
         var number: Int
@@ -132,6 +149,10 @@ public final class StudyController: @unchecked Sendable {
     /// earlier run left RUNNING (its controller died): the executor ends them before they run
     /// again. A claim another live controller holds is refused with `StudyBusy`.
     func begin(owner: LeaseOwner, now: Date) throws -> [Int32] {
+        if shared {
+            try beginShared(owner: owner, now: now)
+            return []
+        }
         // The store refuses a held claim with an `InputError` (its contract), and only that.
         do { try store.claimStudy(id: study.id, owner: owner) } catch let e as InputError { throw StudyBusy(e.description) }
         self.owner = owner
@@ -159,6 +180,7 @@ public final class StudyController: @unchecked Sendable {
 
     /// Ends the run: the study's status and stop reason are written and the claim released.
     func end(now: Date) {
+        if shared { return endShared(now: now) }
         let failed = counts[.fail] ?? 0
         if let failure {
             stopReason = "the controller failed: \(failure)"
@@ -186,6 +208,7 @@ public final class StudyController: @unchecked Sendable {
     /// Whether the run is over: nothing running and nothing more to start, even after a last look
     /// for trials others added (which then run first).
     func isOver(now: Date) throws -> Bool {
+        if shared { return isSharedRunOver(now: now) }
         guard running.isEmpty && !wantsTrial(now: now) else { return false }
         guard !stopping, failure == nil else { return true }
         return try !pickUpAddedTrials() || !wantsTrial(now: now)
@@ -197,7 +220,8 @@ public final class StudyController: @unchecked Sendable {
 
     /// Whether the controller would start another trial if a worker were free.
     func wantsTrial(now: Date) -> Bool {
-        !stopping && failure == nil && (counts[.fail] ?? 0) < maxFailures && earlyFailure == nil && !pastDeadline(now)
+        if shared { return wantsSharedTrial(now: now) }
+        return !stopping && failure == nil && (counts[.fail] ?? 0) < maxFailures && earlyFailure == nil && !pastDeadline(now)
             && (!pending.isEmpty || records.count - foreign.count < total || addedSignalled)
     }
 
@@ -233,6 +257,7 @@ public final class StudyController: @unchecked Sendable {
     /// from the sampler; its trial is RUNNING in the store. nil when the trial it took ended
     /// without a job (its enqueued parameters were refused, another process took it first).
     func nextJob(now: Date) throws -> TrialJob? {
+        if shared { return nextSharedJob(now: now) }
         if addedSignalled {
             addedSignalled = false
             try pickUpAddedTrials()
@@ -247,7 +272,8 @@ public final class StudyController: @unchecked Sendable {
 
     /// The executor started `id`'s job as process `pid`.
     func jobStarted(_ id: Int64, pid: Int32?) throws {
-        if let pid { try store.setWorkerPID(trialID: id, pid: pid) }
+        guard let pid else { return }
+        do { try store.setWorkerPID(trialID: id, pid: pid) } catch where shared { storeTrouble = error }
     }
 
     /// The executor could not start `id`'s job: the trial ends FAIL at once with the reason; the
@@ -266,7 +292,16 @@ public final class StudyController: @unchecked Sendable {
         case .line(.report(let step, let value, _)):
             // Reports a stopped trial printed before the stop reached it are not its results.
             if r.pruned || stopping { return [] }
-            try store.reportIntermediate(trialID: id, step: step, value: value)
+            do {
+                try store.reportIntermediate(trialID: id, step: step, value: value, owner: writer)
+            } catch is TrialNotOwned {
+                // Requeued (this daemon was silent too long) and perhaps run by another: not ours.
+                running[id] = nil
+                return [.kill(id)]
+            } catch where shared {
+                storeTrouble = error   // the database is unreachable: the decision waits for the next report
+                return []
+            }
             records[r.number].intermediate[step] = value
             let decision = scheduler.decide(trial: records[r.number], all: records, direction: direction, studySeed: spec.seed)
             // `.pause` and `.exploit` stop the trial too until the controller runs paused and
@@ -287,7 +322,13 @@ public final class StudyController: @unchecked Sendable {
             running[id] = r
         case .exited(let exit, let tail):
             running[id] = nil
-            try finish(id, r, exit: exit, stderrTail: tail, now: now)
+            do {
+                try finish(id, r, exit: exit, stderrTail: tail, now: now)
+            } catch is TrialNotOwned {
+            } catch where shared {
+                storeTrouble = error
+                unwritten.append((id, r, exit, tail))   // written again with the next ticks
+            }
         }
         return []
     }
@@ -322,6 +363,7 @@ public final class StudyController: @unchecked Sendable {
     /// What is due at `now` besides events: the heartbeat (which also picks up the trials others
     /// added), a look at whether a stop was asked through the store, and the trial timeouts.
     func tick(now: Date) throws -> [JobAction] {
+        if shared { return sharedTick(now: now) }
         if now.timeIntervalSince(lastBeat) > Self.heartbeatInterval {
             try store.controllerHeartbeat(studyID: study.id, owner: owner, runningTrials: running.keys.sorted())
             try pickUpAddedTrials()

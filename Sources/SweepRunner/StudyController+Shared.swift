@@ -1,0 +1,235 @@
+import Foundation
+import SweepCore
+import SweepSearch
+import SweepStorage
+
+/// A study run by several daemons at once (a PostgreSQL database; `shared`): every daemon's
+/// controller runs trials of the study, one of them (the **leader**, holding the study's lease)
+/// also samples them.
+/// - The leader keeps a short queue of WAITING trials (`createWaitingTrial`: parameters, seed and
+///   configuration stored; the sampler sees the running and waiting ones in its history) about
+///   one deeper than the trials running in the whole study (`queueDepth`), until the study holds
+///   its total; it adopts trials others enqueue, and puts back to WAITING the trials whose daemon
+///   stopped heart-beating (`requeueStaleTrials`, same parameters and seed).
+/// - Every controller (the leader's too) takes its jobs with `claimWaitingTrial`, writes reports
+///   and results as their owner (a trial taken from it is dropped, never finished twice:
+///   `TrialNotOwned`) and decides on the reports the store holds (the scheduler sees every
+///   daemon's), reloading the study's trials every `SharedTiming.refresh` seconds.
+/// - A controller that does not lead tries to take the lease with each heartbeat, so when the
+///   leader dies another daemon leads within `SharedTiming.leaseSeconds`, from the stored history.
+/// - A store error (a database restart) fails nothing: the tick that met it is tried again
+///   later; a trial's result whose write failed is written again with the next ticks.
+/// - The run is over when every trial of the study is finished (or it is stopped); only the
+///   leader writes the study's status (a stop asked of any daemon marks it `stopped`).
+extension StudyController {
+    /// The times of a shared run: the lease (leader and trials: a daemon silent this long is
+    /// taken as gone), the heartbeat and the reloads. `SWEEP_LEASE_SECONDS` sets the lease
+    /// (default 15 s); the heartbeat is a fifth of it.
+    public struct SharedTiming: Sendable, Equatable {
+        public var leaseSeconds: Double
+        public var heartbeat: Double { max(leaseSeconds / 5, 0.1) }
+        public var refresh: Double { min(1, heartbeat) }
+        public init(leaseSeconds: Double = 15) { self.leaseSeconds = leaseSeconds }
+
+        /// From `SWEEP_LEASE_SECONDS` (a positive number of seconds), else the default.
+        public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> SharedTiming {
+            guard let s = env["SWEEP_LEASE_SECONDS"].flatMap(Double.init), s > 0, s.isFinite else { return SharedTiming() }
+            return SharedTiming(leaseSeconds: s)
+        }
+    }
+
+    /// What a daemon's workers show Optuna as the trial's `sweep:worker`: `host:pid`.
+    var workerLabel: String { "\(owner.host):\(owner.pid)" }
+
+    /// How many WAITING trials the leader keeps: one more than the trials running in the study
+    /// (about one per worker of every daemon), at least `minQueue`.
+    static func queueDepth(runningInStudy: Int) -> Int { max(runningInStudy + 1, minQueue) }
+    static let minQueue = 2
+
+    // MARK: Beginning
+
+    /// `begin` of a shared run: tries to lead; never refuses (another daemon's lease makes this
+    /// one a worker of the study); re-runs nothing by itself (trials left RUNNING by a daemon
+    /// that died go back to WAITING when their heartbeats are stale).
+    func beginShared(owner: LeaseOwner, now: Date) throws {
+        self.owner = owner
+        startedAt = now; lastBeat = now; lastStopCheck = now; lastRefresh = now
+        leading = tryToLead()
+        if leading {
+            try store.updateStudy(id: study.id, trialsTotal: total, status: .running, runOptionsJSON: options.json,
+                                  spacePath: spec.absoluteFile, spaceText: spec.text)
+        }
+        try reload()
+        alreadyDone = finishedCount
+        observer?.started(study: study.name, total: total, already: finishedCount)
+    }
+
+    /// Takes the study's lease, or renews it; false when another live daemon holds it (one of
+    /// this host that ended is known dead: its lease is taken at once).
+    func tryToLead() -> Bool {
+        let dead = study.controllerOwner.flatMap { LeaseOwner(id: $0)?.isKnownDead == true ? $0 : nil }
+        do {
+            try store.claimStudy(id: study.id, owner: owner.id, leaseSeconds: sharedTiming.leaseSeconds, holderKnownDead: dead)
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// Reloads the study and its trials (every daemon writes them): the history, the counts,
+    /// the total, and which WAITING trials others enqueued (the leader adopts those).
+    func reload() throws {
+        if let s = try store.study(id: study.id) { study = s; total = max(total, s.trialsTotal) }
+        let stored = try store.trials(studyID: study.id)
+        guard stored.enumerated().allSatisfy({ $0.offset == $0.element.record.number }) else {
+            throw RuntimeFailure("study '\(study.name)': the store's trial numbers are not dense from 0")
+        }
+        records = stored.map(\.record)
+        counts = [:]; best = nil
+        for r in records { count(r) }
+        pending = stored.filter { $0.record.state == .waiting && !$0.ownedBySweep }
+        foreign = Set(stored.filter { $0.record.state == .running && !$0.ownedBySweep }.map(\.record.number))
+        waitingToClaim = stored.contains { $0.record.state == .waiting && $0.ownedBySweep }
+        idleUntilReload = false
+        if leading, try growTotalForWaitingTrials() { try store.updateStudy(id: study.id, trialsTotal: total) }
+    }
+
+    // MARK: Deciding
+
+    /// Whether every trial of the study is finished (nothing waits, nothing runs anywhere).
+    var studyComplete: Bool {
+        records.count - foreign.count >= total && records.allSatisfy { $0.state.isFinished || foreign.contains($0.number) }
+    }
+
+    /// `wantsTrial` of a shared run: a WAITING trial to claim, or (the leader) one to create.
+    func wantsSharedTrial(now: Date) -> Bool {
+        guard !stopping, failure == nil, !idleUntilReload, (counts[.fail] ?? 0) < maxFailures, earlyFailure == nil,
+              !pastDeadline(now) else { return false }
+        return waitingToClaim || (leading && (!pending.isEmpty || records.count - foreign.count < total))
+    }
+
+    /// `nextJob` of a shared run: the leader first tops its queue up; then any daemon claims the
+    /// lowest WAITING trial. nil (and no more asking until the next reload) when none waits or
+    /// the store cannot be reached.
+    func nextSharedJob(now: Date) -> TrialJob? {
+        do { return try claimJob(now: now) } catch {
+            storeTrouble = error
+            idleUntilReload = true
+            return nil
+        }
+    }
+
+    func claimJob(now: Date) throws -> TrialJob? {
+        if leading {
+            if let job = try adoptEnqueued(now: now) { return job }
+            try topUpQueue()
+        }
+        guard let t = try store.claimWaitingTrial(studyID: study.id, owner: owner.id, worker: workerLabel) else {
+            waitingToClaim = false
+            idleUntilReload = true
+            return nil
+        }
+        if t.record.number >= records.count { try reload() }
+        records[t.record.number] = TrialRecord(number: t.record.number, state: .running, params: t.record.params)
+        return job(id: t.trialID, number: t.record.number, seed: t.seed, values: t.record.params, configJSON: t.configJSON,
+                   attempt: t.attempts, now: now)
+    }
+
+    /// The leader runs a trial others enqueued (Optuna's form) itself: it completes its
+    /// parameters (`adopt`). nil when none is left.
+    func adoptEnqueued(now: Date) throws -> TrialJob? {
+        while !pending.isEmpty {
+            if let job = try adopt(enqueued: pending.removeFirst(), now: now) { return job }
+        }
+        return nil
+    }
+
+    /// Creates WAITING trials until the queue is `queueDepth` deep or the study holds its total.
+    func topUpQueue() throws {
+        let runningNow = records.filter { $0.state == .running }.count
+        var waiting = records.filter { $0.state == .waiting }.count
+        while waiting < Self.queueDepth(runningInStudy: runningNow) && records.count - foreign.count < total {
+            let number = records.count
+            // Queued trials are as good as running for the sampler (its constant liar).
+            let history = records.map { r in r.state == .waiting ? TrialRecord(number: r.number, state: .running, params: r.params) : r }
+            let values = sampler.suggest(space: spec.space, history: history, direction: direction, trialNumber: number, studySeed: spec.seed)
+            let seed = trialSeed(number)
+            do {
+                _ = try store.createWaitingTrial(studyID: study.id, params: storedParams(values), seed: seed,
+                                                 configJSON: try trialPayload(values, seed: seed), expectedNumber: number)
+            } catch is TrialNumberTaken {
+                try reload()   // another writer numbered it: take its trials in, then go on
+                continue
+            }
+            records.append(TrialRecord(number: number, state: .waiting, params: values))
+            waiting += 1
+            waitingToClaim = true
+        }
+    }
+
+    /// `tick` of a shared run: the heartbeat (lease, trials; the leader requeues stale trials,
+    /// the others try to lead), the reload, a stop asked through the store, results not yet
+    /// written, timeouts. A store error is met again at the next tick, never the run's end.
+    func sharedTick(now: Date) -> [JobAction] {
+        do {
+            if now.timeIntervalSince(lastBeat) >= sharedTiming.heartbeat {
+                try store.controllerHeartbeat(studyID: study.id, owner: owner.id, leaseSeconds: sharedTiming.leaseSeconds,
+                                              runningTrials: running.keys.sorted())
+                leading = tryToLead()
+                if leading { _ = try store.requeueStaleTrials(studyID: study.id, staleSeconds: sharedTiming.leaseSeconds) }
+                lastBeat = now
+            }
+            try retryUnwritten(now: now)
+            if now.timeIntervalSince(lastRefresh) >= sharedTiming.refresh {
+                try reload()
+                lastRefresh = now
+                if !stopping && study.status != .running { return requestStop(markStopped: true) }
+            }
+        } catch {
+            storeTrouble = error
+        }
+        return timedOut(now: now)
+    }
+
+    /// `isOver` of a shared run: nothing of this daemon's runs and the study is complete, stopped,
+    /// or this run stopped.
+    func isSharedRunOver(now: Date) -> Bool {
+        guard running.isEmpty, unwritten.isEmpty else { return false }
+        return stopping || failure != nil || studyComplete || study.status != .running
+            || (counts[.fail] ?? 0) >= maxFailures || earlyFailure != nil || pastDeadline(now)
+    }
+
+    /// `end` of a shared run: the leader writes the study's status (finished once every trial
+    /// is); any daemon marks it stopped on a user's stop; the lease is released.
+    func endShared(now: Date) {
+        do {
+            if leading {
+                if (counts[.fail] ?? 0) >= maxFailures && !studyComplete {
+                    stopReason = "\(counts[.fail] ?? 0) trials failed (max_failures: \(maxFailures)); see the reasons in the leaderboard"
+                }
+                let status: StudyStatus = stopping && !stopMarksStopped ? .running
+                    : stopping || stopReason != nil ? .stopped : studyComplete ? .finished : .running
+                try store.updateStudy(id: study.id, trialsTotal: total, status: status, stopReason: stopReason)
+                try store.releaseStudy(id: study.id, owner: owner.id)
+            } else if stopping && stopMarksStopped {
+                try store.updateStudy(id: study.id, status: .stopped)
+            }
+        } catch {
+            if failure == nil { failure = error }
+        }
+        study = (try? store.study(id: study.id)) ?? study
+    }
+
+    /// Writes the results whose write failed (a lost connection) again. Dropped: a trial taken
+    /// from this daemon meanwhile, and one already finished (the write that failed had committed
+    /// before its connection was cut).
+    func retryUnwritten(now: Date) throws {
+        while let (id, r, exit, tail) = unwritten.first {
+            let stored = try store.trial(studyID: study.id, number: r.number)
+            if let stored, stored.trialID == id, stored.record.state == .running, stored.owner == owner.id {
+                do { try finish(id, r, exit: exit, stderrTail: tail, now: now) } catch is TrialNotOwned {}
+            }
+            unwritten.removeFirst()
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import XCTest
+import SweepCore
+import SweepSearch
+import SweepStorage
+@testable import SweepRunner
+
+/// A study several daemons run (`StudyController.shared`) as tables of events → decisions: two
+/// controllers with different owners on one database (SQLite's writer transaction plays
+/// PostgreSQL's row locks), driven by the test, no process started. Leases and heartbeats are on
+/// the database's clock, so the tests wait real time (a lease of 1 s).
+final class SharedStudyDecisionTests: XCTestCase {
+    let a = LeaseOwner(host: "host-a", pid: 101, token: "1"), b = LeaseOwner(host: "host-b", pid: 202, token: "2")
+
+    func daemon(_ db: String, trials: Int, lease: Double = 2, body: String = "") throws -> StudyController {
+        let c = try commandStudy("shared", trials: trials, workers: 2, db: db, body)
+        c.shared = true
+        c.sharedTiming = .init(leaseSeconds: lease)
+        return c
+    }
+
+    /// A job's trial number, from its environment.
+    func number(_ job: TrialJob) -> Int { Int(job.env["SWEEP_TRIAL_NUMBER"]!)! }
+
+    func complete(_ c: StudyController, _ job: TrialJob, _ value: Double) throws {
+        XCTAssertEqual(try c.handle(job.id, .line(.final(value: value)), now: Date()), [])
+        XCTAssertEqual(try c.handle(job.id, .exited(.exited(code: 0), stderrTail: ""), now: Date()), [])
+    }
+
+    /// The leader samples into a short queue; both daemons claim from it; the budget is exact;
+    /// each trial says which daemon ran it; only the leader marks the study finished.
+    func testTheLeaderQueuesTrialsAndEveryDaemonRunsThem() throws {
+        let db = TempFolder.dir() + "/r.db"
+        let leader = try daemon(db, trials: 6), worker = try daemon(db, trials: 6)
+        XCTAssertEqual(try leader.begin(owner: a, now: Date()), [])
+        XCTAssertEqual(try worker.begin(owner: b, now: Date()), [])
+        XCTAssertTrue(leader.leading)
+        XCTAssertFalse(worker.leading)
+        XCTAssertFalse(worker.wantsTrial(now: Date()), "nothing waits yet, and a worker does not sample")
+        XCTAssertTrue(leader.wantsTrial(now: Date()))
+        let j0 = try XCTUnwrap(try leader.nextJob(now: Date()))
+        XCTAssertEqual(number(j0), 0)
+        // Queue: max(running + 1, 2) = 2 WAITING created; the leader took the first.
+        XCTAssertEqual(try leader.store.trials(studyID: leader.study.id).map(\.record.state), [.running, .waiting])
+        _ = try worker.tick(now: Date().addingTimeInterval(5))   // its next reload
+        XCTAssertTrue(worker.wantsTrial(now: Date()))
+        let j1 = try XCTUnwrap(try worker.nextJob(now: Date()))
+        XCTAssertEqual(number(j1), 1)
+        XCTAssertNil(try worker.nextJob(now: Date()))
+        XCTAssertFalse(worker.wantsTrial(now: Date()), "no asking again until the next reload")
+        var done = 0
+        var jobs = [(leader, j0), (worker, j1)]
+        while let (c, job) = jobs.popLast() {
+            try complete(c, job, Double(number(job)))
+            done += 1
+            for d in [leader, worker] {
+                _ = try d.tick(now: Date().addingTimeInterval(Double(5 * done)))
+                if d.wantsTrial(now: Date()), let next = try d.nextJob(now: Date()) { jobs.insert((d, next), at: 0) }
+            }
+        }
+        let trials = try leader.store.trials(studyID: leader.study.id)
+        XCTAssertEqual(trials.map(\.record.number), Array(0..<6))
+        XCTAssertEqual(trials.map(\.record.state), Array(repeating: .complete, count: 6))
+        XCTAssertEqual(trials.map(\.record.value), (0..<6).map(Double.init))
+        XCTAssertEqual(Set(trials.map(\.attempts)), [1])
+        XCTAssertEqual(Set(trials.compactMap(\.owner)), [a.id, b.id], "both daemons ran trials")
+        XCTAssertEqual(try leader.store.trialSystemAttributes(trialID: j1.id)[TrialAttribute.worker], "\"host-b:202\"")
+        for d in [worker, leader] {
+            _ = try d.tick(now: Date().addingTimeInterval(100))
+            XCTAssertTrue(try d.isOver(now: Date()))
+        }
+        worker.end(now: Date())
+        XCTAssertEqual(try leader.store.study(id: leader.study.id)?.status, .running, "a worker does not write the status")
+        leader.end(now: Date())
+        XCTAssertEqual(leader.study.status, .finished)
+        XCTAssertNil(leader.study.controllerOwner)
+    }
+
+    /// The leader dies holding a trial: once its lease and the trial's heartbeat are stale, the
+    /// other daemon leads, puts the trial back to WAITING and runs it again (same parameters and
+    /// seed, attempt 2); the dead daemon's late result is refused and changes nothing.
+    func testWhenTheLeaderDiesAnotherLeadsAndRunsItsTrialAgain() throws {
+        let db = TempFolder.dir() + "/r.db"
+        let dead = try daemon(db, trials: 2, lease: 1), survivor = try daemon(db, trials: 2, lease: 1)
+        _ = try dead.begin(owner: a, now: Date())
+        let lost = try XCTUnwrap(try dead.nextJob(now: Date()))
+        _ = try survivor.begin(owner: b, now: Date())
+        XCTAssertFalse(survivor.leading)
+        _ = try survivor.tick(now: Date().addingTimeInterval(1))
+        let other = try XCTUnwrap(try survivor.nextJob(now: Date()))
+        XCTAssertEqual(number(other), 1)
+        usleep(1_300_000)   // the dead daemon says nothing for longer than the lease
+        _ = try survivor.tick(now: Date().addingTimeInterval(2))   // heartbeat: it leads and requeues
+        XCTAssertTrue(survivor.leading)
+        XCTAssertEqual(try survivor.store.trial(studyID: survivor.study.id, number: 0)?.record.state, .waiting)
+        XCTAssertEqual(try survivor.store.trial(studyID: survivor.study.id, number: 1)?.record.state, .running,
+                       "its own trial heart-beats")
+        _ = try survivor.tick(now: Date().addingTimeInterval(3))
+        let again = try XCTUnwrap(try survivor.nextJob(now: Date()))
+        XCTAssertEqual(again.id, lost.id)
+        for key in ["SWEEP_PARAMS", "SWEEP_SEED", "SWEEP_TRIAL_NUMBER"] { XCTAssertEqual(again.env[key], lost.env[key], key) }
+        XCTAssertEqual(again.env["SWEEP_ATTEMPT"], "2")
+        // The dead daemon's job ends after all: its report kills nothing of the other's, its result is dropped.
+        XCTAssertEqual(try dead.handle(lost.id, .line(.report(step: 0, value: 9, extra: [:])), now: Date()), [.kill(lost.id)])
+        try complete(dead, lost, 99)
+        XCTAssertEqual(try survivor.store.trial(studyID: survivor.study.id, number: 0)?.record.state, .running)
+        try complete(survivor, again, 0.5)
+        try complete(survivor, other, 1.5)
+        let trials = try survivor.store.trials(studyID: survivor.study.id)
+        XCTAssertEqual(trials.map(\.record.value), [0.5, 1.5])
+        XCTAssertEqual(trials.map(\.attempts), [2, 1])
+        _ = try survivor.tick(now: Date().addingTimeInterval(10))
+        XCTAssertTrue(try survivor.isOver(now: Date()))
+        survivor.end(now: Date())
+        XCTAssertEqual(survivor.study.status, .finished)
+    }
+}
