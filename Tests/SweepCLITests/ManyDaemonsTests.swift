@@ -53,10 +53,13 @@ final class ManyDaemonsTests: XCTestCase {
             p.waitUntilExit()
         }
 
+        /// SIGTERM; a daemon that has not exited 30 s later is a failure (and is SIGKILLed).
         func terminate() {
             guard let p = process, p.isRunning else { return }
             kill(p.processIdentifier, SIGTERM)
-            p.waitUntilExit()
+            let deadline = Date().addingTimeInterval(30)
+            while p.isRunning && Date() < deadline { usleep(50_000) }
+            if p.isRunning { XCTFail("the daemon in \(dir) did not shut down"); killNine() }
         }
 
         deinit { killNine() }

@@ -57,10 +57,22 @@ struct PGSession {
         return try row.makeRandomAccess()[0].decode(T?.self)
     }
 
+    /// A statement that has not answered after this long is taken as a lost connection: the
+    /// connection is closed (the statement fails, `PGPool` reconnects and runs the transaction
+    /// again). Seen once after a server restart: a query on a connection the server had dropped
+    /// that never answered, holding its daemon's pool thread for good.
+    static let statementTimeout: Int64 = 20
+
     private func run(_ sql: String, _ arguments: [any PGArgument]) throws -> PostgresQueryResult {
         var bindings = PostgresBindings(capacity: arguments.count)
         for a in arguments { a.bind(into: &bindings) }
-        return try connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: bindings), logger: logger).wait()
+        let answer = connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: bindings), logger: logger)
+        let connection = self.connection
+        let timer = connection.eventLoop.scheduleTask(in: .seconds(Self.statementTimeout)) {
+            let closing: EventLoopFuture<Void> = connection.close(); _ = closing
+        }
+        answer.whenComplete { _ in timer.cancel() }
+        return try answer.wait()
     }
 
     /// `?` → `$1`, `$2`, ...
