@@ -143,12 +143,11 @@ public final class Daemon: @unchecked Sendable {
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: hbLogger))
         stateLock.withLock { self.group = group }
         let idle = config.idleTimeout.map { timeout in Task { [weak self] in await self?.watchIdle(timeout) } }
-        let discovery = shared ? Task { [weak self] in
-            while !Task.isCancelled {
-                try? await Task.sleep(nanoseconds: UInt64(Self.discoveryInterval * 1e9))
-                self?.recover()
-            }
-        } : nil
+        // Off Swift's cooperative threads: `recover` waits on the database.
+        let discovery = shared ? DispatchSource.makeTimerSource(queue: DispatchQueue(label: "sweep-discovery")) : nil
+        discovery?.schedule(deadline: .now() + Self.discoveryInterval, repeating: Self.discoveryInterval)
+        discovery?.setEventHandler { [weak self] in self?.recover() }
+        discovery?.resume()
         var apiFailure: (any Error)?
         do { try await group.run() } catch {
             logger.error("the API stopped", metadata: ["error": "\(error)"])

@@ -183,7 +183,12 @@ extension StudyController {
             if now.timeIntervalSince(lastRefresh) >= sharedTiming.refresh {
                 try reload()
                 lastRefresh = now
-                if !stopping && study.status != .running { return requestStop(markStopped: true) }
+                // Stopped (or finished) through the store, by a user or the leader: this run's end
+                // writes nothing of the study's status.
+                if !stopping && study.status != .running {
+                    stoppedThroughStore = true
+                    return requestStop(markStopped: false)
+                }
             }
         } catch {
             storeTrouble = error
@@ -194,7 +199,7 @@ extension StudyController {
     /// `isOver` of a shared run: nothing of this daemon's runs and the study is complete, stopped,
     /// or this run stopped.
     func isSharedRunOver(now: Date) -> Bool {
-        guard running.isEmpty, unwritten.isEmpty else { return false }
+        guard running.isEmpty, unwritten.isEmpty, unreported.isEmpty else { return false }
         return stopping || failure != nil || studyComplete || study.status != .running
             || (counts[.fail] ?? 0) >= maxFailures || earlyFailure != nil || pastDeadline(now)
     }
@@ -203,7 +208,9 @@ extension StudyController {
     /// is); any daemon marks it stopped on a user's stop; the lease is released.
     func endShared(now: Date) {
         do {
-            if leading {
+            if stoppedThroughStore {
+                if leading { try store.releaseStudy(id: study.id, owner: owner.id) }
+            } else if leading {
                 if (counts[.fail] ?? 0) >= maxFailures && !studyComplete {
                     stopReason = "\(counts[.fail] ?? 0) trials failed (max_failures: \(maxFailures)); see the reasons in the leaderboard"
                 }
@@ -224,6 +231,11 @@ extension StudyController {
     /// from this daemon meanwhile, and one already finished (the write that failed had committed
     /// before its connection was cut).
     func retryUnwritten(now: Date) throws {
+        while let (id, step, value) = unreported.first {
+            do { try store.reportIntermediate(trialID: id, step: step, value: value, owner: owner.id) } catch is TrialNotOwned {}
+            if let r = running[id] { records[r.number].intermediate[step] = value }
+            unreported.removeFirst()
+        }
         while let (id, r, exit, tail) = unwritten.first {
             let stored = try store.trial(studyID: study.id, number: r.number)
             if let stored, stored.trialID == id, stored.record.state == .running, stored.owner == owner.id {
@@ -233,3 +245,6 @@ extension StudyController {
         }
     }
 }
+
+/// A result not written because reports of its trial are still to be written (see `unreported`).
+struct StoreBehind: Error {}

@@ -86,8 +86,12 @@ public final class StudyController: @unchecked Sendable {
     /// Whether the last reload saw a WAITING trial to claim; whether to ask no more until the next.
     var waitingToClaim = false
     var idleUntilReload = false
+    /// Whether the run stops because the store says the study no longer runs.
+    var stoppedThroughStore = false
     /// Results whose write failed (the database unreachable), written again with the next ticks.
     var unwritten: [(Int64, RunningTrial, TrialExit, String)] = []
+    /// Reports whose write failed, likewise (trial id, step, value), written before any result.
+    var unreported: [(Int64, Int, Double)] = []
     /// The last store error a shared run met and will meet again at its next tick (for the log).
     public internal(set) var storeTrouble: (any Error)?
     /// The owner a shared run's trial writes are made as (nil: unchecked, one controller per study).
@@ -299,7 +303,8 @@ public final class StudyController: @unchecked Sendable {
                 running[id] = nil
                 return [.kill(id)]
             } catch where shared {
-                storeTrouble = error   // the database is unreachable: the decision waits for the next report
+                storeTrouble = error   // the database is unreachable: written again with the next ticks
+                unreported.append((id, step, value))
                 return []
             }
             records[r.number].intermediate[step] = value
@@ -323,6 +328,8 @@ public final class StudyController: @unchecked Sendable {
         case .exited(let exit, let tail):
             running[id] = nil
             do {
+                // After its reports: a result whose reports are not all written waits for them.
+                if shared && unreported.contains(where: { $0.0 == id }) { throw StoreBehind() }
                 try finish(id, r, exit: exit, stderrTail: tail, now: now)
             } catch is TrialNotOwned {
             } catch where shared {

@@ -57,22 +57,13 @@ struct PGSession {
         return try row.makeRandomAccess()[0].decode(T?.self)
     }
 
-    /// A statement that has not answered after this long is taken as a lost connection: the
-    /// connection is closed (the statement fails, `PGPool` reconnects and runs the transaction
-    /// again). Seen once after a server restart: a query on a connection the server had dropped
-    /// that never answered, holding its daemon's pool thread for good.
-    static let statementTimeout: Int64 = 20
-
     private func run(_ sql: String, _ arguments: [any PGArgument]) throws -> PostgresQueryResult {
         var bindings = PostgresBindings(capacity: arguments.count)
         for a in arguments { a.bind(into: &bindings) }
-        let answer = connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: bindings), logger: logger)
         let connection = self.connection
-        let timer = connection.eventLoop.scheduleTask(in: .seconds(Self.statementTimeout)) {
+        return try PGPool.wait(connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: bindings), logger: logger)) {
             let closing: EventLoopFuture<Void> = connection.close(); _ = closing
         }
-        answer.whenComplete { _ in timer.cancel() }
-        return try answer.wait()
     }
 
     /// `?` → `$1`, `$2`, ...
@@ -184,7 +175,25 @@ final class PGPool: @unchecked Sendable {
 
     private func connect() throws -> PostgresConnection {
         condition.lock(); nextID += 1; let id = nextID; condition.unlock()
-        return try PostgresConnection.connect(on: group.next(), configuration: configuration, id: id, logger: logger).wait()
+        return try Self.wait(PostgresConnection.connect(on: group.next(), configuration: configuration, id: id, logger: logger)) {}
+    }
+
+    /// How long a statement or a connection attempt is waited for: past it the connection is
+    /// taken as lost (closed, `PGTimeout`; `transaction` reconnects and runs again). Seen after a
+    /// server restart: a query on a connection the server had dropped never answered, holding
+    /// its daemon's pool thread for good.
+    static let answerTimeout: Double = 10
+
+    /// The future's value, or `PGTimeout` (after `onTimeout`) when it takes longer than `answerTimeout`.
+    static func wait<T>(_ future: EventLoopFuture<T>, onTimeout: () -> Void) throws -> T {
+        let done = DispatchSemaphore(value: 0)
+        let box = ResultBox<T>()
+        future.whenComplete { r in box.set(r); done.signal() }
+        guard done.wait(timeout: .now() + answerTimeout) == .success else {
+            onTimeout()
+            throw PGTimeout()
+        }
+        return try box.get()!.get()
     }
 
     private func give(_ c: PostgresConnection) {
@@ -212,11 +221,24 @@ final class PGPool: @unchecked Sendable {
             default: return false
             }
         }
-        return error is ChannelError || error is IOError || error is NIOConnectionError
+        return error is ChannelError || error is IOError || error is NIOConnectionError || error is PGTimeout
     }
 
     /// A deadlock victim or a serialization failure: running the transaction again succeeds.
     static func isTransient(_ error: any Error) -> Bool {
         ["40P01", "40001"].contains(sqlState(error) ?? "")
     }
+}
+
+/// A statement or connection attempt the server did not answer in `PGPool.answerTimeout`.
+struct PGTimeout: Error, CustomStringConvertible {
+    var description: String { "the PostgreSQL server did not answer in \(Int(PGPool.answerTimeout)) s" }
+}
+
+/// The result of a future, handed from its event loop to the waiting thread.
+private final class ResultBox<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var result: Result<T, any Error>?
+    func set(_ r: Result<T, any Error>) { lock.withLock { result = r } }
+    func get() -> Result<T, any Error>? { lock.withLock { result } }
 }
