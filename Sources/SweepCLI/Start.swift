@@ -102,7 +102,7 @@ func runSearch(spec: StudySpec, options: RunOptions) throws {
     let stored = try controller.store.trials(studyID: controller.study.id)
     stopper.cancel()
     progress.finish()
-    let board = Leaderboard(trials: stored, space: spec.space, direction: spec.objective.direction)
+    let board = Leaderboard(trials: stored, space: spec.space, study: controller.study)
     let elapsed = Date().timeIntervalSince(began)
     let finished = controller.trialsFinished
     if finished > 0 {

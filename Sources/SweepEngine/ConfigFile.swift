@@ -18,10 +18,11 @@ import SweepData
 /// ```
 /// The output layer (one unit per class, or one for regression) is appended by the engine.
 public enum ConfigFile {
-    /// Top-level keys of the file. `objective`, `search`, `sampler`, `scheduler`, `budget`,
-    /// `command`, `env` and `env_keep` belong to searches; a plain training run reads but does not use them.
-    public static let topKeys = ["name", "seed", "dataset", "model", "training", "compression", "objective", "search", "sampler", "scheduler", "budget",
-                                 "command", "env", "env_keep"]
+    /// Top-level keys of the file. `objective`, `constraints`, `search`, `sampler`, `scheduler`,
+    /// `budget`, `command`, `env` and `env_keep` belong to searches; a plain training run reads but
+    /// does not use them.
+    public static let topKeys = ["name", "seed", "dataset", "model", "training", "compression", "objective", "constraints", "search",
+                                 "sampler", "scheduler", "budget", "command", "env", "env_keep"]
 
     public static func load(path: String, overrides: [String] = []) throws -> TrialConfig {
         guard let data = FileManager.default.contents(atPath: path) else {

@@ -84,6 +84,13 @@ public struct FinalReport: Codable, Equatable, Sendable {
         for (k, v) in optional { if let v, v.isFinite { m[k] = v } }
         return m
     }
+
+    /// Every name `metrics` may hold (which ones a run has depends on its task and compression).
+    public static let metricNames = [
+        "parameters", "model_bytes", "latency_ms", "sparsity", "test_loss", "test_accuracy", "test_rmse",
+        "int8_test_loss", "int8_test_accuracy", "int8_test_rmse", "int8_val_loss", "int8_val_accuracy", "int8_val_rmse",
+        "fp32_model_bytes", "fp32_latency_ms",
+    ]
 }
 
 /// The median wall time of a forward pass: a few unmeasured runs, then at least 11 and at most

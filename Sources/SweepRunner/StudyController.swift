@@ -82,6 +82,8 @@ public final class StudyController: @unchecked Sendable {
         var finalValue: Double?
         /// The numeric extra keys of the final line (`TrialLine.final`).
         var metrics: [String: Double] = [:]
+        /// The numeric extra keys of the last epoch report (objectives reported per epoch only).
+        var lastReport: [String: Double] = [:]
         var violation: String?
         var pruned = false
         var timedOut = false
@@ -110,7 +112,7 @@ public final class StudyController: @unchecked Sendable {
         } else {
             try StudyName.check(name, file: options.studyName == nil ? spec.file : nil, field: options.studyName == nil ? "name" : "--study")
             try spec.checkSteps()   // a new study (an API submission; the CLI checked before)
-            study = try self.store.createStudy(name: name, direction: spec.objective.direction, metric: spec.objective.metric,
+            study = try self.store.createStudy(name: name, directions: spec.directions, metrics: spec.metrics,
                                                spacePath: spec.absoluteFile,
                                                spaceText: spec.text, samplerJSON: Self.json(spec.sampler),
                                                schedulerJSON: Self.json(spec.scheduler), seed: spec.seed, trialsTotal: total,
@@ -125,6 +127,15 @@ public final class StudyController: @unchecked Sendable {
     }
 
     var direction: Direction { spec.objective.direction }
+
+    /// The sampler's proposal for trial `number` from `history`: with several objectives or
+    /// constraints through `MultiObjectiveSampler` (`StudySpec` refuses the samplers that are not).
+    func suggest(history: [TrialRecord], number: Int) -> [String: Double] {
+        if let mo = sampler as? MultiObjectiveSampler, spec.isMultiObjective || !spec.constraints.isEmpty {
+            return mo.suggest(space: spec.space, history: history, directions: spec.directions, trialNumber: number, studySeed: spec.seed)
+        }
+        return sampler.suggest(space: spec.space, history: history, direction: direction, trialNumber: number, studySeed: spec.seed)
+    }
 
     // MARK: Beginning and ending a run
 
@@ -263,12 +274,30 @@ public final class StudyController: @unchecked Sendable {
     func handle(_ id: Int64, _ event: TrialEvent, now: Date) throws -> [JobAction] {
         guard var r = running[id] else { return [] }
         switch event {
-        case .line(.report(let step, let value, _)):
+        case .line(.report(let step, let reported, let extra)):
             // Reports a stopped trial printed before the stop reached it are not its results.
             if r.pruned || stopping { return [] }
+            let (first, all) = ObjectiveValues.report(value: reported, extra: extra, objectives: spec.objectives)
+            guard let value = first else {
+                if r.violation == nil {
+                    running[id]!.violation = "reported step \(step) without the objective '\(spec.objective.metric)' (a \"value\", or \"values\": {\"\(spec.objective.metric)\": ...})"
+                }
+                return [.kill(id)]
+            }
+            running[id]!.lastReport = extra
             try store.reportIntermediate(trialID: id, step: step, value: value)
             records[r.number].intermediate[step] = value
-            let decision = scheduler.decide(trial: records[r.number], all: records, direction: direction, studySeed: spec.seed)
+            if spec.isMultiObjective, let all {
+                records[r.number].intermediateValues[step] = all
+                try store.setTrialSystemAttribute(trialID: id, key: TrialAttribute.intermediateValues,
+                                                  valueJSON: TrialAttribute.intermediateValuesJSON(records[r.number].intermediateValues))
+            }
+            let decision: Decision
+            if spec.isMultiObjective, let asha = scheduler as? ASHAScheduler {
+                decision = asha.decide(trial: records[r.number], all: records, directions: spec.directions, studySeed: spec.seed)
+            } else {
+                decision = scheduler.decide(trial: records[r.number], all: records, direction: direction, studySeed: spec.seed)
+            }
             // `.pause` and `.exploit` stop the trial too until the controller runs paused and
             // exploiting trials (the factory offers no scheduler that returns them yet).
             if decision != .continue {

@@ -114,7 +114,13 @@ extension StudySpec {
         var node: ConfigTree? = template
         var best = template.line
         for part in key.split(separator: ".") {
-            guard case .map(let pairs, _)? = node, let next = pairs.first(where: { $0.key == part })?.value else { break }
+            let next: ConfigTree?
+            switch node {
+            case .map(let pairs, _)?: next = pairs.first { $0.key == part }?.value
+            case .list(let items, _)?: next = Int(part).flatMap { items.indices.contains($0) ? items[$0] : nil }   // list items by index
+            default: next = nil
+            }
+            guard let next else { break }
             node = next
             best = next.line ?? best
         }

@@ -48,9 +48,11 @@ public protocol TrialStore: AnyObject, Sendable {
 
     // MARK: Studies
 
-    /// Creates a study: Optuna's study and direction rows, its metric name (as Optuna's
-    /// `study.set_metric_names` stores it) and Sweep's row, status `running`.
-    func createStudy(name: String, direction: Direction, metric: String, spacePath: String, spaceText: String,
+    /// Creates a study: Optuna's study and a direction row per objective (`objective` 0, 1, ...),
+    /// its metric names (as Optuna's `study.set_metric_names` stores them) and Sweep's row (whose
+    /// `metric` is the first), status `running`. `directions` and `metrics` have the same count,
+    /// at least one.
+    func createStudy(name: String, directions: [Direction], metrics: [String], spacePath: String, spaceText: String,
                      samplerJSON: String, schedulerJSON: String, seed: UInt64, trialsTotal: Int, maxEpochs: Int?) throws -> StudyRecord
 
     /// The Sweep study with this name (studies Optuna created in the same database are not Sweep's).
@@ -112,11 +114,15 @@ public protocol TrialStore: AnyObject, Sendable {
     /// A FAIL trial's reason is also its user attribute `fail_reason`, where Optuna and
     /// optuna-dashboard show it.
     ///
-    /// `value` is the objective of a COMPLETE trial; a missing or NaN one makes the trial FAIL (as
-    /// Optuna does). It is not used for PRUNED (the last reported value is stored, unless NaN, as
-    /// Optuna does) nor for FAIL (no value). Returns the state stored.
+    /// `values` are the objectives of a COMPLETE trial, one per study direction (Optuna's
+    /// `trial_values` by objective index); missing ones, a wrong count or a NaN make the trial FAIL
+    /// (as Optuna does). They are not used for PRUNED (a study of one objective stores the last
+    /// reported value, unless NaN, as Optuna does; one of several stores none, as Optuna has no
+    /// reports then) nor for FAIL (no value). `constraints`, when given, are stored as Optuna's
+    /// constrained samplers store them: the trial system attribute `constraints`, a JSON list
+    /// whose values are at most 0 when they hold. Returns the state stored.
     @discardableResult
-    func finishTrial(trialID: Int64, state: TrialState, value: Double?, exitStatus: Int32?, reason: String?,
+    func finishTrial(trialID: Int64, state: TrialState, values: [Double]?, constraints: [Double]?, exitStatus: Int32?, reason: String?,
                      stderrTail: String?, epochsRun: Int?, durationSeconds: Double?, artifactDir: String?) throws -> TrialState
 
     /// Puts a running trial back to WAITING, to be run again later with the same number,
@@ -273,6 +279,21 @@ extension TrialStore {
     }
 
     public func restartTrial(trialID: Int64) throws { try restartTrial(trialID: trialID, workerPID: nil) }
+
+    /// Creates a study of one objective.
+    public func createStudy(name: String, direction: Direction, metric: String, spacePath: String, spaceText: String,
+                            samplerJSON: String, schedulerJSON: String, seed: UInt64, trialsTotal: Int, maxEpochs: Int?) throws -> StudyRecord {
+        try createStudy(name: name, directions: [direction], metrics: [metric], spacePath: spacePath, spaceText: spaceText,
+                        samplerJSON: samplerJSON, schedulerJSON: schedulerJSON, seed: seed, trialsTotal: trialsTotal, maxEpochs: maxEpochs)
+    }
+
+    /// Ends a running trial of a study of one objective (`value`: its objective), without constraints.
+    @discardableResult
+    public func finishTrial(trialID: Int64, state: TrialState, value: Double?, exitStatus: Int32?, reason: String?,
+                            stderrTail: String?, epochsRun: Int?, durationSeconds: Double?, artifactDir: String?) throws -> TrialState {
+        try finishTrial(trialID: trialID, state: state, values: value.map { [$0] }, constraints: nil, exitStatus: exitStatus,
+                        reason: reason, stderrTail: stderrTail, epochsRun: epochsRun, durationSeconds: durationSeconds, artifactDir: artifactDir)
+    }
 }
 
 /// Keys of the trial system attributes Sweep writes (Optuna shows them in `system_attrs`).
@@ -280,6 +301,24 @@ public enum TrialAttribute {
     /// The epoch whose checkpoint the trial's last attempt continued from (a JSON integer;
     /// absent when it started from the beginning).
     public static let resumedFromEpoch = "sweep:resumed_from_epoch"
+
+    /// Every objective's value at each reported step, in a study of several objectives (Optuna's
+    /// `trial_intermediate_values` holds one value per step: the first objective's): a JSON object
+    /// of steps to lists, `{"1": [0.91, 5120.0], ...}`, read back as `TrialRecord.intermediateValues`.
+    public static let intermediateValues = "sweep:intermediate_values"
+    public static func intermediateValuesJSON(_ v: [Int: [Double]]) -> String {
+        "{" + v.keys.sorted().map { "\"\($0)\": " + OptunaEncoding.jsonNumbers(v[$0]!) }.joined(separator: ", ") + "}"
+    }
+    /// Reads `intermediateValuesJSON`'s form (entries that are not a step and a list of numbers are left out).
+    static func intermediateValues(json: String) -> [Int: [Double]] {
+        var out: [Int: [Double]] = [:]
+        for entry in json.split(separator: "]") {
+            let parts = entry.split(separator: "[", maxSplits: 1)
+            guard parts.count == 2, let step = Int(parts[0].filter(\.isNumber)), let xs = OptunaEncoding.numbers("[" + parts[1] + "]") else { continue }
+            out[step] = xs
+        }
+        return out
+    }
 
     /// The user attributes of a finished trial's metrics (the numeric extra keys of its final
     /// protocol line): `sweep:metric:NAME` → the number as JSON (Optuna shows them in `user_attrs`).
