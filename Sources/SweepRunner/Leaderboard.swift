@@ -23,8 +23,9 @@ public struct Leaderboard {
         public var curve: [Int: Double] = [:]
         /// The metrics the trial reported with its final value (`TrialAttribute.metrics`), when loaded.
         public var metrics: [String: Double] = [:]
-        /// Several objectives: every objective's value, the trial's front (0 first) and whether it
-        /// is on the Pareto front of the feasible trials; its constraint values (at most 0: holds).
+        /// Several objectives: every objective's value (a pruned trial's last report of them all),
+        /// the trial's front (0 first) and whether it is on the Pareto front of the feasible
+        /// trials; its constraint values (at most 0: holds).
         public var values: [Double]? = nil
         public var front: Int? = nil
         public var pareto = false
@@ -86,7 +87,8 @@ public struct Leaderboard {
                           epochs: t.epochsRun ?? (t.record.intermediate.keys.max() ?? 0), duration: t.durationSeconds,
                           state: t.record.state, reason: t.reason, curve: t.record.intermediate)
             if several {
-                row.values = t.record.values
+                // A pruned trial's last report of every objective, when it reported them all.
+                row.values = t.record.values ?? (t.record.state == .pruned ? t.record.intermediateValues.max { $0.key < $1.key }?.value : nil)
                 row.front = front[t.record.number]
                 row.pareto = row.front == 0 && t.record.violation == 0
             }

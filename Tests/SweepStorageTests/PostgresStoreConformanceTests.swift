@@ -47,7 +47,7 @@ final class PostgresStoreConformanceTests: TrialStoreConformance {
     override func testAFinishedTrialNeverChanges() throws { try super.testAFinishedTrialNeverChanges() }
     override func testRequeueKeepsTheTrialAndRestartRunsItAgain() throws { try super.testRequeueKeepsTheTrialAndRestartRunsItAgain() }
     override func testSeveralObjectivesAreStoredAsOptunaStoresThem() throws { try super.testSeveralObjectivesAreStoredAsOptunaStoresThem() }
-    override func testEveryObjectivesReportsAndOptunasConstraintsReadBack() throws { try super.testEveryObjectivesReportsAndOptunasConstraintsReadBack() }
+    override func testPerEpochVectorsAndOptunasConstraintFormsReadBack() throws { try super.testPerEpochVectorsAndOptunasConstraintFormsReadBack() }
     override func testOneControllerPerStudy() throws { try super.testOneControllerPerStudy() }
     override func testALeaseExpiresUnlessRenewed() throws { try super.testALeaseExpiresUnlessRenewed() }
     override func testAHolderThisHostKnowsIsDeadIsTakenOverAtOnce() throws { try super.testAHolderThisHostKnowsIsDeadIsTakenOverAtOnce() }

@@ -371,7 +371,7 @@ class TrialStoreConformance: StoreFixtureCase {
         XCTAssertEqual(t[4].record.intermediate, [1: 0.5])
     }
 
-    func testEveryObjectivesReportsAndOptunasConstraintsReadBack() throws {
+    func testPerEpochVectorsAndOptunasConstraintFormsReadBack() throws {
         let study = try makeStudy(store)
         let id = try newTrial(store, study).trialID
         try store.reportIntermediate(trialID: id, step: 1, value: 0.5)
