@@ -22,7 +22,7 @@ import SweepSearch
 ///   nothing; `retryFailedTrials` queues each failed trial once.
 /// - **What never changes.** A trial's number, parameters, seed and configuration once created
 ///   (or adopted); a finished trial (COMPLETE, PRUNED, FAIL): write methods refuse it, but for
-///   `recordArtifacts`, which changes only Sweep's row. A study's name, direction, metric,
+///   `recordArtifacts`, which changes only Sweep's row. A study's name, directions, metrics,
 ///   sampler, scheduler and seed (only its trial total, status, run options, stop reason and
 ///   search-space file change, through `updateStudy`).
 /// - **Trial numbers** are Optuna's: the count of earlier trials in the study, assigned inside the
@@ -30,9 +30,11 @@ import SweepSearch
 ///   (Optuna's own included). A study's trials are never deleted but with the study (an
 ///   interrupted trial goes back to WAITING; a retried one stays FAIL beside its retry), so they
 ///   stay dense. Reads return trials by number.
-/// - **Values** follow Optuna: an infinity or NaN is stored as NULL plus its type and read back as
-///   itself; a COMPLETE trial whose value is NaN or missing is stored as FAIL; a PRUNED trial's
-///   value is its last reported one (unless NaN). Times are UTC in Optuna's datetime text.
+/// - **Values** follow Optuna: one per objective (`trial_values` by objective index); an infinity
+///   or NaN is stored as NULL plus its type and read back as itself; a COMPLETE trial whose values
+///   are missing, of the wrong count or NaN is stored as FAIL; a PRUNED trial of one objective
+///   keeps its last reported value (unless NaN), one of several none. Constraints are Optuna's
+///   trial system attribute `constraints`. Times are UTC in Optuna's datetime text.
 /// - **One controller per study.** `claimStudy` makes one process the study's controller through a
 ///   lease (an owner id and an expiry on the database's clock, so hosts' clocks do not matter); a
 ///   second owner is refused while the lease runs, and takes it over once it expired or when the
