@@ -4,9 +4,11 @@ bench/many-daemons.sh. Same parameters and trivial objective as bench/spaces/tri
 usage:
   optuna_many.py throughput PROCS TRIALS URL SAMPLER   # PROCS processes share one study until
                                                        # TRIALS are complete; prints trials/s
-  optuna_many.py latency PROCS HISTORY URL SAMPLER     # a study holding HISTORY complete trials;
-                                                       # PROCS processes ask+suggest+tell for a few
-                                                       # seconds; prints the median ask+suggest time
+  optuna_many.py latency PROCS[,PROCS...] HISTORY URL SAMPLER
+                                                       # a study holding HISTORY complete trials
+                                                       # (written once); for each PROCS, that many
+                                                       # processes ask+suggest+tell for 10 s; prints
+                                                       # the median ask+suggest time
 URL is a SQLAlchemy URL (postgresql+psycopg://user:password@host:port/db).
 """
 import multiprocessing as mp
@@ -58,11 +60,12 @@ def latency_worker(url, study_name, sampler_name, seed, seconds, out):
 
 
 def main():
-    mode, procs, count, url, sampler_name = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
-    name = f"{mode}-{procs}-{count}-{time.time_ns()}"
+    mode, procs_list, count, url, sampler_name = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+    name = f"{mode}-{procs_list}-{count}-{time.time_ns()}"
     study = optuna.create_study(study_name=name, storage=url)
     ctx = mp.get_context("spawn")
     if mode == "throughput":
+        procs = int(procs_list)
         start = time.perf_counter()
         ps = [ctx.Process(target=throughput_worker, args=(url, name, sampler_name, i, count)) for i in range(procs)]
         for p in ps:
@@ -79,15 +82,17 @@ def main():
             params = {k: rng.sample_independent(study, None, k, d) for k, d in DISTRIBUTIONS.items()}
             history.append(optuna.trial.create_trial(params=params, distributions=DISTRIBUTIONS, value=params["x"]))
         study.add_trials(history)
-        out = ctx.Queue()
-        ps = [ctx.Process(target=latency_worker, args=(url, name, sampler_name, i, 10.0, out)) for i in range(procs)]
-        for p in ps:
-            p.start()
-        times = [t for _ in ps for t in out.get()]
-        for p in ps:
-            p.join()
-        print(f"optuna {sampler_name}, {procs} processes, {count} trials stored: one suggestion (ask + 4 suggests) "
-              f"median {statistics.median(times) * 1000:.1f} ms over {len(times)}")
+        for procs in map(int, procs_list.split(",")):
+            stored = len(study.get_trials(deepcopy=False))
+            out = ctx.Queue()
+            ps = [ctx.Process(target=latency_worker, args=(url, name, sampler_name, i, 10.0, out)) for i in range(procs)]
+            for p in ps:
+                p.start()
+            times = [t for _ in ps for t in out.get()]
+            for p in ps:
+                p.join()
+            print(f"optuna {sampler_name}, {procs} processes, {stored} trials stored: one suggestion (ask + 4 suggests) "
+                  f"median {statistics.median(times) * 1000:.1f} ms over {len(times)}")
 
 
 if __name__ == "__main__":
