@@ -47,7 +47,7 @@ extension StudyController {
 
     func newTrial(now: Date) throws -> TrialJob? {
         let number = records.count
-        let values = sampler.suggest(space: spec.space, history: records, direction: direction, trialNumber: number, studySeed: spec.seed)
+        let values = sampler.suggest(space: spec.space, history: samplerHistory, direction: direction, trialNumber: number, studySeed: spec.seed)
         let seed = trialSeed(number)
         let configJSON = try trialPayload(values, seed: seed)
         let id: Int64
@@ -86,7 +86,7 @@ extension StudyController {
         if problem == nil {
             do {
                 let fixed = try EnqueuedParams.resolve(given.values, space: spec.space)
-                let others = records.filter { $0.number != number }
+                let others = samplerHistory.filter { $0.number != number }
                 let proposal = sampler.suggest(space: spec.space, history: others, direction: direction, trialNumber: number, studySeed: spec.seed)
                 var rng = SweepRandom(seed: SeedSequence.derive(seed, SeedSequence.label("enqueued")))
                 values = EnqueuedParams.complete(fixed, proposal: proposal, space: spec.space, rng: &rng)
