@@ -9,7 +9,7 @@ struct Fork: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Start a new study from a stored one: its space changed by --set or --file, its history warm-started from the parent's trials.",
         discussion: """
-            The parent's search-space file as stored (with its --set overrides, sampler, scheduler and seed) is \
+            The parent's search-space file as stored (with its --set overrides, sampler and scheduler) is \
             changed by --set, or replaced by --file; the parent's trials that fit the new space are the new \
             study's prior observations (as with `sweep start --warm-start PARENT`). The parent is not changed.
             """)
@@ -21,6 +21,8 @@ struct Fork: ParsableCommand {
     @Option(help: ArgumentHelp("A search-space file to use instead of the parent's (with --set applied to it).", valueName: "space.yaml"))
     var file: String?
     @Option(parsing: .unconditional, help: "Total trials of the new study (default: the file's budget).") var trials: Int?
+    @Option(help: "The new study's seed (default: one derived from the parent's seed and the new name, so the fork's random draws are not the parent's).")
+    var seed: UInt64?
     @Flag(help: "Submit the search to the daemon and return at once with the study name.") var detach = false
     @Flag(help: "Run the search in this process (no daemon); Ctrl-C stops it.") var foreground = false
     @OptionGroup var store: StoreOptions
@@ -44,7 +46,7 @@ struct Fork: ParsableCommand {
         let allOverrides = file == nil ? definition.options.overrides + overrides : overrides
         var spec = try file.map { try StudySpec.load(path: $0, overrides: overrides) }
             ?? StudySpec.parse(record.spaceText, file: record.spacePath, overrides: allOverrides)
-        if file == nil { spec.seed = record.seed }
+        spec.seed = seed ?? SeedSequence.derive(record.seed, SeedSequence.label("fork"), SeedSequence.label(child))
         // How the parent ran: its flags, so the fork searches the same way (the daemon parses the text again).
         var args = [spec.file, "--study", child, "--warm-start", parent, "--db", store.db]
         let o = definition.options

@@ -119,6 +119,7 @@ final class WarmStartCLITests: XCTestCase {
         let options = try Self.runOptions(db, "digits-small-fork")
         XCTAssertEqual((options["warm_start"] as? [String: Any])?["studies"] as? [String], ["digits-small"])
         XCTAssertEqual(options["overrides"] as? [String], ["training.learning_rate.float=[1.0e-4, 3.0e-1]"])
+        XCTAssertNotEqual(options["seed"] as? UInt64, 5, "a seed of its own, derived from the parent's and the name")
         let check = try CLI.run(["status", "digits-small-fork", "--db", db], cwd: dir)
         XCTAssertEqual(check.status, 0, check.stderr)
         XCTAssertEqual(try CLI.leaderboard(db, ["digits-small"]).count, parentRows.count, "the parent is untouched")

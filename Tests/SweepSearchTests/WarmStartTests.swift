@@ -70,7 +70,8 @@ final class WarmStartTests: XCTestCase {
         let gp = GPSampler(candidates: 256)
         let startup = gp.suggest(space: s, history: [], direction: .minimize, trialNumber: 0, studySeed: 4)
         let cold = gp.suggest(space: s, history: Array(priors.prefix(1)), direction: .minimize, trialNumber: 0, studySeed: 4)
-        XCTAssertEqual(cold, startup, "one prior: not enough to fit, still the start-up point")
+        XCTAssertEqual(cold, gp.suggest(space: s, history: [], direction: .minimize, trialNumber: 1, studySeed: 4),
+                       "one prior: not enough to fit, the start-up sequence's next point")
         let warm = gp.suggest(space: s, history: priors, direction: .minimize, trialNumber: 0, studySeed: 4)
         XCTAssertNotEqual(warm, startup)
         XCTAssertLessThan(abs(warm["x"]! - 0.7), 0.15, "the GP's first trial is model-based: \(warm)")
