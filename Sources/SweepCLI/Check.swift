@@ -17,12 +17,14 @@ struct Check: ParsableCommand {
     var overrides: [String] = []
     @Option(help: "Where data sets live (default: $SWEEP_DATA_DIR, else the user cache dir).") var dataDir: String?
     @Flag(help: "JSON output.") var json = false
+    @OptionGroup var store: StoreOptions
 
     func run() throws {
         let spec = try StudySpec.load(path: space, overrides: overrides)
         try spec.preflight()
         let (sampler, _) = try spec.makeSearchComponents()   // as StudyController.init builds them
-        let data = try spec.inspectData(dataDir: absolute(DataDirectory.resolve(dataDir)))
+        let data = try spec.inspectData(dataDir: absolute(DataDirectory.resolve(dataDir)),
+                                        weights: transferWeights(db: store.db, baseDir: (spec.absoluteFile as NSString).deletingLastPathComponent))
         if json {
             print(try Self.json(spec, resolvedSampler: sampler.name, data: data))
         } else {

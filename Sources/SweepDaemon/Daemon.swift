@@ -399,6 +399,7 @@ public final class Daemon: @unchecked Sendable {
                                  dbPath: paths.db, trialExecutable: config.trialExecutable, memoryMB: r.memoryMB)
         options.environment = r.env
         options.workDir = r.workDir
+        options.warmStart = r.warmStart.map { WarmStart.Selection(studies: $0) }
         try options.keepEnvironment(spec.envKeep, from: r.env ?? [:], file: r.spacePath)
         let name = r.study ?? spec.name
         if let existing = try store.study(named: name), existing.isRunning() {

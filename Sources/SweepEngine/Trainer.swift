@@ -128,6 +128,8 @@ public final class Trainer {
     /// The weights held at zero since pruning (`CompressionSpec.Prune`), and the epoch it happened after.
     public private(set) var pruningMask: PruningMask?
     public private(set) var prunedAfterEpoch: Int?
+    /// The parameters of the layers frozen after a transfer (`WeightTransfer`), put back after every step.
+    public private(set) var frozen: FrozenWeights?
     /// The int8 model, once `finish` has quantized the trained one (`CompressionSpec.Quantize.int8`).
     public private(set) var quantized: QuantizedNetwork?
     let evalBatch = 256
@@ -147,6 +149,7 @@ public final class Trainer {
         let layers = try NetworkBuilder.build(config.layers, input: splits.train.sampleShape, outputs: outputs, file: file)
         network = Network(layers: layers, inputShape: splits.train.sampleShape, precision: t.precision ?? .fp32)
         network.initialize(seed: config.seed, scheme: config.initialization)
+        if let t = config.transfer { frozen = try WeightTransfer.load(t, into: network, layers: config.layers, file: file) }
         network.prepare(maxBatch: max(t.batchSize, evalBatch))
         optimizer = Optimizer(t, parameterCount: network.parameterCount)
         batchLabels = [Int32](repeating: 0, count: network.maxBatch)
@@ -213,6 +216,7 @@ public final class Trainer {
                 if let c = t.clipNorm { Optimizer.clip(network.grads.pointer, count: network.parameterCount, maxNorm: c) }
                 lr = finetuning ? t.learningRate / 10 : LearningRateSchedule.rate(t, epoch: Double(epoch) + Double(s) / Double(steps))
                 optimizer.step(network.params.pointer, network.grads.pointer, learningRate: lr)
+                frozen?.apply(network.params.pointer)
                 pruningMask?.apply(network.params.pointer)
             }
         }

@@ -47,7 +47,7 @@ extension StudyController {
 
     func newTrial(now: Date) throws -> TrialJob? {
         let number = records.count
-        let values = suggest(history: records, number: number)
+        let values = suggest(history: samplerHistory, number: number)
         let seed = trialSeed(number)
         let configJSON = try trialPayload(values, seed: seed)
         let id: Int64
@@ -86,7 +86,7 @@ extension StudyController {
         if problem == nil {
             do {
                 let fixed = try EnqueuedParams.resolve(given.values, space: spec.space)
-                let others = records.filter { $0.number != number }
+                let others = samplerHistory.filter { $0.number != number }
                 let proposal = suggest(history: others, number: number)
                 var rng = SweepRandom(seed: SeedSequence.derive(seed, SeedSequence.label("enqueued")))
                 values = EnqueuedParams.complete(fixed, proposal: proposal, space: spec.space, rng: &rng)

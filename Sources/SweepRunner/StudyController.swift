@@ -40,6 +40,11 @@ public final class StudyController: @unchecked Sendable {
     /// The study's trials as the sampler and scheduler see them; index = trial number (numbers
     /// are dense from 0). Updated with each write to the store.
     var records: [TrialRecord] = []
+    /// Prior observations from earlier studies (`WarmStart`, numbered −n...−1): the sampler sees
+    /// them before `records`; they are not trials of this study.
+    let priors: [TrialRecord]
+    /// What the sampler proposes from.
+    var samplerHistory: [TrialRecord] { priors.isEmpty ? records : priors + records }
     var counts: [TrialState: Int] = [:]
     var best: Double?
     /// This run's jobs, by trial id.
@@ -93,7 +98,7 @@ public final class StudyController: @unchecked Sendable {
     /// open store to share (a daemon's); by default the controller opens `options.dbPath`.
     public init(spec: StudySpec, options: RunOptions, store: (any TrialStore)? = nil, observer: RunObserver? = nil) throws {
         var spec = options.applied(to: spec)
-        self.options = options
+        var options = options
         self.observer = observer
         let total = options.trials ?? spec.budget.trials
         self.total = total
@@ -108,18 +113,43 @@ public final class StudyController: @unchecked Sendable {
                                  + "run it as it was (file and flags) to continue the study, or choose another name with --study")
             }
             spec = spec.adoptingStoredNames(Set(try self.store.trials(studyID: existing.id).flatMap(\.record.params.keys)))
+            options.warmStart = try Self.storedWarmStart(existing, given: options.warmStart, spec: spec, store: self.store)
             study = existing   // its total and status change once this run holds it (begin())
         } else {
             try StudyName.check(name, file: options.studyName == nil ? spec.file : nil, field: options.studyName == nil ? "name" : "--study")
             try spec.checkSteps()   // a new study (an API submission; the CLI checked before)
+            if let w = options.warmStart, w.priors == nil {
+                options.warmStart!.priors = try WarmStartSources.priors(w.studies, store: self.store, spec: spec, study: name).priors
+            }
             study = try self.store.createStudy(name: name, directions: spec.directions, metrics: spec.metrics,
                                                spacePath: spec.absoluteFile,
                                                spaceText: spec.text, samplerJSON: Self.json(spec.sampler),
                                                schedulerJSON: Self.json(spec.scheduler), seed: spec.seed, trialsTotal: total,
                                                maxEpochs: spec.budget.maxEpochs ?? 1)
+            // The priors are part of the study's definition from its creation on.
+            if options.warmStart != nil { try self.store.updateStudy(id: study.id, runOptionsJSON: options.json) }
         }
         self.spec = spec
+        self.options = options
+        priors = WarmStart.records(options.warmStart?.priors ?? [])
         studyFolder = TrialFolder.study(db: options.dbPath, study: study.name)
+    }
+
+    /// The warm start of an existing study: the stored one (with its priors) when `given` is nil
+    /// or names the same studies; a different one is refused (the priors are part of the study).
+    static func storedWarmStart(_ existing: StudyRecord, given: WarmStart.Selection?, spec: StudySpec,
+                                store: any TrialStore) throws -> WarmStart.Selection? {
+        var stored = RunOptions.stored(existing, dbPath: "", trialExecutable: "", dataDir: "").warmStart
+        if let given, given.studies != stored?.studies {
+            let was = stored.map { "from \($0.studies.joined(separator: ", "))" } ?? "without a warm start"
+            throw InputError(field: "--warm-start", "study '\(existing.name)' was started \(was); its priors are part of the study: "
+                             + "continue it without --warm-start, or start a new study with --study")
+        }
+        // A study created by a run that died before it stored its priors takes them now.
+        if let s = stored, s.priors == nil {
+            stored!.priors = try WarmStartSources.priors(s.studies, store: store, spec: spec, study: existing.name).priors
+        }
+        return stored
     }
 
     static func json(_ c: ComponentSpec) -> String {
