@@ -68,6 +68,12 @@ public final class PostgresStore: TrialStore {
             default: break
             }
         }
+        if let e = error as? PSQLError, let tls = e.underlying as? NIOSSLError, case .handshakeFailed(let why) = tls {
+            let verifying = url.sslMode.hasPrefix("verify")
+            return InputError(file: at, field: "sslmode", "the TLS handshake with \(url.host):\(url.port) failed (\(why))"
+                + (verifying ? "; the server's certificate was not accepted: name the authority that signed it with sslrootcert=FILE, "
+                    + "or use sslmode=require to encrypt without verifying" : ""))
+        }
         if PGPool.isConnectionLoss(error) {
             var why = "\(error)"
             if let e = error as? PSQLError, let underlying = e.underlying { why = "\(underlying)" }
