@@ -54,6 +54,7 @@ struct Train: ParsableCommand {
             let r = trainer.runEpoch()
             ran += 1
             out.epoch(r, of: trainer.plannedEpochs, finetuning: trainer.pruningMask != nil)
+            if let p = trainer.phases { FileHandle.standardError.write(Data("sweep phases: epoch \(r.epoch): \(p.summary)\n".utf8)) }
             if let checkpoint { try CheckpointFile.write(trainer.checkpoint(), to: checkpoint) }
             if !r.trainLoss.isFinite { throw RuntimeFailure("training diverged: the loss is not a number at epoch \(r.epoch) (lower the learning rate)") }
             if let stopAfter, ran >= stopAfter, !trainer.isFinished { return }

@@ -137,6 +137,10 @@ public final class Trainer {
     var batchValues: [Float]
     var augmenter: Augmenter?
     public var totalSeconds: Double = 0
+    /// Whether each epoch's phases are timed (`phases`); from `SWEEP_PHASES=1` unless set.
+    public var timesPhases = PhaseTimes.requested()
+    /// The phases of the last epoch's steps when `timesPhases` (`sweep train` prints them); nil otherwise.
+    public private(set) var phases: PhaseTimes?
 
     public var task: LearningTask { splits.train.task }
 
@@ -192,6 +196,8 @@ public final class Trainer {
         let finetuning = pruningMask != nil
         let train = splits.train
         let n = train.count, f = train.featureCount
+        var times: PhaseTimes? = timesPhases ? PhaseTimes() : nil  // the shuffle counts as gathering
+        times?.start()
         var order = Array(0..<n)
         var shuffle = rng("shuffle", epoch)
         shuffle.shuffle(&order)
@@ -210,17 +216,23 @@ public final class Trainer {
                     if train.task == .classification { batchLabels[r] = train.labels[i] } else { batchValues[r] = train.values[i] }
                 }
                 augmenter?.apply(inp, batch: B, rng: &augRng)
+                times?.mark(.gather)
                 network.forward(batch: B, ctx: &ctx)
+                times?.mark(.forward)
                 lossSum += lossAndGradient(batch: B)
+                times?.mark(.loss)
                 network.backward(batch: B)
+                times?.mark(.backward)
                 if let c = t.clipNorm { Optimizer.clip(network.grads.pointer, count: network.parameterCount, maxNorm: c) }
                 lr = finetuning ? t.learningRate / 10 : LearningRateSchedule.rate(t, epoch: Double(epoch) + Double(s) / Double(steps))
                 optimizer.step(network.params.pointer, network.grads.pointer, learningRate: lr)
                 frozen?.apply(network.params.pointer)
                 pruningMask?.apply(network.params.pointer)
+                times?.mark(.optimizer)
             }
         }
         let trainSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        phases = times
         let val = evaluate(splits.validation)
         epoch += 1
         var report = EpochReport(epoch: epoch, trainLoss: lossSum / Double(n), valLoss: val.loss,
