@@ -17,12 +17,14 @@ struct Check: ParsableCommand {
     var overrides: [String] = []
     @Option(help: "Where data sets live (default: $SWEEP_DATA_DIR, else the user cache dir).") var dataDir: String?
     @Flag(help: "JSON output.") var json = false
+    @OptionGroup var store: StoreOptions
 
     func run() throws {
         let spec = try StudySpec.load(path: space, overrides: overrides)
         try spec.preflight()
         let (sampler, _) = try spec.makeSearchComponents()   // as StudyController.init builds them
-        let data = try spec.inspectData(dataDir: absolute(DataDirectory.resolve(dataDir)))
+        let data = try spec.inspectData(dataDir: absolute(DataDirectory.resolve(dataDir)),
+                                        weights: transferWeights(db: store.db, baseDir: (spec.absoluteFile as NSString).deletingLastPathComponent))
         if json {
             print(try Self.json(spec, resolvedSampler: sampler.name, data: data))
         } else {
@@ -33,7 +35,8 @@ struct Check: ParsableCommand {
     static func summary(_ spec: StudySpec, resolvedSampler: String, data: [DataSummary]) -> String {
         var s = "\(spec.file): valid\n"
         s += "study      \(spec.name)\n"
-        s += "objective  \(spec.objective.direction.rawValue) \(spec.objective.metric)\n"
+        s += spec.isMultiObjective ? "objectives \(spec.objectiveSummary) (a Pareto front)\n" : "objective  \(spec.objectiveSummary)\n"
+        if !spec.constraints.isEmpty { s += "constraints \(spec.constraintSummary) (feasible when all hold)\n" }
         var budget = "\(spec.budget.trials) trials"
         if let e = spec.budget.maxEpochs { budget += ", at most \(e) epochs each" }
         if let f = spec.budget.maxFailures { budget += ", stop after \(f) failures" }
@@ -42,7 +45,7 @@ struct Check: ParsableCommand {
         s += "budget     \(budget)\n"
         var sampler = spec.sampler.summary
         if spec.sampler.name == "auto" {
-            sampler += " (resolves to \(resolvedSampler): \(SamplerFactory.autoChoice(space: spec.space, budget: spec.budget).reason))"
+            sampler += " (resolves to \(resolvedSampler): \(spec.autoChoice.reason))"
         } else if spec.sampler.name != resolvedSampler {
             sampler += " (resolves to \(resolvedSampler))"
         }
@@ -71,11 +74,13 @@ struct Check: ParsableCommand {
         let obj: [String: Any] = [
             "file": spec.file, "study": spec.name, "seed": spec.seed,
             "objective": ["metric": spec.objective.metric, "direction": spec.objective.direction.rawValue],
+            "objectives": spec.objectives.map { ["metric": $0.metric, "direction": $0.direction.rawValue] },
+            "constraints": spec.constraints.map { c -> [String: Any] in ["metric": c.metric, "max": opt(c.max), "min": opt(c.min)] },
             "budget": ["trials": spec.budget.trials, "max_epochs": opt(spec.budget.maxEpochs),
                        "max_failures": opt(spec.budget.maxFailures), "trial_timeout": opt(spec.budget.trialTimeout),
                        "timeout": opt(spec.budget.timeout)],
             "sampler": ["name": spec.sampler.name, "resolved": resolvedSampler, "options": spec.sampler.options,
-                        "reason": spec.sampler.name == "auto" ? SamplerFactory.autoChoice(space: spec.space, budget: spec.budget).reason as Any : NSNull()],
+                        "reason": spec.sampler.name == "auto" ? spec.autoChoice.reason as Any : NSNull()],
             "scheduler": ["name": spec.scheduler.name, "options": spec.scheduler.options],
             "command": opt(spec.command), "protocol": opt(spec.command.map { _ in spec.stdoutProtocol.rawValue }),
             "parameters": params,

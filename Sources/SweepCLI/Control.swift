@@ -32,6 +32,7 @@ struct Status: ParsableCommand {
             var line = "\(o.study): \(o.state), \(o.finished)/\(o.trialsTotal) finished"
             if !counts.isEmpty { line += " (\(counts))" }
             if let b = o.bestValue { line += ", best \(o.metric) \(String(format: "%.6g", b))" }
+            if o.metrics.count > 1 { line += ", objectives \(o.metrics.joined(separator: ", ")) (the Pareto front: sweep leaderboard)" }
             if let pid = o.controllerPID { line += ", pid \(pid), \(o.workersBusy) workers busy" }
             if let why = o.stopReason { line += "; stopped: \(why)" }
             if o.state == "interrupted" { line += "; continues when a daemon starts (or \(suggest("resume", o.study, db: store.db)))" }

@@ -49,8 +49,14 @@ struct TrialChoice: ParsableArguments {
             }
             t = found
         } else {
-            guard let best = try db.bestTrial(studyID: s.id, direction: s.direction) else {
-                throw InputError(file: store.db, field: "STUDY", "study '\(s.name)' has no complete trial")
+            // The best trial: of one objective, the best feasible value; several have a front to choose from.
+            let front = Leaderboard.front(try db.trials(studyID: s.id), directions: s.directions)
+            guard let best = front.first else {
+                throw InputError(file: store.db, field: "STUDY", "study '\(s.name)' has no complete\(s.isMultiObjective ? "" : " feasible") trial")
+            }
+            if s.isMultiObjective {
+                throw InputError(file: store.db, field: "--trial",
+                                 "study '\(s.name)' has \(s.directions.count) objectives (\(s.metrics.joined(separator: ", "))): choose a trial of its Pareto front with --trial N: \(front.map { "\($0.record.number)" }.joined(separator: ", ")) (sweep leaderboard shows them first)")
             }
             t = best
         }

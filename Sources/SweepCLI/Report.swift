@@ -69,7 +69,7 @@ struct LeaderboardCommand: ParsableCommand {
         let s = try findStudy(db, study, db: store.db)
         let spec = try storedSpec(s)
         let trials = try db.trials(studyID: s.id)
-        var board = Leaderboard(trials: trials, space: spec.space, direction: s.direction)
+        var board = Leaderboard(trials: trials, space: spec.space, study: s)
         if json {
             // The metrics a trial reported with its final value (user attributes `sweep:metric:NAME`).
             let ids = Dictionary(uniqueKeysWithValues: trials.map { ($0.record.number, $0.trialID) })
@@ -98,7 +98,7 @@ struct Studies: ParsableCommand {
         var rows = [header]
         for r in reports {
             let n = { (s: TrialState) in String(r.trials[s.rawValue] ?? 0) }
-            rows.append([r.study, r.state, r.metric, r.direction, n(.complete), n(.pruned), n(.fail), n(.waiting), n(.running),
+            rows.append([r.study, r.state, r.metrics.joined(separator: ","), r.directions.joined(separator: ","), n(.complete), n(.pruned), n(.fail), n(.waiting), n(.running),
                          r.bestValue.map { String(format: "%.6g", $0) } ?? "-", r.createdAt.map(Self.date) ?? "-"])
         }
         let widths = header.indices.map { c in rows.map { $0[c].count }.max()! }

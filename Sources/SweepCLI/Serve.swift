@@ -178,7 +178,7 @@ func follow(db: String, study name: String, seen initial: Set<Int>) throws {
     let spec = try storedSpec(study)
     print("")
     let trials = try store.trials(studyID: study.id)
-    print(Leaderboard(trials: trials, space: spec.space, direction: study.direction).table(top: 10, study: study.name, metric: study.metric))
+    print(Leaderboard(trials: trials, space: spec.space, study: study).table(top: 10, study: study.name, metric: study.metric))
     switch study.status {
     case .finished:
         if let why = study.stopReason { print("finished: \(why)") }

@@ -29,6 +29,8 @@ struct Start: ParsableCommand {
     @Option(parsing: .unconditional, help: "Memory limit of one trial process, in MB.") var memoryMb: Int?
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a value of the file: key.path=value.", valueName: "key=value"))
     var overrides: [String] = []
+    @Option(help: ArgumentHelp("Earlier studies (comma-separated) whose trials that fit this space are the sampler's prior observations; they do not count toward --trials.", valueName: "study[,study...]"))
+    var warmStart: String?
     @OptionGroup var store: StoreOptions
 
     func validate() throws {
@@ -47,18 +49,27 @@ struct Start: ParsableCommand {
     @Flag(help: "Run the search in this process (no daemon); Ctrl-C stops it.") var foreground = false
 
     func run() throws {
+        try launch(try StudySpec.load(path: space, overrides: overrides), overrides: overrides)
+    }
+
+    /// Runs the search `spec` describes (read from `space` with `overrides`; `sweep fork` gives a
+    /// stored study's text) with this command's options.
+    func launch(_ spec: StudySpec, overrides: [String]) throws {
         if detach && foreground { throw ValidationError("--detach and --foreground cannot be used together") }
-        let spec = try StudySpec.load(path: space, overrides: overrides)
+        let space = spec.file
         try spec.preflight()
         try GemmKernel.configure()   // a bad SWEEP_GEMM is refused here, not by every trial
         let dataDir = absolute(DataDirectory.resolve(self.dataDir))
-        _ = try spec.inspectData(dataDir: dataDir)   // the data sets load before anything is written
+        // The data sets load, and the weights a model starts from fit, before anything is written.
+        _ = try spec.inspectData(dataDir: dataDir, weights: transferWeights(db: store.db, baseDir: (spec.absoluteFile as NSString).deletingLastPathComponent))
+        let warmStart = try warmStartSelection(spec: spec)
         if foreground {
             var options = RunOptions(studyName: study, trials: trials, workers: workers ?? ProcessInfo.processInfo.activeProcessorCount,
                                      sampler: sampler, scheduler: scheduler, seed: seed, overrides: overrides, dataDir: dataDir,
                                      dbPath: store.db, trialExecutable: CommandLine.selfExecutable, memoryMB: memoryMb)
             try options.keepEnvironment(spec.envKeep, from: ProcessInfo.processInfo.environment, file: space)
             options.workDir = FileManager.default.currentDirectoryPath
+            options.warmStart = warmStart
             try runSearch(spec: spec, options: options)
             return
         }
@@ -67,7 +78,7 @@ struct Start: ParsableCommand {
         let request = SubmitRequest(spaceText: spec.text, spacePath: absolute(space), study: study, trials: trials, workers: workers,
                                     sampler: sampler, scheduler: scheduler, seed: seed, dataDir: dataDir, memoryMB: memoryMb,
                                     overrides: overrides.isEmpty ? nil : overrides, env: ProcessInfo.processInfo.environment,
-                                    workDir: FileManager.default.currentDirectoryPath)
+                                    workDir: FileManager.default.currentDirectoryPath, warmStart: warmStart?.studies)
         let name = study ?? spec.name
         let seen = Set(try existingFinished(db: store.db, study: name))
         let (client, r) = try daemonRequest(db: store.db) { try $0.submit(request) }
@@ -78,6 +89,30 @@ struct Start: ParsableCommand {
             return
         }
         try follow(db: store.db, study: name, seen: seen)
+    }
+
+    /// The studies `--warm-start` names, checked against the database before anything is written
+    /// (the daemon or the controller takes the priors when it creates the study); says how many
+    /// of their trials fit.
+    func warmStartSelection(spec: StudySpec) throws -> WarmStart.Selection? {
+        guard let warmStart else { return nil }
+        guard PostgresLocation.isURL(store.db) || FileManager.default.fileExists(atPath: store.db) else {
+            throw InputError(field: "--warm-start", "no study named '\(warmStart)': the database \(store.db) does not exist")
+        }
+        let db = try openStore(location: store.db, readOnly: true)
+        let names = try WarmStartSources.names(warmStart, store: db)
+        let (priors, skipped) = try WarmStartSources.priors(names, store: db, spec: spec, study: study ?? spec.name)
+        print("warm start: \(priors.count) trials of \(names.joined(separator: ", ")) fit this space (\(skipped) did not); "
+              + "the sampler starts from them")
+        return WarmStart.Selection(studies: names)
+    }
+}
+
+/// Resolves a `model.init.from` against the database at `db` (read-only; none when it does not exist).
+func transferWeights(db: String, baseDir: String) -> (String) throws -> String {
+    { from in
+        let exists = PostgresLocation.isURL(db) || FileManager.default.fileExists(atPath: db)
+        return try TransferWeights.resolve(from, db: db, store: exists ? try openStore(location: db, readOnly: true) : nil, baseDir: baseDir)
     }
 }
 
@@ -102,7 +137,7 @@ func runSearch(spec: StudySpec, options: RunOptions) throws {
     let stored = try controller.store.trials(studyID: controller.study.id)
     stopper.cancel()
     progress.finish()
-    let board = Leaderboard(trials: stored, space: spec.space, direction: spec.objective.direction)
+    let board = Leaderboard(trials: stored, space: spec.space, study: controller.study)
     let elapsed = Date().timeIntervalSince(began)
     let finished = controller.trialsFinished
     if finished > 0 {

@@ -20,6 +20,7 @@ struct Train: ParsableCommand {
     @Option(help: "Continue from this checkpoint file.") var resume: String?
     @Option(parsing: .unconditional, help: "Stop after this many epochs of this run (training can be resumed from --checkpoint).") var stopAfter: Int?
     @Option(parsing: .unconditional, help: "BLAS threads.") var threads: Int = 1
+    @OptionGroup var store: StoreOptions
 
     func validate() throws {
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
@@ -31,7 +32,11 @@ struct Train: ParsableCommand {
         var sets = overrides
         if let epochs { sets.append("training.epochs=\(epochs)") }
         if let seed { sets.append("seed=\(seed)") }
-        let config = try ConfigFile.load(path: file, overrides: sets)
+        var config = try ConfigFile.load(path: file, overrides: sets)
+        if let t = config.transfer {
+            let dir = (file as NSString).deletingLastPathComponent
+            config.transfer!.weights = try transferWeights(db: store.db, baseDir: absolute(dir.isEmpty ? "." : dir))(t.from)
+        }
         let dataDir = DataDirectory.resolve(self.dataDir)
         try ComputeSettings.configure(blasThreads: threads)
         let splits = try DatasetCatalog.load(config.dataset, dataDir: dataDir)
@@ -40,12 +45,16 @@ struct Train: ParsableCommand {
         let out = ReportPrinter(json: json)
         if !json {
             out.line("training \(config.name): \(splits.train.count) train / \(splits.validation.count) validation / \(splits.test.count) test samples, \(trainer.network.parameterCount) parameters")
+            if let t = config.transfer {
+                out.line("starting from \(t.from)\(t.freeze.isEmpty ? "" : ", layers \(t.freeze.map(String.init).joined(separator: ", ")) frozen")")
+            }
         }
         var ran = 0
         while !trainer.isFinished {
             let r = trainer.runEpoch()
             ran += 1
             out.epoch(r, of: trainer.plannedEpochs, finetuning: trainer.pruningMask != nil)
+            if let p = trainer.phases { FileHandle.standardError.write(Data("sweep phases: epoch \(r.epoch): \(p.summary)\n".utf8)) }
             if let checkpoint { try CheckpointFile.write(trainer.checkpoint(), to: checkpoint) }
             if !r.trainLoss.isFinite { throw RuntimeFailure("training diverged: the loss is not a number at epoch \(r.epoch) (lower the learning rate)") }
             if let stopAfter, ran >= stopAfter, !trainer.isFinished { return }

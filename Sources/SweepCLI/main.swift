@@ -10,7 +10,7 @@ struct Sweep: ParsableCommand {
         commandName: "sweep",
         abstract: "Hyperparameter and architecture search for neural networks on the CPU.",
         version: SweepVersion.string,
-        subcommands: [Start.self, Status.self, Stop.self, Resume.self, Logs.self, Serve.self, Shutdown.self, Check.self, LeaderboardCommand.self, Studies.self, Replay.self, Predict.self, Enqueue.self, Retry.self, Delete.self, Train.self, DataCommand.self, TrialWorker.self])
+        subcommands: [Start.self, Fork.self, Status.self, Stop.self, Resume.self, Logs.self, Serve.self, Shutdown.self, Check.self, LeaderboardCommand.self, Studies.self, Replay.self, Predict.self, Enqueue.self, Retry.self, Delete.self, Train.self, DataCommand.self, TrialWorker.self])
 }
 
 // Exit codes: 0 success, 1 failure, 2 bad usage or input.

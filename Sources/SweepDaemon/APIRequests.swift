@@ -56,18 +56,21 @@ public struct SubmitRequest: Codable, Sendable, Equatable {
     public var env: [String: String]?
     /// The submitting shell's working directory (absolute), where built-in trials run.
     public var workDir: String?
+    /// Earlier studies of the database whose trials are the new study's prior observations
+    /// (`--warm-start`; see `WarmStartSources`).
+    public var warmStart: [String]?
 
     public init(spaceText: String, spacePath: String, study: String? = nil, trials: Int? = nil, workers: Int? = nil,
                 sampler: String? = nil, scheduler: String? = nil, seed: UInt64? = nil, dataDir: String? = nil, memoryMB: Int? = nil,
-                overrides: [String]? = nil, env: [String: String]? = nil, workDir: String? = nil) {
+                overrides: [String]? = nil, env: [String: String]? = nil, workDir: String? = nil, warmStart: [String]? = nil) {
         self.spaceText = spaceText; self.spacePath = spacePath; self.study = study; self.trials = trials; self.workers = workers
         self.sampler = sampler; self.scheduler = scheduler; self.seed = seed; self.dataDir = dataDir; self.memoryMB = memoryMB
-        self.overrides = overrides; self.env = env; self.workDir = workDir
+        self.overrides = overrides; self.env = env; self.workDir = workDir; self.warmStart = warmStart
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case spaceText = "space_text", spacePath = "space_path", study, trials, workers, sampler, scheduler, seed
-        case dataDir = "data_dir", memoryMB = "memory_mb", overrides, env, workDir = "work_dir"
+        case dataDir = "data_dir", memoryMB = "memory_mb", overrides, env, workDir = "work_dir", warmStart = "warm_start"
     }
 
     static func parse(_ body: Data) throws -> SubmitRequest {
@@ -87,6 +90,7 @@ public struct SubmitRequest: Codable, Sendable, Equatable {
         if let m = r.memoryMB, !(16...16_777_216).contains(m) { throw APIError("memory_mb must be 16...16777216, got \(m)") }
         if let d = r.dataDir, !d.hasPrefix("/") || d.contains("\0") { throw APIError("data_dir must be an absolute path, got '\(d.prefix(200))'") }
         if let d = r.workDir, !d.hasPrefix("/") || d.contains("\0") { throw APIError("work_dir must be an absolute path, got '\(d.prefix(200))'") }
+        if let w = r.warmStart, w.isEmpty { throw APIError("warm_start must name at least one study") }
         return r
     }
 }

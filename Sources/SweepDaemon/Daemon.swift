@@ -328,7 +328,7 @@ public final class Daemon: @unchecked Sendable {
                 var n: Int? = nil
                 if let top { guard let t = Int(top), t >= 1 else { throw APIError("top must be a positive integer, got '\(top.prefix(40))'") }; n = t }
                 let spec = try StudyDefinition(s).spec
-                let board = Leaderboard(trials: try store.trials(studyID: s.id), space: spec.space, direction: s.direction)
+                let board = Leaderboard(trials: try store.trials(studyID: s.id), space: spec.space, study: s)
                 return APIResponse(status: 200, body: board.json(top: n))
             case ("POST", .stop(let name)):
                 let s = try study(name)
@@ -424,6 +424,7 @@ public final class Daemon: @unchecked Sendable {
                                  dbPath: paths.db, trialExecutable: config.trialExecutable, memoryMB: r.memoryMB)
         options.environment = r.env
         options.workDir = r.workDir
+        options.warmStart = r.warmStart.map { WarmStart.Selection(studies: $0) }
         try options.keepEnvironment(spec.envKeep, from: r.env ?? [:], file: r.spacePath)
         let name = r.study ?? spec.name
         if let existing = try store.study(named: name), existing.isRunning() {

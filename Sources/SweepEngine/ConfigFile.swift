@@ -18,10 +18,11 @@ import SweepData
 /// ```
 /// The output layer (one unit per class, or one for regression) is appended by the engine.
 public enum ConfigFile {
-    /// Top-level keys of the file. `objective`, `search`, `sampler`, `scheduler`, `budget`,
-    /// `command`, `env` and `env_keep` belong to searches; a plain training run reads but does not use them.
-    public static let topKeys = ["name", "seed", "dataset", "model", "training", "compression", "objective", "search", "sampler", "scheduler", "budget",
-                                 "command", "env", "env_keep"]
+    /// Top-level keys of the file. `objective`, `constraints`, `search`, `sampler`, `scheduler`,
+    /// `budget`, `command`, `env` and `env_keep` belong to searches; a plain training run reads but
+    /// does not use them.
+    public static let topKeys = ["name", "seed", "dataset", "model", "training", "compression", "objective", "constraints", "search",
+                                 "sampler", "scheduler", "budget", "command", "env", "env_keep"]
 
     public static func load(path: String, overrides: [String] = []) throws -> TrialConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -54,15 +55,41 @@ public enum ConfigFile {
         }
         guard let model = try root.map("model") else { throw root.error(nil, "missing `model:` with its `layers:` list") }
         try model.only(["init", "layers"])
-        let initScheme = try model.choice("init", InitScheme.self, default: .he)
         let layerNodes = try model.list("layers") ?? []
         let layers = try layerNodes.enumerated().map { i, n in
             try decodeLayer(ConfigReader(n, file: file, path: "model.layers.\(i)"))
         }
+        var initScheme = InitScheme.he, transfer: TransferSpec? = nil
+        if case .map = model.value("init"), let m = try model.map("init") {
+            (initScheme, transfer) = try decodeTransfer(m, layers: layers.count)
+        } else {
+            initScheme = try model.choice("init", InitScheme.self, default: .he)
+        }
         let training = try decodeTraining(try root.map("training"), file: file)
         let compression = try decodeCompression(try root.map("compression"))
         return TrialConfig(name: name, dataset: dataset, layers: layers, initialization: initScheme, training: training,
-                           compression: compression, seed: seed)
+                           compression: compression, seed: seed, transfer: transfer)
+    }
+
+    /// `init: {from: STUDY/trial-N | MODEL_PATH, freeze: [0, 1, output], scheme: he}`: the layers
+    /// to freeze by index in `layers` (or `model.layers.N`, or `output` for the layer the engine
+    /// appends); `scheme` initializes the layers not loaded.
+    static func decodeTransfer(_ m: ConfigReader, layers: Int) throws -> (InitScheme, TransferSpec) {
+        try m.only(["from", "freeze", "scheme"])
+        let from = try m.required("from", what: "the trained model to start from: STUDY/trial-N or the path of a saved model")
+        var freeze: [Int] = []
+        for (i, item) in (try m.list("freeze") ?? []).enumerated() {
+            guard case .scalar(let text, let line) = item else {
+                throw InputError(file: m.file, line: item.line ?? m.line, field: m.key("freeze.\(i)"), "expected a layer index, model.layers.N or output")
+            }
+            let bare = text.hasPrefix("model.layers.") ? String(text.dropFirst("model.layers.".count)) : text
+            guard let index = text == "output" ? layers : Int(bare), (0...layers).contains(index) else {
+                throw InputError(file: m.file, line: line ?? m.line, field: m.key("freeze.\(i)"),
+                                 "'\(text)' is not a layer of this model; accepted: 0...\(layers - 1) (the `layers` list), model.layers.N, output")
+            }
+            if !freeze.contains(index) { freeze.append(index) }
+        }
+        return (try m.choice("scheme", InitScheme.self, default: .he), TransferSpec(from: from, freeze: freeze))
     }
 
     /// A value written as a distribution (`{float: [...]}`, `{int: ...}`, `{choice: ...}`) is
@@ -254,11 +281,16 @@ public enum ConfigFile {
         if let es = t.earlyStopping {
             tr.append(("early_stopping", .map([("metric", s(es.metric)), ("patience", s(es.patience)), ("min_delta", s(es.minDelta))], line: nil)))
         }
+        // The weights a fine-tuned model started from, by their resolved path (the file stands alone).
+        let initTree: ConfigTree = c.transfer.map { x in
+            .map([("from", s(x.weights ?? x.from)), ("freeze", .list(x.freeze.map { s($0) }, line: nil)),
+                  ("scheme", s(c.initialization.rawValue))], line: nil)
+        } ?? s(c.initialization.rawValue)
         let a = t.augmentation
         tr.append(("augmentation", .map([("shift", s(a.shift)), ("flip", s(a.flip)), ("rotation", s(a.rotation)), ("scale", s(a.scale))], line: nil)))
         let root: ConfigTree = .map([
             ("name", s(c.name)), ("seed", s(c.seed)), ("dataset", .map(ds, line: nil)),
-            ("model", .map([("init", s(c.initialization.rawValue)), ("layers", .list(layers, line: nil))], line: nil)),
+            ("model", .map([("init", initTree), ("layers", .list(layers, line: nil))], line: nil)),
             ("training", .map(tr, line: nil)),
         ] + (c.compression.map { cs in
             var m: [(key: String, value: ConfigTree)] = [("quantize", s(cs.quantize.rawValue))]

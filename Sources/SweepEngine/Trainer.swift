@@ -84,6 +84,13 @@ public struct FinalReport: Codable, Equatable, Sendable {
         for (k, v) in optional { if let v, v.isFinite { m[k] = v } }
         return m
     }
+
+    /// Every name `metrics` may hold (which ones a run has depends on its task and compression).
+    public static let metricNames = [
+        "parameters", "model_bytes", "latency_ms", "sparsity", "test_loss", "test_accuracy", "test_rmse",
+        "int8_test_loss", "int8_test_accuracy", "int8_test_rmse", "int8_val_loss", "int8_val_accuracy", "int8_val_rmse",
+        "fp32_model_bytes", "fp32_latency_ms",
+    ]
 }
 
 /// The median wall time of a forward pass: a few unmeasured runs, then at least 11 and at most
@@ -121,6 +128,8 @@ public final class Trainer {
     /// The weights held at zero since pruning (`CompressionSpec.Prune`), and the epoch it happened after.
     public private(set) var pruningMask: PruningMask?
     public private(set) var prunedAfterEpoch: Int?
+    /// The parameters of the layers frozen after a transfer (`WeightTransfer`), put back after every step.
+    public private(set) var frozen: FrozenWeights?
     /// The int8 model, once `finish` has quantized the trained one (`CompressionSpec.Quantize.int8`).
     public private(set) var quantized: QuantizedNetwork?
     let evalBatch = 256
@@ -128,6 +137,10 @@ public final class Trainer {
     var batchValues: [Float]
     var augmenter: Augmenter?
     public var totalSeconds: Double = 0
+    /// Whether each epoch's phases are timed (`phases`); from `SWEEP_PHASES=1` unless set.
+    public var timesPhases = PhaseTimes.requested()
+    /// The phases of the last epoch's steps when `timesPhases` (`sweep train` prints them); nil otherwise.
+    public private(set) var phases: PhaseTimes?
 
     public var task: LearningTask { splits.train.task }
 
@@ -140,6 +153,7 @@ public final class Trainer {
         let layers = try NetworkBuilder.build(config.layers, input: splits.train.sampleShape, outputs: outputs, file: file)
         network = Network(layers: layers, inputShape: splits.train.sampleShape, precision: t.precision ?? .fp32)
         network.initialize(seed: config.seed, scheme: config.initialization)
+        if let t = config.transfer { frozen = try WeightTransfer.load(t, into: network, layers: config.layers, file: file) }
         network.prepare(maxBatch: max(t.batchSize, evalBatch))
         optimizer = Optimizer(t, parameterCount: network.parameterCount)
         batchLabels = [Int32](repeating: 0, count: network.maxBatch)
@@ -182,6 +196,8 @@ public final class Trainer {
         let finetuning = pruningMask != nil
         let train = splits.train
         let n = train.count, f = train.featureCount
+        var times: PhaseTimes? = timesPhases ? PhaseTimes() : nil  // the shuffle counts as gathering
+        times?.start()
         var order = Array(0..<n)
         var shuffle = rng("shuffle", epoch)
         shuffle.shuffle(&order)
@@ -200,16 +216,23 @@ public final class Trainer {
                     if train.task == .classification { batchLabels[r] = train.labels[i] } else { batchValues[r] = train.values[i] }
                 }
                 augmenter?.apply(inp, batch: B, rng: &augRng)
+                times?.mark(.gather)
                 network.forward(batch: B, ctx: &ctx)
+                times?.mark(.forward)
                 lossSum += lossAndGradient(batch: B)
+                times?.mark(.loss)
                 network.backward(batch: B)
+                times?.mark(.backward)
                 if let c = t.clipNorm { Optimizer.clip(network.grads.pointer, count: network.parameterCount, maxNorm: c) }
                 lr = finetuning ? t.learningRate / 10 : LearningRateSchedule.rate(t, epoch: Double(epoch) + Double(s) / Double(steps))
                 optimizer.step(network.params.pointer, network.grads.pointer, learningRate: lr)
+                frozen?.apply(network.params.pointer)
                 pruningMask?.apply(network.params.pointer)
+                times?.mark(.optimizer)
             }
         }
         let trainSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        phases = times
         let val = evaluate(splits.validation)
         epoch += 1
         var report = EpochReport(epoch: epoch, trainLoss: lossSum / Double(n), valLoss: val.loss,

@@ -118,6 +118,21 @@ public struct CompressionSpec: Codable, Equatable, Sendable {
     public init(quantize: Quantize = .none, prune: Prune? = nil) { self.quantize = quantize; self.prune = prune }
 }
 
+/// Starting a model from another's trained weights (`model.init: {from: ..., freeze: [...]}`):
+/// see `WeightTransfer`.
+public struct TransferSpec: Codable, Equatable, Sendable {
+    /// As written: `STUDY/trial-N` (the weights `sweep replay STUDY --trial N` writes beside the
+    /// database) or the path of a model `sweep train --save-model PATH` wrote.
+    public var from: String
+    /// Indices into the model file's `layers` (the output layer the engine appends is
+    /// `layers.count`) whose parameters training does not change.
+    public var freeze: [Int]
+    /// The absolute path of the weights without extension (`STEM.safetensors`, `STEM.json`),
+    /// resolved from `from` by whoever knows the database; nil: `from` is such a path.
+    public var weights: String?
+    public init(from: String, freeze: [Int] = [], weights: String? = nil) { self.from = from; self.freeze = freeze; self.weights = weights }
+}
+
 /// Everything one training run depends on: the data set, the architecture, the training
 /// hyperparameters and the seed. The same value is what a search samples, the store keeps with
 /// each trial, and replay rebuilds; its YAML form is a search-space file with every value fixed.
@@ -126,14 +141,16 @@ public struct TrialConfig: Codable, Equatable, Sendable {
     public var dataset: DatasetSpec
     public var layers: [LayerSpec]
     public var initialization: InitScheme
+    /// nil: every layer starts from `initialization`.
+    public var transfer: TransferSpec?
     public var training: TrainingSpec
     /// nil: no compression (and configurations stored before the field existed stay readable).
     public var compression: CompressionSpec?
     public var seed: UInt64
 
     public init(name: String, dataset: DatasetSpec, layers: [LayerSpec], initialization: InitScheme = .he,
-                training: TrainingSpec = TrainingSpec(), compression: CompressionSpec? = nil, seed: UInt64 = 0) {
-        self.name = name; self.dataset = dataset; self.layers = layers; self.initialization = initialization
+                training: TrainingSpec = TrainingSpec(), compression: CompressionSpec? = nil, seed: UInt64 = 0, transfer: TransferSpec? = nil) {
+        self.name = name; self.dataset = dataset; self.layers = layers; self.initialization = initialization; self.transfer = transfer
         self.training = training; self.compression = compression; self.seed = seed
     }
 }

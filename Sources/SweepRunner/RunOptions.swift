@@ -44,6 +44,10 @@ public struct RunOptions: Sendable, Codable, Equatable {
     /// The values of the file's `env_keep:` variables in the submitting shell: stored with the
     /// study and set for every trial of every later run.
     public var keptEnvironment: [String: String] = [:]
+    /// The earlier studies whose trials are this study's prior observations (`--warm-start`,
+    /// `sweep fork`), with the priors taken from them when the study was created (see
+    /// `WarmStartSources`); nil without a warm start.
+    public var warmStart: WarmStart.Selection? = nil
 
     /// Takes the values of `names` (the file's `env_keep:`) from `env`, the submitting shell's
     /// environment; a name `env` lacks keeps its stored value, and one with neither is refused.
@@ -66,6 +70,7 @@ public struct RunOptions: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case studyName = "study", trials, workers, sampler, scheduler, seed, overrides, dataDir = "data_dir", memoryMB = "memory_mb"
         case graceSeconds = "grace_seconds", keptEnvironment = "env_keep", workDir = "work_dir"
+        case warmStart = "warm_start"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -79,6 +84,7 @@ public struct RunOptions: Sendable, Codable, Equatable {
                   graceSeconds: try c.decodeIfPresent(Double.self, forKey: .graceSeconds) ?? 5)
         keptEnvironment = try c.decodeIfPresent([String: String].self, forKey: .keptEnvironment) ?? [:]
         workDir = try c.decodeIfPresent(String.self, forKey: .workDir)
+        warmStart = try c.decodeIfPresent(WarmStart.Selection.self, forKey: .warmStart)
     }
 
     /// The stored form (sorted keys; no database or executable path).

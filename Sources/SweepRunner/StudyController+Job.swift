@@ -13,7 +13,11 @@ extension StudyController {
             encoder.outputFormatting = [.sortedKeys]
             return String(data: try encoder.encode(Self.commandParams(spec.space.external(values))), encoding: .utf8)!
         }
-        let config = try spec.trialConfig(values, seed: seed)
+        var config = try spec.trialConfig(values, seed: seed)
+        if let t = config.transfer {
+            config.transfer!.weights = try TransferWeights.resolve(t.from, db: options.dbPath, store: store,
+                                                                   baseDir: (spec.absoluteFile as NSString).deletingLastPathComponent)
+        }
         return String(data: try JSONEncoder().encode(config), encoding: .utf8)!
     }
 

@@ -47,7 +47,7 @@ extension StudyController {
 
     func newTrial(now: Date) throws -> TrialJob? {
         let number = records.count
-        let values = sampler.suggest(space: spec.space, history: records, direction: direction, trialNumber: number, studySeed: spec.seed)
+        let values = suggest(history: samplerHistory, number: number)
         let seed = trialSeed(number)
         let configJSON = try trialPayload(values, seed: seed)
         let id: Int64
@@ -86,8 +86,8 @@ extension StudyController {
         if problem == nil {
             do {
                 let fixed = try EnqueuedParams.resolve(given.values, space: spec.space)
-                let others = records.filter { $0.number != number }
-                let proposal = sampler.suggest(space: spec.space, history: others, direction: direction, trialNumber: number, studySeed: spec.seed)
+                let others = samplerHistory.filter { $0.number != number }
+                let proposal = suggest(history: others, number: number)
                 var rng = SweepRandom(seed: SeedSequence.derive(seed, SeedSequence.label("enqueued")))
                 values = EnqueuedParams.complete(fixed, proposal: proposal, space: spec.space, rng: &rng)
                 configJSON = try trialPayload(values, seed: seed)
@@ -118,6 +118,7 @@ extension StudyController {
     func rerun(_ t: StoredTrial, now: Date) throws -> TrialJob? {
         try store.restartTrial(trialID: t.trialID)
         try store.setTrialSystemAttribute(trialID: t.trialID, key: TrialAttribute.resumedFromEpoch, valueJSON: nil)
+        if spec.isMultiObjective { try store.setTrialSystemAttribute(trialID: t.trialID, key: TrialAttribute.intermediateValues, valueJSON: nil) }
         records[t.record.number] = TrialRecord(number: t.record.number, state: .running, params: t.record.params)
         return job(id: t.trialID, number: t.record.number, seed: t.seed, values: t.record.params, configJSON: t.configJSON,
                    attempt: t.attempts + 1, now: now)
@@ -134,6 +135,7 @@ extension StudyController {
     func finish(_ id: Int64, _ r: RunningTrial, exit: TrialExit, stderrTail: String, now: Date) throws {
         var state: TrialState
         var value: Double? = nil
+        var objectives: ObjectiveValues? = nil
         var reason: String? = nil
         if stopping && !r.pruned {
             // Stopped: run again later with the same parameters and seed.
@@ -152,8 +154,15 @@ extension StudyController {
         } else {
             switch exit {
             case .exited(0):
-                if let f = r.finalValue { state = .complete; value = f }
-                else { state = .fail; reason = "exited without printing a final {\"value\": ...} line" }
+                if r.finalValue == nil && r.metrics.isEmpty {
+                    state = .fail; reason = "exited without printing a final {\"value\": ...} line"
+                } else {
+                    switch ObjectiveValues.resolve(value: r.finalValue, named: r.metrics, lastReport: r.lastReport,
+                                                   objectives: spec.objectives, constraints: spec.constraints) {
+                    case .success(let o): state = .complete; value = o.values[0]; objectives = o
+                    case .failure(let missing): state = .fail; reason = missing.description
+                    }
+                }
             case .exited(let code):
                 state = .fail; reason = "exited with status \(code)"
                 // The last line of stderr usually says why.
@@ -165,13 +174,18 @@ extension StudyController {
             }
         }
         let folder = trialFolder(r.number)
-        state = try store.finishTrial(trialID: id, state: state, value: value, exitStatus: Self.exitCode(exit), reason: reason,
+        state = try store.finishTrial(trialID: id, state: state, values: objectives?.values ?? value.map { [$0] },
+                                      constraints: objectives?.constraints, exitStatus: Self.exitCode(exit), reason: reason,
                                       stderrTail: stderrTail, epochsRun: epochs, durationSeconds: now.timeIntervalSince(r.startedAt),
                                       artifactDir: folder, owner: writer)
         // A finished trial is not run again: its built-in checkpoint (the size of the model and
         // its optimizer state) goes; a command's checkpoints are the user's and stay.
         if spec.command == nil { try? FileManager.default.removeItem(atPath: TrialFolder.checkpoint(trialFolder: folder)) }
         if state == .complete, !r.metrics.isEmpty { try store.setTrialUserAttributes(trialID: id, TrialAttribute.metrics(r.metrics)) }
+        if state == .complete, let objectives {
+            if spec.isMultiObjective { records[r.number].values = objectives.values }
+            records[r.number].constraints = objectives.constraints
+        }
         recordFinished(number: r.number, state: state, value: state == .fail ? nil : value, reason: reason, now: now)
     }
 
@@ -196,6 +210,8 @@ extension StudyController {
     func count(_ r: TrialRecord) {
         guard r.state.isFinished else { return }
         counts[r.state, default: 0] += 1
+        // One best value only for one objective (several have a front) among feasible trials.
+        guard !spec.isMultiObjective, r.violation == 0 else { return }
         if r.state == .complete, let v = r.value, !v.isNaN, best.map({ v * direction.sign < $0 * direction.sign }) ?? true { best = v }
     }
 }

@@ -40,6 +40,11 @@ public final class StudyController: @unchecked Sendable {
     /// The study's trials as the sampler and scheduler see them; index = trial number (numbers
     /// are dense from 0). Updated with each write to the store.
     var records: [TrialRecord] = []
+    /// Prior observations from earlier studies (`WarmStart`, numbered −n...−1): the sampler sees
+    /// them before `records`; they are not trials of this study.
+    let priors: [TrialRecord]
+    /// What the sampler proposes from.
+    var samplerHistory: [TrialRecord] { priors.isEmpty ? records : priors + records }
     var counts: [TrialState: Int] = [:]
     var best: Double?
     /// This run's jobs, by trial id.
@@ -103,6 +108,8 @@ public final class StudyController: @unchecked Sendable {
         var finalValue: Double?
         /// The numeric extra keys of the final line (`TrialLine.final`).
         var metrics: [String: Double] = [:]
+        /// The numeric extra keys of the last epoch report (objectives reported per epoch only).
+        var lastReport: [String: Double] = [:]
         var violation: String?
         var pruned = false
         var timedOut = false
@@ -112,7 +119,7 @@ public final class StudyController: @unchecked Sendable {
     /// open store to share (a daemon's); by default the controller opens `options.dbPath`.
     public init(spec: StudySpec, options: RunOptions, store: (any TrialStore)? = nil, observer: RunObserver? = nil) throws {
         var spec = options.applied(to: spec)
-        self.options = options
+        var options = options
         self.observer = observer
         let total = options.trials ?? spec.budget.trials
         self.total = total
@@ -127,18 +134,43 @@ public final class StudyController: @unchecked Sendable {
                                  + "run it as it was (file and flags) to continue the study, or choose another name with --study")
             }
             spec = spec.adoptingStoredNames(Set(try self.store.trials(studyID: existing.id).flatMap(\.record.params.keys)))
+            options.warmStart = try Self.storedWarmStart(existing, given: options.warmStart, spec: spec, store: self.store)
             study = existing   // its total and status change once this run holds it (begin())
         } else {
             try StudyName.check(name, file: options.studyName == nil ? spec.file : nil, field: options.studyName == nil ? "name" : "--study")
             try spec.checkSteps()   // a new study (an API submission; the CLI checked before)
-            study = try self.store.createStudy(name: name, direction: spec.objective.direction, metric: spec.objective.metric,
+            if let w = options.warmStart, w.priors == nil {
+                options.warmStart!.priors = try WarmStartSources.priors(w.studies, store: self.store, spec: spec, study: name).priors
+            }
+            study = try self.store.createStudy(name: name, directions: spec.directions, metrics: spec.metrics,
                                                spacePath: spec.absoluteFile,
                                                spaceText: spec.text, samplerJSON: Self.json(spec.sampler),
                                                schedulerJSON: Self.json(spec.scheduler), seed: spec.seed, trialsTotal: total,
                                                maxEpochs: spec.budget.maxEpochs ?? 1)
+            // The priors are part of the study's definition from its creation on.
+            if options.warmStart != nil { try self.store.updateStudy(id: study.id, runOptionsJSON: options.json) }
         }
         self.spec = spec
+        self.options = options
+        priors = WarmStart.records(options.warmStart?.priors ?? [])
         studyFolder = TrialFolder.study(db: options.dbPath, study: study.name)
+    }
+
+    /// The warm start of an existing study: the stored one (with its priors) when `given` is nil
+    /// or names the same studies; a different one is refused (the priors are part of the study).
+    static func storedWarmStart(_ existing: StudyRecord, given: WarmStart.Selection?, spec: StudySpec,
+                                store: any TrialStore) throws -> WarmStart.Selection? {
+        var stored = RunOptions.stored(existing, dbPath: "", trialExecutable: "", dataDir: "").warmStart
+        if let given, given.studies != stored?.studies {
+            let was = stored.map { "from \($0.studies.joined(separator: ", "))" } ?? "without a warm start"
+            throw InputError(field: "--warm-start", "study '\(existing.name)' was started \(was); its priors are part of the study: "
+                             + "continue it without --warm-start, or start a new study with --study")
+        }
+        // A study created by a run that died before it stored its priors takes them now.
+        if let s = stored, s.priors == nil {
+            stored!.priors = try WarmStartSources.priors(s.studies, store: store, spec: spec, study: existing.name).priors
+        }
+        return stored
     }
 
     static func json(_ c: ComponentSpec) -> String {
@@ -146,6 +178,15 @@ public final class StudyController: @unchecked Sendable {
     }
 
     var direction: Direction { spec.objective.direction }
+
+    /// The sampler's proposal for trial `number` from `history`: with several objectives or
+    /// constraints through `MultiObjectiveSampler` (`StudySpec` refuses the samplers that are not).
+    func suggest(history: [TrialRecord], number: Int) -> [String: Double] {
+        if let mo = sampler as? MultiObjectiveSampler, spec.isMultiObjective || !spec.constraints.isEmpty {
+            return mo.suggest(space: spec.space, history: history, directions: spec.directions, trialNumber: number, studySeed: spec.seed)
+        }
+        return sampler.suggest(space: spec.space, history: history, direction: direction, trialNumber: number, studySeed: spec.seed)
+    }
 
     // MARK: Beginning and ending a run
 
@@ -293,9 +334,17 @@ public final class StudyController: @unchecked Sendable {
     func handle(_ id: Int64, _ event: TrialEvent, now: Date) throws -> [JobAction] {
         guard var r = running[id] else { return [] }
         switch event {
-        case .line(.report(let step, let value, _)):
+        case .line(.report(let step, let reported, let extra)):
             // Reports a stopped trial printed before the stop reached it are not its results.
             if r.pruned || stopping { return [] }
+            let (first, all) = ObjectiveValues.report(value: reported, extra: extra, objectives: spec.objectives)
+            guard let value = first else {
+                if r.violation == nil {
+                    running[id]!.violation = "reported step \(step) without the objective '\(spec.objective.metric)' (a \"value\", or \"values\": {\"\(spec.objective.metric)\": ...})"
+                }
+                return [.kill(id)]
+            }
+            running[id]!.lastReport = extra
             do {
                 try store.reportIntermediate(trialID: id, step: step, value: value, owner: writer)
             } catch is TrialNotOwned {
@@ -308,7 +357,17 @@ public final class StudyController: @unchecked Sendable {
                 return []
             }
             records[r.number].intermediate[step] = value
-            let decision = scheduler.decide(trial: records[r.number], all: records, direction: direction, studySeed: spec.seed)
+            if spec.isMultiObjective, let all {
+                records[r.number].intermediateValues[step] = all
+                try store.setTrialSystemAttribute(trialID: id, key: TrialAttribute.intermediateValues,
+                                                  valueJSON: TrialAttribute.intermediateValuesJSON(records[r.number].intermediateValues))
+            }
+            let decision: Decision
+            if spec.isMultiObjective, let asha = scheduler as? ASHAScheduler {
+                decision = asha.decide(trial: records[r.number], all: records, directions: spec.directions, studySeed: spec.seed)
+            } else {
+                decision = scheduler.decide(trial: records[r.number], all: records, direction: direction, studySeed: spec.seed)
+            }
             // `.pause` and `.exploit` stop the trial too until the controller runs paused and
             // exploiting trials (the factory offers no scheduler that returns them yet).
             if decision != .continue {

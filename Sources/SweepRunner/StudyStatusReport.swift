@@ -13,16 +13,22 @@ public struct StudyStatusReport: Encodable, Sendable, Equatable {
     /// Trials per state (COMPLETE, PRUNED, FAIL, RUNNING, WAITING); absent states are left out.
     public var trials: [String: Int]
     public var workersBusy: Int
+    /// The best value of one objective among feasible trials (nil for several: they have a front,
+    /// which `sweep leaderboard` shows first).
     public var bestValue: Double?
+    /// The first objective's metric and direction.
     public var metric: String
     public var direction: String
+    /// Every objective's metric and direction, in order.
+    public var metrics: [String]
+    public var directions: [String]
     public var controllerPID: Int32?
     public var stopReason: String?
     /// When the study was created (nil in reports decoded from older daemons).
     public var createdAt: Date?
 
     enum CodingKeys: String, CodingKey {
-        case study, state, trials, finished, metric, direction
+        case study, state, trials, finished, metric, direction, metrics, directions
         case trialsTotal = "trials_total", workersBusy = "workers_busy", bestValue = "best_value"
         case controllerPID = "controller_pid", stopReason = "stop_reason", createdAt = "created_at"
     }
@@ -36,9 +42,11 @@ public struct StudyStatusReport: Encodable, Sendable, Equatable {
         finished = (counts[.complete] ?? 0) + (counts[.pruned] ?? 0) + (counts[.fail] ?? 0)
         trials = Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) })
         workersBusy = running ? (counts[.running] ?? 0) : 0
-        bestValue = summary?.bestValue
+        bestValue = s.isMultiObjective ? nil : summary?.bestValue
         metric = s.metric
         direction = s.direction.rawValue
+        metrics = s.metrics
+        directions = s.directions.map(\.rawValue)
         controllerPID = running ? s.controllerPID : nil
         stopReason = s.stopReason
         createdAt = s.createdAt
@@ -63,6 +71,7 @@ public struct StudyStatusReport: Encodable, Sendable, Equatable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(study, forKey: .study); try c.encode(state, forKey: .state); try c.encode(trials, forKey: .trials)
         try c.encode(finished, forKey: .finished); try c.encode(metric, forKey: .metric); try c.encode(direction, forKey: .direction)
+        try c.encode(metrics, forKey: .metrics); try c.encode(directions, forKey: .directions)
         try c.encode(trialsTotal, forKey: .trialsTotal); try c.encode(workersBusy, forKey: .workersBusy)
         try c.encode(bestValue, forKey: .bestValue); try c.encode(controllerPID, forKey: .controllerPID)
         try c.encode(stopReason, forKey: .stopReason)

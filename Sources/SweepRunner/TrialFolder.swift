@@ -1,4 +1,5 @@
 import Foundation
+import SweepCore
 import SweepStorage
 
 /// Where a study's files live beside its database: `<db folder>/<study>/trial-<n>/` holds a
@@ -32,5 +33,37 @@ public enum TrialFolder {
         var s = String(name.map { allowed.contains($0) ? $0 : "_" })
         while s.hasPrefix(".") { s = "_" + s.dropFirst() }
         return s.isEmpty ? "_" : s
+    }
+}
+
+/// Where the weights a model starts from live (`model.init.from`, `TransferSpec`).
+public enum TransferWeights {
+    /// The weights `from` names, as a path without extension (`STEM.safetensors` and `STEM.json`
+    /// exist): `STUDY/trial-N` of the database at `db` is the trial's folder's `model`, which
+    /// `sweep replay STUDY --trial N` writes; anything else is the path of a model `sweep train
+    /// --save-model` wrote, relative to `baseDir`. A missing study, trial or file is an
+    /// `InputError` saying which and how to make it.
+    public static func resolve(_ from: String, db: String, store: (any TrialStore)?, baseDir: String) throws -> String {
+        let field = "model.init.from"
+        if let r = from.range(of: "/trial-", options: .backwards), let n = Int(from[r.upperBound...]), n >= 0,
+           let store, let study = try store.study(named: String(from[..<r.lowerBound])) {
+            guard try store.trial(studyID: study.id, number: n) != nil else {
+                throw InputError(field: field, "study '\(study.name)' has no trial \(n)")
+            }
+            let stem = TrialFolder.trial(db: db, study: study.name, number: n) + "/model"
+            guard FileManager.default.fileExists(atPath: stem + ".safetensors"), FileManager.default.fileExists(atPath: stem + ".json") else {
+                throw InputError(field: field, "trial \(n) of study '\(study.name)' has no saved weights (looked for \(stem).safetensors); "
+                                 + "write them with: sweep replay '\(study.name)' --trial \(n)\(db == "results/sweep.db" ? "" : " --db \(withoutPasswords(db))")")
+            }
+            return stem
+        }
+        var stem = from.hasSuffix(".safetensors") ? String(from.dropLast(".safetensors".count)) : from
+        if !stem.hasPrefix("/") { stem = baseDir + "/" + stem }
+        guard FileManager.default.fileExists(atPath: stem + ".safetensors"), FileManager.default.fileExists(atPath: stem + ".json") else {
+            let study = from.range(of: "/trial-", options: .backwards).map { String(from[..<$0.lowerBound]) }
+            throw InputError(field: field, "'\(from)' is neither \(study.map { "a trial of a study in \(withoutPasswords(db)) (no study named '\($0)')" } ?? "STUDY/trial-N")"
+                             + " nor a saved model (no \(stem).safetensors with its .json)")
+        }
+        return stem
     }
 }

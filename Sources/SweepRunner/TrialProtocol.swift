@@ -7,6 +7,10 @@ import Foundation
 /// The numeric extra keys of the final line are the trial's metrics (a built-in trial's
 /// `parameters`, `model_bytes`, `latency_ms`, `test_accuracy`, `int8_*`, ...), which the runner
 /// stores as the trial's user attributes `sweep:metric:NAME` (`TrialAttribute.metrics`).
+/// A study of several objectives (or constraints) takes each objective's value by its metric's
+/// name: `{"values": {"val_loss": 0.3, "latency_ms": 1.2}}` (per epoch with a `step`, or final),
+/// whose numbers join the extra keys (winning over them); `value`, when given, is the first
+/// objective's (see `ObjectiveValues`).
 /// A trial that continues from its checkpoint says so first with `{"resumed_from_epoch": K}`
 /// (K = the last epoch the checkpoint holds); the controller records it with the trial.
 ///
@@ -15,8 +19,9 @@ import Foundation
 /// (built-in trials, `protocol: strict`) fails. A protocol line that is wrong (a `value` that is
 /// not a number, a `step` that is not a whole number from 0) fails the trial in both modes.
 public enum TrialLine: Equatable, Sendable {
-    case report(step: Int, value: Double, extra: [String: Double])
-    case final(value: Double, metrics: [String: Double] = [:])
+    /// `value` is nil for a line that gives only `values` (in `extra`).
+    case report(step: Int, value: Double?, extra: [String: Double])
+    case final(value: Double?, metrics: [String: Double] = [:])
     case resumed(epoch: Int)
 
     public enum ParseError: Error, Equatable, CustomStringConvertible {
@@ -37,14 +42,31 @@ public enum TrialLine: Equatable, Sendable {
 
     /// A JSON value of a protocol line (decoded with `JSONDecoder`, which reads numbers exactly;
     /// `JSONSerialization` on Linux rounds the last digit, which would break exact replay).
-    enum Field: Decodable {
-        case number(Double), string(String), null, other
+    indirect enum Field: Decodable {
+        case number(Double), string(String), null, object([String: Field]), other
         init(from decoder: Decoder) throws {
             let c = try decoder.singleValueContainer()
             if c.decodeNil() { self = .null }
             else if let d = try? c.decode(Double.self) { self = .number(d) }
             else if let s = try? c.decode(String.self) { self = .string(s) }
+            else if let o = try? c.decode([String: Field].self) { self = .object(o) }
             else { self = .other }
+        }
+
+        /// A number, or one of the strings and null that stand for NaN and the infinities.
+        var number: Double? {
+            switch self {
+            case .number(let n): return n
+            case .string(let s):
+                switch s.lowercased() {
+                case "nan": return .nan
+                case "inf", "infinity", "+inf": return .infinity
+                case "-inf", "-infinity": return -.infinity
+                default: return nil
+                }
+            case .null: return .nan
+            case .object, .other: return nil
+            }
         }
     }
 
@@ -69,29 +91,30 @@ public enum TrialLine: Equatable, Sendable {
             }
             return .resumed(epoch: Int(k))
         }
-        guard let rawValue = obj["value"] else { throw ParseError.notProtocol(trimmed) }
+        guard obj["value"] != nil || obj["values"] != nil else { throw ParseError.notProtocol(trimmed) }
         let step: Int?
         switch obj["step"] {
         case nil: step = nil
         case .number(let n)? where n >= 0 && n == n.rounded() && n < 1e12: step = Int(n)
         default: throw ParseError.invalid(trimmed, problem: "step is not a whole number from 0")
         }
-        let value: Double
-        switch rawValue {
-        case .number(let n): value = n
-        case .string(let s):
-            switch s.lowercased() {
-            case "nan": value = .nan
-            case "inf", "infinity", "+inf": value = .infinity
-            case "-inf", "-infinity": value = -.infinity
-            default: throw ParseError.invalid(trimmed, problem: "value is not a number")
-            }
-        case .null: value = .nan
-        case .other: throw ParseError.invalid(trimmed, problem: "value is not a number")
+        var value: Double? = nil
+        if let raw = obj["value"] {
+            guard let n = raw.number else { throw ParseError.invalid(trimmed, problem: "value is not a number") }
+            if n.isNaN { throw ParseError.notANumber(step: step) }
+            value = n
         }
-        if value.isNaN { throw ParseError.notANumber(step: step) }
         var extra: [String: Double] = [:]
-        for (k, v) in obj where !["step", "value", "resumed_from_epoch"].contains(k) { if case .number(let n) = v { extra[k] = n } }
+        for (k, v) in obj where !["step", "value", "values", "resumed_from_epoch"].contains(k) { if case .number(let n) = v { extra[k] = n } }
+        if let values = obj["values"] {
+            guard case .object(let named) = values, !named.isEmpty else {
+                throw ParseError.invalid(trimmed, problem: "values is not an object of metric names to numbers")
+            }
+            for (k, v) in named {
+                guard let n = v.number else { throw ParseError.invalid(trimmed, problem: "values.\(k) is not a number") }
+                extra[k] = n
+            }
+        }
         if let step { return .report(step: step, value: value, extra: extra) }
         return .final(value: value, metrics: extra)
     }

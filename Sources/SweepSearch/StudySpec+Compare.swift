@@ -16,7 +16,8 @@ extension StudySpec {
     public func differences(to edited: StudySpec) -> [String] {
         var out: [String] = []
         func note(_ what: String, _ old: String, _ new: String) { if old != new { out.append("\(what): \(old) → \(new)") } }
-        note("objective", "\(objective.direction.rawValue) \(objective.metric)", "\(edited.objective.direction.rawValue) \(edited.objective.metric)")
+        note("objective", objectiveSummary, edited.objectiveSummary)
+        note("constraints", constraintSummary, edited.constraintSummary)
         for name in space.names + edited.space.names.filter({ space[$0] == nil }) {
             let (a, b) = (space[name], edited.space[name])
             if a?.distribution != b?.distribution {

@@ -38,8 +38,10 @@ extension StudySpec {
     /// trials can train on it: the files exist and parse, the objective and early-stopping
     /// metrics fit the task, and both corners of the space build a network for the data's shape.
     /// A command study has no data set: the result is empty. Throws an `InputError` naming the
-    /// search-space file (and the data file) and what is accepted; writes nothing.
-    public func inspectData(dataDir: String) throws -> [DataSummary] {
+    /// search-space file (and the data file) and what is accepted; writes nothing. `weights`
+    /// resolves a `model.init.from` (`TransferSpec`) to its weights, which both corners must
+    /// load (nil: not checked).
+    public func inspectData(dataDir: String, weights: ((String) throws -> String)? = nil) throws -> [DataSummary] {
         guard command == nil else { return [] }
         var summaries: [DataSummary] = []
         for (values, dataset) in try datasetChoices() {
@@ -60,8 +62,13 @@ extension StudySpec {
                 let config = try trialConfig(v)
                 try checkMetric(objective.metric, key: "objective.metric", summary)
                 if let es = config.training.earlyStopping { try checkMetric(es.metric, key: "training.early_stopping.metric", summary) }
-                _ = try NetworkBuilder.build(config.layers, input: summary.inputShape,
-                                             outputs: summary.task == .classification ? train.classCount : 1, file: file)
+                let layers = try NetworkBuilder.build(config.layers, input: summary.inputShape,
+                                                      outputs: summary.task == .classification ? train.classCount : 1, file: file)
+                // The weights to start from exist and fit (what can be checked before the study is written).
+                if var t = config.transfer, let weights {
+                    t.weights = try weights(t.from)
+                    _ = try WeightTransfer.load(t, into: Network(layers: layers, inputShape: summary.inputShape), layers: config.layers, file: file)
+                }
             }
             summaries.append(summary)
         }
@@ -114,7 +121,13 @@ extension StudySpec {
         var node: ConfigTree? = template
         var best = template.line
         for part in key.split(separator: ".") {
-            guard case .map(let pairs, _)? = node, let next = pairs.first(where: { $0.key == part })?.value else { break }
+            let next: ConfigTree?
+            switch node {
+            case .map(let pairs, _)?: next = pairs.first { $0.key == part }?.value
+            case .list(let items, _)?: next = Int(part).flatMap { items.indices.contains($0) ? items[$0] : nil }   // list items by index
+            default: next = nil
+            }
+            guard let next else { break }
             node = next
             best = next.line ?? best
         }

@@ -61,7 +61,15 @@ public struct StudySpec: Sendable {
     public var name: String
     public var template: ConfigTree
     public var space: SearchSpace
-    public var objective: Objective
+    /// What the study optimizes, in order (one, or several: see `StudySpec+Objectives`).
+    public var objectives: [Objective]
+    /// Bounds a feasible trial keeps on its metrics (`constraints:`).
+    public var constraints: [Constraint] = []
+    /// The first objective: the one reported every epoch, and the study's one when alone.
+    public var objective: Objective {
+        get { objectives[0] }
+        set { objectives[0] = newValue }
+    }
     public var budget: Budget
     public var sampler: ComponentSpec
     public var scheduler: ComponentSpec
@@ -106,16 +114,8 @@ public struct StudySpec: Sendable {
         let name = try root.string("name") ?? ((file as NSString).lastPathComponent as NSString).deletingPathExtension
         let seed = try root.seed("seed", default: 0)
 
-        var objective = Objective()
-        if let o = try root.map("objective") {
-            try o.only(["metric", "direction"])
-            objective.metric = try o.string("metric") ?? objective.metric
-            let d = try o.string("direction") ?? (objective.metric.contains("accuracy") ? "maximize" : "minimize")
-            guard let dir = Direction(rawValue: d) else { throw o.error("direction", "'\(d)' is not accepted; accepted: minimize, maximize") }
-            objective.direction = dir
-        } else if (try root.map("dataset")).flatMap({ try? $0.string("task") }) == "regression" {
-            objective = Objective(metric: "val_rmse", direction: .minimize)
-        }
+        let objectives = try parseObjectives(root, regression: (try root.map("dataset")).flatMap({ try? $0.string("task") }) == "regression")
+        let constraints = try parseConstraints(root)
         var budget = Budget()
         if let b = try root.map("budget") {
             try b.only(["trials", "max_epochs", "max_failures", "trial_timeout", "timeout"])
@@ -182,7 +182,7 @@ public struct StudySpec: Sendable {
         do { space = try SearchSpace(params) } catch let e as DistributionError {
             throw InputError(file: file, e.description)
         }
-        var spec = StudySpec(file: file, text: text, name: name, template: template, space: space, objective: objective,
+        var spec = StudySpec(file: file, text: text, name: name, template: template, space: space, objectives: objectives, constraints: constraints,
                              budget: budget, sampler: sampler, scheduler: scheduler, seed: seed, command: command,
                              stdoutProtocol: stdoutProtocol, environment: environment, envKeep: envKeep)
         try spec.validate()
@@ -271,11 +271,8 @@ public struct StudySpec: Sendable {
     /// Checks the file before anything runs: both corners of the space (fewest and most layers,
     /// smallest and largest values) must make a valid configuration.
     mutating func validate() throws {
+        try validateObjectives()
         if command != nil { return }
-        guard EpochReportMetrics.names.contains(objective.metric) else {
-            throw InputError(file: file, field: "objective.metric",
-                             "unknown metric '\(objective.metric)'; accepted: \(EpochReportMetrics.names.joined(separator: ", "))")
-        }
         for corner in [lowCorner(), highCorner()] {
             let c = try trialConfig(corner)
             let layers = c.layers
@@ -287,10 +284,8 @@ public struct StudySpec: Sendable {
     }
 }
 
-/// Metric names and the input shapes of the built-in data sets (for validating a space before
-/// any data is loaded).
+/// The input shapes of the built-in data sets (for validating a space before any data is loaded).
 enum EpochReportMetrics {
-    static let names = EpochReport.metricNames
     static func inputShape(of dataset: String) -> [Int]? {
         switch dataset {
         case "digits": return [8, 8, 1]
@@ -306,8 +301,14 @@ extension StudySpec {
     /// the file's budget). Everything that can reject them does so here, before a search
     /// touches the store; `sweep check` and the runner both call this.
     public func makeSearchComponents(trials: Int? = nil) throws -> (sampler: Sampler, scheduler: Scheduler) {
-        let sampler = try SamplerFactory.make(self.sampler, space: space, budget: Budget(trials: trials ?? budget.trials), file: file)
+        let sampler = try SamplerFactory.make(self.sampler, space: space, budget: Budget(trials: trials ?? budget.trials), file: file,
+                                              severalObjectives: isMultiObjective || !constraints.isEmpty)
         let scheduler = try SchedulerFactory.make(self.scheduler, maxEpochs: budget.maxEpochs ?? 1, file: file)
         return (sampler, scheduler)
+    }
+
+    /// What `sampler: auto` picks for this study, and why.
+    public var autoChoice: SamplerFactory.AutoChoice {
+        SamplerFactory.autoChoice(space: space, budget: budget, severalObjectives: isMultiObjective || !constraints.isEmpty)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import SweepCore
 import SweepSearch
 
 /// How Optuna's RDB storage writes values that are not plain numbers or strings, so that rows
@@ -88,6 +89,54 @@ enum OptunaEncoding {
     /// which optuna-dashboard shows on its objective axes.
     static let metricNamesKey = "study:metric_names"
 
+    /// The trial system attribute where Optuna's constrained samplers keep a trial's constraint
+    /// values (`optuna.samplers._base._CONSTRAINTS_KEY`): a JSON list, each at most 0 when it holds.
+    static let constraintsKey = "constraints"
+
+    /// A list of numbers as Python's `json.dumps` writes it (NaN and the infinities as the bare
+    /// tokens `NaN`, `Infinity`, `-Infinity`, which `json.loads` reads), in Swift's shortest
+    /// round-trip form.
+    static func jsonNumbers(_ xs: [Double]) -> String {
+        "[" + xs.map { $0.isNaN ? "NaN" : $0 == .infinity ? "Infinity" : $0 == -.infinity ? "-Infinity" : "\($0)" }.joined(separator: ", ") + "]"
+    }
+
+    /// Reads `jsonNumbers`' form (and Python's); nil for anything else.
+    static func numbers(_ json: String) -> [Double]? {
+        let t = json.trimmingCharacters(in: .whitespaces)
+        guard t.hasPrefix("["), t.hasSuffix("]") else { return nil }
+        let body = t.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
+        if body.isEmpty { return [] }
+        var out: [Double] = []
+        for part in body.split(separator: ",") {
+            let p = part.trimmingCharacters(in: .whitespaces)
+            switch p {
+            case "NaN": out.append(.nan)
+            case "Infinity": out.append(.infinity)
+            case "-Infinity": out.append(-.infinity)
+            default:
+                guard let x = Double(p), x.isFinite else { return nil }
+                out.append(x)
+            }
+        }
+        return out
+    }
+
+    /// Adds a trial system attribute of Optuna's constraints to a trial's list: `constraints` (the
+    /// list Optuna's constrained samplers and Sweep write) or `constraints:NAME` (one value, from
+    /// Optuna 5's `trial.set_constraint`); Optuna reads both as the trial's constraints.
+    static func addConstraint(key: String, json: String, to list: inout [Double]?) {
+        if key == constraintsKey {
+            if let xs = numbers(json) { list = xs + (list ?? []) }
+        } else if let x = numbers("[" + json + "]")?.first {
+            list = (list ?? []) + [x]
+        }
+    }
+
+    /// A JSON list of strings (`study:metric_names`); nil for anything else.
+    static func strings(_ json: String) -> [String]? {
+        (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String]
+    }
+
     /// The trial user attribute where Sweep puts a failed trial's reason (optuna-dashboard shows
     /// a trial's user attributes).
     static let failReasonKey = "fail_reason"
@@ -98,21 +147,53 @@ enum OptunaEncoding {
 
     static func direction(_ s: String?) -> Direction { s == "MAXIMIZE" ? .maximize : .minimize }
 
+    // MARK: Several objectives
+
+    /// `createStudy`'s precondition: as many metrics as directions, at least one.
+    static func checkObjectives(_ directions: [Direction], _ metrics: [String]) throws {
+        guard !directions.isEmpty, directions.count == metrics.count else {
+            throw RuntimeFailure("a study needs one metric per direction, at least one (got \(directions.count) directions, \(metrics.count) metrics)")
+        }
+    }
+
+    /// A study read back with its objectives: `directions`, the study's `study_directions` by
+    /// objective index, comma-separated; `metricNames`, its `study:metric_names` (a name Optuna
+    /// lacks is the metric of Sweep's row for the first objective, `objective_N` for others).
+    static func withObjectives(_ study: StudyRecord, directions: String?, metricNames: String?) -> StudyRecord {
+        var s = study
+        s.directions = (directions ?? "").split(separator: ",").map { direction(String($0)) }
+        if s.directions.isEmpty { s.directions = [s.direction] }
+        let names = metricNames.flatMap(strings) ?? []
+        s.metrics = s.directions.indices.map { i in i < names.count ? names[i] : i == 0 ? s.metric : "objective_\(i)" }
+        return s
+    }
+
+    /// A trial's values by objective index as `TrialRecord.values`: nil for one objective (or
+    /// none), else every objective in order (a missing one as NaN).
+    static func objectiveValues(_ byIndex: [Int: Double]?) -> [Double]? {
+        guard let byIndex, byIndex.count > 1, let last = byIndex.keys.max() else { return nil }
+        return (0...last).map { byIndex[$0] ?? .nan }
+    }
+
     // MARK: Finishing a trial
 
-    /// What `finishTrial` stores, as Optuna does: the final state, the objective value and the
-    /// reason. A COMPLETE trial without a value (or with NaN) is FAIL, its reason saying why; a
-    /// PRUNED trial's value is its last report (`lastReport`, read only then), unless NaN.
-    static func finishing(_ state: TrialState, value: Double?, reason: String?, lastReport: () throws -> Double?) rethrows
-        -> (state: TrialState, objective: Double?, reason: String?) {
+    /// What `finishTrial` stores, as Optuna does: the final state, the objective values (one per
+    /// of the study's `objectives`) and the reason. A COMPLETE trial without its values (or with
+    /// a NaN) is FAIL, its reason saying why; a PRUNED trial of one objective keeps its last
+    /// report (`lastReport`, read only then), unless NaN; one of several keeps none.
+    static func finishing(_ state: TrialState, values: [Double]?, objectives: Int, reason: String?,
+                          lastReport: () throws -> Double?) rethrows -> (state: TrialState, objectives: [Double]?, reason: String?) {
         switch state {
         case .complete:
-            if let value, !value.isNaN { return (.complete, value, reason) }
-            let why = value == nil ? "no objective value was reported" : "the objective value is NaN"
+            if let values, values.count == objectives, !values.contains(where: \.isNaN) { return (.complete, values, reason) }
+            let why = values == nil || values!.isEmpty ? "no objective value was reported"
+                : values!.count != objectives ? "reported \(values!.count) values for a study of \(objectives) objectives"
+                : objectives == 1 ? "the objective value is NaN" : "an objective value is NaN"
             return (.fail, nil, reason.map { "\($0); \(why)" } ?? why)
         case .pruned:
+            guard objectives == 1 else { return (.pruned, nil, reason) }
             let last = try lastReport()
-            return (.pruned, last.flatMap { $0.isNaN ? nil : $0 }, reason)
+            return (.pruned, last.flatMap { $0.isNaN ? nil : [$0] }, reason)
         default:
             return (state, nil, reason)
         }

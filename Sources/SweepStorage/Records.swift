@@ -40,6 +40,13 @@ public struct StudyRecord: Sendable, Equatable {
     public var runOptionsJSON: String? = nil
     /// Why the study's last run ended before its total (too many failures), if it did.
     public var stopReason: String? = nil
+    /// Every objective's direction, in order (Optuna's `study_directions`); `direction` is the first.
+    public var directions: [Direction] = []
+    /// Every objective's metric, in order (Optuna's `study:metric_names`); `metric` is the first.
+    public var metrics: [String] = []
+
+    /// Several objectives: trials are ranked by Pareto fronts.
+    public var isMultiObjective: Bool { directions.count > 1 }
 
     /// The process and host of the lease's holder.
     public var controllerPID: Int32? { controllerOwner.flatMap(LeaseOwner.init(id:))?.pid }

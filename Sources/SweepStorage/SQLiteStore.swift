@@ -123,9 +123,10 @@ public final class SQLiteStore: TrialStore {
 
     // MARK: Studies
 
-    public func createStudy(name: String, direction: Direction, metric: String, spacePath: String, spaceText: String,
+    public func createStudy(name: String, directions: [Direction], metrics: [String], spacePath: String, spaceText: String,
                             samplerJSON: String, schedulerJSON: String, seed: UInt64, trialsTotal: Int,
                             maxEpochs: Int?) throws -> StudyRecord {
+        try OptunaEncoding.checkObjectives(directions, metrics)
         let now = OptunaEncoding.datetime(Date())
         return try pool.write { db in
             if try Row.fetchOne(db, sql: "SELECT 1 FROM studies WHERE study_name = ?", arguments: [name]) != nil {
@@ -133,17 +134,19 @@ public final class SQLiteStore: TrialStore {
             }
             try db.execute(sql: "INSERT INTO studies (study_name) VALUES (?)", arguments: [name])
             let id = db.lastInsertedRowID
-            try db.execute(sql: "INSERT INTO study_directions (direction, study_id, objective) VALUES (?, ?, 0)",
-                           arguments: [OptunaEncoding.direction(direction), id])
+            for (i, d) in directions.enumerated() {
+                try db.execute(sql: "INSERT INTO study_directions (direction, study_id, objective) VALUES (?, ?, ?)",
+                               arguments: [OptunaEncoding.direction(d), id, i])
+            }
             // OR REPLACE: a row left by a study Optuna deleted (it does not enforce foreign keys)
             // whose id SQLite reused.
             try db.execute(sql: """
                 INSERT OR REPLACE INTO sweep_studies (study_id, space_path, space_text, metric, sampler_json, scheduler_json,
                     seed, trials_total, max_epochs, created_at, updated_at, status)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')
-                """, arguments: [id, spacePath, spaceText, metric, samplerJSON, schedulerJSON, String(seed), trialsTotal,
+                """, arguments: [id, spacePath, spaceText, metrics[0], samplerJSON, schedulerJSON, String(seed), trialsTotal,
                                  maxEpochs, now, now])
-            try Schema.setMetricNames(db, studyID: id, metric: metric, replace: true)
+            try Schema.setMetricNames(db, studyID: id, metrics: metrics, replace: true)
             return try fetchStudies(db, where: "s.study_id = ?", [id])[0]
         }
     }
@@ -364,7 +367,7 @@ public final class SQLiteStore: TrialStore {
     }
 
     @discardableResult
-    public func finishTrial(trialID: Int64, state: TrialState, value: Double?, exitStatus: Int32?, reason: String?,
+    public func finishTrial(trialID: Int64, state: TrialState, values: [Double]?, constraints: [Double]?, exitStatus: Int32?, reason: String?,
                             stderrTail: String?, epochsRun: Int?, durationSeconds: Double?, artifactDir: String?,
                             owner: String?) throws -> TrialState {
         guard state.isFinished else { throw RuntimeFailure("trial \(trialID): \(state.rawValue) is not a finished state") }
@@ -372,16 +375,25 @@ public final class SQLiteStore: TrialStore {
         return try pool.write { db in
             try requireOwner(db, trialID, owner)
             try requireRunning(db, trialID)
-            let (final, objective, reason) = try OptunaEncoding.finishing(state, value: value, reason: reason) {
+            let objectives = try Int.fetchOne(db.cachedStatement(sql: """
+                SELECT COUNT(*) FROM study_directions d JOIN trials t ON t.study_id = d.study_id WHERE t.trial_id = ?
+                """), arguments: [trialID]) ?? 1
+            let (final, stored, reason) = try OptunaEncoding.finishing(state, values: values, objectives: max(objectives, 1), reason: reason) {
                 try Row.fetchOne(db.cachedStatement(sql: """
                     SELECT intermediate_value, intermediate_value_type FROM trial_intermediate_values
                     WHERE trial_id = ? ORDER BY step DESC LIMIT 1
                     """), arguments: [trialID]).map { OptunaEncoding.float($0["intermediate_value"], type: $0["intermediate_value_type"]) }
             }
-            if let objective {
-                let (stored, type) = OptunaEncoding.float(objective)
-                try db.cachedStatement(sql: "INSERT INTO trial_values (trial_id, objective, value, value_type) VALUES (?, 0, ?, ?)")
-                    .execute(arguments: [trialID, stored, type])
+            for (i, v) in (stored ?? []).enumerated() {
+                let (x, type) = OptunaEncoding.float(v)
+                try db.cachedStatement(sql: "INSERT INTO trial_values (trial_id, objective, value, value_type) VALUES (?, ?, ?, ?)")
+                    .execute(arguments: [trialID, i, x, type])
+            }
+            if let constraints {
+                try db.cachedStatement(sql: """
+                    INSERT INTO trial_system_attributes (trial_id, "key", value_json) VALUES (?, ?, ?)
+                    ON CONFLICT (trial_id, "key") DO UPDATE SET value_json = excluded.value_json
+                    """).execute(arguments: [trialID, OptunaEncoding.constraintsKey, OptunaEncoding.jsonNumbers(constraints)])
             }
             try db.cachedStatement(sql: "UPDATE trials SET state = ?, datetime_complete = ? WHERE trial_id = ?")
                 .execute(arguments: [final.rawValue, now, trialID])
@@ -483,13 +495,16 @@ public final class SQLiteStore: TrialStore {
         try Row.fetchAll(db, sql: """
             SELECT s.study_id, s.study_name, d.direction, w.metric, w.space_path, w.space_text, w.sampler_json,
                 w.scheduler_json, w.seed, w.trials_total, w.max_epochs, w.created_at, w.updated_at, w.status,
-                w.controller_owner, w.controller_expires > \(Self.sqliteNow) AS lease_live, w.run_options, w.stop_reason
+                w.controller_owner, w.controller_expires > \(Self.sqliteNow) AS lease_live, w.run_options, w.stop_reason,
+                (SELECT group_concat(direction, ',') FROM (SELECT direction FROM study_directions
+                    WHERE study_id = s.study_id ORDER BY objective)) AS directions,
+                (SELECT value_json FROM study_system_attributes WHERE study_id = s.study_id AND "key" = ?) AS metric_names
             FROM studies s
             JOIN sweep_studies w ON w.study_id = s.study_id
             LEFT JOIN study_directions d ON d.study_id = s.study_id AND d.objective = 0
             WHERE \(condition) ORDER BY w.created_at, s.study_id
-            """, arguments: arguments).map { row in
-            StudyRecord(id: row["study_id"], name: row["study_name"], direction: OptunaEncoding.direction(row["direction"] as String?),
+            """, arguments: [OptunaEncoding.metricNamesKey] + arguments).map { row in
+            OptunaEncoding.withObjectives(StudyRecord(id: row["study_id"], name: row["study_name"], direction: OptunaEncoding.direction(row["direction"] as String?),
                         metric: row["metric"], spacePath: row["space_path"], spaceText: row["space_text"],
                         samplerJSON: row["sampler_json"], schedulerJSON: row["scheduler_json"],
                         seed: UInt64(row["seed"] as String) ?? 0, trialsTotal: row["trials_total"], maxEpochs: row["max_epochs"],
@@ -497,7 +512,8 @@ public final class SQLiteStore: TrialStore {
                         updatedAt: OptunaEncoding.date(row["updated_at"]) ?? .distantPast,
                         status: StudyStatus(rawValue: row["status"]) ?? .stopped, controllerOwner: row["controller_owner"],
                         controllerLeaseLive: (row["lease_live"] as Bool?) ?? false,
-                        runOptionsJSON: row["run_options"], stopReason: row["stop_reason"])
+                        runOptionsJSON: row["run_options"], stopReason: row["stop_reason"]),
+                                          directions: row["directions"], metricNames: row["metric_names"])
         }
     }
 
@@ -519,6 +535,23 @@ public final class SQLiteStore: TrialStore {
             reports[row["trial_id"], default: [:]][row["step"]] =
                 OptunaEncoding.float(row["intermediate_value"], type: row["intermediate_value_type"])
         }
+        // Every objective's value (studies of several objectives) and Optuna's constraints.
+        var values: [Int64: [Int: Double]] = [:]
+        for row in try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT trial_id, objective, value, value_type FROM trial_values WHERE trial_id IN (\(matching))
+            """), arguments: arguments) {
+            values[row["trial_id"], default: [:]][row["objective"]] = OptunaEncoding.float(row["value"], type: row["value_type"])
+        }
+        var constraints: [Int64: [Double]] = [:]
+        var vectors: [Int64: [Int: [Double]]] = [:]
+        for row in try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT trial_id, "key", value_json FROM trial_system_attributes
+            WHERE ("key" IN (?, ?) OR "key" LIKE 'constraints:%') AND trial_id IN (\(matching)) ORDER BY "key"
+            """), arguments: [OptunaEncoding.constraintsKey, TrialAttribute.intermediateValues] + arguments) {
+            let key: String = row["key"]
+            if key == TrialAttribute.intermediateValues { vectors[row["trial_id"]] = TrialAttribute.intermediateValues(json: row["value_json"]) }
+            else { OptunaEncoding.addConstraint(key: key, json: row["value_json"], to: &constraints[row["trial_id"]]) }
+        }
         return try Row.fetchAll(db.cachedStatement(sql: """
             SELECT t.trial_id, t.number, t.state, t.datetime_start, t.datetime_complete, v.value, v.value_type,
                 w.seed, w.config_json, w.attempts, w.worker_pid, w.exit_status, w.reason, w.stderr_tail, w.epochs_run,
@@ -533,7 +566,8 @@ public final class SQLiteStore: TrialStore {
             let record = TrialRecord(number: row["number"], state: TrialState(rawValue: row["state"]) ?? .fail,
                                      params: params[id] ?? [:],
                                      value: valueType.map { OptunaEncoding.float(row["value"], type: $0) },
-                                     intermediate: reports[id] ?? [:])
+                                     intermediate: reports[id] ?? [:], values: OptunaEncoding.objectiveValues(values[id]),
+                                     constraints: constraints[id], intermediateValues: vectors[id] ?? [:])
             return StoredTrial(trialID: id, record: record,
                                datetimeStart: (row["datetime_start"] as String?).flatMap(OptunaEncoding.date),
                                datetimeComplete: (row["datetime_complete"] as String?).flatMap(OptunaEncoding.date),

@@ -47,7 +47,7 @@ enum Schema {
             // Optuna's `study.set_metric_names` form, for studies created before Sweep wrote it
             // (createStudy does now); a name a user set with Optuna is kept.
             for row in try Row.fetchAll(db, sql: "SELECT study_id, metric FROM sweep_studies") {
-                try setMetricNames(db, studyID: row["study_id"], metric: row["metric"], replace: false)
+                try setMetricNames(db, studyID: row["study_id"], metrics: [row["metric"]], replace: false)
             }
         }
         m.registerMigration("sweep-v5-controller-lease-owner") { db in
@@ -75,12 +75,12 @@ enum Schema {
         return m
     }()
 
-    /// Writes the study's metric names as Optuna's `study.set_metric_names([metric])` does.
-    static func setMetricNames(_ db: Database, studyID: Int64, metric: String, replace: Bool) throws {
+    /// Writes the study's metric names as Optuna's `study.set_metric_names(metrics)` does.
+    static func setMetricNames(_ db: Database, studyID: Int64, metrics: [String], replace: Bool) throws {
         try db.execute(sql: """
             INSERT INTO study_system_attributes (study_id, "key", value_json) VALUES (?, ?, ?)
             ON CONFLICT (study_id, "key") DO \(replace ? "UPDATE SET value_json = excluded.value_json" : "NOTHING")
-            """, arguments: [studyID, OptunaEncoding.metricNamesKey, OptunaEncoding.json([metric])])
+            """, arguments: [studyID, OptunaEncoding.metricNamesKey, OptunaEncoding.json(metrics)])
     }
 
     /// Whether a file opened for reading only holds this version's schema.

@@ -22,7 +22,7 @@ import SweepSearch
 ///   nothing; `retryFailedTrials` queues each failed trial once.
 /// - **What never changes.** A trial's number, parameters, seed and configuration once created
 ///   (or adopted); a finished trial (COMPLETE, PRUNED, FAIL): write methods refuse it, but for
-///   `recordArtifacts`, which changes only Sweep's row. A study's name, direction, metric,
+///   `recordArtifacts`, which changes only Sweep's row. A study's name, directions, metrics,
 ///   sampler, scheduler and seed (only its trial total, status, run options, stop reason and
 ///   search-space file change, through `updateStudy`).
 /// - **Trial numbers** are Optuna's: the count of earlier trials in the study, assigned inside the
@@ -30,9 +30,11 @@ import SweepSearch
 ///   (Optuna's own included). A study's trials are never deleted but with the study (an
 ///   interrupted trial goes back to WAITING; a retried one stays FAIL beside its retry), so they
 ///   stay dense. Reads return trials by number.
-/// - **Values** follow Optuna: an infinity or NaN is stored as NULL plus its type and read back as
-///   itself; a COMPLETE trial whose value is NaN or missing is stored as FAIL; a PRUNED trial's
-///   value is its last reported one (unless NaN). Times are UTC in Optuna's datetime text.
+/// - **Values** follow Optuna: one per objective (`trial_values` by objective index); an infinity
+///   or NaN is stored as NULL plus its type and read back as itself; a COMPLETE trial whose values
+///   are missing, of the wrong count or NaN is stored as FAIL; a PRUNED trial of one objective
+///   keeps its last reported value (unless NaN), one of several none. Constraints are Optuna's
+///   trial system attribute `constraints`. Times are UTC in Optuna's datetime text.
 /// - **One controller per study.** `claimStudy` makes one process the study's controller through a
 ///   lease (an owner id and an expiry on the database's clock, so hosts' clocks do not matter); a
 ///   second owner is refused while the lease runs, and takes it over once it expired or when the
@@ -48,9 +50,11 @@ public protocol TrialStore: AnyObject, Sendable {
 
     // MARK: Studies
 
-    /// Creates a study: Optuna's study and direction rows, its metric name (as Optuna's
-    /// `study.set_metric_names` stores it) and Sweep's row, status `running`.
-    func createStudy(name: String, direction: Direction, metric: String, spacePath: String, spaceText: String,
+    /// Creates a study: Optuna's study and a direction row per objective (`objective` 0, 1, ...),
+    /// its metric names (as Optuna's `study.set_metric_names` stores them) and Sweep's row (whose
+    /// `metric` is the first), status `running`. `directions` and `metrics` have the same count,
+    /// at least one.
+    func createStudy(name: String, directions: [Direction], metrics: [String], spacePath: String, spaceText: String,
                      samplerJSON: String, schedulerJSON: String, seed: UInt64, trialsTotal: Int, maxEpochs: Int?) throws -> StudyRecord
 
     /// The Sweep study with this name (studies Optuna created in the same database are not Sweep's).
@@ -116,13 +120,18 @@ public protocol TrialStore: AnyObject, Sendable {
     /// A FAIL trial's reason is also its user attribute `fail_reason`, where Optuna and
     /// optuna-dashboard show it.
     ///
-    /// `value` is the objective of a COMPLETE trial; a missing or NaN one makes the trial FAIL (as
-    /// Optuna does). It is not used for PRUNED (the last reported value is stored, unless NaN, as
-    /// Optuna does) nor for FAIL (no value). Returns the state stored. `owner`: as for
+    /// `values` are the objectives of a COMPLETE trial, one per study direction (Optuna's
+    /// `trial_values` by objective index); missing ones, a wrong count or a NaN make the trial FAIL
+    /// (as Optuna does). They are not used for PRUNED (a study of one objective stores the last
+    /// reported value, unless NaN, as Optuna does; one of several stores none, as Optuna has no
+    /// reports then) nor for FAIL (no value). `constraints`, when given, are stored as Optuna's
+    /// constrained samplers store them: the trial system attribute `constraints`, a JSON list
+    /// whose values are at most 0 when they hold. Returns the state stored. `owner`: as for
     /// `reportIntermediate` (a trial is never finished by a daemon it was taken from).
     @discardableResult
-    func finishTrial(trialID: Int64, state: TrialState, value: Double?, exitStatus: Int32?, reason: String?,
-                     stderrTail: String?, epochsRun: Int?, durationSeconds: Double?, artifactDir: String?, owner: String?) throws -> TrialState
+    func finishTrial(trialID: Int64, state: TrialState, values: [Double]?, constraints: [Double]?, exitStatus: Int32?, reason: String?,
+                     stderrTail: String?, epochsRun: Int?, durationSeconds: Double?, artifactDir: String?,
+                     owner: String?) throws -> TrialState
 
     /// Puts a running trial back to WAITING, to be run again later with the same number,
     /// parameters, seed and configuration (`restartTrial`). Its reports and heartbeat are removed
@@ -310,15 +319,31 @@ extension TrialStore {
 
     public func restartTrial(trialID: Int64) throws { try restartTrial(trialID: trialID, workerPID: nil) }
 
+    /// Creates a study of one objective.
+    public func createStudy(name: String, direction: Direction, metric: String, spacePath: String, spaceText: String,
+                            samplerJSON: String, schedulerJSON: String, seed: UInt64, trialsTotal: Int, maxEpochs: Int?) throws -> StudyRecord {
+        try createStudy(name: name, directions: [direction], metrics: [metric], spacePath: spacePath, spaceText: spaceText,
+                        samplerJSON: samplerJSON, schedulerJSON: schedulerJSON, seed: seed, trialsTotal: trialsTotal, maxEpochs: maxEpochs)
+    }
+
+    /// Ends a running trial of a study of one objective (`value`: its objective), without constraints.
+    @discardableResult
+    public func finishTrial(trialID: Int64, state: TrialState, value: Double?, exitStatus: Int32?, reason: String?,
+                            stderrTail: String?, epochsRun: Int?, durationSeconds: Double?, artifactDir: String?) throws -> TrialState {
+        try finishTrial(trialID: trialID, state: state, values: value.map { [$0] }, constraints: nil, exitStatus: exitStatus,
+                        reason: reason, stderrTail: stderrTail, epochsRun: epochsRun, durationSeconds: durationSeconds, artifactDir: artifactDir)
+    }
+
     public func reportIntermediate(trialID: Int64, step: Int, value: Double) throws {
         try reportIntermediate(trialID: trialID, step: step, value: value, owner: nil)
     }
 
+    /// Ends a running trial no daemon claimed (`owner` unchecked).
     @discardableResult
-    public func finishTrial(trialID: Int64, state: TrialState, value: Double?, exitStatus: Int32?, reason: String?,
+    public func finishTrial(trialID: Int64, state: TrialState, values: [Double]?, constraints: [Double]?, exitStatus: Int32?, reason: String?,
                             stderrTail: String?, epochsRun: Int?, durationSeconds: Double?, artifactDir: String?) throws -> TrialState {
-        try finishTrial(trialID: trialID, state: state, value: value, exitStatus: exitStatus, reason: reason, stderrTail: stderrTail,
-                        epochsRun: epochsRun, durationSeconds: durationSeconds, artifactDir: artifactDir, owner: nil)
+        try finishTrial(trialID: trialID, state: state, values: values, constraints: constraints, exitStatus: exitStatus, reason: reason,
+                        stderrTail: stderrTail, epochsRun: epochsRun, durationSeconds: durationSeconds, artifactDir: artifactDir, owner: nil)
     }
 
     public func requeueTrial(trialID: Int64) throws { try requeueTrial(trialID: trialID, owner: nil) }
@@ -333,6 +358,24 @@ public enum TrialAttribute {
     /// The daemon that runs or ran the trial, `host:pid` (a JSON string), written when a daemon
     /// claims it (`claimWaitingTrial`).
     public static let worker = "sweep:worker"
+
+    /// Every objective's value at each reported step, in a study of several objectives (Optuna's
+    /// `trial_intermediate_values` holds one value per step: the first objective's): a JSON object
+    /// of steps to lists, `{"1": [0.91, 5120.0], ...}`, read back as `TrialRecord.intermediateValues`.
+    public static let intermediateValues = "sweep:intermediate_values"
+    public static func intermediateValuesJSON(_ v: [Int: [Double]]) -> String {
+        "{" + v.keys.sorted().map { "\"\($0)\": " + OptunaEncoding.jsonNumbers(v[$0]!) }.joined(separator: ", ") + "}"
+    }
+    /// Reads `intermediateValuesJSON`'s form (entries that are not a step and a list of numbers are left out).
+    static func intermediateValues(json: String) -> [Int: [Double]] {
+        var out: [Int: [Double]] = [:]
+        for entry in json.split(separator: "]") {
+            let parts = entry.split(separator: "[", maxSplits: 1)
+            guard parts.count == 2, let step = Int(parts[0].filter(\.isNumber)), let xs = OptunaEncoding.numbers("[" + parts[1] + "]") else { continue }
+            out[step] = xs
+        }
+        return out
+    }
 
     /// The user attributes of a finished trial's metrics (the numeric extra keys of its final
     /// protocol line): `sweep:metric:NAME` → the number as JSON (Optuna shows them in `user_attrs`).

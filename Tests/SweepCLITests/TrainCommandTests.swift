@@ -41,6 +41,21 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains("SWEEP_GEMM") && bad.stderr.contains("accepted: auto, openblas, portable, avx2, avx512"), bad.stderr)
     }
 
+    /// `SWEEP_PHASES=1` prints each epoch's phases on stderr and leaves stdout (the JSON lines) as it was.
+    func testPhasesOnStderr() throws {
+        let plain = try CLI.run(["train", digits, "--epochs", "2", "--json"])
+        let timed = try CLI.run(["train", digits, "--epochs", "2", "--json"], env: ["SWEEP_PHASES": "1"])
+        XCTAssertEqual(timed.status, 0, timed.stderr)
+        XCTAssertFalse(plain.stderr.contains("sweep phases"), plain.stderr)
+        for epoch in 1...2 {
+            let line = timed.stderr.split(separator: "\n").first { $0.hasPrefix("sweep phases: epoch \(epoch): gather ") }
+            XCTAssertNotNil(line, timed.stderr)
+            for phase in ["forward", "loss", "backward", "optimizer", "total"] { XCTAssertTrue(line?.contains(" \(phase) ") ?? false, "\(phase): \(timed.stderr)") }
+        }
+        let losses = { (r: CLI.Result) in CLI.jsonLines(r.stdout).compactMap { $0["train_loss"] as? Double } }
+        XCTAssertEqual(losses(plain), losses(timed))
+    }
+
     func testHumanReadableProgress() throws {
         let r = try CLI.run(["train", digits, "--epochs", "2", "--set", "training.learning_rate=0.01"])
         XCTAssertEqual(r.status, 0, r.stderr)

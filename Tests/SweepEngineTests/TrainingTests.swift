@@ -62,6 +62,25 @@ final class TrainingTests: XCTestCase {
         XCTAssertNotEqual(a.map(\.valLoss), other.map(\.valLoss))
     }
 
+    /// `SWEEP_PHASES` only reads the clock: the same weights with the phases timed or not, and the
+    /// phases (each at least 0) add up to their total.
+    func testTimingThePhasesChangesNothing() throws {
+        let c = mlp(epochs: 2)
+        let plain = try Trainer(config: c, splits: Self.digits), timed = try Trainer(config: c, splits: Self.digits)
+        plain.timesPhases = false; timed.timesPhases = true
+        for _ in 0..<2 {
+            XCTAssertEqual(plain.runEpoch().trainLoss, timed.runEpoch().trainLoss)
+            XCTAssertNil(plain.phases)
+            let p = try XCTUnwrap(timed.phases)
+            XCTAssertEqual(p.seconds.count, PhaseTimes.Phase.allCases.count)
+            XCTAssertTrue(p.seconds.allSatisfy { $0 >= 0 })
+            XCTAssertGreaterThan(p.seconds[PhaseTimes.Phase.forward.rawValue], 0)
+            XCTAssertTrue(p.summary.hasPrefix("gather "), p.summary)
+            XCTAssertTrue(p.summary.hasSuffix(String(format: " total %.3f (thread CPU seconds)", p.seconds.reduce(0, +))), p.summary)
+        }
+        XCTAssertEqual(plain.network.params.array, timed.network.params.array)
+    }
+
     func testCheckpointResumeIsIdenticalToUninterrupted() throws {
         let c = mlp(epochs: 4) { $0.layers = [LayerSpec(type: .dense, units: 16, activation: .relu, batchnorm: true, dropout: 0.1)]
                                  $0.training.schedule = .cosine }

@@ -50,6 +50,8 @@ final class SQLiteStoreConformanceTests: TrialStoreConformance {
     override func testRequeueKeepsTheTrialAndRestartRunsItAgain() throws { try super.testRequeueKeepsTheTrialAndRestartRunsItAgain() }
     override func testWaitingTrialsAreClaimedOnceEachInNumberOrder() throws { try super.testWaitingTrialsAreClaimedOnceEachInNumberOrder() }
     override func testAStaleTrialIsRequeuedAndItsOldOwnerCannotFinishIt() throws { try super.testAStaleTrialIsRequeuedAndItsOldOwnerCannotFinishIt() }
+    override func testSeveralObjectivesAreStoredAsOptunaStoresThem() throws { try super.testSeveralObjectivesAreStoredAsOptunaStoresThem() }
+    override func testPerEpochVectorsAndOptunasConstraintFormsReadBack() throws { try super.testPerEpochVectorsAndOptunasConstraintFormsReadBack() }
     override func testOneControllerPerStudy() throws { try super.testOneControllerPerStudy() }
     override func testALeaseExpiresUnlessRenewed() throws { try super.testALeaseExpiresUnlessRenewed() }
     override func testAHolderThisHostKnowsIsDeadIsTakenOverAtOnce() throws { try super.testAHolderThisHostKnowsIsDeadIsTakenOverAtOnce() }

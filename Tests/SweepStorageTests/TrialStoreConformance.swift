@@ -402,18 +402,90 @@ class TrialStoreConformance: StoreFixtureCase {
         XCTAssertEqual(try store.trialSystemAttributes(trialID: made.trialID)[TrialAttribute.worker], "\"host-b:2\"")
         // The daemon it was taken from: refused, nothing written.
         XCTAssertThrowsError(try store.reportIntermediate(trialID: made.trialID, step: 0, value: 9, owner: a)) { XCTAssertTrue($0 is TrialNotOwned) }
-        XCTAssertThrowsError(try store.finishTrial(trialID: made.trialID, state: .complete, value: 9, exitStatus: 0, reason: nil, stderrTail: nil,
+        XCTAssertThrowsError(try store.finishTrial(trialID: made.trialID, state: .complete, values: [9], constraints: nil, exitStatus: 0, reason: nil, stderrTail: nil,
                                                    epochsRun: 1, durationSeconds: 1, artifactDir: nil, owner: a)) { XCTAssertTrue($0 is TrialNotOwned) }
         XCTAssertThrowsError(try store.requeueTrial(trialID: made.trialID, owner: a)) { XCTAssertTrue($0 is TrialNotOwned) }
         XCTAssertEqual(try store.trial(studyID: study.id, number: 0)?.record.state, .running)
         XCTAssertEqual(try store.trial(studyID: study.id, number: 0)?.record.intermediate, [:])
         try store.reportIntermediate(trialID: made.trialID, step: 0, value: 0.5, owner: b)
-        XCTAssertEqual(try store.finishTrial(trialID: made.trialID, state: .complete, value: 0.25, exitStatus: 0, reason: nil, stderrTail: nil,
+        XCTAssertEqual(try store.finishTrial(trialID: made.trialID, state: .complete, values: [0.25], constraints: nil, exitStatus: 0, reason: nil, stderrTail: nil,
                                              epochsRun: 1, durationSeconds: 1, artifactDir: nil, owner: b), .complete)
         t = try XCTUnwrap(try store.trial(studyID: study.id, number: 0))
         XCTAssertEqual(t.record.value, 0.25)
         XCTAssertEqual(t.attempts, 2)
         XCTAssertEqual(try store.requeueStaleTrials(studyID: study.id, staleSeconds: 0), [1], "only running trials")
+    }
+
+    // MARK: Several objectives and constraints
+
+    func testSeveralObjectivesAreStoredAsOptunaStoresThem() throws {
+        let study = try store.createStudy(name: "mo", directions: [.maximize, .minimize], metrics: ["val_accuracy", "model_bytes"],
+                                          spacePath: "s.yaml", spaceText: "", samplerJSON: "{}", schedulerJSON: "{}", seed: 1,
+                                          trialsTotal: 4, maxEpochs: 2)
+        XCTAssertEqual(study.directions, [.maximize, .minimize])
+        XCTAssertEqual(study.metrics, ["val_accuracy", "model_bytes"])
+        XCTAssertEqual(study.direction, .maximize)
+        XCTAssertEqual(study.metric, "val_accuracy")
+        XCTAssertTrue(study.isMultiObjective)
+        XCTAssertEqual(try store.study(named: "mo"), study)
+        XCTAssertEqual(try rows("SELECT objective, direction FROM study_directions WHERE study_id = ? ORDER BY objective", [study.id]),
+                       [["0", "MAXIMIZE"], ["1", "MINIMIZE"]])
+        XCTAssertEqual(try value("SELECT value_json FROM study_system_attributes WHERE study_id = ? AND key = 'study:metric_names'", [study.id]),
+                       #"["val_accuracy","model_bytes"]"#)
+        XCTAssertThrowsError(try store.createStudy(name: "bad", directions: [.minimize], metrics: ["a", "b"], spacePath: "", spaceText: "",
+                                                   samplerJSON: "{}", schedulerJSON: "{}", seed: 1, trialsTotal: 1, maxEpochs: 1))
+
+        func finish(_ state: TrialState, _ values: [Double]?, _ constraints: [Double]?) throws -> (Int64, TrialState) {
+            let id = try newTrial(store, study).trialID
+            try store.reportIntermediate(trialID: id, step: 1, value: 0.5)
+            return (id, try store.finishTrial(trialID: id, state: state, values: values, constraints: constraints, exitStatus: 0,
+                                              reason: nil, stderrTail: nil, epochsRun: 1, durationSeconds: 1, artifactDir: nil))
+        }
+        let (a, sa) = try finish(.complete, [0.9, 4096], [-0.5, 0.25])
+        let (b, sb) = try finish(.complete, [0.8, .infinity], nil)
+        let (c, sc) = try finish(.complete, [0.7], nil)             // one value for two objectives
+        let (d, sd) = try finish(.complete, [.nan, 10], nil)
+        let (e, se) = try finish(.pruned, nil, nil)                 // several objectives: a pruned trial keeps no value
+        XCTAssertEqual([sa, sb, sc, sd, se], [.complete, .complete, .fail, .fail, .pruned])
+        XCTAssertEqual(try rows("SELECT objective, value, value_type FROM trial_values WHERE trial_id = ? ORDER BY objective", [a]),
+                       [["0", "0.9", "FINITE"], ["1", "4096.0", "FINITE"]])
+        XCTAssertEqual(try rows("SELECT objective, value, value_type FROM trial_values WHERE trial_id = ? ORDER BY objective", [b]),
+                       [["0", "0.8", "FINITE"], ["1", nil, "INF_POS"]])
+        for id in [c, d, e] { XCTAssertEqual(try value("SELECT COUNT(*) FROM trial_values WHERE trial_id = ?", [id]), "0") }
+        XCTAssertEqual(try value("SELECT value_json FROM trial_system_attributes WHERE trial_id = ? AND key = 'constraints'", [a]), "[-0.5, 0.25]")
+        XCTAssertEqual(try value("SELECT value_json FROM trial_user_attributes WHERE trial_id = ? AND key = 'fail_reason'", [c]),
+                       #""reported 1 values for a study of 2 objectives""#)
+
+        let t = try store.trials(studyID: study.id)
+        XCTAssertEqual(t[0].record.values, [0.9, 4096])
+        XCTAssertEqual(t[0].record.value, 0.9)
+        XCTAssertEqual(t[0].record.constraints, [-0.5, 0.25])
+        XCTAssertEqual(t[0].record.violation, 0.25)
+        XCTAssertEqual(t[1].record.values, [0.8, .infinity])
+        XCTAssertNil(t[1].record.constraints)
+        XCTAssertNil(t[4].record.values)
+        XCTAssertEqual(t[4].record.intermediate, [1: 0.5])
+    }
+
+    func testPerEpochVectorsAndOptunasConstraintFormsReadBack() throws {
+        let study = try makeStudy(store)
+        let id = try newTrial(store, study).trialID
+        try store.reportIntermediate(trialID: id, step: 1, value: 0.5)
+        try store.setTrialSystemAttribute(trialID: id, key: TrialAttribute.intermediateValues,
+                                          valueJSON: TrialAttribute.intermediateValuesJSON([1: [0.5, 100], 2: [0.25, .nan]]))
+        // Optuna's constrained samplers write the list with json.dumps (NaN as a bare token).
+        try store.setTrialSystemAttribute(trialID: id, key: "constraints", valueJSON: "[1.5, NaN, -Infinity]")
+        // Optuna 5's trial.set_constraint("size", -2.0): one named value.
+        try store.setTrialSystemAttribute(trialID: id, key: "constraints:size", valueJSON: "-2.0")
+        let r = try XCTUnwrap(try store.trial(studyID: study.id, number: 0)).record
+        XCTAssertEqual(r.intermediateValues[1], [0.5, 100])
+        XCTAssertEqual(r.intermediateValues[2]?.first, 0.25)
+        XCTAssertTrue(r.intermediateValues[2]![1].isNaN)
+        XCTAssertEqual(r.constraints?.count, 4)
+        XCTAssertEqual(r.constraints?.first, 1.5)
+        XCTAssertEqual(r.constraints?.last, -2.0)
+        XCTAssertEqual(r.violation, .infinity)
+        XCTAssertEqual(r.intermediate, [1: 0.5])   // Optuna's intermediate values stay the first objective's
     }
 
     // MARK: Which process runs a study

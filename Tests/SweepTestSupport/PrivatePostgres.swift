@@ -40,6 +40,23 @@ public final class PrivatePostgres: @unchecked Sendable {
     nonisolated(unsafe) private static var sharedError: (any Error)?
     private static let sharedLock = NSLock()
 
+    /// A second server of this test process that accepts TCP connections only over TLS
+    /// (`hostssl` in pg_hba.conf), with a certificate for 127.0.0.1 and localhost signed by a
+    /// certificate authority of its own (`caFile`); started on first use.
+    public static func sharedTLS() throws -> PrivatePostgres {
+        sharedLock.lock(); defer { sharedLock.unlock() }
+        if let s = sharedTLSServer { return s }
+        let s = try PrivatePostgres(tls: true)
+        sharedTLSServer = s
+        atexit { PrivatePostgres.sharedTLSServer?.stop() }
+        return s
+    }
+    nonisolated(unsafe) private static var sharedTLSServer: PrivatePostgres?
+
+    /// The certificate authority that signed a TLS server's certificate (nil without TLS).
+    public var caFile: String? { tls ? folder + "/ca.pem" : nil }
+    let tls: Bool
+
     /// The folder with initdb, pg_ctl and psql: $SWEEP_PG_BIN, else the newest
     /// /usr/lib/postgresql/N/bin (Debian's layout), else the PATH.
     static func binFolder() -> String? {
@@ -56,7 +73,8 @@ public final class PrivatePostgres: @unchecked Sendable {
         return nil
     }
 
-    init() throws {
+    init(tls: Bool = false) throws {
+        self.tls = tls
         guard let bin = Self.binFolder() else {
             let why = "PostgreSQL's server programs (initdb, pg_ctl) are not installed (Debian: apt-get install postgresql)"
             if ProcessInfo.processInfo.environment["CI"] == "true" { throw PostgresTestError("\(why); CI must run the PostgreSQL tests") }
@@ -78,10 +96,17 @@ public final class PrivatePostgres: @unchecked Sendable {
         do {
             try run(bin + "/initdb", ["-D", folder + "/data", "-U", "postgres", "--pwfile", pwfile, "-E", "UTF8", "--no-sync",
                                       "--auth-local=trust", "--auth-host=scram-sha-256"])
+            var options = "-p \(port) -k \(folder) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+            if tls {
+                try makeCertificates()
+                try "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n"
+                    .write(toFile: folder + "/data/pg_hba.conf", atomically: false, encoding: .utf8)
+                options += " -c ssl=on -c ssl_cert_file=\(folder)/server.pem -c ssl_key_file=\(folder)/server.key"
+            }
             // The server outlives pg_ctl, and Foundation's `Process` does not see pg_ctl end
             // while it runs: started through `system`, its output in server.log.
             let start = "\(bin)/pg_ctl -D '\(folder)/data' -l '\(folder)/server.log' -w -t 60 -o "
-                + "'-p \(port) -k \(folder) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200' start"
+                + "'\(options)' start"
             let status = system((runAs.map { "/sbin/runuser -u \($0) -- " } ?? "") + start + " >/dev/null 2>&1")
             guard status == 0 else {
                 throw PostgresTestError("pg_ctl start failed (\(status)): \((try? String(contentsOfFile: folder + "/server.log", encoding: .utf8)) ?? "")")
@@ -90,6 +115,27 @@ public final class PrivatePostgres: @unchecked Sendable {
         } catch {
             stop()
             throw error
+        }
+    }
+
+    /// A certificate authority (`ca.pem`) and a server certificate it signed for 127.0.0.1 and
+    /// localhost (`server.pem`, key `server.key` readable by the server only), made with openssl.
+    private func makeCertificates() throws {
+        let f = folder
+        let script = """
+            set -e; cd '\(f)'
+            openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=sweep test CA' -keyout ca.key -out ca.pem
+            openssl req -newkey rsa:2048 -nodes -subj '/CN=127.0.0.1' -keyout server.key -out server.csr
+            printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.txt
+            openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile san.txt -out server.pem
+            chmod 600 server.key; chmod 644 ca.pem server.pem
+            """
+        let status = system("(\(script)) >'\(f)/openssl.log' 2>&1")
+        guard status == 0 else {
+            throw PostgresTestError("openssl could not make the test certificates (\(status)): \((try? String(contentsOfFile: f + "/openssl.log", encoding: .utf8)) ?? "")")
+        }
+        if let runAs, let pw = getpwnam(runAs) {
+            for file in ["server.key", "server.pem", "ca.pem"] { chown(f + "/" + file, pw.pointee.pw_uid, pw.pointee.pw_gid) }
         }
     }
 

@@ -114,7 +114,7 @@ public struct NSGAIISampler: MultiObjectiveSampler {
 
     /// Fronts of non-dominated sorting under constrained dominance: the feasible trials' Pareto
     /// fronts, then one front per distinct violation of the infeasible ones, smallest first.
-    static func constrainedFrontRanks(_ trials: [TrialRecord], directions: [Direction]) -> [Int] {
+    public static func constrainedFrontRanks(_ trials: [TrialRecord], directions: [Direction]) -> [Int] {
         let feasible = trials.indices.filter { trials[$0].violation == 0 }
         var ranks = [Int](repeating: 0, count: trials.count)
         let feasibleRanks = Pareto.frontRanks(feasible.map { trials[$0].losses(directions)! })

@@ -48,7 +48,8 @@ struct TakenConfigurations {
     let spaceSize: Double?
     private let taken: Set<[String: Double]>
 
-    /// Every other trial's assignment, in any state (finished, running, waiting, failed, pruned).
+    /// Every other trial's assignment, in any state (finished, running, waiting, failed, pruned);
+    /// not prior observations (`WarmStart`): the study may measure a prior's point itself.
     init(space: SearchSpace, history: [TrialRecord], trialNumber: Int) {
         var size: Double? = 1
         for p in space.parameters {
@@ -58,7 +59,7 @@ struct TakenConfigurations {
         spaceSize = size
         var t = Set<[String: Double]>()
         if size != nil {
-            for r in history where r.number != trialNumber && !r.params.isEmpty { t.insert(r.params) }
+            for r in history where r.number != trialNumber && !r.isPrior && !r.params.isEmpty { t.insert(r.params) }
         }
         taken = t
     }

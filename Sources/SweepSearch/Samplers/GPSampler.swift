@@ -3,9 +3,11 @@ import SweepCore
 
 /// Bayesian optimisation with a Gaussian process, after Optuna's GPSampler and BoTorch's recipe.
 ///
-/// 1. Start-up: the first `startupTrials` trials (and any later one while fewer than two trials
-///    have completed) take point `trialNumber` of a scrambled Halton sequence fixed by the study
-///    seed, so they cover the box whatever order they finish in.
+/// 1. Start-up: the first `startupTrials` trials less the prior observations (`WarmStart`), and
+///    any later one while fewer than two trials have completed, take point `trialNumber` plus
+///    the number of priors (warm-started from a study of the same seed, it continues its
+///    sequence) of a scrambled Halton sequence fixed by the study seed, so they cover the box
+///    whatever order they finish in.
 /// 2. Model: the COMPLETE trials' values, turned into losses (`direction.sign`) and z-scored,
 ///    against their features (`GP.Encoding`: unit box, one-hot categories, 0.5 for inactive
 ///    parameters); a Matérn-5/2 ARD kernel fitted by maximum a posteriori (`GP.fitKernel`).
@@ -46,8 +48,10 @@ public struct GPSampler: Sampler {
         let observed = history.filter { $0.state == .complete && ($0.value?.isFinite ?? false) }
         let taken = avoidRepeats ? TakenConfigurations(space: space, history: history, trialNumber: trialNumber) : nil
         let avoiding = (taken?.active ?? false) ? taken : nil
-        guard trialNumber >= startupTrials, observed.count >= 2, encoding.featureCount > 0 else {
-            return untaken(fillRandomly(startupPoint(trialNumber, encoding: encoding, studySeed: studySeed), space: space, rng: &rng),
+        // Prior observations (`WarmStart`) stand in for start-up trials.
+        let priors = history.reduce(0) { $0 + ($1.isPrior ? 1 : 0) }
+        guard trialNumber + priors >= startupTrials, observed.count >= 2, encoding.featureCount > 0 else {
+            return untaken(fillRandomly(startupPoint(trialNumber + priors, encoding: encoding, studySeed: studySeed), space: space, rng: &rng),
                            space: space, taken: avoiding, rng: &rng)
         }
 

@@ -3,6 +3,7 @@ import SweepCore
 /// Exhaustive search over a discrete space (categoricals, ints, stepped floats), in an order
 /// shuffled by the study seed. Each trial takes the first grid point that no other trial (in any
 /// state but FAIL) has taken; once every point is taken, points are revisited in the same order.
+/// Prior observations (`WarmStart`) take no point: a grid covers its own points.
 public struct GridSampler: MultiObjectiveSampler {
     public let points: [[String: Double]]
 
@@ -49,7 +50,7 @@ public struct GridSampler: MultiObjectiveSampler {
         var rng = SweepRandom(seed: SeedSequence.derive(studySeed, SeedSequence.label("grid")))
         rng.shuffle(&order)
         var taken: [[String: Double]: Int] = [:]
-        for t in history where t.state != .fail && t.number != trialNumber { taken[t.params, default: 0] += 1 }
+        for t in history where t.state != .fail && t.number != trialNumber && !t.isPrior { taken[t.params, default: 0] += 1 }
         // The least-visited point, first in the shuffled order.
         var best = order[0], bestCount = Int.max
         for i in order {

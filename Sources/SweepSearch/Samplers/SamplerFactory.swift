@@ -18,7 +18,10 @@ public enum SamplerFactory {
         "nsga2": ["population_size", "crossover_prob", "swapping_prob", "mutation_prob", "allow_repeats"],
     ]
 
-    public static func make(_ spec: ComponentSpec, space: SearchSpace, budget: Budget, file: String) throws -> Sampler {
+    /// `severalObjectives`: the study has several objectives or constraints (`auto` then picks
+    /// TPE's multi-objective form; `StudySpec` refuses the GP for such a study).
+    public static func make(_ spec: ComponentSpec, space: SearchSpace, budget: Budget, file: String,
+                            severalObjectives: Bool = false) throws -> Sampler {
         let o = spec.options
         if let accepted = knownOptions[spec.name] {
             for k in o.keys.sorted() where !accepted.contains(k) {
@@ -69,7 +72,7 @@ public enum SamplerFactory {
                                  swappingProbability: try probability("swapping_prob", 0.5)!,
                                  mutationProbability: try probability("mutation_prob", nil), avoidRepeats: avoidRepeats)
         case "auto":
-            switch autoChoice(space: space, budget: budget).sampler {
+            switch autoChoice(space: space, budget: budget, severalObjectives: severalObjectives).sampler {
             case "random": return RandomSampler()
             case "grid": return try GridSampler(space: space, limit: budget.trials)
             case "gp": return gp()
@@ -87,6 +90,8 @@ public enum SamplerFactory {
     }
 
     /// The rule of `auto`, from the space and the trial budget, first match wins:
+    /// 0. several objectives or constraints (`severalObjectives`) → TPE (Optuna's MOTPE, with
+    ///    constraints as Optuna's TPE ranks them): the GP models one objective;
     /// 1. no parameters → random;
     /// 2. every parameter discrete and the whole grid within the budget → grid (it covers it);
     /// 3. a budget above 200 trials → TPE: its suggestion stays near 1 ms at 1,000 trials, where a
@@ -96,7 +101,10 @@ public enum SamplerFactory {
     /// 5. else GP, whatever the discrete share: with numeric choices as ordered values, no repeated
     ///    configuration and a discrete neighbourhood search it had half of Optuna TPE's regret at
     ///    25 and 50 trials on the tuning landscapes, where TPE was better only at 50 (bench/README.md).
-    public static func autoChoice(space: SearchSpace, budget: Budget) -> AutoChoice {
+    public static func autoChoice(space: SearchSpace, budget: Budget, severalObjectives: Bool = false) -> AutoChoice {
+        if severalObjectives {
+            return AutoChoice(sampler: "tpe", reason: "several objectives or constraints: multi-objective TPE (Optuna's MOTPE)")
+        }
         let n = space.parameters.count
         guard n > 0 else { return AutoChoice(sampler: "random", reason: "the space has no parameters") }
         let discrete = space.parameters.filter { $0.distribution.valueCount != nil }.count

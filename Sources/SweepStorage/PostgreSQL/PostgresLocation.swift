@@ -121,7 +121,8 @@ public struct PostgresLocation: Sendable, Equatable {
     }
 
     /// postgres-nio's configuration: TLS as `sslMode` asks (require: encrypted, not verified;
-    /// verify-ca: the server's certificate chain checked; verify-full: also its host name), the
+    /// verify-ca: the server's certificate chain checked; verify-full: also its host name, or its
+    /// address for a URL that names the host by address, as SNI carries no addresses), the
     /// session in UTC with a bounded wait for locks.
     func configuration() throws -> PostgresConnection.Configuration {
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -149,7 +150,6 @@ public struct PostgresLocation: Sendable, Equatable {
         var config = PostgresConnection.Configuration(host: host, port: port, username: user, password: password, database: database, tls: mode)
         config.options.connectTimeout = .seconds(10)
         config.options.additionalStartupParameters = [("TimeZone", "UTC"), ("lock_timeout", "10s"), ("application_name", "sweep")]
-        if sslMode == "verify-full" { config.options.tlsServerName = host }
         return config
     }
 }

@@ -63,7 +63,7 @@ enum PostgresSchema {
         }),
         ("sweep-v4-metric-names", { db in
             for row in try db.query("SELECT study_id, metric FROM sweep_studies") {
-                try setMetricNames(db, studyID: try row["study_id"], metric: try row["metric"], replace: false)
+                try setMetricNames(db, studyID: try row["study_id"], metrics: [try row["metric"]], replace: false)
             }
         }),
         ("sweep-v5-controller-lease-owner", { db in
@@ -84,12 +84,12 @@ enum PostgresSchema {
         }),
     ]
 
-    /// Writes the study's metric names as Optuna's `study.set_metric_names([metric])` does.
-    static func setMetricNames(_ db: PGSession, studyID: Int64, metric: String, replace: Bool) throws {
+    /// Writes the study's metric names as Optuna's `study.set_metric_names(metrics)` does.
+    static func setMetricNames(_ db: PGSession, studyID: Int64, metrics: [String], replace: Bool) throws {
         try db.execute("""
             INSERT INTO study_system_attributes (study_id, key, value_json) VALUES (?, ?, ?)
             ON CONFLICT (study_id, key) DO \(replace ? "UPDATE SET value_json = excluded.value_json" : "NOTHING")
-            """, [studyID, OptunaEncoding.metricNamesKey, OptunaEncoding.json([metric])])
+            """, [studyID, OptunaEncoding.metricNamesKey, OptunaEncoding.json(metrics)])
     }
 
     /// Refuses a database a newer Sweep or another Optuna schema wrote, then applies the missing

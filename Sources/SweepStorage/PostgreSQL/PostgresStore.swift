@@ -68,6 +68,12 @@ public final class PostgresStore: TrialStore {
             default: break
             }
         }
+        if let e = error as? PSQLError, let tls = e.underlying as? NIOSSLError, case .handshakeFailed(let why) = tls {
+            let verifying = url.sslMode.hasPrefix("verify")
+            return InputError(file: at, field: "sslmode", "the TLS handshake with \(url.host):\(url.port) failed (\(why))"
+                + (verifying ? "; the server's certificate was not accepted: name the authority that signed it with sslrootcert=FILE, "
+                    + "or use sslmode=require to encrypt without verifying" : ""))
+        }
         if PGPool.isConnectionLoss(error) {
             var why = "\(error)"
             if let e = error as? PSQLError, let underlying = e.underlying { why = "\(underlying)" }
@@ -82,24 +88,27 @@ public final class PostgresStore: TrialStore {
 
     // MARK: Studies
 
-    public func createStudy(name: String, direction: Direction, metric: String, spacePath: String, spaceText: String,
+    public func createStudy(name: String, directions: [Direction], metrics: [String], spacePath: String, spaceText: String,
                             samplerJSON: String, schedulerJSON: String, seed: UInt64, trialsTotal: Int,
                             maxEpochs: Int?) throws -> StudyRecord {
-        try pool.transaction { db in
+        try OptunaEncoding.checkObjectives(directions, metrics)
+        return try pool.transaction { db in
             // One creator of a name at a time (the unique index would refuse the second anyway).
             try db.execute("SELECT pg_advisory_xact_lock(hashtext(?))", ["sweep-study:" + name])
             if try !db.query("SELECT 1 FROM studies WHERE study_name = ?", [name]).isEmpty {
                 throw InputError(file: location, field: "study", "a study named '\(name)' already exists; choose another name")
             }
             let id: Int64 = try db.scalar("INSERT INTO studies (study_name) VALUES (?) RETURNING study_id", [name])!
-            try db.execute("INSERT INTO study_directions (direction, study_id, objective) VALUES (?::studydirection, ?, 0)",
-                           [OptunaEncoding.direction(direction), id])
+            for (i, d) in directions.enumerated() {
+                try db.execute("INSERT INTO study_directions (direction, study_id, objective) VALUES (?::studydirection, ?, ?)",
+                               [OptunaEncoding.direction(d), id, i])
+            }
             try db.execute("""
                 INSERT INTO sweep_studies (study_id, space_path, space_text, metric, sampler_json, scheduler_json,
                     seed, trials_total, max_epochs, created_at, updated_at, status)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, LOCALTIMESTAMP, LOCALTIMESTAMP, 'running')
-                """, [id, spacePath, spaceText, metric, samplerJSON, schedulerJSON, String(seed), trialsTotal, maxEpochs])
-            try PostgresSchema.setMetricNames(db, studyID: id, metric: metric, replace: true)
+                """, [id, spacePath, spaceText, metrics[0], samplerJSON, schedulerJSON, String(seed), trialsTotal, maxEpochs])
+            try PostgresSchema.setMetricNames(db, studyID: id, metrics: metrics, replace: true)
             return try fetchStudies(db, where: "s.study_id = ?", [id])[0]
         }
     }
@@ -313,7 +322,7 @@ public final class PostgresStore: TrialStore {
     }
 
     @discardableResult
-    public func finishTrial(trialID: Int64, state: TrialState, value: Double?, exitStatus: Int32?, reason: String?,
+    public func finishTrial(trialID: Int64, state: TrialState, values: [Double]?, constraints: [Double]?, exitStatus: Int32?, reason: String?,
                             stderrTail: String?, epochsRun: Int?, durationSeconds: Double?, artifactDir: String?,
                             owner: String?) throws -> TrialState {
         guard state.isFinished else { throw RuntimeFailure("trial \(trialID): \(state.rawValue) is not a finished state") }
@@ -321,16 +330,25 @@ public final class PostgresStore: TrialStore {
             let s = try self.state(db, trialID, lock: true)
             try requireOwner(db, trialID, owner)
             guard s == .running else { throw try notRunning(db, trialID, s) }
-            let (final, objective, reason) = try OptunaEncoding.finishing(state, value: value, reason: reason) {
+            let objectives = try db.scalar("""
+                SELECT COUNT(*) FROM study_directions d JOIN trials t ON t.study_id = d.study_id WHERE t.trial_id = ?
+                """, [trialID], as: Int64.self).map(Int.init) ?? 1
+            let (final, stored, reason) = try OptunaEncoding.finishing(state, values: values, objectives: max(objectives, 1), reason: reason) {
                 try db.query("""
                     SELECT intermediate_value, intermediate_value_type::text AS t FROM trial_intermediate_values
                     WHERE trial_id = ? ORDER BY step DESC LIMIT 1
                     """, [trialID]).first.map { OptunaEncoding.float(try $0["intermediate_value"], type: try $0["t"]) }
             }
-            if let objective {
-                let (stored, type) = OptunaEncoding.float(objective)
-                try db.execute("INSERT INTO trial_values (trial_id, objective, value, value_type) VALUES (?, 0, ?, ?::trialvaluetype)",
-                               [trialID, stored, type])
+            for (i, v) in (stored ?? []).enumerated() {
+                let (x, type) = OptunaEncoding.float(v)
+                try db.execute("INSERT INTO trial_values (trial_id, objective, value, value_type) VALUES (?, ?, ?, ?::trialvaluetype)",
+                               [trialID, i, x, type])
+            }
+            if let constraints {
+                try db.execute("""
+                    INSERT INTO trial_system_attributes (trial_id, key, value_json) VALUES (?, ?, ?)
+                    ON CONFLICT (trial_id, key) DO UPDATE SET value_json = excluded.value_json
+                    """, [trialID, OptunaEncoding.constraintsKey, OptunaEncoding.jsonNumbers(constraints)])
             }
             try db.execute("UPDATE trials SET state = ?::trialstate, datetime_complete = LOCALTIMESTAMP WHERE trial_id = ?",
                            [final.rawValue, trialID])
@@ -426,20 +444,24 @@ public final class PostgresStore: TrialStore {
         try db.query("""
             SELECT s.study_id, s.study_name, d.direction::text AS direction, w.metric, w.space_path, w.space_text, w.sampler_json,
                 w.scheduler_json, w.seed, w.trials_total, w.max_epochs, w.created_at, w.updated_at, w.status,
-                w.controller_owner, COALESCE(w.controller_expires > LOCALTIMESTAMP, FALSE) AS lease_live, w.run_options, w.stop_reason
+                w.controller_owner, COALESCE(w.controller_expires > LOCALTIMESTAMP, FALSE) AS lease_live, w.run_options, w.stop_reason,
+                (SELECT string_agg(direction::text, ',' ORDER BY objective) FROM study_directions
+                    WHERE study_id = s.study_id) AS directions,
+                (SELECT value_json FROM study_system_attributes WHERE study_id = s.study_id AND key = ?) AS metric_names
             FROM studies s
             JOIN sweep_studies w ON w.study_id = s.study_id
             LEFT JOIN study_directions d ON d.study_id = s.study_id AND d.objective = 0
             WHERE \(condition) ORDER BY w.created_at, s.study_id
-            """, arguments).map { row in
-            StudyRecord(id: try row["study_id"], name: try row["study_name"], direction: OptunaEncoding.direction(try row["direction"] as String?),
+            """, [OptunaEncoding.metricNamesKey] + arguments).map { row in
+            OptunaEncoding.withObjectives(StudyRecord(id: try row["study_id"], name: try row["study_name"], direction: OptunaEncoding.direction(try row["direction"] as String?),
                         metric: try row["metric"], spacePath: try row["space_path"], spaceText: try row["space_text"],
                         samplerJSON: try row["sampler_json"], schedulerJSON: try row["scheduler_json"],
                         seed: UInt64(try row["seed"] as String) ?? 0, trialsTotal: Int(try row["trials_total"] as Int64),
                         maxEpochs: (try row["max_epochs"] as Int64?).map(Int.init),
                         createdAt: try row["created_at"], updatedAt: try row["updated_at"],
                         status: StudyStatus(rawValue: try row["status"]) ?? .stopped, controllerOwner: try row["controller_owner"],
-                        controllerLeaseLive: try row["lease_live"], runOptionsJSON: try row["run_options"], stopReason: try row["stop_reason"])
+                        controllerLeaseLive: try row["lease_live"], runOptionsJSON: try row["run_options"], stopReason: try row["stop_reason"]),
+                                          directions: try row["directions"], metricNames: try row["metric_names"])
         }
     }
 
@@ -459,6 +481,22 @@ public final class PostgresStore: TrialStore {
             reports[try row["trial_id"] as Int64, default: [:]][Int(try row["step"] as Int64)] =
                 OptunaEncoding.float(try row["intermediate_value"], type: try row["t"])
         }
+        // Every objective's value (studies of several objectives) and Optuna's constraints.
+        var values: [Int64: [Int: Double]] = [:]
+        for row in try db.query("SELECT trial_id, objective, value, value_type::text AS t FROM trial_values WHERE trial_id IN (\(matching))", arguments) {
+            values[try row["trial_id"] as Int64, default: [:]][Int(try row["objective"] as Int64)] =
+                OptunaEncoding.float(try row["value"], type: try row["t"])
+        }
+        var constraints: [Int64: [Double]] = [:]
+        var vectors: [Int64: [Int: [Double]]] = [:]
+        for row in try db.query("""
+            SELECT trial_id, key, value_json FROM trial_system_attributes
+            WHERE (key IN (?, ?) OR key LIKE 'constraints:%') AND trial_id IN (\(matching)) ORDER BY key
+            """, [OptunaEncoding.constraintsKey, TrialAttribute.intermediateValues] + arguments) {
+            let id: Int64 = try row["trial_id"], key: String = try row["key"], json: String = try row["value_json"]
+            if key == TrialAttribute.intermediateValues { vectors[id] = TrialAttribute.intermediateValues(json: json) }
+            else { OptunaEncoding.addConstraint(key: key, json: json, to: &constraints[id]) }
+        }
         return try db.query("""
             SELECT t.trial_id, t.number, t.state::text AS state, t.datetime_start, t.datetime_complete, v.value,
                 v.value_type::text AS value_type, w.seed, w.config_json, w.attempts, w.worker_pid, w.exit_status, w.reason,
@@ -473,7 +511,8 @@ public final class PostgresStore: TrialStore {
             let value: Double? = try row["value"]
             let record = TrialRecord(number: Int(try row["number"] as Int64), state: TrialState(rawValue: try row["state"]) ?? .fail,
                                      params: params[id] ?? [:], value: valueType.map { OptunaEncoding.float(value, type: $0) },
-                                     intermediate: reports[id] ?? [:])
+                                     intermediate: reports[id] ?? [:], values: OptunaEncoding.objectiveValues(values[id]),
+                                     constraints: constraints[id], intermediateValues: vectors[id] ?? [:])
             return StoredTrial(trialID: id, record: record, datetimeStart: try row["datetime_start"], datetimeComplete: try row["datetime_complete"],
                                seed: (try row["seed"] as String?).flatMap { UInt64($0) } ?? 0,
                                configJSON: (try row["config_json"] as String?) ?? "", attempts: Int((try row["attempts"] as Int64?) ?? 1),

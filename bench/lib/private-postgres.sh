@@ -1,0 +1,36 @@
+# A private PostgreSQL server for a benchmark script (source this file): initdb into a temporary
+# folder (as the `postgres` user when run as root), a free port on 127.0.0.1, password auth over
+# TCP, database `sweep` owned by user `sweep`. After `private_postgres_start`:
+#   $PG_URL   postgresql://sweep:PASSWORD@127.0.0.1:PORT/sweep   (Sweep's --db)
+#   $PG_SQLA  postgresql+psycopg://sweep:PASSWORD@127.0.0.1:PORT/sweep   (Optuna's storage)
+# `private_postgres_restart` restarts the server; `private_postgres_stop` stops it and removes the
+# folder (the caller's EXIT trap should call it).
+private_postgres_start() {
+  local bin
+  bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  [ -x "$bin/initdb" ] || { echo "PostgreSQL's server programs are missing (apt-get install postgresql)" >&2; return 1; }
+  PG_BIN="$bin"
+  PG_DIR="$(mktemp -d /tmp/sweep-bench-pg-XXXXXX)"
+  PG_AS=()
+  if [ "$(id -u)" = 0 ]; then chown postgres "$PG_DIR"; PG_AS=(runuser -u postgres --); fi
+  PG_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  local pw="bench-$RANDOM$RANDOM"
+  "${PG_AS[@]}" "$bin/initdb" -D "$PG_DIR/data" -U postgres -E UTF8 --no-sync --auth-local=trust --auth-host=scram-sha-256 > "$PG_DIR/initdb.log"
+  "${PG_AS[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
+      -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" start > /dev/null
+  "${PG_AS[@]}" "$bin/psql" -h "$PG_DIR" -p "$PG_PORT" -U postgres -q -c "CREATE USER sweep PASSWORD '$pw'" -c "CREATE DATABASE sweep OWNER sweep" postgres
+  PG_URL="postgresql://sweep:$pw@127.0.0.1:$PG_PORT/sweep"
+  PG_SQLA="postgresql+psycopg://sweep:$pw@127.0.0.1:$PG_PORT/sweep"
+}
+
+private_postgres_restart() {
+  "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -w -m fast restart \
+      -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" > /dev/null
+}
+
+private_postgres_stop() {
+  [ -n "${PG_DIR:-}" ] || return 0
+  "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -w -m immediate stop > /dev/null 2>&1 || true
+  rm -rf "$PG_DIR"
+  PG_DIR=""
+}

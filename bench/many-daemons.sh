@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# One study on several daemons sharing one PostgreSQL database, beside Optuna 5 with the same
+# number of processes on the same server (psycopg), in one run on a private server started here.
+#   bench/many-daemons.sh [TRIALS] [DAEMON COUNTS]     (default: 1000 "1 2 4 8")
+# Each daemon has its own working directory (its own results folder, socket and logs), as a
+# separate host would, and 1 worker; the objective is bench/spaces/trivial-command.yaml (/bin/echo),
+# TPE. Also: the latency of one suggestion when the study holds 1k and 10k trials.
+# Release build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+N="${1:-1000}"
+COUNTS="${2:-1 2 4 8}"
+swift build -c release --product sweep 2>&1 | tail -n 1
+SWEEP="$ROOT/.build/release/sweep"
+python3 -c "import optuna, psycopg" 2>/dev/null || python3 -m pip install -q "optuna==5.0.0" "psycopg[binary]"
+source bench/lib/private-postgres.sh
+T="$(mktemp -d)"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  private_postgres_stop
+  rm -rf "$T"
+}
+trap cleanup EXIT
+private_postgres_start
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' '), $(nproc) cores; PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}')"
+export OPENBLAS_NUM_THREADS=1
+
+# Sweep: K daemons, then one study submitted to the first (from its directory) and followed to the end.
+run_sweep() {
+  local k="$1" name="many-$1"
+  PIDS=()
+  for i in $(seq 1 "$k"); do
+    mkdir -p "$T/host-$k-$i"
+    (cd "$T/host-$k-$i" && exec "$SWEEP" serve --db "$PG_URL" --workers 1 > serve.log 2>&1) &
+    PIDS+=("$!")
+  done
+  sleep 1
+  local start end
+  start=$(date +%s.%N)
+  (cd "$T/host-$k-1" && "$SWEEP" start "$ROOT/bench/spaces/trivial-command.yaml" --study "$name" --sampler tpe --trials "$N" \
+      --db "$PG_URL" > start.log 2>&1)
+  end=$(date +%s.%N)
+  local done_count
+  done_count=$("$SWEEP" status "$name" --json --db "$PG_URL" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["trials"].get("COMPLETE", 0))')
+  echo "sweep tpe, $k daemons: $done_count trials in $(python3 -c "print(f'{$end-$start:.2f} s, {$done_count/($end-$start):.1f} trials/s')")"
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  PIDS=()
+}
+
+for k in $COUNTS; do
+  run_sweep "$k"
+  python3 bench/peers/optuna_many.py throughput "$k" "$N" "$PG_SQLA" tpe
+done
+for h in 1000 10000; do
+  python3 bench/peers/optuna_many.py latency "$(echo $COUNTS | tr ' ' ,)" "$h" "$PG_SQLA" tpe
+done

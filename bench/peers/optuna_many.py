@@ -1,0 +1,99 @@
+"""Optuna 5 with several processes on one PostgreSQL database (psycopg), the peer of
+bench/many-daemons.sh. Same parameters and trivial objective as bench/spaces/trivial-command.yaml.
+
+usage:
+  optuna_many.py throughput PROCS TRIALS URL SAMPLER   # PROCS processes share one study until
+                                                       # TRIALS are complete; prints trials/s
+  optuna_many.py latency PROCS[,PROCS...] HISTORY URL SAMPLER
+                                                       # a study holding HISTORY complete trials
+                                                       # (written once); for each PROCS, that many
+                                                       # processes ask+suggest+tell for 10 s; prints
+                                                       # the median ask+suggest time
+URL is a SQLAlchemy URL (postgresql+psycopg://user:password@host:port/db).
+"""
+import multiprocessing as mp
+import statistics
+import sys
+import time
+
+import optuna
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+DISTRIBUTIONS = {
+    "x": FloatDistribution(-10, 10),
+    "y": FloatDistribution(1e-4, 1, log=True),
+    "z": IntDistribution(1, 64),
+    "kind": CategoricalDistribution(["a", "b", "c"]),
+}
+
+
+def sampler(name, seed):
+    return optuna.samplers.RandomSampler(seed=seed) if name == "random" else optuna.samplers.TPESampler(seed=seed)
+
+
+def suggest(trial):
+    x = trial.suggest_float("x", -10, 10)
+    trial.suggest_float("y", 1e-4, 1, log=True)
+    trial.suggest_int("z", 1, 64)
+    trial.suggest_categorical("kind", ["a", "b", "c"])
+    return x
+
+
+def throughput_worker(url, study_name, sampler_name, seed, total):
+    study = optuna.load_study(study_name=study_name, storage=url, sampler=sampler(sampler_name, seed))
+    callback = optuna.study.MaxTrialsCallback(total, states=(optuna.trial.TrialState.COMPLETE,))
+    study.optimize(suggest, n_trials=total, callbacks=[callback])
+
+
+def latency_worker(url, study_name, sampler_name, seed, seconds, out):
+    study = optuna.load_study(study_name=study_name, storage=url, sampler=sampler(sampler_name, seed))
+    times = []
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end or len(times) < 3:
+        start = time.perf_counter()
+        trial = study.ask()
+        value = suggest(trial)
+        times.append(time.perf_counter() - start)
+        study.tell(trial, value)
+    out.put(times)
+
+
+def main():
+    mode, procs_list, count, url, sampler_name = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+    name = f"{mode}-{procs_list}-{count}-{time.time_ns()}"
+    study = optuna.create_study(study_name=name, storage=url)
+    ctx = mp.get_context("spawn")
+    if mode == "throughput":
+        procs = int(procs_list)
+        start = time.perf_counter()
+        ps = [ctx.Process(target=throughput_worker, args=(url, name, sampler_name, i, count)) for i in range(procs)]
+        for p in ps:
+            p.start()
+        for p in ps:
+            p.join()
+        elapsed = time.perf_counter() - start
+        done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.get_trials(deepcopy=False))
+        print(f"optuna {sampler_name}, {procs} processes: {done} trials in {elapsed:.2f} s, {done / elapsed:.1f} trials/s")
+    else:
+        rng = optuna.samplers.RandomSampler(seed=0)
+        history = []
+        for _ in range(count):
+            params = {k: rng.sample_independent(study, None, k, d) for k, d in DISTRIBUTIONS.items()}
+            history.append(optuna.trial.create_trial(params=params, distributions=DISTRIBUTIONS, value=params["x"]))
+        study.add_trials(history)
+        for procs in map(int, procs_list.split(",")):
+            stored = len(study.get_trials(deepcopy=False))
+            out = ctx.Queue()
+            ps = [ctx.Process(target=latency_worker, args=(url, name, sampler_name, i, 10.0, out)) for i in range(procs)]
+            for p in ps:
+                p.start()
+            times = [t for _ in ps for t in out.get()]
+            for p in ps:
+                p.join()
+            print(f"optuna {sampler_name}, {procs} processes, {stored} trials stored: one suggestion (ask + 4 suggests) "
+                  f"median {statistics.median(times) * 1000:.1f} ms over {len(times)}")
+
+
+if __name__ == "__main__":
+    main()
