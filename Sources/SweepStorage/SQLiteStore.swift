@@ -281,21 +281,9 @@ public final class SQLiteStore: TrialStore {
 
     // MARK: Trials: writing
 
-    public func createTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
-                            configJSON: String, workerPID: Int32?, expectedNumber: Int?) throws -> (trialID: Int64, number: Int) {
-        try insertTrial(studyID: studyID, params: params, seed: seed, configJSON: configJSON, workerPID: workerPID,
-                        expectedNumber: expectedNumber, waiting: false)
-    }
-
-    public func createWaitingTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
-                                   configJSON: String, expectedNumber: Int?) throws -> (trialID: Int64, number: Int) {
-        try insertTrial(studyID: studyID, params: params, seed: seed, configJSON: configJSON, workerPID: nil,
-                        expectedNumber: expectedNumber, waiting: true)
-    }
-
     /// A new trial with the next number: RUNNING from now with a heartbeat, or WAITING unstarted.
-    private func insertTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
-                             configJSON: String, workerPID: Int32?, expectedNumber: Int?, waiting: Bool) throws -> (trialID: Int64, number: Int) {
+    public func createTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
+                            configJSON: String, workerPID: Int32?, expectedNumber: Int?, waiting: Bool) throws -> (trialID: Int64, number: Int) {
         try QueuedTrials.checkFinite(params)
         let now = OptunaEncoding.datetime(Date())
         return try pool.write { db in

@@ -107,8 +107,10 @@ public protocol TrialStore: AnyObject, Sendable {
     /// (internal values with `Distribution.optunaJSON`), Sweep's row and a first heartbeat.
     /// `expectedNumber`: the number the caller derived the trial's seed from; when another writer
     /// (Optuna, `sweep enqueue`) took it first, nothing is written and `TrialNumberTaken` is thrown.
+    /// `waiting`: created WAITING instead, for any daemon to claim (`claimWaitingTrial`): no start
+    /// time, no heartbeat (`createWaitingTrial`).
     func createTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
-                     configJSON: String, workerPID: Int32?, expectedNumber: Int?) throws -> (trialID: Int64, number: Int)
+                     configJSON: String, workerPID: Int32?, expectedNumber: Int?, waiting: Bool) throws -> (trialID: Int64, number: Int)
 
     /// Records the value of a running trial at a step (an epoch), replacing an earlier report of
     /// that step, and refreshes the trial's heartbeat.
@@ -153,12 +155,6 @@ public protocol TrialStore: AnyObject, Sendable {
     func recordArtifacts(trialID: Int64, dir: String) throws
 
     // MARK: Trials: shared by several daemons (a leader creates them, any daemon runs them)
-
-    /// Creates a WAITING trial with the next number, its parameters, seed and configuration, for
-    /// any daemon to claim (`claimWaitingTrial`): no start time, no heartbeat. `expectedNumber` as
-    /// for `createTrial`.
-    func createWaitingTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
-                            configJSON: String, expectedNumber: Int?) throws -> (trialID: Int64, number: Int)
 
     /// Takes the lowest-numbered WAITING trial of the study that has Sweep's row (its parameters
     /// and seed stored: made by `createWaitingTrial`, requeued, retried) and makes it RUNNING for
@@ -313,8 +309,17 @@ extension TrialStore {
     }
 
     public func createTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
-                            configJSON: String, workerPID: Int32?) throws -> (trialID: Int64, number: Int) {
-        try createTrial(studyID: studyID, params: params, seed: seed, configJSON: configJSON, workerPID: workerPID, expectedNumber: nil)
+                            configJSON: String, workerPID: Int32?, expectedNumber: Int? = nil) throws -> (trialID: Int64, number: Int) {
+        try createTrial(studyID: studyID, params: params, seed: seed, configJSON: configJSON, workerPID: workerPID,
+                        expectedNumber: expectedNumber, waiting: false)
+    }
+
+    /// Creates a WAITING trial with the next number, its parameters, seed and configuration, for
+    /// any daemon to claim (see `createTrial`'s `waiting`).
+    public func createWaitingTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
+                                   configJSON: String, expectedNumber: Int?) throws -> (trialID: Int64, number: Int) {
+        try createTrial(studyID: studyID, params: params, seed: seed, configJSON: configJSON, workerPID: nil,
+                        expectedNumber: expectedNumber, waiting: true)
     }
 
     public func restartTrial(trialID: Int64) throws { try restartTrial(trialID: trialID, workerPID: nil) }
