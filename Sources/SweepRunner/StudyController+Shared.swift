@@ -90,7 +90,7 @@ extension StudyController {
         pending = stored.filter { $0.record.state == .waiting && !$0.ownedBySweep }
         foreign = Set(stored.filter { $0.record.state == .running && !$0.ownedBySweep }.map(\.record.number))
         waitingToClaim = stored.contains { $0.record.state == .waiting && $0.ownedBySweep }
-        idleUntilReload = false
+        idleSince = nil
         if leading, try growTotalForWaitingTrials() { try store.updateStudy(id: study.id, trialsTotal: total) }
     }
 
@@ -103,18 +103,22 @@ extension StudyController {
 
     /// `wantsTrial` of a shared run: a WAITING trial to claim, or (the leader) one to create.
     func wantsSharedTrial(now: Date) -> Bool {
-        guard !stopping, failure == nil, !idleUntilReload, (counts[.fail] ?? 0) < maxFailures, earlyFailure == nil,
-              !pastDeadline(now) else { return false }
+        guard !stopping, failure == nil, (counts[.fail] ?? 0) < maxFailures, earlyFailure == nil, !pastDeadline(now) else { return false }
+        // After a claim that found nothing: again after `claimRetry` (others requeue and enqueue too).
+        if let idle = idleSince { return now.timeIntervalSince(idle) >= Self.claimRetry }
         return waitingToClaim || (leading && (!pending.isEmpty || records.count - foreign.count < total))
     }
 
+    /// How long a daemon whose claim found nothing waits before it claims again.
+    static let claimRetry = 0.2
+
     /// `nextJob` of a shared run: the leader first tops its queue up; then any daemon claims the
-    /// lowest WAITING trial. nil (and no more asking until the next reload) when none waits or
-    /// the store cannot be reached.
+    /// lowest WAITING trial. nil (and no asking again for `claimRetry`, or until the next reload)
+    /// when none waits or the store cannot be reached.
     func nextSharedJob(now: Date) -> TrialJob? {
         do { return try claimJob(now: now) } catch {
             storeTrouble = error
-            idleUntilReload = true
+            idleSince = now
             return nil
         }
     }
@@ -126,7 +130,7 @@ extension StudyController {
         }
         guard let t = try store.claimWaitingTrial(studyID: study.id, owner: owner.id, worker: workerLabel) else {
             waitingToClaim = false
-            idleUntilReload = true
+            idleSince = now
             return nil
         }
         if t.record.number >= records.count { try reload() }

@@ -88,9 +88,9 @@ public final class StudyController: @unchecked Sendable {
     /// Whether this daemon holds the study's lease (samples its trials).
     public internal(set) var leading = false
     var lastRefresh = Date.distantPast
-    /// Whether the last reload saw a WAITING trial to claim; whether to ask no more until the next.
+    /// Whether the last reload saw a WAITING trial to claim; when a claim last found none.
     var waitingToClaim = false
-    var idleUntilReload = false
+    var idleSince: Date?
     /// Whether the run stops because the store says the study no longer runs.
     var stoppedThroughStore = false
     /// Results whose write failed (the database unreachable), written again with the next ticks.

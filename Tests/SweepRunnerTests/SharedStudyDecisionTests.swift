@@ -47,7 +47,7 @@ final class SharedStudyDecisionTests: XCTestCase {
         let j1 = try XCTUnwrap(try worker.nextJob(now: Date()))
         XCTAssertEqual(number(j1), 1)
         XCTAssertNil(try worker.nextJob(now: Date()))
-        XCTAssertFalse(worker.wantsTrial(now: Date()), "no asking again until the next reload")
+        XCTAssertFalse(worker.wantsTrial(now: Date()), "no asking again for claimRetry")
         var done = 0
         var jobs = [(leader, j0), (worker, j1)]
         while let (c, job) = jobs.popLast() {
