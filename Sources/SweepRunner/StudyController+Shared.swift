@@ -8,7 +8,7 @@ import SweepStorage
 /// also samples them.
 /// - The leader keeps a short queue of WAITING trials (`createWaitingTrial`: parameters, seed and
 ///   configuration stored; the sampler sees the running and waiting ones in its history) about
-///   one deeper than the trials running in the whole study (`queueDepth`), until the study holds
+///   twice as deep as the trials running in the whole study (`queueDepth`), until the study holds
 ///   its total; it adopts trials others enqueue, and puts back to WAITING the trials whose daemon
 ///   stopped heart-beating (`requeueStaleTrials`, same parameters and seed).
 /// - Every controller (the leader's too) takes its jobs with `claimWaitingTrial`, writes reports
@@ -41,9 +41,11 @@ extension StudyController {
     /// What a daemon's workers show Optuna as the trial's `sweep:worker`: `host:pid`.
     var workerLabel: String { "\(owner.host):\(owner.pid)" }
 
-    /// How many WAITING trials the leader keeps: one more than the trials running in the study
-    /// (about one per worker of every daemon), at least `minQueue`.
-    static func queueDepth(runningInStudy: Int) -> Int { max(runningInStudy + 1, minQueue) }
+    /// How many WAITING trials the leader keeps: about two per trial running in the study (one
+    /// per worker of every daemon), at least `minQueue`. Its view of who claimed what is as old as
+    /// its last reload: with one per worker, other daemons found the queue empty (a 100-trial
+    /// study of 0.2 s trials on two daemons of 2 workers: 86/14; with two, 66/34).
+    static func queueDepth(runningInStudy: Int) -> Int { max(2 * runningInStudy + 1, minQueue) }
     static let minQueue = 2
 
     // MARK: Beginning
@@ -89,7 +91,6 @@ extension StudyController {
         for r in records { count(r) }
         pending = stored.filter { $0.record.state == .waiting && !$0.ownedBySweep }
         foreign = Set(stored.filter { $0.record.state == .running && !$0.ownedBySweep }.map(\.record.number))
-        waitingToClaim = stored.contains { $0.record.state == .waiting && $0.ownedBySweep }
         idleSince = nil
         if leading, try growTotalForWaitingTrials() { try store.updateStudy(id: study.id, trialsTotal: total) }
     }
@@ -101,12 +102,13 @@ extension StudyController {
         records.count - foreign.count >= total && records.allSatisfy { $0.state.isFinished || foreign.contains($0.number) }
     }
 
-    /// `wantsTrial` of a shared run: a WAITING trial to claim, or (the leader) one to create.
+    /// `wantsTrial` of a shared run: whether to try a claim now (the leader also samples then).
     func wantsSharedTrial(now: Date) -> Bool {
         guard !stopping, failure == nil, (counts[.fail] ?? 0) < maxFailures, earlyFailure == nil, !pastDeadline(now) else { return false }
-        // After a claim that found nothing: again after `claimRetry` (others requeue and enqueue too).
+        // Claims are cheap: after one that found nothing, again `claimRetry` later (the leader
+        // and the requeueing of stale trials add WAITING trials at any time).
         if let idle = idleSince { return now.timeIntervalSince(idle) >= Self.claimRetry }
-        return waitingToClaim || (leading && (!pending.isEmpty || records.count - foreign.count < total))
+        return true
     }
 
     /// How long a daemon whose claim found nothing waits before it claims again.
@@ -129,7 +131,6 @@ extension StudyController {
             try topUpQueue()
         }
         guard let t = try store.claimWaitingTrial(studyID: study.id, owner: owner.id, worker: workerLabel) else {
-            waitingToClaim = false
             idleSince = now
             return nil
         }
@@ -167,7 +168,6 @@ extension StudyController {
             }
             records.append(TrialRecord(number: number, state: .waiting, params: values))
             waiting += 1
-            waitingToClaim = true
         }
     }
 

@@ -88,8 +88,7 @@ public final class StudyController: @unchecked Sendable {
     /// Whether this daemon holds the study's lease (samples its trials).
     public internal(set) var leading = false
     var lastRefresh = Date.distantPast
-    /// Whether the last reload saw a WAITING trial to claim; when a claim last found none.
-    var waitingToClaim = false
+    /// When a claim last found no WAITING trial (nil: since the last reload, none did).
     var idleSince: Date?
     /// Whether the run stops because the store says the study no longer runs.
     var stoppedThroughStore = false

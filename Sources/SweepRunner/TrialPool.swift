@@ -131,7 +131,8 @@ public final class TrialPool: @unchecked Sendable {
             fill()
             endFinished()
             if controllers.isEmpty && (untilIdle || shuttingDown) && owners.isEmpty { break }
-            if let event = events.next(timeout: 0.5) {
+            // A shared study's trials are claimed, not handed over: an idle worker looks often.
+            if let event = events.next(timeout: controllers.values.contains(where: \.shared) ? StudyController.claimRetry : 0.5) {
                 switch event {
                 case .perform(let work): work()
                 case .trial(let id, let e):
