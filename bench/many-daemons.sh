@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One study on several daemons sharing one PostgreSQL database, beside Optuna 5 with the same
 # number of processes on the same server (psycopg), in one run on a private server started here.
-#   bench/many-daemons.sh [TRIALS] [DAEMON COUNTS]     (default: 1000 "1 2 4 8")
+#   bench/many-daemons.sh [TRIALS] [DAEMON COUNTS] [STORED]   (default: 1000 "1 2 4 8" "1000 10000")
 # Each daemon has its own working directory (its own results folder, socket and logs), as a
 # separate host would, and 1 worker; the objective is bench/spaces/trivial-command.yaml (/bin/echo),
 # TPE. Also: the latency of one suggestion when the study holds 1k and 10k trials.
@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 ROOT="$PWD"
 N="${1:-1000}"
 COUNTS="${2:-1 2 4 8}"
+STORED="${3:-1000 10000}"
 swift build -c release --product sweep 2>&1 | tail -n 1
 SWEEP="$ROOT/.build/release/sweep"
 python3 -c "import optuna, psycopg" 2>/dev/null || python3 -m pip install -q "optuna==5.0.0" "psycopg[binary]"
@@ -55,6 +56,6 @@ for k in $COUNTS; do
   run_sweep "$k"
   python3 bench/peers/optuna_many.py throughput "$k" "$N" "$PG_SQLA" tpe
 done
-for h in 1000 10000; do
+for h in $STORED; do
   python3 bench/peers/optuna_many.py latency "$(echo $COUNTS | tr ' ' ,)" "$h" "$PG_SQLA" tpe
 done
