@@ -50,6 +50,12 @@ run_sweep() {
   for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   PIDS=()
+  # Each daemon's time to get its next trial (the leader: propose into the queue + claim; the
+  # others: claim), median over the run, from the line its log writes when the study's run ends.
+  for i in $(seq 1 "$k"); do
+    grep -h "study run ended" "$T/host-$k-$i"/results/logs/*.log 2>/dev/null | grep -o "next_trial_ms_median=[0-9.]* next_trial_ms_p90=[0-9.]*.*trials_started=[0-9]*" \
+      | sed "s/^/  daemon $i: /" || true
+  done
 }
 
 for k in $COUNTS; do

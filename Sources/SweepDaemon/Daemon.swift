@@ -258,6 +258,12 @@ public final class Daemon: @unchecked Sendable {
     func ended(_ r: StudyController) {
         var meta: Logger.Metadata = ["study": "\(r.study.name)", "status": "\(r.study.status.rawValue)"]
         if let why = r.stopReason { meta["reason"] = "\(why)" }
+        let times = pool.nextJobSeconds(studyID: r.study.id).sorted()
+        if !times.isEmpty {
+            meta["trials_started"] = "\(times.count)"
+            meta["next_trial_ms_median"] = "\(String(format: "%.2f", times[times.count / 2] * 1000))"
+            meta["next_trial_ms_p90"] = "\(String(format: "%.2f", times[min(times.count - 1, times.count * 9 / 10)] * 1000))"
+        }
         if let f = r.failure { meta["error"] = "\(f)"; logger.error("study ended by an error", metadata: meta) }
         else { logger.info("study run ended", metadata: meta) }
         stateLock.withLock { observers[r.study.id] = nil; lastActivity = Date() }

@@ -157,7 +157,7 @@ extension StudyController {
             let number = records.count
             // Queued trials are as good as running for the sampler (its constant liar).
             let history = records.map { r in r.state == .waiting ? TrialRecord(number: r.number, state: .running, params: r.params) : r }
-            let values = sampler.suggest(space: spec.space, history: history, direction: direction, trialNumber: number, studySeed: spec.seed)
+            let values = suggest(history: priors + history, number: number)
             let seed = trialSeed(number)
             do {
                 _ = try store.createWaitingTrial(studyID: study.id, params: storedParams(values), seed: seed,

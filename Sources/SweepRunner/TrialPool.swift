@@ -30,6 +30,9 @@ public final class TrialPool: @unchecked Sendable {
     private var lastServed: [Int64: Int] = [:]
     private var serveCounter = 0
     private var owners: [Int64: StudyController] = [:]   // job (trial) id -> its controller
+    /// Seconds each `nextJob` that gave a job took, by study (the sampler, its store writes and,
+    /// in a shared study, the claim): what `nextJobSeconds(studyID:)` reports at the run's end.
+    private var nextJobTimes: [Int64: [Double]] = [:]
     private var shuttingDown = false
     /// Called on the pool's thread when a study's run ends (finished, stopped or failed).
     public var onEnd: (@Sendable (StudyController) -> Void)?
@@ -165,7 +168,9 @@ public final class TrialPool: @unchecked Sendable {
             serveCounter += 1
             lastServed[next.study.id] = serveCounter
             do {
+                let asked = DispatchTime.now().uptimeNanoseconds
                 guard let job = try next.nextJob(now: now) else { continue }
+                nextJobTimes[next.study.id, default: []].append(Double(DispatchTime.now().uptimeNanoseconds - asked) * 1e-9)
                 start(job, of: next, now: now)
             } catch {
                 fail(next, error)
@@ -215,8 +220,13 @@ public final class TrialPool: @unchecked Sendable {
             lastServed[id] = nil
             publish()
             onEnd?(c)
+            nextJobTimes[id] = nil
         }
     }
+
+    /// The seconds each job of the study's current run took to get (see `nextJobTimes`); on the
+    /// pool's thread only, e.g. in `onEnd`.
+    public func nextJobSeconds(studyID: Int64) -> [Double] { nextJobTimes[studyID] ?? [] }
 
     private func publish() {
         var byStudy: [String: Int] = [:]
