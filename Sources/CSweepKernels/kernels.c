@@ -61,6 +61,27 @@ CLONES void sweep_column_sums(float *restrict acc, const float *restrict x, ptrd
     }
 }
 
+/* dst (n, f) = rows[0..n) of src (·, f): a mini-batch gathered from the data set. Eight rows at a
+ * time, 16 floats of each in turn, so that eight independent streams of random rows are in flight
+ * at once (one memcpy per row waits on one row's cache misses at a time). */
+CLONES void sweep_gather_rows(float *restrict dst, const float *restrict src, const ptrdiff_t *restrict rows,
+                              ptrdiff_t n, ptrdiff_t f) {
+    enum { R = 8, L = 16 };
+    ptrdiff_t r = 0;
+    for (; r + R <= n; r += R) {
+        const float *s[R];
+        float *d[R];
+        for (int k = 0; k < R; k++) { s[k] = src + rows[r + k] * f; d[k] = dst + (r + k) * f; }
+        ptrdiff_t j = 0;
+        for (; j + L <= f; j += L)
+            for (int k = 0; k < R; k++)
+                for (int l = 0; l < L; l++) d[k][j + l] = s[k][j + l];
+        for (; j < f; j++)
+            for (int k = 0; k < R; k++) d[k][j] = s[k][j];
+    }
+    for (; r < n; r++) memcpy(dst + r * f, src + rows[r] * f, (size_t)f * sizeof(float));
+}
+
 void sweep_broadcast_rows(float *restrict out, const float *restrict b, ptrdiff_t rows, ptrdiff_t cols) {
     for (ptrdiff_t r = 0; r < rows; r++) memcpy(out + r * cols, b, (size_t)cols * sizeof(float));
 }

@@ -33,6 +33,17 @@ enum Kernels {
         sweep_column_sums(acc, x, rows, cols)
     }
 
+    /// dst (n, f) row r = src row rows[r]: a mini-batch gathered from a data set (·, f).
+    static func gatherRows(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, rows: UnsafePointer<Int>, count n: Int, features f: Int) {
+        sweep_gather_rows(dst, src, rows, n, f)
+    }
+
+    /// Reference: one row at a time.
+    static func gatherRowsReference(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, rows: UnsafePointer<Int>,
+                                    count n: Int, features f: Int) {
+        for r in 0..<n { (dst + r * f).update(from: src + rows[r] * f, count: f) }
+    }
+
     /// out (rows, cols) = b (cols) repeated: bias initialisation before a GEMM with beta = 1.
     static func broadcastRows(_ out: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, rows: Int, cols: Int) {
         sweep_broadcast_rows(out, b, rows, cols)

@@ -206,13 +206,13 @@ public final class Trainer {
         let steps = (n + t.batchSize - 1) / t.batchSize
         var lossSum = 0.0
         var lr = t.learningRate
-        train.features.withUnsafeBufferPointer { X in
+        train.features.withUnsafeBufferPointer { X in order.withUnsafeBufferPointer { rows in
             for s in 0..<steps {
                 let lo = s * t.batchSize, B = min(t.batchSize, n - lo)
                 let inp = network.input
+                Kernels.gatherRows(inp, X.baseAddress!, rows: rows.baseAddress! + lo, count: B, features: f)
                 for r in 0..<B {
-                    let i = order[lo + r]
-                    (inp + r * f).update(from: X.baseAddress! + i * f, count: f)
+                    let i = rows[lo + r]
                     if train.task == .classification { batchLabels[r] = train.labels[i] } else { batchValues[r] = train.values[i] }
                 }
                 augmenter?.apply(inp, batch: B, rng: &augRng)
@@ -230,7 +230,7 @@ public final class Trainer {
                 pruningMask?.apply(network.params.pointer)
                 times?.mark(.optimizer)
             }
-        }
+        } }
         let trainSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         phases = times
         let val = evaluate(splits.validation)

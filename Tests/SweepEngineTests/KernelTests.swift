@@ -48,6 +48,23 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Batch sizes below, at and around the kernel's 8 rows; row lengths below, at and around its
+    /// 16 floats and the MNIST row; repeated and out-of-order rows. NaN-filled outputs show any
+    /// element left unwritten.
+    func testGatherRowsMatchesReference() {
+        for f in [1, 5, 16, 37, 784] {
+            let src = random(50 * f)
+            for n in [0, 1, 7, 8, 9, 16, 23, 50] {
+                let rows = (0..<n).map { _ in Int(rng.nextDouble() * 50) }
+                var fast = [Float](repeating: .nan, count: max(n * f, 1)), slow = fast
+                Kernels.gatherRows(&fast, src, rows: rows, count: n, features: f)
+                Kernels.gatherRowsReference(&slow, src, rows: rows, count: n, features: f)
+                XCTAssertEqual(fast.map(\.bitPattern), slow.map(\.bitPattern), "n=\(n) f=\(f)")
+                if n > 0 { XCTAssertFalse(fast[0..<(n * f)].contains { $0.isNaN }, "n=\(n) f=\(f)") }
+            }
+        }
+    }
+
     func testReluAndColumnSums() {
         let x = random(37), dy = random(37)
         var out = [Float](repeating: 0, count: 37), dx = out

@@ -26,6 +26,8 @@ void sweep_relu_backward(float *dx, const float *dy, const float *x, ptrdiff_t n
 void sweep_column_sums(float *acc, const float *x, ptrdiff_t rows, ptrdiff_t cols);
 /* out[r, :] = b for every row r; out is (rows, cols) */
 void sweep_broadcast_rows(float *out, const float *b, ptrdiff_t rows, ptrdiff_t cols);
+/* dst (n, f) row r = src row rows[r] (a mini-batch gathered from a data set (·, f)) */
+void sweep_gather_rows(float *dst, const float *src, const ptrdiff_t *rows, ptrdiff_t n, ptrdiff_t f);
 /* inp (B,H,W,C) → col (B*OH*OW, KH*KW*C), zero padding */
 void sweep_im2col(const float *inp, float *col, int B, int H, int W, int C, int KH, int KW,
                   int stride, int pad_top, int pad_left, int OH, int OW);
