@@ -144,10 +144,14 @@ BF16 static void pack_b_panels(uint32_t *bp, int trans, const float *B, int ldb,
 }
 
 /* C[0..mr, 0..nc) = alpha · (A rows · B panel) + beta · C, over Kw pairs; the panel is nv vectors
- * of 16 lanes wide. Called with constant mr and nv, so acc stays in registers. */
+ * of 16 lanes wide. Called with constant mr and nv, so acc stays in registers. The epilogue, with
+ * `bias` non-NULL (the panel's nc biases): alpha · acc + bias instead, C not read, then with `relu`
+ * max(·, 0) (x > 0 ? x : 0, as sweep_relu), while the block is still in registers. The sum is the
+ * one rounding that broadcasting the bias into C and running with beta = 1 gives, so the fused
+ * result is bit for bit that of the three passes. */
 BF16 static inline __attribute__((always_inline)) void micro(int nv, int mr, int Kw, const uint32_t *a, ptrdiff_t rs,
                                                             ptrdiff_t ks, const uint32_t *b, float *c, ptrdiff_t ldc,
-                                                            int nc, float alpha, float beta) {
+                                                            int nc, float alpha, float beta, const float *bias, int relu) {
     __m512 acc[12][4];
     for (int r = 0; r < mr; r++)
         for (int v = 0; v < nv; v++) acc[r][v] = _mm512_setzero_ps();
@@ -168,7 +172,9 @@ BF16 static inline __attribute__((always_inline)) void micro(int nv, int mr, int
             const __mmask16 m = lanes_mask(nc - 16 * v);
             if (!m) break;
             __m512 y = _mm512_mul_ps(va, acc[r][v]);
-            if (beta != 0) y = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m, cr + 16 * v), y);
+            if (bias) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, bias + 16 * v));
+            else if (beta != 0) y = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m, cr + 16 * v), y);
+            if (relu) y = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(y, _mm512_setzero_ps(), _CMP_GT_OQ), y);
             _mm512_mask_storeu_ps(cr + 16 * v, m, y);
         }
     }
@@ -179,23 +185,24 @@ BF16 static inline __attribute__((always_inline)) void micro(int nv, int mr, int
  * or more cannot occur; they name 1 row so that no block taller than MRX is compiled. */
 #define ROWS(NV, MRX)                                                                                          \
     BF16 static void rows_nv##NV(int M, int Kw, const uint32_t *ap, ptrdiff_t rs, ptrdiff_t ks, const uint32_t *b, \
-                                 float *C, ptrdiff_t ldc, int nc, float alpha, float beta) {                     \
+                                 float *C, ptrdiff_t ldc, int nc, float alpha, float beta, \
+                                 const float *bias, int relu) {                     \
         int i = 0;                                                                                             \
-        for (; i + MRX <= M; i += MRX) micro(NV, MRX, Kw, ap + i * rs, rs, ks, b, C + (size_t)i * ldc, ldc, nc, alpha, beta); \
+        for (; i + MRX <= M; i += MRX) micro(NV, MRX, Kw, ap + i * rs, rs, ks, b, C + (size_t)i * ldc, ldc, nc, alpha, beta, bias, relu); \
         const uint32_t *a = ap + i * rs;                                                                       \
         float *c = C + (size_t)i * ldc;                                                                        \
         switch (M - i) {                                                                                       \
-        case 11: micro(NV, 11 < MRX ? 11 : 1, Kw, a, rs, ks, b, c, ldc, nc, alpha, beta); break;               \
-        case 10: micro(NV, 10 < MRX ? 10 : 1, Kw, a, rs, ks, b, c, ldc, nc, alpha, beta); break;               \
-        case 9: micro(NV, 9 < MRX ? 9 : 1, Kw, a, rs, ks, b, c, ldc, nc, alpha, beta); break;                  \
-        case 8: micro(NV, 8 < MRX ? 8 : 1, Kw, a, rs, ks, b, c, ldc, nc, alpha, beta); break;                  \
-        case 7: micro(NV, 7 < MRX ? 7 : 1, Kw, a, rs, ks, b, c, ldc, nc, alpha, beta); break;                  \
-        case 6: micro(NV, 6 < MRX ? 6 : 1, Kw, a, rs, ks, b, c, ldc, nc, alpha, beta); break;                  \
-        case 5: micro(NV, 5, Kw, a, rs, ks, b, c, ldc, nc, alpha, beta); break;                                \
-        case 4: micro(NV, 4, Kw, a, rs, ks, b, c, ldc, nc, alpha, beta); break;                                \
-        case 3: micro(NV, 3, Kw, a, rs, ks, b, c, ldc, nc, alpha, beta); break;                                \
-        case 2: micro(NV, 2, Kw, a, rs, ks, b, c, ldc, nc, alpha, beta); break;                                \
-        case 1: micro(NV, 1, Kw, a, rs, ks, b, c, ldc, nc, alpha, beta); break;                                \
+        case 11: micro(NV, 11 < MRX ? 11 : 1, Kw, a, rs, ks, b, c, ldc, nc, alpha, beta, bias, relu); break;               \
+        case 10: micro(NV, 10 < MRX ? 10 : 1, Kw, a, rs, ks, b, c, ldc, nc, alpha, beta, bias, relu); break;               \
+        case 9: micro(NV, 9 < MRX ? 9 : 1, Kw, a, rs, ks, b, c, ldc, nc, alpha, beta, bias, relu); break;                  \
+        case 8: micro(NV, 8 < MRX ? 8 : 1, Kw, a, rs, ks, b, c, ldc, nc, alpha, beta, bias, relu); break;                  \
+        case 7: micro(NV, 7 < MRX ? 7 : 1, Kw, a, rs, ks, b, c, ldc, nc, alpha, beta, bias, relu); break;                  \
+        case 6: micro(NV, 6 < MRX ? 6 : 1, Kw, a, rs, ks, b, c, ldc, nc, alpha, beta, bias, relu); break;                  \
+        case 5: micro(NV, 5, Kw, a, rs, ks, b, c, ldc, nc, alpha, beta, bias, relu); break;                                \
+        case 4: micro(NV, 4, Kw, a, rs, ks, b, c, ldc, nc, alpha, beta, bias, relu); break;                                \
+        case 3: micro(NV, 3, Kw, a, rs, ks, b, c, ldc, nc, alpha, beta, bias, relu); break;                                \
+        case 2: micro(NV, 2, Kw, a, rs, ks, b, c, ldc, nc, alpha, beta, bias, relu); break;                                \
+        case 1: micro(NV, 1, Kw, a, rs, ks, b, c, ldc, nc, alpha, beta, bias, relu); break;                                \
         default: break;                                                                                        \
         }                                                                                                      \
     }
@@ -205,7 +212,7 @@ ROWS(2, 12)
 ROWS(1, 12)
 
 BF16 static void gemm_bf16(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
-                           const float *B, int ldb, float beta, float *C, int ldc) {
+                           const float *B, int ldb, float beta, float *C, int ldc, const float *bias, int relu) {
     const int Kw = (K + 1) / 2;
     const int nv = N >= 64 ? 4 : (N + 15) / 16, width = 16 * nv, panels = (N + width - 1) / width;
     uint32_t *bp = scratch(&pack_b, &pack_b_words, (size_t)panels * Kw * width);
@@ -226,10 +233,10 @@ BF16 static void gemm_bf16(int transA, int transB, int M, int N, int K, float al
         const uint32_t *b = bp + (size_t)q * Kw * width;
         const int j0 = q * width, nc = N - j0 < width ? N - j0 : width;
         switch (nv) {
-        case 4: rows_nv4(M, Kw, ap, rs, ks, b, C + j0, ldc, nc, alpha, beta); break;
-        case 3: rows_nv3(M, Kw, ap, rs, ks, b, C + j0, ldc, nc, alpha, beta); break;
-        case 2: rows_nv2(M, Kw, ap, rs, ks, b, C + j0, ldc, nc, alpha, beta); break;
-        default: rows_nv1(M, Kw, ap, rs, ks, b, C + j0, ldc, nc, alpha, beta); break;
+        case 4: rows_nv4(M, Kw, ap, rs, ks, b, C + j0, ldc, nc, alpha, beta, bias ? bias + j0 : NULL, relu); break;
+        case 3: rows_nv3(M, Kw, ap, rs, ks, b, C + j0, ldc, nc, alpha, beta, bias ? bias + j0 : NULL, relu); break;
+        case 2: rows_nv2(M, Kw, ap, rs, ks, b, C + j0, ldc, nc, alpha, beta, bias ? bias + j0 : NULL, relu); break;
+        default: rows_nv1(M, Kw, ap, rs, ks, b, C + j0, ldc, nc, alpha, beta, bias ? bias + j0 : NULL, relu); break;
         }
     }
 }
@@ -240,7 +247,21 @@ int sweep_gemm_bf16(int transA, int transB, int M, int N, int K, float alpha, co
     sweep_gemm_note(SWEEP_GEMM_BF16);
     if (M <= 0 || N <= 0) return 1;
     if (K <= 0) { scale_c(M, N, beta, C, ldc); return 1; }  /* no products */
-    gemm_bf16(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    gemm_bf16(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL, 0);
+    return 1;
+}
+
+int sweep_gemm_bf16_bias(int transA, int transB, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                         const float *bias, int relu, float *C, int ldc) {
+    if (!sweep_bf16_supported()) return 0;
+    sweep_gemm_note(SWEEP_GEMM_BF16);
+    if (M <= 0 || N <= 0) return 1;
+    if (K <= 0) {  /* no products: the bias alone */
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = relu && !(bias[j] > 0.0f) ? 0.0f : bias[j];
+        return 1;
+    }
+    gemm_bf16(transA, transB, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc, bias, relu);
     return 1;
 }
 
@@ -250,6 +271,12 @@ int sweep_gemm_bf16(int transA, int transB, int M, int N, int K, float alpha, co
                     const float *B, int ldb, float beta, float *C, int ldc) {
     (void)transA; (void)transB; (void)M; (void)N; (void)K; (void)alpha; (void)A; (void)lda;
     (void)B; (void)ldb; (void)beta; (void)C; (void)ldc;
+    return 0;
+}
+int sweep_gemm_bf16_bias(int transA, int transB, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                         const float *bias, int relu, float *C, int ldc) {
+    (void)transA; (void)transB; (void)M; (void)N; (void)K; (void)A; (void)lda; (void)B; (void)ldb;
+    (void)bias; (void)relu; (void)C; (void)ldc;
     return 0;
 }
 #endif

@@ -49,6 +49,10 @@ CLONES void sweep_relu(float *restrict out, const float *restrict x, ptrdiff_t n
     for (ptrdiff_t i = 0; i < n; i++) out[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
+CLONES void sweep_relu_inplace(float *x, ptrdiff_t n) {
+    for (ptrdiff_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
 CLONES void sweep_relu_backward(float *restrict dx, const float *restrict dy, const float *restrict x, ptrdiff_t n) {
     for (ptrdiff_t i = 0; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
 }

@@ -24,6 +24,7 @@ enum Kernels {
     }
 
     static func relu(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count n: Int) { sweep_relu(out, x, n) }
+    static func reluInPlace(_ x: UnsafeMutablePointer<Float>, count n: Int) { sweep_relu_inplace(x, n) }
     static func reluBackward(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count n: Int) {
         sweep_relu_backward(dx, dy, x, n)
     }

@@ -32,6 +32,10 @@ public final class Network {
     let fusedPool: [FusedPool?]
     /// fusedEnd[i]: layer i is the last layer of the fused group of convolution fusedEnd[i].
     let fusedEnd: [Int?]
+    /// fusedReLU[i]: layer i is a Dense layer run together with the ReLU after it (`Dense.forwardReLU`;
+    /// backward: the ReLU's gradient masked by the group's output, then `Dense.backward`). The
+    /// ReLU's own pass and the Dense layer's output buffer are skipped.
+    let fusedReLU: [Dense?]
 
     public var parameterCount: Int { params.count }
 
@@ -62,6 +66,11 @@ public final class Network {
         var ends = [Int?](repeating: nil, count: layers.count)
         for (i, g) in groups.enumerated() { if let g { ends[i + g.count - 1] = i } }
         fusedEnd = ends
+        fusedReLU = layers.indices.map { i in
+            guard fuse, i + 1 < layers.count, let dense = layers[i] as? Dense,
+                  (layers[i + 1] as? Activation)?.fn == .relu else { return nil }
+            return dense
+        }
     }
 
     public func initialize(seed: UInt64, scheme: InitScheme) {
@@ -82,7 +91,9 @@ public final class Network {
         acts = []; dacts = []
         for (i, size) in sizes.enumerated() {
             if i > 0 && inner.contains(i - 1) { acts.append(FloatBuffer(count: 0)); dacts.append(FloatBuffer(count: 0)); continue }
-            acts.append(FloatBuffer(count: size * maxBatch)); dacts.append(FloatBuffer(count: size * maxBatch))
+            // A Dense layer fused with its ReLU writes no output, but its output gradient is needed.
+            let written = i == 0 || fusedReLU[i - 1] == nil
+            acts.append(FloatBuffer(count: written ? size * maxBatch : 0)); dacts.append(FloatBuffer(count: size * maxBatch))
         }
         for l in layers { l.prepare(maxBatch: maxBatch) }
     }
@@ -123,6 +134,11 @@ public final class Network {
                 i += g.count
                 continue
             }
+            if let dense = fusedReLU[i] {
+                dense.forwardReLU(acts[i + 2].pointer, acts[i].pointer, params.pointer + paramOffsets[i], batch: B)
+                i += 2
+                continue
+            }
             layers[i].forward(acts[i + 1].pointer, acts[i].pointer, params.pointer + paramOffsets[i],
                               state.pointer + stateOffsets[i], batch: B, ctx: &ctx)
             i += 1
@@ -136,6 +152,14 @@ public final class Network {
                 g.conv.backwardPooled(needsInputGradient[c] ? dacts[c].pointer : nil, grads.pointer + paramOffsets[c],
                                       dacts[i + 1].pointer, acts[c].pointer, params.pointer + paramOffsets[c], pool: g.pool, batch: B)
                 i = c - 1
+                continue
+            }
+            if i > 0, let dense = fusedReLU[i - 1] {  // layer i is the ReLU of a fused Dense layer
+                let d = i - 1
+                Kernels.reluBackward(dacts[i].pointer, dacts[i + 1].pointer, acts[i + 1].pointer, count: B * dense.U)
+                dense.backward(needsInputGradient[d] ? dacts[d].pointer : nil, grads.pointer + paramOffsets[d], dacts[i].pointer,
+                               acts[d].pointer, acts[i + 1].pointer, params.pointer + paramOffsets[d], batch: B)
+                i = d - 1
                 continue
             }
             layers[i].backward(needsInputGradient[i] ? dacts[i].pointer : nil, grads.pointer + paramOffsets[i], dacts[i + 1].pointer,

@@ -32,6 +32,35 @@ final class NetworkBuilderTests: XCTestCase {
         return (fused, apart)
     }
 
+    /// A Dense layer followed by a ReLU runs as one (`Dense.forwardReLU`, in bf16 the GEMM's bias and
+    /// ReLU epilogue), with the same outputs and parameter gradients, bit for bit, as the two layers
+    /// on their own, in both precisions; batches around the bf16 kernel's row blocks, a ReLU that
+    /// follows no Dense layer (after a tanh), a Dense layer followed by another activation, and a fused
+    /// layer of 100 units (two column panels of the bf16 kernel, each with its own biases).
+    func testDenseReluFusedIsBitIdentical() throws {
+        let specs: [LayerSpec] = [.dense(100), LayerSpec(type: .dense, units: 70, activation: .tanh),
+                                  LayerSpec(type: .activation, activation: .relu), .dense(16)]
+        var rng = SweepRandom(seed: 5)
+        for precision in Precision.allCases {
+            for B in [1, 6, 13, 32] {
+                let make = { (fuse: Bool) in
+                    Network(layers: try NetworkBuilder.build(specs, input: [29], outputs: 10), inputShape: [29], precision: precision, fuse: fuse)
+                }
+                let fused = try make(true), apart = try make(false)
+                XCTAssertEqual(fused.fusedReLU.map { $0 != nil }, [true, false, false, false, false, true, false, false])
+                XCTAssertTrue(apart.fusedReLU.allSatisfy { $0 == nil })
+                fused.initialize(seed: UInt64(B), scheme: .he)
+                apart.params.load(fused.params.array)
+                fused.prepare(maxBatch: B); apart.prepare(maxBatch: B)
+                let x = (0..<(B * 29)).map { _ in Float(rng.nextGaussian()) }
+                let f = pass(fused, x, batch: B), a = pass(apart, x, batch: B)
+                XCTAssertEqual(f.output.map(\.bitPattern), a.output.map(\.bitPattern), "\(precision) B=\(B)")
+                XCTAssertEqual(f.grads.map(\.bitPattern), a.grads.map(\.bitPattern), "\(precision) B=\(B)")
+                XCTAssertFalse(f.grads.contains { $0.isNaN }, "\(precision) B=\(B)")
+            }
+        }
+    }
+
     func testReluBeforeMaxPoolRunsAfterItWithIdenticalResults() throws {
         let shape = [6, 6, 2], B = 3
         let built = try NetworkBuilder.build([.conv(4), .maxpool(), .conv(3), .maxpool(3)], input: shape, outputs: 5)

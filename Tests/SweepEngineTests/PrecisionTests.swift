@@ -65,6 +65,36 @@ final class PrecisionTests: XCTestCase {
         XCTAssertEqual(checked, shapes.count * 4)
     }
 
+    /// The bias/ReLU epilogue (`sweep_gemm_bf16_bias`) against the three passes it replaces (bias
+    /// broadcast, `sweep_gemm_bf16` with beta = 1, `sweep_relu`): bit for bit, every transpose case,
+    /// tails of rows and columns, K odd, even and 0, with and without the ReLU; padding columns of
+    /// C (ldc > N) untouched.
+    func testBF16BiasEpilogueIsBitIdentical() throws {
+        try XCTSkipIf(sweep_bf16_supported() == 0, "no AVX512-BF16 on this CPU")
+        var rng = SweepRandom(seed: 12)
+        let shapes = [(1, 1, 1), (5, 7, 3), (13, 70, 33), (128, 256, 784), (128, 10, 128), (7, 130, 17), (25, 48, 0), (12, 200, 300)]
+        for (M, N, K) in shapes {
+            for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+                for relu in [false, true] {
+                    let lda = max(ta ? M : K, 1) + 3, ldb = max(tb ? K : N, 1) + 1, ldc = N + 2
+                    let a = (0..<(max(ta ? K : M, 1) * lda)).map { _ in Float(rng.nextGaussian()) }
+                    let b = (0..<(max(tb ? N : K, 1) * ldb)).map { _ in Float(rng.nextGaussian()) }
+                    let bias = (0..<N).map { _ in Float(rng.nextGaussian()) }
+                    let c0 = (0..<(M * ldc)).map { _ in Float(rng.nextGaussian()) }
+                    var want = c0
+                    for i in 0..<M { for j in 0..<N { want[i * ldc + j] = bias[j] } }
+                    XCTAssertEqual(sweep_gemm_bf16(ta ? 1 : 0, tb ? 1 : 0, Int32(M), Int32(N), Int32(K), 1, a, Int32(lda), b, Int32(ldb),
+                                                   1, &want, Int32(ldc)), 1)
+                    if relu { for i in 0..<M { for j in 0..<N { let y = want[i * ldc + j]; want[i * ldc + j] = y > 0 ? y : 0 } } }  // sweep_relu
+                    var got = c0
+                    XCTAssertEqual(sweep_gemm_bf16_bias(ta ? 1 : 0, tb ? 1 : 0, Int32(M), Int32(N), Int32(K), a, Int32(lda), b, Int32(ldb),
+                                                        bias, relu ? 1 : 0, &got, Int32(ldc)), 1)
+                    XCTAssertEqual(got.map(\.bitPattern), want.map(\.bitPattern), "ta=\(ta) tb=\(tb) \(M)x\(N)x\(K) relu=\(relu)")
+                }
+            }
+        }
+    }
+
     /// The product really is in bf16: far from the fp32 product where the operands need more
     /// than 8 significant bits, equal where they fit in 8.
     func testBF16RoundsTheOperands() {

@@ -20,6 +20,8 @@ void sweep_adam(float *p, const float *g, float *m, float *v, ptrdiff_t n, float
                 float step_size, float inv_sqrt_bc2, float eps, float l2);
 /* out = max(x, 0) */
 void sweep_relu(float *out, const float *x, ptrdiff_t n);
+/* x = max(x, 0) in place (as sweep_relu) */
+void sweep_relu_inplace(float *x, ptrdiff_t n);
 /* dx = x > 0 ? dy : 0 */
 void sweep_relu_backward(float *dx, const float *dy, const float *x, ptrdiff_t n);
 /* acc[j] = sum over rows of x[r, j]; x is (rows, cols) */
@@ -107,6 +109,12 @@ void sweep_winograd_filter_grad(const float *dU, float *dw, int C, int K, int ma
  * products summed in fp32 (AVX512-BF16). Returns 0, touching nothing, on a CPU without AVX512-BF16. */
 int sweep_gemm_bf16(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                     const float *B, int ldb, float beta, float *C, int ldc);
+/* sweep_gemm_bf16 with alpha = 1 and a bias epilogue: C (M,N) = op(A) op(B) + bias (N) on every
+ * row, then, when `relu` is non-zero, max(·, 0) (x > 0 ? x : 0), while each block of C is in
+ * registers; C is not read. Bit for bit the result of sweep_broadcast_rows(C, bias), sweep_gemm_bf16
+ * with beta = 1, then sweep_relu. Returns 0, touching nothing, without AVX512-BF16. */
+int sweep_gemm_bf16_bias(int transA, int transB, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                         const float *bias, int relu, float *C, int ldc);
 /* 1 when this CPU has AVX512-BF16 (and AVX512-BW), else 0. */
 int sweep_bf16_supported(void);
 
