@@ -101,9 +101,8 @@ extension StudyController {
     func exploitTrial(_ e: Exploit, now: Date) throws -> TrialJob? {
         guard let p = pbt else { return nil }
         let number = records.count
-        var values = p.explore(records[e.donor].params, space: spec.space, studySeed: spec.seed, trialNumber: number)
-        // The model's shape is the donor's, so its weights fit.
-        values = values.filter { !$0.key.hasPrefix("model.") }.merging(records[e.donor].params.filter { $0.key.hasPrefix("model.") }) { $1 }
+        let values = Self.continuation(of: records[e.donor].params, explored: p.explore(records[e.donor].params, space: spec.space,
+                                                                                       studySeed: spec.seed, trialNumber: number), space: spec.space)
         let seed = trialSeed(number)
         let configJSON = try trialPayload(values, seed: seed)
         let id: Int64
@@ -126,6 +125,19 @@ extension StudyController {
         try store.setTrialSystemAttribute(trialID: e.exploitedID, key: TrialAttribute.pbtExploited, valueJSON: "\(number)")
         records.append(TrialRecord(number: number, state: .running, params: values))
         return job(id: id, number: number, seed: seed, values: values, configJSON: configJSON, now: now)
+    }
+
+    /// The parameters of a donor's continuation: the explored ones, but those that shape the
+    /// checkpoint (`model.*`, `training.optimizer`: its weights and optimizer state must fit) stay
+    /// the donor's; then the active parameters only, any missing one taken from the donor.
+    static func continuation(of donor: [String: Double], explored: [String: Double], space: SearchSpace) -> [String: Double] {
+        func kept(_ name: String) -> Bool { name.hasPrefix("model.") || name == "training.optimizer" }
+        let merged = explored.filter { !kept($0.key) }.merging(donor.filter { kept($0.key) }) { $1 }
+        var out: [String: Double] = [:]
+        for p in space.parameters where space.isActive(p, given: merged) {
+            if let x = merged[p.name] ?? donor[p.name] { out[p.name] = x }
+        }
+        return out
     }
 
     /// An exploited trial waiting for the trial that continues it from its donor.

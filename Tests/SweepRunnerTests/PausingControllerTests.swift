@@ -155,6 +155,34 @@ final class PausingControllerTests: XCTestCase {
         XCTAssertNil(try c.nextJob(now: t0), "the child counts toward the total")
     }
 
+    /// A continuation keeps what shapes the donor's checkpoint (`model.*`, the optimizer) and
+    /// only the parameters active under it.
+    func testAContinuationKeepsWhatShapesTheCheckpoint() throws {
+        let spec = try StudySpec.parse("""
+            name: c
+            dataset: {name: digits}
+            objective: {metric: val_accuracy, direction: maximize}
+            model:
+              layers:
+                - {type: dense, units: {int: [8, 64]}}
+            training:
+              optimizer: {choice: [sgd, momentum]}
+              momentum: {float: [0.5, 0.99], when: {training.optimizer: [momentum]}}
+              learning_rate: {float: [0.001, 0.1], log: true}
+            """, file: "c.yaml")
+        let donor = ["model.layers.0.units": 16.0, "training.optimizer": 1, "training.momentum": 0.9, "training.learning_rate": 0.01]
+        let table: [(explored: [String: Double], expected: [String: Double])] = [
+            (["model.layers.0.units": 40, "training.optimizer": 1, "training.momentum": 0.8, "training.learning_rate": 0.012],
+             ["model.layers.0.units": 16, "training.optimizer": 1, "training.momentum": 0.8, "training.learning_rate": 0.012]),
+            // Explored to sgd (no momentum): the donor's optimizer stays, and with it a momentum.
+            (["model.layers.0.units": 16, "training.optimizer": 0, "training.learning_rate": 0.008],
+             ["model.layers.0.units": 16, "training.optimizer": 1, "training.momentum": 0.9, "training.learning_rate": 0.008]),
+        ]
+        for row in table {
+            XCTAssertEqual(StudyController.continuation(of: donor, explored: row.explored, space: spec.space), row.expected)
+        }
+    }
+
     /// Several daemons sharing a study refuse pausing schedulers; commands refuse PBT.
     func testSharedRunsAndCommandsRefuseWhatTheyCannotDo() throws {
         for s in ["{name: asha, mode: promote}", "{name: hyperband, mode: promote}"] {
