@@ -172,6 +172,12 @@ struct Logs: ParsableCommand {
             if let k = try db.trialSystemAttributes(trialID: t.trialID)[TrialAttribute.resumedFromEpoch] {
                 print("resumed from the checkpoint of epoch \(k) (attempt \(t.attempts))")
             }
+            let attrs = try db.trialSystemAttributes(trialID: t.trialID)
+            if let k = attrs[TrialAttribute.pausedAtEpoch] { print("paused at epoch \(k), waiting for a promotion") }
+            if let d = attrs[TrialAttribute.pbtDonor], let e = attrs[TrialAttribute.pbtEpoch] {
+                print("population-based training: started from trial \(d)'s checkpoint of epoch \(e)")
+            }
+            if let x = attrs[TrialAttribute.pbtExploited] { print("population-based training: exploited, continued by trial \(x)") }
             if let w = try db.trialSystemAttributes(trialID: t.trialID)[TrialAttribute.worker] {
                 print("worker: \(w.trimmingCharacters(in: CharacterSet(charactersIn: "\"")))")
             }

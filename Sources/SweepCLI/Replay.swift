@@ -94,6 +94,19 @@ func replayTrial(_ t: StoredTrial, of s: StudyRecord, dbPath: String, dataDir: S
     try ComputeSettings.configure(blasThreads: 1)
     let splits = try DatasetCatalog.load(config.dataset, dataDir: dataDir)
     let trainer = try Trainer(config: config, splits: splits)
+    // A population-based training trial continues its donor's model: it starts from the copy of
+    // the donor's checkpoint kept in its folder (the donor's own replay reproduces that copy).
+    let attrs = (try? openStore(location: dbPath).trialSystemAttributes(trialID: t.trialID)) ?? [:]
+    if let donor = attrs[TrialAttribute.pbtDonor], let epoch = attrs[TrialAttribute.pbtEpoch] {
+        let start = StudyController.startCheckpoint(trialFolder: trialFolder(dbPath: dbPath, study: s.name, trial: t.record.number))
+        guard FileManager.default.fileExists(atPath: start) else {
+            throw InputError(file: start, "trial \(t.record.number) started from trial \(donor)'s checkpoint of epoch \(epoch), kept here, which is gone; replay trial \(donor) instead")
+        }
+        var c = try CheckpointFile.read(start)
+        c.config = config
+        try trainer.restore(c, file: start)
+        log("trial \(t.record.number) continues trial \(donor)'s model from epoch \(epoch) (population-based training)")
+    }
     log("replaying trial \(t.record.number) of \(s.name): \(config.training.epochs) epochs, seed \(config.seed)")
     var curve: [(Int, Double)] = []
     var mismatches: [String] = []
@@ -114,7 +127,7 @@ func replayTrial(_ t: StoredTrial, of s: StudyRecord, dbPath: String, dataDir: S
     try ModelExport.write(trainer: trainer, to: dir + "/model")
     try ConfigFile.yaml(config).write(toFile: dir + "/config.yaml", atomically: true, encoding: .utf8)
     var csv = "epoch,train_loss,val_loss,\(s.metric)\n"
-    for (r, c) in zip(trainer.history, curve) { csv += "\(r.epoch),\(r.trainLoss),\(r.valLoss),\(c.1)\n" }
+    for (r, c) in zip(trainer.history.suffix(curve.count), curve) { csv += "\(r.epoch),\(r.trainLoss),\(r.valLoss),\(c.1)\n" }
     try csv.write(toFile: dir + "/curve.csv", atomically: true, encoding: .utf8)
     var summary = "\(s.metric) \(value.map { "\($0)" } ?? "-") (stored \(storedValue.map { "\($0)" } ?? "-"))"
     if let a = final.testAccuracy { summary += ", test_accuracy \(a)" }

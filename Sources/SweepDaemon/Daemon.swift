@@ -441,6 +441,7 @@ public final class Daemon: @unchecked Sendable {
             }
             throw APIError(409, "study '\(name)' is already running (pid \(existing.controllerPID ?? 0))")
         }
+        if shared { try StudyController.refuseInSharedRun(options.applied(to: spec)) }
         let controller = try StudyController(spec: spec, options: options, store: store)
         controller.shared = shared
         controller.observer = observer(for: controller.study)

@@ -68,7 +68,7 @@ extension StudyController {
             env["SWEEP_ATTEMPT"] = "\(attempt)"
         } else {
             argv = [options.trialExecutable, "__trial", "--metric", spec.objective.metric, "--data-dir", options.dataDir,
-                    "--checkpoint", TrialFolder.checkpoint(trialFolder: folder)]
+                    "--checkpoint", TrialFolder.checkpoint(trialFolder: folder)] + workerFlags(number: number)
         }
         let limits = TrialLimits(memoryMB: options.memoryMB, graceSeconds: options.graceSeconds,
                                  strictStdout: spec.command == nil || spec.stdoutProtocol == .strict)

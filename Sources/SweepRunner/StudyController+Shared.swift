@@ -54,6 +54,7 @@ extension StudyController {
     /// one a worker of the study); re-runs nothing by itself (trials left RUNNING by a daemon
     /// that died go back to WAITING when their heartbeats are stale).
     func beginShared(owner: LeaseOwner, now: Date) throws {
+        try Self.refuseInSharedRun(spec)
         self.owner = owner
         startedAt = now; lastBeat = now; lastStopCheck = now; lastRefresh = now
         leading = tryToLead()

@@ -9,7 +9,8 @@ extension StudyController {
 
     /// Sorts unfinished trials into those to run (`pending`) and those Sweep leaves alone.
     func queue(_ trials: [StoredTrial]) {
-        for t in trials where !t.record.state.isFinished {
+        // Paused trials wait for a promotion (`StudyController+Pausing`), not a rerun.
+        for t in trials where !t.record.state.isFinished && !t.record.isPaused {
             if t.record.state == .waiting || t.ownedBySweep { pending.append(t) } else { foreign.insert(t.record.number) }
         }
     }
@@ -137,6 +138,12 @@ extension StudyController {
         var value: Double? = nil
         var objectives: ObjectiveValues? = nil
         var reason: String? = nil
+        if r.paused {
+            // Paused (also when the run stops meanwhile): its reports and checkpoint are kept.
+            try store.pauseTrial(trialID: id, owner: writer)
+            records[r.number].state = .waiting
+            return
+        }
         if stopping && !r.pruned {
             // Stopped: run again later with the same parameters and seed.
             try store.requeueTrial(trialID: id, owner: writer)
@@ -187,6 +194,7 @@ extension StudyController {
             records[r.number].constraints = objectives.constraints
         }
         recordFinished(number: r.number, state: state, value: state == .fail ? nil : value, reason: reason, now: now)
+        if state == .pruned, let e = r.exploit { exploits.append(e) }
     }
 
     /// Mirrors a finished trial in memory and tells the observer.

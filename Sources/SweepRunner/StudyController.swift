@@ -50,6 +50,8 @@ public final class StudyController: @unchecked Sendable {
     /// This run's jobs, by trial id.
     var running: [Int64: RunningTrial] = [:]
     var pending: [StoredTrial] = []
+    /// Exploited trials whose continuation from a donor starts next (`StudyController+Pausing`).
+    var exploits: [Exploit] = []
     /// Numbers of RUNNING trials Sweep did not start (see the type's comment).
     var foreign: Set<Int> = []
     var stopping = false
@@ -112,6 +114,12 @@ public final class StudyController: @unchecked Sendable {
         var violation: String?
         var pruned = false
         var timedOut = false
+        /// The scheduler paused it: stored paused when its process ends.
+        var paused = false
+        /// Reports below this step are the history a promoted trial reports again: not new.
+        var reportsFrom = 0
+        /// PBT exploited it: a trial continues it from this donor once it ended.
+        var exploit: Exploit?
     }
 
     /// Prepares a run of the study `spec` describes (created in the store if new). `store`: an
@@ -255,7 +263,10 @@ public final class StudyController: @unchecked Sendable {
         if shared { return isSharedRunOver(now: now) }
         guard running.isEmpty && !wantsTrial(now: now) else { return false }
         guard !stopping, failure == nil else { return true }
-        return try !pickUpAddedTrials() || !wantsTrial(now: now)
+        if try pickUpAddedTrials() && wantsTrial(now: now) { return false }
+        // No trial runs or may start and none is due for promotion: no paused trial ever will be.
+        try endPausedTrials(now: now)
+        return true
     }
 
     // MARK: Deciding
@@ -266,7 +277,7 @@ public final class StudyController: @unchecked Sendable {
     func wantsTrial(now: Date) -> Bool {
         if shared { return wantsSharedTrial(now: now) }
         return !stopping && failure == nil && (counts[.fail] ?? 0) < maxFailures && earlyFailure == nil && !pastDeadline(now)
-            && (!pending.isEmpty || records.count - foreign.count < total || addedSignalled)
+            && (!pending.isEmpty || records.count - foreign.count < total || addedSignalled || promotionDue != nil)
     }
 
     /// How many failures in a row, before any success, stop a run when they all failed the same way.
@@ -307,7 +318,10 @@ public final class StudyController: @unchecked Sendable {
             try pickUpAddedTrials()
         }
         guard !pending.isEmpty else {
+            // A paused trial due for promotion before any new trial (`StudyController+Pausing`).
+            if let number = promotionDue { return try promote(number, now: now) }
             guard records.count - foreign.count < total else { return nil }
+            if !exploits.isEmpty { return try exploitTrial(exploits.removeFirst(), now: now) }
             return try newTrial(now: now)
         }
         let t = pending.removeFirst()
@@ -334,8 +348,9 @@ public final class StudyController: @unchecked Sendable {
         guard var r = running[id] else { return [] }
         switch event {
         case .line(.report(let step, let reported, let extra)):
-            // Reports a stopped trial printed before the stop reached it are not its results.
-            if r.pruned || stopping { return [] }
+            // Reports a stopped trial printed before the stop reached it are not its results, nor
+            // those a promoted trial reports again from its checkpoint.
+            if r.pruned || r.paused || stopping || step < r.reportsFrom { return [] }
             let (first, all) = ObjectiveValues.report(value: reported, extra: extra, objectives: spec.objectives)
             guard let value = first else {
                 if r.violation == nil {
@@ -367,10 +382,19 @@ public final class StudyController: @unchecked Sendable {
             } else {
                 decision = scheduler.decide(trial: records[r.number], all: records, direction: direction, studySeed: spec.seed)
             }
-            // `.pause` and `.exploit` stop the trial too until the controller runs paused and
-            // exploiting trials (the factory offers no scheduler that returns them yet).
-            if decision != .continue {
+            switch decision {
+            case .continue:
+                break
+            case .stop:
                 running[id]!.pruned = true
+                return [.stop(id)]
+            case .pause:
+                // A built-in trial exits by itself after this epoch (`--pause-at`); a command is stopped.
+                running[id]!.paused = true
+                return spec.command == nil ? [] : [.stop(id)]
+            case .exploit(let donor):
+                running[id]!.pruned = true
+                running[id]!.exploit = Exploit(exploitedID: id, donor: donor, epoch: step)
                 return [.stop(id)]
             }
         case .line(.final(let value, let metrics)):
@@ -378,7 +402,7 @@ public final class StudyController: @unchecked Sendable {
             r.metrics = metrics
             running[id] = r
         case .line(.resumed(let epoch)):
-            if r.pruned || stopping { return [] }
+            if r.pruned || stopping || r.reportsFrom > 0 { return [] }
             try store.setTrialSystemAttribute(trialID: id, key: TrialAttribute.resumedFromEpoch, valueJSON: "\(epoch)")
         case .violation(let reason):
             if r.violation == nil { r.violation = reason }

@@ -135,7 +135,8 @@ extension Distribution {
 extension ComponentSpec {
     /// `tpe` or `asha (min_epochs 2, reduction_factor 3)`.
     public var summary: String {
-        if options.isEmpty { return name }
-        return name + " (" + options.keys.sorted().map { "\($0) \(Distribution.number(options[$0]!))" }.joined(separator: ", ") + ")"
+        if options.isEmpty && words.isEmpty { return name }
+        let all = options.mapValues { Distribution.number($0) }.merging(words) { a, _ in a }
+        return name + " (" + all.keys.sorted().map { "\($0) \(all[$0]!)" }.joined(separator: ", ") + ")"
     }
 }

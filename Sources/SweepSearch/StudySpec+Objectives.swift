@@ -125,15 +125,23 @@ extension StudySpec {
                                  "unknown metric '\(c.metric)'; accepted: \(Self.builtInMetrics.joined(separator: ", "))")
             }
         }
+        if command != nil && scheduler.name == "pbt" {
+            throw InputError(file: file, line: line(of: "scheduler"), field: "scheduler",
+                             "pbt starts trials from copies of other trials' engine checkpoints: it needs built-in trials (no `command`); use asha or hyperband (mode: promote) for a command")
+        }
         guard isMultiObjective || !constraints.isEmpty else { return }
         let why = isMultiObjective ? "\(objectives.count) objectives" : "constraints"
         if sampler.name == "gp" {
             throw InputError(file: file, line: line(of: "sampler"), field: "sampler",
                              "gp models one objective without constraints; with \(why) use auto (multi-objective TPE), tpe, nsga2, random or grid")
         }
-        if isMultiObjective, ["hyperband", "median"].contains(scheduler.name) {
+        if isMultiObjective, ["hyperband", "median", "pbt"].contains(scheduler.name) {
             throw InputError(file: file, line: line(of: "scheduler"), field: "scheduler",
                              "\(scheduler.name) ranks trials by one value; with \(why) use asha (Pareto fronts at each rung) or none")
+        }
+        if isMultiObjective, scheduler.words["mode"] == "promote" {
+            throw InputError(file: file, line: line(of: "scheduler.mode"), field: "scheduler.mode",
+                             "promote ranks paused trials by one value; with \(why) use mode: stop (Pareto fronts at each rung)")
         }
     }
 }

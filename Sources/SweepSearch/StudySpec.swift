@@ -38,7 +38,26 @@ public enum StdoutProtocol: String, CaseIterable, Sendable, Codable {
 public struct ComponentSpec: Equatable, Sendable, Codable {
     public var name: String
     public var options: [String: Double]
-    public init(name: String, options: [String: Double] = [:]) { self.name = name; self.options = options }
+    /// Options whose value is a word (`mode: promote`), for the keys a component accepts as words.
+    public var words: [String: String]
+    public init(name: String, options: [String: Double] = [:], words: [String: String] = [:]) {
+        self.name = name; self.options = options; self.words = words
+    }
+
+    enum CodingKeys: String, CodingKey { case name, options, words }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        options = try c.decode([String: Double].self, forKey: .options)
+        words = try c.decodeIfPresent([String: String].self, forKey: .words) ?? [:]   // studies stored before words
+    }
+    /// Without `words` when there are none, so the stored form of a study without them is unchanged.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(options, forKey: .options)
+        if !words.isEmpty { try c.encode(words, forKey: .words) }
+    }
 }
 
 /// A parsed search-space file: the template tree, its parameters, and the study settings.
@@ -87,7 +106,7 @@ public struct StudySpec: Sendable {
     public var envKeep: [String] = []
 
     public static let samplerNames = ["auto", "random", "grid", "tpe", "gp", "nsga2"]
-    public static let schedulerNames = ["none", "asha", "hyperband", "median"]
+    public static let schedulerNames = ["none", "asha", "hyperband", "median", "pbt"]
 
     public static func load(path: String, overrides: [String] = []) throws -> StudySpec {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -126,7 +145,7 @@ public struct StudySpec: Sendable {
             budget.timeout = try b.double("timeout", range: 0.001...1e9)
         }
         let sampler = try component(root, "sampler", names: samplerNames, default: "auto")
-        let scheduler = try component(root, "scheduler", names: schedulerNames, default: "none")
+        let scheduler = try component(root, "scheduler", names: schedulerNames, default: "none", words: ["mode"])
 
         var command: [String]? = nil
         if let items = try root.list("command") {
@@ -219,7 +238,9 @@ public struct StudySpec: Sendable {
         return (env, keep)
     }
 
-    static func component(_ root: ConfigReader, _ key: String, names: [String], default d: String) throws -> ComponentSpec {
+    /// `words`: the option keys whose value is a word rather than a number.
+    static func component(_ root: ConfigReader, _ key: String, names: [String], default d: String,
+                          words wordKeys: Set<String> = []) throws -> ComponentSpec {
         guard let v = root.value(key) else { return ComponentSpec(name: d) }
         if case .scalar(let s, _) = v {
             guard names.contains(s) else { throw root.error(key, "unknown \(key) '\(s)'; accepted: \(names.joined(separator: ", "))") }
@@ -229,11 +250,16 @@ public struct StudySpec: Sendable {
         let name = try r.string("name") ?? d
         guard names.contains(name) else { throw r.error("name", "unknown \(key) '\(name)'; accepted: \(names.joined(separator: ", "))") }
         var options: [String: Double] = [:]
+        var words: [String: String] = [:]
         for k in r.keys where k != "name" {
+            if wordKeys.contains(k) {
+                if let w = try r.string(k) { words[k] = w }
+                continue
+            }
             guard let x = try r.double(k) else { continue }
             options[k] = x
         }
-        return ComponentSpec(name: name, options: options)
+        return ComponentSpec(name: name, options: options, words: words)
     }
 
     // MARK: Resolving an assignment

@@ -311,8 +311,10 @@ public final class SQLiteStore: TrialStore {
         return try pool.write { db in
             guard let id = try Int64.fetchOne(db, sql: """
                 SELECT t.trial_id FROM trials t JOIN sweep_trials w ON w.trial_id = t.trial_id
-                WHERE t.study_id = ? AND t.state = 'WAITING' ORDER BY t.number LIMIT 1
-                """, arguments: [studyID]) else { return nil }
+                WHERE t.study_id = ? AND t.state = 'WAITING' AND NOT EXISTS (
+                    SELECT 1 FROM trial_system_attributes a WHERE a.trial_id = t.trial_id AND a."key" = ?)
+                ORDER BY t.number LIMIT 1
+                """, arguments: [studyID, TrialAttribute.pausedAtEpoch]) else { return nil }
             try clearRun(db, id)
             try db.execute(sql: "UPDATE trials SET state = 'RUNNING', datetime_start = ?, datetime_complete = NULL WHERE trial_id = ?",
                            arguments: [now, id])

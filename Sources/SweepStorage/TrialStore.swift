@@ -211,6 +211,28 @@ public protocol TrialStore: AnyObject, Sendable {
     /// same value again changes nothing.
     func setTrialSystemAttribute(trialID: Int64, key: String, valueJSON: String?) throws
 
+    // MARK: Trials: paused by a pausing scheduler
+
+    /// Pauses a running trial (`Decision.pause`): WAITING, its reports and start time kept, its
+    /// heartbeat, owner and process removed, and the system attribute `sweep:paused_at_epoch`
+    /// (`TrialAttribute.pausedAtEpoch`: its last reported step) marking it paused, so Optuna reads
+    /// an ordinary WAITING trial and `trials(studyID:)` gives `TrialRecord.isPaused`. A paused trial
+    /// is never claimed by `claimWaitingTrial` nor run again by `restartTrial`'s callers: it
+    /// waits for `resumePausedTrial` or `endPausedTrial`. `owner`: as for `reportIntermediate`.
+    /// A trial that is not RUNNING is refused (`RuntimeFailure`).
+    func pauseTrial(trialID: Int64, owner: String?) throws
+
+    /// Resumes a paused trial (promoted): RUNNING from now with a heartbeat and `workerPID`, its
+    /// reports kept (it continues from its checkpoint and reports the next steps), the pause
+    /// marker removed. Its attempt count is unchanged: a promotion continues the same attempt.
+    /// A trial that is not paused is refused (`RuntimeFailure`).
+    func resumePausedTrial(trialID: Int64, workerPID: Int32?) throws
+
+    /// Ends a paused trial PRUNED (no promotion will come any more) with its last reported value,
+    /// as `finishTrial` stores a pruned trial, its completion time now and the pause marker
+    /// removed. A trial that is not paused is refused (`RuntimeFailure`).
+    func endPausedTrial(trialID: Int64) throws
+
     // MARK: Trials: reading
 
     /// A trial's system attributes, key to value as JSON.

@@ -31,6 +31,10 @@ final class PostgresStoreConformanceTests: TrialStoreConformance {
         }
     }
 
+    // Trials paused by a pausing scheduler (TrialStoreConformance+Pause.swift).
+    func testAPausedTrialKeepsItsReportsAndResumes() throws { try contractAPausedTrialKeepsItsReportsAndResumes() }
+    func testAPausedTrialEndsPrunedWithItsLastValue() throws { try contractAPausedTrialEndsPrunedWithItsLastValue() }
+
     // The contract (SwiftPM's test discovery on Linux finds only the test methods a class declares).
     override func testStudyRoundTripAndNamesAreUnique() throws { try super.testStudyRoundTripAndNamesAreUnique() }
     override func testStopReasonIsClearedWhenTheStatusChangesWithoutOne() throws { try super.testStopReasonIsClearedWhenTheStatusChangesWithoutOne() }

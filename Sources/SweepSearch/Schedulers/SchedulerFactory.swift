@@ -1,19 +1,22 @@
 import SweepCore
 
 /// Builds the scheduler a study file names (`scheduler: asha` or `scheduler: {name: asha, ...}`).
-/// Options: `reduction_factor`, `min_epochs`, `grace_period` (ASHA, Hyperband); `warmup_epochs`,
-/// `min_trials` (median). The maximum resource is the study's `budget.max_epochs`.
+/// Options: `reduction_factor`, `min_epochs`, `grace_period` (ASHA), `mode: stop|promote`
+/// (ASHA, Hyperband; `stop` by default); `warmup_epochs`, `min_trials` (median); `interval`,
+/// `quantile`, `resample_probability`, `min_population` (pbt: `interval` is required). The
+/// maximum resource is the study's `budget.max_epochs`.
 public enum SchedulerFactory {
     public static func make(_ spec: ComponentSpec, maxEpochs: Int, file: String) throws -> Scheduler {
         let o = spec.options
         let known: [String: [String]] = [
-            "none": [], "asha": ["reduction_factor", "min_epochs", "grace_period"],
-            "hyperband": ["reduction_factor", "min_epochs"], "median": ["warmup_epochs", "min_trials"],
+            "none": [], "asha": ["reduction_factor", "min_epochs", "grace_period", "mode"],
+            "hyperband": ["reduction_factor", "min_epochs", "mode"], "median": ["warmup_epochs", "min_trials"],
+            "pbt": ["interval", "quantile", "resample_probability", "min_population"],
         ]
         guard let accepted = known[spec.name] else {
             throw InputError(file: file, field: "scheduler", "unknown scheduler '\(spec.name)'; accepted: \(StudySpec.schedulerNames.joined(separator: ", "))")
         }
-        for k in o.keys where !accepted.contains(k) {
+        for k in Array(o.keys) + Array(spec.words.keys) where !accepted.contains(k) {
             throw InputError(file: file, field: "scheduler.\(k)", "unknown option of \(spec.name); accepted: \(accepted.isEmpty ? "none" : accepted.joined(separator: ", "))")
         }
         func int(_ k: String, _ d: Int) throws -> Int {
@@ -24,13 +27,30 @@ public enum SchedulerFactory {
             }
             return Int(x)
         }
+        func mode() throws -> ASHAScheduler.Mode {
+            if o["mode"] != nil {
+                throw InputError(file: file, field: "scheduler.mode", "expected a word; accepted: \(ASHAScheduler.Mode.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard let w = spec.words["mode"] else { return .stop }
+            guard let m = ASHAScheduler.Mode(rawValue: w) else {
+                throw InputError(file: file, field: "scheduler.mode", "unknown mode '\(w)'; accepted: \(ASHAScheduler.Mode.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return m
+        }
         do {
             switch spec.name {
             case "asha":
                 return try ASHAScheduler(reductionFactor: try int("reduction_factor", 3), minResource: try int("min_epochs", 1),
-                                         maxResource: maxEpochs, gracePeriod: try int("grace_period", 1))
+                                         maxResource: maxEpochs, gracePeriod: try int("grace_period", 1), mode: try mode())
             case "hyperband":
-                return try HyperbandScheduler(reductionFactor: try int("reduction_factor", 3), minResource: try int("min_epochs", 1), maxResource: maxEpochs)
+                return try HyperbandScheduler(reductionFactor: try int("reduction_factor", 3), minResource: try int("min_epochs", 1),
+                                              maxResource: maxEpochs, mode: try mode())
+            case "pbt":
+                guard o["interval"] != nil else {
+                    throw InputError(file: file, field: "scheduler.interval", "pbt needs `interval`: the epochs between exploit steps (at least 1, below max_epochs)")
+                }
+                return try PBTScheduler(interval: try int("interval", 1), quantile: o["quantile"] ?? 0.25, maxResource: maxEpochs,
+                                        resampleProbability: o["resample_probability"] ?? 0.25, minPopulation: try int("min_population", 4))
             case "median":
                 return try MedianScheduler(warmupSteps: try int("warmup_epochs", 1), minTrials: try int("min_trials", 5))
             default:

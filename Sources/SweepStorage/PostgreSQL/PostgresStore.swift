@@ -268,8 +268,10 @@ public final class PostgresStore: TrialStore {
             // SKIP LOCKED: a trial another claimer is taking is passed over, never waited for.
             guard let id = try db.scalar("""
                 SELECT t.trial_id FROM trials t JOIN sweep_trials w ON w.trial_id = t.trial_id
-                WHERE t.study_id = ? AND t.state = 'WAITING' ORDER BY t.number LIMIT 1 FOR NO KEY UPDATE OF t SKIP LOCKED
-                """, [studyID], as: Int64.self) else { return nil }
+                WHERE t.study_id = ? AND t.state = 'WAITING' AND NOT EXISTS (
+                    SELECT 1 FROM trial_system_attributes a WHERE a.trial_id = t.trial_id AND a.key = ?)
+                ORDER BY t.number LIMIT 1 FOR NO KEY UPDATE OF t SKIP LOCKED
+                """, [studyID, TrialAttribute.pausedAtEpoch], as: Int64.self) else { return nil }
             try clearRun(db, id)
             try db.execute("UPDATE trials SET state = 'RUNNING', datetime_start = LOCALTIMESTAMP, datetime_complete = NULL WHERE trial_id = ?", [id])
             try db.execute("UPDATE sweep_trials SET attempts = attempts + 1 - unstarted, unstarted = 0, owner = ? WHERE trial_id = ?", [owner, id])
