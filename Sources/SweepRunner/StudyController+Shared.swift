@@ -86,7 +86,7 @@ extension StudyController {
     func reload() throws {
         if let s = try store.study(id: study.id) { study = s; total = max(total, s.trialsTotal) }
         let (changed, cursor) = try store.trials(studyID: study.id, changedSince: changeCursor)
-        mirror = try Self.merge(changed, into: mirror, study: study.name)
+        try Self.merge(changed, into: &mirror, study: study.name)
         changeCursor = cursor
         let stored = mirror
         records = stored.map(\.record)
@@ -98,17 +98,17 @@ extension StudyController {
         if leading, try growTotalForWaitingTrials() { try store.updateStudy(id: study.id, trialsTotal: total) }
     }
 
-    /// `mirror` with the changed trials (by number) replacing their copies; new ones must follow
-    /// on densely (trial numbers are dense from 0 and a new trial is always a change).
-    static func merge(_ changed: [StoredTrial], into mirror: [StoredTrial], study: String) throws -> [StoredTrial] {
-        var out = mirror
+    /// Replaces the copies of the changed trials (by number) in `out`; new ones must follow on
+    /// densely (trial numbers are dense from 0 and a new trial is always a change). In place: the
+    /// mirror is as large as the study. After an error `out` may hold some of the changes; the
+    /// cursor was not moved, so the next reload gives them again.
+    static func merge(_ changed: [StoredTrial], into out: inout [StoredTrial], study: String) throws {
         for t in changed.sorted(by: { $0.record.number < $1.record.number }) {
             let n = t.record.number
             if n < out.count { out[n] = t } else if n == out.count { out.append(t) } else {
                 throw RuntimeFailure("study '\(study)': the store's trial numbers are not dense from 0 (trial \(n) after \(out.count))")
             }
         }
-        return out
     }
 
     // MARK: Deciding

@@ -18,10 +18,15 @@ final class SharedMirrorTests: XCTestCase {
     /// gap in the numbers is refused.
     func testMergeReplacesAndAppendsInNumberOrder() throws {
         let mirror = [stored(0, .complete), stored(1, .running)]
-        XCTAssertEqual(try StudyController.merge([], into: mirror, study: "s"), mirror)
-        XCTAssertEqual(try StudyController.merge([stored(3, .waiting), stored(1, .complete), stored(2, .waiting)], into: mirror, study: "s"),
+        func merged(_ changed: [StoredTrial]) throws -> [StoredTrial] {
+            var out = mirror
+            try StudyController.merge(changed, into: &out, study: "s")
+            return out
+        }
+        XCTAssertEqual(try merged([]), mirror)
+        XCTAssertEqual(try merged([stored(3, .waiting), stored(1, .complete), stored(2, .waiting)]),
                        [stored(0, .complete), stored(1, .complete), stored(2, .waiting), stored(3, .waiting)])
-        XCTAssertThrowsError(try StudyController.merge([stored(3, .waiting)], into: mirror, study: "s")) {
+        XCTAssertThrowsError(try merged([stored(3, .waiting)])) {
             XCTAssertTrue("\($0)".contains("not dense from 0 (trial 3 after 2)"), "\($0)")
         }
     }
