@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # One study on several daemons sharing one PostgreSQL database, beside Optuna 5 with the same
 # number of processes on the same server (psycopg), in one run on a private server started here.
-#   bench/many-daemons.sh [TRIALS] [DAEMON COUNTS] [STORED]   (default: 1000 "1 2 4 8" "1000 10000")
+#   bench/many-daemons.sh [TRIALS] [DAEMON COUNTS] [STORED] [MORE]
+#   (default: 1000 "1 2 4 8" "1000 10000" 200)
 # Each daemon has its own working directory (its own results folder, socket and logs), as a
 # separate host would, and 1 worker; the objective is bench/spaces/trivial-command.yaml (/bin/echo),
-# TPE. Also: the latency of one suggestion when the study holds 1k and 10k trials.
-# Release build.
+# TPE. Also: the time to get the next trial when the study holds 1k and 10k trials (STORED, written
+# with SQL), over MORE trials run by K daemons, beside Optuna's one suggestion on the same history.
+# Release build (SWEEP_SCRATCH: the build folder, default .build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 N="${1:-1000}"
 COUNTS="${2:-1 2 4 8}"
 STORED="${3:-1000 10000}"
-swift build -c release --product sweep 2>&1 | tail -n 1
-SWEEP="$ROOT/.build/release/sweep"
+MORE="${4:-200}"
+SCRATCH="${SWEEP_SCRATCH:-.build}"
+swift build -c release --product sweep --scratch-path "$SCRATCH" 2>&1 | tail -n 1
+SWEEP="$ROOT/$SCRATCH/release/sweep"
 python3 -c "import optuna, psycopg" 2>/dev/null || python3 -m pip install -q "optuna==5.0.0" "psycopg[binary]"
 source bench/lib/private-postgres.sh
 T="$(mktemp -d)"
@@ -58,9 +62,57 @@ run_sweep() {
   done
 }
 
+# Sweep's next-trial time on a study holding H trials: a 1-trial run makes the study, SQL adds
+# H - 1 COMPLETE trials (random parameters, value = x, as Optuna's peer below), then K daemons run
+# MORE trials on (`sweep resume`); each daemon's median time to get its next trial, from its log.
+latency_sweep() {
+  local k="$1" h="$2" name="stored-$2-$1"
+  PIDS=()
+  for i in $(seq 1 "$k"); do
+    mkdir -p "$T/lat-$h-$k-$i"
+    (cd "$T/lat-$h-$k-$i" && exec "$SWEEP" serve --db "$PG_URL" --workers 1 > serve.log 2>&1) &
+    PIDS+=("$!")
+  done
+  sleep 1
+  (cd "$T/lat-$h-$k-1" && "$SWEEP" start "$ROOT/bench/spaces/trivial-command.yaml" --study "$name" --sampler tpe --trials 1 \
+      --db "$PG_URL" > start.log 2>&1)
+  "${PG_AS[@]}" "$PG_BIN/psql" -h "$PG_DIR" -p "$PG_PORT" -U postgres -q -v ON_ERROR_STOP=1 sweep > /dev/null <<SQL
+BEGIN;
+CREATE TEMP TABLE s AS SELECT s.study_id, t.trial_id AS first FROM studies s JOIN trials t ON t.study_id = s.study_id AND t.number = 0
+  WHERE s.study_name = '$name';
+INSERT INTO trials (number, study_id, state, datetime_start, datetime_complete)
+  SELECT g, s.study_id, 'COMPLETE', LOCALTIMESTAMP, LOCALTIMESTAMP FROM s, generate_series(1, $h - 1) g;
+INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json)
+  SELECT t.trial_id, p.param_name, CASE WHEN p.param_name LIKE '%kind' THEN floor(random() * 3)
+      WHEN p.param_name LIKE '%x' THEN random() * 20 - 10 WHEN p.param_name LIKE '%y' THEN exp(ln(1e-4) + random() * ln(1e4))
+      ELSE floor(random() * 64) + 1 END, p.distribution_json
+  FROM s JOIN trials t ON t.study_id = s.study_id AND t.number > 0 JOIN trial_params p ON p.trial_id = s.first;
+INSERT INTO trial_values (trial_id, objective, value, value_type)
+  SELECT t.trial_id, 0, p.param_value, 'FINITE' FROM s JOIN trials t ON t.study_id = s.study_id AND t.number > 0
+  JOIN trial_params p ON p.trial_id = t.trial_id AND p.param_name LIKE '%x';
+UPDATE sweep_studies SET trials_total = $h + $MORE, status = 'stopped' FROM s WHERE sweep_studies.study_id = s.study_id;
+COMMIT;
+SQL
+  local start end
+  start=$(date +%s.%N)
+  (cd "$T/lat-$h-$k-1" && "$SWEEP" resume "$name" --db "$PG_URL" > resume.log 2>&1)
+  end=$(date +%s.%N)
+  echo "sweep tpe, $k daemons, $h trials stored: $MORE more in $(python3 -c "print(f'{$end-$start:.2f} s')")"
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  PIDS=()
+  for i in $(seq 1 "$k"); do
+    grep -h "study run ended" "$T/lat-$h-$k-$i"/results/logs/*.log 2>/dev/null | grep "$name" | tail -n 1 \
+      | grep -o "next_trial_ms_median=[0-9.]* next_trial_ms_p90=[0-9.]*.*trials_started=[0-9]*" | sed "s/^/  daemon $i: /" || true
+  done
+}
+
 for k in $COUNTS; do
   run_sweep "$k"
   python3 bench/peers/optuna_many.py throughput "$k" "$N" "$PG_SQLA" tpe
+done
+for h in $STORED; do
+  for k in $COUNTS; do latency_sweep "$k" "$h"; done
 done
 for h in $STORED; do
   python3 bench/peers/optuna_many.py latency "$(echo $COUNTS | tr ' ' ,)" "$h" "$PG_SQLA" tpe

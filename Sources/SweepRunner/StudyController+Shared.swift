@@ -14,7 +14,9 @@ import SweepStorage
 /// - Every controller (the leader's too) takes its jobs with `claimWaitingTrial`, writes reports
 ///   and results as their owner (a trial taken from it is dropped, never finished twice:
 ///   `TrialNotOwned`) and decides on the reports the store holds (the scheduler sees every
-///   daemon's), reloading the study's trials every `SharedTiming.refresh` seconds.
+///   daemon's), reading the trials changed since its last read every `SharedTiming.refresh`
+///   seconds into a mirror of the study's trials (`reload`): a read costs what changed, not
+///   the study's size.
 /// - A controller that does not lead tries to take the lease with each heartbeat, so when the
 ///   leader dies another daemon leads within `SharedTiming.leaseSeconds`, from the stored history.
 /// - A store error (a database restart) fails nothing: the tick that met it is tried again
@@ -79,14 +81,15 @@ extension StudyController {
         }
     }
 
-    /// Reloads the study and its trials (every daemon writes them): the history, the counts,
-    /// the total, and which WAITING trials others enqueued (the leader adopts those).
+    /// Reloads the study and its trials (every daemon writes them): the trials changed since the
+    /// last reload into `mirror` (all of them the first time), then from it the history, the
+    /// counts, the total, and which WAITING trials others enqueued (the leader adopts those).
     func reload() throws {
         if let s = try store.study(id: study.id) { study = s; total = max(total, s.trialsTotal) }
-        let stored = try store.trials(studyID: study.id)
-        guard stored.enumerated().allSatisfy({ $0.offset == $0.element.record.number }) else {
-            throw RuntimeFailure("study '\(study.name)': the store's trial numbers are not dense from 0")
-        }
+        let (changed, cursor) = try store.trials(studyID: study.id, changedSince: changeCursor)
+        try Self.merge(changed, into: &mirror, study: study.name)
+        changeCursor = cursor
+        let stored = mirror
         records = stored.map(\.record)
         counts = [:]; best = nil
         for r in records { count(r) }
@@ -94,6 +97,19 @@ extension StudyController {
         foreign = Set(stored.filter { $0.record.state == .running && !$0.ownedBySweep }.map(\.record.number))
         idleSince = nil
         if leading, try growTotalForWaitingTrials() { try store.updateStudy(id: study.id, trialsTotal: total) }
+    }
+
+    /// Replaces the copies of the changed trials (by number) in `out`; new ones must follow on
+    /// densely (trial numbers are dense from 0 and a new trial is always a change). In place: the
+    /// mirror is as large as the study. After an error `out` may hold some of the changes; the
+    /// cursor was not moved, so the next reload gives them again.
+    static func merge(_ changed: [StoredTrial], into out: inout [StoredTrial], study: String) throws {
+        for t in changed.sorted(by: { $0.record.number < $1.record.number }) {
+            let n = t.record.number
+            if n < out.count { out[n] = t } else if n == out.count { out.append(t) } else {
+                throw RuntimeFailure("study '\(study)': the store's trial numbers are not dense from 0 (trial \(n) after \(out.count))")
+            }
+        }
     }
 
     // MARK: Deciding

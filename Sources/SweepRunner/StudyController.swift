@@ -90,6 +90,10 @@ public final class StudyController: @unchecked Sendable {
     /// Whether this daemon holds the study's lease (samples its trials).
     public internal(set) var leading = false
     var lastRefresh = Date.distantPast
+    /// The study's trials as the store last gave them (index = number), kept current by reading
+    /// only the trials changed since `changeCursor` (`trials(studyID:changedSince:)`).
+    var mirror: [StoredTrial] = []
+    var changeCursor: TrialChangeCursor?
     /// When a claim last found no WAITING trial (nil: since the last reload, none did).
     var idleSince: Date?
     /// Whether the run stops because the store says the study no longer runs.

@@ -72,6 +72,10 @@ enum Schema {
                 ALTER TABLE sweep_trials ADD COLUMN unstarted INTEGER NOT NULL DEFAULT 0;
                 """)
         }
+        m.registerMigration("sweep-v7-trial-changes") { db in
+            // Which trials changed since a reader's last read (SQLiteStore+Changes.swift).
+            for statement in trialChangesV7 { try db.execute(sql: statement) }
+        }
         return m
     }()
 

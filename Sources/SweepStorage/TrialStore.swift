@@ -261,6 +261,40 @@ public protocol TrialStore: AnyObject, Sendable {
 
     /// The complete trial with the best value (the lowest number among equals).
     func bestTrial(studyID: Int64, direction: Direction) throws -> StoredTrial?
+
+    // MARK: Trials: what changed since a reader's last read
+
+    /// The study's trials changed after `cursor` (every trial for nil), by number, and the cursor
+    /// to give next time; one snapshot, so a reader that replaces its copies of the returned
+    /// trials and keeps the others holds exactly what `trials(studyID:)` would return now.
+    /// "Changed" is any write to the rows a `StoredTrial` is read from (`trials`, `trial_params`,
+    /// `trial_values`, `trial_intermediate_values`, `trial_system_attributes`, `sweep_trials`),
+    /// by any writer, Optuna included: database triggers (migration `sweep-v7-trial-changes`)
+    /// record them in `sweep_trial_changes`, one row per trial holding its last change. A trial
+    /// is never missed; on PostgreSQL a trial already returned may come again (see
+    /// `TrialChangeCursor`). A cursor is only meaningful to the store that returned it.
+    func trials(studyID: Int64, changedSince cursor: TrialChangeCursor?) throws -> (trials: [StoredTrial], cursor: TrialChangeCursor)
+}
+
+/// Where a reader of `trials(studyID:changedSince:)` stopped reading.
+/// - **SQLite**: one writer at a time, so changes commit in the order of a counter each change
+///   row takes (`seq`, the highest + 1): the cursor is the highest `seq` the reader's snapshot
+///   held, and the next read returns the trials whose change has a higher one.
+/// - **PostgreSQL**: transactions commit concurrently, so a counter is not enough (a change
+///   numbered lower can commit after the reader saw a higher one). Each change row holds the id
+///   of the transaction that wrote it last (`txid_current()`); the cursor is the `xmin` of the
+///   reader's snapshot (`txid_snapshot_xmin`): every transaction with a lower id had ended when
+///   the reader looked, so its changes were in what it read. A change the reader did not see
+///   was made by a transaction running then or started later, whose id is at least that xmin:
+///   the next read returns the trials whose change id is `>=` the cursor. Trials changed by a
+///   transaction that was running at the last read but had committed before the snapshot come
+///   again (harmless: the reader replaces them); a long transaction left open anywhere on the
+///   server holds xmin back, and reads return more until it ends.
+public struct TrialChangeCursor: Sendable, Hashable, CustomStringConvertible {
+    /// `seq` (SQLite) or a transaction id (PostgreSQL), as above.
+    public let position: Int64
+    init(_ position: Int64) { self.position = position }
+    public var description: String { "change \(position)" }
 }
 
 /// What `updateStudy` changes in a study: its trial total, its status, how it was started, why

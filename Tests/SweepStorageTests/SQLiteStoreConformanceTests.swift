@@ -65,4 +65,8 @@ final class SQLiteStoreConformanceTests: TrialStoreConformance {
     override func testAdoptingStartsTheTrialOnceAndFailingRecordsTheReason() throws { try super.testAdoptingStartsTheTrialOnceAndFailingRecordsTheReason() }
     override func testRetryQueuesEachFailedTrialOnceInOptunasForm() throws { try super.testRetryQueuesEachFailedTrialOnceInOptunasForm() }
     override func testDeleteRemovesEveryRowOfTheStudyAndNoOther() throws { try super.testDeleteRemovesEveryRowOfTheStudyAndNoOther() }
+
+    // What changed since a cursor (TrialStoreConformance+Changes.swift).
+    func testChangesSinceACursorAreTheTrialsWrittenSince() throws { try checkChangesSinceACursorAreTheTrialsWrittenSince() }
+    func testChangesOfConcurrentWritersAreNeverLost() throws { try checkChangesOfConcurrentWritersAreNeverLost() }
 }

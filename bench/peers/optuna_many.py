@@ -59,6 +59,26 @@ def latency_worker(url, study_name, sampler_name, seed, seconds, out):
     out.put(times)
 
 
+def seed_history(url, study_id, count):
+    """Writes `count` COMPLETE trials (random parameters, value = x) with SQL in one transaction
+    (`add_trials` writes them one by one: minutes for 10k), as bench/many-daemons.sh does for Sweep."""
+    import psycopg
+    from optuna.distributions import distribution_to_json
+
+    internal = {"x": "random() * 20 - 10", "y": "exp(ln(1e-4) + random() * ln(1e4))", "z": "floor(random() * 64) + 1",
+                "kind": "floor(random() * 3)"}
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as con:
+        con.execute("INSERT INTO trials (number, study_id, state, datetime_start, datetime_complete) "
+                    "SELECT g, %s, 'COMPLETE', LOCALTIMESTAMP, LOCALTIMESTAMP FROM generate_series(0, %s - 1) g", (study_id, count))
+        for name, d in DISTRIBUTIONS.items():
+            con.execute(f"INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) "
+                        f"SELECT trial_id, %s, {internal[name]}, %s FROM trials WHERE study_id = %s",
+                        (name, distribution_to_json(d), study_id))
+        con.execute("INSERT INTO trial_values (trial_id, objective, value, value_type) SELECT t.trial_id, 0, p.param_value, 'FINITE' "
+                    "FROM trials t JOIN trial_params p ON p.trial_id = t.trial_id AND p.param_name = 'x' WHERE t.study_id = %s",
+                    (study_id,))
+
+
 def main():
     mode, procs_list, count, url, sampler_name = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
     name = f"{mode}-{procs_list}-{count}-{time.time_ns()}"
@@ -76,12 +96,7 @@ def main():
         done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.get_trials(deepcopy=False))
         print(f"optuna {sampler_name}, {procs} processes: {done} trials in {elapsed:.2f} s, {done / elapsed:.1f} trials/s")
     else:
-        rng = optuna.samplers.RandomSampler(seed=0)
-        history = []
-        for _ in range(count):
-            params = {k: rng.sample_independent(study, None, k, d) for k, d in DISTRIBUTIONS.items()}
-            history.append(optuna.trial.create_trial(params=params, distributions=DISTRIBUTIONS, value=params["x"]))
-        study.add_trials(history)
+        seed_history(url, study._study_id, count)
         for procs in map(int, procs_list.split(",")):
             stored = len(study.get_trials(deepcopy=False))
             out = ctx.Queue()

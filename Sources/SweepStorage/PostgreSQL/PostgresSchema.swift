@@ -82,6 +82,10 @@ enum PostgresSchema {
         ("sweep-v6-trial-owner", { db in
             try db.execute("ALTER TABLE sweep_trials ADD COLUMN owner TEXT, ADD COLUMN unstarted INTEGER NOT NULL DEFAULT 0")
         }),
+        ("sweep-v7-trial-changes", { db in
+            // Which trials changed since a reader's last read (PostgresStore+Changes.swift).
+            for statement in trialChangesV7 { try db.execute(statement) }
+        }),
     ]
 
     /// Writes the study's metric names as Optuna's `study.set_metric_names(metrics)` does.

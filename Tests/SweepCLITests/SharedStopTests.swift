@@ -1,0 +1,49 @@
+import Foundation
+import XCTest
+import SweepTestSupport
+
+/// `sweep stop` asked of a daemon that does not lead a shared study (`ManyDaemonsTests.Host`s on
+/// the tests' private PostgreSQL server) stops the study on every daemon.
+final class SharedStopTests: XCTestCase {
+    /// Two daemons, a 200-trial study submitted to the first (its leader); `sweep stop` from the
+    /// second's working directory: the study is `stopped`, no trial runs anywhere soon after, no
+    /// trial finishes afterwards, and both daemons still serve.
+    func testStopThroughANonLeaderStopsTheSharedStudy() throws {
+        let server = try PrivatePostgres.shared()
+        let url = try server.database()
+        let hosts = [ManyDaemonsTests.Host(url: url), ManyDaemonsTests.Host(url: url)]
+        for h in hosts { try h.start() }
+        defer { for h in hosts { h.terminate() } }
+        let space = try CLI.commandSpace(hosts[0].dir, name: "shared-stop", seed: 3, trials: 200, sampler: "random")
+        let submit = try CLI.run(["start", space, "--db", url, "--detach"], cwd: hosts[0].dir)
+        XCTAssertEqual(submit.status, 0, submit.stderr)
+        func counts() throws -> [String: Int] {
+            (try CLI.jsonArray(["studies", "--json", "--db", url]).first?["trials"] as? [String: Int]) ?? [:]
+        }
+        // Both daemons run trials (the second one's claims show as a second worker).
+        let deadline = Date().addingTimeInterval(60)
+        var workers = Set<String>()
+        while Date() < deadline && workers.count < 2 {
+            usleep(300_000)
+            let rows = try CLI.jsonArray(["leaderboard", "shared-stop", "--db", url, "--json"])
+            workers = Set(rows.compactMap { $0["worker"] as? String })
+        }
+        XCTAssertEqual(workers.count, 2, "both daemons ran trials before the stop")
+
+        let stop = try CLI.run(["stop", "shared-stop", "--db", url, "--wait", "30"], cwd: hosts[1].dir)
+        XCTAssertEqual(stop.status, 0, stop.stderr)
+        XCTAssertEqual(try CLI.jsonArray(["studies", "--json", "--db", url]).first?["state"] as? String, "stopped")
+        // Within a lease (2 s) and a reload, every daemon has let its trials go.
+        var settled: [String: Int] = [:]
+        for _ in 0..<40 {
+            usleep(250_000)
+            settled = try counts()
+            if settled["RUNNING"] == nil { break }
+        }
+        XCTAssertNil(settled["RUNNING"], "no trial runs after the stop: \(settled)")
+        XCTAssertLessThan(settled["COMPLETE"] ?? 0, 200)
+        sleep(3)
+        XCTAssertEqual(try counts(), settled, "nothing ran after the stop")
+        for h in hosts { XCTAssertTrue(h.process?.isRunning == true, "the daemon in \(h.dir) still serves") }
+    }
+}
