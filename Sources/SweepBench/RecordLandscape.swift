@@ -15,7 +15,10 @@ struct RecordLandscape: ParsableCommand {
             Every parameter of the file must be an unconditional {choice: [...]}. Each \
             configuration trains with the file's seed for its epochs (one BLAS thread, the data \
             loaded once); the table keeps the last epoch's val_loss and val_accuracy and the test \
-            accuracy. A configuration whose loss is not finite is recorded with val_loss null.
+            accuracy, and what multi-objective benchmarks need: the deployed model's accuracies \
+            (the int8 model's when the configuration quantizes, else the same as the float \
+            model's), its exported size (model_bytes) and its parameter count. A configuration \
+            whose loss is not finite is recorded with val_loss null.
             """)
 
     @Argument(help: "The search-space file (a study file with choice parameters only).") var file: String
@@ -61,7 +64,11 @@ struct RecordLandscape: ParsableCommand {
                 x.map { $0.isFinite ? String(format: "%.\(digits)g", $0) : "null" } ?? "null"
             }
             let cells = space.parameters.enumerated().map { d, p in json(choices[d][Int(values[p.name]!)]) }
-            rows.append("[" + (cells + [num(last?.valLoss, 6), num(last?.valAccuracy, 4), num(final.testAccuracy, 4)]).joined(separator: ",") + "]")
+            let deployedVal = final.int8ValAccuracy ?? last?.valAccuracy
+            let deployedTest = final.int8TestAccuracy ?? final.testAccuracy
+            rows.append("[" + (cells + [num(last?.valLoss, 6), num(last?.valAccuracy, 4), num(final.testAccuracy, 4),
+                                        num(deployedVal, 4), num(deployedTest, 4),
+                                        final.modelBytes.map(String.init) ?? "null", String(final.parameters)]).joined(separator: ",") + "]")
             if (i + 1) % 100 == 0 || i + 1 == ordered.count {
                 FileHandle.standardError.write(Data("\(spec.name): \(i + 1)/\(ordered.count) configurations, \(String(format: "%.0f", (clock.now - start) / .seconds(1))) s\n".utf8))
             }
@@ -69,7 +76,8 @@ struct RecordLandscape: ParsableCommand {
         let spaceText = space.parameters.enumerated().map { d, p in
             "\(p.name): {choice: [\(choices[d].map(json).joined(separator: ", "))]}"
         }.joined(separator: "\n")
-        let columns = space.names + ["val_loss", "val_accuracy", "test_accuracy"]
+        let columns = space.names + ["val_loss", "val_accuracy", "test_accuracy", "deployed_val_accuracy",
+                                     "deployed_test_accuracy", "model_bytes", "parameters"]
         let epochs = try spec.trialConfig(ordered[0]).training.epochs
         let header: [String: Any] = [
             "format": "sweep-tabular-landscape/1", "name": spec.name, "space": spaceText, "columns": columns,

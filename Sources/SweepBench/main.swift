@@ -203,7 +203,7 @@ struct Samplers: ParsableCommand {
 }
 
 /// `tpe` or `tpe:option=value:...` (options as a study file's `sampler:` gives them).
-private func samplerSpec(_ s: String) -> ComponentSpec {
+func samplerSpec(_ s: String) -> ComponentSpec {
     let parts = s.split(separator: ":").map(String.init)
     var options: [String: Double] = [:]
     for kv in parts.dropFirst() {

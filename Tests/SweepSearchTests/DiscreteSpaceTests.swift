@@ -173,4 +173,41 @@ final class DiscreteSpaceTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("'selu' is not a choice of act"), "\($0)")
         }
     }
+
+    /// A table with the deployment columns as a multi-objective problem: objectives (1 − deployed
+    /// validation accuracy, MB), the true front's reference and hypervolume, and the test side.
+    func testTabularLandscapeAsAMultiObjectiveProblem() throws {
+        let table = """
+            {"format": "sweep-tabular-landscape/1", "name": "m", "space": "units: {choice: [16, 32]}\\nq: {choice: [\\"none\\", \\"int8\\"]}",
+             "columns": ["units", "q", "val_loss", "val_accuracy", "test_accuracy", "deployed_val_accuracy", "deployed_test_accuracy", "model_bytes", "parameters"],
+             "rows": [[16, "none", 0.5, 0.8, 0.7, 0.8, 0.7, 4000, 1000], [16, "int8", 0.5, 0.8, 0.7, 0.75, 0.6, 1000, 1000],
+                      [32, "none", 0.3, 0.9, 0.9, 0.9, 0.9, 8000, 2000], [32, "int8", null, 0.9, 0.9, null, 0.85, 2000, 2000]]}
+            """
+        let t = try TabularLandscape(json: Data(table.utf8), file: "m.json")
+        let p = try MultiObjectiveProblem.landscape(t, file: "m.json")
+        XCTAssertEqual(p.id, "m")
+        let v = try XCTUnwrap(p.evaluate(["units": 0, "q": 1]))
+        XCTAssertEqual(v[0], 0.25, accuracy: 1e-12)
+        XCTAssertEqual(v[1], 0.001, accuracy: 1e-12)
+        XCTAssertEqual(p.evaluate(["units": 1, "q": 1]), [1, 0.002])   // no accuracy: error 1
+        XCTAssertNil(p.evaluate(["units": 2, "q": 0]))
+        // Validation front: (0.25, 0.001), (0.2, 0.004), (0.1, 0.008); reference = worst + a tenth of the range.
+        XCTAssertEqual(p.reference[0], 0.25 + 0.1 * 0.15, accuracy: 1e-12)
+        XCTAssertEqual(p.reference[1], 0.008 + 0.1 * 0.007, accuracy: 1e-12)
+        let front = [[0.25, 0.001], [0.2, 0.004], [0.1, 0.008]]
+        XCTAssertEqual(p.optimalHypervolume, Pareto.hypervolume(front, reference: p.reference), accuracy: 1e-15)
+        // The test side judges the trials picked by validation with their test error.
+        let test = try XCTUnwrap(p.test)
+        XCTAssertEqual(test.evaluate(["units": 1, "q": 1])?[0] ?? 0, 0.15, accuracy: 1e-12)
+        let run = MultiObjectiveRun(problem: "m", sampler: "s", seed: 0, values: [[0.25, 0.001], [0.2, 0.004], [0.5, 0.0005]],
+                                    testValues: [[0.4, 0.001], [0.3, 0.004], [0.01, 0.0005]])
+        // Trial 2 is dominated nowhere on validation ([0.5, 0.0005] is on the front), so it counts on test too.
+        XCTAssertEqual(run.testHypervolume(after: 2, reference: test.reference),
+                       Pareto.hypervolume([[0.4, 0.001], [0.3, 0.004]], reference: test.reference))
+        XCTAssertNil(MultiObjectiveRun(problem: "m", sampler: "s", seed: 0, values: [[1, 1]]).testHypervolume(after: 1, reference: [2, 2]))
+        // A table recorded before the deployment columns is refused with the column it lacks.
+        XCTAssertThrowsError(try MultiObjectiveProblem.landscape(TabularLandscape(json: Data(Self.table.utf8), file: "t.json"), file: "t.json")) {
+            XCTAssertTrue("\($0)".contains("t.json") && "\($0)".contains("deployed_val_accuracy"), "\($0)")
+        }
+    }
 }

@@ -2,6 +2,8 @@
 # Records the tabular landscapes of bench/landscapes: every configuration of each study file's
 # grid trained once with Sweep's engine (its seed, its epochs, one BLAS thread), written to
 # bench/landscapes/NAME.json. Tuned on: digits-mlp, wine-mlp. Held out: digits-cnn, fashion-mlp.
+# Several objectives (sweep-bench pareto --landscapes): digits-mlp-mo (tuned on), fashion-mlp-mo
+# (held out).
 #
 #   bench/landscapes/record.sh [NAME ...]     (default: all four)
 #

@@ -8,8 +8,15 @@ defaults:
   optuna_tpe     TPESampler(seed=seed)              (MOTPE: Optuna's TPE with several objectives)
   optuna_random  RandomSampler(seed=seed)
 
-Writes {"runs": [{"problem", "sampler", "seed", "values": [[f1, f2, ...], ...]}]} to --out; the
-hypervolumes are computed by sweep-bench with the same code for every sampler.
+Recorded landscapes (--landscapes, sweep-tabular-landscape/1 tables with model_bytes and the
+deployed accuracies): one CategoricalDistribution per parameter with the table's choice list, the
+objectives (1 - deployed_val_accuracy, model_bytes / 1e6) looked up (no accuracy: error 1), as
+MultiObjectiveProblem.landscape defines them on Sweep's side.
+
+Writes {"runs": [{"problem", "sampler", "seed", "values": [[f1, f2, ...], ...]}]} to --out (for a
+landscape also "choices": each trial's choice indices, from which sweep-bench looks up the test
+objectives and checks the values); the hypervolumes are computed by sweep-bench with the same code
+for every sampler.
 """
 import os
 
@@ -43,6 +50,25 @@ def problem(pid):
     return d, f, 3 if name == "dtlz2" else 2
 
 
+def landscape(path):
+    """(name, {parameter: choice list}, {choice values tuple: (error, MB)}) of a recorded table."""
+    with open(path) as fh:
+        doc = json.load(fh)
+    assert doc.get("format") == "sweep-tabular-landscape/1", f"{path}: not a sweep-tabular-landscape/1 table"
+    space = {}
+    for line in doc["space"].splitlines():
+        name, rest = line.split(": ", 1)
+        assert rest.startswith("{choice: ") and rest.endswith("}"), line
+        space[name] = json.loads(rest[len("{choice: "):-1])
+    cols = doc["columns"]
+    for c in ("deployed_val_accuracy", "model_bytes"):
+        assert c in cols, f"{path}: no column {c}; re-record it with sweep-bench record-landscape"
+    acc, size = cols.index("deployed_val_accuracy"), cols.index("model_bytes")
+    n = len(space)
+    table = {tuple(r[:n]): [1 - r[acc] if r[acc] is not None else 1.0, r[size] / 1e6] for r in doc["rows"]}
+    return doc["name"], space, table
+
+
 def make(name, seed):
     if name == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=seed)
@@ -55,7 +81,8 @@ def make(name, seed):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--problems", required=True)
+    ap.add_argument("--problems", default="")
+    ap.add_argument("--landscapes", default="")
     ap.add_argument("--samplers", required=True)
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--first-seed", type=int, default=0)
@@ -65,7 +92,23 @@ def main():
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     runs = []
-    for pid in a.problems.split(","):
+    for path in filter(None, a.landscapes.split(",")):
+        lid, space, table = landscape(path)
+        for name in a.samplers.split(","):
+            for seed in range(a.first_seed, a.first_seed + a.seeds):
+                study = optuna.create_study(directions=["minimize", "minimize"], sampler=make(name, seed))
+                values, choices = [], []
+
+                def objective(trial):
+                    picked = [trial.suggest_categorical(p, c) for p, c in space.items()]
+                    choices.append([c.index(x) for x, c in zip(picked, space.values())])
+                    v = table[tuple(picked)]
+                    values.append(v)
+                    return v
+
+                study.optimize(objective, n_trials=a.trials)
+                runs.append({"problem": lid, "sampler": f"optuna_{name}", "seed": seed, "values": values, "choices": choices})
+    for pid in filter(None, a.problems.split(",")):
         d, f, m = problem(pid)
         for name in a.samplers.split(","):
             for seed in range(a.first_seed, a.first_seed + a.seeds):

@@ -19,7 +19,7 @@ extension BenchmarkFunction: BenchmarkProblem {
 }
 
 /// A real hyperparameter landscape recorded as a table (`bench/landscapes/*.json`, format
-/// `sweep-tabular-landscape/1`, written by `bench/landscapes/record.py`): every configuration of a
+/// `sweep-tabular-landscape/1`, written by `sweep-bench record-landscape`): every configuration of a
 /// finite grid trained once with Sweep's engine, its validation loss looked up instead of trained.
 ///
 /// The space is declared as a search-space file declares it (`width: {choice: [16, 32, 64]}`, one
@@ -36,6 +36,9 @@ public struct TabularLandscape: BenchmarkProblem {
     /// number (first parameter most significant).
     let losses: [Double]
     let radices: [Int]
+    /// Every recorded column after the parameters (`val_loss`, `val_accuracy`, `model_bytes`,
+    /// ...), by configuration as `losses` is; NaN where the table has null.
+    public let recorded: [String: [Double]]
 
     public init(json data: Data, file: String) throws {
         func bad(_ field: String, _ message: String) -> InputError { InputError(file: file, field: field, message) }
@@ -69,6 +72,8 @@ public struct TabularLandscape: BenchmarkProblem {
         }
         let size = radices.reduce(1, *)
         var losses = [Double](repeating: .nan, count: size)
+        let extra = Array(columns.enumerated().dropFirst(names.count))
+        var recorded = [String: [Double]](uniqueKeysWithValues: extra.map { ($0.element, [Double](repeating: .nan, count: size)) })
         for (r, row) in rows.enumerated() {
             guard row.count == columns.count else { throw bad("rows.\(r)", "expected \(columns.count) values, got \(row.count)") }
             var key = 0
@@ -80,6 +85,7 @@ public struct TabularLandscape: BenchmarkProblem {
             }
             guard losses[key].isNaN else { throw bad("rows.\(r)", "the configuration appears twice") }
             losses[key] = (row[lossColumn] as? NSNumber)?.doubleValue ?? .infinity
+            for (c, name) in extra { recorded[name]![key] = (row[c] as? NSNumber)?.doubleValue ?? .nan }
         }
         guard !losses.contains(where: \.isNaN) else { throw bad("rows", "\(losses.filter(\.isNaN).count) of the grid's \(size) configurations are missing") }
         let finite = losses.filter(\.isFinite).sorted()
@@ -88,6 +94,7 @@ public struct TabularLandscape: BenchmarkProblem {
         self.searchSpace = space
         self.radices = radices
         self.losses = losses.map { $0.isFinite ? $0 : worst }
+        self.recorded = recorded
         self.fOpt = finite[0]
         self.medianLoss = finite[finite.count / 2]
     }
@@ -107,13 +114,19 @@ public struct TabularLandscape: BenchmarkProblem {
 
     /// The recorded loss of an assignment of every parameter; nil for anything else.
     public func evaluate(params: [String: Double]) -> Double? {
+        configuration(params).map { losses[$0] }
+    }
+
+    /// The row of an assignment of every parameter (the index into `recorded`'s columns); nil
+    /// for anything else.
+    public func configuration(_ params: [String: Double]) -> Int? {
         guard params.count == radices.count else { return nil }
         var key = 0
         for (d, p) in searchSpace.parameters.enumerated() {
             guard let x = params[p.name], p.distribution.contains(x) else { return nil }
             key = key * radices[d] + Int(x)
         }
-        return losses[key]
+        return key
     }
 
     /// The index of the choice a JSON scalar stands for: the same text, or the same number
