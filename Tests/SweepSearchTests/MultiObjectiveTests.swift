@@ -101,7 +101,7 @@ final class MultiObjectiveSamplerTests: XCTestCase {
                 XCTAssertTrue(space.isValid(p), sampler.name)
                 XCTAssertEqual(p, sampler.suggest(space: space, history: history, directions: [.minimize, .minimize], trialNumber: n, studySeed: 7))
                 let state: TrialState = n % 7 == 3 ? .fail : .complete
-                history.append(TrialRecord(number: n, state: state, params: p, values: state == .complete ? problem.evaluate(params: p) : nil))
+                history.append(TrialRecord(number: n, state: state, params: p, values: state == .complete ? problem.evaluate(p) : nil))
             }
             var withRunning = history
             withRunning.append(TrialRecord(number: 30, state: .running, params: history[0].params))
