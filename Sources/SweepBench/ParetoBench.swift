@@ -83,7 +83,7 @@ struct ParetoBench: ParsableCommand {
             for name in split(samplers) {
                 let s = try sampler(name, for: p)
                 for seed in firstSeed..<(firstSeed + seeds) {
-                    runs.append(try SamplerBenchmark.run(s, on: p, trials: trials, seed: seed))
+                    runs.append(try SamplerBenchmark.run(s, on: p, trials: trials, seed: seed, resultID: "sweep_\(name)"))
                 }
                 FileHandle.standardError.write(Data("sweep_\(name) on \(p.id): done\n".utf8))
             }
