@@ -29,20 +29,7 @@ extension PostgresStore {
     public func endPausedTrial(trialID: Int64) throws {
         try pool.transaction { db in
             try requirePaused(db, trialID)
-            let objectives = try db.scalar("""
-                SELECT COUNT(*) FROM study_directions d JOIN trials t ON t.study_id = d.study_id WHERE t.trial_id = ?
-                """, [trialID], as: Int64.self).map(Int.init) ?? 1
-            let (final, stored, _) = try OptunaEncoding.finishing(.pruned, values: nil, objectives: max(objectives, 1), reason: nil) {
-                try db.query("""
-                    SELECT intermediate_value, intermediate_value_type::text AS t FROM trial_intermediate_values
-                    WHERE trial_id = ? ORDER BY step DESC LIMIT 1
-                    """, [trialID]).first.map { OptunaEncoding.float(try $0["intermediate_value"], type: try $0["t"]) }
-            }
-            for (i, v) in (stored ?? []).enumerated() {
-                let (x, type) = OptunaEncoding.float(v)
-                try db.execute("INSERT INTO trial_values (trial_id, objective, value, value_type) VALUES (?, ?, ?, ?::trialvaluetype)",
-                               [trialID, i, x, type])
-            }
+            let (final, _) = try writeFinalValues(db, trialID, state: .pruned, values: nil, reason: nil)
             try db.execute("""
                 UPDATE trials SET state = ?::trialstate, datetime_start = COALESCE(datetime_start, LOCALTIMESTAMP),
                     datetime_complete = LOCALTIMESTAMP WHERE trial_id = ?

@@ -320,20 +320,7 @@ public final class PostgresStore: TrialStore {
             let s = try self.state(db, trialID, lock: true)
             try requireOwner(db, trialID, owner)
             guard s == .running else { throw try notRunning(db, trialID, s) }
-            let objectives = try db.scalar("""
-                SELECT COUNT(*) FROM study_directions d JOIN trials t ON t.study_id = d.study_id WHERE t.trial_id = ?
-                """, [trialID], as: Int64.self).map(Int.init) ?? 1
-            let (final, stored, reason) = try OptunaEncoding.finishing(state, values: values, objectives: max(objectives, 1), reason: reason) {
-                try db.query("""
-                    SELECT intermediate_value, intermediate_value_type::text AS t FROM trial_intermediate_values
-                    WHERE trial_id = ? ORDER BY step DESC LIMIT 1
-                    """, [trialID]).first.map { OptunaEncoding.float(try $0["intermediate_value"], type: try $0["t"]) }
-            }
-            for (i, v) in (stored ?? []).enumerated() {
-                let (x, type) = OptunaEncoding.float(v)
-                try db.execute("INSERT INTO trial_values (trial_id, objective, value, value_type) VALUES (?, ?, ?, ?::trialvaluetype)",
-                               [trialID, i, x, type])
-            }
+            let (final, reason) = try writeFinalValues(db, trialID, state: state, values: values, reason: reason)
             if let constraints {
                 try db.execute("""
                     INSERT INTO trial_system_attributes (trial_id, key, value_json) VALUES (?, ?, ?)
@@ -349,6 +336,28 @@ public final class PostgresStore: TrialStore {
             if final == .fail, let reason { try setFailReason(db, trialID, reason) }
             return final
         }
+    }
+
+    /// Writes a finishing trial's `trial_values` as Optuna stores them (`OptunaEncoding.finishing`:
+    /// a PRUNED trial without values takes its last report) and returns the state and reason it
+    /// finishes with.
+    func writeFinalValues(_ db: PGSession, _ trialID: Int64, state: TrialState, values: [Double]?,
+                          reason: String?) throws -> (TrialState, String?) {
+        let objectives = try db.scalar("""
+            SELECT COUNT(*) FROM study_directions d JOIN trials t ON t.study_id = d.study_id WHERE t.trial_id = ?
+            """, [trialID], as: Int64.self).map(Int.init) ?? 1
+        let (final, stored, reason) = try OptunaEncoding.finishing(state, values: values, objectives: max(objectives, 1), reason: reason) {
+            try db.query("""
+                SELECT intermediate_value, intermediate_value_type::text AS t FROM trial_intermediate_values
+                WHERE trial_id = ? ORDER BY step DESC LIMIT 1
+                """, [trialID]).first.map { OptunaEncoding.float(try $0["intermediate_value"], type: try $0["t"]) }
+        }
+        for (i, v) in (stored ?? []).enumerated() {
+            let (x, type) = OptunaEncoding.float(v)
+            try db.execute("INSERT INTO trial_values (trial_id, objective, value, value_type) VALUES (?, ?, ?, ?::trialvaluetype)",
+                           [trialID, i, x, type])
+        }
+        return (final, reason)
     }
 
     public func requeueTrial(trialID: Int64, owner: String?) throws {
