@@ -105,12 +105,7 @@ extension StudyController {
                                                                                        studySeed: spec.seed, trialNumber: number), space: spec.space)
         let seed = trialSeed(number)
         let configJSON = try trialPayload(values, seed: seed)
-        let id: Int64
-        do {
-            id = try store.createTrial(studyID: study.id, params: storedParams(values), seed: seed, configJSON: configJSON,
-                                       workerPID: nil, expectedNumber: number).trialID
-        } catch is TrialNumberTaken {
-            try pickUpAddedTrials()
+        guard let id = try createNumbered(number, values: values, seed: seed, configJSON: configJSON) else {
             exploits.insert(e, at: 0)
             return try nextJob(now: now)
         }

@@ -51,17 +51,23 @@ extension StudyController {
         let values = suggest(history: samplerHistory, number: number)
         let seed = trialSeed(number)
         let configJSON = try trialPayload(values, seed: seed)
-        let id: Int64
-        do {
-            id = try store.createTrial(studyID: study.id, params: storedParams(values), seed: seed, configJSON: configJSON,
-                                       workerPID: nil, expectedNumber: number).trialID
-        } catch is TrialNumberTaken {
-            // Another writer added a trial meanwhile: take it in, then start what comes next.
-            try pickUpAddedTrials()
+        guard let id = try createNumbered(number, values: values, seed: seed, configJSON: configJSON) else {
             return try nextJob(now: now)
         }
         records.append(TrialRecord(number: number, state: .running, params: values))
         return job(id: id, number: number, seed: seed, values: values, configJSON: configJSON, now: now)
+    }
+
+    /// Stores trial `number` (RUNNING); nil when another writer added a trial meanwhile, which
+    /// is then taken in (the caller starts what comes next).
+    func createNumbered(_ number: Int, values: [String: Double], seed: UInt64, configJSON: String) throws -> Int64? {
+        do {
+            return try store.createTrial(studyID: study.id, params: storedParams(values), seed: seed, configJSON: configJSON,
+                                         workerPID: nil, expectedNumber: number).trialID
+        } catch is TrialNumberTaken {
+            try pickUpAddedTrials()
+            return nil
+        }
     }
 
     /// Parameters in the store's form, in the space's order.
