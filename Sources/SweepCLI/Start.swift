@@ -58,6 +58,12 @@ struct Start: ParsableCommand {
         if detach && foreground { throw ValidationError("--detach and --foreground cannot be used together") }
         let space = spec.file
         try spec.preflight()
+        // The sampler and scheduler as the flags leave them (`--scheduler pbt` needs options the
+        // flag cannot give) are built here, so the daemon never writes a study it then refuses.
+        var flagged = spec
+        if let s = sampler { flagged.sampler = ComponentSpec(name: s) }
+        if let s = scheduler { flagged.scheduler = ComponentSpec(name: s) }
+        _ = try flagged.makeSearchComponents(trials: trials)
         try GemmKernel.configure()   // a bad SWEEP_GEMM is refused here, not by every trial
         let dataDir = absolute(DataDirectory.resolve(self.dataDir))
         // The data sets load, and the weights a model starts from fit, before anything is written.
