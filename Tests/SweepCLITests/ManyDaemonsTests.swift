@@ -133,7 +133,14 @@ final class ManyDaemonsTests: XCTestCase {
         let workers = Set(rows.compactMap { $0["worker"] as? String })
         XCTAssertGreaterThanOrEqual(workers.count, 3, "trials ran on several daemons: \(workers)")
         XCTAssertEqual(try counts(url), ["COMPLETE": 60], "nothing RUNNING or WAITING")
-        let status = try CLI.jsonArray(["studies", "--json", "--db", url]).first?["state"] as? String
+        // The leader writes the study's status at its next tick after the last result, and a
+        // leader killed near the end is replaced only when its lease expires: wait for it.
+        var status: String?
+        for _ in 0..<60 {
+            status = try CLI.jsonArray(["studies", "--json", "--db", url]).first?["state"] as? String
+            if status == "finished" { break }
+            usleep(500_000)
+        }
         XCTAssertEqual(status, "finished")
 
         try CLI.requirePython("optuna, psycopg")
