@@ -29,6 +29,7 @@ import math  # noqa: E402
 import warnings  # noqa: E402
 
 import optuna  # noqa: E402
+from optuna_samplers import landscape_choices  # noqa: E402  (the same directory)
 
 
 def zdt(x, concave):
@@ -55,11 +56,7 @@ def landscape(path):
     with open(path) as fh:
         doc = json.load(fh)
     assert doc.get("format") == "sweep-tabular-landscape/1", f"{path}: not a sweep-tabular-landscape/1 table"
-    space = {}
-    for line in doc["space"].splitlines():
-        name, rest = line.split(": ", 1)
-        assert rest.startswith("{choice: ") and rest.endswith("}"), line
-        space[name] = json.loads(rest[len("{choice: "):-1])
+    space = landscape_choices(doc)
     cols = doc["columns"]
     for c in ("deployed_val_accuracy", "model_bytes"):
         assert c in cols, f"{path}: no column {c}; re-record it with sweep-bench record-landscape"

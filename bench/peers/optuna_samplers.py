@@ -111,6 +111,16 @@ SAMPLERS = {
 LANDSCAPES = {}
 
 
+def landscape_choices(doc):
+    """{parameter: choice list} of a sweep-tabular-landscape/1 table's space, in its order."""
+    space = {}
+    for line in doc["space"].splitlines():
+        name, rest = line.split(": ", 1)
+        assert rest.startswith("{choice: ") and rest.endswith("}"), line
+        space[name] = json.loads(rest[len("{choice: "):-1])
+    return space
+
+
 def load_landscape(path):
     """A sweep-tabular-landscape/1 table: the space's choice lists, and the val_loss of every row
     (null, a diverged run, scores the worst finite loss, as in Sweep's TabularLandscape)."""
@@ -118,11 +128,7 @@ def load_landscape(path):
     with open(path) as fh:
         doc = json.load(fh)
     assert doc.get("format") == "sweep-tabular-landscape/1", f"{path}: not a sweep-tabular-landscape/1 table"
-    dists = {}
-    for line in doc["space"].splitlines():
-        name, rest = line.split(": ", 1)
-        assert rest.startswith("{choice: ") and rest.endswith("}"), line
-        dists[name] = CategoricalDistribution(json.loads(rest[len("{choice: "):-1]))
+    dists = {name: CategoricalDistribution(c) for name, c in landscape_choices(doc).items()}
     names = list(dists)
     assert doc["columns"][:len(names)] == names, doc["columns"]
     col = doc["columns"].index("val_loss")
