@@ -34,8 +34,8 @@ final class SQLiteStoreConformanceTests: TrialStoreConformance {
     }
 
     // Trials paused by a pausing scheduler (TrialStoreConformance+Pause.swift).
-    func testAPausedTrialKeepsItsReportsAndResumes() throws { try contractAPausedTrialKeepsItsReportsAndResumes() }
-    func testAPausedTrialEndsPrunedWithItsLastValue() throws { try contractAPausedTrialEndsPrunedWithItsLastValue() }
+    func testAPausedTrialKeepsItsReportsAndResumes() throws { try checkAPausedTrialKeepsItsReportsAndResumes() }
+    func testAPausedTrialEndsPrunedWithItsLastValue() throws { try checkAPausedTrialEndsPrunedWithItsLastValue() }
 
     // The contract (SwiftPM's test discovery on Linux finds only the test methods a class declares).
     override func testStudyRoundTripAndNamesAreUnique() throws { try super.testStudyRoundTripAndNamesAreUnique() }

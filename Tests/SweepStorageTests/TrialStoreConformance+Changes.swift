@@ -112,9 +112,10 @@ extension TrialStoreConformance {
     }
 }
 
-/// Each backend's conformance class runs every `check...` of `TrialStoreConformance+Changes.swift`.
+/// Each backend's conformance class runs every `check...` of the conformance extensions
+/// (`TrialStoreConformance+Changes.swift`, `TrialStoreConformance+Pause.swift`).
 final class ChangesConformanceSuiteTests: XCTestCase {
-    func testEveryBackendRunsTheChangesContract() throws {
+    func testEveryBackendRunsTheExtensionContracts() throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         func names(_ file: String, _ pattern: String) throws -> Set<String> {
             let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
@@ -123,8 +124,11 @@ final class ChangesConformanceSuiteTests: XCTestCase {
                 String(text[Range($0.range(at: 1), in: text)!])
             })
         }
-        let contract = try names("TrialStoreConformance+Changes.swift", #"\n    func (check\w+)\(\)"#)
-        XCTAssertEqual(contract.count, 2)
+        let changes = try names("TrialStoreConformance+Changes.swift", #"\n    func (check\w+)\(\)"#)
+        let pause = try names("TrialStoreConformance+Pause.swift", #"\n    func (check\w+)\(\)"#)
+        XCTAssertEqual(changes.count, 2)
+        XCTAssertEqual(pause.count, 2)
+        let contract = changes.union(pause)
         let backends = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix("StoreConformanceTests.swift") }
         XCTAssertTrue(backends.contains("PostgresStoreConformanceTests.swift"), "\(backends)")
         for file in backends {

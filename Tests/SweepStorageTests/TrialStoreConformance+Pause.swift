@@ -10,7 +10,7 @@ import SweepStorage
 extension TrialStoreConformance {
     /// A paused trial is WAITING with its reports, start and marker; Optuna's rows say WAITING;
     /// it is not claimed; resuming keeps its reports and attempt; it reports on and finishes.
-    func contractAPausedTrialKeepsItsReportsAndResumes() throws {
+    func checkAPausedTrialKeepsItsReportsAndResumes() throws {
         let study = try makeStudy(store)
         let made = try newTrial(store, study, seed: 3)
         for (step, v) in [(1, 0.9), (2, 0.7)] { try store.reportIntermediate(trialID: made.trialID, step: step, value: v) }
@@ -46,7 +46,7 @@ extension TrialStoreConformance {
     }
 
     /// A paused trial no one will promote ends PRUNED with its last value; only paused trials can.
-    func contractAPausedTrialEndsPrunedWithItsLastValue() throws {
+    func checkAPausedTrialEndsPrunedWithItsLastValue() throws {
         let study = try makeStudy(store)
         let made = try newTrial(store, study)
         try store.reportIntermediate(trialID: made.trialID, step: 1, value: 0.8)
