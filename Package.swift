@@ -27,7 +27,8 @@ let package = Package(
 
         // The engine's element-wise and data-movement kernels, in C so they vectorize (AVX2/AVX-512
         // clones chosen at run time); each has a Swift reference the tests compare against.
-        .target(name: "CSweepKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
+        .target(name: "CSweepKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])],
+                linkerSettings: [.linkedLibrary("openblas")]),  // openblas_get_corename (gemm_f32.c)
         // Starting trial processes: posix_spawn with a new process group, default signals, only
         // stdin/stdout/stderr inherited (Foundation's Process scans /proc/self/fd on every start).
         .target(name: "CSweepSpawn"),

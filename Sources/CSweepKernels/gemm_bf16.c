@@ -15,10 +15,58 @@
  * The micro-kernel keeps a block of C (6 x 64, 8 x 48, 12 x 32 or 12 x 16) in 24 or fewer of the
  * 32 vector registers over all of K.
  *
- * Only for CPUs with AVX512-BF16 (sweep_bf16_supported); the Swift side falls back to rounding the
- * operands and calling sgemm elsewhere. */
+ * Only for CPUs with AVX512-BF16 (sweep_bf16_supported), and the engine's choice only where it is
+ * the faster one (sweep_bf16_uses_dot); elsewhere the engine rounds the operands
+ * (sweep_bf16_round, below) and multiplies them with its fp32 kernels. */
 #include "sweep_kernels.h"
 #include "vec16.h"
+#include <stdatomic.h>
+
+/* Rounding to bf16 and its scratch: any CPU. */
+
+void sweep_bf16_round(float *dst, const float *src, int rows, int cols, int ld) {
+    for (int r = 0; r < rows; r++) {
+        const uint32_t *s = (const uint32_t *)(src + (size_t)r * ld);
+        uint32_t *d = (uint32_t *)(dst + (size_t)r * cols);
+        for (int c = 0; c < cols; c++) {
+            const uint32_t b = s[c];
+            const int nan = (b & 0x7FFFFFFFu) > 0x7F800000u;
+            d[c] = nan ? b : (b + 0x7FFFu + ((b >> 16) & 1u)) & 0xFFFF0000u;
+        }
+    }
+}
+
+static _Thread_local float *round_buf[2];
+static _Thread_local size_t round_have[2];
+
+float *sweep_bf16_scratch(int which, size_t count) {
+    which = which ? 1 : 0;
+    if (count > round_have[which]) {
+        free(round_buf[which]);
+        round_buf[which] = scratch_alloc(count, sizeof(float));
+        round_have[which] = count;
+    }
+    return round_buf[which];
+}
+
+static _Atomic int bf16_forced = -1;
+
+void sweep_bf16_force(int dot) { atomic_store_explicit(&bf16_forced, dot, memory_order_relaxed); }
+
+/* The rule: VDPBF16PS on AMD's CPUs, where it issues at the rate of an fp32 FMA and so doubles
+ * the arithmetic (Zen 4: bf16 GEMM floor 180 GFLOP/s against fp32's 98, bench/README.md); on
+ * Intel's (Cooper Lake, Sapphire and Emerald Rapids) it issues at half that rate, and the
+ * rounded operands through the fp32 kernels are faster (Xeon family 6 model 207: 78 GFLOP/s
+ * against 147). The CPU decides, never a timing. */
+int sweep_bf16_uses_dot(void) {
+    const int f = atomic_load_explicit(&bf16_forced, memory_order_relaxed);
+    if (f >= 0) return f && sweep_bf16_supported();
+#if defined(__x86_64__) && defined(__clang__)
+    return sweep_bf16_supported() && __builtin_cpu_is("amd");
+#else
+    return 0;
+#endif
+}
 
 #if defined(__x86_64__) && defined(__clang__)
 #include <immintrin.h>

@@ -6,6 +6,7 @@
 #include "sweep_kernels.h"
 #include "vec16.h"
 #include <stdatomic.h>
+#include <strings.h>
 
 unsigned sweep_cpu_features(void) {
     static _Atomic int known = -1;  /* every thread computes the same answer */
@@ -143,24 +144,47 @@ static void log_shape(int transA, int transB, int M, int N, int K, int kernel) {
             kernel >= 0 && kernel <= 3 ? names[kernel] : "?");
 }
 
+/* OpenBLAS's name for the kernels it runs (declared in its cblas.h, which this file does not include). */
+extern char *openblas_get_corename(void);
+
+int sweep_openblas_core_is_wide(const char *core) {
+    static const char *wide[] = {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"};
+    for (size_t i = 0; core && i < sizeof wide / sizeof wide[0]; i++)
+        if (strcasecmp(core, wide[i]) == 0) return 1;
+    return 0;
+}
+
+/* sweep_openblas_core_is_wide of the OpenBLAS linked, asked once. */
+static int openblas_is_wide(void) {
+    static _Atomic int known = -1;
+    int k = atomic_load_explicit(&known, memory_order_relaxed);
+    if (k < 0) {
+        k = sweep_openblas_core_is_wide(openblas_get_corename());
+        atomic_store_explicit(&known, k, memory_order_relaxed);
+    }
+    return k;
+}
+
 /* The rule, from `sweep-bench gemm-shapes` on the engine's shapes (bench/gemm-shapes.txt; figures in
  * bench/README.md, AMD EPYC Zen 4 against Debian's OpenBLAS 0.3.21): Sweep's widest kernel, but
  * OpenBLAS for the products with B stored (K,N) where it measured faster: small ones (fewer than
  * 2^18 multiply-adds: the Winograd point products, K of 10), short ones (K < 32: a weight gradient
  * at batch 16), wide ones (N >= 2048: the gradients of a dense layer over 3136 features) and tall
  * ones with A stored (M,K) (M >= 4096: the im2col input gradient). With B stored (N,K) (every layer's forward pass) Sweep's kernels were faster on every
- * shape. Only the CPU's features and the shape decide: the same shape always takes the same kernel. */
-static int rule(int transA, int transB, int M, int N, int K) {
+ * shape. OpenBLAS is taken only when it runs AVX2 kernels or wider (`openblas_wide`, see
+ * sweep_openblas_core_is_wide). Only the CPU's features, the OpenBLAS core and the shape decide:
+ * the same shape always takes the same kernel. */
+int sweep_sgemm_rule(int openblas_wide, int transA, int transB, int M, int N, int K) {
     const int own = sweep_sgemm_supported(SWEEP_GEMM_AVX512) ? SWEEP_GEMM_AVX512
                     : sweep_sgemm_supported(SWEEP_GEMM_AVX2) ? SWEEP_GEMM_AVX2 : SWEEP_GEMM_OPENBLAS;
-    if (own == SWEEP_GEMM_OPENBLAS || transB) return own;
+    if (own == SWEEP_GEMM_OPENBLAS || transB || !openblas_wide) return own;
     if ((double)M * N * K < (double)(1 << 18) || K < 32 || N >= 2048 || (!transA && M >= 4096)) return SWEEP_GEMM_OPENBLAS;
     return own;
 }
 
 int sweep_sgemm_choose(int transA, int transB, int M, int N, int K) {
     const int f = atomic_load_explicit(&forced, memory_order_relaxed);
-    const int kernel = f >= 0 ? f : rule(transA, transB, M, N, K);
+    const int kernel = f >= 0 ? f : sweep_sgemm_rule(openblas_is_wide(), transA, transB, M, N, K);
     if (atomic_load_explicit(&logging, memory_order_relaxed)) log_shape(transA, transB, M, N, K, kernel);
     return kernel;
 }

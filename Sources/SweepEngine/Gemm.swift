@@ -8,10 +8,12 @@ import SweepCore
 ///
 /// Contract: `.fp32` multiplies in single precision (`gemm`: Sweep's own kernels or OpenBLAS). `.bf16` is mixed precision,
 /// as PyTorch's CPU autocast and Keras' `mixed_bfloat16`: each product's operands are rounded to
-/// bfloat16 (8 significant bits, round to nearest even) and the products are summed in fp32. On a CPU
-/// with AVX512-BF16 that runs at twice the fp32 arithmetic rate (`sweep_gemm_bf16`); elsewhere the
-/// operands are rounded and multiplied by sgemm: the same rounding, fp32 speed. Results are
-/// bit-identical run to run on one machine, not between the two paths. Convolutions on the
+/// bfloat16 (8 significant bits, round to nearest even) and the products are summed in fp32. Where
+/// AVX512-BF16's dot product runs at twice the fp32 arithmetic rate (AMD's CPUs) by it
+/// (`sweep_gemm_bf16`); elsewhere (Intel's, CPUs without AVX512-BF16) the operands are rounded
+/// and multiplied by the fp32 kernels: the same rounding, fp32 speed (`sweep_bf16_uses_dot`;
+/// `SWEEP_BF16` forces either). Results are bit-identical run to run on one machine, not between
+/// the two paths. Convolutions on the
 /// Winograd and direct paths stay fp32 (see `Conv2D.precision`).
 public enum Precision: String, Codable, Sendable, CaseIterable {
     case fp32, bf16
@@ -35,9 +37,10 @@ public func gemm(_ transA: Bool, _ transB: Bool, _ M: Int, _ N: Int, _ K: Int,
     }
 }
 
-/// The fp32 GEMM kernels. Which one runs a product is a fixed rule of the CPU's features and the
-/// product's shape (`sweep_sgemm_choose` in gemm_f32.c, measured in bench/README.md), or the one
-/// `SWEEP_GEMM` names; never a timing, so a trial computes the same bits on every run on one machine.
+/// The fp32 GEMM kernels. Which one runs a product is a fixed rule of the CPU's features, of the
+/// kernels OpenBLAS runs and of the product's shape (`sweep_sgemm_choose` in gemm_f32.c, measured
+/// in bench/README.md), or the one `SWEEP_GEMM` names; never a timing, so a trial computes the same
+/// bits on every run on one machine.
 public enum GemmKernel: String, CaseIterable, Sendable {
     /// OpenBLAS's cblas_sgemm (the fallback, and the reference of the tests).
     case openblas
@@ -66,6 +69,19 @@ public enum GemmKernel: String, CaseIterable, Sendable {
         return allCases.first { $0.code == c } ?? .openblas
     }
 
+    /// The rule's kernel for this shape, given whether OpenBLAS runs AVX2 kernels or wider.
+    public static func rule(openBLASWide: Bool, _ transA: Bool, _ transB: Bool, _ M: Int, _ N: Int, _ K: Int) -> GemmKernel {
+        let c = sweep_sgemm_rule(openBLASWide ? 1 : 0, transA ? 1 : 0, transB ? 1 : 0, Int32(M), Int32(N), Int32(K))
+        return allCases.first { $0.code == c } ?? .openblas
+    }
+
+    /// The kernels the linked OpenBLAS runs (`openblas_get_corename`: "Haswell", "SkylakeX",
+    /// "Prescott", ...).
+    public static var openBLASCore: String { String(cString: openblas_get_corename()) }
+
+    /// Whether the linked OpenBLAS runs AVX2 kernels or wider, which the rule's measurements assume.
+    public static var openBLASIsWide: Bool { sweep_openblas_core_is_wide(openblas_get_corename()) != 0 }
+
     /// Every later `gemm` runs `kernel` (nil: the rule again). The tests and `SWEEP_GEMM` use it.
     public static func force(_ kernel: GemmKernel?) { sweep_gemm_force(kernel.map { $0.code } ?? -1) }
 
@@ -76,9 +92,12 @@ public enum GemmKernel: String, CaseIterable, Sendable {
     }
 
     /// Every GEMM kernel that ran in this process, as one word for reports: "avx512-bf16" (the
-    /// `.bf16` kernel) first if it ran, then `used`, joined by "+"; "none" before any product.
+    /// `.bf16` kernel) or "bf16-rounded" (`.bf16` products by the fp32 kernels) first if it ran,
+    /// then `used`, joined by "+"; "none" before any product.
     public static var usedSummary: String {
-        let bf16 = sweep_gemm_used() & (1 << UInt32(SWEEP_GEMM_BF16)) != 0 ? ["avx512-bf16"] : []
+        let bits = sweep_gemm_used()
+        let bf16 = [(SWEEP_GEMM_BF16, "avx512-bf16"), (SWEEP_GEMM_BF16_ROUNDED, "bf16-rounded")]
+            .filter { bits & (1 << UInt32($0.0)) != 0 }.map(\.1)
         let names = bf16 + used.map(\.rawValue)
         return names.isEmpty ? "none" : names.joined(separator: "+")
     }
@@ -88,6 +107,7 @@ public enum GemmKernel: String, CaseIterable, Sendable {
     /// With `SWEEP_GEMM_LOG=1`, each distinct fp32 product shape is printed once on stderr with its kernel.
     public static func configure(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         sweep_gemm_log(environment["SWEEP_GEMM_LOG"] == "1" ? 1 : 0)
+        try configureBF16(environment["SWEEP_BF16"])
         guard let value = environment["SWEEP_GEMM"], !value.isEmpty, value != "auto" else { force(nil); return }
         let accepted = "auto, " + allCases.map(\.rawValue).joined(separator: ", ")
         guard let kernel = GemmKernel(rawValue: value) else {
@@ -99,6 +119,22 @@ public enum GemmKernel: String, CaseIterable, Sendable {
         }
         force(kernel)
     }
+
+    /// `SWEEP_BF16`: `auto` or unset (the rule, `sweep_bf16_uses_dot`), `avx512-bf16` (the dot
+    /// product kernel; an error on a CPU without it) or `rounded` (rounded operands, fp32 kernels).
+    static func configureBF16(_ value: String?) throws {
+        switch value ?? "auto" {
+        case "", "auto": sweep_bf16_force(-1)
+        case "rounded": sweep_bf16_force(0)
+        case "avx512-bf16":
+            guard sweep_bf16_supported() != 0 else {
+                throw InputError(field: "SWEEP_BF16", "this CPU has no AVX512-BF16 (it runs: auto, rounded)")
+            }
+            sweep_bf16_force(1)
+        case let other:
+            throw InputError(field: "SWEEP_BF16", "'\(other)' is not a bf16 product path (accepted: auto, avx512-bf16, rounded)")
+        }
+    }
 }
 
 /// `gemm` in the given precision (see `Precision`).
@@ -109,8 +145,9 @@ public func gemm(_ precision: Precision, _ transA: Bool, _ transB: Bool, _ M: In
                  _ beta: Float, _ C: UnsafeMutablePointer<Float>, _ ldc: Int) {
     if precision == .fp32 {
         gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
-    } else if sweep_gemm_bf16(transA ? 1 : 0, transB ? 1 : 0, Int32(M), Int32(N), Int32(K), alpha, A, Int32(lda),
-                               B, Int32(ldb), beta, C, Int32(ldc)) == 0 {
+    } else if sweep_bf16_uses_dot() == 0
+                || sweep_gemm_bf16(transA ? 1 : 0, transB ? 1 : 0, Int32(M), Int32(N), Int32(K), alpha, A, Int32(lda),
+                                   B, Int32(ldb), beta, C, Int32(ldc)) == 0 {
         gemmRoundedBF16(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
     }
 }
@@ -122,16 +159,18 @@ public func roundedToBF16(_ x: Float) -> Float {
     return Float(bitPattern: (b &+ 0x7FFF &+ ((b >> 16) & 1)) & 0xFFFF_0000)
 }
 
-/// The `.bf16` product without AVX512-BF16: copies of the operands rounded to bfloat16, then sgemm.
+/// The `.bf16` product by the fp32 kernels: the operands rounded to bfloat16 into this thread's
+/// scratch (`sweep_bf16_round`), then `gemm`.
 func gemmRoundedBF16(_ transA: Bool, _ transB: Bool, _ M: Int, _ N: Int, _ K: Int,
                      _ alpha: Float, _ A: UnsafePointer<Float>, _ lda: Int,
                      _ B: UnsafePointer<Float>, _ ldb: Int,
                      _ beta: Float, _ C: UnsafeMutablePointer<Float>, _ ldc: Int) {
     guard M > 0 && N > 0 else { return }
+    sweep_gemm_note(SWEEP_GEMM_BF16_ROUNDED)
     let aRows = transA ? K : M, aCols = transA ? M : K, bRows = transB ? N : K, bCols = transB ? K : N
-    var a = [Float](repeating: 0, count: max(aRows * aCols, 1)), b = [Float](repeating: 0, count: max(bRows * bCols, 1))
-    for r in 0..<aRows { for c in 0..<aCols { a[r * aCols + c] = roundedToBF16(A[r * lda + c]) } }
-    for r in 0..<bRows { for c in 0..<bCols { b[r * bCols + c] = roundedToBF16(B[r * ldb + c]) } }
+    let a = sweep_bf16_scratch(0, max(aRows * aCols, 1))!, b = sweep_bf16_scratch(1, max(bRows * bCols, 1))!
+    sweep_bf16_round(a, A, Int32(aRows), Int32(aCols), Int32(lda))
+    sweep_bf16_round(b, B, Int32(bRows), Int32(bCols), Int32(ldb))
     gemm(transA, transB, M, N, K, alpha, a, max(aCols, 1), b, max(bCols, 1), beta, C, ldc)
 }
 

@@ -1,5 +1,6 @@
 import XCTest
 import SweepCore
+import CSweepKernels
 @testable import SweepEngine
 
 /// Every GEMM kernel this CPU runs against the naive reference, for every transpose case.
@@ -98,17 +99,32 @@ final class GemmTests: XCTestCase {
     }
 
     /// The rule picks a kernel this CPU runs: Sweep's widest for a dense layer's forward pass, and
-    /// OpenBLAS for the products it measured faster (bench/README.md).
+    /// OpenBLAS for the products it measured faster (bench/README.md), only when OpenBLAS runs AVX2
+    /// kernels or wider; an OpenBLAS on an SSE core never runs a product.
     func testRuleChoosesAKernelThisCPURuns() {
         GemmKernel.force(nil)
         let own: GemmKernel = GemmKernel.avx512.isSupported ? .avx512 : GemmKernel.avx2.isSupported ? .avx2 : .openblas
-        XCTAssertEqual(GemmKernel.choice(false, true, 128, 256, 784), own)
-        XCTAssertEqual(GemmKernel.choice(true, false, 256, 784, 128), own)
-        XCTAssertEqual(GemmKernel.choice(false, false, 27, 64, 32), .openblas)      // Winograd point product
-        XCTAssertEqual(GemmKernel.choice(true, false, 128, 3136, 128), .openblas)   // wide
-        XCTAssertEqual(GemmKernel.choice(true, false, 256, 784, 16), .openblas)     // short: batch 16
-        XCTAssertEqual(GemmKernel.choice(false, false, 25088, 288, 64), .openblas)  // tall, A stored (M,K)
-        XCTAssertEqual(GemmKernel.choice(false, true, 27, 64, 32), own)             // B stored (N,K): always own
+        let shapes: [(Bool, Bool, Int, Int, Int, GemmKernel)] = [
+            (false, true, 128, 256, 784, own),
+            (true, false, 256, 784, 128, own),
+            (false, false, 27, 64, 32, .openblas),      // Winograd point product
+            (true, false, 128, 3136, 128, .openblas),   // wide
+            (true, false, 256, 784, 16, .openblas),     // short: batch 16
+            (false, false, 25088, 288, 64, .openblas),  // tall, A stored (M,K)
+            (false, true, 27, 64, 32, own),             // B stored (N,K): always own
+        ]
+        for (ta, tb, m, n, k, wide) in shapes {
+            XCTAssertEqual(GemmKernel.rule(openBLASWide: true, ta, tb, m, n, k), wide, "\(ta) \(tb) \(m)x\(n)x\(k)")
+            XCTAssertEqual(GemmKernel.rule(openBLASWide: false, ta, tb, m, n, k), own, "\(ta) \(tb) \(m)x\(n)x\(k), OpenBLAS on an SSE core")
+            XCTAssertEqual(GemmKernel.choice(ta, tb, m, n, k), GemmKernel.rule(openBLASWide: GemmKernel.openBLASIsWide, ta, tb, m, n, k),
+                           "this machine's OpenBLAS runs \(GemmKernel.openBLASCore)")
+        }
+    }
+
+    func testWhichOpenBLASCoresAreWide() {
+        for core in ["Haswell", "ZEN", "SkylakeX", "Cooperlake", "SapphireRapids"] { XCTAssertNotEqual(sweep_openblas_core_is_wide(core), 0, core) }
+        for core in ["Prescott", "Core2", "Nehalem", "Sandybridge", "Barcelona", "", "unknown"] { XCTAssertEqual(sweep_openblas_core_is_wide(core), 0, core) }
+        XCTAssertEqual(sweep_openblas_core_is_wide(nil), 0)
     }
 
     func testEnvironmentOverride() throws {

@@ -95,6 +95,49 @@ final class PrecisionTests: XCTestCase {
         }
     }
 
+    /// The C rounding of the fallback path (`sweep_bf16_round`) is `roundedToBF16` on every value,
+    /// ties, NaNs, infinities and denormals included, and reads rows by their leading dimension.
+    func testCRoundingMatchesTheReference() {
+        var rng = SweepRandom(seed: 13)
+        var values: [Float] = [0, -0, 1 + 1.0 / 256, 1 + 3.0 / 256, -2.5, .nan, -.nan, .infinity, -.infinity,
+                               .greatestFiniteMagnitude, .leastNonzeroMagnitude, Float(bitPattern: 0x7F7F_FFFF), Float(bitPattern: 0x0000_8000)]
+        while values.count < 5 * 40 { values.append(Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))) }
+        let rows = 5, cols = 37, ld = 40
+        var dst = [Float](repeating: 7, count: rows * cols)
+        sweep_bf16_round(&dst, values, Int32(rows), Int32(cols), Int32(ld))
+        for r in 0..<rows {
+            for c in 0..<cols {
+                let want = roundedToBF16(values[r * ld + c]), got = dst[r * cols + c]
+                XCTAssertTrue(want.isNaN ? got.isNaN : got.bitPattern == want.bitPattern, "\(values[r * ld + c]): \(got) vs \(want)")
+            }
+        }
+    }
+
+    /// Which path bf16 products take: the rule (the dot product kernel on AMD's CPUs with
+    /// AVX512-BF16, rounding elsewhere), or `SWEEP_BF16`; `usedSummary` names the path that ran.
+    func testBF16PathRuleAndOverride() throws {
+        defer { sweep_bf16_force(-1) }
+        try GemmKernel.configure(environment: [:])
+        let amd = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.contains("AuthenticAMD") ?? false
+        XCTAssertEqual(sweep_bf16_uses_dot() != 0, amd && sweep_bf16_supported() != 0)
+        try GemmKernel.configure(environment: ["SWEEP_BF16": "rounded"])
+        XCTAssertEqual(sweep_bf16_uses_dot(), 0)
+        let a: [Float] = [1, 2, 3, 4], b: [Float] = [1, 1]
+        var c: [Float] = [0, 0]
+        gemm(.bf16, false, false, 2, 1, 2, 1, a, 2, b, 1, 0, &c, 1)
+        XCTAssertEqual(c, [3, 7])
+        XCTAssertTrue(GemmKernel.usedSummary.contains("bf16-rounded"), GemmKernel.usedSummary)
+        if sweep_bf16_supported() != 0 {
+            try GemmKernel.configure(environment: ["SWEEP_BF16": "avx512-bf16"])
+            XCTAssertEqual(sweep_bf16_uses_dot(), 1)
+        } else {
+            XCTAssertThrowsError(try GemmKernel.configure(environment: ["SWEEP_BF16": "avx512-bf16"]))
+        }
+        XCTAssertThrowsError(try GemmKernel.configure(environment: ["SWEEP_BF16": "amx"])) { error in
+            XCTAssertEqual("\(error)", "'SWEEP_BF16': 'amx' is not a bf16 product path (accepted: auto, avx512-bf16, rounded)")
+        }
+    }
+
     /// The product really is in bf16: far from the fp32 product where the operands need more
     /// than 8 significant bits, equal where they fit in 8.
     func testBF16RoundsTheOperands() {

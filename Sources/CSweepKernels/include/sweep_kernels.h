@@ -117,6 +117,18 @@ int sweep_gemm_bf16_bias(int transA, int transB, int M, int N, int K, const floa
                          const float *bias, int relu, float *C, int ldc);
 /* 1 when this CPU has AVX512-BF16 (and AVX512-BW), else 0. */
 int sweep_bf16_supported(void);
+/* 1 when the engine's bf16 products take sweep_gemm_bf16 (VDPBF16PS), 0 when they are rounded
+ * (sweep_bf16_round) and multiplied by the fp32 kernels: the one sweep_bf16_force set, else a
+ * fixed rule of the CPU (gemm_bf16.c). */
+int sweep_bf16_uses_dot(void);
+/* Every later sweep_bf16_uses_dot answers `dot` (1 only where AVX512-BF16 exists); -1 returns to the rule. */
+void sweep_bf16_force(int dot);
+/* dst (rows, cols), dense = src (rows, cols) with leading dimension ld, every value rounded to the
+ * nearest bfloat16 (ties to even; NaNs kept), as fp32. */
+void sweep_bf16_round(float *dst, const float *src, int rows, int cols, int ld);
+/* This thread's grow-only scratch `which` (0 or 1) of at least `count` floats, 64-byte aligned,
+ * valid until its next call with the same `which`. */
+float *sweep_bf16_scratch(int which, size_t count);
 
 /* What this CPU reports (cpuid), as SWEEP_CPU_* bits; 0 off x86-64. Computed once. */
 #define SWEEP_CPU_AVX2_FMA 1u       /* AVX2 and FMA */
@@ -137,6 +149,7 @@ unsigned sweep_cpu_features(void);
 #define SWEEP_GEMM_AVX2 2           /* AVX2 + FMA */
 #define SWEEP_GEMM_AVX512 3         /* AVX-512F */
 #define SWEEP_GEMM_BF16 4           /* sweep_gemm_bf16 (for sweep_gemm_used only) */
+#define SWEEP_GEMM_BF16_ROUNDED 5   /* bf16 operands rounded, fp32 kernels (for sweep_gemm_used only) */
 int sweep_sgemm(int kernel, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                 const float *B, int ldb, float beta, float *C, int ldc);
 int sweep_sgemm_supported(int kernel);
@@ -145,9 +158,15 @@ int sweep_sgemm_supported(int kernel);
 void sweep_gemm_note(int kernel);
 unsigned sweep_gemm_used(void);
 /* The kernel (SWEEP_GEMM_*) for an fp32 product of this shape: the one sweep_gemm_force set, else
- * a fixed rule of the CPU's features and the shape (gemm_f32.c; measured in bench/README.md), so
- * the same shape always takes the same kernel on one machine. */
+ * sweep_sgemm_rule with the linked OpenBLAS's core, so the same shape always takes the same kernel
+ * on one machine. */
 int sweep_sgemm_choose(int transA, int transB, int M, int N, int K);
+/* The fixed rule (gemm_f32.c; measured in bench/README.md): a function of the CPU's features, of
+ * whether OpenBLAS runs AVX2 kernels or wider (`openblas_wide`) and of the shape. */
+int sweep_sgemm_rule(int openblas_wide, int transA, int transB, int M, int N, int K);
+/* Whether an OpenBLAS core (openblas_get_corename) runs AVX2+FMA kernels or wider: Haswell, Zen,
+ * SkylakeX, Cooperlake, SapphireRapids (any case); an SSE core such as Prescott is not. */
+int sweep_openblas_core_is_wide(const char *core);
 /* Every later sweep_sgemm_choose answers `kernel`; -1 returns to the rule. */
 void sweep_gemm_force(int kernel);
 /* on non-zero: sweep_sgemm_choose prints each distinct shape and its kernel once on stderr

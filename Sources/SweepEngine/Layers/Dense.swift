@@ -29,13 +29,13 @@ public final class Dense: Layer {
     }
 
     /// `forward` then a ReLU on its output: bit for bit `forward` followed by `Activation(.relu).forward`.
-    /// In bf16 on a CPU with AVX512-BF16 one pass: the GEMM's epilogue adds the bias and applies the
+    /// In bf16 by AVX512-BF16's dot product (`sweep_bf16_uses_dot`) one pass: the GEMM's epilogue adds the bias and applies the
     /// ReLU while each block of the output is in registers (`sweep_gemm_bf16_bias`); elsewhere the
     /// bias broadcast, the product and the ReLU in place. Its backward is `backward` after
     /// `Kernels.reluBackward` with this output as the mask (out > 0 exactly where inp · Wᵀ + b > 0).
     // inp is (B,D), W is (U,D), b is (U), out is (B,U) = relu(inp · Wᵀ + b)
     public func forwardReLU(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ p: UnsafePointer<Float>, batch B: Int) {
-        if precision == .bf16
+        if precision == .bf16 && sweep_bf16_uses_dot() != 0
             && sweep_gemm_bf16_bias(0, 1, Int32(B), Int32(U), Int32(D), inp, Int32(D), p, Int32(D), p + U * D, 1, out, Int32(U)) != 0 {
             return
         }
