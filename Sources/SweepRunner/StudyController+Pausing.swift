@@ -21,7 +21,10 @@ import SweepStorage
 ///   the donor's parameters (the model's own, `model.*`, stay the donor's: the weights must fit),
 ///   from a copy of the donor's checkpoint at E (`<trial>/start-checkpoint`, kept for replay;
 ///   built-in trials keep a checkpoint at every multiple of the interval, `--keep-epochs`). It
-///   records `sweep:pbt_donor` and `sweep:pbt_epoch`; the exploited trial `sweep:pbt_exploited`.
+///   records `sweep:pbt_donor` and `sweep:pbt_epoch`; the exploited trial `sweep:pbt_exploit`
+///   (donor and epoch, written with the decision) and `sweep:pbt_exploited` (its continuation's
+///   number, once created). A run that stops in between creates the missing continuations first
+///   when the study runs again (`unfinishedExploits`).
 /// - Several daemons sharing a study cannot pause, promote or exploit (the checkpoints live on
 ///   one host): `refuseInSharedRun`.
 extension StudyController {
@@ -133,6 +136,18 @@ extension StudyController {
             if let x = merged[p.name] ?? donor[p.name] { out[p.name] = x }
         }
         return out
+    }
+
+    /// The exploited trials an earlier run ended without creating their continuation (it stopped
+    /// in between), by number: their continuations come before any new trial.
+    func unfinishedExploits(_ stored: [StoredTrial]) throws -> [Exploit] {
+        guard pbt != nil else { return [] }
+        return try stored.filter { $0.record.state == .pruned }.compactMap { t in
+            let attrs = try store.trialSystemAttributes(trialID: t.trialID)
+            guard attrs[TrialAttribute.pbtExploited] == nil,
+                  let e = attrs[TrialAttribute.pbtExploit].flatMap(TrialAttribute.pbtExploit(fromJSON:)) else { return nil }
+            return Exploit(exploitedID: t.trialID, donor: e.donor, epoch: e.epoch)
+        }
     }
 
     /// An exploited trial waiting for the trial that continues it from its donor.

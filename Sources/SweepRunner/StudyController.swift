@@ -228,6 +228,7 @@ public final class StudyController: @unchecked Sendable {
         alreadyDone = finishedCount
         // Trials an earlier run left behind: run them again, same parameters and seed.
         queue(stored)
+        exploits = try unfinishedExploits(stored)
         let leftovers = pending.filter { $0.record.state == .running }.compactMap(\.workerPID)
         if try growTotalForWaitingTrials() { try store.updateStudy(id: study.id, trialsTotal: total) }
         observer?.started(study: study.name, total: total, already: finishedCount)
@@ -397,6 +398,9 @@ public final class StudyController: @unchecked Sendable {
                 running[id]!.paused = true
                 return spec.command == nil ? [] : [.stop(id)]
             case .exploit(let donor):
+                // Stored before the trial ends, so a run that stops first still continues it.
+                try store.setTrialSystemAttribute(trialID: id, key: TrialAttribute.pbtExploit,
+                                                  valueJSON: TrialAttribute.pbtExploitJSON(donor: donor, epoch: step))
                 running[id]!.pruned = true
                 running[id]!.exploit = Exploit(exploitedID: id, donor: donor, epoch: step)
                 return [.stop(id)]

@@ -109,8 +109,7 @@ final class PausingControllerTests: XCTestCase {
 
     /// PBT: a bottom-quantile trial at an interval epoch ends PRUNED and a new trial continues
     /// its place from the donor's checkpoint at that epoch, with the lineage stored.
-    func testExploitStartsATrialFromTheDonorsCheckpoint() throws {
-        let db = TempFolder.dir() + "/pbt.db"
+    func pbtStudy(db: String) throws -> StudyController {
         let spec = try StudySpec.parse("""
             name: pbt
             dataset: {name: digits}
@@ -124,7 +123,11 @@ final class PausingControllerTests: XCTestCase {
             training:
               learning_rate: {float: [0.001, 0.1], log: true}
             """, file: (db as NSString).deletingLastPathComponent + "/space.yaml")
-        let c = try StudyController(spec: spec, options: RunOptions(workers: 2, dataDir: "/tmp", dbPath: db, trialExecutable: "/bin/false"))
+        return try StudyController(spec: spec, options: RunOptions(workers: 2, dataDir: "/tmp", dbPath: db, trialExecutable: "/bin/false"))
+    }
+
+    func testExploitStartsATrialFromTheDonorsCheckpoint() throws {
+        let c = try pbtStudy(db: TempFolder.dir() + "/pbt.db")
         _ = try c.begin(owner: .current, now: t0)
         let a = try XCTUnwrap(try c.nextJob(now: t0)), b = try XCTUnwrap(try c.nextJob(now: t0))
         XCTAssertEqual(Array(a.argv.suffix(2)), ["--keep-epochs", "2"])
@@ -153,6 +156,43 @@ final class PausingControllerTests: XCTestCase {
         XCTAssertEqual(attrs[TrialAttribute.pbtEpoch], "2")
         XCTAssertEqual(try c.store.trialSystemAttributes(trialID: b.id)[TrialAttribute.pbtExploited], "2")
         XCTAssertNil(try c.nextJob(now: t0), "the child counts toward the total")
+    }
+
+    /// A run that stops after an exploited trial ended but before its continuation exists (the
+    /// daemon killed in between) creates the continuation first when the study runs again.
+    func testAnExploitOutlivesARunStoppedBeforeItsContinuation() throws {
+        let db = TempFolder.dir() + "/pbt.db"
+        let c = try pbtStudy(db: db)
+        _ = try c.begin(owner: .current, now: t0)
+        let a = try XCTUnwrap(try c.nextJob(now: t0)), b = try XCTUnwrap(try c.nextJob(now: t0))
+        let donorCopy = TrialFolder.checkpoint(trialFolder: c.trialFolder(0)) + ".epoch-2"
+        try FileManager.default.createDirectory(atPath: c.trialFolder(0), withIntermediateDirectories: true)
+        try "donor".write(toFile: donorCopy, atomically: true, encoding: .utf8)
+        _ = try report(c, a.id, 1, 0.5) + report(c, a.id, 2, 0.9) + report(c, b.id, 1, 0.4)
+        XCTAssertEqual(try report(c, b.id, 2, 0.3), [.stop(b.id)])
+        _ = try c.handle(b.id, .exited(.signaled(signal: 15), stderrTail: ""), now: t0)
+        XCTAssertEqual(try c.store.trialSystemAttributes(trialID: b.id)[TrialAttribute.pbtExploit], #"{"donor": 0, "epoch": 2}"#)
+        // The controller is gone here: no end(), no nextJob(); trial 0 is still RUNNING.
+
+        let again = try pbtStudy(db: db)
+        _ = try again.begin(owner: .current, now: t0)
+        let rerun = try XCTUnwrap(try again.nextJob(now: t0))
+        XCTAssertEqual(rerun.env["SWEEP_TRIAL_NUMBER"], "0", "the trial left RUNNING runs again first")
+        let child = try XCTUnwrap(try again.nextJob(now: t0))
+        XCTAssertEqual(child.env["SWEEP_TRIAL_NUMBER"], "2", "then the continuation, before any new trial")
+        let start = StudyController.startCheckpoint(trialFolder: again.trialFolder(2))
+        XCTAssertEqual(Array(child.argv.suffix(2)), ["--start-from", start])
+        XCTAssertEqual(try String(contentsOfFile: start, encoding: .utf8), "donor")
+        XCTAssertEqual(try again.store.trialSystemAttributes(trialID: child.id)[TrialAttribute.pbtDonor], "0")
+        XCTAssertEqual(try again.store.trialSystemAttributes(trialID: b.id)[TrialAttribute.pbtExploited], "2")
+        XCTAssertNil(try again.nextJob(now: t0), "three trials: the continuation counted once")
+
+        // Once it exists, a third run creates no second one.
+        let third = try pbtStudy(db: db)
+        _ = try third.begin(owner: .current, now: t0)
+        XCTAssertEqual(try Set([third.nextJob(now: t0), third.nextJob(now: t0)].map { $0?.env["SWEEP_TRIAL_NUMBER"] }), ["0", "2"],
+                       "the two RUNNING trials run again; nothing new")
+        XCTAssertEqual(try stored(third).count, 3)
     }
 
     /// A continuation keeps what shapes the donor's checkpoint (`model.*`, the optimizer) and
