@@ -340,8 +340,10 @@ public enum CheckpointFile {
         out.append(header)
         for buf in [c.params, c.state, c.optimizerState] { buf.withUnsafeBytes { out.append(contentsOf: $0) } }
         // Written beside it and renamed over it (rename(2) replaces atomically): a reader or a
-        // process killed meanwhile sees the old checkpoint or the new one, never a part.
-        let tmp = path + ".tmp"
+        // process killed meanwhile sees the old checkpoint or the new one, never a part. The
+        // temporary file is this process's own: on a folder shared by hosts, the process of a
+        // host taken for dead may still write beside the one that continues the trial.
+        let tmp = path + ".tmp-\(getpid())-\(UInt32.random(in: .min ... .max))"
         try out.write(to: URL(fileURLWithPath: tmp))
         guard rename(tmp, path) == 0 else {
             throw RuntimeFailure("cannot write the checkpoint \(path): \(String(cString: strerror(errno)))")

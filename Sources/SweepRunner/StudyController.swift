@@ -164,6 +164,7 @@ public final class StudyController: @unchecked Sendable {
         self.spec = spec
         self.options = options
         priors = WarmStart.records(options.warmStart?.priors ?? [])
+        if PostgresLocation.isURL(options.dbPath) { try TrialFolder.checkArtifactsRoot() }
         studyFolder = TrialFolder.study(db: options.dbPath, study: study.name)
     }
 

@@ -8,11 +8,33 @@ import SweepStorage
 /// database's folder; the paths depend only on the database, the study and the trial number, so
 /// every attempt of a trial finds the same folder.
 public enum TrialFolder {
-    /// `<db folder>/<study>`, absolute; for a database URL, `results/<study>` in the working directory.
+    /// `<db folder>/<study>`, absolute; for a database URL, `<artifactsRoot>/<study>`.
     public static func study(db: String, study: String) -> String {
-        if PostgresLocation.isURL(db) { return FileManager.default.currentDirectoryPath + "/results/" + safe(study) }
+        if PostgresLocation.isURL(db) { return artifactsRoot() + "/" + safe(study) }
         let absolute = db.hasPrefix("/") ? db : FileManager.default.currentDirectoryPath + "/" + db
         return (absolute as NSString).deletingLastPathComponent + "/" + safe(study)
+    }
+
+    /// Where the trial folders of a database URL's studies live: `SWEEP_ARTIFACTS` when set, else
+    /// `results` in the working directory. Several hosts that mount one shared folder at the same
+    /// path and name it there share their trials' checkpoints: a trial put back to WAITING after
+    /// its host died continues from its last checkpoint on another host (`checkArtifactsRoot`).
+    public static func artifactsRoot(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let root = environment["SWEEP_ARTIFACTS"], !root.isEmpty { return root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root }
+        return FileManager.default.currentDirectoryPath + "/results"
+    }
+
+    /// Refuses a `SWEEP_ARTIFACTS` that is not an absolute path (every host must name the same
+    /// folder) or cannot be created and written.
+    public static func checkArtifactsRoot(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        guard let root = environment["SWEEP_ARTIFACTS"], !root.isEmpty else { return }
+        guard root.hasPrefix("/") else {
+            throw InputError(field: "SWEEP_ARTIFACTS", "'\(root)' is not an absolute path: name the shared folder as every host mounts it, e.g. /mnt/shared/sweep")
+        }
+        try Folders.create(root, field: "SWEEP_ARTIFACTS")
+        guard access(root, W_OK) == 0 else {
+            throw InputError(file: root, field: "SWEEP_ARTIFACTS", "cannot write in this folder: \(String(cString: strerror(errno)))")
+        }
     }
 
     /// `<db folder>/<study>/trial-<n>`, absolute.

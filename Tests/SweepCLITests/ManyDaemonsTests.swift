@@ -14,6 +14,8 @@ final class ManyDaemonsTests: XCTestCase {
         let dir: String
         let url: String
         var process: Process?
+        /// More environment for the daemon (and so its trials).
+        var environment: [String: String] = [:]
 
         init(url: String) {
             self.url = url
@@ -25,7 +27,7 @@ final class ManyDaemonsTests: XCTestCase {
             p.executableURL = URL(fileURLWithPath: CLI.binary)
             p.arguments = ["serve", "--db", url, "--workers", "2"]
             p.environment = ProcessInfo.processInfo.environment.merging(
-                ["SWEEP_LEASE_SECONDS": ManyDaemonsTests.lease, "SWEEP_TEST_MODES": "slow"]) { $1 }
+                ["SWEEP_LEASE_SECONDS": ManyDaemonsTests.lease, "SWEEP_TEST_MODES": "slow"].merging(environment) { $1 }) { $1 }
             p.currentDirectoryURL = URL(fileURLWithPath: dir)
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
