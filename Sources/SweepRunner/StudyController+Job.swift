@@ -42,8 +42,12 @@ extension StudyController {
     ///
     /// Every trial gets its folder (recorded as its artifact folder when it finishes) for its
     /// checkpoint: a built-in trial writes `checkpoint` there after every epoch and continues from
-    /// it when run again; a command gets `checkpoints/` as `SWEEP_CHECKPOINT_DIR` and `SWEEP_ATTEMPT`.
-    func trialJob(id: Int64, number: Int, seed: UInt64, values: [String: Double], configJSON: String, attempt: Int) -> TrialJob {
+    /// it when run again; a command gets `checkpoints/` as `SWEEP_CHECKPOINT_DIR`, `SWEEP_ATTEMPT`
+    /// and `SWEEP_RESUME_EPOCH`: `resumeEpoch`, the epochs of the trial the store keeps (a
+    /// promoted trial's pause epoch; 0 on a first start, and after a crash, whose reports the
+    /// requeue dropped), which the command continues after.
+    func trialJob(id: Int64, number: Int, seed: UInt64, values: [String: Double], configJSON: String, attempt: Int,
+                  resumeEpoch: Int = 0) -> TrialJob {
         let argv: [String]
         var env = options.keptEnvironment.merging(spec.environment) { $1 }
         for (k, v) in ["SWEEP_TRIAL_NUMBER": "\(number)", "SWEEP_STUDY": study.name, "OPENBLAS_NUM_THREADS": "1"] { env[k] = v }
@@ -66,6 +70,7 @@ extension StudyController {
             if let e = spec.budget.maxEpochs { env["SWEEP_MAX_EPOCHS"] = "\(e)" }
             env["SWEEP_CHECKPOINT_DIR"] = checkpoints
             env["SWEEP_ATTEMPT"] = "\(attempt)"
+            env["SWEEP_RESUME_EPOCH"] = "\(resumeEpoch)"
         } else {
             argv = [options.trialExecutable, "__trial", "--metric", spec.objective.metric, "--data-dir", options.dataDir,
                     "--checkpoint", TrialFolder.checkpoint(trialFolder: folder)] + workerFlags(number: number)

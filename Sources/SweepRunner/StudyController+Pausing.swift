@@ -85,7 +85,7 @@ extension StudyController {
         try store.resumePausedTrial(trialID: t.trialID, workerPID: nil)
         records[number].state = .running
         let job = job(id: t.trialID, number: number, seed: t.seed, values: t.record.params, configJSON: t.configJSON,
-                      attempt: t.attempts, now: now)
+                      attempt: t.attempts, resumeEpoch: records[number].lastStep ?? 0, now: now)
         running[t.trialID]!.reportsFrom = (records[number].lastStep ?? 0) + 1
         return job
     }

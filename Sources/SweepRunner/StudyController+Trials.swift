@@ -132,9 +132,10 @@ extension StudyController {
     }
 
     /// The job of a trial now RUNNING in the store, counted as running from `now`.
-    func job(id: Int64, number: Int, seed: UInt64, values: [String: Double], configJSON: String, attempt: Int = 1, now: Date) -> TrialJob {
+    func job(id: Int64, number: Int, seed: UInt64, values: [String: Double], configJSON: String, attempt: Int = 1,
+             resumeEpoch: Int = 0, now: Date) -> TrialJob {
         running[id] = RunningTrial(number: number, startedAt: now)
-        return trialJob(id: id, number: number, seed: seed, values: values, configJSON: configJSON, attempt: attempt)
+        return trialJob(id: id, number: number, seed: seed, values: values, configJSON: configJSON, attempt: attempt, resumeEpoch: resumeEpoch)
     }
 
     // MARK: Finishing trials
