@@ -169,16 +169,21 @@ struct Logs: ParsableCommand {
             let space = try storedSpec(s).space.adoptingStoredNames(Set(t.record.params.keys))
             print("trial \(n) of \(s.name): \(t.record.state.rawValue)\(t.record.value.map { ", value \($0)" } ?? "")")
             print("seed \(t.seed), attempts \(t.attempts)\(t.exitStatus.map { ", exit status \($0)" } ?? "")\(t.durationSeconds.map { String(format: ", %.1f s", $0) } ?? "")")
-            if let k = try db.trialSystemAttributes(trialID: t.trialID)[TrialAttribute.resumedFromEpoch] {
+            let attrs = try db.trialSystemAttributes(trialID: t.trialID)
+            if let k = attrs[TrialAttribute.resumedFromEpoch] {
                 print("resumed from the checkpoint of epoch \(k) (attempt \(t.attempts))")
             }
-            let attrs = try db.trialSystemAttributes(trialID: t.trialID)
             if let k = attrs[TrialAttribute.pausedAtEpoch] { print("paused at epoch \(k), waiting for a promotion") }
             if let d = attrs[TrialAttribute.pbtDonor], let e = attrs[TrialAttribute.pbtEpoch] {
                 print("population-based training: started from trial \(d)'s checkpoint of epoch \(e)")
             }
-            if let x = attrs[TrialAttribute.pbtExploited] { print("population-based training: exploited, continued by trial \(x)") }
-            if let w = try db.trialSystemAttributes(trialID: t.trialID)[TrialAttribute.worker] {
+            if let x = attrs[TrialAttribute.pbtExploited] {
+                print("population-based training: exploited, continued by trial \(x)")
+            } else if let e = attrs[TrialAttribute.pbtExploit].flatMap(TrialAttribute.pbtExploit(fromJSON:)) {
+                print("population-based training: exploited at epoch \(e.epoch) for trial \(e.donor)'s checkpoint; "
+                      + "the trial that continues it starts when the study runs again")
+            }
+            if let w = attrs[TrialAttribute.worker] {
                 print("worker: \(w.trimmingCharacters(in: CharacterSet(charactersIn: "\"")))")
             }
             if let r = t.reason { print("reason: \(r)") }
@@ -208,7 +213,7 @@ struct Logs: ParsableCommand {
                 print("==")
             }
         }
-        let listed = try db.trials(studyID: s.id)
+        let (listed, firstCursor) = try db.trials(studyID: s.id, changedSince: nil)
         for t in listed { print(Self.line(t)) }
         guard follow else { return }
         // New log lines and trial states as they come, until the study's run ends; the daemon's
@@ -216,7 +221,7 @@ struct Logs: ParsableCommand {
         // only for a study another process runs (a foreground search).
         let inDaemon = s.controllerPID != nil && DaemonClient(db: store.db).daemonPID() == s.controllerPID
         var shown = Set(listed.filter { $0.record.state.isFinished }.map(\.record.number))
-        var since = listed.compactMap(\.datetimeComplete).max()?.addingTimeInterval(-0.001)
+        var cursor = firstCursor
         let interrupt = SignalStopper { Glibc.exit(0) }
         defer { interrupt.cancel() }
         while true {
@@ -233,12 +238,10 @@ struct Logs: ParsableCommand {
                 }
             }
             if !inDaemon {
-                // Only the trials finished since the last poll (stored times have microseconds:
-                // a millisecond back, so none is missed; `shown` keeps each to one line).
-                for t in try db.finishedTrials(studyID: s.id, completedSince: since) where shown.insert(t.record.number).inserted {
-                    print(Self.line(t))
-                    if let done = t.datetimeComplete { since = max(since ?? .distantPast, done.addingTimeInterval(-0.001)) }
-                }
+                // Only the trials changed since the last poll (`shown` keeps each finished one to one line).
+                let changed = try db.trials(studyID: s.id, changedSince: cursor)
+                cursor = changed.cursor
+                for t in changed.trials where t.record.state.isFinished && shown.insert(t.record.number).inserted { print(Self.line(t)) }
             }
             if !running { break }
             usleep(500_000)

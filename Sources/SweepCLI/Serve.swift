@@ -144,7 +144,8 @@ func checkAPI(_ r: APIResponse, expect: Int) throws {
 /// Follows a study the daemon runs until it ends: a line per finished trial, a progress line on a
 /// terminal, the leaderboard at the end. Ctrl-C stops following, not the search. `seen`: the
 /// trials that had finished before (not printed). Each poll reads the study's counts and only the
-/// trials finished since the last one.
+/// trials changed since the last one (`trials(studyID:changedSince:)`: no clock is compared, so
+/// trials finished by hosts whose clocks differ are not missed).
 func follow(db: String, study name: String, seen initial: Set<Int>) throws {
     let store = try openStore(location: db)
     guard let first = try store.study(named: name) else { throw RuntimeFailure("study '\(name)' is not in \(db)") }
@@ -156,15 +157,15 @@ func follow(db: String, study name: String, seen initial: Set<Int>) throws {
     let printer = ProgressPrinter()
     let began = Date()
     var seen = initial
-    var since: Date? = nil
+    var cursor: TrialChangeCursor? = nil
     print("study \(name): \(seen.count) of \(first.trialsTotal) trials finished so far; following it in the daemon (Ctrl-C stops following, not the search)")
     while true {
         // The counts first: a trial finishing between the two reads is printed on the next poll.
         guard let report = try StudyStatusReport.all(store, named: name).first else { break }
-        for t in try store.finishedTrials(studyID: first.id, completedSince: since)
+        let changed = try store.trials(studyID: first.id, changedSince: cursor)
+        cursor = changed.cursor
+        for t in changed.trials.filter({ $0.record.state.isFinished })
             .sorted(by: { ($0.datetimeComplete ?? .distantPast, $0.record.number) < ($1.datetimeComplete ?? .distantPast, $1.record.number) }) {
-            // Stored times have microseconds; step back a millisecond so none is missed.
-            if let done = t.datetimeComplete { since = max(since ?? .distantPast, done.addingTimeInterval(-0.001)) }
             guard seen.insert(t.record.number).inserted else { continue }
             printer.trialFinished(number: t.record.number, state: t.record.state, value: t.record.value, reason: t.reason,
                                   progress: RunProgress(report, elapsed: Date().timeIntervalSince(began), already: initial.count))
