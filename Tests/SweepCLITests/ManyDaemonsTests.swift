@@ -16,6 +16,8 @@ final class ManyDaemonsTests: XCTestCase {
         var process: Process?
         /// More environment for the daemon (and so its trials).
         var environment: [String: String] = [:]
+        /// The network namespace the daemon runs in (a host of its own); nil: this machine's.
+        var namespace: NetworkNamespace?
 
         init(url: String) {
             self.url = url
@@ -24,8 +26,10 @@ final class ManyDaemonsTests: XCTestCase {
 
         func start() throws {
             let p = Process()
-            p.executableURL = URL(fileURLWithPath: CLI.binary)
-            p.arguments = ["serve", "--db", url, "--workers", "2"]
+            let argv = [CLI.binary, "serve", "--db", url, "--workers", "2"]
+            let command = namespace?.command(argv) ?? argv
+            p.executableURL = URL(fileURLWithPath: command[0])
+            p.arguments = Array(command.dropFirst())
             p.environment = ProcessInfo.processInfo.environment.merging(
                 ["SWEEP_LEASE_SECONDS": ManyDaemonsTests.lease, "SWEEP_TEST_MODES": "slow"].merging(environment) { $1 }) { $1 }
             p.currentDirectoryURL = URL(fileURLWithPath: dir)

@@ -73,7 +73,11 @@ public final class PrivatePostgres: @unchecked Sendable {
         return nil
     }
 
-    init(tls: Bool = false) throws {
+    /// A server of its own, stopped by `stop()` (`shared()` and `sharedTLS()` are the usual ones):
+    /// `listen` adds addresses to 127.0.0.1 (they must exist on this machine now) and `allow` the
+    /// networks (CIDR) whose clients may log in with a password: other hosts of a test
+    /// (`NetworkNamespace`).
+    public init(tls: Bool = false, listen: [String] = [], allow: [String] = []) throws {
         self.tls = tls
         guard let bin = Self.binFolder() else {
             let why = "PostgreSQL's server programs (initdb, pg_ctl) are not installed (Debian: apt-get install postgresql)"
@@ -96,7 +100,12 @@ public final class PrivatePostgres: @unchecked Sendable {
         do {
             try run(bin + "/initdb", ["-D", folder + "/data", "-U", "postgres", "--pwfile", pwfile, "-E", "UTF8", "--no-sync",
                                       "--auth-local=trust", "--auth-host=scram-sha-256"])
-            var options = "-p \(port) -k \(folder) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+            var options = "-p \(port) -k \(folder) -c listen_addresses=\((["127.0.0.1"] + listen).joined(separator: ",")) -c fsync=off -c max_connections=200"
+            if !allow.isEmpty {
+                let hba = folder + "/data/pg_hba.conf"
+                let lines = allow.map { "host all all \($0) scram-sha-256\n" }.joined()
+                try ((try String(contentsOfFile: hba, encoding: .utf8)) + lines).write(toFile: hba, atomically: false, encoding: .utf8)
+            }
             if tls {
                 try makeCertificates()
                 try "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n"
@@ -171,7 +180,7 @@ public final class PrivatePostgres: @unchecked Sendable {
 
     /// Stops the server and removes its folder. Runs at exit, where Foundation's `Process` cannot
     /// wait for a child: through `system` (fork, exec, waitpid).
-    func stop() {
+    public func stop() {
         let stop = "\(bin)/pg_ctl -D '\(folder)/data' -m immediate -w stop"
         _ = system((runAs.map { "/sbin/runuser -u \($0) -- " } ?? "") + stop + " >/dev/null 2>&1")
         _ = system("rm -rf '\(folder)'")

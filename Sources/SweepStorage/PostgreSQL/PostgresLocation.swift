@@ -149,7 +149,15 @@ public struct PostgresLocation: Sendable, Equatable {
         }
         var config = PostgresConnection.Configuration(host: host, port: port, username: user, password: password, database: database, tls: mode)
         config.options.connectTimeout = .seconds(10)
-        config.options.additionalStartupParameters = [("TimeZone", "UTC"), ("lock_timeout", "10s"), ("application_name", "sweep")]
+        // A host cut off from the server (a failed network, not a closed connection) must not hold
+        // its locks: the server ends its session when it sits in a transaction for 5 s (the
+        // daemon reconnects and retries the transaction), and probes an idle connection's client
+        // after 10 s (gone after 3 unanswered probes 3 s apart), so its connection slot is freed.
+        config.options.additionalStartupParameters = [
+            ("TimeZone", "UTC"), ("lock_timeout", "10s"), ("application_name", "sweep"),
+            ("idle_in_transaction_session_timeout", "5s"),
+            ("tcp_keepalives_idle", "10"), ("tcp_keepalives_interval", "3"), ("tcp_keepalives_count", "3"),
+        ]
         return config
     }
 }
