@@ -85,9 +85,36 @@ final class ManyDaemonsTests: XCTestCase {
     }
 
     /// Trial counts per state of the study, from `sweep studies --json`.
-    func counts(_ url: String) throws -> [String: Int] {
+    static func counts(_ url: String) throws -> [String: Int] {
         let studies = try CLI.jsonArray(["studies", "--json", "--db", url])
         return (studies.first?["trials"] as? [String: Int]) ?? [:]
+    }
+    func counts(_ url: String) throws -> [String: Int] { try Self.counts(url) }
+
+    /// Asserts a shared study of `CLI.commandSpace` trials came through whatever was done to it:
+    /// trials 0..<count once each, all COMPLETE, each value its x, one report per epoch, nothing
+    /// RUNNING or WAITING, and the study `finished` (the leader writes it at its next tick after
+    /// the last result; a leader killed or cut off near the end is replaced only when its lease
+    /// expires: waited for). Returns the leaderboard's rows.
+    @discardableResult
+    static func assertIntact(url: String, study: String, count: Int, file: StaticString = #filePath, line: UInt = #line) throws -> [[String: Any]] {
+        let rows = try CLI.jsonArray(["leaderboard", study, "--db", url, "--json"])
+        XCTAssertEqual(rows.compactMap { $0["trial"] as? Int }.sorted(), Array(0..<count), "no trial lost, none twice", file: file, line: line)
+        for r in rows {
+            XCTAssertEqual(r["state"] as? String, "COMPLETE", "\(r)", file: file, line: line)
+            let x = (r["params"] as? [String: Any])?["x"] as? Double
+            XCTAssertEqual(r["value"] as? Double, x, "trial \(r["trial"]!): its value is intact", file: file, line: line)
+            XCTAssertEqual((r["curve"] as? [String: Any])?.count, 3, "trial \(r["trial"]!): one report per epoch, none twice", file: file, line: line)
+        }
+        XCTAssertEqual(try counts(url), ["COMPLETE": count], "nothing RUNNING or WAITING", file: file, line: line)
+        var status: String?
+        for _ in 0..<60 {
+            status = try CLI.jsonArray(["studies", "--json", "--db", url]).first?["state"] as? String
+            if status == "finished" { break }
+            usleep(500_000)
+        }
+        XCTAssertEqual(status, "finished", file: file, line: line)
+        return rows
     }
 
     /// 3 daemons, a 60-trial study; one daemon SIGKILLed and restarted again and again, the
@@ -128,26 +155,9 @@ final class ManyDaemonsTests: XCTestCase {
         XCTAssertTrue(restarted)
         let elapsed = Date().timeIntervalSince(started)
 
-        let rows = try CLI.jsonArray(["leaderboard", "many", "--db", url, "--json"])
-        XCTAssertEqual(rows.compactMap { $0["trial"] as? Int }.sorted(), Array(0..<60), "no trial lost, none twice")
-        for r in rows {
-            XCTAssertEqual(r["state"] as? String, "COMPLETE", "\(r)")
-            let x = (r["params"] as? [String: Any])?["x"] as? Double
-            XCTAssertEqual(r["value"] as? Double, x, "trial \(r["trial"]!): its value is intact")
-            XCTAssertEqual((r["curve"] as? [String: Any])?.count, 3, "one report per epoch, none twice")
-        }
+        let rows = try Self.assertIntact(url: url, study: "many", count: 60)
         let workers = Set(rows.compactMap { $0["worker"] as? String })
         XCTAssertGreaterThanOrEqual(workers.count, 3, "trials ran on several daemons: \(workers)")
-        XCTAssertEqual(try counts(url), ["COMPLETE": 60], "nothing RUNNING or WAITING")
-        // The leader writes the study's status at its next tick after the last result, and a
-        // leader killed near the end is replaced only when its lease expires: wait for it.
-        var status: String?
-        for _ in 0..<60 {
-            status = try CLI.jsonArray(["studies", "--json", "--db", url]).first?["state"] as? String
-            if status == "finished" { break }
-            usleep(500_000)
-        }
-        XCTAssertEqual(status, "finished")
 
         try CLI.requirePython("optuna, psycopg")
         let read = try CLI.run(["python3", "-c", """

@@ -29,9 +29,7 @@ final class PartitionTests: XCTestCase {
         let submit = try CLI.run(Array(hosts[0].command([CLI.binary, "start", space, "--db", hostURL(hosts[0]), "--detach"]).dropFirst()),
                                  executable: NetworkNamespace.ipPath, env: ["SWEEP_TEST_MODES": "slow"], cwd: daemons[0].dir)
         XCTAssertEqual(submit.status, 0, submit.stderr)
-        func counts() throws -> [String: Int] {
-            (try CLI.jsonArray(["studies", "--json", "--db", url]).first?["trials"] as? [String: Int]) ?? [:]
-        }
+        func counts() throws -> [String: Int] { try ManyDaemonsTests.counts(url) }
         func workers() throws -> Set<String> {
             Set(try CLI.jsonArray(["leaderboard", "partition", "--db", url, "--json"]).compactMap { $0["worker"] as? String })
         }
@@ -49,27 +47,8 @@ final class PartitionTests: XCTestCase {
         try hosts[0].heal()
         XCTAssertGreaterThan(during, before, "the other daemon went on while the leader was cut off")
 
-        var last: [String: Int] = [:]
-        while Date() < deadline.addingTimeInterval(120) {
-            usleep(500_000)
-            last = try counts()
-            if last == ["COMPLETE": 40] { break }
-        }
-        XCTAssertEqual(last, ["COMPLETE": 40], "exactly the study's trials, nothing RUNNING or WAITING")
-        let rows = try CLI.jsonArray(["leaderboard", "partition", "--db", url, "--json"])
-        XCTAssertEqual(rows.compactMap { $0["trial"] as? Int }.sorted(), Array(0..<40), "no trial lost, none twice")
-        for r in rows {
-            let x = (r["params"] as? [String: Any])?["x"] as? Double
-            XCTAssertEqual(r["value"] as? Double, x, "trial \(r["trial"]!): its value is intact")
-            XCTAssertEqual((r["curve"] as? [String: Any])?.count, 3, "trial \(r["trial"]!): one report per epoch, none twice")
-        }
-        var status: String?
-        for _ in 0..<60 {
-            status = try CLI.jsonArray(["studies", "--json", "--db", url]).first?["state"] as? String
-            if status == "finished" { break }
-            usleep(500_000)
-        }
-        XCTAssertEqual(status, "finished")
+        while Date() < deadline.addingTimeInterval(120), try counts() != ["COMPLETE": 40] { usleep(500_000) }
+        try ManyDaemonsTests.assertIntact(url: url, study: "partition", count: 40)
         for d in daemons { XCTAssertTrue(d.process?.isRunning == true, "the daemon in \(d.dir) still serves") }
     }
 }
