@@ -7,17 +7,23 @@
 #    bench/spaces/trivial-command.yaml with TPE, as bench/many-daemons.sh does; then per trial:
 #    transactions committed (pg_stat_database.xact_commit), statements by kind (pg_stat_statements:
 #    calls per trial, server milliseconds per call), and each daemon's trials and next-trial time.
-# Release build (SWEEP_SCRATCH: the build folder, default .build).
+# Release build (SWEEP_SCRATCH: the build folder, default .build); SWEEP_BIN: a built `sweep` to run
+# instead, without building (step 1 then needs SWEEP_BENCH_BIN, a `sweep-bench` with --shared, or is left out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 N="${1:-300}"
 COUNTS="${2:-1 4}"
 SCRATCH="${SWEEP_SCRATCH:-.build}"
-swift build -c release --product sweep --scratch-path "$SCRATCH" 2>&1 | tail -n 1
-swift build -c release --product sweep-bench --scratch-path "$SCRATCH" 2>&1 | tail -n 1
-SWEEP="$ROOT/$SCRATCH/release/sweep"
-BENCH="$ROOT/$SCRATCH/release/sweep-bench"
+if [ -n "${SWEEP_BIN:-}" ]; then
+  SWEEP="$SWEEP_BIN"
+  BENCH="${SWEEP_BENCH_BIN:-}"
+else
+  swift build -c release --product sweep --scratch-path "$SCRATCH" 2>&1 | tail -n 1
+  swift build -c release --product sweep-bench --scratch-path "$SCRATCH" 2>&1 | tail -n 1
+  SWEEP="$ROOT/$SCRATCH/release/sweep"
+  BENCH="$ROOT/$SCRATCH/release/sweep-bench"
+fi
 source bench/lib/private-postgres.sh
 T="$(mktemp -d)"
 PIDS=()
@@ -35,8 +41,10 @@ psql_su -c "CREATE EXTENSION pg_stat_statements"
 echo "CPU: $(lscpu | grep 'Model name' | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores; load: $(uptime | sed 's/.*load average: //'); PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}')"
 export OPENBLAS_NUM_THREADS=1
 
-"$BENCH" storage --db "$PG_URL" --shared --trials 500 --reports 0
-"$BENCH" storage --db "$PG_URL" --trials 500 --reports 0
+if [ -n "$BENCH" ]; then
+  "$BENCH" storage --db "$PG_URL" --shared --trials 500 --reports 0
+  "$BENCH" storage --db "$PG_URL" --shared --trials 200 --reports 10
+fi
 
 for k in $COUNTS; do
   PIDS=()
