@@ -7,7 +7,8 @@
 # separate host would, and 1 worker; the objective is bench/spaces/trivial-command.yaml (/bin/echo),
 # TPE. Also: the time to get the next trial when the study holds 1k and 10k trials (STORED, written
 # with SQL), over MORE trials run by K daemons, beside Optuna's one suggestion on the same history.
-# Release build (SWEEP_SCRATCH: the build folder, default .build).
+# Release build (SWEEP_SCRATCH: the build folder, default .build); SWEEP_BIN: a built `sweep` to run
+# instead, without building (another commit's, for a before/after pair on one machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -16,8 +17,12 @@ COUNTS="${2:-1 2 4 8}"
 STORED="${3:-1000 10000}"
 MORE="${4:-200}"
 SCRATCH="${SWEEP_SCRATCH:-.build}"
-swift build -c release --product sweep --scratch-path "$SCRATCH" 2>&1 | tail -n 1
-SWEEP="$ROOT/$SCRATCH/release/sweep"
+if [ -n "${SWEEP_BIN:-}" ]; then
+  SWEEP="$SWEEP_BIN"
+else
+  swift build -c release --product sweep --scratch-path "$SCRATCH" 2>&1 | tail -n 1
+  SWEEP="$ROOT/$SCRATCH/release/sweep"
+fi
 python3 -c "import optuna, psycopg" 2>/dev/null || python3 -m pip install -q "optuna==5.0.0" "psycopg[binary]"
 source bench/lib/private-postgres.sh
 T="$(mktemp -d)"
@@ -30,7 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 private_postgres_start
-echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' '), $(nproc) cores; PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}')"
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' '), $(nproc) cores; PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'); load $(uptime | sed 's/.*load average: //')"
 export OPENBLAS_NUM_THREADS=1
 
 # Sweep: K daemons, then one study submitted to the first (from its directory) and followed to the end.

@@ -86,6 +86,13 @@ extension StudyController {
     /// counts, the total, and which WAITING trials others enqueued (the leader adopts those).
     func reload() throws {
         if let s = try store.study(id: study.id) { study = s; total = max(total, s.trialsTotal) }
+        try readChanges()
+    }
+
+    /// The trials part of `reload`: the trials changed since the last read into `mirror`, and
+    /// what is derived from it. The leader reads them before it tops its queue up (others' claims
+    /// since: the queue's real depth), a daemon when it claimed a trial newer than its mirror.
+    func readChanges() throws {
         let (changed, cursor) = try store.trials(studyID: study.id, changedSince: changeCursor)
         try Self.merge(changed, into: &mirror, study: study.name)
         changeCursor = cursor
@@ -122,14 +129,19 @@ extension StudyController {
     /// `wantsTrial` of a shared run: whether to try a claim now (the leader also samples then).
     func wantsSharedTrial(now: Date) -> Bool {
         guard !stopping, failure == nil, (counts[.fail] ?? 0) < maxFailures, earlyFailure == nil, !pastDeadline(now) else { return false }
-        // Claims are cheap: after one that found nothing, again `claimRetry` later (the leader
+        // Claims are cheap: after one that found nothing, again `claimWait` later (the leader
         // and the requeueing of stale trials add WAITING trials at any time).
-        if let idle = idleSince { return now.timeIntervalSince(idle) >= Self.claimRetry }
+        if let idle = idleSince { return now.timeIntervalSince(idle) >= claimWait }
         return true
     }
 
-    /// How long a daemon whose claim found nothing waits before it claims again.
+    /// How long a daemon whose claim found nothing waits before it claims again: `claimRetryFirst`
+    /// after one empty claim, twice as long after each further one, at most `claimRetry` (also
+    /// after a store error). A claim that finds a trial starts over: a daemon whose queue ran
+    /// dry for a moment (the leader was sampling) claims again soon; an idle one polls slowly.
+    var claimWait: Double { min(Self.claimRetryFirst * Double(1 << min(max(emptyClaims - 1, 0), 8)), Self.claimRetry) }
     static let claimRetry = 0.2
+    static let claimRetryFirst = 0.025
 
     /// `nextJob` of a shared run: the leader first tops its queue up; then any daemon claims the
     /// lowest WAITING trial. nil (and no asking again for `claimRetry`, or until the next reload)
@@ -138,20 +150,24 @@ extension StudyController {
         do { return try claimJob(now: now) } catch {
             storeTrouble = error
             idleSince = now
+            emptyClaims = 8   // the longest wait
             return nil
         }
     }
 
     func claimJob(now: Date) throws -> TrialJob? {
         if leading {
+            try readChanges()
             if let job = try adoptEnqueued(now: now) { return job }
             try topUpQueue()
         }
         guard let t = try store.claimWaitingTrial(studyID: study.id, owner: owner.id, worker: workerLabel) else {
             idleSince = now
+            emptyClaims += 1
             return nil
         }
-        if t.record.number >= records.count { try reload() }
+        emptyClaims = 0
+        if t.record.number >= records.count { try readChanges() }
         records[t.record.number] = TrialRecord(number: t.record.number, state: .running, params: t.record.params)
         return job(id: t.trialID, number: t.record.number, seed: t.seed, values: t.record.params, configJSON: t.configJSON,
                    attempt: t.attempts, now: now)

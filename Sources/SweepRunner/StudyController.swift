@@ -96,6 +96,8 @@ public final class StudyController: @unchecked Sendable {
     var changeCursor: TrialChangeCursor?
     /// When a claim last found no WAITING trial (nil: since the last reload, none did).
     var idleSince: Date?
+    /// Claims in a row that found no WAITING trial (see `claimWait`).
+    var emptyClaims = 0
     /// Whether the run stops because the store says the study no longer runs.
     var stoppedThroughStore = false
     /// Results whose write failed (the database unreachable), written again with the next ticks.

@@ -135,7 +135,7 @@ public final class TrialPool: @unchecked Sendable {
             endFinished()
             if controllers.isEmpty && (untilIdle || shuttingDown) && owners.isEmpty { break }
             // A shared study's trials are claimed, not handed over: an idle worker looks often.
-            if let event = events.next(timeout: controllers.values.contains(where: \.shared) ? StudyController.claimRetry : 0.5) {
+            if let event = events.next(timeout: controllers.values.filter(\.shared).map(\.claimWait).min() ?? 0.5) {
                 switch event {
                 case .perform(let work): work()
                 case .trial(let id, let e):

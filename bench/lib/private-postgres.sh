@@ -4,7 +4,8 @@
 #   $PG_URL   postgresql://sweep:PASSWORD@127.0.0.1:PORT/sweep   (Sweep's --db)
 #   $PG_SQLA  postgresql+psycopg://sweep:PASSWORD@127.0.0.1:PORT/sweep   (Optuna's storage)
 # `private_postgres_restart` restarts the server; `private_postgres_stop` stops it and removes the
-# folder (the caller's EXIT trap should call it).
+# folder (the caller's EXIT trap should call it). `PG_SERVER_OPTIONS`, when set before the start:
+# more server options (e.g. `-c shared_preload_libraries=pg_stat_statements`).
 private_postgres_start() {
   local bin
   bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
@@ -17,7 +18,7 @@ private_postgres_start() {
   local pw="bench-$RANDOM$RANDOM"
   "${PG_AS[@]}" "$bin/initdb" -D "$PG_DIR/data" -U postgres -E UTF8 --no-sync --auth-local=trust --auth-host=scram-sha-256 > "$PG_DIR/initdb.log"
   "${PG_AS[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
-      -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" start > /dev/null
+      -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off ${PG_SERVER_OPTIONS:-}" start > /dev/null
   "${PG_AS[@]}" "$bin/psql" -h "$PG_DIR" -p "$PG_PORT" -U postgres -q -c "CREATE USER sweep PASSWORD '$pw'" -c "CREATE DATABASE sweep OWNER sweep" postgres
   PG_URL="postgresql://sweep:$pw@127.0.0.1:$PG_PORT/sweep"
   PG_SQLA="postgresql+psycopg://sweep:$pw@127.0.0.1:$PG_PORT/sweep"
@@ -25,7 +26,7 @@ private_postgres_start() {
 
 private_postgres_restart() {
   "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -w -m fast restart \
-      -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" > /dev/null
+      -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off ${PG_SERVER_OPTIONS:-}" > /dev/null
 }
 
 private_postgres_stop() {

@@ -14,6 +14,9 @@ extension Double: PGArgument { func bind(into b: inout PostgresBindings) { b.app
 extension String: PGArgument { func bind(into b: inout PostgresBindings) { b.append(self) } }
 extension Bool: PGArgument { func bind(into b: inout PostgresBindings) { b.append(self) } }
 extension Date: PGArgument { func bind(into b: inout PostgresBindings) { b.append(self) } }
+extension Array: PGArgument where Element: PostgresArrayEncodable & PostgresNonThrowingEncodable {
+    func bind(into b: inout PostgresBindings) { b.append(self) }
+}
 extension Optional: PGArgument where Wrapped: PGArgument {
     func bind(into b: inout PostgresBindings) {
         switch self {
@@ -120,6 +123,18 @@ final class PGPool: @unchecked Sendable {
     /// Runs `body` in a transaction: `BEGIN`, the body, `COMMIT` (`ROLLBACK` when it throws).
     /// `readOnly`: a read-only snapshot (REPEATABLE READ), so several statements see one state.
     func transaction<T>(readOnly: Bool = false, _ body: (PGSession) throws -> T) throws -> T {
+        try run(begin: readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN", rerunAfterLoss: true, body)
+    }
+
+    /// Runs `body`, which runs one statement, outside a transaction block: the statement is its
+    /// own transaction (atomic, one snapshot), one round trip instead of three. `idempotent`:
+    /// whether it may run again when its connection is lost before its answer came (it may have
+    /// committed); when not, that loss is the caller's error.
+    func statement<T>(idempotent: Bool, _ body: (PGSession) throws -> T) throws -> T {
+        try run(begin: nil, rerunAfterLoss: idempotent, body)
+    }
+
+    private func run<T>(begin: String?, rerunAfterLoss: Bool, _ body: (PGSession) throws -> T) throws -> T {
         let deadline = Date().addingTimeInterval(reconnectFor)
         var attempt = 0
         while true {
@@ -130,16 +145,19 @@ final class PGPool: @unchecked Sendable {
                 continue
             }
             let session = PGSession(connection: connection, logger: logger)
-            var committing = false
+            // Outside a transaction block the statement commits as it answers.
+            var committing = begin == nil && !rerunAfterLoss
             do {
-                try session.execute(readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN")
+                if let begin { try session.execute(begin) }
                 let result: T
                 do { result = try body(session) } catch {
-                    if !Self.isConnectionLoss(error) { _ = try? session.execute("ROLLBACK") }
+                    if begin != nil && !Self.isConnectionLoss(error) { _ = try? session.execute("ROLLBACK") }
                     throw error
                 }
-                committing = true
-                try session.execute("COMMIT")
+                if begin != nil {
+                    committing = true
+                    try session.execute("COMMIT")
+                }
                 give(connection)
                 return result
             } catch {

@@ -4,18 +4,15 @@ import SweepCore
 /// `trials(studyID:changedSince:)` on PostgreSQL: see `TrialChangeCursor` for the rule.
 extension PostgresStore {
     public func trials(studyID: Int64, changedSince cursor: TrialChangeCursor?) throws -> (trials: [StoredTrial], cursor: TrialChangeCursor) {
-        // One snapshot (REPEATABLE READ): its xmin, taken by the first statement, is the next cursor.
-        try pool.transaction(readOnly: true) { db in
-            guard let xmin = try db.scalar("SELECT txid_snapshot_xmin(txid_current_snapshot())", as: Int64.self) else {
-                throw RuntimeFailure("\(location): the server gave no snapshot")
-            }
-            let trials = try cursor.map {
-                try fetchTrials(db, where: """
+        // One statement, so one snapshot: its xmin is the next cursor.
+        let (trials, xmin) = try pool.statement(idempotent: true) { db in
+            try cursor.map {
+                try fetchTrialsAndXmin(db, where: """
                     t.study_id = ? AND t.trial_id IN (SELECT trial_id FROM sweep_trial_changes WHERE study_id = ? AND txid >= ?)
                     """, [studyID, studyID, $0.position])
-            } ?? fetchTrials(db, where: "t.study_id = ?", [studyID])
-            return (trials, TrialChangeCursor(xmin))
+            } ?? fetchTrialsAndXmin(db, where: "t.study_id = ?", [studyID])
         }
+        return (trials, TrialChangeCursor(xmin))
     }
 }
 

@@ -12,6 +12,10 @@ import SweepSearch
 /// - **Trial numbers.** A transaction that numbers a trial locks its study's `sweep_studies` row
 ///   first (`FOR NO KEY UPDATE`), so Sweep's writers number one at a time per study and never
 ///   deadlock (every such transaction takes that lock before any other).
+/// - **Round trips.** What a running trial calls is few statements, each a round trip: a claim, a
+///   report, a worker pid and a change read are one statement each, outside a transaction block
+///   (a statement is atomic and sees one snapshot; data-modifying `WITH` parts do the writes); a
+///   creation and a finish are a transaction of two (the lock, then the writes).
 /// - **Reading only.** `readOnly` opens sessions whose transactions cannot write; the schema
 ///   is brought up to date first as for a writer (as SQLite upgrades a writable file).
 /// - **Errors** name the URL without its password; I/O errors are postgres-nio's `PSQLError`.
@@ -114,11 +118,11 @@ public final class PostgresStore: TrialStore {
     }
 
     public func study(named name: String) throws -> StudyRecord? {
-        try pool.transaction(readOnly: true) { db in try fetchStudies(db, where: "s.study_name = ?", [name]).first }
+        try pool.statement(idempotent: true) { db in try fetchStudies(db, where: "s.study_name = ?", [name]).first }
     }
 
     public func study(id: Int64) throws -> StudyRecord? {
-        try pool.transaction(readOnly: true) { db in try fetchStudies(db, where: "s.study_id = ?", [id]).first }
+        try pool.statement(idempotent: true) { db in try fetchStudies(db, where: "s.study_id = ?", [id]).first }
     }
 
     public func latestStudy() throws -> StudyRecord? {
@@ -242,42 +246,82 @@ public final class PostgresStore: TrialStore {
     // MARK: Trials: writing
 
     /// A new trial with the next number: RUNNING from now with a heartbeat, or WAITING unstarted.
+    /// Two statements after `BEGIN`: the numbering lock, then one that numbers the trial (its
+    /// snapshot is taken after the lock, so it sees the trials the lock's last holder wrote) and
+    /// writes every row, or nothing when the number is not `expectedNumber`.
     public func createTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
                             configJSON: String, workerPID: Int32?, expectedNumber: Int?, waiting: Bool) throws -> (trialID: Int64, number: Int) {
         try QueuedTrials.checkFinite(params)
         return try pool.transaction { db in
-            let number = try lockNextNumber(db, studyID)
-            if let expectedNumber, expectedNumber != number { throw TrialNumberTaken(number: expectedNumber) }
-            let trialID: Int64 = try db.scalar(waiting
-                ? "INSERT INTO trials (number, study_id, state) VALUES (?, ?, 'WAITING') RETURNING trial_id"
-                : "INSERT INTO trials (number, study_id, state, datetime_start) VALUES (?, ?, 'RUNNING', LOCALTIMESTAMP) RETURNING trial_id",
-                [number, studyID])!
-            try insertParams(db, trialID, params)
-            try db.execute("""
-                INSERT INTO sweep_trials (trial_id, seed, config_json, worker_pid, unstarted) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (trial_id) DO UPDATE SET seed = excluded.seed, config_json = excluded.config_json,
-                    worker_pid = excluded.worker_pid, unstarted = excluded.unstarted
-                """, [trialID, String(seed), configJSON, workerPID, waiting ? 1 : 0])
-            if !waiting { try beat(db, trialID) }
+            try lockNumbering(db, studyID)
+            let row = try db.query("""
+                WITH n AS (SELECT COALESCE((SELECT number FROM trials WHERE study_id = ? ORDER BY trial_id DESC LIMIT 1) + 1, 0) AS number),
+                made AS (
+                    INSERT INTO trials (number, study_id, state, datetime_start)
+                    SELECT n.number, ?, \(waiting ? "'WAITING'::trialstate, NULL::timestamp" : "'RUNNING'::trialstate, LOCALTIMESTAMP") FROM n
+                    WHERE ?::bigint IS NULL OR n.number = ? RETURNING trial_id),
+                params AS (
+                    INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json)
+                    SELECT made.trial_id, p.name, p.value, p.distribution FROM made, unnest(?::text[], ?::float8[], ?::text[]) AS p (name, value, distribution)),
+                sweep AS (
+                    INSERT INTO sweep_trials (trial_id, seed, config_json, worker_pid, unstarted) SELECT trial_id, ?, ?, ?::integer, ?::integer FROM made
+                    ON CONFLICT (trial_id) DO UPDATE SET seed = excluded.seed, config_json = excluded.config_json,
+                        worker_pid = excluded.worker_pid, unstarted = excluded.unstarted),
+                beat AS (
+                    INSERT INTO trial_heartbeats (trial_id, heartbeat) SELECT trial_id, LOCALTIMESTAMP FROM made WHERE NOT ?)
+                SELECT n.number, made.trial_id FROM n LEFT JOIN made ON TRUE
+                """, [studyID, studyID, expectedNumber, expectedNumber, params.map(\.name), params.map(\.value), params.map(\.distributionJSON),
+                      String(seed), configJSON, workerPID, waiting ? 1 : 0, waiting]).first!
+            let number = Int(try row["number"] as Int64)
+            guard let trialID: Int64 = try row["trial_id"] else { throw TrialNumberTaken(number: expectedNumber ?? number) }
             return (trialID, number)
         }
     }
 
     public func claimWaitingTrial(studyID: Int64, owner: String, worker: String) throws -> StoredTrial? {
-        try pool.transaction { db in
+        // One statement (its own transaction): the pick, the start and the answer in one round trip.
+        // Not run again after a lost answer: a claim that committed then goes stale and is requeued.
+        try pool.statement(idempotent: false) { db in
             // SKIP LOCKED: a trial another claimer is taking is passed over, never waited for.
-            guard let id = try db.scalar("""
-                SELECT t.trial_id FROM trials t JOIN sweep_trials w ON w.trial_id = t.trial_id
-                WHERE t.study_id = ? AND t.state = 'WAITING' AND NOT EXISTS (
-                    SELECT 1 FROM trial_system_attributes a WHERE a.trial_id = t.trial_id AND a.key = ?)
-                ORDER BY t.number LIMIT 1 FOR NO KEY UPDATE OF t SKIP LOCKED
-                """, [studyID, TrialAttribute.pausedAtEpoch], as: Int64.self) else { return nil }
-            try clearRun(db, id)
-            try db.execute("UPDATE trials SET state = 'RUNNING', datetime_start = LOCALTIMESTAMP, datetime_complete = NULL WHERE trial_id = ?", [id])
-            try db.execute("UPDATE sweep_trials SET attempts = attempts + 1 - unstarted, unstarted = 0, owner = ? WHERE trial_id = ?", [owner, id])
-            try setSystemAttribute(db, id, TrialAttribute.worker, OptunaEncoding.json(worker))
-            try beat(db, id)
-            return try fetchTrials(db, where: "t.trial_id = ?", [id]).first
+            // The parts of a statement see one snapshot: the final SELECT reads the parameters as
+            // they were (a claim does not change them) and the rest from what the updates return.
+            guard let row = try db.query("""
+                WITH c AS (
+                    SELECT t.trial_id FROM trials t JOIN sweep_trials w ON w.trial_id = t.trial_id
+                    WHERE t.study_id = ? AND t.state = 'WAITING' AND NOT EXISTS (
+                        SELECT 1 FROM trial_system_attributes a WHERE a.trial_id = t.trial_id AND a.key = ?)
+                    ORDER BY t.number LIMIT 1 FOR NO KEY UPDATE OF t SKIP LOCKED),
+                reports AS (DELETE FROM trial_intermediate_values WHERE trial_id IN (SELECT trial_id FROM c)),
+                started AS (
+                    UPDATE trials SET state = 'RUNNING', datetime_start = LOCALTIMESTAMP, datetime_complete = NULL
+                    WHERE trial_id IN (SELECT trial_id FROM c) RETURNING trial_id, number, datetime_start),
+                sweep AS (
+                    UPDATE sweep_trials SET worker_pid = NULL, exit_status = NULL, reason = NULL, stderr_tail = NULL, epochs_run = NULL,
+                        duration_seconds = NULL, artifact_dir = NULL, attempts = attempts + 1 - unstarted, unstarted = 0, owner = ?
+                    WHERE trial_id IN (SELECT trial_id FROM c) RETURNING trial_id, seed, config_json, attempts),
+                attribute AS (
+                    INSERT INTO trial_system_attributes (trial_id, key, value_json) SELECT trial_id, ?, ? FROM c
+                    ON CONFLICT (trial_id, key) DO UPDATE SET value_json = excluded.value_json),
+                beat AS (
+                    INSERT INTO trial_heartbeats (trial_id, heartbeat) SELECT trial_id, LOCALTIMESTAMP FROM c
+                    ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat)
+                SELECT s.trial_id, s.number, s.datetime_start, w.seed, w.config_json, w.attempts,
+                    (SELECT array_agg(param_name::text ORDER BY param_id) FROM trial_params p
+                        WHERE p.trial_id = s.trial_id AND param_name IS NOT NULL AND param_value IS NOT NULL) AS param_names,
+                    (SELECT array_agg(param_value ORDER BY param_id) FROM trial_params p
+                        WHERE p.trial_id = s.trial_id AND param_name IS NOT NULL AND param_value IS NOT NULL) AS param_values
+                FROM started s JOIN sweep w ON w.trial_id = s.trial_id
+                """, [studyID, TrialAttribute.pausedAtEpoch, owner, TrialAttribute.worker, OptunaEncoding.json(worker)]).first else { return nil }
+            var params: [String: Double] = [:]
+            if let names: [String] = try row["param_names"], let xs: [Double] = try row["param_values"] {
+                for (name, x) in zip(names, xs) { params[name] = x }
+            }
+            // Started now: no reports, values or constraints yet.
+            return StoredTrial(trialID: try row["trial_id"], record: TrialRecord(number: Int(try row["number"] as Int64), state: .running, params: params),
+                               datetimeStart: try row["datetime_start"], datetimeComplete: nil,
+                               seed: UInt64(try row["seed"] as String) ?? 0, configJSON: try row["config_json"],
+                               attempts: Int(try row["attempts"] as Int64), workerPID: nil, exitStatus: nil, reason: nil, stderrTail: nil,
+                               epochsRun: nil, durationSeconds: nil, artifactDir: nil, ownedBySweep: true, owner: owner)
         }
     }
 
@@ -298,17 +342,31 @@ public final class PostgresStore: TrialStore {
     public func reportIntermediate(trialID: Int64, step: Int, value: Double, owner: String?) throws {
         guard step >= 0 else { throw RuntimeFailure("trial \(trialID): step \(step) is negative; steps count from 0") }
         let (stored, type) = OptunaEncoding.float(value)
-        try pool.transaction { db in
-            try requireOwner(db, trialID, owner)
-            try requireRunning(db, trialID)
-            try db.execute("""
-                INSERT INTO trial_intermediate_values (trial_id, step, intermediate_value, intermediate_value_type)
-                VALUES (?, ?, ?, ?::trialintermediatevaluetype)
-                ON CONFLICT (trial_id, step) DO UPDATE
-                SET intermediate_value = excluded.intermediate_value, intermediate_value_type = excluded.intermediate_value_type
-                """, [trialID, step, stored, type])
-            try beat(db, trialID)
+        // One statement (its own transaction, so running it again writes the same): the checks
+        // on the trial (its row share-locked, so a finish or requeue is waited for and seen), the
+        // report and the heartbeat; the refusal's reason is read after.
+        let row = try pool.statement(idempotent: true) { db in
+            try db.query("""
+                WITH k AS (
+                    SELECT t.trial_id, t.state::text AS state, w.owner FROM trials t LEFT JOIN sweep_trials w ON w.trial_id = t.trial_id
+                    WHERE t.trial_id = ? FOR SHARE OF t),
+                ok AS (SELECT trial_id FROM k WHERE state = 'RUNNING' AND (?::text IS NULL OR owner = ?)),
+                report AS (
+                    INSERT INTO trial_intermediate_values (trial_id, step, intermediate_value, intermediate_value_type)
+                    SELECT trial_id, ?::integer, ?::float8, ?::trialintermediatevaluetype FROM ok
+                    ON CONFLICT (trial_id, step) DO UPDATE
+                    SET intermediate_value = excluded.intermediate_value, intermediate_value_type = excluded.intermediate_value_type),
+                beat AS (
+                    INSERT INTO trial_heartbeats (trial_id, heartbeat) SELECT trial_id, LOCALTIMESTAMP FROM ok
+                    ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat)
+                SELECT k.state, k.owner, ok.trial_id IS NOT NULL AS written FROM k LEFT JOIN ok ON TRUE
+                """, [trialID, owner, owner, step, stored, type]).first
         }
+        guard let row else { throw RuntimeFailure("\(location): no trial with id \(trialID)") }
+        if try row["written"] as Bool { return }
+        if let owner, try row["owner"] as String? != owner { throw TrialNotOwned(trialID: trialID, owner: owner) }
+        let s = TrialState(rawValue: try row["state"]) ?? .fail
+        throw try pool.statement(idempotent: true) { db in try notRunning(db, trialID, s) }
     }
 
     @discardableResult
@@ -317,23 +375,55 @@ public final class PostgresStore: TrialStore {
                             owner: String?) throws -> TrialState {
         guard state.isFinished else { throw RuntimeFailure("trial \(trialID): \(state.rawValue) is not a finished state") }
         return try pool.transaction { db in
-            let s = try self.state(db, trialID, lock: true)
-            try requireOwner(db, trialID, owner)
-            guard s == .running else { throw try notRunning(db, trialID, s) }
-            let (final, reason) = try writeFinalValues(db, trialID, state: state, values: values, reason: reason)
-            if let constraints {
-                try db.execute("""
-                    INSERT INTO trial_system_attributes (trial_id, key, value_json) VALUES (?, ?, ?)
-                    ON CONFLICT (trial_id, key) DO UPDATE SET value_json = excluded.value_json
-                    """, [trialID, OptunaEncoding.constraintsKey, OptunaEncoding.jsonNumbers(constraints)])
+            // Two statements: the trial (locked; with its owner's row when an owner is given, so
+            // both are read as the last writer left them) and what finishing it needs, then every write.
+            guard let row = try db.query("""
+                SELECT t.state::text AS state, w.owner,
+                    (SELECT COUNT(*) FROM study_directions d WHERE d.study_id = t.study_id) AS objectives,
+                    r.intermediate_value AS last_value, r.intermediate_value_type::text AS last_type
+                FROM trials t \(owner == nil ? "LEFT " : "")JOIN sweep_trials w ON w.trial_id = t.trial_id
+                LEFT JOIN LATERAL (SELECT intermediate_value, intermediate_value_type FROM trial_intermediate_values
+                    WHERE trial_id = t.trial_id ORDER BY step DESC LIMIT 1) r ON TRUE
+                WHERE t.trial_id = ? FOR NO KEY UPDATE OF t\(owner == nil ? "" : ", w")
+                """, [trialID]).first else {
+                // No trial, or (an owner given) no Sweep row: the reasons in the usual order.
+                _ = try self.state(db, trialID)
+                throw TrialNotOwned(trialID: trialID, owner: owner ?? "")
             }
-            try db.execute("UPDATE trials SET state = ?::trialstate, datetime_complete = LOCALTIMESTAMP WHERE trial_id = ?",
-                           [final.rawValue, trialID])
-            try db.execute("""
+            if let owner, try row["owner"] as String? != owner { throw TrialNotOwned(trialID: trialID, owner: owner) }
+            let s = TrialState(rawValue: try row["state"]) ?? .fail
+            guard s == .running else { throw try notRunning(db, trialID, s) }
+            let objectives = Int(try row["objectives"] as Int64)
+            let last: Double? = try (row["last_type"] as String?).map { OptunaEncoding.float(try row["last_value"], type: $0) }
+            let (final, stored, finalReason) = OptunaEncoding.finishing(state, values: values, objectives: max(objectives, 1), reason: reason) { last }
+            let encoded = (stored ?? []).map(OptunaEncoding.float)
+            var parts = ["""
+                new_values AS (INSERT INTO trial_values (trial_id, objective, value, value_type)
+                    SELECT ?, o.i - 1, CASE WHEN o.type = 'FINITE' THEN o.x END, o.type::trialvaluetype
+                    FROM unnest(?::float8[], ?::text[]) WITH ORDINALITY AS o (x, type, i))
+                """]
+            var arguments: [any PGArgument] = [trialID, encoded.map { $0.value ?? 0 }, encoded.map(\.type)]
+            if let constraints {
+                parts.append("""
+                    new_constraints AS (INSERT INTO trial_system_attributes (trial_id, key, value_json) VALUES (?, ?, ?)
+                        ON CONFLICT (trial_id, key) DO UPDATE SET value_json = excluded.value_json)
+                    """)
+                arguments += [trialID, OptunaEncoding.constraintsKey, OptunaEncoding.jsonNumbers(constraints)] as [any PGArgument]
+            }
+            parts.append("new_state AS (UPDATE trials SET state = ?::trialstate, datetime_complete = LOCALTIMESTAMP WHERE trial_id = ?)")
+            arguments += [final.rawValue, trialID] as [any PGArgument]
+            if final == .fail, let finalReason {
+                parts.append("""
+                    new_reason AS (INSERT INTO trial_user_attributes (trial_id, key, value_json) VALUES (?, ?, ?)
+                        ON CONFLICT (trial_id, key) DO UPDATE SET value_json = excluded.value_json)
+                    """)
+                arguments += [trialID, OptunaEncoding.failReasonKey, OptunaEncoding.json(finalReason)] as [any PGArgument]
+            }
+            try db.execute("WITH " + parts.joined(separator: ",\n") + """
+
                 UPDATE sweep_trials SET exit_status = ?, reason = ?, stderr_tail = ?, epochs_run = ?, duration_seconds = ?,
                     artifact_dir = ? WHERE trial_id = ?
-                """, [exitStatus, reason, stderrTail, epochsRun, durationSeconds, artifactDir, trialID])
-            if final == .fail, let reason { try setFailReason(db, trialID, reason) }
+                """, arguments + [exitStatus, finalReason, stderrTail, epochsRun, durationSeconds, artifactDir, trialID] as [any PGArgument])
             return final
         }
     }
@@ -386,7 +476,7 @@ public final class PostgresStore: TrialStore {
     }
 
     public func setWorkerPID(trialID: Int64, pid: Int32) throws {
-        try pool.transaction { db in try db.execute("UPDATE sweep_trials SET worker_pid = ? WHERE trial_id = ?", [pid, trialID]) }
+        try pool.statement(idempotent: true) { db in _ = try db.execute("UPDATE sweep_trials SET worker_pid = ? WHERE trial_id = ?", [pid, trialID]) }
     }
 
     public func restartTrial(trialID: Int64, workerPID: Int32?) throws {
@@ -404,22 +494,22 @@ public final class PostgresStore: TrialStore {
     // MARK: Trials: reading
 
     public func trials(studyID: Int64) throws -> [StoredTrial] {
-        try pool.transaction(readOnly: true) { db in try fetchTrials(db, where: "t.study_id = ?", [studyID]) }
+        try pool.statement(idempotent: true) { db in try fetchTrials(db, where: "t.study_id = ?", [studyID]) }
     }
 
     public func finishedTrials(studyID: Int64, completedSince since: Date?) throws -> [StoredTrial] {
-        try pool.transaction(readOnly: true) { db in
+        try pool.statement(idempotent: true) { db in
             try fetchTrials(db, where: "t.study_id = ? AND t.state IN ('COMPLETE', 'PRUNED', 'FAIL') AND (?::timestamptz IS NULL OR t.datetime_complete >= ?)",
                             [studyID, since, since])
         }
     }
 
     public func trials(studyID: Int64, fromNumber number: Int) throws -> [StoredTrial] {
-        try pool.transaction(readOnly: true) { db in try fetchTrials(db, where: "t.study_id = ? AND t.number >= ?", [studyID, number]) }
+        try pool.statement(idempotent: true) { db in try fetchTrials(db, where: "t.study_id = ? AND t.number >= ?", [studyID, number]) }
     }
 
     public func trial(studyID: Int64, number: Int) throws -> StoredTrial? {
-        try pool.transaction(readOnly: true) { db in try fetchTrials(db, where: "t.study_id = ? AND t.number = ?", [studyID, number]).first }
+        try pool.statement(idempotent: true) { db in try fetchTrials(db, where: "t.study_id = ? AND t.number = ?", [studyID, number]).first }
     }
 
     public func bestTrial(studyID: Int64, direction: Direction) throws -> StoredTrial? {
@@ -464,54 +554,77 @@ public final class PostgresStore: TrialStore {
         }
     }
 
-    /// Trials matching a condition on `trials t`, by number, with their parameters and reports.
+    /// Trials matching a condition on `trials t`, by number, with their parameters and reports:
+    /// one statement (one round trip, one snapshot), each trial's parts gathered as arrays.
+    /// `snapshotXmin`: also the `xmin` of the statement's snapshot (see `TrialChangeCursor`).
     func fetchTrials(_ db: PGSession, where condition: String, _ arguments: [any PGArgument]) throws -> [StoredTrial] {
-        let matching = "SELECT t.trial_id FROM trials t WHERE \(condition)"
-        var params: [Int64: [String: Double]] = [:]
-        for row in try db.query("SELECT trial_id, param_name, param_value FROM trial_params WHERE trial_id IN (\(matching))", arguments) {
-            guard let name: String = try row["param_name"], let value: Double = try row["param_value"] else { continue }
-            params[try row["trial_id"] as Int64, default: [:]][name] = value
-        }
-        var reports: [Int64: [Int: Double]] = [:]
-        for row in try db.query("""
-            SELECT trial_id, step, intermediate_value, intermediate_value_type::text AS t FROM trial_intermediate_values
-            WHERE trial_id IN (\(matching))
-            """, arguments) {
-            reports[try row["trial_id"] as Int64, default: [:]][Int(try row["step"] as Int64)] =
-                OptunaEncoding.float(try row["intermediate_value"], type: try row["t"])
-        }
-        // Every objective's value (studies of several objectives) and Optuna's constraints.
-        var values: [Int64: [Int: Double]] = [:]
-        for row in try db.query("SELECT trial_id, objective, value, value_type::text AS t FROM trial_values WHERE trial_id IN (\(matching))", arguments) {
-            values[try row["trial_id"] as Int64, default: [:]][Int(try row["objective"] as Int64)] =
-                OptunaEncoding.float(try row["value"], type: try row["t"])
-        }
-        var constraints: [Int64: [Double]] = [:]
-        var vectors: [Int64: [Int: [Double]]] = [:]
-        for row in try db.query("""
-            SELECT trial_id, key, value_json FROM trial_system_attributes
-            WHERE (key IN (?, ?) OR key LIKE 'constraints:%') AND trial_id IN (\(matching)) ORDER BY key
-            """, [OptunaEncoding.constraintsKey, TrialAttribute.intermediateValues] + arguments) {
-            let id: Int64 = try row["trial_id"], key: String = try row["key"], json: String = try row["value_json"]
-            if key == TrialAttribute.intermediateValues { vectors[id] = TrialAttribute.intermediateValues(json: json) }
-            else { OptunaEncoding.addConstraint(key: key, json: json, to: &constraints[id]) }
-        }
-        return try db.query("""
-            SELECT t.trial_id, t.number, t.state::text AS state, t.datetime_start, t.datetime_complete, v.value,
+        try fetchTrialsAndXmin(db, where: condition, arguments).trials
+    }
+
+    func fetchTrialsAndXmin(_ db: PGSession, where condition: String, _ arguments: [any PGArgument]) throws -> (trials: [StoredTrial], xmin: Int64) {
+        // The snapshot's row comes first and always (a LEFT JOIN), so an empty result still gives it.
+        let rows = try db.query("""
+            WITH m AS MATERIALIZED (SELECT t.trial_id FROM trials t WHERE \(condition)),
+            p AS (SELECT trial_id, array_agg(param_name::text ORDER BY param_id) AS names, array_agg(param_value ORDER BY param_id) AS xs
+                FROM trial_params WHERE trial_id IN (SELECT trial_id FROM m) AND param_name IS NOT NULL AND param_value IS NOT NULL
+                GROUP BY trial_id),
+            r AS (SELECT trial_id, array_agg(step::bigint) AS steps, array_agg(COALESCE(intermediate_value, 0)) AS xs,
+                    array_agg(intermediate_value_type::text) AS types
+                FROM trial_intermediate_values WHERE trial_id IN (SELECT trial_id FROM m) GROUP BY trial_id),
+            o AS (SELECT trial_id, array_agg(objective::bigint) AS objectives, array_agg(COALESCE(value, 0)) AS xs,
+                    array_agg(value_type::text) AS types
+                FROM trial_values WHERE trial_id IN (SELECT trial_id FROM m) GROUP BY trial_id),
+            a AS (SELECT trial_id, array_agg(key::text ORDER BY key) AS keys, array_agg(value_json::text ORDER BY key) AS jsons
+                FROM trial_system_attributes WHERE (key IN (?, ?) OR key LIKE 'constraints:%') AND trial_id IN (SELECT trial_id FROM m)
+                GROUP BY trial_id)
+            SELECT txid_snapshot_xmin(txid_current_snapshot()) AS snapshot_xmin,
+                t.trial_id, t.number, t.state::text AS state, t.datetime_start, t.datetime_complete, v.value,
                 v.value_type::text AS value_type, w.seed, w.config_json, w.attempts, w.worker_pid, w.exit_status, w.reason,
-                w.stderr_tail, w.epochs_run, w.duration_seconds, w.artifact_dir, w.trial_id IS NOT NULL AS owned, w.owner
-            FROM trials t
+                w.stderr_tail, w.epochs_run, w.duration_seconds, w.artifact_dir, w.trial_id IS NOT NULL AS owned, w.owner,
+                p.names AS param_names, p.xs AS param_values, r.steps AS report_steps, r.xs AS report_values, r.types AS report_types,
+                o.objectives, o.xs AS objective_values, o.types AS objective_types, a.keys AS attribute_keys, a.jsons AS attribute_jsons
+            FROM (SELECT 1) AS snapshot
+            LEFT JOIN (m JOIN trials t ON t.trial_id = m.trial_id) ON TRUE
             LEFT JOIN trial_values v ON v.trial_id = t.trial_id AND v.objective = 0
             LEFT JOIN sweep_trials w ON w.trial_id = t.trial_id
-            WHERE \(condition) ORDER BY t.number
-            """, arguments).map { row in
-            let id: Int64 = try row["trial_id"]
+            LEFT JOIN p ON p.trial_id = t.trial_id
+            LEFT JOIN r ON r.trial_id = t.trial_id
+            LEFT JOIN o ON o.trial_id = t.trial_id
+            LEFT JOIN a ON a.trial_id = t.trial_id
+            ORDER BY t.number
+            """, arguments + [OptunaEncoding.constraintsKey, TrialAttribute.intermediateValues])
+        guard let first = rows.first, let xmin: Int64 = try first["snapshot_xmin"] else {
+            throw RuntimeFailure("\(location): the server gave no snapshot")
+        }
+        let trials = try rows.compactMap { row -> StoredTrial? in
+            guard let id: Int64 = try row["trial_id"] else { return nil }
+            var params: [String: Double] = [:]
+            if let names: [String] = try row["param_names"], let xs: [Double] = try row["param_values"] {
+                for (name, x) in zip(names, xs) { params[name] = x }
+            }
+            var reports: [Int: Double] = [:]
+            if let steps: [Int64] = try row["report_steps"], let xs: [Double] = try row["report_values"], let types: [String] = try row["report_types"] {
+                for i in steps.indices { reports[Int(steps[i])] = OptunaEncoding.float(xs[i], type: types[i]) }
+            }
+            var values: [Int: Double]? = nil
+            if let objectives: [Int64] = try row["objectives"], let xs: [Double] = try row["objective_values"], let types: [String] = try row["objective_types"] {
+                values = [:]
+                for i in objectives.indices { values![Int(objectives[i])] = OptunaEncoding.float(xs[i], type: types[i]) }
+            }
+            var constraints: [Double]? = nil
+            var vectors: [Int: [Double]] = [:]
+            if let keys: [String] = try row["attribute_keys"], let jsons: [String] = try row["attribute_jsons"] {
+                for (key, json) in zip(keys, jsons) {
+                    if key == TrialAttribute.intermediateValues { vectors = TrialAttribute.intermediateValues(json: json) }
+                    else { OptunaEncoding.addConstraint(key: key, json: json, to: &constraints) }
+                }
+            }
             let valueType: String? = try row["value_type"]
             let value: Double? = try row["value"]
             let record = TrialRecord(number: Int(try row["number"] as Int64), state: TrialState(rawValue: try row["state"]) ?? .fail,
-                                     params: params[id] ?? [:], value: valueType.map { OptunaEncoding.float(value, type: $0) },
-                                     intermediate: reports[id] ?? [:], values: OptunaEncoding.objectiveValues(values[id]),
-                                     constraints: constraints[id], intermediateValues: vectors[id] ?? [:])
+                                     params: params, value: valueType.map { OptunaEncoding.float(value, type: $0) },
+                                     intermediate: reports, values: OptunaEncoding.objectiveValues(values),
+                                     constraints: constraints, intermediateValues: vectors)
             return StoredTrial(trialID: id, record: record, datetimeStart: try row["datetime_start"], datetimeComplete: try row["datetime_complete"],
                                seed: (try row["seed"] as String?).flatMap { UInt64($0) } ?? 0,
                                configJSON: (try row["config_json"] as String?) ?? "", attempts: Int((try row["attempts"] as Int64?) ?? 1),
@@ -521,17 +634,23 @@ public final class PostgresStore: TrialStore {
                                epochsRun: (try row["epochs_run"] as Int64?).map(Int.init), durationSeconds: try row["duration_seconds"],
                                artifactDir: try row["artifact_dir"], ownedBySweep: try row["owned"], owner: try row["owner"])
         }
+        return (trials, xmin)
     }
 
     /// Locks the study's `sweep_studies` row (the numbering lock, taken first by every numbering
     /// transaction) and returns its next trial number: the last trial's number + 1 (see
     /// `SQLiteStore.nextNumber`). `RuntimeFailure` for an unknown study.
     func lockNextNumber(_ db: PGSession, _ studyID: Int64) throws -> Int {
+        try lockNumbering(db, studyID)
+        let last = try db.scalar("SELECT number FROM trials WHERE study_id = ? ORDER BY trial_id DESC LIMIT 1", [studyID], as: Int64.self)
+        return last.map { Int($0) + 1 } ?? 0
+    }
+
+    /// Locks the study's `sweep_studies` row: the numbering lock (see `lockNextNumber`).
+    func lockNumbering(_ db: PGSession, _ studyID: Int64) throws {
         guard try !db.query("SELECT 1 FROM sweep_studies WHERE study_id = ? FOR NO KEY UPDATE", [studyID]).isEmpty else {
             throw RuntimeFailure("\(location): no Sweep study with id \(studyID)")
         }
-        let last = try db.scalar("SELECT number FROM trials WHERE study_id = ? ORDER BY trial_id DESC LIMIT 1", [studyID], as: Int64.self)
-        return last.map { Int($0) + 1 } ?? 0
     }
 
     func insertParams(_ db: PGSession, _ trialID: Int64, _ params: [(name: String, value: Double, distributionJSON: String)]) throws {
