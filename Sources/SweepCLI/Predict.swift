@@ -26,6 +26,7 @@ struct Predict: ParsableCommand {
     @Option(help: "Where data sets live, if the trial must be retrained (default: as the study was started).") var dataDir: String?
 
     func run() throws {
+        try Int8Kernel.configure()   // the path of an int8 model's products
         let (s, t) = try choice.open()
         let stem = trialFolder(dbPath: choice.store.db, study: s.name, trial: t.record.number) + "/model"
         var exported: ModelExport.Exported? = nil

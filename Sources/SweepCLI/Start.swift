@@ -64,7 +64,8 @@ struct Start: ParsableCommand {
         if let s = sampler { flagged.sampler = ComponentSpec(name: s) }
         if let s = scheduler { flagged.scheduler = ComponentSpec(name: s) }
         _ = try flagged.makeSearchComponents(trials: trials)
-        try GemmKernel.configure()   // a bad SWEEP_GEMM is refused here, not by every trial
+        try GemmKernel.configure()   // a bad SWEEP_GEMM or SWEEP_INT8_KERNEL is refused here, not by every trial
+        try Int8Kernel.configure()
         let dataDir = absolute(DataDirectory.resolve(self.dataDir))
         // The data sets load, and the weights a model starts from fit, before anything is written.
         _ = try spec.inspectData(dataDir: dataDir, weights: transferWeights(db: store.db, baseDir: (spec.absoluteFile as NSString).deletingLastPathComponent))

@@ -94,6 +94,7 @@ struct ReportPrinter {
         if let e = f.int8TestRMSE { m += "  int8_test_rmse \(fmt(e))" }
         if let b = f.modelBytes { m += "  model_bytes \(b)" }
         if let l = f.latencyMs { m += "  latency_ms \(String(format: "%.4f", l))" }
+        if let k = f.int8Kernel { m += "  int8_kernel \(k)" }
         print(m)
     }
 

@@ -197,9 +197,11 @@ public func gemmNaive(_ transA: Bool, _ transB: Bool, _ M: Int, _ N: Int, _ K: I
 /// Thread and floating-point settings for a training thread.
 public enum ComputeSettings {
     /// One BLAS thread by default: trials run in parallel as processes, and results must be
-    /// bit-identical for the same seed and thread count. Applies `SWEEP_GEMM` (`GemmKernel.configure`).
+    /// bit-identical for the same seed and thread count. Applies `SWEEP_GEMM` (`GemmKernel.configure`)
+    /// and `SWEEP_INT8_KERNEL` (`Int8Kernel.configure`).
     public static func configure(blasThreads: Int = 1) throws {
         try GemmKernel.configure()
+        try Int8Kernel.configure()
         openblas_set_num_threads(Int32(blasThreads))
         sweep_enable_ftz_daz()
     }

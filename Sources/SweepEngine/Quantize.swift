@@ -1,5 +1,72 @@
 import CSweepKernels
+import Foundation
 import SweepCore
+
+/// The int8 GEMM paths of `QuantizedNetwork` (`sweep_int8.h`). Every path gives the same int32
+/// sums, hence the same outputs bit for bit; they differ in speed and in the CPU features they need.
+/// A network takes the best one the CPU has, or the one `SWEEP_INT8_KERNEL` names.
+public enum Int8Kernel: String, CaseIterable, Sendable {
+    /// The reference loop, any CPU.
+    case scalar
+    /// Bytes widened to int16, pairs of products summed by vpmaddwd (any x86-64 with AVX2).
+    case avx2
+    /// 256-bit vpdpbusd (Intel Alder Lake and later clients, AMD Zen 5, Xeons from Sapphire Rapids).
+    case avxVnni = "avx-vnni"
+    /// 512-bit vpdpbusd.
+    case avx512Vnni = "avx512-vnni"
+
+    var code: Int32 {
+        switch self {
+        case .scalar: Int32(SWEEP_INT8_SCALAR)
+        case .avx2: Int32(SWEEP_INT8_AVX2)
+        case .avxVnni: Int32(SWEEP_INT8_AVXVNNI)
+        case .avx512Vnni: Int32(SWEEP_INT8_AVX512VNNI)
+        }
+    }
+
+    /// The CPU features the path needs.
+    public var requirement: String {
+        switch self {
+        case .scalar: "nothing"
+        case .avx2: "AVX2 and FMA"
+        case .avxVnni: "AVX-VNNI, AVX2 and FMA"
+        case .avx512Vnni: "AVX512-F, AVX512-BW, AVX512-VL and AVX512-VNNI"
+        }
+    }
+
+    /// Whether this CPU runs the path.
+    public var isSupported: Bool { sweep_int8_kernel_available(code) != 0 }
+
+    /// The best path this CPU runs: AVX512-VNNI, else AVX-VNNI, else AVX2, else scalar.
+    public static var best: Int8Kernel { named(code: sweep_int8_best()) }
+
+    /// The path a new `QuantizedNetwork` takes: the one `force` set, else `best`.
+    public static var current: Int8Kernel { named(code: sweep_int8_kernel()) }
+
+    static func named(code: Int32) -> Int8Kernel { allCases.first { $0.code == code } ?? .scalar }
+
+    /// Every later `QuantizedNetwork` takes `kernel` (nil: `best` again); it must be supported.
+    public static func force(_ kernel: Int8Kernel?) {
+        precondition(kernel?.isSupported ?? true, "this CPU cannot run the \(kernel!.rawValue) int8 path")
+        sweep_int8_force(kernel.map { $0.code } ?? -1)
+    }
+
+    /// Applies `SWEEP_INT8_KERNEL` from the environment: `auto` or unset (`best`), or a path's name
+    /// to run every int8 product with it. Throws `InputError` for another value or a path this CPU lacks.
+    public static func configure(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        guard let value = environment["SWEEP_INT8_KERNEL"], !value.isEmpty, value != "auto" else { force(nil); return }
+        guard let kernel = Int8Kernel(rawValue: value) else {
+            let accepted = "auto, " + allCases.map(\.rawValue).joined(separator: ", ")
+            throw InputError(field: "SWEEP_INT8_KERNEL", "'\(value)' is not an int8 path (accepted: \(accepted))")
+        }
+        guard kernel.isSupported else {
+            let here = allCases.filter(\.isSupported).map(\.rawValue).joined(separator: ", ")
+            throw InputError(field: "SWEEP_INT8_KERNEL",
+                             "this CPU cannot run the \(value) int8 path (it needs \(kernel.requirement); it runs: auto, \(here))")
+        }
+        force(kernel)
+    }
+}
 
 /// The int8 form of one dense or conv layer: weights (N, K) in the engine's layout (dense: W
 /// (U, D); conv: W (K, KH·KW·C)), symmetric with one scale per output channel, the float bias,
@@ -39,8 +106,8 @@ public struct QuantizedWeights: Equatable, Sendable {
 }
 
 /// A trained network with its dense and conv layers run in int8 arithmetic (`sweep_int8.h`):
-/// each quantizes its input, multiplies it by its int8 weights with int32 sums (AVX512-VNNI where
-/// the CPU has it, else the scalar reference; `SWEEP_INT8_KERNEL=scalar` forces the latter) and
+/// each quantizes its input, multiplies it by its int8 weights with int32 sums (`kernel`: the best
+/// path the CPU has, or the one `SWEEP_INT8_KERNEL` names; the same outputs on every path) and
 /// writes float outputs; every other layer (activations, pooling, BatchNorm, flatten) runs in
 /// float on the network's own parameters and state, inference mode, one layer after another.
 public final class QuantizedNetwork {
@@ -50,8 +117,8 @@ public final class QuantizedNetwork {
     public let quantized: [Int: QuantizedWeights]
     /// Training samples (evenly spaced through the training split) whose activations set the input scales.
     public static let calibrationSamples = 1024
-    /// The int8 path of the matrix products (`SWEEP_INT8_SCALAR`, `SWEEP_INT8_AVX512VNNI`).
-    public var kernel: Int32 = Int32(sweep_int8_kernel())
+    /// The int8 path of the matrix products (`Int8Kernel.current` when built); one this CPU runs.
+    public var kernel: Int8Kernel = .current
 
     struct Packed {
         var packed: UnsafeMutablePointer<Int8>, wsum: [Int32], scale: [Float], lda: Int
@@ -151,6 +218,7 @@ public final class QuantizedNetwork {
                 l.forward(out, inp, net.params.pointer + net.paramOffsets[i], net.state.pointer + net.stateOffsets[i], batch: B, ctx: &ctx)
                 continue
             }
+            var ran: Int32 = 0
             q.weights.withUnsafeBufferPointer { w in
                 q.bias.withUnsafeBufferPointer { bias in
                     pk.scale.withUnsafeBufferPointer { scale in
@@ -159,17 +227,18 @@ public final class QuantizedNetwork {
                             sweep_quantize_s8(inp, qInput, B * c.H * c.W, c.C, c.C, q.inputScale)
                             sweep_im2col_s8(qInput, qCol, pk.lda, Int32(B), Int32(c.H), Int32(c.W), Int32(c.C), Int32(c.KH), Int32(c.KW),
                                             Int32(c.stride), Int32(c.padTop), Int32(c.padLeft), Int32(c.OH), Int32(c.OW))
-                            sweep_int8_gemm(qCol, pk.lda, w.baseAddress!, pk.packed, pk.wsum, scale.baseAddress!, bias.baseAddress!, out,
-                                            B * c.OH * c.OW, q.N, q.K, kernel)
+                            ran = sweep_int8_gemm(qCol, pk.lda, w.baseAddress!, pk.packed, pk.wsum, scale.baseAddress!, bias.baseAddress!,
+                                                  out, B * c.OH * c.OW, q.N, q.K, kernel.code)
                         } else {
                             // int8 input (B, lda) → out (B, U)
                             sweep_quantize_s8(inp, qInput, B, q.K, pk.lda, q.inputScale)
-                            sweep_int8_gemm(qInput, pk.lda, w.baseAddress!, pk.packed, pk.wsum, scale.baseAddress!, bias.baseAddress!, out,
-                                            B, q.N, q.K, kernel)
+                            ran = sweep_int8_gemm(qInput, pk.lda, w.baseAddress!, pk.packed, pk.wsum, scale.baseAddress!, bias.baseAddress!,
+                                                  out, B, q.N, q.K, kernel.code)
                         }
                     }
                 }
             }
+            precondition(ran != 0, "this CPU cannot run the \(kernel.rawValue) int8 path")
         }
     }
 

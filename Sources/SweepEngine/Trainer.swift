@@ -60,6 +60,8 @@ public struct FinalReport: Codable, Equatable, Sendable {
     /// The GEMM kernels that ran the products (`GemmKernel.usedSummary`, e.g. "avx512" or
     /// "avx512-bf16+avx512"); nil in reports written before it existed.
     public var gemm: String?
+    /// The int8 path that ran the quantized model (`Int8Kernel`'s name, e.g. "avx512-vnni"), when quantized.
+    public var int8Kernel: String?
 
     enum CodingKeys: String, CodingKey {
         case epochs, testLoss = "test_loss", testAccuracy = "test_accuracy", testRMSE = "test_rmse"
@@ -68,6 +70,7 @@ public struct FinalReport: Codable, Equatable, Sendable {
         case int8TestLoss = "int8_test_loss", int8TestAccuracy = "int8_test_accuracy", int8TestRMSE = "int8_test_rmse"
         case int8ValLoss = "int8_val_loss", int8ValAccuracy = "int8_val_accuracy", int8ValRMSE = "int8_val_rmse"
         case fp32ModelBytes = "fp32_model_bytes", fp32LatencyMs = "fp32_latency_ms", gemm
+        case int8Kernel = "int8_kernel"
     }
 
     /// The deployment metrics by name (`parameters`, `model_bytes`, `latency_ms`, `sparsity`,
@@ -329,6 +332,7 @@ public final class Trainer {
             (r.int8ValLoss, r.int8ValAccuracy, r.int8ValRMSE) = v
             q.input.update(from: sample, count: sample.count)
             r.latencyMs = Latency.medianMilliseconds { q.forward(batch: 1) }
+            r.int8Kernel = q.kernel.rawValue
         }
         var ctx = PassContext(training: false, rng: SweepRandom(seed: 0))
         network.input.update(from: sample, count: sample.count)

@@ -39,14 +39,29 @@ final class CompressionCommandTests: XCTestCase {
         XCTAssertEqual(compression["quantize"] as? String, "int8")
         XCTAssertEqual(compression["sparsity"] as? Double ?? 0, 0.6, accuracy: 0.01)
 
-        // The scalar int8 path (forced) gives the same int8 model and metrics as the default path
-        // (AVX512-VNNI where the CPU has it).
-        let scalar = try CLI.run(["train", dir + "/m.yaml", "--json"], env: ["SWEEP_INT8_KERNEL": "scalar"])
-        XCTAssertEqual(scalar.status, 0, scalar.stderr)
-        let sf = try XCTUnwrap(CLI.jsonLines(scalar.stdout).last)
-        for k in ["int8_test_loss", "int8_test_accuracy", "int8_val_loss", "test_loss", "model_bytes"] {
-            XCTAssertEqual(sf[k] as? Double, final[k] as? Double, k)
+        // Every int8 path this CPU has (per /proc/cpuinfo), forced, gives the same int8 model and
+        // metrics as the default path, the best one, and the report names the path that ran; a
+        // path the CPU lacks, or an unknown name, is refused (exit 2) naming the variable.
+        let paths = Self.int8Paths()
+        XCTAssertEqual(final["int8_kernel"] as? String, paths.first { $0.1 }?.0, "the default is the best path")
+        for (path, here) in paths {
+            let forced = try CLI.run(["train", dir + "/m.yaml", "--json"], env: ["SWEEP_INT8_KERNEL": path])
+            guard here else {
+                XCTAssertEqual(forced.status, 2, path)
+                XCTAssertTrue(forced.stderr.contains("SWEEP_INT8_KERNEL") && forced.stderr.contains("this CPU cannot run the \(path) int8 path"), forced.stderr)
+                continue
+            }
+            XCTAssertEqual(forced.status, 0, forced.stderr)
+            let f = try XCTUnwrap(CLI.jsonLines(forced.stdout).last)
+            XCTAssertEqual(f["int8_kernel"] as? String, path)
+            for k in ["int8_test_loss", "int8_test_accuracy", "int8_val_loss", "test_loss", "model_bytes"] {
+                XCTAssertEqual(f[k] as? Double, final[k] as? Double, "\(path): \(k)")
+            }
         }
+        let unknown = try CLI.run(["train", dir + "/m.yaml", "--json"], env: ["SWEEP_INT8_KERNEL": "vnni"])
+        XCTAssertEqual(unknown.status, 2)
+        XCTAssertTrue(unknown.stderr.contains("SWEEP_INT8_KERNEL") && unknown.stderr.contains("accepted: auto, scalar, avx2, avx-vnni, avx512-vnni"),
+                      unknown.stderr)
 
         // The same without compression: fp32 bytes, no int8 metrics, and the text form.
         let plain = try CLI.run(["train", dir + "/m.yaml", "--json", "--set", "compression.quantize=none", "--set", "compression.prune.sparsity=0"])
@@ -67,6 +82,16 @@ final class CompressionCommandTests: XCTestCase {
         try CLI.requirePython("torch, numpy")
         let py = try CLI.run(["python3", CLI.repo + "/Tests/python/check_export.py", dir + "/model"], executable: "/usr/bin/env")
         XCTAssertEqual(py.status, 0, py.stdout + py.stderr)
+    }
+
+    /// The int8 paths, best first, and whether this CPU has each (from /proc/cpuinfo's flags).
+    static func int8Paths() -> [(String, Bool)] {
+        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let line = info.split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
+        let flags = Set(line.split(separator: " ").map(String.init))
+        return [("avx512-vnni", flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl", "avx512_vnni"])),
+                ("avx-vnni", flags.isSuperset(of: ["avx_vnni", "avx2", "fma"])),
+                ("avx2", flags.isSuperset(of: ["avx2", "fma"])), ("scalar", true)]
     }
 
     func testSearchedSparsityStoresMetricsAndAnInt8TrialReplaysAndPredicts() throws {

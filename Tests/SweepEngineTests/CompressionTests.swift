@@ -4,11 +4,9 @@ import SweepCore
 import SweepData
 @testable import SweepEngine
 
-/// int8 quantization (kernels against a dequantized float reference, VNNI against scalar) and
-/// magnitude pruning with fine-tuning.
+/// int8 quantization (the scalar kernel and a quantized network against a dequantized float
+/// reference; every vector path against scalar: `Int8PathTests`) and magnitude pruning with fine-tuning.
 final class CompressionTests: XCTestCase {
-    var vnni: Bool { sweep_int8_kernel_available(Int32(SWEEP_INT8_AVX512VNNI)) != 0 }
-
     /// out (M, N) = Σ_k (a·sa)(w·sw[n]) + b in Double: what the int8 product stands for.
     func dequantizedReference(_ a: [Int8], _ w: [Int8], sa: Float, sw: [Float], bias: [Float], M: Int, N: Int, K: Int) -> [Double] {
         var out = [Double](repeating: 0, count: M * N)
@@ -40,13 +38,8 @@ final class CompressionTests: XCTestCase {
             XCTAssertTrue(a.enumerated().allSatisfy { $0.offset % lda < K || $0.element == 0 }, "padding zeroed")
             let ref = dequantizedReference(compact, q.weights, sa: sa, sw: q.weightScale, bias: bias, M: M, N: N, K: K)
             var scalar = [Float](repeating: 0, count: M * N)
-            sweep_int8_gemm(a, lda, q.weights, packed, wsum, scale, bias, &scalar, M, N, K, Int32(SWEEP_INT8_SCALAR))
+            XCTAssertEqual(sweep_int8_gemm(a, lda, q.weights, packed, wsum, scale, bias, &scalar, M, N, K, Int8Kernel.scalar.code), 1)
             for i in 0..<(M * N) { XCTAssertEqual(Double(scalar[i]), ref[i], accuracy: 1e-4 * max(1, abs(ref[i])), "\(M)x\(N)x\(K) [\(i)]") }
-            if vnni {
-                var fast = [Float](repeating: 0, count: M * N)
-                sweep_int8_gemm(a, lda, q.weights, packed, wsum, scale, bias, &fast, M, N, K, Int32(SWEEP_INT8_AVX512VNNI))
-                XCTAssertEqual(fast, scalar, "VNNI and scalar give the same int32 sums, \(M)x\(N)x\(K)")
-            }
         }
     }
 
@@ -60,7 +53,7 @@ final class CompressionTests: XCTestCase {
 
     /// A quantized CNN (direct conv, Winograd conv, BatchNorm, pooling, dense) against a float
     /// forward pass with the same quantization done in float (the dequantized reference).
-    func testQuantizedNetworkMatchesFakeQuantizedFloatAndBothKernels() throws {
+    func testQuantizedNetworkMatchesFakeQuantizedFloatOnTheScalarAndDefaultPaths() throws {
         var t = TrainingSpec(); t.epochs = 1; t.batchSize = 32
         let layers: [LayerSpec] = [LayerSpec(type: .conv2d, filters: 8, kernel: 3, padding: .same, activation: .relu), .maxpool(2),
                                    LayerSpec(type: .conv2d, filters: 6, kernel: 3, padding: .valid, activation: .relu, batchnorm: true),
@@ -87,13 +80,11 @@ final class CompressionTests: XCTestCase {
         }
         let reference = Array(UnsafeBufferPointer(start: fake.output, count: n * tr.network.outputCount))
         tr.network.params.load(saved)
-        q.kernel = Int32(SWEEP_INT8_SCALAR)
+        q.kernel = .scalar
         let scalar = q.predict(x, count: n)
         for (a, b) in zip(scalar, reference) { XCTAssertEqual(a, b, accuracy: 2e-3 * max(1, abs(b))) }
-        if vnni {
-            q.kernel = Int32(SWEEP_INT8_AVX512VNNI)
-            XCTAssertEqual(q.predict(x, count: n), scalar)
-        }
+        q.kernel = .best
+        XCTAssertEqual(q.predict(x, count: n), scalar, "the \(Int8Kernel.best.rawValue) path")
         // And it is close to the float model (same class on most samples).
         let float = tr.predict(x, count: n), k = tr.network.outputCount
         let agree = (0..<n).filter { i in
@@ -116,6 +107,7 @@ final class CompressionTests: XCTestCase {
         let final = tr.finish()
         let q = try XCTUnwrap(tr.quantized)
         XCTAssertNotNil(final.int8TestAccuracy); XCTAssertNotNil(final.int8ValAccuracy)
+        XCTAssertEqual(final.int8Kernel, q.kernel.rawValue)
         XCTAssertGreaterThan(final.latencyMs!, 0)
         try ModelExport.write(trainer: tr, to: dir + "/model")
         let size = try FileManager.default.attributesOfItem(atPath: dir + "/model.safetensors")[.size] as! Int
