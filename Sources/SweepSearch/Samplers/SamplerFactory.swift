@@ -19,7 +19,7 @@ public enum SamplerFactory {
     ]
 
     /// `severalObjectives`: the study has several objectives or constraints (`auto` then picks
-    /// TPE's multi-objective form; `StudySpec` refuses the GP for such a study).
+    /// TPE's multi-objective form; `StudySpec` refuses the GP when there are constraints).
     public static func make(_ spec: ComponentSpec, space: SearchSpace, budget: Budget, file: String,
                             severalObjectives: Bool = false) throws -> Sampler {
         let o = spec.options
