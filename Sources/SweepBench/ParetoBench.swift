@@ -26,7 +26,7 @@ struct ParetoBench: ParsableCommand {
     @Option(help: ArgumentHelp("Comma-separated tabular landscapes recorded with model_bytes and deployed accuracies (sweep-bench record-landscape).", valueName: "a.json,..."))
     var landscapes = ""
 
-    @Option(help: ArgumentHelp("Comma-separated Sweep samplers: auto (as a study makes it), nsga2, tpe, random.", valueName: "a,b,..."))
+    @Option(help: ArgumentHelp("Comma-separated Sweep samplers: auto and gp (as a study makes them), nsga2, tpe, random.", valueName: "a,b,..."))
     var samplers = "nsga2,tpe,random"
 
     @Option(help: ArgumentHelp("Also run these Optuna samplers (nsga2, tpe, random) through --optuna-script.", valueName: "a,b,..."))
@@ -58,19 +58,19 @@ struct ParetoBench: ParsableCommand {
         return functions + tables
     }
 
-    /// `auto` (and `tpe`, `nsga2` with options: `tpe:startup_trials=20`) as a study of several
-    /// objectives makes it (`SamplerFactory`); bare `nsga2`, `tpe`, `random` as constructed by
-    /// default, as before.
+    /// `auto` and `gp` (and `tpe`, `nsga2` with options: `tpe:startup_trials=20`) as a study of
+    /// several objectives makes them (`SamplerFactory`); bare `nsga2`, `tpe`, `random` as
+    /// constructed by default, as before.
     func sampler(_ name: String, for p: MultiObjectiveProblem) throws -> any MultiObjectiveSampler {
         switch name {
         case "nsga2": return NSGAIISampler()
         case "tpe": return TPESampler()
         case "random": return RandomSampler()
         default:
-            guard ["auto", "tpe", "nsga2"].contains(where: { name.hasPrefix($0 + ":") || name == $0 }),
+            guard ["auto", "gp", "tpe", "nsga2"].contains(where: { name.hasPrefix($0 + ":") || name == $0 }),
                   let s = try SamplerFactory.make(samplerSpec(name), space: p.searchSpace, budget: Budget(trials: trials),
                                                   file: "sweep-bench", severalObjectives: true) as? any MultiObjectiveSampler else {
-                throw ValidationError("unknown sampler '\(name)'; accepted: auto, nsga2, tpe, random (auto, tpe and nsga2 with options: tpe:startup_trials=20)")
+                throw ValidationError("unknown sampler '\(name)'; accepted: auto, gp, nsga2, tpe, random (auto, gp, tpe and nsga2 with options: tpe:startup_trials=20)")
             }
             return s
         }
@@ -105,6 +105,25 @@ struct ParetoBench: ParsableCommand {
                     return hv.isEmpty ? "-" : String(format: "%.4f", SamplerBenchmark.median(hv))
                 }
                 print((["\(k)"] + cells).joined(separator: "\t"))
+            }
+        }
+        printSuggestionTimes(chosen, runs: runs, checkpoints: checkpoints)
+    }
+
+    /// The median time of one suggestion of each Sweep sampler over the ten trials before each
+    /// checkpoint, all seeds pooled, on the history its own run built.
+    func printSuggestionTimes(_ problems: [MultiObjectiveProblem], runs: [MultiObjectiveRun], checkpoints: [Int]) {
+        let names = split(samplers).map { "sweep_\($0)" }
+        print("\nSuggestion time, ms: median over seeds of trials k-10..<k")
+        print((["problem", "trials"] + names).joined(separator: "\t"))
+        for p in problems {
+            for k in checkpoints {
+                let cells = names.map { c -> String in
+                    let times = runs.filter { $0.problem == p.id && $0.sampler == c }
+                        .flatMap { ($0.suggestSeconds ?? []).dropFirst(max(k - 10, 0)).prefix(min(k, 10)) }
+                    return times.isEmpty ? "-" : String(format: "%.2f", 1000 * SamplerBenchmark.median(times))
+                }
+                print(([p.id, "\(k)"] + cells).joined(separator: "\t"))
             }
         }
     }

@@ -31,7 +31,8 @@ public struct Constraint: Equatable, Sendable, Codable {
 /// ```
 /// A study of several objectives searches their Pareto front. Samplers that handle several
 /// objectives or constraints: auto (TPE's multi-objective form, Optuna's MOTPE), tpe, nsga2,
-/// random, grid; the GP models one objective without constraints and is refused for them.
+/// random, grid; gp handles several objectives (one GP each, expected hypervolume improvement)
+/// but not constraints, and is refused for them.
 /// Early stopping with several objectives: asha (Pareto fronts at each rung, see `RungLadder`);
 /// hyperband and median rank one value and are refused.
 extension StudySpec {
@@ -131,9 +132,9 @@ extension StudySpec {
         }
         guard isMultiObjective || !constraints.isEmpty else { return }
         let why = isMultiObjective ? "\(objectives.count) objectives" : "constraints"
-        if sampler.name == "gp" {
+        if sampler.name == "gp", !constraints.isEmpty {
             throw InputError(file: file, line: line(of: "sampler"), field: "sampler",
-                             "gp models one objective without constraints; with \(why) use auto (multi-objective TPE), tpe, nsga2, random or grid")
+                             "gp does not model constraints; with constraints use auto (multi-objective TPE), tpe, nsga2, random or grid")
         }
         if isMultiObjective, ["hyperband", "median", "pbt"].contains(scheduler.name) {
             throw InputError(file: file, line: line(of: "scheduler"), field: "scheduler",

@@ -105,14 +105,23 @@ final class ObjectivesSpecTests: XCTestCase {
     }
 
     func testSamplersAndSchedulersThatRankOneValueAreRefused() {
-        expectError(Self.builtIn + "\nsampler: gp", line: 12, field: "sampler", contains: ["gp models one objective", "auto (multi-objective TPE), tpe, nsga2"])
+        expectError(Self.builtIn + "\nsampler: gp", line: 12, field: "sampler", contains: ["gp does not model constraints", "auto (multi-objective TPE), tpe, nsga2"])
         let constrainedOne = Self.command.replacingOccurrences(of: "  - {metric: latency_ms}\n", with: "") + "\nconstraints: [{metric: latency_ms, max: 1}]\nsampler: gp"
-        expectError(constrainedOne, line: 8, field: "sampler", contains: ["gp models one objective without constraints", "with constraints"])
+        expectError(constrainedOne, line: 8, field: "sampler", contains: ["gp does not model constraints", "with constraints"])
         for s in ["median", "{name: hyperband, reduction_factor: 3}"] {
             expectError(Self.command + "\nscheduler: \(s)", line: 8, field: "scheduler", contains: ["ranks trials by one value", "asha"])
         }
         XCTAssertNoThrow(try parse(Self.command + "\nscheduler: asha\nsampler: nsga2").makeSearchComponents())
         XCTAssertNoThrow(try parse(Self.command + "\nsampler: random").makeSearchComponents())
+    }
+
+    /// gp takes a list of objectives (one GP each) and is built as a multi-objective sampler.
+    func testGPAcceptsSeveralObjectivesWithoutConstraints() throws {
+        let spec = try parse(Self.command + "\nsampler: gp")
+        XCTAssertEqual(spec.directions, [.minimize, .minimize])
+        let components = try spec.makeSearchComponents()
+        XCTAssertTrue(components.sampler is GPSampler)
+        XCTAssertTrue(components.sampler is any MultiObjectiveSampler)
     }
 
     func testChangingAnObjectiveOrAConstraintIsAnotherSearch() throws {

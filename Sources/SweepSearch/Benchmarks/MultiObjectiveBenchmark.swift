@@ -124,6 +124,8 @@ public struct MultiObjectiveRun: Sendable {
     public var values: [[Double]]
     /// Trial i's objectives on held-out data, when the problem has them (`MultiObjectiveProblem.test`).
     public var testValues: [[Double]]?
+    /// How long the sampler took to suggest trial i, in seconds (Sweep's runs; nil for a peer's).
+    public var suggestSeconds: [Double]?
 
     public init(problem: String, sampler: String, seed: Int, values: [[Double]], testValues: [[Double]]? = nil) {
         self.problem = problem; self.sampler = sampler; self.seed = seed; self.values = values; self.testValues = testValues
@@ -153,9 +155,13 @@ extension SamplerBenchmark {
         let directions = [Direction](repeating: .minimize, count: problem.objectives)
         var history: [TrialRecord] = []
         var run = MultiObjectiveRun(problem: problem.id, sampler: resultID ?? "sweep_\(sampler.name)", seed: seed, values: [])
+        run.suggestSeconds = []
+        let clock = ContinuousClock()
         for number in 0..<trials {
+            let start = clock.now
             let params = sampler.suggest(space: space, history: history, directions: directions,
                                          trialNumber: number, studySeed: UInt64(seed))
+            run.suggestSeconds!.append((clock.now - start).seconds)
             guard space.isValid(params), let values = problem.evaluate(params) else {
                 throw SamplerBenchmarkError(description:
                     "\(sampler.name) proposed an invalid assignment for trial \(number) of \(problem.id) (seed \(seed)): \(params)")

@@ -115,7 +115,7 @@ public enum SamplerBenchmark {
     }
 }
 
-private extension Duration {
+extension Duration {
     /// This duration in seconds, as a Double.
     var seconds: Double {
         let c = components

@@ -23,9 +23,14 @@ import SweepCore
 /// discrete neighbourhood of its best points; and in a finite space no configuration another
 /// trial has taken (any state) is proposed again while untaken ones remain (`avoidRepeats`).
 ///
+/// Several objectives (`suggest(directions:)`, in GPSampler+MultiObjective.swift): one GP per
+/// objective, the acquisition log expected hypervolume improvement over the COMPLETE trials'
+/// Pareto front. Constraints are not modelled: `StudySpec` refuses gp for a study with
+/// constraints, and constraint values in the history are ignored here.
+///
 /// Cost: one MAP fit (a few dozen O(N³) evaluations at N completed trials) and two Cholesky
-/// factorisations (three with pending trials) per suggestion.
-public struct GPSampler: Sampler {
+/// factorisations (three with pending trials) per suggestion and objective.
+public struct GPSampler: MultiObjectiveSampler {
     public let startupTrials: Int
     public let candidates: Int
     public let ordinalChoices: Bool
@@ -74,7 +79,8 @@ public struct GPSampler: Sampler {
         }
 
         let acquisition = GP.Acquisition(encoding: encoding, model: model, best: y.min()!)
-        let u = candidatePoints(encoding: encoding, observed: observed, losses: y, rng: &rng)
+        let leaders = y.indices.sorted { y[$0] < y[$1] }.prefix(5).map { observed[$0] }
+        let u = candidatePoints(encoding: encoding, leaders: leaders, rng: &rng)
         let winner = acquisition.maximize(u, count: u.count / encoding.parameterCount, taken: avoiding)
         return untaken(fillRandomly(encoding.assignment(winner), space: space, rng: &rng), space: space, taken: avoiding, rng: &rng)
     }
@@ -93,19 +99,19 @@ public struct GPSampler: Sampler {
     }
 
     /// Parameter-box points (count, P) row-major: `candidates` scrambled Halton points, then an
-    /// eighth as many Gaussian perturbations of the five best trials (categories resampled now
-    /// and then), at scales from fine to coarse.
-    func candidatePoints(encoding: GP.Encoding, observed: [TrialRecord], losses: [Double], rng: inout SweepRandom) -> [Double] {
+    /// eighth as many Gaussian perturbations of the `leaders` (the best trials, one or more; the
+    /// first five are used; categories resampled now and then), at scales from fine to coarse.
+    func candidatePoints(encoding: GP.Encoding, leaders: [TrialRecord], rng: inout SweepRandom) -> [Double] {
         let p = encoding.parameterCount
         let local = max(candidates / 8, 16)
         var u = [Double](repeating: 0, count: (candidates + local) * p)
         let halton = GP.ScrambledHalton(dims: p, rng: &rng)
         for c in 0..<candidates { halton.fill(c, into: &u[(c * p)..<((c + 1) * p)]) }
 
-        let best = losses.indices.sorted { losses[$0] < losses[$1] }.prefix(5)
+        let best = leaders.prefix(5)
         let scales = [0.01, 0.03, 0.1, 0.25]
         for c in 0..<local {
-            let trial = observed[best[best.startIndex + c % best.count]]
+            let trial = best[best.startIndex + c % best.count]
             let sigma = scales[(c / best.count) % scales.count]
             let base = encoding.unitPoint(of: trial.params) { rng.nextDouble() }
             for (j, param) in encoding.space.parameters.enumerated() {

@@ -1,11 +1,29 @@
 extension GP {
-    /// Log expected improvement over points of the parameter box, and its maximisation.
+    /// An acquisition function over points of the parameter box, and its maximisation: log
+    /// expected improvement of one objective's GP, or log expected hypervolume improvement of
+    /// one GP per objective (`HypervolumeBoxes`).
     struct Acquisition {
         let encoding: Encoding
-        let model: Model
-        let best: Double
+        let score: Score
 
-        /// Internal values (count, P; NaN = inactive) and log EI (count) of points u (count, P).
+        enum Score {
+            /// log EI of `model` over the best standardised loss `best`.
+            case expectedImprovement(model: Model, best: Double)
+            /// log EHVI of the objectives' `models` (independent) over the front decomposed in `boxes`.
+            case hypervolumeImprovement(models: [Model], boxes: HypervolumeBoxes)
+        }
+
+        init(encoding: Encoding, model: Model, best: Double) {
+            self.encoding = encoding
+            score = .expectedImprovement(model: model, best: best)
+        }
+
+        init(encoding: Encoding, models: [Model], boxes: HypervolumeBoxes) {
+            self.encoding = encoding
+            score = .hypervolumeImprovement(models: models, boxes: boxes)
+        }
+
+        /// Internal values (count, P; NaN = inactive) and scores (count; −∞ for NaN) of points u (count, P).
         func evaluate(_ u: [Double], count m: Int) -> (values: [Double], scores: [Double]) {
             let p = encoding.parameterCount, d = encoding.featureCount
             var values = [Double](repeating: .nan, count: m * p)
@@ -15,12 +33,25 @@ extension GP {
                 encoding.decode(u[(c * p)..<((c + 1) * p)], values: &row, features: &features[(c * d)..<((c + 1) * d)])
                 values.replaceSubrange((c * p)..<((c + 1) * p), with: row)
             }
-            let (mean, variance) = model.predict(features, m: m)
-            let scores = (0..<m).map { c -> Double in
-                let s = logEI(mean: mean[c], variance: variance[c], best: best)
-                return s.isNaN ? -.infinity : s
+            switch score {
+            case .expectedImprovement(let model, let best):
+                let (mean, variance) = model.predict(features, m: m)
+                let scores = (0..<m).map { c -> Double in
+                    let s = logEI(mean: mean[c], variance: variance[c], best: best)
+                    return s.isNaN ? -.infinity : s
+                }
+                return (values, scores)
+            case .hypervolumeImprovement(let models, let boxes):
+                let posteriors = models.map { $0.predict(features, m: m) }
+                var mean = [Double](repeating: 0, count: models.count), variance = mean
+                var scratch = HypervolumeBoxes.Scratch()
+                let scores = (0..<m).map { c -> Double in
+                    for k in models.indices { mean[k] = posteriors[k].mean[c]; variance[k] = posteriors[k].variance[c] }
+                    let s = boxes.logEHVI(mean: mean, variance: variance, scratch: &scratch)
+                    return s.isNaN ? -.infinity : s
+                }
+                return (values, scores)
             }
-            return (values, scores)
         }
 
         /// The internal values (P) of the best point found: the best of the candidates u (count,
@@ -45,7 +76,7 @@ extension GP {
 
             // Compass search: each round tries ± step along every active continuous parameter of
             // every live start in one batch; a start moves to its best neighbour if that improves
-            // log EI, else halves its step, and stops below `minStep`.
+            // the score, else halves its step, and stops below `minStep`.
             for _ in 0..<maxRounds {
                 var batch: [Double] = [], owner: [Int] = []
                 for (k, s) in chosen.enumerated() where s.step >= minStep {
@@ -77,7 +108,7 @@ extension GP {
             if chosen.isEmpty { return Array(values[0..<p]) }
 
             // Discrete neighbourhood: each round scores every one-parameter change of every start
-            // in one batch; a start moves to its best untaken neighbour while that improves log EI.
+            // in one batch; a start moves to its best untaken neighbour while that improves the score.
             let params = encoding.space.parameters
             for _ in 0..<maxRounds {
                 var batch: [Double] = [], owner: [Int] = []
