@@ -25,15 +25,7 @@ else
 fi
 python3 -c "import optuna, psycopg" 2>/dev/null || python3 -m pip install -q "optuna==5.0.0" "psycopg[binary]"
 source bench/lib/private-postgres.sh
-T="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  private_postgres_stop
-  rm -rf "$T"
-}
-trap cleanup EXIT
+bench_daemons_setup
 private_postgres_start
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' '), $(nproc) cores; PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'); load $(uptime | sed 's/.*load average: //')"
 export OPENBLAS_NUM_THREADS=1

@@ -25,15 +25,7 @@ else
   BENCH="$ROOT/$SCRATCH/release/sweep-bench"
 fi
 source bench/lib/private-postgres.sh
-T="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  private_postgres_stop
-  rm -rf "$T"
-}
-trap cleanup EXIT
+bench_daemons_setup
 PG_SERVER_OPTIONS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
 private_postgres_start
 psql_su() { "${PG_AS[@]}" "$PG_BIN/psql" -h "$PG_DIR" -p "$PG_PORT" -U postgres -X -q -v ON_ERROR_STOP=1 "$@" sweep; }

@@ -35,3 +35,17 @@ private_postgres_stop() {
   rm -rf "$PG_DIR"
   PG_DIR=""
 }
+
+# For scripts that start daemons on the server: a temporary folder $T, the daemons' pids in
+# PIDS (append each), and an EXIT trap that stops them, the server and removes $T.
+bench_daemons_setup() {
+  T="$(mktemp -d)"
+  PIDS=()
+  trap bench_daemons_cleanup EXIT
+}
+bench_daemons_cleanup() {
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  private_postgres_stop
+  rm -rf "$T"
+}

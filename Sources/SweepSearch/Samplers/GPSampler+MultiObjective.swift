@@ -37,12 +37,10 @@ extension GPSampler {
             guard let l = t.losses(directions) else { continue }
             observed.append(t); losses.append(l)
         }
-        let taken = avoidRepeats ? TakenConfigurations(space: space, history: history, trialNumber: trialNumber) : nil
-        let avoiding = (taken?.active ?? false) ? taken : nil
-        let priors = history.reduce(0) { $0 + ($1.isPrior ? 1 : 0) }
-        guard trialNumber + priors >= startupTrials, observed.count >= 2, encoding.featureCount > 0 else {
-            return untaken(fillRandomly(startupPoint(trialNumber + priors, encoding: encoding, studySeed: studySeed), space: space, rng: &rng),
-                           space: space, taken: avoiding, rng: &rng)
+        let avoiding = repeatsToAvoid(space: space, history: history, trialNumber: trialNumber)
+        if let point = startup(space: space, history: history, observed: observed.count, encoding: encoding,
+                               trialNumber: trialNumber, studySeed: studySeed, avoiding: avoiding, rng: &rng) {
+            return point
         }
 
         // Training data: features (N,D); per objective, standardised losses (N).

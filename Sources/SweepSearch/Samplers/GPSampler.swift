@@ -45,19 +45,35 @@ public struct GPSampler: MultiObjectiveSampler {
 
     public var name: String { "gp" }
 
+    /// The configurations a suggestion must not repeat (`avoidRepeats` in a finite space with
+    /// untaken ones left), or nil.
+    func repeatsToAvoid(space: SearchSpace, history: [TrialRecord], trialNumber: Int) -> TakenConfigurations? {
+        let taken = avoidRepeats ? TakenConfigurations(space: space, history: history, trialNumber: trialNumber) : nil
+        return (taken?.active ?? false) ? taken : nil
+    }
+
+    /// The start-up point of `trialNumber` (step 1 of the type's comment), while the model may
+    /// not propose yet: before `startupTrials` less the prior observations (`WarmStart`, which
+    /// stand in for start-up trials), with fewer than two `observed` trials, or with no features;
+    /// nil once it may.
+    func startup(space: SearchSpace, history: [TrialRecord], observed: Int, encoding: GP.Encoding, trialNumber: Int,
+                 studySeed: UInt64, avoiding: TakenConfigurations?, rng: inout SweepRandom) -> [String: Double]? {
+        let priors = history.reduce(0) { $0 + ($1.isPrior ? 1 : 0) }
+        guard trialNumber + priors < startupTrials || observed < 2 || encoding.featureCount == 0 else { return nil }
+        return untaken(fillRandomly(startupPoint(trialNumber + priors, encoding: encoding, studySeed: studySeed), space: space, rng: &rng),
+                       space: space, taken: avoiding, rng: &rng)
+    }
+
     public func suggest(space: SearchSpace, history: [TrialRecord], direction: Direction,
                         trialNumber: Int, studySeed: UInt64) -> [String: Double] {
         guard !space.isEmpty else { return [:] }
         var rng = SweepRandom(seed: SeedSequence.derive(studySeed, SeedSequence.label("gp"), UInt64(truncatingIfNeeded: trialNumber)))
         let encoding = GP.Encoding(space: space, ordinal: ordinalChoices)
         let observed = history.filter { $0.state == .complete && ($0.value?.isFinite ?? false) }
-        let taken = avoidRepeats ? TakenConfigurations(space: space, history: history, trialNumber: trialNumber) : nil
-        let avoiding = (taken?.active ?? false) ? taken : nil
-        // Prior observations (`WarmStart`) stand in for start-up trials.
-        let priors = history.reduce(0) { $0 + ($1.isPrior ? 1 : 0) }
-        guard trialNumber + priors >= startupTrials, observed.count >= 2, encoding.featureCount > 0 else {
-            return untaken(fillRandomly(startupPoint(trialNumber + priors, encoding: encoding, studySeed: studySeed), space: space, rng: &rng),
-                           space: space, taken: avoiding, rng: &rng)
+        let avoiding = repeatsToAvoid(space: space, history: history, trialNumber: trialNumber)
+        if let point = startup(space: space, history: history, observed: observed.count, encoding: encoding,
+                               trialNumber: trialNumber, studySeed: studySeed, avoiding: avoiding, rng: &rng) {
+            return point
         }
 
         // Training data: features (N,D) and standardised losses (N).
