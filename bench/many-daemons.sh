@@ -33,12 +33,7 @@ export OPENBLAS_NUM_THREADS=1
 # Sweep: K daemons, then one study submitted to the first (from its directory) and followed to the end.
 run_sweep() {
   local k="$1" name="many-$1"
-  PIDS=()
-  for i in $(seq 1 "$k"); do
-    mkdir -p "$T/host-$k-$i"
-    (cd "$T/host-$k-$i" && exec "$SWEEP" serve --db "$PG_URL" --workers 1 > serve.log 2>&1) &
-    PIDS+=("$!")
-  done
+  start_daemons "$k"
   sleep 1
   local start end
   start=$(date +%s.%N)

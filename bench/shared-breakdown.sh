@@ -39,12 +39,7 @@ if [ -n "$BENCH" ]; then
 fi
 
 for k in $COUNTS; do
-  PIDS=()
-  for i in $(seq 1 "$k"); do
-    mkdir -p "$T/host-$k-$i"
-    (cd "$T/host-$k-$i" && exec "$SWEEP" serve --db "$PG_URL" --workers 1 > serve.log 2>&1) &
-    PIDS+=("$!")
-  done
+  start_daemons "$k"
   sleep 2
   psql_su -c "SELECT pg_stat_statements_reset()" -c "SELECT pg_stat_reset()" > /dev/null
   start=$(date +%s.%N)

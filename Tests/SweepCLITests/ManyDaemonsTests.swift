@@ -89,7 +89,6 @@ final class ManyDaemonsTests: XCTestCase {
         let studies = try CLI.jsonArray(["studies", "--json", "--db", url])
         return (studies.first?["trials"] as? [String: Int]) ?? [:]
     }
-    func counts(_ url: String) throws -> [String: Int] { try Self.counts(url) }
 
     /// Asserts a shared study of `CLI.commandSpace` trials came through whatever was done to it:
     /// trials 0..<count once each, all COMPLETE, each value its x, one report per epoch, nothing
@@ -136,7 +135,7 @@ final class ManyDaemonsTests: XCTestCase {
         // study can end, however fast the build.
         while Date().timeIntervalSince(started) < 150 {
             usleep(500_000)
-            let c = (try? counts(url)) ?? [:]
+            let c = (try? Self.counts(url)) ?? [:]
             if c["COMPLETE"] == 60 && c.count == 1 { break }
             let done = c["COMPLETE"] ?? 0
             // A daemon killed mid-trial, again and again (the leader among them: host 0 took the study).

@@ -17,9 +17,7 @@ final class SharedStopTests: XCTestCase {
         let space = try CLI.commandSpace(hosts[0].dir, name: "shared-stop", seed: 3, trials: 200, sampler: "random")
         let submit = try CLI.run(["start", space, "--db", url, "--detach"], cwd: hosts[0].dir)
         XCTAssertEqual(submit.status, 0, submit.stderr)
-        func counts() throws -> [String: Int] {
-            (try CLI.jsonArray(["studies", "--json", "--db", url]).first?["trials"] as? [String: Int]) ?? [:]
-        }
+        func counts() throws -> [String: Int] { try ManyDaemonsTests.counts(url) }
         // Both daemons run trials (the second one's claims show as a second worker).
         let deadline = Date().addingTimeInterval(60)
         var workers = Set<String>()

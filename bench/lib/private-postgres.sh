@@ -37,7 +37,7 @@ private_postgres_stop() {
 }
 
 # For scripts that start daemons on the server: a temporary folder $T, the daemons' pids in
-# PIDS (append each), and an EXIT trap that stops them, the server and removes $T.
+# PIDS (`start_daemons`), and an EXIT trap that stops them, the server and removes $T.
 bench_daemons_setup() {
   T="$(mktemp -d)"
   PIDS=()
@@ -48,4 +48,16 @@ bench_daemons_cleanup() {
   wait 2>/dev/null || true
   private_postgres_stop
   rm -rf "$T"
+}
+
+# K daemons (`sweep serve --db $PG_URL --workers 1`, binary $SWEEP), each in $T/host-K-I; their
+# pids replace PIDS.
+start_daemons() {
+  local k="$1"
+  PIDS=()
+  for i in $(seq 1 "$k"); do
+    mkdir -p "$T/host-$k-$i"
+    (cd "$T/host-$k-$i" && exec "$SWEEP" serve --db "$PG_URL" --workers 1 > serve.log 2>&1) &
+    PIDS+=("$!")
+  done
 }
