@@ -59,12 +59,7 @@ run_sweep() {
 # MORE trials on (`sweep resume`); each daemon's median time to get its next trial, from its log.
 latency_sweep() {
   local k="$1" h="$2" name="stored-$2-$1"
-  PIDS=()
-  for i in $(seq 1 "$k"); do
-    mkdir -p "$T/lat-$h-$k-$i"
-    (cd "$T/lat-$h-$k-$i" && exec "$SWEEP" serve --db "$PG_URL" --workers 1 > serve.log 2>&1) &
-    PIDS+=("$!")
-  done
+  start_daemons "$k" "lat-$h"
   sleep 1
   (cd "$T/lat-$h-$k-1" && "$SWEEP" start "$ROOT/bench/spaces/trivial-command.yaml" --study "$name" --sampler tpe --trials 1 \
       --db "$PG_URL" > start.log 2>&1)

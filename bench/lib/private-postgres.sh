@@ -50,14 +50,14 @@ bench_daemons_cleanup() {
   rm -rf "$T"
 }
 
-# K daemons (`sweep serve --db $PG_URL --workers 1`, binary $SWEEP), each in $T/host-K-I; their
-# pids replace PIDS.
+# K daemons (`sweep serve --db $PG_URL --workers 1`, binary $SWEEP), each in $T/PREFIX-K-I
+# (PREFIX: the second argument, default host); their pids replace PIDS.
 start_daemons() {
-  local k="$1"
+  local k="$1" prefix="${2:-host}"
   PIDS=()
   for i in $(seq 1 "$k"); do
-    mkdir -p "$T/host-$k-$i"
-    (cd "$T/host-$k-$i" && exec "$SWEEP" serve --db "$PG_URL" --workers 1 > serve.log 2>&1) &
+    mkdir -p "$T/$prefix-$k-$i"
+    (cd "$T/$prefix-$k-$i" && exec "$SWEEP" serve --db "$PG_URL" --workers 1 > serve.log 2>&1) &
     PIDS+=("$!")
   done
 }
