@@ -85,8 +85,8 @@ public final class Daemon: @unchecked Sendable {
         if paths.socket.utf8.count > DaemonPaths.maxSocketPath {
             throw InputError(file: paths.socket, field: "--db", "the socket path is \(paths.socket.utf8.count) bytes; Unix sockets allow \(DaemonPaths.maxSocketPath): use a database in a shorter folder")
         }
-        try Folders.create(paths.results + "/logs", field: "--db")
         if PostgresLocation.isURL(config.dbPath) { try TrialFolder.checkArtifactsRoot() }
+        try Folders.create(paths.results + "/logs", field: "--db")
         lock = try DaemonLock(path: paths.lock)
         let sink = try FileLogHandler.Sink(path: paths.log, echo: config.echoLog)
         logger = Logger(label: "sweep.daemon") { FileLogHandler(label: $0, sink: sink) }

@@ -66,7 +66,7 @@ final class SharedCheckpointTests: XCTestCase {
     }
 
     /// A relative `SWEEP_ARTIFACTS` (hosts would each read it in their own folder) stops the
-    /// daemon before it serves, exit 2, naming the variable.
+    /// daemon before it serves or writes anything, exit 2, naming the variable.
     func testARelativeSharedFolderIsRefused() throws {
         let server = try PrivatePostgres.shared()
         let url = try server.database()
@@ -74,5 +74,6 @@ final class SharedCheckpointTests: XCTestCase {
         let r = try CLI.run(["serve", "--db", url, "--idle-timeout", "1"], env: ["SWEEP_ARTIFACTS": "shared/sweep"], cwd: dir)
         XCTAssertEqual(r.status, 2, r.stderr)
         XCTAssertTrue(r.stderr.contains("SWEEP_ARTIFACTS") && r.stderr.contains("absolute"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/results"), "nothing written")
     }
 }
