@@ -9,6 +9,7 @@
 # with SQL), over MORE trials run by K daemons, beside Optuna's one suggestion on the same history.
 # Release build (SWEEP_SCRATCH: the build folder, default .build); SWEEP_BIN: a built `sweep` to run
 # instead, without building (another commit's, for a before/after pair on one machine).
+# SWEEP_ONLY=1: Sweep's runs without Optuna's (a quick before/after of Sweep alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -96,11 +97,12 @@ SQL
 
 for k in $COUNTS; do
   run_sweep "$k"
-  python3 bench/peers/optuna_many.py throughput "$k" "$N" "$PG_SQLA" tpe
+  [ "${SWEEP_ONLY:-0}" = 1 ] || python3 bench/peers/optuna_many.py throughput "$k" "$N" "$PG_SQLA" tpe
 done
 for h in $STORED; do
   for k in $COUNTS; do latency_sweep "$k" "$h"; done
 done
 for h in $STORED; do
+  [ "${SWEEP_ONLY:-0}" = 1 ] && break
   python3 bench/peers/optuna_many.py latency "$(echo $COUNTS | tr ' ' ,)" "$h" "$PG_SQLA" tpe
 done

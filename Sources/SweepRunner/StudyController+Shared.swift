@@ -9,7 +9,8 @@ import SweepStorage
 /// - The leader keeps a short queue of WAITING trials (`createWaitingTrial`: parameters, seed and
 ///   configuration stored; the sampler sees the running and waiting ones in its history) about
 ///   twice as deep as the trials running in the whole study (`queueDepth`), until the study holds
-///   its total; it adopts trials others enqueue, and puts back to WAITING the trials whose daemon
+///   its total. It tops the queue up after its jobs started (`prepareJobs`), off a free worker's
+///   path; it adopts trials others enqueue, and puts back to WAITING the trials whose daemon
 ///   stopped heart-beating (`requeueStaleTrials`, same parameters and seed).
 /// - Every controller (the leader's too) takes its jobs with `claimWaitingTrial`, writes reports
 ///   and results as their owner (a trial taken from it is dropped, never finished twice:
@@ -156,12 +157,19 @@ extension StudyController {
     }
 
     func claimJob(now: Date) throws -> TrialJob? {
+        // The leader's queue is topped up after its last claim's job started (`prepareJobs`): a
+        // trial it holds is claimed at once. It fills the queue first only when it knows of none,
+        // and again when the claim found none (others took what it knew of).
         if leading {
-            try readChanges()
             if let job = try adoptEnqueued(now: now) { return job }
-            try topUpQueue()
+            if !records.contains(where: { $0.state == .waiting }), let job = try refillQueue(now: now) { return job }
         }
-        guard let t = try store.claimWaitingTrial(studyID: study.id, owner: owner.id, worker: workerLabel) else {
+        var claimed = try store.claimWaitingTrial(studyID: study.id, owner: owner.id, worker: workerLabel)
+        if claimed == nil && leading {
+            if let job = try refillQueue(now: now) { return job }
+            claimed = try store.claimWaitingTrial(studyID: study.id, owner: owner.id, worker: workerLabel)
+        }
+        guard let t = claimed else {
             idleSince = now
             emptyClaims += 1
             return nil
@@ -172,6 +180,43 @@ extension StudyController {
         return job(id: t.trialID, number: t.record.number, seed: t.seed, values: t.record.params, configJSON: t.configJSON,
                    attempt: t.attempts, now: now)
     }
+
+    /// The leader reads the trials changed since its last read (others' claims and enqueued
+    /// trials), then tops its queue up; a trial others enqueued is returned to run first.
+    func refillQueue(now: Date) throws -> TrialJob? {
+        try readChanges()
+        lastChangesRead = now
+        if let job = try adoptEnqueued(now: now) { return job }
+        try topUpQueue()
+        return nil
+    }
+
+    /// `prepareJobs` of a shared run: the leader tops its queue up when its view of it is short
+    /// (after its own claims), so the next free worker, here or on another daemon, claims at once
+    /// instead of waiting for the sampler. A store error is met again later, as in `sharedTick`.
+    func prepareSharedJobs(now: Date) {
+        guard leading, !stopping, failure == nil, (counts[.fail] ?? 0) < maxFailures, earlyFailure == nil, !pastDeadline(now),
+              records.count - foreign.count < total else { return }
+        let waiting = records.reduce(0) { $0 + ($1.state == .waiting ? 1 : 0) }
+        let runningNow = records.reduce(0) { $0 + ($1.state == .running ? 1 : 0) }
+        guard waiting < Self.queueDepth(runningInStudy: runningNow) else { return }
+        do {
+            // Its own claims and results are in its view already; others' (which only make the
+            // queue shorter than it looks, never deeper) are read at most every `queueReadInterval`.
+            if now.timeIntervalSince(lastChangesRead) >= Self.queueReadInterval {
+                try readChanges()
+                lastChangesRead = now
+            }
+            try topUpQueue()
+        } catch {
+            storeTrouble = error
+        }
+    }
+
+    /// How old the leader's view of others' claims and results may be when it tops its queue up
+    /// after its own claims (`prepareSharedJobs`): a trial of a few milliseconds does not make
+    /// it read the study every time; any claim that found nothing reads it at once.
+    static let queueReadInterval = 0.05
 
     /// The leader runs a trial others enqueued (Optuna's form) itself: it completes its
     /// parameters (`adopt`). nil when none is left.

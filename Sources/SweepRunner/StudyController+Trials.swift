@@ -72,7 +72,7 @@ extension StudyController {
 
     /// Parameters in the store's form, in the space's order.
     func storedParams(_ values: [String: Double]) -> [(name: String, value: Double, distributionJSON: String)] {
-        spec.space.parameters.compactMap { p in values[p.name].map { (name: p.name, value: $0, distributionJSON: p.distribution.optunaJSON) } }
+        spec.space.parameters.compactMap { p in values[p.name].map { (name: p.name, value: $0, distributionJSON: distributionJSONs[p.name]!) } }
     }
 
     /// A queued trial another process started first: it is theirs (see the type's comment).

@@ -80,6 +80,9 @@ public final class StudyController: @unchecked Sendable {
     var owner: LeaseOwner = .current
     /// Told of the run's progress (held weakly: the caller keeps it).
     public weak var observer: RunObserver?
+    /// Each parameter's distribution as Optuna stores it, written with every trial.
+    lazy var distributionJSONs: [String: String] = Dictionary(spec.space.parameters.map { ($0.name, $0.distribution.optunaJSON) },
+                                                                 uniquingKeysWith: { first, _ in first })
     /// `<db folder>/<study>`: the trials' folders are in it.
     let studyFolder: String
 
@@ -90,6 +93,8 @@ public final class StudyController: @unchecked Sendable {
     /// Whether this daemon holds the study's lease (samples its trials).
     public internal(set) var leading = false
     var lastRefresh = Date.distantPast
+    /// When the leader last read the trials changed in the store to top its queue up (pool time).
+    var lastChangesRead = Date.distantPast
     /// The study's trials as the store last gave them (index = number), kept current by reading
     /// only the trials changed since `changeCursor` (`trials(studyID:changedSince:)`).
     var mirror: [StoredTrial] = []
@@ -337,6 +342,13 @@ public final class StudyController: @unchecked Sendable {
     }
 
     /// The executor started `id`'s job as process `pid`.
+    /// Work done ahead of the next `nextJob`s, after the pool started the jobs it could: a
+    /// shared study's leader tops up its queue of WAITING trials (`prepareSharedJobs`). Nothing
+    /// for a study run by one controller.
+    func prepareJobs(now: Date) {
+        if shared { prepareSharedJobs(now: now) }
+    }
+
     func jobStarted(_ id: Int64, pid: Int32?) throws {
         guard let pid else { return }
         do { try store.setWorkerPID(trialID: id, pid: pid) } catch where shared { storeTrouble = error }

@@ -10,7 +10,8 @@ import Glibc
 ///
 /// Contract:
 /// - One thread runs the pool (`run`, `runUntilIdle` or `runUntilShutdown`); every controller
-///   method is called on that thread, with the pool's clock. `add`, `submit`, `stop`,
+///   method is called on that thread, with the pool's clock. Once free workers have their jobs,
+///   each controller may prepare the next ones (`prepareJobs`) while those run. `add`, `submit`, `stop`,
 ///   `signalAddedTrials`, `shutdown` and `snapshot` may be called from any thread.
 /// - Fair share: when a worker is free it goes to the study, among those that want a trial, with
 ///   the fewest trials running; ties go to the one that was served longest ago. A study never runs
@@ -132,6 +133,8 @@ public final class TrialPool: @unchecked Sendable {
     private func loop(untilIdle: Bool) {
         while true {
             fill()
+            let prepared = Date()
+            for c in controllers.values where c.failure == nil { c.prepareJobs(now: prepared) }
             endFinished()
             if controllers.isEmpty && (untilIdle || shuttingDown) && owners.isEmpty { break }
             // A shared study's trials are claimed, not handed over: an idle worker looks often.

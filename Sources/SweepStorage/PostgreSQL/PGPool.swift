@@ -61,12 +61,18 @@ struct PGSession {
     }
 
     private func run(_ sql: String, _ arguments: [any PGArgument]) throws -> PostgresQueryResult {
-        var bindings = PostgresBindings(capacity: arguments.count)
-        for a in arguments { a.bind(into: &bindings) }
         let connection = self.connection
-        return try PGPool.wait(connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: bindings), logger: logger)) {
+        return try PGPool.wait(send(sql, arguments)) {
             let closing: EventLoopFuture<Void> = connection.close(); _ = closing
         }
+    }
+
+    /// Sends a statement without waiting for its answer (the connection runs its statements in
+    /// the order they were sent).
+    func send(_ sql: String, _ arguments: [any PGArgument] = []) -> EventLoopFuture<PostgresQueryResult> {
+        var bindings = PostgresBindings(capacity: arguments.count)
+        for a in arguments { a.bind(into: &bindings) }
+        return connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: bindings), logger: logger)
     }
 
     /// `?` → `$1`, `$2`, ...
@@ -148,13 +154,17 @@ final class PGPool: @unchecked Sendable {
             // Outside a transaction block the statement commits as it answers.
             var committing = begin == nil && !rerunAfterLoss
             do {
-                if let begin { try session.execute(begin) }
+                // `BEGIN` is not waited for: the connection sends the body's first statement as
+                // soon as it is answered (one wake-up of this thread fewer); its result is
+                // checked before `COMMIT`, a failed one failing the body's statements first.
+                let begun = begin.map { session.send($0) }
                 let result: T
                 do { result = try body(session) } catch {
                     if begin != nil && !Self.isConnectionLoss(error) { _ = try? session.execute("ROLLBACK") }
                     throw error
                 }
-                if begin != nil {
+                if let begun {
+                    _ = try Self.wait(begun) { let closing: EventLoopFuture<Void> = connection.close(); _ = closing }
                     committing = true
                     try session.execute("COMMIT")
                 }

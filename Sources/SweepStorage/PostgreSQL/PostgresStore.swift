@@ -374,6 +374,9 @@ public final class PostgresStore: TrialStore {
                             stderrTail: String?, epochsRun: Int?, durationSeconds: Double?, artifactDir: String?,
                             owner: String?) throws -> TrialState {
         guard state.isFinished else { throw RuntimeFailure("trial \(trialID): \(state.rawValue) is not a finished state") }
+        let run = FinishedRun(exitStatus: exitStatus, stderrTail: stderrTail, epochsRun: epochsRun, durationSeconds: durationSeconds,
+                              artifactDir: artifactDir, constraints: constraints)
+        if let final = try finishInOneStatement(trialID, state: state, values: values, reason: reason, run: run, owner: owner) { return final }
         return try pool.transaction { db in
             // Two statements: the trial (locked; with its owner's row when an owner is given, so
             // both are read as the last writer left them) and what finishing it needs, then every write.
@@ -395,37 +398,95 @@ public final class PostgresStore: TrialStore {
             guard s == .running else { throw try notRunning(db, trialID, s) }
             let objectives = Int(try row["objectives"] as Int64)
             let last: Double? = try (row["last_type"] as String?).map { OptunaEncoding.float(try row["last_value"], type: $0) }
-            let (final, stored, finalReason) = OptunaEncoding.finishing(state, values: values, objectives: max(objectives, 1), reason: reason) { last }
-            let encoded = (stored ?? []).map(OptunaEncoding.float)
-            var parts = ["""
-                new_values AS (INSERT INTO trial_values (trial_id, objective, value, value_type)
-                    SELECT ?, o.i - 1, CASE WHEN o.type = 'FINITE' THEN o.x END, o.type::trialvaluetype
-                    FROM unnest(?::float8[], ?::text[]) WITH ORDINALITY AS o (x, type, i))
-                """]
-            var arguments: [any PGArgument] = [trialID, encoded.map { $0.value ?? 0 }, encoded.map(\.type)]
-            if let constraints {
-                parts.append("""
-                    new_constraints AS (INSERT INTO trial_system_attributes (trial_id, key, value_json) VALUES (?, ?, ?)
-                        ON CONFLICT (trial_id, key) DO UPDATE SET value_json = excluded.value_json)
-                    """)
-                arguments += [trialID, OptunaEncoding.constraintsKey, OptunaEncoding.jsonNumbers(constraints)] as [any PGArgument]
-            }
-            parts.append("new_state AS (UPDATE trials SET state = ?::trialstate, datetime_complete = LOCALTIMESTAMP WHERE trial_id = ?)")
-            arguments += [final.rawValue, trialID] as [any PGArgument]
-            if final == .fail, let finalReason {
-                parts.append("""
-                    new_reason AS (INSERT INTO trial_user_attributes (trial_id, key, value_json) VALUES (?, ?, ?)
-                        ON CONFLICT (trial_id, key) DO UPDATE SET value_json = excluded.value_json)
-                    """)
-                arguments += [trialID, OptunaEncoding.failReasonKey, OptunaEncoding.json(finalReason)] as [any PGArgument]
-            }
-            try db.execute("WITH " + parts.joined(separator: ",\n") + """
-
-                UPDATE sweep_trials SET exit_status = ?, reason = ?, stderr_tail = ?, epochs_run = ?, duration_seconds = ?,
-                    artifact_dir = ? WHERE trial_id = ?
-                """, arguments + [exitStatus, finalReason, stderrTail, epochsRun, durationSeconds, artifactDir, trialID] as [any PGArgument])
-            return final
+            let finishing = OptunaEncoding.finishing(state, values: values, objectives: max(objectives, 1), reason: reason) { last }
+            let (parts, arguments) = finishWrites(trialID, finishing, run, when: "TRUE")
+            try db.execute("WITH " + parts.joined(separator: ",\n") + "\nSELECT 1", arguments)
+            return finishing.state
         }
+    }
+
+    /// What a finished run leaves besides its state and values (see `finishTrial`).
+    struct FinishedRun {
+        var exitStatus: Int32?, stderrTail: String?, epochsRun: Int?, durationSeconds: Double?, artifactDir: String?
+        var constraints: [Double]?
+    }
+
+    /// `finishTrial` in one statement (its own transaction, one round trip) when what it stores
+    /// does not depend on the trial's last report: a COMPLETE trial with its values (none NaN),
+    /// stored only if the study has as many objectives (checked in the statement), or a state
+    /// that keeps no values (FAIL). The checks of the transaction path, in the same order, on the
+    /// trial's rows locked in the statement (both, when an owner is given, so a requeue that
+    /// committed meanwhile is seen whole). nil, nothing written, when it does not apply (a PRUNED
+    /// trial, values missing, a study of another number of objectives) or the trial or its Sweep
+    /// row is missing: the transaction path writes or says why.
+    func finishInOneStatement(_ trialID: Int64, state: TrialState, values: [Double]?, reason: String?, run: FinishedRun,
+                              owner: String?) throws -> TrialState? {
+        let objectives: Int?
+        switch state {
+        case .complete:
+            guard let values, !values.isEmpty, !values.contains(where: \.isNaN) else { return nil }
+            objectives = values.count
+        case .pruned: return nil
+        default: objectives = nil
+        }
+        let finishing = OptunaEncoding.finishing(state, values: values, objectives: objectives ?? 1, reason: reason) { nil }
+        let (parts, arguments) = finishWrites(trialID, finishing, run, when: "EXISTS (SELECT 1 FROM ok)")
+        let row = try pool.statement(idempotent: true) { db in
+            try db.query("""
+                WITH k AS (
+                    SELECT t.trial_id, t.state::text AS state, w.owner,
+                        (SELECT COUNT(*) FROM study_directions d WHERE d.study_id = t.study_id) AS objectives
+                    FROM trials t \(owner == nil ? "LEFT " : "")JOIN sweep_trials w ON w.trial_id = t.trial_id
+                    WHERE t.trial_id = ? FOR NO KEY UPDATE OF t\(owner == nil ? "" : ", w")),
+                ok AS (SELECT trial_id FROM k WHERE state = 'RUNNING' AND (?::text IS NULL OR owner = ?)
+                    AND (?::bigint IS NULL OR objectives = ?)),
+                """ + parts.joined(separator: ",\n") + """
+
+                SELECT k.state, k.owner, ok.trial_id IS NOT NULL AS written FROM k LEFT JOIN ok ON TRUE
+                """, [trialID, owner, owner, objectives, objectives] + arguments).first
+        }
+        // No row: no trial, or (an owner given) no Sweep row; the transaction path tells which.
+        guard let row else { return nil }
+        if try row["written"] as Bool { return finishing.state }
+        if let owner, try row["owner"] as String? != owner { throw TrialNotOwned(trialID: trialID, owner: owner) }
+        let s = TrialState(rawValue: try row["state"]) ?? .fail
+        if s != .running { throw try pool.statement(idempotent: true) { db in try notRunning(db, trialID, s) } }
+        return nil   // another number of objectives: the transaction path says why
+    }
+
+    /// The writes of a finishing trial as parts of a `WITH` (Optuna's rows: values, constraints,
+    /// state, a FAIL's reason; Sweep's: exit, timings), each done only `when` (an SQL condition).
+    func finishWrites(_ trialID: Int64, _ f: (state: TrialState, objectives: [Double]?, reason: String?), _ run: FinishedRun,
+                      when: String) -> (parts: [String], arguments: [any PGArgument]) {
+        let encoded = (f.objectives ?? []).map(OptunaEncoding.float)
+        var parts = ["""
+            new_values AS (INSERT INTO trial_values (trial_id, objective, value, value_type)
+                SELECT ?::bigint, o.i - 1, CASE WHEN o.type = 'FINITE' THEN o.x END, o.type::trialvaluetype
+                FROM unnest(?::float8[], ?::text[]) WITH ORDINALITY AS o (x, type, i) WHERE \(when))
+            """]
+        var arguments: [any PGArgument] = [trialID, encoded.map { $0.value ?? 0 }, encoded.map(\.type)]
+        if let constraints = run.constraints {
+            parts.append("""
+                new_constraints AS (INSERT INTO trial_system_attributes (trial_id, key, value_json) SELECT ?::bigint, ?, ? WHERE \(when)
+                    ON CONFLICT (trial_id, key) DO UPDATE SET value_json = excluded.value_json)
+                """)
+            arguments += [trialID, OptunaEncoding.constraintsKey, OptunaEncoding.jsonNumbers(constraints)] as [any PGArgument]
+        }
+        parts.append("new_state AS (UPDATE trials SET state = ?::trialstate, datetime_complete = LOCALTIMESTAMP WHERE trial_id = ? AND \(when))")
+        arguments += [f.state.rawValue, trialID] as [any PGArgument]
+        if f.state == .fail, let reason = f.reason {
+            parts.append("""
+                new_reason AS (INSERT INTO trial_user_attributes (trial_id, key, value_json) SELECT ?::bigint, ?, ? WHERE \(when)
+                    ON CONFLICT (trial_id, key) DO UPDATE SET value_json = excluded.value_json)
+                """)
+            arguments += [trialID, OptunaEncoding.failReasonKey, OptunaEncoding.json(reason)] as [any PGArgument]
+        }
+        parts.append("""
+            new_run AS (UPDATE sweep_trials SET exit_status = ?, reason = ?, stderr_tail = ?, epochs_run = ?, duration_seconds = ?,
+                artifact_dir = ? WHERE trial_id = ? AND \(when))
+            """)
+        arguments += [run.exitStatus, f.reason, run.stderrTail, run.epochsRun, run.durationSeconds, run.artifactDir, trialID] as [any PGArgument]
+        return (parts, arguments)
     }
 
     /// Writes a finishing trial's `trial_values` as Optuna stores them (`OptunaEncoding.finishing`:
