@@ -77,6 +77,28 @@ final class SharedStudyDecisionTests: XCTestCase {
         XCTAssertNil(leader.study.controllerOwner)
     }
 
+    /// A free worker of the leader claims a trial its queue holds, without sampling first; the
+    /// queue is topped up after the job started (`prepareJobs`), to twice the running trials + 1.
+    func testTheLeaderClaimsFromItsQueueAndTopsItUpAfterTheJobStarted() throws {
+        let db = TempFolder.dir() + "/r.db"
+        let leader = try daemon(db, trials: 8)
+        XCTAssertEqual(try leader.begin(owner: a, now: Date()), [])
+        let states = { try leader.store.trials(studyID: leader.study.id).map(\.record.state) }
+        let j0 = try XCTUnwrap(try leader.nextJob(now: Date()))
+        XCTAssertEqual(try states(), [.running, .waiting], "an empty queue is filled before the first claim")
+        leader.prepareJobs(now: Date())
+        XCTAssertEqual(try states(), [.running, .waiting, .waiting, .waiting], "topped up to 2 x 1 running + 1")
+        let j1 = try XCTUnwrap(try leader.nextJob(now: Date()))
+        XCTAssertEqual(number(j1), 1)
+        XCTAssertEqual(try states(), [.running, .running, .waiting, .waiting], "claimed from the queue: nothing sampled on the way")
+        try complete(leader, j0, 0)
+        leader.prepareJobs(now: Date())
+        XCTAssertEqual(try states(), [.complete, .running, .waiting, .waiting, .waiting], "2 x 1 running + 1")
+        leader.prepareJobs(now: Date())
+        XCTAssertEqual(try states().count, 5, "a full queue is left as it is")
+        try complete(leader, j1, 1)
+    }
+
     /// The leader dies holding a trial: once its lease and the trial's heartbeat are stale, the
     /// other daemon leads, puts the trial back to WAITING and runs it again (same parameters and
     /// seed, attempt 2); the dead daemon's late result is refused and changes nothing.
