@@ -83,7 +83,7 @@ COMMIT;
 SQL
   local start end
   start=$(date +%s.%N)
-  (cd "$T/lat-$h-$k-1" && "$SWEEP" resume "$name" --db "$PG_URL" > resume.log 2>&1)
+  (cd "$T/lat-$h-$k-1" && "$SWEEP" resume "$name" --db "$PG_URL" > resume.log 2>&1) || { echo "sweep resume failed:"; tail -n 5 "$T/lat-$h-$k-1/resume.log"; }
   end=$(date +%s.%N)
   echo "sweep tpe, $k daemons, $h trials stored: $MORE more in $(python3 -c "print(f'{$end-$start:.2f} s')")"
   for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done

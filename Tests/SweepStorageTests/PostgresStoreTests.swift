@@ -92,6 +92,40 @@ final class PostgresStoreTests: StoreFixtureCase {
 
     /// Several processes (here threads with stores of their own) opening a new database at once
     /// apply each migration once; a database a newer Sweep wrote is refused.
+    /// A study written in bulk by another writer (an import, Optuna's processes) is read whole
+    /// before the server's statistics know of it: the read looks each trial's parts up by id, so
+    /// a plan made for a near-empty table does not run an aggregate of the whole study per trial
+    /// (which at 5000 trials did not answer within `PGPool.answerTimeout`).
+    func testAStudyWrittenInBulkIsReadBeforeTheStatisticsKnowOfIt() throws {
+        let store = try PostgresStore(PostgresLocation(url: try PrivatePostgres.shared().database()))
+        let study = try makeStudy(store)
+        let first = try newTrial(store, study)
+        XCTAssertEqual(try finish(store, first.trialID, .complete, 0.5), .complete)
+        let n = 5000
+        // The server's statistics as autovacuum leaves them for a young study: one trial.
+        try store.pool.statement(idempotent: true) { db in _ = try db.execute("ANALYZE") }
+        try store.pool.transaction { db in
+            try db.execute("""
+                INSERT INTO trials (number, study_id, state, datetime_start, datetime_complete)
+                SELECT g, ?, 'COMPLETE', LOCALTIMESTAMP, LOCALTIMESTAMP FROM generate_series(1, ?) g
+                """, [study.id, n - 1])
+            try db.execute("""
+                INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json)
+                SELECT t.trial_id, p.param_name, t.number, p.distribution_json FROM trials t
+                JOIN trial_params p ON p.trial_id = ? WHERE t.study_id = ? AND t.number > 0
+                """, [first.trialID, study.id])
+            try db.execute("""
+                INSERT INTO trial_values (trial_id, objective, value, value_type)
+                SELECT trial_id, 0, number, 'FINITE' FROM trials WHERE study_id = ? AND number > 0
+                """, [study.id])
+        }
+        let trials = try store.trials(studyID: study.id)
+        XCTAssertEqual(trials.map(\.record.number), Array(0..<n))
+        XCTAssertEqual(trials.last?.record.value, Double(n - 1))
+        XCTAssertEqual(trials.last?.record.params.count, trials.first?.record.params.count)
+        XCTAssertEqual(try store.finishedTrials(studyID: study.id, completedSince: nil).count, n)
+    }
+
     func testMigrationsApplyOnceAndANewerSchemaIsRefused() throws {
         let url = try PrivatePostgres.shared().database()
         let errors = ErrorList()

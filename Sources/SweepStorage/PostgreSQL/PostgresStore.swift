@@ -624,20 +624,11 @@ public final class PostgresStore: TrialStore {
 
     func fetchTrialsAndXmin(_ db: PGSession, where condition: String, _ arguments: [any PGArgument]) throws -> (trials: [StoredTrial], xmin: Int64) {
         // The snapshot's row comes first and always (a LEFT JOIN), so an empty result still gives it.
+        // Each trial's parts are read by its id (LATERAL: index lookups, whatever the planner's
+        // statistics say; joined to aggregates of the whole set, a nested loop planned on stale
+        // statistics, e.g. after a bulk import, ran them once per trial: minutes at 10k trials).
         let rows = try db.query("""
-            WITH m AS MATERIALIZED (SELECT t.trial_id FROM trials t WHERE \(condition)),
-            p AS (SELECT trial_id, array_agg(param_name::text ORDER BY param_id) AS names, array_agg(param_value ORDER BY param_id) AS xs
-                FROM trial_params WHERE trial_id IN (SELECT trial_id FROM m) AND param_name IS NOT NULL AND param_value IS NOT NULL
-                GROUP BY trial_id),
-            r AS (SELECT trial_id, array_agg(step::bigint) AS steps, array_agg(COALESCE(intermediate_value, 0)) AS xs,
-                    array_agg(intermediate_value_type::text) AS types
-                FROM trial_intermediate_values WHERE trial_id IN (SELECT trial_id FROM m) GROUP BY trial_id),
-            o AS (SELECT trial_id, array_agg(objective::bigint) AS objectives, array_agg(COALESCE(value, 0)) AS xs,
-                    array_agg(value_type::text) AS types
-                FROM trial_values WHERE trial_id IN (SELECT trial_id FROM m) GROUP BY trial_id),
-            a AS (SELECT trial_id, array_agg(key::text ORDER BY key) AS keys, array_agg(value_json::text ORDER BY key) AS jsons
-                FROM trial_system_attributes WHERE (key IN (?, ?) OR key LIKE 'constraints:%') AND trial_id IN (SELECT trial_id FROM m)
-                GROUP BY trial_id)
+            WITH m AS MATERIALIZED (SELECT t.trial_id FROM trials t WHERE \(condition))
             SELECT txid_snapshot_xmin(txid_current_snapshot()) AS snapshot_xmin,
                 t.trial_id, t.number, t.state::text AS state, t.datetime_start, t.datetime_complete, v.value,
                 v.value_type::text AS value_type, w.seed, w.config_json, w.attempts, w.worker_pid, w.exit_status, w.reason,
@@ -648,10 +639,16 @@ public final class PostgresStore: TrialStore {
             LEFT JOIN (m JOIN trials t ON t.trial_id = m.trial_id) ON TRUE
             LEFT JOIN trial_values v ON v.trial_id = t.trial_id AND v.objective = 0
             LEFT JOIN sweep_trials w ON w.trial_id = t.trial_id
-            LEFT JOIN p ON p.trial_id = t.trial_id
-            LEFT JOIN r ON r.trial_id = t.trial_id
-            LEFT JOIN o ON o.trial_id = t.trial_id
-            LEFT JOIN a ON a.trial_id = t.trial_id
+            LEFT JOIN LATERAL (SELECT array_agg(param_name::text ORDER BY param_id) AS names, array_agg(param_value ORDER BY param_id) AS xs
+                FROM trial_params WHERE trial_id = t.trial_id AND param_name IS NOT NULL AND param_value IS NOT NULL) p ON TRUE
+            LEFT JOIN LATERAL (SELECT array_agg(step::bigint) AS steps, array_agg(COALESCE(intermediate_value, 0)) AS xs,
+                    array_agg(intermediate_value_type::text) AS types
+                FROM trial_intermediate_values WHERE trial_id = t.trial_id) r ON TRUE
+            LEFT JOIN LATERAL (SELECT array_agg(objective::bigint) AS objectives, array_agg(COALESCE(value, 0)) AS xs,
+                    array_agg(value_type::text) AS types
+                FROM trial_values WHERE trial_id = t.trial_id) o ON TRUE
+            LEFT JOIN LATERAL (SELECT array_agg(key::text ORDER BY key) AS keys, array_agg(value_json::text ORDER BY key) AS jsons
+                FROM trial_system_attributes WHERE trial_id = t.trial_id AND (key IN (?, ?) OR key LIKE 'constraints:%')) a ON TRUE
             ORDER BY t.number
             """, arguments + [OptunaEncoding.constraintsKey, TrialAttribute.intermediateValues])
         guard let first = rows.first, let xmin: Int64 = try first["snapshot_xmin"] else {
