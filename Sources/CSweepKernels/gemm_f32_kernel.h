@@ -270,12 +270,19 @@ TARGET static inline __attribute__((always_inline)) void NAME(gemv_nn)(int mr, i
             for (; j < N; j++) NAME(gemv_nt)(MR, 1, K, a, rs, B + (size_t)j * ldb, ldb, C + j, ldc, alpha, beta);   \
             return;                                                                                                   \
         }                                                                                                             \
-        if (N < VW) {  /* fewer columns than a vector: each element on its own, in k order */                        \
+        if (N < VW) {  /* fewer columns than a vector: each element in k order, B read row by row (not vectorized:  \
+                        * over k it would gather) */                                                                  \
+            float s[MR][VW];                                                                                          \
+            for (int r = 0; r < MR; r++)                                                                              \
+                for (int j = 0; j < N; j++) s[r][j] = 0;                                                              \
+            for (int k = 0; k < K; k++)                                                                               \
+                for (int r = 0; r < MR; r++) {                                                                        \
+                    const float w = a[r * rs + k * ks];                                                               \
+                    _Pragma("clang loop vectorize(disable)") for (int j = 0; j < N; j++) s[r][j] = MADD(s[r][j], w, B[(size_t)k * ldb + j]);                   \
+                }                                                                                                     \
             for (int r = 0; r < MR; r++)                                                                              \
                 for (int j = 0; j < N; j++) {                                                                         \
-                    float s = 0;                                                                                      \
-                    for (int k = 0; k < K; k++) s = MADD(s, a[r * rs + k * ks], B[(size_t)k * ldb + j]);             \
-                    const float y = alpha * s;                                                                        \
+                    const float y = alpha * s[r][j];                                                                  \
                     C[r * ldc + j] = beta != 0 ? y + beta * C[r * ldc + j] : y;                                       \
                 }                                                                                                     \
             return;                                                                                                   \
