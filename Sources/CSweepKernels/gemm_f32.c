@@ -59,6 +59,8 @@ static float *scratch_aligned(size_t floats) {
 #define MR3 1
 #define MR4 1
 #define MRMAX 8
+#define GEMV_ACC 8
+#define GEMV_MAXB 8
 #define MADD(acc, a, b) ((acc) + (a) * (b))
 #include "gemm_f32_kernel.h"
 
@@ -73,6 +75,8 @@ static float *scratch_aligned(size_t floats) {
 #define MR3 1
 #define MR4 1
 #define MRMAX 12
+#define GEMV_ACC 8
+#define GEMV_MAXB 8
 #define MADD(acc, a, b) __builtin_elementwise_fma((a), (b), (acc))
 #include "gemm_f32_kernel.h"
 
@@ -87,6 +91,8 @@ static float *scratch_aligned(size_t floats) {
 #define MR3 8
 #define MR4 6
 #define MRMAX 12
+#define GEMV_ACC 16
+#define GEMV_MAXB 8
 #define MADD(acc, a, b) __builtin_elementwise_fma((a), (b), (acc))
 #include "gemm_f32_kernel.h"
 #endif
@@ -171,13 +177,14 @@ static int openblas_is_wide(void) {
  * 2^18 multiply-adds: the Winograd point products, K of 10), short ones (K < 32: a weight gradient
  * at batch 16), wide ones (N >= 2048: the gradients of a dense layer over 3136 features) and tall
  * ones with A stored (M,K) (M >= 4096: the im2col input gradient). With B stored (N,K) (every layer's forward pass) Sweep's kernels were faster on every
- * shape. OpenBLAS is taken only when it runs AVX2 kernels or wider (`openblas_wide`, see
+ * shape. With SWEEP_GEMV_ROWS rows or fewer (one-sample inference, the weight
+ * gradient of a layer of 4 units or fewer) always Sweep's: its GEMV path reads op(B) once, in place. OpenBLAS is taken only when it runs AVX2 kernels or wider (`openblas_wide`, see
  * sweep_openblas_core_is_wide). Only the CPU's features, the OpenBLAS core and the shape decide:
  * the same shape always takes the same kernel. */
 int sweep_sgemm_rule(int openblas_wide, int transA, int transB, int M, int N, int K) {
     const int own = sweep_sgemm_supported(SWEEP_GEMM_AVX512) ? SWEEP_GEMM_AVX512
                     : sweep_sgemm_supported(SWEEP_GEMM_AVX2) ? SWEEP_GEMM_AVX2 : SWEEP_GEMM_OPENBLAS;
-    if (own == SWEEP_GEMM_OPENBLAS || transB || !openblas_wide) return own;
+    if (own == SWEEP_GEMM_OPENBLAS || transB || !openblas_wide || M <= SWEEP_GEMV_ROWS) return own;
     if ((double)M * N * K < (double)(1 << 18) || K < 32 || N >= 2048 || (!transA && M >= 4096)) return SWEEP_GEMM_OPENBLAS;
     return own;
 }

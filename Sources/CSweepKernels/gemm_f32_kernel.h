@@ -18,7 +18,7 @@
  * about A_BLOCK bytes of A, each passed by every panel while it is in L2. With DIRECT_ROWS rows
  * or fewer (too few to repay packing) a B stored (K,N) is read in place, bs = ldb floats a row. Each C element is one
  * accumulator summed in k order, so the result of a shape never depends on anything but the
- * operands. */
+ * operands. With SWEEP_GEMV_ROWS rows or fewer, NAME(gemv) instead (below: nothing packed). */
 
 typedef float NAME(vf) __attribute__((vector_size(VW * 4), aligned(4)));
 
@@ -159,6 +159,173 @@ NAME_ROWS(4, MR4)
 #endif
 #undef NAME_ROWS
 
+/* ---- Few rows (M <= SWEEP_GEMV_ROWS): op(B) read where it is, nothing packed ----
+ * One-sample inference (M = 1) would otherwise pack (and for B stored (N,K) transpose) all of
+ * op(B) to use each element once. GEMV_ACC vector accumulators are kept per register block.
+ *   B stored (N,K), C[i, j] = dot(op(A) row i, B row j): jb rows of B at a time, each C element
+ *     VW lane sums over k (k, k + VW, ...; the last VW-piece of K zero-padded) added in a fixed
+ *     tree (NAME(hsum)); a transposed A is first copied into rows (M·K floats).
+ *   B stored (K,N): nv vectors of C's columns at a time, one accumulator per element summed in k
+ *     order; a last part vector is computed as the whole vector ending at column N (its columns
+ *     already written are computed again, identically, and not stored); fewer than VW columns
+ *     one by one.
+ * Only the shape decides the blocks, so a shape's results depend only on its operands. */
+
+/* The VW lanes of v summed as a fixed tree: the upper half added to the lower, then the upper
+ * half of that, ... down to one lane. */
+TARGET static inline __attribute__((always_inline)) float NAME(hsum)(NAME(vf) v) {
+#if VW == 16
+    const __typeof__(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7)) h8 =
+        __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) + __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+#elif VW == 8
+    const NAME(vf) h8 = v;
+#endif
+#if VW >= 8
+    const __typeof__(__builtin_shufflevector(h8, h8, 0, 1, 2, 3)) h4 =
+        __builtin_shufflevector(h8, h8, 0, 1, 2, 3) + __builtin_shufflevector(h8, h8, 4, 5, 6, 7);
+#else
+    const NAME(vf) h4 = v;
+#endif
+    const __typeof__(__builtin_shufflevector(h4, h4, 0, 1)) h2 =
+        __builtin_shufflevector(h4, h4, 0, 1) + __builtin_shufflevector(h4, h4, 2, 3);
+    return h2[0] + h2[1];
+}
+
+/* C[0..mr, 0..jb) = alpha · (rows of a, as floats apart) · (rows of b, ldb apart)^T + beta · C over K. */
+TARGET static inline __attribute__((always_inline)) void NAME(gemv_nt)(int mr, int jb, int K, const float *a, ptrdiff_t as,
+                                                                       const float *b, ptrdiff_t ldb, float *c,
+                                                                       ptrdiff_t ldc, float alpha, float beta) {
+    NAME(vf) acc[SWEEP_GEMV_ROWS][GEMV_ACC];
+    for (int r = 0; r < mr; r++)
+        for (int j = 0; j < jb; j++) acc[r][j] = NAME(splat)(0);
+    int k = 0;
+    for (; k + VW <= K; k += VW) {
+        NAME(vf) bv[GEMV_ACC];
+        for (int j = 0; j < jb; j++) memcpy(&bv[j], b + j * ldb + k, sizeof bv[j]);
+        for (int r = 0; r < mr; r++) {
+            NAME(vf) av;
+            memcpy(&av, a + r * as + k, sizeof av);
+            for (int j = 0; j < jb; j++) acc[r][j] = MADD(acc[r][j], av, bv[j]);
+        }
+    }
+    if (k < K) {  /* the last K - k < VW: zeros past K */
+        const size_t n = (size_t)(K - k) * 4;
+        for (int r = 0; r < mr; r++) {
+            NAME(vf) av = NAME(splat)(0);
+            memcpy(&av, a + r * as + k, n);
+            for (int j = 0; j < jb; j++) {
+                NAME(vf) bv = NAME(splat)(0);
+                memcpy(&bv, b + j * ldb + k, n);
+                acc[r][j] = MADD(acc[r][j], av, bv);
+            }
+        }
+    }
+    for (int r = 0; r < mr; r++)
+        for (int j = 0; j < jb; j++) {
+            const float y = alpha * NAME(hsum)(acc[r][j]);
+            c[r * ldc + j] = beta != 0 ? y + beta * c[r * ldc + j] : y;
+        }
+}
+
+/* C[0..mr, j0 .. j0 + nv·VW) by B stored (K,N); columns below `from` are not stored. */
+TARGET static inline __attribute__((always_inline)) void NAME(gemv_nn)(int mr, int nv, int K, const float *a, ptrdiff_t rs,
+                                                                       ptrdiff_t ks, const float *b, ptrdiff_t ldb,
+                                                                       float *c, ptrdiff_t ldc, int from, float alpha,
+                                                                       float beta) {
+    NAME(vf) acc[SWEEP_GEMV_ROWS][GEMV_ACC];
+    for (int r = 0; r < mr; r++)
+        for (int v = 0; v < nv; v++) acc[r][v] = NAME(splat)(0);
+    for (int k = 0; k < K; k++) {
+        NAME(vf) bv[GEMV_ACC];
+        for (int v = 0; v < nv; v++) memcpy(&bv[v], b + k * ldb + VW * v, sizeof bv[v]);
+        for (int r = 0; r < mr; r++) {
+            const NAME(vf) w = NAME(splat)(a[r * rs + k * ks]);
+            for (int v = 0; v < nv; v++) acc[r][v] = MADD(acc[r][v], w, bv[v]);
+        }
+    }
+    const NAME(vf) va = NAME(splat)(alpha), vb = NAME(splat)(beta);
+    for (int r = 0; r < mr; r++)
+        for (int v = 0; v < nv; v++) {
+            float *cv = c + r * ldc + VW * v;
+            NAME(vf) y = va * acc[r][v], old;
+            if (from == 0) {
+                if (beta != 0) { memcpy(&old, cv, sizeof old); y = MADD(y, vb, old); }
+                memcpy(cv, &y, sizeof y);
+            } else {
+                float t[VW];
+                memcpy(t, &y, sizeof t);
+                for (int l = from; l < VW; l++) cv[l] = beta != 0 ? t[l] + beta * cv[l] : t[l];
+            }
+        }
+}
+
+/* Register blocks of MR rows (constant) over all of C's columns. */
+#define NAME_GEMV_ROWS(MR)                                                                                            \
+    TARGET static void NAME(gemv_rows##MR)(int transB, int N, int K, const float *a, ptrdiff_t rs, ptrdiff_t ks,      \
+                                           const float *B, int ldb, float beta, float *C, int ldc, float alpha) {     \
+        enum { NB = GEMV_ACC / MR < GEMV_MAXB ? GEMV_ACC / MR : GEMV_MAXB };                                          \
+        if (transB) {                                                                                                 \
+            int j = 0;                                                                                                \
+            for (; j + NB <= N; j += NB) NAME(gemv_nt)(MR, NB, K, a, rs, B + (size_t)j * ldb, ldb, C + j, ldc, alpha, beta); \
+            for (; j < N; j++) NAME(gemv_nt)(MR, 1, K, a, rs, B + (size_t)j * ldb, ldb, C + j, ldc, alpha, beta);   \
+            return;                                                                                                   \
+        }                                                                                                             \
+        if (N < VW) {  /* fewer columns than a vector: each element in k order, B read row by row (not vectorized:  \
+                        * over k it would gather) */                                                                  \
+            float s[MR][VW];                                                                                          \
+            for (int r = 0; r < MR; r++)                                                                              \
+                for (int j = 0; j < N; j++) s[r][j] = 0;                                                              \
+            for (int k = 0; k < K; k++)                                                                               \
+                for (int r = 0; r < MR; r++) {                                                                        \
+                    const float w = a[r * rs + k * ks];                                                               \
+                    _Pragma("clang loop vectorize(disable)") for (int j = 0; j < N; j++) s[r][j] = MADD(s[r][j], w, B[(size_t)k * ldb + j]);                   \
+                }                                                                                                     \
+            for (int r = 0; r < MR; r++)                                                                              \
+                for (int j = 0; j < N; j++) {                                                                         \
+                    const float y = alpha * s[r][j];                                                                  \
+                    C[r * ldc + j] = beta != 0 ? y + beta * C[r * ldc + j] : y;                                       \
+                }                                                                                                     \
+            return;                                                                                                   \
+        }                                                                                                             \
+        int j = 0;                                                                                                    \
+        for (; j + NB * VW <= N; j += NB * VW) NAME(gemv_nn)(MR, NB, K, a, rs, ks, B + j, ldb, C + j, ldc, 0, alpha, beta); \
+        for (; j + VW <= N; j += VW) NAME(gemv_nn)(MR, 1, K, a, rs, ks, B + j, ldb, C + j, ldc, 0, alpha, beta);     \
+        if (j < N) NAME(gemv_nn)(MR, 1, K, a, rs, ks, B + N - VW, ldb, C + N - VW, ldc, VW - (N - j), alpha, beta);  \
+    }
+NAME_GEMV_ROWS(1)
+NAME_GEMV_ROWS(2)
+NAME_GEMV_ROWS(3)
+NAME_GEMV_ROWS(4)
+#undef NAME_GEMV_ROWS
+
+/* op(A) rows, K floats each, for a transposed A read by dot products; grow-only, one per thread. */
+static _Thread_local float *NAME(rows);
+static _Thread_local size_t NAME(rows_floats);
+
+TARGET static void NAME(gemv)(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                              const float *B, int ldb, float beta, float *C, int ldc) {
+    ptrdiff_t rs = transA ? 1 : lda, ks = transA ? lda : 1;
+    if (transB && transA) {  /* dot products want each row of op(A) contiguous */
+        const size_t need = (size_t)M * K;
+        if (need > NAME(rows_floats)) {
+            free(NAME(rows));
+            NAME(rows) = scratch_aligned(need);
+            NAME(rows_floats) = need;
+        }
+        for (int i = 0; i < M; i++)
+            for (int k = 0; k < K; k++) NAME(rows)[(size_t)i * K + k] = A[(size_t)k * lda + i];
+        A = NAME(rows);
+        rs = K;
+        ks = 1;
+    }
+    switch (M) {
+    case 1: NAME(gemv_rows1)(transB, N, K, A, rs, ks, B, ldb, beta, C, ldc, alpha); break;
+    case 2: NAME(gemv_rows2)(transB, N, K, A, rs, ks, B, ldb, beta, C, ldc, alpha); break;
+    case 3: NAME(gemv_rows3)(transB, N, K, A, rs, ks, B, ldb, beta, C, ldc, alpha); break;
+    default: NAME(gemv_rows4)(transB, N, K, A, rs, ks, B, ldb, beta, C, ldc, alpha); break;
+    }
+}
+
 /* Scratch: the packed op(B) of one K block, 64-byte aligned (a vector load never splits a cache
  * line), grow-only, one per thread. */
 static _Thread_local float *NAME(pack);
@@ -166,6 +333,7 @@ static _Thread_local size_t NAME(pack_floats);
 
 TARGET static void NAME(gemm)(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                               const float *B, int ldb, float beta, float *C, int ldc) {
+    if (M <= SWEEP_GEMV_ROWS) { NAME(gemv)(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc); return; }
     const int width = NVMAX * VW, panels = (N + width - 1) / width;
     const int blocks = (K + KC - 1) / KC, kc0 = (K + blocks - 1) / blocks;
     /* rows of A per block: MC · kc0 floats (~A_BLOCK bytes) stay in L2 while every panel passes */
@@ -226,3 +394,5 @@ TARGET static void NAME(gemm)(int transA, int transB, int M, int N, int K, float
 #undef MR4
 #undef MRMAX
 #undef MADD
+#undef GEMV_ACC
+#undef GEMV_MAXB

@@ -55,6 +55,35 @@ final class GemmTests: XCTestCase {
         }
     }
 
+    /// The few-row path (M <= SWEEP_GEMV_ROWS: op(B) read in place) of every kernel and transpose
+    /// case, and one row past it: C's columns in whole register blocks, part blocks and part
+    /// vectors (N around 8, 16, 64 and 128), K around the vector widths (a zero-padded last piece
+    /// of the dot products), beta 0 (C not read) and not; each product twice gives the same bits.
+    func testFewRowsEveryKernelAndTransposeMatchesNaive() {
+        var rng = SweepRandom(seed: 11)
+        XCTAssertEqual(SWEEP_GEMV_ROWS, 4)
+        for kernel in kernels where kernel != .openblas {
+            for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+                for M in 1...5 {
+                    for N in [1, 3, 9, 15, 16, 17, 33, 65, 129] {
+                        for K in [1, 5, 8, 16, 17, 100, 515] {
+                            check(kernel, ta, tb, M, N, K, alpha: 1, beta: 0, rng: &rng)
+                        }
+                        check(kernel, ta, tb, M, N, 37, alpha: -1.5, beta: 0.25, rng: &rng)
+                    }
+                }
+                let M = 1, N = 70, K = 300, lda = ta ? M : K, ldb = tb ? K : N
+                let a = (0..<(M * K)).map { _ in Float(rng.nextGaussian()) }, b = (0..<(K * N)).map { _ in Float(rng.nextGaussian()) }
+                var c1 = [Float](repeating: 0, count: M * N), c2 = c1
+                GemmKernel.force(kernel)
+                gemm(ta, tb, M, N, K, 1, a, lda, b, ldb, 0, &c1, N)
+                gemm(ta, tb, M, N, K, 1, a, lda, b, ldb, 0, &c2, N)
+                GemmKernel.force(nil)
+                XCTAssertEqual(c1.map(\.bitPattern), c2.map(\.bitPattern), "\(kernel) ta=\(ta) tb=\(tb)")
+            }
+        }
+    }
+
     /// Shapes of the engine's layers (dense at batch 16 and 128, im2col, Winograd) on every kernel.
     func testEngineShapesMatchNaive() {
         var rng = SweepRandom(seed: 9)
@@ -98,9 +127,10 @@ final class GemmTests: XCTestCase {
         }
     }
 
-    /// The rule picks a kernel this CPU runs: Sweep's widest for a dense layer's forward pass, and
-    /// OpenBLAS for the products it measured faster (bench/README.md), only when OpenBLAS runs AVX2
-    /// kernels or wider; an OpenBLAS on an SSE core never runs a product.
+    /// The rule picks a kernel this CPU runs: Sweep's widest for a dense layer's forward pass and
+    /// for products of SWEEP_GEMV_ROWS rows or fewer, and OpenBLAS for the products it measured
+    /// faster (bench/README.md), only when OpenBLAS runs AVX2 kernels or wider; an OpenBLAS on an
+    /// SSE core never runs a product.
     func testRuleChoosesAKernelThisCPURuns() {
         GemmKernel.force(nil)
         let own: GemmKernel = GemmKernel.avx512.isSupported ? .avx512 : GemmKernel.avx2.isSupported ? .avx2 : .openblas
@@ -112,6 +142,11 @@ final class GemmTests: XCTestCase {
             (true, false, 256, 784, 16, .openblas),     // short: batch 16
             (false, false, 25088, 288, 64, .openblas),  // tall, A stored (M,K)
             (false, true, 27, 64, 32, own),             // B stored (N,K): always own
+            (false, false, 1, 784, 256, own),           // few rows (GEMV path): a Dense input gradient at batch 1,
+            (true, false, 2, 784, 128, own),            //   a 2-unit layer's weight gradient,
+            (false, false, 4, 3136, 128, own),          //   wide
+            (false, false, 5, 64, 32, .openblas),       // 5 rows: small again
+            (false, true, 1, 256, 784, own),            // one-sample Dense forward
         ]
         for (ta, tb, m, n, k, wide) in shapes {
             XCTAssertEqual(GemmKernel.rule(openBLASWide: true, ta, tb, m, n, k), wide, "\(ta) \(tb) \(m)x\(n)x\(k)")

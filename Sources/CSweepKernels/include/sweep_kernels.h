@@ -143,7 +143,10 @@ unsigned sweep_cpu_features(void);
  * sweep_gemm_bf16, run by the given kernel: C (M,N) = alpha · op(A) op(B) + beta · C, C not read
  * when beta is 0. Each element of C is one fp32 sum in k order (fused multiply-adds on the AVX
  * kernels), so a shape's results depend only on its operands and the kernel. Returns 0, touching
- * nothing, when this CPU cannot run the kernel (sweep_sgemm_supported). */
+ * nothing, when this CPU cannot run the kernel (sweep_sgemm_supported). With SWEEP_GEMV_ROWS rows
+ * or fewer (one-sample inference) op(B) is read in place, not packed; there, with B stored (N,K),
+ * each element is the sum of the kernel's lane sums over k added in a fixed tree. */
+#define SWEEP_GEMV_ROWS 4
 #define SWEEP_GEMM_OPENBLAS 0       /* not run here: the caller's cblas_sgemm (for sweep_gemm_note) */
 #define SWEEP_GEMM_PORTABLE 1       /* plain C, any CPU */
 #define SWEEP_GEMM_AVX2 2           /* AVX2 + FMA */
