@@ -63,7 +63,7 @@ struct PGSession {
     private func run(_ sql: String, _ arguments: [any PGArgument]) throws -> PostgresQueryResult {
         let connection = self.connection
         return try PGPool.wait(send(sql, arguments)) {
-            let closing: EventLoopFuture<Void> = connection.close(); _ = closing
+            PGPool.close(connection)
         }
     }
 
@@ -164,7 +164,7 @@ final class PGPool: @unchecked Sendable {
                     throw error
                 }
                 if let begun {
-                    _ = try Self.wait(begun) { let closing: EventLoopFuture<Void> = connection.close(); _ = closing }
+                    _ = try Self.wait(begun) { Self.close(connection) }
                     committing = true
                     try session.execute("COMMIT")
                 }
@@ -224,12 +224,19 @@ final class PGPool: @unchecked Sendable {
         return try box.get()!.get()
     }
 
+    /// Closes a connection without waiting, keeping it alive until it is closed (postgres-nio
+    /// asserts that a connection is closed before it goes).
+    static func close(_ c: PostgresConnection) {
+        let closing: EventLoopFuture<Void> = c.close()
+        closing.whenComplete { _ in withExtendedLifetime(c) {} }
+    }
+
     private func give(_ c: PostgresConnection) {
         condition.lock(); idle.append(c); condition.signal(); condition.unlock()
     }
 
     private func drop(_ c: PostgresConnection) {
-        let closing: EventLoopFuture<Void> = c.close(); _ = closing
+        Self.close(c)
         condition.lock(); opened -= 1; condition.signal(); condition.unlock()
     }
 
