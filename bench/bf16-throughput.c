@@ -23,57 +23,40 @@ static double now(void) {
 // The inputs come from memory the compiler cannot see through, so the loops are not folded.
 static volatile float seed = 1.0f;
 
-static double fma_loop(long n, float *sink) {
-    __m512 a = _mm512_set1_ps(seed * 1e-7f), b = _mm512_set1_ps(seed * 0.999f);
-    __m512 acc[ACC];
-    for (int k = 0; k < ACC; k++) acc[k] = _mm512_set1_ps(seed * k);
-    double t0 = now();
-    for (long i = 0; i < n; i++) {
-        // Inline assembly: the compiler must not fold or reassociate the products.
-        __asm__ volatile(
-            "vfmadd231ps %[a], %[b], %[c0]\n\tvfmadd231ps %[a], %[b], %[c1]\n\t"
-            "vfmadd231ps %[a], %[b], %[c2]\n\tvfmadd231ps %[a], %[b], %[c3]\n\t"
-            "vfmadd231ps %[a], %[b], %[c4]\n\tvfmadd231ps %[a], %[b], %[c5]\n\t"
-            "vfmadd231ps %[a], %[b], %[c6]\n\tvfmadd231ps %[a], %[b], %[c7]\n\t"
-            "vfmadd231ps %[a], %[b], %[c8]\n\tvfmadd231ps %[a], %[b], %[c9]\n\t"
-            "vfmadd231ps %[a], %[b], %[c10]\n\tvfmadd231ps %[a], %[b], %[c11]"
-            : [c0] "+v"(acc[0]), [c1] "+v"(acc[1]), [c2] "+v"(acc[2]), [c3] "+v"(acc[3]),
-              [c4] "+v"(acc[4]), [c5] "+v"(acc[5]), [c6] "+v"(acc[6]), [c7] "+v"(acc[7]),
-              [c8] "+v"(acc[8]), [c9] "+v"(acc[9]), [c10] "+v"(acc[10]), [c11] "+v"(acc[11])
-            : [a] "v"(a), [b] "v"(b));
-    }
-    double t = now() - t0;
-    __m512 s = acc[0];
-    for (int k = 1; k < ACC; k++) s = _mm512_add_ps(s, acc[k]);
-    *sink = _mm512_reduce_add_ps(s);
-    return t;
-}
+// ACC independent `OP a, b, acc[k]` in inline assembly: the compiler must not fold or reassociate
+// the products.
+#define TWELVE(OP, a, b, acc)                                                                 \
+    __asm__ volatile(OP " %[x], %[y], %[c0]\n\t" OP " %[x], %[y], %[c1]\n\t"                     \
+                     OP " %[x], %[y], %[c2]\n\t" OP " %[x], %[y], %[c3]\n\t"                     \
+                     OP " %[x], %[y], %[c4]\n\t" OP " %[x], %[y], %[c5]\n\t"                     \
+                     OP " %[x], %[y], %[c6]\n\t" OP " %[x], %[y], %[c7]\n\t"                     \
+                     OP " %[x], %[y], %[c8]\n\t" OP " %[x], %[y], %[c9]\n\t"                     \
+                     OP " %[x], %[y], %[c10]\n\t" OP " %[x], %[y], %[c11]"                        \
+                     : [c0] "+v"(acc[0]), [c1] "+v"(acc[1]), [c2] "+v"(acc[2]), [c3] "+v"(acc[3]), \
+                       [c4] "+v"(acc[4]), [c5] "+v"(acc[5]), [c6] "+v"(acc[6]), [c7] "+v"(acc[7]), \
+                       [c8] "+v"(acc[8]), [c9] "+v"(acc[9]), [c10] "+v"(acc[10]),                 \
+                       [c11] "+v"(acc[11])                                                          \
+                     : [x] "v"(a), [y] "v"(b))
 
-static double dpbf16_loop(long n, float *sink) {
-    __m512bh a = _mm512_cvtne2ps_pbh(_mm512_set1_ps(seed * 1e-7f), _mm512_set1_ps(seed * 1e-7f));
-    __m512bh b = _mm512_cvtne2ps_pbh(_mm512_set1_ps(seed * 0.999f), _mm512_set1_ps(seed * 0.999f));
-    __m512 acc[ACC];
-    for (int k = 0; k < ACC; k++) acc[k] = _mm512_set1_ps(seed * k);
-    double t0 = now();
-    for (long i = 0; i < n; i++) {
-        __asm__ volatile(
-            "vdpbf16ps %[a], %[b], %[c0]\n\tvdpbf16ps %[a], %[b], %[c1]\n\t"
-            "vdpbf16ps %[a], %[b], %[c2]\n\tvdpbf16ps %[a], %[b], %[c3]\n\t"
-            "vdpbf16ps %[a], %[b], %[c4]\n\tvdpbf16ps %[a], %[b], %[c5]\n\t"
-            "vdpbf16ps %[a], %[b], %[c6]\n\tvdpbf16ps %[a], %[b], %[c7]\n\t"
-            "vdpbf16ps %[a], %[b], %[c8]\n\tvdpbf16ps %[a], %[b], %[c9]\n\t"
-            "vdpbf16ps %[a], %[b], %[c10]\n\tvdpbf16ps %[a], %[b], %[c11]"
-            : [c0] "+v"(acc[0]), [c1] "+v"(acc[1]), [c2] "+v"(acc[2]), [c3] "+v"(acc[3]),
-              [c4] "+v"(acc[4]), [c5] "+v"(acc[5]), [c6] "+v"(acc[6]), [c7] "+v"(acc[7]),
-              [c8] "+v"(acc[8]), [c9] "+v"(acc[9]), [c10] "+v"(acc[10]), [c11] "+v"(acc[11])
-            : [a] "v"(a), [b] "v"(b));
+// A timed loop of n rounds of TWELVE(OP) on operands a and b (built from `seed`).
+#define LOOP(name, OP, make_a, make_b)                                       \
+    static double name(long n, float *sink) {                                \
+        __typeof__(make_a) a = make_a;                                       \
+        __typeof__(make_b) b = make_b;                                       \
+        __m512 acc[ACC];                                                     \
+        for (int k = 0; k < ACC; k++) acc[k] = _mm512_set1_ps(seed * k);     \
+        double t0 = now();                                                   \
+        for (long i = 0; i < n; i++) TWELVE(OP, a, b, acc);                  \
+        double t = now() - t0;                                               \
+        __m512 s = acc[0];                                                   \
+        for (int k = 1; k < ACC; k++) s = _mm512_add_ps(s, acc[k]);          \
+        *sink = _mm512_reduce_add_ps(s);                                     \
+        return t;                                                            \
     }
-    double t = now() - t0;
-    __m512 s = acc[0];
-    for (int k = 1; k < ACC; k++) s = _mm512_add_ps(s, acc[k]);
-    *sink = _mm512_reduce_add_ps(s);
-    return t;
-}
+
+#define BF16_PAIR(x) _mm512_cvtne2ps_pbh(_mm512_set1_ps(x), _mm512_set1_ps(x))
+LOOP(fma_loop, "vfmadd231ps", _mm512_set1_ps(seed * 1e-7f), _mm512_set1_ps(seed * 0.999f))
+LOOP(dpbf16_loop, "vdpbf16ps", BF16_PAIR(seed * 1e-7f), BF16_PAIR(seed * 0.999f))
 
 int main(int argc, char **argv) {
     long n = argc > 1 ? atol(argv[1]) : 40000000L;
