@@ -52,6 +52,19 @@ public struct StudyStatusReport: Encodable, Sendable, Equatable {
         createdAt = s.createdAt
     }
 
+    /// The report of a study from its trials (a reader's copy: counts and best value as
+    /// `TrialStore.studies()` gives them, without reading every trial of the database).
+    public init(study s: StudyRecord, trials: some Sequence<TrialRecord>) {
+        var counts: [TrialState: Int] = [:]
+        var best: Double? = nil
+        for t in trials {
+            counts[t.state, default: 0] += 1
+            if t.state == .complete, let v = t.value, best.map({ v * s.direction.sign < $0 * s.direction.sign }) ?? true { best = v }
+        }
+        self.init(study: s, summary: StudySummary(id: s.id, name: s.name, direction: s.direction, metric: s.metric, status: s.status,
+                                                  trialsTotal: s.trialsTotal, counts: counts, bestValue: best, createdAt: s.createdAt))
+    }
+
     /// Every study of the store (or the one named), oldest first.
     public static func all(_ store: any TrialStore, named name: String? = nil) throws -> [StudyStatusReport] {
         let summaries = try store.studies()

@@ -113,6 +113,7 @@ public final class PostgresStore: TrialStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, LOCALTIMESTAMP, LOCALTIMESTAMP, 'running')
                 """, [id, spacePath, spaceText, metrics[0], samplerJSON, schedulerJSON, String(seed), trialsTotal, maxEpochs])
             try PostgresSchema.setMetricNames(db, studyID: id, metrics: metrics, replace: true)
+            try Self.notifyStudyChanged(db, id: id)
             return try fetchStudies(db, where: "s.study_id = ?", [id])[0]
         }
     }
@@ -166,6 +167,7 @@ public final class PostgresStore: TrialStore {
                 """, [update.trialsTotal, update.status?.rawValue, update.runOptionsJSON, update.stopReason, update.stopReason,
                       update.status?.rawValue, update.spacePath, update.spaceText, id])
             guard changed == 1 else { throw RuntimeFailure("\(location): no Sweep study with id \(id)") }
+            if update.status != nil || update.trialsTotal != nil || update.runOptionsJSON != nil { try Self.notifyStudyChanged(db, id: id) }
         }
     }
 
