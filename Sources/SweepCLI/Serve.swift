@@ -168,7 +168,7 @@ func follow(db: String, study name: String, seen initial: Set<Int>) throws {
     let began = Date()
     var seen = initial
     var cursor: TrialChangeCursor? = nil
-    var trials: [Int: TrialRecord] = [:]
+    var states: [Int: TrialRecord] = [:]   // every trial's last read, for the counts
     print("study \(name): \(seen.count) of \(study.trialsTotal) trials finished so far; following it in the daemon (Ctrl-C stops following, not the search)")
     while true {
         // The study first: a trial finishing between the two reads is printed on the next look.
@@ -176,15 +176,16 @@ func follow(db: String, study name: String, seen initial: Set<Int>) throws {
         study = now
         let changed = try store.trials(studyID: study.id, changedSince: cursor)
         cursor = changed.cursor
-        for t in changed.trials { trials[t.record.number] = t.record }
-        let report = StudyStatusReport(study: study, trials: trials.values)
+        for t in changed.trials { states[t.record.number] = t.record }
+        let report = StudyStatusReport(study: study, trials: states.values)
         for t in changed.trials.filter({ $0.record.state.isFinished })
             .sorted(by: { ($0.datetimeComplete ?? .distantPast, $0.record.number) < ($1.datetimeComplete ?? .distantPast, $1.record.number) }) {
             guard seen.insert(t.record.number).inserted else { continue }
             printer.trialFinished(number: t.record.number, state: t.record.state, value: t.record.value, reason: t.reason,
                                   progress: RunProgress(report, elapsed: Date().timeIntervalSince(began), already: initial.count))
         }
-        if report.state != "running" { break }
+        // Its end is its stored status (the lease is released a moment later).
+        if study.status != .running || report.state != "running" { break }
         printer.tick(RunProgress(report, elapsed: Date().timeIntervalSince(began), already: initial.count))
         _ = watch.wait(timeout: followInterval)
     }

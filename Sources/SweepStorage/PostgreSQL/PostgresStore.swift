@@ -16,6 +16,8 @@ import SweepSearch
 ///   report, a worker pid and a change read are one statement each, outside a transaction block
 ///   (a statement is atomic and sees one snapshot; data-modifying `WITH` parts do the writes); a
 ///   creation and a finish are a transaction of two (the lock, then the writes).
+/// - **Study changes** are notified (`NOTIFY sweep_studies`, PostgresStore+Notify.swift) and
+///   listened to on a connection of each watch's own, outside the pool.
 /// - **Reading only.** `readOnly` opens sessions whose transactions cannot write; the schema
 ///   is brought up to date first as for a writer (as SQLite upgrades a writable file).
 /// - **Errors** name the URL without its password; I/O errors are postgres-nio's `PSQLError`.
