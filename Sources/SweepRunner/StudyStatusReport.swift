@@ -1,5 +1,6 @@
 import Foundation
 import SweepCore
+import SweepSearch
 import SweepStorage
 
 /// Where one study stands, as `sweep status --json` and the daemon's API report it.
@@ -34,15 +35,18 @@ public struct StudyStatusReport: Encodable, Sendable, Equatable {
     }
 
     public init(study s: StudyRecord, summary: StudySummary?) {
+        self.init(study: s, counts: summary?.counts ?? [:], bestValue: summary?.bestValue)
+    }
+
+    private init(study s: StudyRecord, counts: [TrialState: Int], bestValue best: Double?) {
         let running = s.isRunning()
-        let counts = summary?.counts ?? [:]
         study = s.name
         state = running ? "running" : s.status == .running ? "interrupted" : s.status.rawValue
         trialsTotal = s.trialsTotal
         finished = (counts[.complete] ?? 0) + (counts[.pruned] ?? 0) + (counts[.fail] ?? 0)
         trials = Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) })
         workersBusy = running ? (counts[.running] ?? 0) : 0
-        bestValue = s.isMultiObjective ? nil : summary?.bestValue
+        bestValue = s.isMultiObjective ? nil : best
         metric = s.metric
         direction = s.direction.rawValue
         metrics = s.metrics
@@ -61,8 +65,7 @@ public struct StudyStatusReport: Encodable, Sendable, Equatable {
             counts[t.state, default: 0] += 1
             if t.state == .complete, let v = t.value, best.map({ v * s.direction.sign < $0 * s.direction.sign }) ?? true { best = v }
         }
-        self.init(study: s, summary: StudySummary(id: s.id, name: s.name, direction: s.direction, metric: s.metric, status: s.status,
-                                                  trialsTotal: s.trialsTotal, counts: counts, bestValue: best, createdAt: s.createdAt))
+        self.init(study: s, counts: counts, bestValue: best)
     }
 
     /// Every study of the store (or the one named), oldest first.
