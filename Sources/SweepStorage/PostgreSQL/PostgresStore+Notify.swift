@@ -51,18 +51,21 @@ final class PostgresStudyWatch: StudyWatch, @unchecked Sendable {
         task = Task.detached { [weak self, configuration] in
             var pause = 0.2
             while let self, !self.isClosed {
+                var failure: (any Error)?
                 do {
                     let c = try await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration,
                                                                  id: 1, logger: self.logger)
                     guard self.keep(c) else { try? await c.close(); return }
-                    try await c.listen(on: PostgresStore.studyChannel) { notifications in
-                        if first.set(nil) { started.signal() } else { self.signal() }   // back: look again
-                        pause = 0.2
-                        for try await _ in notifications { self.signal() }
-                    }
-                } catch {
-                    if first.set(error) { started.signal(); return }
-                }
+                    do {
+                        try await c.listen(on: PostgresStore.studyChannel) { notifications in
+                            if first.set(nil) { started.signal() } else { self.signal() }   // back: look again
+                            pause = 0.2
+                            for try await _ in notifications { self.signal() }
+                        }
+                    } catch { failure = error }
+                    try? await c.close()   // closed before it is let go (postgres-nio asserts it)
+                } catch { failure = error }
+                if let failure, first.set(failure) { started.signal(); return }
                 self.signal()   // lost: what came meanwhile is unknown
                 try? await Task.sleep(nanoseconds: UInt64(pause * 1e9))
                 pause = min(pause * 2, 2)
