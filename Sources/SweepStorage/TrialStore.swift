@@ -290,9 +290,10 @@ public protocol TrialStore: AnyObject, Sendable {
 /// study, and a follower sees a study end, at once instead of at its next poll.
 /// - **Signalled** at least when a study is created and when its status, trial total or run
 ///   options change (`createStudy`, `updateStudy`: a study submitted, resumed, finished,
-///   stopped), once committed, by any writer. A backend may signal more often (other writes, or
-///   after a lost connection, when it cannot know what it missed): a signal means "look again",
-///   never what changed, so a waiter reads what it needs after each one.
+///   stopped), once committed, by any process on any host that writes through a `TrialStore`
+///   (a raw SQL write is not signalled: the waiter's timeout finds it). A backend may signal
+///   more often (other writes, or after a lost connection, when it cannot know what it missed):
+///   a signal means "look again", never what changed, so a waiter reads what it needs after each.
 /// - **Kept** until the next `wait`: a change committed between two waits is not lost.
 /// - **Fallback.** A waiter still looks every few seconds (`wait`'s timeout): a signal can be
 ///   late while a lost connection is being opened again.
