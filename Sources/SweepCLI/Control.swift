@@ -224,8 +224,12 @@ struct Logs: ParsableCommand {
         var cursor = firstCursor
         let interrupt = SignalStopper { Glibc.exit(0) }
         defer { interrupt.cancel() }
+        // Its end is signalled at once; the log and the trials are read at least every 0.5 s.
+        let watch = try db.watchStudies()
+        defer { watch.close() }
         while true {
-            let running = try db.study(named: s.name)?.isRunning() ?? false
+            // Its end is its stored status (signalled; the lease is released a moment later).
+            let running = try db.study(named: s.name).map { $0.status == .running && $0.isRunning() } ?? false
             if let h = FileHandle(forReadingAtPath: daemonLog) {
                 try h.seek(toOffset: UInt64(offset))
                 let data = h.readDataToEndOfFile()
@@ -244,7 +248,7 @@ struct Logs: ParsableCommand {
                 for t in changed.trials where t.record.state.isFinished && shown.insert(t.record.number).inserted { print(Self.line(t)) }
             }
             if !running { break }
-            usleep(500_000)
+            _ = watch.wait(timeout: 0.5)
         }
     }
 

@@ -133,6 +133,10 @@ private func waitForExit(_ client: DaemonClient) {
     while client.daemonPID() != nil && Date() < deadline { usleep(50_000) }
 }
 
+/// How often a follower looks at a running study without a signal: for the trials that finish
+/// (a trial's write signals nothing on PostgreSQL), and in case a signal was lost.
+let followInterval = 0.1
+
 /// Turns a refused API request into the CLI's errors (exit 2 for bad input, 1 otherwise).
 func checkAPI(_ r: APIResponse, expect: Int) throws {
     guard r.status != expect else { return }
@@ -143,12 +147,18 @@ func checkAPI(_ r: APIResponse, expect: Int) throws {
 
 /// Follows a study the daemon runs until it ends: a line per finished trial, a progress line on a
 /// terminal, the leaderboard at the end. Ctrl-C stops following, not the search. `seen`: the
-/// trials that had finished before (not printed). Each poll reads the study's counts and only the
-/// trials changed since the last one (`trials(studyID:changedSince:)`: no clock is compared, so
-/// trials finished by hosts whose clocks differ are not missed).
+/// trials that had finished before (not printed). It looks when the store signals a study change
+/// (`watchStudies`: the study's end is seen at once) and otherwise every `followInterval`; a look
+/// reads the study's row and only the trials changed since the last look
+/// (`trials(studyID:changedSince:)`: no clock is compared, so trials finished by hosts whose
+/// clocks differ are not missed), and keeps its own copy of their states for the counts, so it
+/// costs the database little however large the study or the database.
 func follow(db: String, study name: String, seen initial: Set<Int>) throws {
     let store = try openStore(location: db)
-    guard let first = try store.study(named: name) else { throw RuntimeFailure("study '\(name)' is not in \(db)") }
+    // Before the first read, so that an end committed after it is signalled.
+    let watch = try store.watchStudies()
+    defer { watch.close() }
+    guard var study = try store.study(named: name) else { throw RuntimeFailure("study '\(name)' is not in \(db)") }
     let interrupt = SignalStopper {
         FileHandle.standardError.write("\nstopped following; study \(name) goes on in the daemon (\(suggest("status", name, db: db)), \(suggest("stop", name, db: db)))\n".data(using: .utf8)!)
         exit(0)
@@ -158,24 +168,28 @@ func follow(db: String, study name: String, seen initial: Set<Int>) throws {
     let began = Date()
     var seen = initial
     var cursor: TrialChangeCursor? = nil
-    print("study \(name): \(seen.count) of \(first.trialsTotal) trials finished so far; following it in the daemon (Ctrl-C stops following, not the search)")
+    var states: [Int: TrialRecord] = [:]   // every trial's last read, for the counts
+    print("study \(name): \(seen.count) of \(study.trialsTotal) trials finished so far; following it in the daemon (Ctrl-C stops following, not the search)")
     while true {
-        // The counts first: a trial finishing between the two reads is printed on the next poll.
-        guard let report = try StudyStatusReport.all(store, named: name).first else { break }
-        let changed = try store.trials(studyID: first.id, changedSince: cursor)
+        // The study first: a trial finishing between the two reads is printed on the next look.
+        guard let now = try store.study(id: study.id) else { break }
+        study = now
+        let changed = try store.trials(studyID: study.id, changedSince: cursor)
         cursor = changed.cursor
+        for t in changed.trials { states[t.record.number] = t.record }
+        let report = StudyStatusReport(study: study, trials: states.values)
         for t in changed.trials.filter({ $0.record.state.isFinished })
             .sorted(by: { ($0.datetimeComplete ?? .distantPast, $0.record.number) < ($1.datetimeComplete ?? .distantPast, $1.record.number) }) {
             guard seen.insert(t.record.number).inserted else { continue }
             printer.trialFinished(number: t.record.number, state: t.record.state, value: t.record.value, reason: t.reason,
                                   progress: RunProgress(report, elapsed: Date().timeIntervalSince(began), already: initial.count))
         }
-        if report.state != "running" { break }
+        // Its end is its stored status (the lease is released a moment later).
+        if study.status != .running || report.state != "running" { break }
         printer.tick(RunProgress(report, elapsed: Date().timeIntervalSince(began), already: initial.count))
-        usleep(300_000)
+        _ = watch.wait(timeout: followInterval)
     }
     printer.finish()
-    let study = try store.study(named: name) ?? first
     let spec = try storedSpec(study)
     print("")
     let trials = try store.trials(studyID: study.id)

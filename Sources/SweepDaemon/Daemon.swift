@@ -66,6 +66,10 @@ public final class Daemon: @unchecked Sendable {
     private var observers: [Int64: StudyLogObserver] = [:]
     /// Studies a shared daemon is adding to its pool now (`recover`).
     private var joining: Set<Int64> = []
+    /// Studies being started through this daemon's API (names): `recover` leaves them alone.
+    private var starting: Set<String> = []
+    /// A shared daemon's loop joining the studies submitted to others.
+    private let discovery = StudyDiscovery()
     private var group: ServiceGroup?
 
     public init(config: DaemonConfig) throws {
@@ -128,6 +132,7 @@ public final class Daemon: @unchecked Sendable {
                 chmod(socketPath, 0o600)
                 self.logger.info("listening", metadata: ["socket": "\(socketPath)", "pid": "\(getpid())", "workers": "\(self.pool.workers)"])
                 self.recover()
+                if self.shared { self.discovery.start(store: self.store, every: Self.discoveryInterval, logger: self.logger) { [weak self] in self?.recover() } }
             },
             logger: hbLogger)
         var services: [any Service] = [socketApp]
@@ -144,11 +149,6 @@ public final class Daemon: @unchecked Sendable {
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: hbLogger))
         stateLock.withLock { self.group = group }
         let idle = config.idleTimeout.map { timeout in Task { [weak self] in await self?.watchIdle(timeout) } }
-        // Off Swift's cooperative threads: `recover` waits on the database.
-        let discovery = shared ? DispatchSource.makeTimerSource(queue: DispatchQueue(label: "sweep-discovery")) : nil
-        discovery?.schedule(deadline: .now() + Self.discoveryInterval, repeating: Self.discoveryInterval)
-        discovery?.setEventHandler { [weak self] in self?.recover() }
-        discovery?.resume()
         var apiFailure: (any Error)?
         do { try await group.run() } catch {
             logger.error("the API stopped", metadata: ["error": "\(error)"])
@@ -156,7 +156,7 @@ public final class Daemon: @unchecked Sendable {
         }
         // The one clean-up, whichever way the API ended.
         idle?.cancel()
-        discovery?.cancel()
+        discovery.stop()
         logger.info("shutting down: stopping running trials")
         pool.shutdown()
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
@@ -192,26 +192,27 @@ public final class Daemon: @unchecked Sendable {
     // MARK: Studies
 
     /// Whether other daemons share the database (a PostgreSQL URL): then every daemon runs every
-    /// running study (`StudyController.shared`), and looks for new ones every `discoveryInterval`.
+    /// running study (`StudyController.shared`), and joins one as soon as the store signals a
+    /// study change (`TrialStore.watchStudies`: a study submitted to another daemon, resumed),
+    /// or at the latest `discoveryInterval` later (a signal missed while a connection was lost).
     var shared: Bool { PostgresLocation.isURL(config.dbPath) }
-    static let discoveryInterval = 1.5
+    static let discoveryInterval = 2.0
 
     /// Takes up the studies stored as running whose controller is gone (shared: every running
-    /// study this daemon does not run yet).
+    /// study this daemon does not run yet, but one whose run options are not stored yet, which
+    /// its first daemon is beginning and whose storing signals again, and one this daemon's API
+    /// is starting). Reads only the studies' rows (`runningStudies`): looking often costs little.
     func recover() {
         do {
-            for summary in try store.studies() where summary.status == .running {
-                guard let s = try store.study(named: summary.name), shared || !s.isRunning() else { continue }
+            for s in try store.runningStudies() where shared || !s.isRunning() {
                 if shared {
-                    let joining = stateLock.withLock { !self.joining.insert(s.id).inserted }
-                    if joining || pool.isActive(studyID: s.id) {
-                        if !joining { stateLock.withLock { _ = self.joining.remove(s.id) } }
-                        continue
-                    }
+                    let active = s.runOptionsJSON == nil || pool.isActive(studyID: s.id)
+                    let taken = stateLock.withLock { active || starting.contains(s.name) || !self.joining.insert(s.id).inserted }
+                    if taken { continue }
                 }
                 do {
                     let controller = try makeController(s, workers: nil, dataDir: nil)
-                    let left = try store.trials(studyID: s.id).filter { $0.record.state == .running || $0.record.state == .waiting }.count
+                    let left = shared ? 0 : try store.trials(studyID: s.id).filter { $0.record.state == .running || $0.record.state == .waiting }.count
                     pool.submit(controller) { [weak self, logger, shared] error in
                         if shared { self?.stateLock.withLock { _ = self?.joining.remove(s.id) } }
                         if let error { logger.error("cannot resume", metadata: ["study": "\(s.name)", "error": "\(error)"]) }
@@ -353,7 +354,9 @@ public final class Daemon: @unchecked Sendable {
                 // Already running here (a daemon that just started took it up): nothing to do.
                 if pool.isActive(studyID: s.id) { return APIResponse(status: 202, body: StudyJSON.encode(try report(s.name))) }
                 if s.isRunning() { throw APIError(409, "study '\(s.name)' is already running (pid \(s.controllerPID ?? 0))") }
-                return try await start(makeController(s, workers: request.workers, dataDir: request.dataDir, env: request.env), status: 202)
+                return try await whileStarting(s.name) {
+                    try await start(makeController(s, workers: request.workers, dataDir: request.dataDir, env: request.env), status: 202)
+                }
             case ("POST", .shutdown):
                 logger.info("shutdown requested through the API")
                 requestShutdown()
@@ -434,6 +437,10 @@ public final class Daemon: @unchecked Sendable {
         options.warmStart = r.warmStart.map { WarmStart.Selection(studies: $0) }
         try options.keepEnvironment(spec.envKeep, from: r.env ?? [:], file: r.spacePath)
         let name = r.study ?? spec.name
+        return try await whileStarting(name) { try await submitStudy(r, spec: spec, options: options, name: name) }
+    }
+
+    private func submitStudy(_ r: SubmitRequest, spec: StudySpec, options: RunOptions, name: String) async throws -> APIResponse {
         if let existing = try store.study(named: name), existing.isRunning() {
             // The same search, already running here (a daemon that just started took it up).
             if pool.isActive(studyID: existing.id) && StudyController.differences(existing: existing, spec: spec, options: options).isEmpty
@@ -447,6 +454,14 @@ public final class Daemon: @unchecked Sendable {
         controller.shared = shared
         controller.observer = observer(for: controller.study)
         return try await start(controller, status: 201)
+    }
+
+    /// Runs `body` with the study `name` marked as being started through the API, so that the
+    /// study change its start signals does not make `recover` start it a second time.
+    private func whileStarting(_ name: String, _ body: () async throws -> APIResponse) async throws -> APIResponse {
+        stateLock.withLock { _ = starting.insert(name) }
+        defer { stateLock.withLock { _ = starting.remove(name) } }
+        return try await body()
     }
 
     func start(_ controller: StudyController, status: Int) async throws -> APIResponse {

@@ -1,5 +1,6 @@
 import Foundation
 import SweepCore
+import SweepSearch
 import SweepStorage
 
 /// Where one study stands, as `sweep status --json` and the daemon's API report it.
@@ -34,15 +35,18 @@ public struct StudyStatusReport: Encodable, Sendable, Equatable {
     }
 
     public init(study s: StudyRecord, summary: StudySummary?) {
+        self.init(study: s, counts: summary?.counts ?? [:], bestValue: summary?.bestValue)
+    }
+
+    private init(study s: StudyRecord, counts: [TrialState: Int], bestValue best: Double?) {
         let running = s.isRunning()
-        let counts = summary?.counts ?? [:]
         study = s.name
         state = running ? "running" : s.status == .running ? "interrupted" : s.status.rawValue
         trialsTotal = s.trialsTotal
         finished = (counts[.complete] ?? 0) + (counts[.pruned] ?? 0) + (counts[.fail] ?? 0)
         trials = Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) })
         workersBusy = running ? (counts[.running] ?? 0) : 0
-        bestValue = s.isMultiObjective ? nil : summary?.bestValue
+        bestValue = s.isMultiObjective ? nil : best
         metric = s.metric
         direction = s.direction.rawValue
         metrics = s.metrics
@@ -50,6 +54,18 @@ public struct StudyStatusReport: Encodable, Sendable, Equatable {
         controllerPID = running ? s.controllerPID : nil
         stopReason = s.stopReason
         createdAt = s.createdAt
+    }
+
+    /// The report of a study from its trials (a reader's copy: counts and best value as
+    /// `TrialStore.studies()` gives them, without reading every trial of the database).
+    public init(study s: StudyRecord, trials: some Sequence<TrialRecord>) {
+        var counts: [TrialState: Int] = [:]
+        var best: Double? = nil
+        for t in trials {
+            counts[t.state, default: 0] += 1
+            if t.state == .complete, let v = t.value, best.map({ v * s.direction.sign < $0 * s.direction.sign }) ?? true { best = v }
+        }
+        self.init(study: s, counts: counts, bestValue: best)
     }
 
     /// Every study of the store (or the one named), oldest first.

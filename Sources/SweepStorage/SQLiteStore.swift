@@ -98,7 +98,7 @@ public final class SQLiteStore: TrialStore {
     }
 
     /// An SQLite error on opening, in the user's terms.
-    private static func openingError(_ e: DatabaseError, path: String, writing: Bool) -> any Error {
+    static func openingError(_ e: DatabaseError, path: String, writing: Bool) -> any Error {
         switch e.resultCode {
         case .SQLITE_NOTADB: return InputError(file: path, "is not an SQLite database")
         case .SQLITE_CORRUPT: return InputError(file: path, "is a damaged SQLite database (\(e.message ?? "corrupt"))")

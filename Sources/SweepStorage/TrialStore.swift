@@ -66,6 +66,16 @@ public protocol TrialStore: AnyObject, Sendable {
     /// Every Sweep study, oldest first, with its trial counts and best value.
     func studies() throws -> [StudySummary]
 
+    /// The Sweep studies whose status is `running`, oldest first: their own rows only (no trial
+    /// is read, so it costs the same whatever the studies hold). What a daemon sharing the
+    /// database looks at each time it is woken (`watchStudies`) to join the studies it does not run.
+    func runningStudies() throws -> [StudyRecord]
+
+    /// Starts watching for changes of studies made by any process on any host (see `StudyWatch`);
+    /// returns once the watch runs, so a change committed after it returns is never missed.
+    /// Throws the backend's error when it cannot start (the database cannot be reached).
+    func watchStudies() throws -> any StudyWatch
+
     /// Changes what may change in a study (see `StudyUpdate`).
     func updateStudy(id: Int64, _ update: StudyUpdate) throws
 
@@ -274,6 +284,27 @@ public protocol TrialStore: AnyObject, Sendable {
     /// is never missed; on PostgreSQL a trial already returned may come again (see
     /// `TrialChangeCursor`). A cursor is only meaningful to the store that returned it.
     func trials(studyID: Int64, changedSince cursor: TrialChangeCursor?) throws -> (trials: [StoredTrial], cursor: TrialChangeCursor)
+}
+
+/// A waiter's view of study changes (`TrialStore.watchStudies`), so that a daemon joins a new
+/// study, and a follower sees a study end, at once instead of at its next poll.
+/// - **Signalled** at least when a study is created and when its status, trial total or run
+///   options change (`createStudy`, `updateStudy`: a study submitted, resumed, finished,
+///   stopped), once committed, by any process on any host that writes through a `TrialStore`
+///   (a raw SQL write is not signalled: the waiter's timeout finds it). A backend may signal
+///   more often (other writes, or after a lost connection, when it cannot know what it missed):
+///   a signal means "look again", never what changed, so a waiter reads what it needs after each.
+/// - **Kept** until the next `wait`: a change committed between two waits is not lost.
+/// - **Fallback.** A waiter still looks every few seconds (`wait`'s timeout): a signal can be
+///   late while a lost connection is being opened again.
+/// - `close()` ends the watch (and its connection); `wait` then returns false at once.
+public protocol StudyWatch: AnyObject, Sendable {
+    /// Waits until a signal came since the last `wait` returned (since the watch started, for the
+    /// first) or `timeout` seconds passed; returns whether one came.
+    func wait(timeout: Double) -> Bool
+
+    /// Stops watching; idempotent.
+    func close()
 }
 
 /// Where a reader of `trials(studyID:changedSince:)` stopped reading.

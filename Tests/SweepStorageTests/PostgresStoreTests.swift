@@ -51,6 +51,30 @@ final class PostgresStoreTests: StoreFixtureCase {
 
     // MARK: With the private server
 
+    /// A study watch whose connection the server ends signals (what came meanwhile is unknown),
+    /// listens again on a new connection, and signals the next change.
+    func testAStudyWatchListensAgainAfterItsConnectionIsLost() throws {
+        let store = try PostgresStore(PostgresLocation(url: try PrivatePostgres.shared().database()))
+        let study = try makeStudy(store)
+        let watch = try store.watchStudies()
+        defer { watch.close() }
+        func listeners(_ action: String = "COUNT(*)") throws -> Int64 {
+            try store.pool.statement(idempotent: true) { db in
+                try db.scalar("SELECT \(action) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'", as: Int64.self)
+            } ?? 0
+        }
+        XCTAssertEqual(try listeners(), 1)
+        XCTAssertFalse(watch.wait(timeout: 0.2))
+        _ = try listeners("COUNT(pg_terminate_backend(pid))")
+        XCTAssertTrue(watch.wait(timeout: 3), "the lost connection is signalled")
+        let deadline = Date().addingTimeInterval(10)
+        while try listeners() == 0 && Date() < deadline { usleep(50_000) }
+        XCTAssertEqual(try listeners(), 1, "listening again")
+        _ = watch.wait(timeout: 0.5)   // the signal of listening again
+        try store.updateStudy(id: study.id, status: .stopped)
+        XCTAssertTrue(watch.wait(timeout: 2), "a change after the new LISTEN")
+    }
+
     func testOpeningErrorsNameTheURLWithoutItsPassword() throws {
         let server = try PrivatePostgres.shared()
         let url = try server.database()

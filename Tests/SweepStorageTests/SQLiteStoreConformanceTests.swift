@@ -66,6 +66,10 @@ final class SQLiteStoreConformanceTests: TrialStoreConformance {
     override func testRetryQueuesEachFailedTrialOnceInOptunasForm() throws { try super.testRetryQueuesEachFailedTrialOnceInOptunasForm() }
     override func testDeleteRemovesEveryRowOfTheStudyAndNoOther() throws { try super.testDeleteRemovesEveryRowOfTheStudyAndNoOther() }
 
+    // Running studies and the study watch (TrialStoreConformance+Watch.swift).
+    func testRunningStudiesAreTheRunningOnesOldestFirst() throws { try checkRunningStudiesAreTheRunningOnesOldestFirst() }
+    func testStudyChangesWakeAWatch() throws { try checkStudyChangesWakeAWatch() }
+
     // What changed since a cursor (TrialStoreConformance+Changes.swift).
     func testChangesSinceACursorAreTheTrialsWrittenSince() throws { try checkChangesSinceACursorAreTheTrialsWrittenSince() }
     func testChangesOfConcurrentWritersAreNeverLost() throws { try checkChangesOfConcurrentWritersAreNeverLost() }

@@ -113,7 +113,8 @@ extension TrialStoreConformance {
 }
 
 /// Each backend's conformance class runs every `check...` of the conformance extensions
-/// (`TrialStoreConformance+Changes.swift`, `TrialStoreConformance+Pause.swift`).
+/// (`TrialStoreConformance+Changes.swift`, `TrialStoreConformance+Pause.swift`,
+/// `TrialStoreConformance+Watch.swift`).
 final class ChangesConformanceSuiteTests: XCTestCase {
     func testEveryBackendRunsTheExtensionContracts() throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -126,9 +127,11 @@ final class ChangesConformanceSuiteTests: XCTestCase {
         }
         let changes = try names("TrialStoreConformance+Changes.swift", #"\n    func (check\w+)\(\)"#)
         let pause = try names("TrialStoreConformance+Pause.swift", #"\n    func (check\w+)\(\)"#)
+        let watch = try names("TrialStoreConformance+Watch.swift", #"\n    func (check\w+)\(\)"#)
         XCTAssertEqual(changes.count, 2)
         XCTAssertEqual(pause.count, 2)
-        let contract = changes.union(pause)
+        XCTAssertEqual(watch.count, 2)
+        let contract = changes.union(pause).union(watch)
         let backends = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix("StoreConformanceTests.swift") }
         XCTAssertTrue(backends.contains("PostgresStoreConformanceTests.swift"), "\(backends)")
         for file in backends {

@@ -16,6 +16,8 @@ import SweepSearch
 ///   report, a worker pid and a change read are one statement each, outside a transaction block
 ///   (a statement is atomic and sees one snapshot; data-modifying `WITH` parts do the writes); a
 ///   creation and a finish are a transaction of two (the lock, then the writes).
+/// - **Study changes** are notified (`NOTIFY sweep_studies`, PostgresStore+Notify.swift) and
+///   listened to on a connection of each watch's own, outside the pool.
 /// - **Reading only.** `readOnly` opens sessions whose transactions cannot write; the schema
 ///   is brought up to date first as for a writer (as SQLite upgrades a writable file).
 /// - **Errors** name the URL without its password; I/O errors are postgres-nio's `PSQLError`.
@@ -113,6 +115,7 @@ public final class PostgresStore: TrialStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, LOCALTIMESTAMP, LOCALTIMESTAMP, 'running')
                 """, [id, spacePath, spaceText, metrics[0], samplerJSON, schedulerJSON, String(seed), trialsTotal, maxEpochs])
             try PostgresSchema.setMetricNames(db, studyID: id, metrics: metrics, replace: true)
+            try Self.notifyStudyChanged(db, id: id)
             return try fetchStudies(db, where: "s.study_id = ?", [id])[0]
         }
     }
@@ -166,6 +169,7 @@ public final class PostgresStore: TrialStore {
                 """, [update.trialsTotal, update.status?.rawValue, update.runOptionsJSON, update.stopReason, update.stopReason,
                       update.status?.rawValue, update.spacePath, update.spaceText, id])
             guard changed == 1 else { throw RuntimeFailure("\(location): no Sweep study with id \(id)") }
+            if update.status != nil || update.trialsTotal != nil || update.runOptionsJSON != nil { try Self.notifyStudyChanged(db, id: id) }
         }
     }
 
