@@ -101,6 +101,7 @@ extension StudyController {
         records = stored.map(\.record)
         counts = [:]; best = nil
         for r in records { count(r) }
+        if !othersClaim { othersClaim = changed.contains { $0.owner != nil && $0.owner != owner.id } }
         pending = stored.filter { $0.record.state == .waiting && !$0.ownedBySweep }
         foreign = Set(stored.filter { $0.record.state == .running && !$0.ownedBySweep }.map(\.record.number))
         idleSince = nil
@@ -202,8 +203,9 @@ extension StudyController {
         guard waiting < Self.queueDepth(runningInStudy: runningNow) else { return }
         do {
             // Its own claims and results are in its view already; others' (which only make the
-            // queue shorter than it looks, never deeper) are read at most every `queueReadInterval`.
-            if now.timeIntervalSince(lastChangesRead) >= Self.queueReadInterval {
+            // queue shorter than it looks, never deeper) are read each time once another daemon
+            // has claimed a trial of the study, else at most every `queueReadInterval`.
+            if othersClaim || now.timeIntervalSince(lastChangesRead) >= Self.queueReadInterval {
                 try readChanges()
                 lastChangesRead = now
             }

@@ -93,6 +93,8 @@ public final class StudyController: @unchecked Sendable {
     /// Whether this daemon holds the study's lease (samples its trials).
     public internal(set) var leading = false
     var lastRefresh = Date.distantPast
+    /// Whether another daemon has claimed a trial of the study (seen in the changes read).
+    var othersClaim = false
     /// When the leader last read the trials changed in the store to top its queue up (pool time).
     var lastChangesRead = Date.distantPast
     /// The study's trials as the store last gave them (index = number), kept current by reading
