@@ -115,7 +115,7 @@ final class PostgresStudyWatch: StudyWatch, @unchecked Sendable {
             return connection
         }
         task?.cancel()
-        if let c { let closing: EventLoopFuture<Void> = c.close(); _ = closing }
+        if let c { PGPool.close(c) }
     }
 }
 
