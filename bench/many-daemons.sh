@@ -17,15 +17,9 @@ N="${1:-1000}"
 COUNTS="${2:-1 2 4 8}"
 STORED="${3:-1000 10000}"
 MORE="${4:-200}"
-SCRATCH="${SWEEP_SCRATCH:-.build}"
-if [ -n "${SWEEP_BIN:-}" ]; then
-  SWEEP="$SWEEP_BIN"
-else
-  swift build -c release --product sweep --scratch-path "$SCRATCH" 2>&1 | tail -n 1
-  SWEEP="$ROOT/$SCRATCH/release/sweep"
-fi
-python3 -c "import optuna, psycopg" 2>/dev/null || python3 -m pip install -q "optuna==5.0.0" "psycopg[binary]"
 source bench/lib/private-postgres.sh
+choose_sweep
+python3 -c "import optuna, psycopg" 2>/dev/null || python3 -m pip install -q "optuna==5.0.0" "psycopg[binary]"
 bench_daemons_setup
 private_postgres_start
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' '), $(nproc) cores; PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'); load $(uptime | sed 's/.*load average: //')"

@@ -14,17 +14,9 @@ cd "$(dirname "$0")/.."
 ROOT="$PWD"
 N="${1:-300}"
 COUNTS="${2:-1 4}"
-SCRATCH="${SWEEP_SCRATCH:-.build}"
-if [ -n "${SWEEP_BIN:-}" ]; then
-  SWEEP="$SWEEP_BIN"
-  BENCH="${SWEEP_BENCH_BIN:-}"
-else
-  swift build -c release --product sweep --scratch-path "$SCRATCH" 2>&1 | tail -n 1
-  swift build -c release --product sweep-bench --scratch-path "$SCRATCH" 2>&1 | tail -n 1
-  SWEEP="$ROOT/$SCRATCH/release/sweep"
-  BENCH="$ROOT/$SCRATCH/release/sweep-bench"
-fi
 source bench/lib/private-postgres.sh
+choose_sweep sweep-bench
+if [ -n "${SWEEP_BIN:-}" ]; then BENCH="${SWEEP_BENCH_BIN:-}"; else BENCH="$PWD/${SWEEP_SCRATCH:-.build}/release/sweep-bench"; fi
 bench_daemons_setup
 PG_SERVER_OPTIONS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
 private_postgres_start

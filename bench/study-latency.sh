@@ -16,13 +16,8 @@ ROOT="$PWD"
 K="${1:-4}"
 RUNS="${2:-5}"
 N="${3:-20}"
-if [ -n "${SWEEP_BIN:-}" ]; then
-  SWEEP="$SWEEP_BIN"
-else
-  swift build -c release --product sweep --scratch-path "${SWEEP_SCRATCH:-.build}" 2>&1 | tail -n 1
-  SWEEP="$ROOT/${SWEEP_SCRATCH:-.build}/release/sweep"
-fi
 source bench/lib/private-postgres.sh
+choose_sweep
 bench_daemons_setup
 private_postgres_start
 echo "CPU: $(lscpu | grep 'Model name' | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores; PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'); load $(uptime | sed 's/.*load average: //')"

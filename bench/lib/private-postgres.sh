@@ -36,6 +36,21 @@ private_postgres_stop() {
   PG_DIR=""
 }
 
+# SWEEP: the `sweep` a script runs: $SWEEP_BIN made absolute (the daemons run in folders of their
+# own), else a release build in $SWEEP_SCRATCH (default .build), built now; products named as
+# arguments (e.g. sweep-bench) are built beside it. Called from the repository's root.
+choose_sweep() {
+  if [ -n "${SWEEP_BIN:-}" ]; then
+    SWEEP="$(realpath "$SWEEP_BIN")"
+    return
+  fi
+  local p
+  for p in sweep "$@"; do
+    swift build -c release --product "$p" --scratch-path "${SWEEP_SCRATCH:-.build}" 2>&1 | tail -n 1
+  done
+  SWEEP="$PWD/${SWEEP_SCRATCH:-.build}/release/sweep"
+}
+
 # For scripts that start daemons on the server: a temporary folder $T, the daemons' pids in
 # PIDS (`start_daemons`), and an EXIT trap that stops them, the server and removes $T.
 bench_daemons_setup() {
