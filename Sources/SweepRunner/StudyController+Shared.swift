@@ -295,11 +295,7 @@ extension StudyController {
             if stoppedThroughStore {
                 if leading { try store.releaseStudy(id: study.id, owner: owner.id) }
             } else if leading {
-                if (counts[.fail] ?? 0) >= maxFailures && !studyComplete {
-                    stopReason = "\(counts[.fail] ?? 0) trials failed (max_failures: \(maxFailures)); see the reasons in the leaderboard"
-                }
-                let status: StudyStatus = stopping && !stopMarksStopped ? .running
-                    : stopping || stopReason != nil ? .stopped : studyComplete ? .finished : .running
+                let status = closing(now: now, complete: studyComplete, otherwise: studyComplete ? .finished : .running)
                 try store.updateStudy(id: study.id, trialsTotal: total, status: status, stopReason: stopReason)
                 try store.releaseStudy(id: study.id, owner: owner.id)
             } else if stopping && stopMarksStopped {

@@ -248,21 +248,7 @@ public final class StudyController: @unchecked Sendable {
     /// Ends the run: the study's status and stop reason are written and the claim released.
     func end(now: Date) {
         if shared { return endShared(now: now) }
-        let failed = counts[.fail] ?? 0
-        if let failure {
-            stopReason = "the controller failed: \(failure)"
-        } else if failed >= maxFailures && finishedCount < total {
-            stopReason = "\(failed) trials failed (max_failures: \(maxFailures)); see the reasons in the leaderboard"
-        } else if let why = earlyFailure, finishedCount < total {
-            stopReason = "the first \(Self.earlyFailureLimit) trials of this run all failed the same way: \(why)"
-        }
-        // The time budget ends a run as its trial count does: finished, with a note of why.
-        let outOfTime = stopReason == nil && pastDeadline(now) && finishedCount < total && !stopping
-        if outOfTime {
-            stopReason = "the time budget (budget.timeout: \(Self.seconds(spec.budget.timeout!))) ran out after \(trialsFinished) trials"
-        }
-        let status: StudyStatus = failure != nil || (stopping && !stopMarksStopped) ? .running
-            : outOfTime ? .finished : stopping || stopReason != nil ? .stopped : .finished
+        let status = closing(now: now, complete: finishedCount >= total, otherwise: .finished)
         do {
             try store.updateStudy(id: study.id, trialsTotal: total, status: status, stopReason: stopReason)
             try store.releaseStudy(id: study.id, owner: owner)
@@ -270,6 +256,30 @@ public final class StudyController: @unchecked Sendable {
             if failure == nil { failure = error }
         }
         study = (try? store.study(named: study.name)) ?? study
+    }
+
+    /// The status a run ends the study with, and why it ended before the study held its total (set
+    /// in `stopReason`): the controller failed (left `running`, to be taken up again), too many
+    /// failures, the early failure rule (`stopped`), the time budget (`finished`, with a note);
+    /// a stop asked by a user is `stopped`, a daemon's shutdown leaves it `running`. `complete`:
+    /// whether the study holds its total; `otherwise`: the status of a run that ended for none of
+    /// these reasons. One rule for a run alone and for a shared run's leader.
+    func closing(now: Date, complete: Bool, otherwise: StudyStatus) -> StudyStatus {
+        let failed = counts[.fail] ?? 0
+        if let failure {
+            stopReason = "the controller failed: \(failure)"
+        } else if failed >= maxFailures && !complete {
+            stopReason = "\(failed) trials failed (max_failures: \(maxFailures)); see the reasons in the leaderboard"
+        } else if let why = earlyFailure, !complete {
+            stopReason = "the first \(Self.earlyFailureLimit) trials of this run all failed the same way: \(why)"
+        }
+        // The time budget ends a run as its trial count does: finished, with a note of why.
+        let outOfTime = stopReason == nil && pastDeadline(now) && !complete && !stopping
+        if outOfTime {
+            stopReason = "the time budget (budget.timeout: \(Self.seconds(spec.budget.timeout!))) ran out after \(trialsFinished) trials"
+        }
+        return failure != nil || (stopping && !stopMarksStopped) ? .running
+            : outOfTime ? .finished : stopping || stopReason != nil ? .stopped : otherwise
     }
 
     /// Whether the run is over: nothing running and nothing more to start, even after a last look

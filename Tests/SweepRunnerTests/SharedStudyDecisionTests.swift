@@ -99,6 +99,25 @@ final class SharedStudyDecisionTests: XCTestCase {
         try complete(leader, j1, 1)
     }
 
+    /// The rules that end a run before its total end a shared study's run as they end a run
+    /// alone: the leader marks the study stopped with the early failure rule's reason (before,
+    /// it left the study `running` without a reason, and the daemons took it up again).
+    func testTheLeaderStopsTheStudyByTheEarlyFailureRule() throws {
+        let db = TempFolder.dir() + "/r.db"
+        let leader = try daemon(db, trials: 12)
+        XCTAssertEqual(try leader.begin(owner: a, now: Date()), [])
+        for i in 0..<StudyController.earlyFailureLimit {
+            let job = try XCTUnwrap(try leader.nextJob(now: Date()), "trial \(i)")
+            XCTAssertEqual(try leader.handle(job.id, .exited(.exited(code: 1), stderrTail: "ModuleNotFoundError: trial \(i)\n"), now: Date()), [])
+        }
+        XCTAssertFalse(leader.wantsTrial(now: Date()))
+        XCTAssertTrue(try leader.isOver(now: Date()))
+        leader.end(now: Date())
+        XCTAssertEqual(leader.study.status, .stopped)
+        XCTAssertEqual(leader.study.stopReason, "the first 5 trials of this run all failed the same way: exited with status 1: ModuleNotFoundError: trial 0")
+        XCTAssertNil(leader.study.controllerOwner)
+    }
+
     /// The leader dies holding a trial: once its lease and the trial's heartbeat are stale, the
     /// other daemon leads, puts the trial back to WAITING and runs it again (same parameters and
     /// seed, attempt 2); the dead daemon's late result is refused and changes nothing.
