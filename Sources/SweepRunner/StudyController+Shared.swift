@@ -130,7 +130,7 @@ extension StudyController {
 
     /// `wantsTrial` of a shared run: whether to try a claim now (the leader also samples then).
     func wantsSharedTrial(now: Date) -> Bool {
-        guard !stopping, failure == nil, (counts[.fail] ?? 0) < maxFailures, earlyFailure == nil, !pastDeadline(now) else { return false }
+        guard mayStartTrials(now: now) else { return false }
         // Claims are cheap: after one that found nothing, again `claimWait` later (the leader
         // and the requeueing of stale trials add WAITING trials at any time).
         if let idle = idleSince { return now.timeIntervalSince(idle) >= claimWait }
@@ -196,11 +196,7 @@ extension StudyController {
     /// (after its own claims), so the next free worker, here or on another daemon, claims at once
     /// instead of waiting for the sampler. A store error is met again later, as in `sharedTick`.
     func prepareSharedJobs(now: Date) {
-        guard leading, !stopping, failure == nil, (counts[.fail] ?? 0) < maxFailures, earlyFailure == nil, !pastDeadline(now),
-              records.count - foreign.count < total else { return }
-        let waiting = records.reduce(0) { $0 + ($1.state == .waiting ? 1 : 0) }
-        let runningNow = records.reduce(0) { $0 + ($1.state == .running ? 1 : 0) }
-        guard waiting < Self.queueDepth(runningInStudy: runningNow) else { return }
+        guard leading, mayStartTrials(now: now), queueShortfall > 0 else { return }
         do {
             // Its own claims and results are in its view already; others' (which only make the
             // queue shorter than it looks, never deeper) are read each time once another daemon
@@ -229,11 +225,20 @@ extension StudyController {
         return nil
     }
 
+    /// How many WAITING trials the leader's view of its queue lacks to be `queueDepth` deep (0
+    /// once the study holds its total).
+    var queueShortfall: Int {
+        guard records.count - foreign.count < total else { return 0 }
+        var waiting = 0, running = 0
+        for r in records {
+            if r.state == .waiting { waiting += 1 } else if r.state == .running { running += 1 }
+        }
+        return max(Self.queueDepth(runningInStudy: running) - waiting, 0)
+    }
+
     /// Creates WAITING trials until the queue is `queueDepth` deep or the study holds its total.
     func topUpQueue() throws {
-        let runningNow = records.filter { $0.state == .running }.count
-        var waiting = records.filter { $0.state == .waiting }.count
-        while waiting < Self.queueDepth(runningInStudy: runningNow) && records.count - foreign.count < total {
+        while queueShortfall > 0 {
             let number = records.count
             // Queued trials are as good as running for the sampler (its constant liar).
             let history = records.map { r in r.state == .waiting ? TrialRecord(number: r.number, state: .running, params: r.params) : r }
@@ -247,7 +252,6 @@ extension StudyController {
                 continue
             }
             records.append(TrialRecord(number: number, state: .waiting, params: values))
-            waiting += 1
         }
     }
 

@@ -301,8 +301,13 @@ public final class StudyController: @unchecked Sendable {
     /// Whether the controller would start another trial if a worker were free.
     func wantsTrial(now: Date) -> Bool {
         if shared { return wantsSharedTrial(now: now) }
-        return !stopping && failure == nil && (counts[.fail] ?? 0) < maxFailures && earlyFailure == nil && !pastDeadline(now)
-            && (!pending.isEmpty || records.count - foreign.count < total || addedSignalled || promotionDue != nil)
+        return mayStartTrials(now: now) && (!pending.isEmpty || records.count - foreign.count < total || addedSignalled || promotionDue != nil)
+    }
+
+    /// Whether the run may still start trials: not stopping or failed, not ended by its failures
+    /// (`maxFailures`, the early failure rule) or its time budget.
+    func mayStartTrials(now: Date) -> Bool {
+        !stopping && failure == nil && (counts[.fail] ?? 0) < maxFailures && earlyFailure == nil && !pastDeadline(now)
     }
 
     /// How many failures in a row, before any success, stop a run when they all failed the same way.
