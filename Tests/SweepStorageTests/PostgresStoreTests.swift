@@ -120,6 +120,63 @@ final class PostgresStoreTests: StoreFixtureCase {
     /// before the server's statistics know of it: the read looks each trial's parts up by id, so
     /// a plan made for a near-empty table does not run an aggregate of the whole study per trial
     /// (which at 5000 trials did not answer within `PGPool.answerTimeout`).
+    /// Statements run prepared (`PGPrepared`: `PREPARE` once per connection, then `EXECUTE` with
+    /// the arguments as literals) give what the same statement gives unprepared: doubles to the
+    /// last bit (shortest forms, extremes, infinities, NaN), text with quotes, backslashes, `?`
+    /// and non-ASCII, NULLs, arrays (empty ones too), and the count of rows a change touched.
+    func testPreparedStatementsGiveWhatUnpreparedOnesGive() throws {
+        let store = try PostgresStore(PostgresLocation(url: try PrivatePostgres.shared().database()), poolSize: 1)
+        let doubles: [Double] = [0.1, 1.0 / 3.0, -2.5e-310, 1.7976931348623157e308, 5e-324, 123456789.123456789, -0.0,
+                                 .infinity, -.infinity]
+        let texts = ["plain", "it's", "back\\slash \\' mixed", "? and $1", "naïve ✓ 日本", "", "a\nb"]
+        try store.pool.statement(idempotent: true) { db in
+            try db.execute("CREATE TEMP TABLE IF NOT EXISTS prepared_check (i int8, x float8, t text, b bool)")
+            try db.execute("DELETE FROM prepared_check")
+        }
+        try store.pool.statement(idempotent: true) { db in
+            for round in 0..<3 {   // the first round prepares, the others execute what was prepared
+                for (i, x) in doubles.enumerated() {
+                    let t = texts[i % texts.count]
+                    let unprepared = PGSession(connection: db.connection, logger: db.logger)
+                    let sql = "SELECT ?::int8 AS i, ?::float8 AS x, ?::text AS t, ?::bool AS b, ?::float8[] AS xs, ?::text[] AS ts, ?::int8 AS n"
+                    let args: [any PGArgument] = [Int64(i) - 3, x, t, i % 2 == 0, [x, 2.0], i % 3 == 0 ? [] : [t, "z"], Optional<Int64>.none]
+                    let a = try XCTUnwrap(db.query(sql, args).first), b = try XCTUnwrap(unprepared.query(sql, args).first)
+                    XCTAssertEqual(try a["i"] as Int64, try b["i"] as Int64)
+                    XCTAssertEqual((try a["x"] as Double).bitPattern, x.bitPattern, "round \(round): \(x)")
+                    XCTAssertEqual(try a["t"] as String, t)
+                    XCTAssertEqual(try a["b"] as Bool, i % 2 == 0)
+                    XCTAssertEqual((try a["xs"] as [Double]).map(\.bitPattern), [x, 2.0].map(\.bitPattern))
+                    XCTAssertEqual(try a["ts"] as [String], try b["ts"] as [String])
+                    XCTAssertNil(try a["n"] as Int64?)
+                }
+                let nan = try XCTUnwrap(db.query("SELECT ?::float8 AS x", [Double.nan]).first)
+                XCTAssertTrue((try nan["x"] as Double).isNaN)
+                XCTAssertEqual(try db.execute("INSERT INTO prepared_check (i, x, t, b) SELECT g, ?, ?, ? FROM generate_series(1, ?) g",
+                                              [0.5, "it's", true, 3]), 3)
+                XCTAssertEqual(try db.execute("UPDATE prepared_check SET t = ? WHERE i <= ?", ["u", 2]), 2)
+                XCTAssertEqual(try db.execute("DELETE FROM prepared_check WHERE t = ?", ["it's"]), 1)
+                XCTAssertEqual(try db.execute("DELETE FROM prepared_check WHERE t = ?", ["u"]), 2)
+            }
+            XCTAssertNotNil(db.prepared?.statement(for: "SELECT ?::float8 AS x", [1.0]), "prepared")
+            XCTAssertEqual(try db.scalar("SELECT count(*) FROM pg_prepared_statements", as: Int64.self).map { $0 > 0 }, true)
+        }
+        // A table changed under a prepared statement (another daemon's migration): it is
+        // prepared again and its transaction runs again.
+        let select = "SELECT * FROM prepared_check WHERE i > ? ORDER BY i"
+        try store.pool.transaction { db in
+            try db.execute("INSERT INTO prepared_check (i, x, t, b) VALUES (?, ?, ?, ?)", [7, 1.5, "v", false])
+            XCTAssertEqual(try db.query(select, [0]).count, 1)
+        }
+        try store.pool.statement(idempotent: true) { db in try db.execute("ALTER TABLE prepared_check ADD COLUMN extra int8") }
+        var runs = 0
+        let rows = try store.pool.transaction { db in
+            runs += 1
+            return try db.query(select, [0]).count
+        }
+        XCTAssertEqual(rows, 1)
+        XCTAssertEqual(runs, 2, "ran again after the stale plan")
+    }
+
     func testAStudyWrittenInBulkIsReadBeforeTheStatisticsKnowOfIt() throws {
         let store = try PostgresStore(PostgresLocation(url: try PrivatePostgres.shared().database()))
         let study = try makeStudy(store)

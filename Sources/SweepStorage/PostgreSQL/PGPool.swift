@@ -2,20 +2,72 @@ import Foundation
 import PostgresNIO   // also NIO, NIOSSL and Logger
 import SweepCore
 
-/// A value bound to a `?` of a statement (see `PGSession.query`).
+/// A value bound to a `?` of a statement (see `PGSession.query`). `literal`: the value as SQL
+/// text for `EXECUTE` of a prepared statement, whose parameter has the type `sqlType`; nil (a
+/// value with no exact literal here) leaves its statement unprepared.
 protocol PGArgument {
     func bind(into bindings: inout PostgresBindings)
+    var literal: String? { get }
+    static var sqlType: String? { get }
 }
 
-extension Int: PGArgument { func bind(into b: inout PostgresBindings) { b.append(Int64(self)) } }
-extension Int32: PGArgument { func bind(into b: inout PostgresBindings) { b.append(Int64(self)) } }
-extension Int64: PGArgument { func bind(into b: inout PostgresBindings) { b.append(self) } }
-extension Double: PGArgument { func bind(into b: inout PostgresBindings) { b.append(self) } }
-extension String: PGArgument { func bind(into b: inout PostgresBindings) { b.append(self) } }
-extension Bool: PGArgument { func bind(into b: inout PostgresBindings) { b.append(self) } }
+extension PGArgument {
+    var literal: String? { nil }
+    static var sqlType: String? { nil }
+}
+
+extension Int: PGArgument {
+    func bind(into b: inout PostgresBindings) { b.append(Int64(self)) }
+    var literal: String? { String(self) }
+    static var sqlType: String? { "int8" }
+}
+extension Int32: PGArgument {
+    func bind(into b: inout PostgresBindings) { b.append(Int64(self)) }
+    var literal: String? { String(self) }
+    static var sqlType: String? { "int8" }
+}
+extension Int64: PGArgument {
+    func bind(into b: inout PostgresBindings) { b.append(self) }
+    var literal: String? { String(self) }
+    static var sqlType: String? { "int8" }
+}
+extension Double: PGArgument {
+    func bind(into b: inout PostgresBindings) { b.append(self) }
+    /// Swift's shortest form, quoted: read by float8's input, it is the same double (PostgreSQL
+    /// rounds correctly), -0 included (unquoted, `-0.0` is the numeric 0 negated).
+    var literal: String? { isFinite ? "'\(description)'" : isNaN ? "'NaN'" : self > 0 ? "'Infinity'" : "'-Infinity'" }
+    static var sqlType: String? { "float8" }
+}
+extension String: PGArgument {
+    func bind(into b: inout PostgresBindings) { b.append(self) }
+    /// Quotes doubled (`standard_conforming_strings`, on since PostgreSQL 9.1: backslashes are
+    /// plain characters); a NUL, which no text value may hold, leaves the statement unprepared.
+    var literal: String? {
+        if utf8.contains(0) { return nil }
+        return "'" + replacingOccurrences(of: "'", with: "''") + "'"
+    }
+    static var sqlType: String? { "text" }
+}
+extension Bool: PGArgument {
+    func bind(into b: inout PostgresBindings) { b.append(self) }
+    var literal: String? { self ? "true" : "false" }
+    static var sqlType: String? { "bool" }
+}
 extension Date: PGArgument { func bind(into b: inout PostgresBindings) { b.append(self) } }
 extension Array: PGArgument where Element: PostgresArrayEncodable & PostgresNonThrowingEncodable {
     func bind(into b: inout PostgresBindings) { b.append(self) }
+    /// `ARRAY[...]` of the elements' literals, cast (an empty one has no type of its own).
+    var literal: String? {
+        guard let type = Self.sqlType else { return nil }
+        var items: [String] = []
+        items.reserveCapacity(count)
+        for e in self {
+            guard let l = (e as? any PGArgument)?.literal else { return nil }
+            items.append(l)
+        }
+        return "ARRAY[" + items.joined(separator: ", ") + "]::" + type
+    }
+    static var sqlType: String? { (Element.self as? any PGArgument.Type)?.sqlType.map { $0 + "[]" } }
 }
 extension Optional: PGArgument where Wrapped: PGArgument {
     func bind(into b: inout PostgresBindings) {
@@ -24,6 +76,13 @@ extension Optional: PGArgument where Wrapped: PGArgument {
         case .none: b.appendNull()
         }
     }
+    var literal: String? {
+        switch self {
+        case .some(let value): value.literal
+        case .none: "NULL"
+        }
+    }
+    static var sqlType: String? { Wrapped.sqlType }
 }
 
 /// A row of a result, its columns by name: `let id: Int64 = try row["trial_id"]` (an Optional
@@ -42,6 +101,8 @@ struct PGRow {
 struct PGSession {
     let connection: PostgresConnection
     let logger: Logger
+    /// The statements prepared on this connection (see `PGPrepared`).
+    var prepared: PGPrepared? = nil
 
     func query(_ sql: String, _ arguments: [any PGArgument] = []) throws -> [PGRow] {
         try run(sql, arguments).rows.map { PGRow(row: $0.makeRandomAccess()) }
@@ -62,8 +123,26 @@ struct PGSession {
 
     private func run(_ sql: String, _ arguments: [any PGArgument]) throws -> PostgresQueryResult {
         let connection = self.connection
-        return try PGPool.wait(send(sql, arguments)) {
-            PGPool.close(connection)
+        guard let prepared, let (name, prepare) = prepared.statement(for: sql, arguments) else {
+            return try PGPool.wait(send(sql, arguments)) { PGPool.close(connection) }
+        }
+        // `PREPARE` is not waited for: `EXECUTE` follows it on the connection; the statement is
+        // known as prepared once both answered.
+        let preparing = prepare.map { send($0) }
+        let literals = arguments.map { $0.literal! }.joined(separator: ", ")
+        let execute = "EXECUTE \(name)" + (arguments.isEmpty ? "" : "(\(literals))")   // literals: not numbered
+        do {
+            let result = try PGPool.wait(connection.query(PostgresQuery(unsafeSQL: execute), logger: logger)) { PGPool.close(connection) }
+            if let preparing {
+                _ = try PGPool.wait(preparing) { PGPool.close(connection) }
+                prepared.add(sql, name: name)
+            }
+            return result
+        } catch where prepare == nil && ["0A000", "26000"].contains(PGPool.sqlState(error) ?? "") {
+            // The plan no longer fits the tables (another daemon's migration changed them) or the
+            // statement is gone: prepared again when the transaction runs again.
+            prepared.forget()
+            throw PGPreparedStale(underlying: error)
         }
     }
 
@@ -75,16 +154,63 @@ struct PGSession {
         return connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: bindings), logger: logger)
     }
 
-    /// `?` → `$1`, `$2`, ...
+    /// `?` → `$1`, `$2`, ... (on the UTF-8 bytes: every statement of every trial passes here).
     static func numbered(_ sql: String) -> String {
-        guard sql.contains("?") else { return sql }
-        var out = "", n = 0
-        out.reserveCapacity(sql.count + 16)
-        for c in sql {
-            if c == "?" { n += 1; out += "$\(n)" } else { out.append(c) }
+        let utf8 = sql.utf8
+        guard utf8.contains(UInt8(ascii: "?")) else { return sql }
+        var out: [UInt8] = [], n = 0
+        out.reserveCapacity(utf8.count + 32)
+        for b in utf8 {
+            if b == UInt8(ascii: "?") { n += 1; out.append(UInt8(ascii: "$")); out.append(contentsOf: String(n).utf8) } else { out.append(b) }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
+}
+
+/// The statements prepared on one connection (`PREPARE`, then `EXECUTE` with the arguments as
+/// literals): the server parses and plans the store's statements once per connection, not for
+/// every trial. Only statements of a known shape (a query or a change, every argument of a type
+/// with a literal: `PGArgument.literal`), and at most `limit` per connection; the others run as
+/// they are. A connection's statements go with it (`PGPool.drop`).
+final class PGPrepared: @unchecked Sendable {
+    private let lock = NSLock()
+    private var names: [String: String] = [:]
+    private var next = 0
+    static let limit = 200
+
+    /// The prepared statement's name for `sql`, and the `PREPARE` to send first when it is new;
+    /// nil when `sql` is not prepared (a statement of another kind, an argument without a literal).
+    func statement(for sql: String, _ arguments: [any PGArgument]) -> (name: String, prepare: String?)? {
+        if let name = lock.withLock({ names[sql] }) {
+            return arguments.allSatisfy({ $0.literal != nil }) ? (name, nil) : nil
+        }
+        var types: [String] = []
+        for a in arguments {
+            guard let t = type(of: a).sqlType, a.literal != nil else { return nil }
+            types.append(t)
+        }
+        let head = sql.utf8.prefix(8).map { $0 | 0x20 }   // lower case
+        guard ["select", "with", "insert", "update", "delete"].contains(where: { head.starts(with: $0.utf8) }) else { return nil }
+        let name: String? = lock.withLock {
+            guard names.count < Self.limit else { return nil }
+            next += 1
+            return "sweep_s\(next)"
+        }
+        guard let name else { return nil }
+        let typeList = types.isEmpty ? "" : "(" + types.joined(separator: ", ") + ")"
+        return (name, "PREPARE \(name)\(typeList) AS \(PGSession.numbered(sql))")
+    }
+
+    func add(_ sql: String, name: String) { lock.withLock { names[sql] = name } }
+
+    /// Forgets every statement (new names are used for them from now on).
+    func forget() { lock.withLock { names = [:] } }
+}
+
+/// A prepared statement that no longer runs (see `PGSession.run`): its transaction runs again.
+struct PGPreparedStale: Error, CustomStringConvertible {
+    let underlying: any Error
+    var description: String { "\(underlying)" }
 }
 
 /// A small pool of connections to one PostgreSQL database with a blocking interface (the
@@ -103,6 +229,8 @@ final class PGPool: @unchecked Sendable {
     private let logger: Logger
     private let condition = NSCondition()
     private var idle: [PostgresConnection] = []
+    /// Each open connection's prepared statements, by connection id.
+    private var prepared: [Int: PGPrepared] = [:]
     private var opened = 0
     private var nextID = 0
 
@@ -150,7 +278,7 @@ final class PGPool: @unchecked Sendable {
                 usleep(useconds_t(min(200_000 * attempt, 1_000_000)))
                 continue
             }
-            let session = PGSession(connection: connection, logger: logger)
+            let session = PGSession(connection: connection, logger: logger, prepared: statements(of: connection))
             // Outside a transaction block the statement commits as it answers.
             var committing = begin == nil && !rerunAfterLoss
             do {
@@ -231,13 +359,21 @@ final class PGPool: @unchecked Sendable {
         closing.whenComplete { _ in withExtendedLifetime(c) {} }
     }
 
+    private func statements(of c: PostgresConnection) -> PGPrepared {
+        condition.lock(); defer { condition.unlock() }
+        if let p = prepared[c.id] { return p }
+        let p = PGPrepared()
+        prepared[c.id] = p
+        return p
+    }
+
     private func give(_ c: PostgresConnection) {
         condition.lock(); idle.append(c); condition.signal(); condition.unlock()
     }
 
     private func drop(_ c: PostgresConnection) {
         Self.close(c)
-        condition.lock(); opened -= 1; condition.signal(); condition.unlock()
+        condition.lock(); opened -= 1; prepared[c.id] = nil; condition.signal(); condition.unlock()
     }
 
     // MARK: Errors
@@ -259,9 +395,10 @@ final class PGPool: @unchecked Sendable {
         return error is ChannelError || error is IOError || error is NIOConnectionError || error is PGTimeout
     }
 
-    /// A deadlock victim or a serialization failure: running the transaction again succeeds.
+    /// A deadlock victim, a serialization failure or a stale prepared statement: running the
+    /// transaction again succeeds.
     static func isTransient(_ error: any Error) -> Bool {
-        ["40P01", "40001"].contains(sqlState(error) ?? "")
+        error is PGPreparedStale || ["40P01", "40001"].contains(sqlState(error) ?? "")
     }
 }
 
