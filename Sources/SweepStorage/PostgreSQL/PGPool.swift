@@ -43,8 +43,12 @@ extension String: PGArgument {
     /// Quotes doubled (`standard_conforming_strings`, on since PostgreSQL 9.1: backslashes are
     /// plain characters); a NUL, which no text value may hold, leaves the statement unprepared.
     var literal: String? {
-        if utf8.contains(0) { return nil }
-        return "'" + replacingOccurrences(of: "'", with: "''") + "'"
+        var quotes = false
+        for b in utf8 {
+            if b == 0 { return nil }
+            if b == UInt8(ascii: "'") { quotes = true }
+        }
+        return "'" + (quotes ? replacingOccurrences(of: "'", with: "''") : self) + "'"
     }
     static var sqlType: String? { "text" }
 }
@@ -122,36 +126,41 @@ struct PGSession {
     }
 
     private func run(_ sql: String, _ arguments: [any PGArgument]) throws -> PostgresQueryResult {
+        try wait(send(sql, arguments))
+    }
+
+    /// The answer of a statement sent (`send`); past `PGPool.answerTimeout` the connection is closed.
+    func wait(_ sent: EventLoopFuture<PostgresQueryResult>) throws -> PostgresQueryResult {
         let connection = self.connection
-        guard let prepared, let (name, prepare) = prepared.statement(for: sql, arguments) else {
-            return try PGPool.wait(send(sql, arguments)) { PGPool.close(connection) }
-        }
-        // `PREPARE` is not waited for: `EXECUTE` follows it on the connection; the statement is
-        // known as prepared once both answered.
-        let preparing = prepare.map { send($0) }
-        let literals = arguments.map { $0.literal! }.joined(separator: ", ")
-        let execute = "EXECUTE \(name)" + (arguments.isEmpty ? "" : "(\(literals))")   // literals: not numbered
-        do {
-            let result = try PGPool.wait(connection.query(PostgresQuery(unsafeSQL: execute), logger: logger)) { PGPool.close(connection) }
-            if let preparing {
-                _ = try PGPool.wait(preparing) { PGPool.close(connection) }
-                prepared.add(sql, name: name)
-            }
-            return result
-        } catch where prepare == nil && ["0A000", "26000"].contains(PGPool.sqlState(error) ?? "") {
-            // The plan no longer fits the tables (another daemon's migration changed them) or the
-            // statement is gone: prepared again when the transaction runs again.
-            prepared.forget()
-            throw PGPreparedStale(underlying: error)
-        }
+        return try PGPool.wait(sent) { PGPool.close(connection) }
     }
 
     /// Sends a statement without waiting for its answer (the connection runs its statements in
-    /// the order they were sent).
+    /// the order they were sent, each seeing what those before it did); prepared when it can be.
     func send(_ sql: String, _ arguments: [any PGArgument] = []) -> EventLoopFuture<PostgresQueryResult> {
-        var bindings = PostgresBindings(capacity: arguments.count)
-        for a in arguments { a.bind(into: &bindings) }
-        return connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: bindings), logger: logger)
+        guard let prepared, let (name, prepare) = prepared.statement(for: sql, arguments) else {
+            var bindings = PostgresBindings(capacity: arguments.count)
+            for a in arguments { a.bind(into: &bindings) }
+            return connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: bindings), logger: logger)
+        }
+        // `EXECUTE` follows `PREPARE` on the connection at once; the statement is known as
+        // prepared once `PREPARE` answered.
+        let preparing = prepare.map { connection.query(PostgresQuery(unsafeSQL: $0), logger: logger) }
+        preparing?.whenSuccess { _ in prepared.add(sql, name: name) }
+        let literals = arguments.map { $0.literal! }.joined(separator: ", ")
+        let execute = "EXECUTE \(name)" + (arguments.isEmpty ? "" : "(\(literals))")   // literals: not numbered
+        let executed = connection.query(PostgresQuery(unsafeSQL: execute), logger: logger)
+        if let preparing {
+            // A `PREPARE` that failed says why (its `EXECUTE` only finds no such statement).
+            return executed.flatMapError { error in preparing.flatMapThrowing { _ in throw error } }
+        }
+        return executed.flatMapErrorThrowing { error in
+            // The plan no longer fits the tables (another daemon's migration changed them) or the
+            // statement is gone: prepared again when the transaction runs again.
+            guard ["0A000", "26000"].contains(PGPool.sqlState(error) ?? "") else { throw error }
+            prepared.forget()
+            throw PGPreparedStale(underlying: error)
+        }
     }
 
     /// `?` → `$1`, `$2`, ... (on the UTF-8 bytes: every statement of every trial passes here).

@@ -15,8 +15,8 @@ import SweepSearch
 /// - **Round trips.** What a running trial calls is few statements, each a round trip: a claim, a
 ///   report, a worker pid, a change read and a finish are one statement each, outside a
 ///   transaction block (a statement is atomic and sees one snapshot; data-modifying `WITH` parts
-///   do the writes); a creation, and a PRUNED trial's finish, are a transaction of two (the lock
-///   or the last report, then the writes).
+///   do the writes); a creation is a transaction of two sent together (the lock, then the
+///   writes), a PRUNED trial's finish one of two (its last report, then the writes).
 /// - **Prepared statements.** The store's statements are prepared once per connection
 ///   (`PGPrepared`: `PREPARE`, then `EXECUTE` with the arguments as exact literals), so the
 ///   server does not parse and plan them for every trial (planning was a third of its CPU).
@@ -254,15 +254,19 @@ public final class PostgresStore: TrialStore {
     // MARK: Trials: writing
 
     /// A new trial with the next number: RUNNING from now with a heartbeat, or WAITING unstarted.
-    /// Two statements after `BEGIN`: the numbering lock, then one that numbers the trial (its
-    /// snapshot is taken after the lock, so it sees the trials the lock's last holder wrote) and
-    /// writes every row, or nothing when the number is not `expectedNumber`.
+    /// Two statements after `BEGIN`, sent together: the numbering lock, then one that numbers the
+    /// trial (the server runs it once the lock is held, with a snapshot taken then, so it sees the
+    /// trials the lock's last holder wrote) and writes every row, or nothing when the number is
+    /// not `expectedNumber`. One round trip and the `COMMIT`.
     public func createTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
                             configJSON: String, workerPID: Int32?, expectedNumber: Int?, waiting: Bool) throws -> (trialID: Int64, number: Int) {
         try QueuedTrials.checkFinite(params)
         return try pool.transaction { db in
-            try lockNumbering(db, studyID)
-            let row = try db.query("""
+            // The lock is not waited for: the statement after it runs once it is held.
+            let locked = sendNumberingLock(db, studyID)
+            let rows: [PGRow]
+            do {
+                rows = try db.query("""
                 WITH n AS (SELECT COALESCE((SELECT number FROM trials WHERE study_id = ? ORDER BY trial_id DESC LIMIT 1) + 1, 0) AS number),
                 made AS (
                     INSERT INTO trials (number, study_id, state, datetime_start)
@@ -279,7 +283,13 @@ public final class PostgresStore: TrialStore {
                     INSERT INTO trial_heartbeats (trial_id, heartbeat) SELECT trial_id, LOCALTIMESTAMP FROM made WHERE NOT ?)
                 SELECT n.number, made.trial_id FROM n LEFT JOIN made ON TRUE
                 """, [studyID, studyID, expectedNumber, expectedNumber, params.map(\.name), params.map(\.value), params.map(\.distributionJSON),
-                      String(seed), configJSON, workerPID, waiting ? 1 : 0, waiting]).first!
+                      String(seed), configJSON, workerPID, waiting ? 1 : 0, waiting])
+            } catch {
+                try checkNumberingLock(db, locked, studyID)   // its error first: it made this one
+                throw error
+            }
+            try checkNumberingLock(db, locked, studyID)
+            let row = rows.first!
             let number = Int(try row["number"] as Int64)
             guard let trialID: Int64 = try row["trial_id"] else { throw TrialNumberTaken(number: expectedNumber ?? number) }
             return (trialID, number)
@@ -714,7 +724,15 @@ public final class PostgresStore: TrialStore {
 
     /// Locks the study's `sweep_studies` row: the numbering lock (see `lockNextNumber`).
     func lockNumbering(_ db: PGSession, _ studyID: Int64) throws {
-        guard try !db.query("SELECT 1 FROM sweep_studies WHERE study_id = ? FOR NO KEY UPDATE", [studyID]).isEmpty else {
+        try checkNumberingLock(db, sendNumberingLock(db, studyID), studyID)
+    }
+
+    func sendNumberingLock(_ db: PGSession, _ studyID: Int64) -> EventLoopFuture<PostgresQueryResult> {
+        db.send("SELECT 1 FROM sweep_studies WHERE study_id = ? FOR NO KEY UPDATE", [studyID])
+    }
+
+    func checkNumberingLock(_ db: PGSession, _ sent: EventLoopFuture<PostgresQueryResult>, _ studyID: Int64) throws {
+        guard try db.wait(sent).rows.first != nil else {
             throw RuntimeFailure("\(location): no Sweep study with id \(studyID)")
         }
     }
