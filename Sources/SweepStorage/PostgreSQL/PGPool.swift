@@ -138,7 +138,15 @@ struct PGSession {
     /// Sends a statement without waiting for its answer (the connection runs its statements in
     /// the order they were sent, each seeing what those before it did); prepared when it can be.
     func send(_ sql: String, _ arguments: [any PGArgument] = []) -> EventLoopFuture<PostgresQueryResult> {
-        guard let prepared, let (name, prepare) = prepared.statement(for: sql, arguments) else {
+        var literals: [String] = []
+        if prepared != nil {
+            literals.reserveCapacity(arguments.count)
+            for a in arguments {
+                guard let l = a.literal else { break }
+                literals.append(l)
+            }
+        }
+        guard let prepared, literals.count == arguments.count, let (name, prepare) = prepared.statement(for: sql, arguments) else {
             var bindings = PostgresBindings(capacity: arguments.count)
             for a in arguments { a.bind(into: &bindings) }
             return connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: bindings), logger: logger)
@@ -147,8 +155,7 @@ struct PGSession {
         // prepared once `PREPARE` answered.
         let preparing = prepare.map { connection.query(PostgresQuery(unsafeSQL: $0), logger: logger) }
         preparing?.whenSuccess { _ in prepared.add(sql, name: name) }
-        let literals = arguments.map { $0.literal! }.joined(separator: ", ")
-        let execute = "EXECUTE \(name)" + (arguments.isEmpty ? "" : "(\(literals))")   // literals: not numbered
+        let execute = "EXECUTE \(name)" + (arguments.isEmpty ? "" : "(\(literals.joined(separator: ", ")))")   // literals: not numbered
         let executed = connection.query(PostgresQuery(unsafeSQL: execute), logger: logger)
         if let preparing {
             // A `PREPARE` that failed says why (its `EXECUTE` only finds no such statement).
@@ -188,14 +195,13 @@ final class PGPrepared: @unchecked Sendable {
     static let limit = 200
 
     /// The prepared statement's name for `sql`, and the `PREPARE` to send first when it is new;
-    /// nil when `sql` is not prepared (a statement of another kind, an argument without a literal).
+    /// nil when `sql` is not prepared (a statement of another kind, an argument type without
+    /// literals). The caller has the arguments' literals.
     func statement(for sql: String, _ arguments: [any PGArgument]) -> (name: String, prepare: String?)? {
-        if let name = lock.withLock({ names[sql] }) {
-            return arguments.allSatisfy({ $0.literal != nil }) ? (name, nil) : nil
-        }
+        if let name = lock.withLock({ names[sql] }) { return (name, nil) }
         var types: [String] = []
         for a in arguments {
-            guard let t = type(of: a).sqlType, a.literal != nil else { return nil }
+            guard let t = type(of: a).sqlType else { return nil }
             types.append(t)
         }
         let head = sql.utf8.prefix(8).map { $0 | 0x20 }   // lower case
