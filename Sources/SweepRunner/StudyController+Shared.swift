@@ -176,7 +176,17 @@ extension StudyController {
             return nil
         }
         emptyClaims = 0
-        if t.record.number >= records.count { try readChanges() }
+        if t.record.number >= records.count {
+            if leading {
+                try readChanges()
+            } else {
+                // Trials the leader queued since this daemon's last read: known by number until
+                // the next reload (`SharedTiming.refresh`), which is soon enough for what a daemon
+                // that does not sample decides from them (the scheduler, the study's end); not a
+                // read of the study for every claim.
+                while records.count <= t.record.number { records.append(TrialRecord(number: records.count, state: .waiting, params: [:])) }
+            }
+        }
         records[t.record.number] = TrialRecord(number: t.record.number, state: .running, params: t.record.params)
         return job(id: t.trialID, number: t.record.number, seed: t.seed, values: t.record.params, configJSON: t.configJSON,
                    attempt: t.attempts, now: now)
@@ -263,7 +273,11 @@ extension StudyController {
             if now.timeIntervalSince(lastBeat) >= sharedTiming.heartbeat {
                 try store.controllerHeartbeat(studyID: study.id, owner: owner.id, leaseSeconds: sharedTiming.leaseSeconds,
                                               runningTrials: running.keys.sorted())
+                let led = leading
                 leading = tryToLead()
+                // A daemon that starts to lead samples from the study as stored, not from its
+                // view between reloads.
+                if leading && !led { try readChanges() }
                 if leading { _ = try store.requeueStaleTrials(studyID: study.id, staleSeconds: sharedTiming.leaseSeconds) }
                 lastBeat = now
             }

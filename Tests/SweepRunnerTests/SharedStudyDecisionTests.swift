@@ -121,6 +121,37 @@ final class SharedStudyDecisionTests: XCTestCase {
     /// The leader dies holding a trial: once its lease and the trial's heartbeat are stale, the
     /// other daemon leads, puts the trial back to WAITING and runs it again (same parameters and
     /// seed, attempt 2); the dead daemon's late result is refused and changes nothing.
+    /// A daemon that does not lead claims the leader's queued trials without reading the study:
+    /// the trials queued since its last read are numbers in its view (WAITING, no parameters)
+    /// until its next reload, which replaces them with what the store holds.
+    func testAWorkerClaimsWithoutReadingTheStudyAndItsReloadCatchesUp() throws {
+        let db = TempFolder.dir() + "/r.db"
+        let leader = try daemon(db, trials: 6), worker = try daemon(db, trials: 6)
+        _ = try leader.begin(owner: a, now: Date())
+        _ = try worker.begin(owner: b, now: Date())
+        let j0 = try XCTUnwrap(try leader.nextJob(now: Date()))
+        leader.prepareJobs(now: Date())   // queue: 1, 2, 3
+        XCTAssertEqual(worker.records.count, 0, "the worker read the study before anything was queued")
+        let j2: TrialJob
+        do {
+            let j1 = try XCTUnwrap(try leader.nextJob(now: Date()))
+            XCTAssertEqual(number(j1), 1)
+            j2 = try XCTUnwrap(try worker.nextJob(now: Date()))
+            XCTAssertEqual(number(j2), 2)
+            XCTAssertEqual(worker.records.map(\.state), [.waiting, .waiting, .running], "numbers only, until its reload")
+            XCTAssertEqual(worker.records[2].params, try leader.store.trial(studyID: leader.study.id, number: 2)?.record.params)
+            XCTAssertEqual(worker.records[0].params, [:])
+            try complete(leader, j0, 0)
+            try complete(leader, j1, 1)
+        }
+        _ = try worker.tick(now: Date().addingTimeInterval(5))   // its reload
+        let stored = try leader.store.trials(studyID: leader.study.id).map(\.record)
+        XCTAssertEqual(worker.records.map(\.state), stored.map(\.state))
+        XCTAssertEqual(worker.records.map(\.params), stored.map(\.params))
+        XCTAssertEqual(worker.records.prefix(3).map(\.state), [.complete, .complete, .running])
+        try complete(worker, j2, 2)
+    }
+
     func testWhenTheLeaderDiesAnotherLeadsAndRunsItsTrialAgain() throws {
         let db = TempFolder.dir() + "/r.db"
         let dead = try daemon(db, trials: 2, lease: 1), survivor = try daemon(db, trials: 2, lease: 1)
