@@ -199,9 +199,9 @@ public final class Daemon: @unchecked Sendable {
     static let discoveryInterval = 2.0
 
     /// Takes up the studies stored as running whose controller is gone (shared: every running
-    /// study this daemon does not run yet, but one whose run options are not stored yet, which
-    /// its first daemon is beginning and whose storing signals again, and one this daemon's API
-    /// is starting). Reads only the studies' rows (`runningStudies`): looking often costs little.
+    /// study this daemon does not run yet, but one this daemon's API is starting, and one with no
+    /// run options stored: an older Sweep's creator had not stored them yet). Reads only the
+    /// studies' rows (`runningStudies`): looking often costs little.
     func recover() {
         do {
             for s in try store.runningStudies() where shared || !s.isRunning() {

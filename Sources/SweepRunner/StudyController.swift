@@ -166,9 +166,10 @@ public final class StudyController: @unchecked Sendable {
                                                spacePath: spec.absoluteFile,
                                                spaceText: spec.text, samplerJSON: Self.json(spec.sampler),
                                                schedulerJSON: Self.json(spec.scheduler), seed: spec.seed, trialsTotal: total,
-                                               maxEpochs: spec.budget.maxEpochs ?? 1)
-            // The priors are part of the study's definition from its creation on.
-            if options.warmStart != nil { try self.store.updateStudy(id: study.id, runOptionsJSON: options.json) }
+                                               maxEpochs: spec.budget.maxEpochs ?? 1,
+                                               // With the study: the priors are part of its definition, and
+                                               // the daemons sharing a database run it as stored.
+                                               runOptionsJSON: options.json)
         }
         self.spec = spec
         self.options = options

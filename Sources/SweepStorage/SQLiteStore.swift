@@ -125,7 +125,7 @@ public final class SQLiteStore: TrialStore {
 
     public func createStudy(name: String, directions: [Direction], metrics: [String], spacePath: String, spaceText: String,
                             samplerJSON: String, schedulerJSON: String, seed: UInt64, trialsTotal: Int,
-                            maxEpochs: Int?) throws -> StudyRecord {
+                            maxEpochs: Int?, runOptionsJSON: String?) throws -> StudyRecord {
         try OptunaEncoding.checkObjectives(directions, metrics)
         let now = OptunaEncoding.datetime(Date())
         return try pool.write { db in
@@ -142,10 +142,10 @@ public final class SQLiteStore: TrialStore {
             // whose id SQLite reused.
             try db.execute(sql: """
                 INSERT OR REPLACE INTO sweep_studies (study_id, space_path, space_text, metric, sampler_json, scheduler_json,
-                    seed, trials_total, max_epochs, created_at, updated_at, status)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')
+                    seed, trials_total, max_epochs, created_at, updated_at, status, run_options)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)
                 """, arguments: [id, spacePath, spaceText, metrics[0], samplerJSON, schedulerJSON, String(seed), trialsTotal,
-                                 maxEpochs, now, now])
+                                 maxEpochs, now, now, runOptionsJSON])
             try Schema.setMetricNames(db, studyID: id, metrics: metrics, replace: true)
             return try fetchStudies(db, where: "s.study_id = ?", [id])[0]
         }

@@ -52,10 +52,12 @@ public protocol TrialStore: AnyObject, Sendable {
 
     /// Creates a study: Optuna's study and a direction row per objective (`objective` 0, 1, ...),
     /// its metric names (as Optuna's `study.set_metric_names` stores them) and Sweep's row (whose
-    /// `metric` is the first), status `running`. `directions` and `metrics` have the same count,
-    /// at least one.
+    /// `metric` is the first), status `running`, with the options it runs with (`runOptionsJSON`,
+    /// in the same transaction: a running study is never seen without them once its creator
+    /// passed them). `directions` and `metrics` have the same count, at least one.
     func createStudy(name: String, directions: [Direction], metrics: [String], spacePath: String, spaceText: String,
-                     samplerJSON: String, schedulerJSON: String, seed: UInt64, trialsTotal: Int, maxEpochs: Int?) throws -> StudyRecord
+                     samplerJSON: String, schedulerJSON: String, seed: UInt64, trialsTotal: Int, maxEpochs: Int?,
+                     runOptionsJSON: String?) throws -> StudyRecord
 
     /// The Sweep study with this name (studies Optuna created in the same database are not Sweep's).
     func study(named name: String) throws -> StudyRecord?
@@ -415,7 +417,8 @@ extension TrialStore {
     public func createStudy(name: String, direction: Direction, metric: String, spacePath: String, spaceText: String,
                             samplerJSON: String, schedulerJSON: String, seed: UInt64, trialsTotal: Int, maxEpochs: Int?) throws -> StudyRecord {
         try createStudy(name: name, directions: [direction], metrics: [metric], spacePath: spacePath, spaceText: spaceText,
-                        samplerJSON: samplerJSON, schedulerJSON: schedulerJSON, seed: seed, trialsTotal: trialsTotal, maxEpochs: maxEpochs)
+                        samplerJSON: samplerJSON, schedulerJSON: schedulerJSON, seed: seed, trialsTotal: trialsTotal, maxEpochs: maxEpochs,
+                        runOptionsJSON: nil)
     }
 
     /// Ends a running trial of a study of one objective (`value`: its objective), without constraints.

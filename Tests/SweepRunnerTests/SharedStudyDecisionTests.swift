@@ -152,6 +152,17 @@ final class SharedStudyDecisionTests: XCTestCase {
         try complete(worker, j2, 2)
     }
 
+    /// A study is stored with the options it runs with as it is created, before any run begins:
+    /// the daemons sharing the database skip a running study without them (taking it for one its
+    /// creator is beginning), so one whose creator died in between was skipped for good.
+    func testAStudyIsStoredWithItsRunOptionsBeforeItsRunBegins() throws {
+        let db = TempFolder.dir() + "/r.db"
+        let creator = try daemon(db, trials: 2)
+        let stored = try XCTUnwrap(try creator.store.study(named: creator.study.name))
+        XCTAssertEqual(stored.status, .running)
+        XCTAssertEqual(stored.runOptionsJSON, creator.options.json)
+    }
+
     func testWhenTheLeaderDiesAnotherLeadsAndRunsItsTrialAgain() throws {
         let db = TempFolder.dir() + "/r.db"
         let dead = try daemon(db, trials: 2, lease: 1), survivor = try daemon(db, trials: 2, lease: 1)

@@ -421,7 +421,8 @@ class TrialStoreConformance: StoreFixtureCase {
     func testSeveralObjectivesAreStoredAsOptunaStoresThem() throws {
         let study = try store.createStudy(name: "mo", directions: [.maximize, .minimize], metrics: ["val_accuracy", "model_bytes"],
                                           spacePath: "s.yaml", spaceText: "", samplerJSON: "{}", schedulerJSON: "{}", seed: 1,
-                                          trialsTotal: 4, maxEpochs: 2)
+                                          trialsTotal: 4, maxEpochs: 2, runOptionsJSON: #"{"workers":2}"#)
+        XCTAssertEqual(study.runOptionsJSON, #"{"workers":2}"#, "stored with the study")
         XCTAssertEqual(study.directions, [.maximize, .minimize])
         XCTAssertEqual(study.metrics, ["val_accuracy", "model_bytes"])
         XCTAssertEqual(study.direction, .maximize)
@@ -433,7 +434,8 @@ class TrialStoreConformance: StoreFixtureCase {
         XCTAssertEqual(try value("SELECT value_json FROM study_system_attributes WHERE study_id = ? AND key = 'study:metric_names'", [study.id]),
                        #"["val_accuracy","model_bytes"]"#)
         XCTAssertThrowsError(try store.createStudy(name: "bad", directions: [.minimize], metrics: ["a", "b"], spacePath: "", spaceText: "",
-                                                   samplerJSON: "{}", schedulerJSON: "{}", seed: 1, trialsTotal: 1, maxEpochs: 1))
+                                                   samplerJSON: "{}", schedulerJSON: "{}", seed: 1, trialsTotal: 1, maxEpochs: 1,
+                                                   runOptionsJSON: nil))
 
         func finish(_ state: TrialState, _ values: [Double]?, _ constraints: [Double]?) throws -> (Int64, TrialState) {
             let id = try newTrial(store, study).trialID

@@ -100,7 +100,7 @@ public final class PostgresStore: TrialStore {
 
     public func createStudy(name: String, directions: [Direction], metrics: [String], spacePath: String, spaceText: String,
                             samplerJSON: String, schedulerJSON: String, seed: UInt64, trialsTotal: Int,
-                            maxEpochs: Int?) throws -> StudyRecord {
+                            maxEpochs: Int?, runOptionsJSON: String?) throws -> StudyRecord {
         try OptunaEncoding.checkObjectives(directions, metrics)
         return try pool.transaction { db in
             // One creator of a name at a time (the unique index would refuse the second anyway).
@@ -115,9 +115,10 @@ public final class PostgresStore: TrialStore {
             }
             try db.execute("""
                 INSERT INTO sweep_studies (study_id, space_path, space_text, metric, sampler_json, scheduler_json,
-                    seed, trials_total, max_epochs, created_at, updated_at, status)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, LOCALTIMESTAMP, LOCALTIMESTAMP, 'running')
-                """, [id, spacePath, spaceText, metrics[0], samplerJSON, schedulerJSON, String(seed), trialsTotal, maxEpochs])
+                    seed, trials_total, max_epochs, created_at, updated_at, status, run_options)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, LOCALTIMESTAMP, LOCALTIMESTAMP, 'running', ?)
+                """, [id, spacePath, spaceText, metrics[0], samplerJSON, schedulerJSON, String(seed), trialsTotal, maxEpochs,
+                      runOptionsJSON])
             try PostgresSchema.setMetricNames(db, studyID: id, metrics: metrics, replace: true)
             try Self.notifyStudyChanged(db, id: id)
             return try fetchStudies(db, where: "s.study_id = ?", [id])[0]
