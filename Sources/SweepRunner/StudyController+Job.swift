@@ -76,7 +76,8 @@ extension StudyController {
                     "--checkpoint", TrialFolder.checkpoint(trialFolder: folder)] + workerFlags(number: number)
         }
         let limits = TrialLimits(memoryMB: options.memoryMB, graceSeconds: options.graceSeconds,
-                                 strictStdout: spec.command == nil || spec.stdoutProtocol == .strict)
+                                 strictStdout: spec.command == nil || spec.stdoutProtocol == .strict,
+                                 objectives: spec.command == nil ? [] : spec.metrics)
         // User commands run in the search-space file's folder, so relative paths in them work;
         // built-in trials where the study was submitted (relative data paths).
         let cwd = spec.command == nil ? options.workDir.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }

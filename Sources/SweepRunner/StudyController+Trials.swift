@@ -170,6 +170,7 @@ extension StudyController {
             case .exited(0):
                 if r.finalValue == nil && r.metrics.isEmpty {
                     state = .fail; reason = "exited without printing a final {\"value\": ...} line"
+                        + (spec.command == nil || spec.objectives.count > 1 ? "" : " (or {\"\(spec.objective.metric)\": ...})")
                 } else {
                     switch ObjectiveValues.resolve(value: r.finalValue, named: r.metrics, lastReport: r.lastReport,
                                                    objectives: spec.objectives, constraints: spec.constraints) {

@@ -52,8 +52,13 @@ public struct TrialLimits: Sendable, Equatable {
     /// Whether a stdout line that is not a protocol line fails the trial (else it is kept as
     /// a log line with the stderr tail).
     public var strictStdout: Bool
-    public init(memoryMB: Int? = nil, outputBytes: Int = 8 << 20, graceSeconds: Double = 5, strictStdout: Bool = true) {
+    /// The study's objectives' metric names, which a protocol line may give instead of `value`
+    /// (`TrialLine.parse`).
+    public var objectives: [String]
+    public init(memoryMB: Int? = nil, outputBytes: Int = 8 << 20, graceSeconds: Double = 5, strictStdout: Bool = true,
+                objectives: [String] = []) {
         self.memoryMB = memoryMB; self.outputBytes = outputBytes; self.graceSeconds = graceSeconds; self.strictStdout = strictStdout
+        self.objectives = objectives
     }
 }
 

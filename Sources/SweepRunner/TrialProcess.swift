@@ -133,7 +133,7 @@ public final class TrialProcess: @unchecked Sendable {
     /// One stdout line: an event, a log line, or a violation (false).
     private func handle(_ line: String) -> Bool {
         do {
-            if let parsed = try TrialLine.parse(Substring(line)) { onEvent(key, .line(parsed)) }
+            if let parsed = try TrialLine.parse(Substring(line), objectives: limits.objectives) { onEvent(key, .line(parsed)) }
         } catch TrialLine.ParseError.notProtocol where !limits.strictStdout {
             appendStderr(Data((line + "\n").utf8))
         } catch {

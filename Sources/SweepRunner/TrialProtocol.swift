@@ -11,6 +11,10 @@ import Foundation
 /// name: `{"values": {"val_loss": 0.3, "latency_ms": 1.2}}` (per epoch with a `step`, or final),
 /// whose numbers join the extra keys (winning over them); `value`, when given, is the first
 /// objective's (see `ObjectiveValues`).
+/// A line may also give the objectives by their metrics' names instead of `value` or `values`
+/// (`{"loss": 0.3}` for a study whose metric is `loss`, `{"step": 2, "loss": 0.4}` per epoch):
+/// an object without `value` and `values` that holds a number for every objective's metric
+/// (`objectives`) is read as if those were its `values`.
 /// A trial that continues from its checkpoint says so first with `{"resumed_from_epoch": K}`
 /// (K = the last epoch the checkpoint holds); the controller records it with the trial.
 ///
@@ -53,6 +57,16 @@ public enum TrialLine: Equatable, Sendable {
             else { self = .other }
         }
 
+        /// A number, or a string that stands for NaN or an infinity (not null: a metric given by
+        /// its name must be written as one of these).
+        var isNumeric: Bool {
+            switch self {
+            case .number: return true
+            case .string: return number != nil
+            default: return false
+            }
+        }
+
         /// A number, or one of the strings and null that stand for NaN and the infinities.
         var number: Double? {
             switch self {
@@ -81,10 +95,18 @@ public enum TrialLine: Equatable, Sendable {
         return try? JSONDecoder().decode([String: Field].self, from: Data(fixed.utf8))
     }
 
-    public static func parse(_ line: Substring) throws -> TrialLine? {
+    /// `objectives`: the study's objectives' metric names (a line that gives them by name is a
+    /// protocol line; none: only `value` and `values` lines are).
+    public static func parse(_ line: Substring, objectives: [String] = []) throws -> TrialLine? {
         let trimmed = line.trimmingCharacters(in: .whitespaces)
         if trimmed.isEmpty { return nil }
-        guard trimmed.hasPrefix("{"), let obj = decode(trimmed) else { throw ParseError.notProtocol(trimmed) }
+        guard trimmed.hasPrefix("{"), var obj = decode(trimmed) else { throw ParseError.notProtocol(trimmed) }
+        if obj["value"] == nil, obj["values"] == nil, !objectives.isEmpty,
+           objectives.allSatisfy({ obj[$0]?.isNumeric == true }) {
+            var named: [String: Field] = [:]
+            for m in objectives { named[m] = obj.removeValue(forKey: m) }
+            obj["values"] = .object(named)
+        }
         if obj["value"] == nil, let resumed = obj["resumed_from_epoch"] {
             guard case .number(let k) = resumed, k >= 0, k == k.rounded(), k < 1e12 else {
                 throw ParseError.invalid(trimmed, problem: "resumed_from_epoch is not a whole number from 0")

@@ -113,6 +113,40 @@ final class CommandStudyTests: XCTestCase {
         }
     }
 
+    /// A script that prints its metric by name, as other tools' users do (`{"loss": ...}` for a
+    /// study whose metric is `loss`, per epoch with a `step`): its trials complete with those
+    /// values and curves; one that prints another name fails saying which lines it accepts.
+    func testAScriptMayPrintItsMetricByName() throws {
+        let dir = CLI.tempDir()
+        try write(dir, "train.py", """
+            import json, sys
+            lr = json.load(sys.stdin)["lr"]
+            print("Loading...")
+            for step in (1, 2):
+                print(json.dumps({"step": step, "loss": lr / step, "acc": 0.5}), flush=True)
+            print(json.dumps({"loss": lr / 2, "acc": 0.75}))
+            """)
+        let db = dir + "/s.db"
+        let r = try CLI.run(["start", try CLI.writeSpace(dir, chattySpace()), "--foreground", "--db", db], timeout: 120)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        let rows = try CLI.leaderboard(db)
+        XCTAssertEqual(rows.count, 3)
+        for row in rows {
+            XCTAssertEqual(row["state"] as? String, "COMPLETE", "\(row)")
+            let lr = try XCTUnwrap((row["params"] as? [String: Any])?["lr"] as? Double)
+            XCTAssertEqual(try XCTUnwrap(row["value"] as? Double), lr / 2, accuracy: 1e-12, "\(row)")
+            XCTAssertEqual((row["curve"] as? [String: Any])?.count, 2, "\(row)")
+        }
+
+        let otherDir = CLI.tempDir()
+        try write(otherDir, "train.py", "import json\nprint(json.dumps({\"val_loss\": 0.5}))\n")
+        _ = try CLI.run(["start", try CLI.writeSpace(otherDir, chattySpace()), "--foreground", "--db", otherDir + "/s.db"], timeout: 120)
+        for row in try CLI.leaderboard(otherDir + "/s.db") {
+            XCTAssertEqual(row["state"] as? String, "FAIL", "\(row)")
+            XCTAssertTrue((row["reason"] as? String ?? "").contains(#"final {"value": ...} line (or {"loss": ...})"#), "\(row)")
+        }
+    }
+
     /// A misspelled program or a missing script: `check` and `start` (daemon or foreground) exit
     /// 2 naming the file and `command`, and create no database and no daemon.
     func testMissingProgramOrScriptIsRefusedBeforeAnythingIsWritten() throws {

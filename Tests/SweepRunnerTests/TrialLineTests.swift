@@ -27,6 +27,29 @@ final class TrialLineTests: XCTestCase {
         }
     }
 
+    /// A line may give the objectives by their metrics' names instead of `value`: read as their
+    /// `values`, per epoch with a `step` or final; only when every objective's metric is a number
+    /// there, and never for a study that names none (the built-in trials).
+    func testObjectivesByTheirMetricsNames() throws {
+        XCTAssertEqual(try TrialLine.parse(#"{"loss": 0.25}"#, objectives: ["loss"]), .final(value: nil, metrics: ["loss": 0.25]))
+        XCTAssertEqual(try TrialLine.parse(#"{"step": 2, "loss": 0.5, "acc": 0.9, "note": "x"}"#, objectives: ["loss"]),
+                       .report(step: 2, value: nil, extra: ["loss": 0.5, "acc": 0.9]))
+        XCTAssertEqual(try TrialLine.parse(#"{"val_loss": 0.3, "latency_ms": 1.5}"#, objectives: ["val_loss", "latency_ms"]),
+                       .final(value: nil, metrics: ["val_loss": 0.3, "latency_ms": 1.5]))
+        XCTAssertEqual(try TrialLine.parse(#"{"loss": "inf"}"#, objectives: ["loss"]), .final(value: nil, metrics: ["loss": .infinity]))
+        XCTAssertEqual(try TrialLine.parse(#"{"value": 1, "loss": 2}"#, objectives: ["loss"]), .final(value: 1, metrics: ["loss": 2]),
+                       "a value wins as always")
+        let others: [(String, [String])] = [
+            (#"{"loss": "mse"}"#, ["loss"]), (#"{"loss": null}"#, ["loss"]), (#"{"accuracy": 0.3}"#, ["loss"]),
+            (#"{"val_loss": 0.3}"#, ["val_loss", "latency_ms"]), (#"{"loss": 0.5}"#, []),
+        ]
+        for (other, objectives) in others {
+            XCTAssertThrowsError(try TrialLine.parse(Substring(other), objectives: objectives), other) { e in
+                guard case TrialLine.ParseError.notProtocol = e else { return XCTFail("\(other): \(e)") }
+            }
+        }
+    }
+
     /// Lines that are not JSON objects with a `value` are not protocol lines (log lines unless
     /// strict); a protocol line with a wrong `value` or `step` is invalid in every mode.
     func testNotProtocolInvalidAndNaN() {
