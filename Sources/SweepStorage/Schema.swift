@@ -76,6 +76,10 @@ enum Schema {
             // Which trials changed since a reader's last read (SQLiteStore+Changes.swift).
             for statement in trialChangesV7 { try db.execute(sql: statement) }
         }
+        m.registerMigration("sweep-v8-waiting-index") { db in
+            // A claim finds the study's lowest WAITING trial without scanning its finished ones.
+            try db.execute(sql: "CREATE INDEX sweep_trials_waiting ON trials (study_id, number) WHERE state = 'WAITING'")
+        }
         return m
     }()
 

