@@ -122,8 +122,9 @@ final class PostgresStoreTests: StoreFixtureCase {
     /// (which at 5000 trials did not answer within `PGPool.answerTimeout`).
     /// Statements run prepared (`PGPrepared`: `PREPARE` once per connection, then `EXECUTE` with
     /// the arguments as literals) give what the same statement gives unprepared: doubles to the
-    /// last bit (shortest forms, extremes, infinities, NaN), text with quotes, backslashes, `?`
-    /// and non-ASCII, NULLs, arrays (empty ones too), and the count of rows a change touched.
+    /// last bit (shortest forms, extremes, infinities, NaN), text with quotes, backslashes (with
+    /// `standard_conforming_strings` off too), `?` and non-ASCII, NULLs, arrays (empty ones too),
+    /// and the count of rows a change touched.
     func testPreparedStatementsGiveWhatUnpreparedOnesGive() throws {
         let store = try PostgresStore(PostgresLocation(url: try PrivatePostgres.shared().database()), poolSize: 1)
         let doubles: [Double] = [0.1, 1.0 / 3.0, -2.5e-310, 1.7976931348623157e308, 5e-324, 123456789.123456789, -0.0,
@@ -157,6 +158,12 @@ final class PostgresStoreTests: StoreFixtureCase {
                 XCTAssertEqual(try db.execute("DELETE FROM prepared_check WHERE t = ?", ["it's"]), 1)
                 XCTAssertEqual(try db.execute("DELETE FROM prepared_check WHERE t = ?", ["u"]), 2)
             }
+            // Backslashes read the same whatever the server's `standard_conforming_strings`.
+            try db.execute("SET standard_conforming_strings = off")
+            for t in texts {
+                XCTAssertEqual(try XCTUnwrap(db.query("SELECT ?::text AS t", [t]).first)["t"] as String, t)
+            }
+            try db.execute("SET standard_conforming_strings = on")
             XCTAssertNotNil(db.prepared?.statement(for: "SELECT ?::float8 AS x", [1.0]), "prepared")
             XCTAssertEqual(try db.scalar("SELECT count(*) FROM pg_prepared_statements", as: Int64.self).map { $0 > 0 }, true)
         }

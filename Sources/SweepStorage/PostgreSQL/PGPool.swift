@@ -40,15 +40,18 @@ extension Double: PGArgument {
 }
 extension String: PGArgument {
     func bind(into b: inout PostgresBindings) { b.append(self) }
-    /// Quotes doubled (`standard_conforming_strings`, on since PostgreSQL 9.1: backslashes are
-    /// plain characters); a NUL, which no text value may hold, leaves the statement unprepared.
+    /// Quotes doubled; with a backslash, an escape string (`E'...'`, backslashes doubled), read the
+    /// same whatever the server's `standard_conforming_strings`. A NUL, which no text value may
+    /// hold, leaves the statement unprepared.
     var literal: String? {
-        var quotes = false
+        var quotes = false, backslashes = false
         for b in utf8 {
             if b == 0 { return nil }
-            if b == UInt8(ascii: "'") { quotes = true }
+            if b == UInt8(ascii: "'") { quotes = true } else if b == UInt8(ascii: "\\") { backslashes = true }
         }
-        return "'" + (quotes ? replacingOccurrences(of: "'", with: "''") : self) + "'"
+        var text = backslashes ? replacingOccurrences(of: "\\", with: "\\\\") : self
+        if quotes { text = text.replacingOccurrences(of: "'", with: "''") }
+        return (backslashes ? "E'" : "'") + text + "'"
     }
     static var sqlType: String? { "text" }
 }
