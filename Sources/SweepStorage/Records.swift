@@ -117,3 +117,24 @@ public struct StoredTrial: Sendable, Equatable {
         self.owner = owner
     }
 }
+
+/// A WAITING trial to create (`TrialStore.createWaitingTrials`): its parameters (internal values
+/// with `Distribution.optunaJSON`), seed and configuration.
+public struct NewWaitingTrial: Sendable {
+    public var params: [(name: String, value: Double, distributionJSON: String)]
+    public var seed: UInt64
+    public var configJSON: String
+
+    public init(params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64, configJSON: String) {
+        self.params = params; self.seed = seed; self.configJSON = configJSON
+    }
+}
+
+/// What `TrialStore.claimWaiting` took (nil: none waited), and how many claimable trials were
+/// left waiting after it.
+public struct WaitingClaim: Sendable, Equatable {
+    public var trial: StoredTrial?
+    public var waitingLeft: Int
+
+    public init(trial: StoredTrial?, waitingLeft: Int) { self.trial = trial; self.waitingLeft = waitingLeft }
+}

@@ -305,16 +305,40 @@ public final class SQLiteStore: TrialStore {
         }
     }
 
-    public func claimWaitingTrial(studyID: Int64, owner: String, worker: String) throws -> StoredTrial? {
+    public func createWaitingTrials(studyID: Int64, _ trials: [NewWaitingTrial], firstNumber: Int) throws -> [Int64] {
+        for t in trials { try QueuedTrials.checkFinite(t.params) }
+        return try pool.write { db in
+            guard try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM sweep_studies WHERE study_id = ?"), arguments: [studyID]) != nil else {
+                throw RuntimeFailure("\(path): no Sweep study with id \(studyID)")
+            }
+            guard try nextNumber(db, studyID) == firstNumber else { throw TrialNumberTaken(number: firstNumber) }
+            let insertTrial = try db.cachedStatement(sql: "INSERT INTO trials (number, study_id, state, datetime_start) VALUES (?, ?, 'WAITING', NULL)")
+            let insertParam = try db.cachedStatement(sql: "INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) VALUES (?, ?, ?, ?)")
+            // OR REPLACE: see createStudy.
+            let insertSweep = try db.cachedStatement(sql: "INSERT OR REPLACE INTO sweep_trials (trial_id, seed, config_json, worker_pid, unstarted) VALUES (?, ?, ?, NULL, 1)")
+            var ids: [Int64] = []
+            for (i, t) in trials.enumerated() {
+                try insertTrial.execute(arguments: [firstNumber + i, studyID])
+                let trialID = db.lastInsertedRowID
+                for p in t.params { try insertParam.execute(arguments: [trialID, p.name, p.value, p.distributionJSON]) }
+                try insertSweep.execute(arguments: [trialID, String(t.seed), t.configJSON])
+                ids.append(trialID)
+            }
+            return ids
+        }
+    }
+
+    public func claimWaiting(studyID: Int64, owner: String, worker: String) throws -> WaitingClaim {
         let now = OptunaEncoding.datetime(Date())
         // SQLite's writer transaction makes the pick and the start one step for every process.
         return try pool.write { db in
-            guard let id = try Int64.fetchOne(db, sql: """
+            let claimable = try Int64.fetchAll(db, sql: """
                 SELECT t.trial_id FROM trials t JOIN sweep_trials w ON w.trial_id = t.trial_id
                 WHERE t.study_id = ? AND t.state = 'WAITING' AND NOT EXISTS (
                     SELECT 1 FROM trial_system_attributes a WHERE a.trial_id = t.trial_id AND a."key" = ?)
-                ORDER BY t.number LIMIT 1
-                """, arguments: [studyID, TrialAttribute.pausedAtEpoch]) else { return nil }
+                ORDER BY t.number
+                """, arguments: [studyID, TrialAttribute.pausedAtEpoch])
+            guard let id = claimable.first else { return WaitingClaim(trial: nil, waitingLeft: 0) }
             try clearRun(db, id)
             try db.execute(sql: "UPDATE trials SET state = 'RUNNING', datetime_start = ?, datetime_complete = NULL WHERE trial_id = ?",
                            arguments: [now, id])
@@ -323,7 +347,7 @@ public final class SQLiteStore: TrialStore {
                 """, arguments: [owner, id])
             try setSystemAttribute(db, id, TrialAttribute.worker, OptunaEncoding.json(worker))
             try beat(db, id, now)
-            return try fetchTrials(db, where: "t.trial_id = ?", [id]).first
+            return WaitingClaim(trial: try fetchTrials(db, where: "t.trial_id = ?", [id]).first, waitingLeft: claimable.count - 1)
         }
     }
 

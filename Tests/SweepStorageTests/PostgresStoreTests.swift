@@ -184,6 +184,37 @@ final class PostgresStoreTests: StoreFixtureCase {
         XCTAssertEqual(runs, 2, "ran again after the stale plan")
     }
 
+    /// A transaction sent in one go (`BEGIN`, statements, `COMMIT`): committed when every
+    /// statement succeeds; a failed statement's error is thrown and nothing of it stays; the
+    /// connection serves the next transaction.
+    func testAPipelinedTransactionCommitsAllOrNothing() throws {
+        let store = try PostgresStore(PostgresLocation(url: try PrivatePostgres.shared().database()))
+        try store.pool.statement(idempotent: true) { db in _ = try db.execute("CREATE TABLE pipelined (i int8 PRIMARY KEY)") }
+        func count() throws -> Int64 { try store.pool.statement(idempotent: true) { db in try db.scalar("SELECT count(*) FROM pipelined")! } }
+        let inserted = try store.pool.pipelinedTransaction(rerunAfterLoss: false) { db in
+            let a = db.send("INSERT INTO pipelined (i) VALUES (?)", [1]), b = db.send("INSERT INTO pipelined (i) VALUES (?)", [2])
+            return { try db.wait(a).metadata.rows! + db.wait(b).metadata.rows! }
+        }
+        XCTAssertEqual(inserted, 2)
+        XCTAssertThrowsError(try store.pool.pipelinedTransaction(rerunAfterLoss: false) { db in
+            let a = db.send("INSERT INTO pipelined (i) VALUES (?)", [3]), b = db.send("INSERT INTO pipelined (i) VALUES (?)", [1])
+            return { _ = try db.wait(a); _ = try db.wait(b) }
+        }) { XCTAssertEqual(PGPool.sqlState($0), "23505", "\($0)") }
+        XCTAssertEqual(try count(), 2, "the failed transaction's first insert was rolled back")
+        // The answers read by the closure are committed; an error it throws is the caller's.
+        XCTAssertThrowsError(try store.pool.pipelinedTransaction(rerunAfterLoss: false) { db in
+            let a = db.send("INSERT INTO pipelined (i) VALUES (?)", [4])
+            return { _ = try db.wait(a); throw RuntimeFailure("read") }
+        }) { XCTAssertEqual("\($0)", "read") }
+        XCTAssertEqual(try count(), 3)
+        // Trials for a study without Sweep's row: nothing is written.
+        let study = try makeStudy(store)
+        try store.pool.statement(idempotent: true) { db in _ = try db.execute("DELETE FROM sweep_studies WHERE study_id = ?", [study.id]) }
+        XCTAssertThrowsError(try store.createWaitingTrials(studyID: study.id, [NewWaitingTrial(params: [], seed: 1, configJSON: "{}")], firstNumber: 0))
+        XCTAssertThrowsError(try store.createWaitingTrial(studyID: study.id, params: [], seed: 1, configJSON: "{}", expectedNumber: 0))
+        XCTAssertEqual(try store.pool.statement(idempotent: true) { db in try db.scalar("SELECT count(*) FROM trials WHERE study_id = ?", [study.id], as: Int64.self) }, 0)
+    }
+
     func testAStudyWrittenInBulkIsReadBeforeTheStatisticsKnowOfIt() throws {
         let store = try PostgresStore(PostgresLocation(url: try PrivatePostgres.shared().database()))
         let study = try makeStudy(store)

@@ -372,6 +372,53 @@ class TrialStoreConformance: StoreFixtureCase {
         XCTAssertEqual(got.sorted(), Array(2..<26))
     }
 
+    /// A leader's batch of WAITING trials: numbered in order from the number it expected, each
+    /// with its parameters (in the order given), seed and configuration, all or nothing; a claim
+    /// says how many claimable trials it left (not an enqueued one without Sweep's row).
+    func testWaitingTrialsCreatedTogetherAndTheQueueLeftByEachClaim() throws {
+        let study = try makeStudy(store)
+        XCTAssertEqual(try store.createWaitingTrials(studyID: study.id, [], firstNumber: 0), [])
+        let batch = [NewWaitingTrial(params: params(0.01, 4, 0), seed: 7, configJSON: "{\"a\":0}"),
+                     NewWaitingTrial(params: params(0.02, 8, 1), seed: 8, configJSON: "{\"a\":1}"),
+                     NewWaitingTrial(params: [], seed: 9, configJSON: "{}")]
+        let ids = try store.createWaitingTrials(studyID: study.id, batch, firstNumber: 0)
+        XCTAssertEqual(ids.count, 3)
+        XCTAssertEqual(ids, ids.sorted(), "trial ids follow the numbers")
+        for (n, id) in ids.enumerated() {
+            let t = try XCTUnwrap(try store.trial(studyID: study.id, number: n))
+            XCTAssertEqual(t.trialID, id)
+            XCTAssertEqual(t.record.state, .waiting)
+            XCTAssertEqual(t.seed, batch[n].seed)
+            XCTAssertEqual(t.configJSON, batch[n].configJSON)
+            XCTAssertEqual(t.attempts, 1)
+            XCTAssertNil(t.datetimeStart)
+            XCTAssertEqual(t.record.params, Dictionary(uniqueKeysWithValues: batch[n].params.map { ($0.name, $0.value) }))
+            XCTAssertEqual(try rows("SELECT param_name FROM trial_params WHERE trial_id = ? ORDER BY param_id", [id]).map { $0[0]! },
+                           batch[n].params.map(\.name), "Optuna's param order is the order given")
+        }
+        XCTAssertNil(try value("SELECT heartbeat FROM trial_heartbeats WHERE trial_id = ?", [ids[0]]))
+        // The next number follows the batch; a batch from a taken number writes nothing.
+        XCTAssertThrowsError(try store.createWaitingTrials(studyID: study.id, batch, firstNumber: 2)) {
+            XCTAssertTrue($0 is TrialNumberTaken, "\($0)")
+        }
+        XCTAssertThrowsError(try store.createWaitingTrials(studyID: study.id, [NewWaitingTrial(params: params(.nan, 1, 0), seed: 1, configJSON: "{}")],
+                                                          firstNumber: 3))
+        XCTAssertEqual(try store.trials(studyID: study.id).count, 3)
+        _ = try store.enqueueTrial(studyID: study.id, fixedParams: [:])   // number 3, not claimable
+        XCTAssertEqual(try store.createWaitingTrials(studyID: study.id, [batch[0]], firstNumber: 4).count, 1)
+
+        var left: [Int] = [], numbers: [Int] = []
+        while true {
+            let claim = try store.claimWaiting(studyID: study.id, owner: "host-a:1:1", worker: "host-a:1")
+            left.append(claim.waitingLeft)
+            guard let t = claim.trial else { break }
+            numbers.append(t.record.number)
+            XCTAssertEqual(t.seed, t.record.number == 4 ? 7 : batch[t.record.number].seed)
+        }
+        XCTAssertEqual(numbers, [0, 1, 2, 4])
+        XCTAssertEqual(left, [3, 2, 1, 0, 0])
+    }
+
     /// A trial whose daemon stopped heart-beating goes back to WAITING with its parameters and
     /// seed; the daemon it was taken from can no longer report, finish, requeue or keep it alive.
     func testAStaleTrialIsRequeuedAndItsOldOwnerCannotFinishIt() throws {

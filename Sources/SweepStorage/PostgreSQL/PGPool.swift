@@ -286,34 +286,70 @@ final class PGPool: @unchecked Sendable {
         try run(begin: nil, rerunAfterLoss: idempotent, body)
     }
 
+    /// Runs a transaction in one round trip: `BEGIN`, the statements `body` sends (without
+    /// waiting: `PGSession.send`) and `COMMIT` go out together, then the closure `body` returned
+    /// reads their answers. A statement that fails aborts the transaction (its `COMMIT` answers
+    /// `ROLLBACK`) and its error is thrown; so is the closure's (what it read is committed).
+    /// `rerunAfterLoss`: whether the whole may run again when the connection is lost, which may
+    /// happen after it committed.
+    func pipelinedTransaction<T>(rerunAfterLoss: Bool, _ body: (PGSession) -> () throws -> T) throws -> T {
+        try run { session, committing in
+            let begun = session.send("BEGIN")
+            let read = body(session)
+            let committed = session.send("COMMIT")
+            committing = !rerunAfterLoss
+            let result: T
+            do { result = try read() } catch {
+                if !Self.isConnectionLoss(error) { _ = try? session.wait(committed) }
+                throw error
+            }
+            _ = try session.wait(begun)
+            guard try session.wait(committed).metadata.command == "COMMIT" else {
+                throw RuntimeFailure("PostgreSQL rolled back a transaction whose statements succeeded")
+            }
+            return result
+        }
+    }
+
     private func run<T>(begin: String?, rerunAfterLoss: Bool, _ body: (PGSession) throws -> T) throws -> T {
+        try run { session, committing in
+            // Outside a transaction block the statement commits as it answers.
+            committing = begin == nil && !rerunAfterLoss
+            // `BEGIN` is not waited for: the connection sends the body's first statement as soon
+            // as it is answered (one wake-up of this thread fewer); its result is checked before
+            // `COMMIT`, a failed one failing the body's statements first.
+            let begun = begin.map { session.send($0) }
+            let result: T
+            do { result = try body(session) } catch {
+                if begin != nil && !Self.isConnectionLoss(error) { _ = try? session.execute("ROLLBACK") }
+                throw error
+            }
+            if let begun {
+                _ = try session.wait(begun)
+                committing = true
+                try session.execute("COMMIT")
+            }
+            return result
+        }
+    }
+
+    /// Runs `attempt` on a connection of the pool until it succeeds: again after a lost connection
+    /// (reconnecting for `reconnectFor`) unless the attempt said it may have committed and must
+    /// not run twice (`committing`); again after a transient error (a few times).
+    private func run<T>(_ attempt: (PGSession, _ committing: inout Bool) throws -> T) throws -> T {
         let deadline = Date().addingTimeInterval(reconnectFor)
-        var attempt = 0
+        var attempts = 0
         while true {
-            attempt += 1
+            attempts += 1
             let connection: PostgresConnection
             do { connection = try take() } catch where Self.isConnectionLoss(error) && Date() < deadline {
-                usleep(useconds_t(min(200_000 * attempt, 1_000_000)))
+                usleep(useconds_t(min(200_000 * attempts, 1_000_000)))
                 continue
             }
             let session = PGSession(connection: connection, logger: logger, prepared: statements(of: connection))
-            // Outside a transaction block the statement commits as it answers.
-            var committing = begin == nil && !rerunAfterLoss
+            var committing = false
             do {
-                // `BEGIN` is not waited for: the connection sends the body's first statement as
-                // soon as it is answered (one wake-up of this thread fewer); its result is
-                // checked before `COMMIT`, a failed one failing the body's statements first.
-                let begun = begin.map { session.send($0) }
-                let result: T
-                do { result = try body(session) } catch {
-                    if begin != nil && !Self.isConnectionLoss(error) { _ = try? session.execute("ROLLBACK") }
-                    throw error
-                }
-                if let begun {
-                    _ = try Self.wait(begun) { Self.close(connection) }
-                    committing = true
-                    try session.execute("COMMIT")
-                }
+                let result = try attempt(session, &committing)
                 give(connection)
                 return result
             } catch {
@@ -322,7 +358,7 @@ final class PGPool: @unchecked Sendable {
                     if !committing && Date() < deadline { continue }
                 } else {
                     give(connection)
-                    if Self.isTransient(error) && attempt < 10 { usleep(useconds_t(Int.random(in: 1_000...20_000))); continue }
+                    if Self.isTransient(error) && attempts < 10 { usleep(useconds_t(Int.random(in: 1_000...20_000))); continue }
                 }
                 throw error
             }

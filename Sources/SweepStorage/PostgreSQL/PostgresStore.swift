@@ -12,11 +12,12 @@ import SweepSearch
 /// - **Trial numbers.** A transaction that numbers a trial locks its study's `sweep_studies` row
 ///   first (`FOR NO KEY UPDATE`), so Sweep's writers number one at a time per study and never
 ///   deadlock (every such transaction takes that lock before any other).
-/// - **Round trips.** What a running trial calls is few statements, each a round trip: a claim, a
-///   report, a worker pid, a change read and a finish are one statement each, outside a
-///   transaction block (a statement is atomic and sees one snapshot; data-modifying `WITH` parts
-///   do the writes); a creation is a transaction of two sent together (the lock, then the
-///   writes), a PRUNED trial's finish one of two (its last report, then the writes).
+/// - **Round trips.** What a running trial calls is one round trip each: a claim, a report, a
+///   change read and a finish are one statement each, outside a transaction block (a statement
+///   is atomic and sees one snapshot; data-modifying `WITH` parts do the writes); a creation (one
+///   trial, or a batch of WAITING ones) is a transaction sent in one go (`BEGIN`, the lock, the
+///   writes, `COMMIT`: `PGPool.pipelinedTransaction`); a PRUNED trial's finish is a transaction
+///   of two (its last report, then the writes).
 /// - **Prepared statements.** The store's statements are prepared once per connection
 ///   (`PGPrepared`: `PREPARE`, then `EXECUTE` with the arguments as exact literals), so the
 ///   server does not parse and plan them for every trial (planning was a third of its CPU).
@@ -255,24 +256,23 @@ public final class PostgresStore: TrialStore {
     // MARK: Trials: writing
 
     /// A new trial with the next number: RUNNING from now with a heartbeat, or WAITING unstarted.
-    /// Two statements after `BEGIN`, sent together: the numbering lock, then one that numbers the
-    /// trial (the server runs it once the lock is held, with a snapshot taken then, so it sees the
-    /// trials the lock's last holder wrote) and writes every row, or nothing when the number is
-    /// not `expectedNumber`. One round trip and the `COMMIT`.
+    /// One round trip (`PGPool.pipelinedTransaction`): the numbering lock, then one statement that
+    /// numbers the trial (the server runs it once the lock is held, with a snapshot taken then,
+    /// so it sees the trials the lock's last holder wrote) and writes every row, or nothing when
+    /// the number is not `expectedNumber` or the study has no Sweep row (the lock's answer, read
+    /// after the commit, says so). With an `expectedNumber` it runs again after a lost
+    /// connection: a first run that committed makes the second find its number taken.
     public func createTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
                             configJSON: String, workerPID: Int32?, expectedNumber: Int?, waiting: Bool) throws -> (trialID: Int64, number: Int) {
         try QueuedTrials.checkFinite(params)
-        return try pool.transaction { db in
-            // The lock is not waited for: the statement after it runs once it is held.
+        return try pool.pipelinedTransaction(rerunAfterLoss: expectedNumber != nil) { db in
             let locked = sendNumberingLock(db, studyID)
-            let rows: [PGRow]
-            do {
-                rows = try db.query("""
+            let made = db.send("""
                 WITH n AS (SELECT COALESCE((SELECT number FROM trials WHERE study_id = ? ORDER BY trial_id DESC LIMIT 1) + 1, 0) AS number),
                 made AS (
                     INSERT INTO trials (number, study_id, state, datetime_start)
                     SELECT n.number, ?, \(waiting ? "'WAITING'::trialstate, NULL::timestamp" : "'RUNNING'::trialstate, LOCALTIMESTAMP") FROM n
-                    WHERE ?::bigint IS NULL OR n.number = ? RETURNING trial_id),
+                    WHERE (?::bigint IS NULL OR n.number = ?) AND EXISTS (SELECT 1 FROM sweep_studies WHERE study_id = ?) RETURNING trial_id),
                 params AS (
                     INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json)
                     SELECT made.trial_id, p.name, p.value, p.distribution FROM made, unnest(?::text[], ?::float8[], ?::text[]) AS p (name, value, distribution)),
@@ -283,28 +283,70 @@ public final class PostgresStore: TrialStore {
                 beat AS (
                     INSERT INTO trial_heartbeats (trial_id, heartbeat) SELECT trial_id, LOCALTIMESTAMP FROM made WHERE NOT ?)
                 SELECT n.number, made.trial_id FROM n LEFT JOIN made ON TRUE
-                """, [studyID, studyID, expectedNumber, expectedNumber, params.map(\.name), params.map(\.value), params.map(\.distributionJSON),
+                """, [studyID, studyID, expectedNumber, expectedNumber, studyID, params.map(\.name), params.map(\.value), params.map(\.distributionJSON),
                       String(seed), configJSON, workerPID, waiting ? 1 : 0, waiting])
-            } catch {
-                try checkNumberingLock(db, locked, studyID)   // its error first: it made this one
-                throw error
+            return {
+                try self.checkNumberingLock(db, locked, studyID)   // its error first: it failed the next one
+                let row = try db.wait(made).rows.first.map { PGRow(row: $0.makeRandomAccess()) }!
+                let number = Int(try row["number"] as Int64)
+                guard let trialID: Int64 = try row["trial_id"] else { throw TrialNumberTaken(number: expectedNumber ?? number) }
+                return (trialID, number)
             }
-            try checkNumberingLock(db, locked, studyID)
-            let row = rows.first!
-            let number = Int(try row["number"] as Int64)
-            guard let trialID: Int64 = try row["trial_id"] else { throw TrialNumberTaken(number: expectedNumber ?? number) }
-            return (trialID, number)
         }
     }
 
-    public func claimWaitingTrial(studyID: Int64, owner: String, worker: String) throws -> StoredTrial? {
+    /// Numbers the trials and writes every row in one statement, or nothing when the study's next
+    /// number is not `firstNumber`; one round trip with the numbering lock (as `createTrial`).
+    /// Trial ids follow the numbers (the rows are inserted in number order), as the next number's
+    /// reading (the number of the study's last trial id) needs.
+    public func createWaitingTrials(studyID: Int64, _ trials: [NewWaitingTrial], firstNumber: Int) throws -> [Int64] {
+        for t in trials { try QueuedTrials.checkFinite(t.params) }
+        guard !trials.isEmpty else { return [] }
+        let numbers = trials.indices.map { Int64(firstNumber + $0) }
+        var paramNumbers: [Int64] = [], names: [String] = [], values: [Double] = [], distributions: [String] = []
+        for (i, t) in trials.enumerated() {
+            for p in t.params { paramNumbers.append(numbers[i]); names.append(p.name); values.append(p.value); distributions.append(p.distributionJSON) }
+        }
+        return try pool.pipelinedTransaction(rerunAfterLoss: true) { db in
+            let locked = sendNumberingLock(db, studyID)
+            let made = db.send("""
+                WITH n AS (SELECT COALESCE((SELECT number FROM trials WHERE study_id = ? ORDER BY trial_id DESC LIMIT 1) + 1, 0) AS number),
+                made AS (
+                    INSERT INTO trials (number, study_id, state, datetime_start)
+                    SELECT g.number, ?, 'WAITING'::trialstate, NULL::timestamp FROM n, unnest(?::int8[]) AS g (number)
+                    WHERE n.number = ? AND EXISTS (SELECT 1 FROM sweep_studies WHERE study_id = ?) ORDER BY g.number RETURNING trial_id, number),
+                params AS (
+                    INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json)
+                    SELECT made.trial_id, p.name, p.value, p.distribution
+                    FROM made JOIN unnest(?::int8[], ?::text[], ?::float8[], ?::text[]) WITH ORDINALITY AS p (number, name, value, distribution, ord)
+                        ON p.number = made.number
+                    ORDER BY p.ord),
+                sweep AS (
+                    INSERT INTO sweep_trials (trial_id, seed, config_json, worker_pid, unstarted)
+                    SELECT made.trial_id, w.seed, w.config, NULL, 1 FROM made JOIN unnest(?::int8[], ?::text[], ?::text[]) AS w (number, seed, config)
+                        ON w.number = made.number
+                    ON CONFLICT (trial_id) DO UPDATE SET seed = excluded.seed, config_json = excluded.config_json, worker_pid = NULL, unstarted = 1)
+                SELECT (SELECT array_agg(trial_id ORDER BY number) FROM made) AS ids
+                """, [studyID, studyID, numbers, firstNumber, studyID, paramNumbers, names, values, distributions,
+                      numbers, trials.map { String($0.seed) }, trials.map(\.configJSON)])
+            return {
+                try self.checkNumberingLock(db, locked, studyID)   // its error first: it failed the next one
+                let row = try db.wait(made).rows.first.map { PGRow(row: $0.makeRandomAccess()) }!
+                guard let ids: [Int64] = try row["ids"] else { throw TrialNumberTaken(number: firstNumber) }
+                return ids
+            }
+        }
+    }
+
+    public func claimWaiting(studyID: Int64, owner: String, worker: String) throws -> WaitingClaim {
         // One statement (its own transaction): the pick, the start and the answer in one round trip.
         // Not run again after a lost answer: a claim that committed then goes stale and is requeued.
         try pool.statement(idempotent: false) { db in
             // SKIP LOCKED: a trial another claimer is taking is passed over, never waited for.
-            // The parts of a statement see one snapshot: the final SELECT reads the parameters as
-            // they were (a claim does not change them) and the rest from what the updates return.
-            guard let row = try db.query("""
+            // The parts of a statement see one snapshot: the final SELECT reads the parameters and
+            // the trials left waiting as they were (a claim does not change the parameters; the
+            // one it takes is not counted) and the rest from what the updates return.
+            let row = try db.query("""
                 WITH c AS (
                     SELECT t.trial_id FROM trials t JOIN sweep_trials w ON w.trial_id = t.trial_id
                     WHERE t.study_id = ? AND t.state = 'WAITING' AND NOT EXISTS (
@@ -328,19 +370,27 @@ public final class PostgresStore: TrialStore {
                     (SELECT array_agg(param_name::text ORDER BY param_id) FROM trial_params p
                         WHERE p.trial_id = s.trial_id AND param_name IS NOT NULL AND param_value IS NOT NULL) AS param_names,
                     (SELECT array_agg(param_value ORDER BY param_id) FROM trial_params p
-                        WHERE p.trial_id = s.trial_id AND param_name IS NOT NULL AND param_value IS NOT NULL) AS param_values
-                FROM started s JOIN sweep w ON w.trial_id = s.trial_id
-                """, [studyID, TrialAttribute.pausedAtEpoch, owner, TrialAttribute.worker, OptunaEncoding.json(worker)]).first else { return nil }
+                        WHERE p.trial_id = s.trial_id AND param_name IS NOT NULL AND param_value IS NOT NULL) AS param_values,
+                    (SELECT count(*) FROM trials t JOIN sweep_trials w ON w.trial_id = t.trial_id
+                        WHERE t.study_id = ? AND t.state = 'WAITING' AND NOT EXISTS (
+                            SELECT 1 FROM trial_system_attributes a WHERE a.trial_id = t.trial_id AND a.key = ?))
+                        - (SELECT count(*) FROM c) AS waiting_left
+                FROM (SELECT 1) AS one LEFT JOIN (started s JOIN sweep w ON w.trial_id = s.trial_id) ON TRUE
+                """, [studyID, TrialAttribute.pausedAtEpoch, owner, TrialAttribute.worker, OptunaEncoding.json(worker),
+                      studyID, TrialAttribute.pausedAtEpoch]).first!
+            let waitingLeft = max(Int(try row["waiting_left"] as Int64), 0)
+            guard let trialID: Int64 = try row["trial_id"] else { return WaitingClaim(trial: nil, waitingLeft: waitingLeft) }
             var params: [String: Double] = [:]
             if let names: [String] = try row["param_names"], let xs: [Double] = try row["param_values"] {
                 for (name, x) in zip(names, xs) { params[name] = x }
             }
             // Started now: no reports, values or constraints yet.
-            return StoredTrial(trialID: try row["trial_id"], record: TrialRecord(number: Int(try row["number"] as Int64), state: .running, params: params),
-                               datetimeStart: try row["datetime_start"], datetimeComplete: nil,
-                               seed: UInt64(try row["seed"] as String) ?? 0, configJSON: try row["config_json"],
-                               attempts: Int(try row["attempts"] as Int64), workerPID: nil, exitStatus: nil, reason: nil, stderrTail: nil,
-                               epochsRun: nil, durationSeconds: nil, artifactDir: nil, ownedBySweep: true, owner: owner)
+            let trial = StoredTrial(trialID: trialID, record: TrialRecord(number: Int(try row["number"] as Int64), state: .running, params: params),
+                                    datetimeStart: try row["datetime_start"], datetimeComplete: nil,
+                                    seed: UInt64(try row["seed"] as String) ?? 0, configJSON: try row["config_json"],
+                                    attempts: Int(try row["attempts"] as Int64), workerPID: nil, exitStatus: nil, reason: nil, stderrTail: nil,
+                                    epochsRun: nil, durationSeconds: nil, artifactDir: nil, ownedBySweep: true, owner: owner)
+            return WaitingClaim(trial: trial, waitingLeft: waitingLeft)
         }
     }
 
