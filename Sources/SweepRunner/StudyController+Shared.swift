@@ -6,13 +6,14 @@ import SweepStorage
 /// A study run by several daemons at once (a PostgreSQL database; `shared`): every daemon's
 /// controller runs trials of the study, one of them (the **leader**, holding the study's lease)
 /// also samples them.
-/// - The leader keeps a short queue of WAITING trials (`createWaitingTrial`: parameters, seed and
+/// - The leader keeps a short queue of WAITING trials (`createWaitingTrials`: parameters, seed and
 ///   configuration stored; the sampler sees the running and waiting ones in its history) about
 ///   twice as deep as the trials running in the whole study (`queueDepth`), until the study holds
 ///   its total. It tops the queue up after its jobs started (`prepareJobs`), off a free worker's
-///   path; it adopts trials others enqueue, and puts back to WAITING the trials whose daemon
-///   stopped heart-beating (`requeueStaleTrials`, same parameters and seed).
-/// - Every controller (the leader's too) takes its jobs with `claimWaitingTrial`, writes reports
+///   path, knowing its depth from its last claim's answer; it adopts trials others enqueue, and
+///   puts back to WAITING the trials whose daemon stopped heart-beating (`requeueStaleTrials`,
+///   same parameters and seed).
+/// - Every controller (the leader's too) takes its jobs with `claimWaiting`, writes reports
 ///   and results as their owner (a trial taken from it is dropped, never finished twice:
 ///   `TrialNotOwned`) and decides on the reports the store holds (the scheduler sees every
 ///   daemon's), reading the trials changed since its last read every `SharedTiming.refresh`
@@ -101,7 +102,7 @@ extension StudyController {
         records = stored.map(\.record)
         counts = [:]; best = nil
         for r in records { count(r) }
-        if !othersClaim { othersClaim = changed.contains { $0.owner != nil && $0.owner != owner.id } }
+        queueSeen = nil
         pending = stored.filter { $0.record.state == .waiting && !$0.ownedBySweep }
         foreign = Set(stored.filter { $0.record.state == .running && !$0.ownedBySweep }.map(\.record.number))
         idleSince = nil
@@ -143,7 +144,7 @@ extension StudyController {
     /// dry for a moment (the leader was sampling) claims again soon; an idle one polls slowly.
     var claimWait: Double { min(Self.claimRetryFirst * Double(1 << min(max(emptyClaims - 1, 0), 8)), Self.claimRetry) }
     static let claimRetry = 0.2
-    static let claimRetryFirst = 0.025
+    static let claimRetryFirst = 0.005
 
     /// `nextJob` of a shared run: the leader first tops its queue up; then any daemon claims the
     /// lowest WAITING trial. nil (and no asking again for `claimRetry`, or until the next reload)
@@ -165,10 +166,10 @@ extension StudyController {
             if let job = try adoptEnqueued(now: now) { return job }
             if !records.contains(where: { $0.state == .waiting }), let job = try refillQueue(now: now) { return job }
         }
-        var claimed = try store.claimWaitingTrial(studyID: study.id, owner: owner.id, worker: workerLabel)
+        var claimed = try claimWaiting()
         if claimed == nil && leading {
             if let job = try refillQueue(now: now) { return job }
-            claimed = try store.claimWaitingTrial(studyID: study.id, owner: owner.id, worker: workerLabel)
+            claimed = try claimWaiting()
         }
         guard let t = claimed else {
             idleSince = now
@@ -192,6 +193,13 @@ extension StudyController {
                    attempt: t.attempts, now: now)
     }
 
+    /// Claims the lowest WAITING trial; what the claim saw left in the queue is `queueSeen`.
+    func claimWaiting() throws -> StoredTrial? {
+        let claim = try store.claimWaiting(studyID: study.id, owner: owner.id, worker: workerLabel)
+        queueSeen = claim.waitingLeft
+        return claim.trial
+    }
+
     /// The leader reads the trials changed since its last read (others' claims and enqueued
     /// trials), then tops its queue up; a trial others enqueued is returned to run first.
     func refillQueue(now: Date) throws -> TrialJob? {
@@ -208,10 +216,9 @@ extension StudyController {
     func prepareSharedJobs(now: Date) {
         guard leading, mayStartTrials(now: now), queueShortfall > 0 else { return }
         do {
-            // Its own claims and results are in its view already; others' (which only make the
-            // queue shorter than it looks, never deeper) are read each time once another daemon
-            // has claimed a trial of the study, else at most every `queueReadInterval`.
-            if othersClaim || now.timeIntervalSince(lastChangesRead) >= Self.queueReadInterval {
+            // The queue's depth is its last claim's answer (`queueSeen`); others' results, for
+            // the sampler, are read at most every `queueReadInterval`.
+            if now.timeIntervalSince(lastChangesRead) >= Self.queueReadInterval {
                 try readChanges()
                 lastChangesRead = now
             }
@@ -221,9 +228,9 @@ extension StudyController {
         }
     }
 
-    /// How old the leader's view of others' claims and results may be when it tops its queue up
-    /// after its own claims (`prepareSharedJobs`): a trial of a few milliseconds does not make
-    /// it read the study every time; any claim that found nothing reads it at once.
+    /// How old the leader's view of others' results may be when it tops its queue up after its
+    /// own claims (`prepareSharedJobs`): a trial of a few milliseconds does not make it read the
+    /// study every time; any claim that found nothing reads it at once.
     static let queueReadInterval = 0.05
 
     /// The leader runs a trial others enqueued (Optuna's form) itself: it completes its
@@ -236,32 +243,41 @@ extension StudyController {
     }
 
     /// How many WAITING trials the leader's view of its queue lacks to be `queueDepth` deep (0
-    /// once the study holds its total).
+    /// once the study holds its total). The depth is `queueSeen` when it is newer than the
+    /// trials read (the trials it read as waiting and others claimed since are running).
     var queueShortfall: Int {
         guard records.count - foreign.count < total else { return 0 }
         var waiting = 0, running = 0
         for r in records {
             if r.state == .waiting { waiting += 1 } else if r.state == .running { running += 1 }
         }
+        if let seen = queueSeen, seen < waiting { running += waiting - seen; waiting = seen }
         return max(Self.queueDepth(runningInStudy: running) - waiting, 0)
     }
 
-    /// Creates WAITING trials until the queue is `queueDepth` deep or the study holds its total.
+    /// Creates WAITING trials until the queue is `queueDepth` deep or the study holds its total:
+    /// the sampler proposes them one after the other (each sees those before it as running, its
+    /// constant liar), then they are written together (`createWaitingTrials`: one round trip).
     func topUpQueue() throws {
-        while queueShortfall > 0 {
-            let number = records.count
-            // Queued trials are as good as running for the sampler (its constant liar).
-            let history = records.map { r in r.state == .waiting ? TrialRecord(number: r.number, state: .running, params: r.params) : r }
-            let values = suggest(history: priors + history, number: number)
-            let seed = trialSeed(number)
+        while case let count = min(queueShortfall, total - (records.count - foreign.count)), count > 0 {
+            let first = records.count
+            // Queued trials are as good as running for the sampler.
+            var history = records.map { r in r.state == .waiting ? TrialRecord(number: r.number, state: .running, params: r.params) : r }
+            var trials: [NewWaitingTrial] = []
+            for number in first..<(first + count) {
+                let values = suggest(history: priors + history, number: number)
+                let seed = trialSeed(number)
+                trials.append(NewWaitingTrial(params: storedParams(values), seed: seed, configJSON: try trialPayload(values, seed: seed)))
+                history.append(TrialRecord(number: number, state: .running, params: values))
+            }
             do {
-                _ = try store.createWaitingTrial(studyID: study.id, params: storedParams(values), seed: seed,
-                                                 configJSON: try trialPayload(values, seed: seed), expectedNumber: number)
+                _ = try store.createWaitingTrials(studyID: study.id, trials, firstNumber: first)
             } catch is TrialNumberTaken {
                 try reload()   // another writer numbered it: take its trials in, then go on
                 continue
             }
-            records.append(TrialRecord(number: number, state: .waiting, params: values))
+            for r in history[first...] { records.append(TrialRecord(number: r.number, state: .waiting, params: r.params)) }
+            if let seen = queueSeen { queueSeen = seen + count }
         }
     }
 

@@ -93,8 +93,10 @@ public final class StudyController: @unchecked Sendable {
     /// Whether this daemon holds the study's lease (samples its trials).
     public internal(set) var leading = false
     var lastRefresh = Date.distantPast
-    /// Whether another daemon has claimed a trial of the study (seen in the changes read).
-    var othersClaim = false
+    /// How many trials the study's queue held after this daemon's last claim (its answer), less
+    /// this daemon's claims and plus its trials queued since; nil once the changes read since
+    /// say more (`records`).
+    var queueSeen: Int?
     /// When the leader last read the trials changed in the store to top its queue up (pool time).
     var lastChangesRead = Date.distantPast
     /// The study's trials as the store last gave them (index = number), kept current by reading
@@ -359,7 +361,6 @@ public final class StudyController: @unchecked Sendable {
         return t.ownedBySweep ? try rerun(t, now: now) : try adopt(enqueued: t, now: now)
     }
 
-    /// The executor started `id`'s job as process `pid`.
     /// Work done ahead of the next `nextJob`s, after the pool started the jobs it could: a
     /// shared study's leader tops up its queue of WAITING trials (`prepareSharedJobs`). Nothing
     /// for a study run by one controller.
@@ -367,9 +368,12 @@ public final class StudyController: @unchecked Sendable {
         if shared { prepareSharedJobs(now: now) }
     }
 
+    /// The executor started `id`'s job as process `pid`: stored for a later run of the study to
+    /// end it if this one dies (`begin`'s leftovers). Not in a shared study: no other daemon can
+    /// end a process of this host, and one that dies leaves its trials to the heartbeats.
     func jobStarted(_ id: Int64, pid: Int32?) throws {
-        guard let pid else { return }
-        do { try store.setWorkerPID(trialID: id, pid: pid) } catch where shared { storeTrouble = error }
+        guard let pid, !shared else { return }
+        try store.setWorkerPID(trialID: id, pid: pid)
     }
 
     /// The executor could not start `id`'s job: the trial ends FAIL at once with the reason; the
