@@ -10,10 +10,10 @@ import SweepStorage
 ///   configuration stored; the sampler sees the running and waiting ones in its history) about
 ///   twice as deep as the trials running in the whole study (`queueDepth`), until the study holds
 ///   its total. It tops the queue up after its jobs started (`prepareJobs`), off a free worker's
-///   path, knowing its depth from its last claim's answer; it adopts trials others enqueue, and
+///   path, knowing its depth from its claims (`markClaimedBelow`); it adopts trials others enqueue, and
 ///   puts back to WAITING the trials whose daemon stopped heart-beating (`requeueStaleTrials`,
 ///   same parameters and seed).
-/// - Every controller (the leader's too) takes its jobs with `claimWaiting`, writes reports
+/// - Every controller (the leader's too) takes its jobs with `claimWaitingTrial`, writes reports
 ///   and results as their owner (a trial taken from it is dropped, never finished twice:
 ///   `TrialNotOwned`) and decides on the reports the store holds (the scheduler sees every
 ///   daemon's), reading the trials changed since its last read every `SharedTiming.refresh`
@@ -102,7 +102,7 @@ extension StudyController {
         records = stored.map(\.record)
         counts = [:]; best = nil
         for r in records { count(r) }
-        queueSeen = nil
+        claimedFloor = 0
         pending = stored.filter { $0.record.state == .waiting && !$0.ownedBySweep }
         foreign = Set(stored.filter { $0.record.state == .running && !$0.ownedBySweep }.map(\.record.number))
         idleSince = nil
@@ -166,10 +166,10 @@ extension StudyController {
             if let job = try adoptEnqueued(now: now) { return job }
             if !records.contains(where: { $0.state == .waiting }), let job = try refillQueue(now: now) { return job }
         }
-        var claimed = try claimWaiting()
+        var claimed = try store.claimWaitingTrial(studyID: study.id, owner: owner.id, worker: workerLabel)
         if claimed == nil && leading {
             if let job = try refillQueue(now: now) { return job }
-            claimed = try claimWaiting()
+            claimed = try store.claimWaitingTrial(studyID: study.id, owner: owner.id, worker: workerLabel)
         }
         guard let t = claimed else {
             idleSince = now
@@ -189,15 +189,23 @@ extension StudyController {
             }
         }
         records[t.record.number] = TrialRecord(number: t.record.number, state: .running, params: t.record.params)
+        if leading { markClaimedBelow(t.record.number) }
         return job(id: t.trialID, number: t.record.number, seed: t.seed, values: t.record.params, configJSON: t.configJSON,
                    attempt: t.attempts, now: now)
     }
 
-    /// Claims the lowest WAITING trial; what the claim saw left in the queue is `queueSeen`.
-    func claimWaiting() throws -> StoredTrial? {
-        let claim = try store.claimWaiting(studyID: study.id, owner: owner.id, worker: workerLabel)
-        queueSeen = claim.waitingLeft
-        return claim.trial
+    /// A claim takes the lowest-numbered claimable trial: once this daemon took `number`, the
+    /// trials below it its view holds as waiting (Sweep's, not paused) were claimed by others.
+    /// The leader counts them as running (its queue's depth; the sampler sees both alike) until
+    /// its next read says more, instead of reading the study after each claim.
+    func markClaimedBelow(_ number: Int) {
+        guard claimedFloor < number else { return }
+        let enqueued = Set(pending.map(\.record.number))
+        for i in claimedFloor..<min(number, records.count)
+        where records[i].state == .waiting && !records[i].isPaused && !enqueued.contains(i) {
+            records[i].state = .running
+        }
+        claimedFloor = number
     }
 
     /// The leader reads the trials changed since its last read (others' claims and enqueued
@@ -216,7 +224,7 @@ extension StudyController {
     func prepareSharedJobs(now: Date) {
         guard leading, mayStartTrials(now: now), queueShortfall > 0 else { return }
         do {
-            // The queue's depth is its last claim's answer (`queueSeen`); others' results, for
+            // The queue's depth follows its claims (`markClaimedBelow`); others' results, for
             // the sampler, are read at most every `queueReadInterval`.
             if now.timeIntervalSince(lastChangesRead) >= Self.queueReadInterval {
                 try readChanges()
@@ -243,15 +251,13 @@ extension StudyController {
     }
 
     /// How many WAITING trials the leader's view of its queue lacks to be `queueDepth` deep (0
-    /// once the study holds its total). The depth is `queueSeen` when it is newer than the
-    /// trials read (the trials it read as waiting and others claimed since are running).
+    /// once the study holds its total).
     var queueShortfall: Int {
         guard records.count - foreign.count < total else { return 0 }
         var waiting = 0, running = 0
         for r in records {
             if r.state == .waiting { waiting += 1 } else if r.state == .running { running += 1 }
         }
-        if let seen = queueSeen, seen < waiting { running += waiting - seen; waiting = seen }
         return max(Self.queueDepth(runningInStudy: running) - waiting, 0)
     }
 
@@ -277,7 +283,6 @@ extension StudyController {
                 continue
             }
             for r in history[first...] { records.append(TrialRecord(number: r.number, state: .waiting, params: r.params)) }
-            if let seen = queueSeen { queueSeen = seen + count }
         }
     }
 

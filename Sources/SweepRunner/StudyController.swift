@@ -93,10 +93,9 @@ public final class StudyController: @unchecked Sendable {
     /// Whether this daemon holds the study's lease (samples its trials).
     public internal(set) var leading = false
     var lastRefresh = Date.distantPast
-    /// How many trials the study's queue held after this daemon's last claim (its answer), less
-    /// this daemon's claims and plus its trials queued since; nil once the changes read since
-    /// say more (`records`).
-    var queueSeen: Int?
+    /// Below this number the leader's view holds no trial waiting that others claimed (see
+    /// `markClaimedBelow`); 0 after each read.
+    var claimedFloor = 0
     /// When the leader last read the trials changed in the store to top its queue up (pool time).
     var lastChangesRead = Date.distantPast
     /// The study's trials as the store last gave them (index = number), kept current by reading

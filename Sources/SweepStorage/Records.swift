@@ -129,12 +129,3 @@ public struct NewWaitingTrial: Sendable {
         self.params = params; self.seed = seed; self.configJSON = configJSON
     }
 }
-
-/// What `TrialStore.claimWaiting` took (nil: none waited), and how many claimable trials were
-/// left waiting after it.
-public struct WaitingClaim: Sendable, Equatable {
-    public var trial: StoredTrial?
-    public var waitingLeft: Int
-
-    public init(trial: StoredTrial?, waitingLeft: Int) { self.trial = trial; self.waitingLeft = waitingLeft }
-}

@@ -328,17 +328,16 @@ public final class SQLiteStore: TrialStore {
         }
     }
 
-    public func claimWaiting(studyID: Int64, owner: String, worker: String) throws -> WaitingClaim {
+    public func claimWaitingTrial(studyID: Int64, owner: String, worker: String) throws -> StoredTrial? {
         let now = OptunaEncoding.datetime(Date())
         // SQLite's writer transaction makes the pick and the start one step for every process.
         return try pool.write { db in
-            let claimable = try Int64.fetchAll(db, sql: """
+            guard let id = try Int64.fetchOne(db, sql: """
                 SELECT t.trial_id FROM trials t JOIN sweep_trials w ON w.trial_id = t.trial_id
                 WHERE t.study_id = ? AND t.state = 'WAITING' AND NOT EXISTS (
                     SELECT 1 FROM trial_system_attributes a WHERE a.trial_id = t.trial_id AND a."key" = ?)
-                ORDER BY t.number
-                """, arguments: [studyID, TrialAttribute.pausedAtEpoch])
-            guard let id = claimable.first else { return WaitingClaim(trial: nil, waitingLeft: 0) }
+                ORDER BY t.number LIMIT 1
+                """, arguments: [studyID, TrialAttribute.pausedAtEpoch]) else { return nil }
             try clearRun(db, id)
             try db.execute(sql: "UPDATE trials SET state = 'RUNNING', datetime_start = ?, datetime_complete = NULL WHERE trial_id = ?",
                            arguments: [now, id])
@@ -347,7 +346,7 @@ public final class SQLiteStore: TrialStore {
                 """, arguments: [owner, id])
             try setSystemAttribute(db, id, TrialAttribute.worker, OptunaEncoding.json(worker))
             try beat(db, id, now)
-            return WaitingClaim(trial: try fetchTrials(db, where: "t.trial_id = ?", [id]).first, waitingLeft: claimable.count - 1)
+            return try fetchTrials(db, where: "t.trial_id = ?", [id]).first
         }
     }
 

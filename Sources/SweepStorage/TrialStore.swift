@@ -179,10 +179,8 @@ public protocol TrialStore: AnyObject, Sendable {
     /// `owner` in one transaction: started now, the reports of an earlier run removed, one more
     /// attempt (a trial's first start is attempt 1), `owner` recorded, `worker` (what Optuna and
     /// `sweep logs` show: `host:pid`) as the system attribute `sweep:worker`, a first heartbeat.
-    /// Never waits for another claimer and never gives one trial to two. Also says how many
-    /// trials such a claim could still take (WAITING, with Sweep's row, not paused) once this
-    /// one was taken, as the transaction saw them: a leader's view of its queue's depth.
-    func claimWaiting(studyID: Int64, owner: String, worker: String) throws -> WaitingClaim
+    /// Never waits for another claimer and never gives one trial to two. nil when none waits.
+    func claimWaitingTrial(studyID: Int64, owner: String, worker: String) throws -> StoredTrial?
 
     /// Puts back to WAITING, as `requeueTrial` does, every RUNNING trial of the study with Sweep's
     /// row whose heartbeat is older than `staleSeconds` on the database's clock (the daemon that
@@ -409,11 +407,6 @@ extension TrialStore {
                             configJSON: String, workerPID: Int32?, expectedNumber: Int? = nil) throws -> (trialID: Int64, number: Int) {
         try createTrial(studyID: studyID, params: params, seed: seed, configJSON: configJSON, workerPID: workerPID,
                         expectedNumber: expectedNumber, waiting: false)
-    }
-
-    /// `claimWaiting`'s trial: nil when none waits.
-    public func claimWaitingTrial(studyID: Int64, owner: String, worker: String) throws -> StoredTrial? {
-        try claimWaiting(studyID: studyID, owner: owner, worker: worker).trial
     }
 
     /// Creates a WAITING trial with the next number, its parameters, seed and configuration, for

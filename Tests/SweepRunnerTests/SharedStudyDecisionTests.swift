@@ -99,6 +99,30 @@ final class SharedStudyDecisionTests: XCTestCase {
         try complete(leader, j1, 1)
     }
 
+    /// Claims take the lowest-numbered trial: when the leader claims trial n, the trials below n
+    /// its view holds as waiting were claimed by others; it counts them as running and tops its
+    /// queue up to their depth without reading the study (before, it read the study after each
+    /// claim once others claimed, a third of its time at 2 daemons).
+    func testTheLeaderCountsTheTrialsBelowItsClaimAsOthersClaims() throws {
+        let db = TempFolder.dir() + "/r.db"
+        let leader = try daemon(db, trials: 30), worker = try daemon(db, trials: 30)
+        let t0 = Date()
+        _ = try leader.begin(owner: a, now: t0)
+        _ = try worker.begin(owner: b, now: t0)
+        let states = { try leader.store.trials(studyID: leader.study.id).map(\.record.state) }
+        let j0 = try XCTUnwrap(try leader.nextJob(now: t0))
+        leader.prepareJobs(now: t0)   // queue: 1, 2, 3
+        let w1 = try XCTUnwrap(try worker.nextJob(now: t0)), w2 = try XCTUnwrap(try worker.nextJob(now: t0))
+        XCTAssertEqual([number(w1), number(w2)], [1, 2])
+        XCTAssertEqual(leader.records.map(\.state), [.running, .waiting, .waiting, .waiting], "not read since")
+        let j3 = try XCTUnwrap(try leader.nextJob(now: t0))
+        XCTAssertEqual(number(j3), 3)
+        XCTAssertEqual(leader.records.map(\.state), [.running, .running, .running, .running], "1 and 2: claimed by others")
+        leader.prepareJobs(now: t0)   // within `queueReadInterval` of its last read: no read
+        XCTAssertEqual(try states(), [.running, .running, .running, .running] + Array(repeating: .waiting, count: 9), "2 x 4 running + 1")
+        for (c, j, v) in [(leader, j0, 0.0), (worker, w1, 1), (worker, w2, 2), (leader, j3, 3)] { try complete(c, j, v) }
+    }
+
     /// The rules that end a run before its total end a shared study's run as they end a run
     /// alone: the leader marks the study stopped with the early failure rule's reason (before,
     /// it left the study `running` without a reason, and the daemons took it up again).

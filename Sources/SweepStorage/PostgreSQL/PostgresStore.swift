@@ -338,15 +338,14 @@ public final class PostgresStore: TrialStore {
         }
     }
 
-    public func claimWaiting(studyID: Int64, owner: String, worker: String) throws -> WaitingClaim {
+    public func claimWaitingTrial(studyID: Int64, owner: String, worker: String) throws -> StoredTrial? {
         // One statement (its own transaction): the pick, the start and the answer in one round trip.
         // Not run again after a lost answer: a claim that committed then goes stale and is requeued.
         try pool.statement(idempotent: false) { db in
             // SKIP LOCKED: a trial another claimer is taking is passed over, never waited for.
-            // The parts of a statement see one snapshot: the final SELECT reads the parameters and
-            // the trials left waiting as they were (a claim does not change the parameters; the
-            // one it takes is not counted) and the rest from what the updates return.
-            let row = try db.query("""
+            // The parts of a statement see one snapshot: the final SELECT reads the parameters as
+            // they were (a claim does not change them) and the rest from what the updates return.
+            guard let row = try db.query("""
                 WITH c AS (
                     SELECT t.trial_id FROM trials t JOIN sweep_trials w ON w.trial_id = t.trial_id
                     WHERE t.study_id = ? AND t.state = 'WAITING' AND NOT EXISTS (
@@ -370,27 +369,19 @@ public final class PostgresStore: TrialStore {
                     (SELECT array_agg(param_name::text ORDER BY param_id) FROM trial_params p
                         WHERE p.trial_id = s.trial_id AND param_name IS NOT NULL AND param_value IS NOT NULL) AS param_names,
                     (SELECT array_agg(param_value ORDER BY param_id) FROM trial_params p
-                        WHERE p.trial_id = s.trial_id AND param_name IS NOT NULL AND param_value IS NOT NULL) AS param_values,
-                    (SELECT count(*) FROM trials t JOIN sweep_trials w ON w.trial_id = t.trial_id
-                        WHERE t.study_id = ? AND t.state = 'WAITING' AND NOT EXISTS (
-                            SELECT 1 FROM trial_system_attributes a WHERE a.trial_id = t.trial_id AND a.key = ?))
-                        - (SELECT count(*) FROM c) AS waiting_left
-                FROM (SELECT 1) AS one LEFT JOIN (started s JOIN sweep w ON w.trial_id = s.trial_id) ON TRUE
-                """, [studyID, TrialAttribute.pausedAtEpoch, owner, TrialAttribute.worker, OptunaEncoding.json(worker),
-                      studyID, TrialAttribute.pausedAtEpoch]).first!
-            let waitingLeft = max(Int(try row["waiting_left"] as Int64), 0)
-            guard let trialID: Int64 = try row["trial_id"] else { return WaitingClaim(trial: nil, waitingLeft: waitingLeft) }
+                        WHERE p.trial_id = s.trial_id AND param_name IS NOT NULL AND param_value IS NOT NULL) AS param_values
+                FROM started s JOIN sweep w ON w.trial_id = s.trial_id
+                """, [studyID, TrialAttribute.pausedAtEpoch, owner, TrialAttribute.worker, OptunaEncoding.json(worker)]).first else { return nil }
             var params: [String: Double] = [:]
             if let names: [String] = try row["param_names"], let xs: [Double] = try row["param_values"] {
                 for (name, x) in zip(names, xs) { params[name] = x }
             }
             // Started now: no reports, values or constraints yet.
-            let trial = StoredTrial(trialID: trialID, record: TrialRecord(number: Int(try row["number"] as Int64), state: .running, params: params),
-                                    datetimeStart: try row["datetime_start"], datetimeComplete: nil,
-                                    seed: UInt64(try row["seed"] as String) ?? 0, configJSON: try row["config_json"],
-                                    attempts: Int(try row["attempts"] as Int64), workerPID: nil, exitStatus: nil, reason: nil, stderrTail: nil,
-                                    epochsRun: nil, durationSeconds: nil, artifactDir: nil, ownedBySweep: true, owner: owner)
-            return WaitingClaim(trial: trial, waitingLeft: waitingLeft)
+            return StoredTrial(trialID: try row["trial_id"], record: TrialRecord(number: Int(try row["number"] as Int64), state: .running, params: params),
+                               datetimeStart: try row["datetime_start"], datetimeComplete: nil,
+                               seed: UInt64(try row["seed"] as String) ?? 0, configJSON: try row["config_json"],
+                               attempts: Int(try row["attempts"] as Int64), workerPID: nil, exitStatus: nil, reason: nil, stderrTail: nil,
+                               epochsRun: nil, durationSeconds: nil, artifactDir: nil, ownedBySweep: true, owner: owner)
         }
     }
 
