@@ -137,8 +137,10 @@ public final class TrialPool: @unchecked Sendable {
             for c in controllers.values where c.failure == nil { c.prepareJobs(now: prepared) }
             endFinished()
             if controllers.isEmpty && (untilIdle || shuttingDown) && owners.isEmpty { break }
-            // A shared study's trials are claimed, not handed over: an idle worker looks often.
-            if let event = events.next(timeout: controllers.values.filter(\.shared).map(\.claimWait).min() ?? 0.5) {
+            // A shared study's trials are claimed, not handed over: an idle worker looks often;
+            // busy ones wait for their jobs' events (and the ticks).
+            let claiming = owners.count < workers ? controllers.values.filter(\.shared).map(\.claimWait).min() : nil
+            if let event = events.next(timeout: claiming ?? 0.5) {
                 switch event {
                 case .perform(let work): work()
                 case .trial(let id, let e):
