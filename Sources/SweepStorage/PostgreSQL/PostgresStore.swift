@@ -14,10 +14,11 @@ import SweepSearch
 ///   deadlock (every such transaction takes that lock before any other).
 /// - **Round trips.** What a running trial calls is one round trip each: a claim, a report, a
 ///   change read and a finish are one statement each, outside a transaction block (a statement
-///   is atomic and sees one snapshot; data-modifying `WITH` parts do the writes); a creation (one
-///   trial, or a batch of WAITING ones) is a transaction sent in one go (`BEGIN`, the lock, the
-///   writes, `COMMIT`: `PGPool.pipelinedTransaction`); a PRUNED trial's finish is a transaction
-///   of two (its last report, then the writes).
+///   is atomic and sees one snapshot; data-modifying `WITH` parts do the writes); a creation of
+///   WAITING trials (one, or a leader's batch) is a transaction sent in one go (`BEGIN`, the lock,
+///   the writes, `COMMIT`: `PGPool.pipelinedTransaction`), of a RUNNING one the same with its
+///   `COMMIT` after the answers; a PRUNED trial's finish is a transaction of two (its last
+///   report, then the writes).
 /// - **Prepared statements.** The store's statements are prepared once per connection
 ///   (`PGPrepared`: `PREPARE`, then `EXECUTE` with the arguments as exact literals), so the
 ///   server does not parse and plan them for every trial (planning was a third of its CPU).
@@ -256,17 +257,20 @@ public final class PostgresStore: TrialStore {
     // MARK: Trials: writing
 
     /// A new trial with the next number: RUNNING from now with a heartbeat, or WAITING unstarted.
-    /// One round trip (`PGPool.pipelinedTransaction`): the numbering lock, then one statement that
-    /// numbers the trial (the server runs it once the lock is held, with a snapshot taken then,
-    /// so it sees the trials the lock's last holder wrote) and writes every row, or nothing when
-    /// the number is not `expectedNumber` or the study has no Sweep row (the lock's answer, read
-    /// after the commit, says so). With an `expectedNumber` it runs again after a lost
-    /// connection: a first run that committed makes the second find its number taken.
+    /// The numbering lock, then one statement that numbers the trial (the server runs it once the
+    /// lock is held, with a snapshot taken then, so it sees the trials the lock's last holder
+    /// wrote) and writes every row, or nothing when the number is not `expectedNumber` or the
+    /// study has no Sweep row. A WAITING trial's transaction is one round trip
+    /// (`PGPool.pipelinedTransaction`; the lock's answer is read after the commit) and, with an
+    /// `expectedNumber`, runs again after a lost connection (a first run that committed makes
+    /// the second find its number taken; the trial waits for any daemon). A RUNNING trial's
+    /// commit is sent once the statements answered, so a lost connection before it runs the
+    /// transaction again and one during it is the caller's error (the trial is its caller's).
     public func createTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
                             configJSON: String, workerPID: Int32?, expectedNumber: Int?, waiting: Bool) throws -> (trialID: Int64, number: Int) {
         try QueuedTrials.checkFinite(params)
-        return try pool.pipelinedTransaction(rerunAfterLoss: expectedNumber != nil) { db in
-            let locked = sendNumberingLock(db, studyID)
+        let send = { (db: PGSession) -> () throws -> (trialID: Int64, number: Int) in
+            let locked = self.sendNumberingLock(db, studyID)
             let made = db.send("""
                 WITH n AS (SELECT COALESCE((SELECT number FROM trials WHERE study_id = ? ORDER BY trial_id DESC LIMIT 1) + 1, 0) AS number),
                 made AS (
@@ -293,6 +297,8 @@ public final class PostgresStore: TrialStore {
                 return (trialID, number)
             }
         }
+        if waiting { return try pool.pipelinedTransaction(rerunAfterLoss: expectedNumber != nil, send) }
+        return try pool.transaction { db in try send(db)() }
     }
 
     /// Numbers the trials and writes every row in one statement, or nothing when the study's next
