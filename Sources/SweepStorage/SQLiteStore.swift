@@ -292,17 +292,26 @@ public final class SQLiteStore: TrialStore {
             }
             let number = try nextNumber(db, studyID)
             if let expectedNumber, expectedNumber != number { throw TrialNumberTaken(number: expectedNumber) }
-            try db.cachedStatement(sql: "INSERT INTO trials (number, study_id, state, datetime_start) VALUES (?, ?, ?, ?)")
-                .execute(arguments: [number, studyID, waiting ? "WAITING" : "RUNNING", waiting ? nil : now])
-            let trialID = db.lastInsertedRowID
-            let insertParam = try db.cachedStatement(sql: "INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) VALUES (?, ?, ?, ?)")
-            for p in params { try insertParam.execute(arguments: [trialID, p.name, p.value, p.distributionJSON]) }
-            // OR REPLACE: see createStudy.
-            try db.cachedStatement(sql: "INSERT OR REPLACE INTO sweep_trials (trial_id, seed, config_json, worker_pid, unstarted) VALUES (?, ?, ?, ?, ?)")
-                .execute(arguments: [trialID, String(seed), configJSON, workerPID, waiting ? 1 : 0])
+            let trialID = try insertTrial(db, studyID: studyID, number: number, params: params, seed: seed, configJSON: configJSON,
+                                          workerPID: workerPID, startedAt: waiting ? nil : now)
             if !waiting { try beat(db, trialID, now) }
             return (trialID, number)
         }
+    }
+
+    /// A trial's rows (Optuna's, its parameters, Sweep's): RUNNING since `startedAt`, or WAITING
+    /// unstarted without it. Returns its id.
+    private func insertTrial(_ db: Database, studyID: Int64, number: Int, params: [(name: String, value: Double, distributionJSON: String)],
+                             seed: UInt64, configJSON: String, workerPID: Int32?, startedAt: String?) throws -> Int64 {
+        try db.cachedStatement(sql: "INSERT INTO trials (number, study_id, state, datetime_start) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [number, studyID, startedAt == nil ? "WAITING" : "RUNNING", startedAt])
+        let trialID = db.lastInsertedRowID
+        let insertParam = try db.cachedStatement(sql: "INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) VALUES (?, ?, ?, ?)")
+        for p in params { try insertParam.execute(arguments: [trialID, p.name, p.value, p.distributionJSON]) }
+        // OR REPLACE: see createStudy.
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO sweep_trials (trial_id, seed, config_json, worker_pid, unstarted) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [trialID, String(seed), configJSON, workerPID, startedAt == nil ? 1 : 0])
+        return trialID
     }
 
     public func createWaitingTrials(studyID: Int64, _ trials: [NewWaitingTrial], firstNumber: Int) throws -> [Int64] {
@@ -312,19 +321,10 @@ public final class SQLiteStore: TrialStore {
                 throw RuntimeFailure("\(path): no Sweep study with id \(studyID)")
             }
             guard try nextNumber(db, studyID) == firstNumber else { throw TrialNumberTaken(number: firstNumber) }
-            let insertTrial = try db.cachedStatement(sql: "INSERT INTO trials (number, study_id, state, datetime_start) VALUES (?, ?, 'WAITING', NULL)")
-            let insertParam = try db.cachedStatement(sql: "INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) VALUES (?, ?, ?, ?)")
-            // OR REPLACE: see createStudy.
-            let insertSweep = try db.cachedStatement(sql: "INSERT OR REPLACE INTO sweep_trials (trial_id, seed, config_json, worker_pid, unstarted) VALUES (?, ?, ?, NULL, 1)")
-            var ids: [Int64] = []
-            for (i, t) in trials.enumerated() {
-                try insertTrial.execute(arguments: [firstNumber + i, studyID])
-                let trialID = db.lastInsertedRowID
-                for p in t.params { try insertParam.execute(arguments: [trialID, p.name, p.value, p.distributionJSON]) }
-                try insertSweep.execute(arguments: [trialID, String(t.seed), t.configJSON])
-                ids.append(trialID)
+            return try trials.enumerated().map { i, t in
+                try insertTrial(db, studyID: studyID, number: firstNumber + i, params: t.params, seed: t.seed, configJSON: t.configJSON,
+                                workerPID: nil, startedAt: nil)
             }
-            return ids
         }
     }
 

@@ -14,10 +14,10 @@ import SweepSearch
 ///   deadlock (every such transaction takes that lock before any other).
 /// - **Round trips.** What a running trial calls is one round trip each: a claim, a report, a
 ///   change read and a finish are one statement each, outside a transaction block (a statement
-///   is atomic and sees one snapshot; data-modifying `WITH` parts do the writes); a creation of
-///   WAITING trials (one, or a leader's batch) is a transaction sent in one go (`BEGIN`, the lock,
-///   the writes, `COMMIT`: `PGPool.pipelinedTransaction`), of a RUNNING one the same with its
-///   `COMMIT` after the answers; a PRUNED trial's finish is a transaction of two (its last
+///   is atomic and sees one snapshot; data-modifying `WITH` parts do the writes); a creation is a
+///   transaction of two statements sent together (the lock, then the writes), a leader's batch
+///   of WAITING trials the same sent in one go with its `BEGIN` and `COMMIT`
+///   (`PGPool.pipelinedTransaction`); a PRUNED trial's finish is a transaction of two (its last
 ///   report, then the writes).
 /// - **Prepared statements.** The store's statements are prepared once per connection
 ///   (`PGPrepared`: `PREPARE`, then `EXECUTE` with the arguments as exact literals), so the
@@ -257,26 +257,24 @@ public final class PostgresStore: TrialStore {
     // MARK: Trials: writing
 
     /// A new trial with the next number: RUNNING from now with a heartbeat, or WAITING unstarted.
-    /// The numbering lock, then one statement that numbers the trial (the server runs it once the
-    /// lock is held, with a snapshot taken then, so it sees the trials the lock's last holder
-    /// wrote) and writes every row, or nothing when the number is not `expectedNumber` or the
-    /// study has no Sweep row. A WAITING trial's transaction is one round trip
-    /// (`PGPool.pipelinedTransaction`; the lock's answer is read after the commit) and, with an
-    /// `expectedNumber`, runs again after a lost connection (a first run that committed makes
-    /// the second find its number taken; the trial waits for any daemon). A RUNNING trial's
-    /// commit is sent once the statements answered, so a lost connection before it runs the
-    /// transaction again and one during it is the caller's error (the trial is its caller's).
+    /// Two statements after `BEGIN`, sent together: the numbering lock, then one that numbers the
+    /// trial (the server runs it once the lock is held, with a snapshot taken then, so it sees the
+    /// trials the lock's last holder wrote) and writes every row, or nothing when the number is
+    /// not `expectedNumber`. One round trip and the `COMMIT`.
     public func createTrial(studyID: Int64, params: [(name: String, value: Double, distributionJSON: String)], seed: UInt64,
                             configJSON: String, workerPID: Int32?, expectedNumber: Int?, waiting: Bool) throws -> (trialID: Int64, number: Int) {
         try QueuedTrials.checkFinite(params)
-        let send = { (db: PGSession) -> () throws -> (trialID: Int64, number: Int) in
-            let locked = self.sendNumberingLock(db, studyID)
-            let made = db.send("""
+        return try pool.transaction { db in
+            // The lock is not waited for: the statement after it runs once it is held.
+            let locked = sendNumberingLock(db, studyID)
+            let rows: [PGRow]
+            do {
+                rows = try db.query("""
                 WITH n AS (SELECT COALESCE((SELECT number FROM trials WHERE study_id = ? ORDER BY trial_id DESC LIMIT 1) + 1, 0) AS number),
                 made AS (
                     INSERT INTO trials (number, study_id, state, datetime_start)
                     SELECT n.number, ?, \(waiting ? "'WAITING'::trialstate, NULL::timestamp" : "'RUNNING'::trialstate, LOCALTIMESTAMP") FROM n
-                    WHERE (?::bigint IS NULL OR n.number = ?) AND EXISTS (SELECT 1 FROM sweep_studies WHERE study_id = ?) RETURNING trial_id),
+                    WHERE ?::bigint IS NULL OR n.number = ? RETURNING trial_id),
                 params AS (
                     INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json)
                     SELECT made.trial_id, p.name, p.value, p.distribution FROM made, unnest(?::text[], ?::float8[], ?::text[]) AS p (name, value, distribution)),
@@ -287,18 +285,18 @@ public final class PostgresStore: TrialStore {
                 beat AS (
                     INSERT INTO trial_heartbeats (trial_id, heartbeat) SELECT trial_id, LOCALTIMESTAMP FROM made WHERE NOT ?)
                 SELECT n.number, made.trial_id FROM n LEFT JOIN made ON TRUE
-                """, [studyID, studyID, expectedNumber, expectedNumber, studyID, params.map(\.name), params.map(\.value), params.map(\.distributionJSON),
+                """, [studyID, studyID, expectedNumber, expectedNumber, params.map(\.name), params.map(\.value), params.map(\.distributionJSON),
                       String(seed), configJSON, workerPID, waiting ? 1 : 0, waiting])
-            return {
-                try self.checkNumberingLock(db, locked, studyID)   // its error first: it failed the next one
-                let row = try db.wait(made).rows.first.map { PGRow(row: $0.makeRandomAccess()) }!
-                let number = Int(try row["number"] as Int64)
-                guard let trialID: Int64 = try row["trial_id"] else { throw TrialNumberTaken(number: expectedNumber ?? number) }
-                return (trialID, number)
+            } catch {
+                try checkNumberingLock(db, locked, studyID)   // its error first: it made this one
+                throw error
             }
+            try checkNumberingLock(db, locked, studyID)
+            let row = rows.first!
+            let number = Int(try row["number"] as Int64)
+            guard let trialID: Int64 = try row["trial_id"] else { throw TrialNumberTaken(number: expectedNumber ?? number) }
+            return (trialID, number)
         }
-        if waiting { return try pool.pipelinedTransaction(rerunAfterLoss: expectedNumber != nil, send) }
-        return try pool.transaction { db in try send(db)() }
     }
 
     /// Numbers the trials and writes every row in one statement, or nothing when the study's next
