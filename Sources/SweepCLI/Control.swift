@@ -95,7 +95,7 @@ struct Resume: ParsableCommand {
 
     func run() throws {
         let db = try openStore(store.db)
-        try runAgain(try findStudy(db, study, db: store.db), how, db: store.db)
+        try runAgain(try findStudy(db, study, db: store.db), how, store: db, db: store.db)
     }
 }
 
@@ -114,7 +114,7 @@ struct RunAgainOptions: ParsableArguments {
 
 /// Runs a stored study on to its total, as it was started: in the daemon (followed unless
 /// `--detach`) or in this process; a study that already runs is followed.
-func runAgain(_ s: StudyRecord, _ how: RunAgainOptions, db: String) throws {
+func runAgain(_ s: StudyRecord, _ how: RunAgainOptions, store: any TrialStore, db: String) throws {
     if s.isRunning() {
         // Already running (in the daemon or a foreground search): follow it instead.
         if how.foreground {
@@ -122,7 +122,7 @@ func runAgain(_ s: StudyRecord, _ how: RunAgainOptions, db: String) throws {
         }
         print("study \(s.name) is already running (pid \(s.controllerPID ?? 0))")
         if how.detach { return }
-        try follow(db: db, study: s.name, seen: Set(try existingFinished(db: db, study: s.name)))
+        try follow(store, db: db, study: s.name, seen: try finishedNumbers(store, study: s.name))
         return
     }
     if how.foreground {
@@ -135,14 +135,14 @@ func runAgain(_ s: StudyRecord, _ how: RunAgainOptions, db: String) throws {
         return
     }
     let request = ResumeRequest(workers: how.workers, dataDir: how.dataDir.map(absolute), env: ProcessInfo.processInfo.environment)
-    let seen = try existingFinished(db: db, study: s.name)
+    let seen = try finishedNumbers(store, study: s.name)
     let (client, r) = try daemonRequest(db: db) { try $0.resume(study: s.name, request) }
     try checkAPI(r, expect: 202)
     if how.detach {
         print("study \(s.name) runs in the daemon (pid \(client.daemonPID() ?? 0)); log \(client.paths.log)")
         return
     }
-    try follow(db: db, study: s.name, seen: Set(seen))
+    try follow(store, db: db, study: s.name, seen: seen)
 }
 
 /// A study name as one URL path component.

@@ -33,6 +33,6 @@ struct Retry: ParsableCommand {
             print("study \(s.name) is running: it runs them \(tellDaemonOfAddedTrials(s.name, db: store.db) ? "next" : "within seconds, before new samples")")
             return
         }
-        try runAgain(try findStudy(db, s.name, db: store.db), how, db: store.db)
+        try runAgain(try findStudy(db, s.name, db: store.db), how, store: db, db: store.db)
     }
 }

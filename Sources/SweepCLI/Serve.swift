@@ -153,8 +153,7 @@ func checkAPI(_ r: APIResponse, expect: Int) throws {
 /// (`trials(studyID:changedSince:)`: no clock is compared, so trials finished by hosts whose
 /// clocks differ are not missed), and keeps its own copy of their states for the counts, so it
 /// costs the database little however large the study or the database.
-func follow(db: String, study name: String, seen initial: Set<Int>) throws {
-    let store = try openStore(location: db)
+func follow(_ store: any TrialStore, db: String, study name: String, seen initial: Set<Int>) throws {
     // Before the first read, so that an end committed after it is signalled.
     let watch = try store.watchStudies()
     defer { watch.close() }

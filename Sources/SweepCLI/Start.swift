@@ -87,7 +87,11 @@ struct Start: ParsableCommand {
                                     overrides: overrides.isEmpty ? nil : overrides, env: ProcessInfo.processInfo.environment,
                                     workDir: FileManager.default.currentDirectoryPath, warmStart: warmStart?.studies)
         let name = study ?? spec.name
-        let seen = Set(try existingFinished(db: store.db, study: name))
+        // One store for what was finished before and for following the run (each opening of a
+        // PostgreSQL store is a connection and a schema check); a database file the daemon is
+        // yet to create is opened once it has.
+        let existing = try existingStore(db: store.db)
+        let seen = try existing.map { try finishedNumbers($0, study: name) } ?? []
         let (client, r) = try daemonRequest(db: store.db) { try $0.submit(request) }
         if r.status != 200 { try checkAPI(r, expect: 201) }
         if detach {
@@ -95,7 +99,7 @@ struct Start: ParsableCommand {
             print("follow it with \(suggest("status", name, db: store.db)), stop it with \(suggest("stop", name, db: store.db))")
             return
         }
-        try follow(db: store.db, study: name, seen: seen)
+        try follow(existing ?? openStore(location: store.db), db: store.db, study: name, seen: seen)
     }
 
     /// The studies `--warm-start` names, checked against the database before anything is written
@@ -123,12 +127,16 @@ func transferWeights(db: String, baseDir: String) -> (String) throws -> String {
     }
 }
 
+/// The store at `db`, nil when it is a database file that does not exist (nothing is created).
+func existingStore(db: String) throws -> (any TrialStore)? {
+    guard PostgresLocation.isURL(db) || FileManager.default.fileExists(atPath: db) else { return nil }
+    return try openStore(location: db)
+}
+
 /// The numbers of a study's finished trials, if the study exists.
-func existingFinished(db: String, study: String) throws -> [Int] {
-    guard PostgresLocation.isURL(db) || FileManager.default.fileExists(atPath: db) else { return [] }
-    let store = try openStore(location: db)
+func finishedNumbers(_ store: any TrialStore, study: String) throws -> Set<Int> {
     guard let s = try store.study(named: study) else { return [] }
-    return try store.finishedTrials(studyID: s.id, completedSince: nil).map(\.record.number)
+    return Set(try store.finishedTrials(studyID: s.id, completedSince: nil).map(\.record.number))
 }
 
 /// Runs a search in this process with a progress display, and prints the leaderboard.

@@ -241,8 +241,10 @@ struct PGPreparedStale: Error, CustomStringConvertible {
 final class PGPool: @unchecked Sendable {
     let configuration: PostgresConnection.Configuration
     let size: Int
-    /// How long a lost server is waited for (reconnecting) before the error is the caller's.
-    let reconnectFor: TimeInterval
+    /// How long a lost server is waited for (reconnecting) before the error is the caller's; set
+    /// before the pool is shared (`PostgresStore.init`: none while opening).
+    var reconnectFor: TimeInterval
+    static let defaultReconnectFor: TimeInterval = 15
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let logger: Logger
     private let condition = NSCondition()
@@ -252,7 +254,7 @@ final class PGPool: @unchecked Sendable {
     private var opened = 0
     private var nextID = 0
 
-    init(configuration: PostgresConnection.Configuration, size: Int, reconnectFor: TimeInterval = 15) {
+    init(configuration: PostgresConnection.Configuration, size: Int, reconnectFor: TimeInterval = PGPool.defaultReconnectFor) {
         self.configuration = configuration
         self.size = max(size, 1)
         self.reconnectFor = reconnectFor
@@ -276,6 +278,12 @@ final class PGPool: @unchecked Sendable {
     /// `readOnly`: a read-only snapshot (REPEATABLE READ), so several statements see one state.
     func transaction<T>(readOnly: Bool = false, _ body: (PGSession) throws -> T) throws -> T {
         try run(begin: readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN", rerunAfterLoss: true, body)
+    }
+
+    /// A transaction that may write on a pool opened for reading (`default_transaction_read_only`):
+    /// the schema's migrations, which a store opened for reading applies too.
+    func schemaTransaction<T>(_ body: (PGSession) throws -> T) throws -> T {
+        try run(begin: "BEGIN READ WRITE", rerunAfterLoss: true, body)
     }
 
     /// Runs `body`, which runs one statement, outside a transaction block: the statement is its

@@ -104,7 +104,7 @@ enum PostgresSchema {
     /// Refuses a database a newer Sweep or another Optuna schema wrote, then applies the missing
     /// migrations.
     static func migrate(_ pool: PGPool, location: String) throws {
-        try pool.transaction { db in
+        try pool.schemaTransaction { db in
             // One migrating process at a time (a constant key: "sweep" in ASCII).
             try db.execute("SELECT pg_advisory_xact_lock(1937204592)")
             try db.execute("CREATE TABLE IF NOT EXISTS sweep_migrations (identifier TEXT NOT NULL PRIMARY KEY)")

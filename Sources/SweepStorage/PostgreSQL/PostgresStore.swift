@@ -43,15 +43,18 @@ public final class PostgresStore: TrialStore {
         self.url = url
         isReadOnly = readOnly
         var config = try url.configuration()
+        if readOnly { config.options.additionalStartupParameters.append(("default_transaction_read_only", "on")) }
+        // The connection that checks the schema stays the pool's first: one connection (and its
+        // password exchange) per opening, not two. Opening errors come at once, not after
+        // `reconnectFor` of retries.
+        pool = PGPool(configuration: config, size: poolSize, reconnectFor: 0)
         do {
-            let migrating = PGPool(configuration: config, size: 1, reconnectFor: 0)
-            try migrating.check()
-            try PostgresSchema.migrate(migrating, location: url.redacted)
+            try pool.check()
+            try PostgresSchema.migrate(pool, location: url.redacted)
         } catch {
             throw Self.openingError(error, url)
         }
-        if readOnly { config.options.additionalStartupParameters.append(("default_transaction_read_only", "on")) }
-        pool = PGPool(configuration: config, size: poolSize)
+        pool.reconnectFor = PGPool.defaultReconnectFor
     }
 
     /// An error on opening, in the user's terms.
