@@ -9,7 +9,12 @@
 # with SQL), over MORE trials run by K daemons, beside Optuna's one suggestion on the same history.
 # Release build (SWEEP_SCRATCH: the build folder, default .build); SWEEP_BIN: a built `sweep` to run
 # instead, without building (another commit's, for a before/after pair on one machine).
+# Optuna runs twice for each K: its objective returning x in the process (Optuna's least work per
+# trial), and running the same command as Sweep's study (subprocess.run of /bin/echo, the JSON line
+# read back), as an Optuna user with a command objective would.
 # SWEEP_ONLY=1: Sweep's runs without Optuna's (a quick before/after of Sweep alone).
+# Each Sweep run also says where the machine's CPU went per trial (`cpu_per_trial`): the daemons,
+# their trial processes (/bin/echo), PostgreSQL, the rest, and the idle share.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -30,14 +35,17 @@ run_sweep() {
   local k="$1" name="many-$1"
   start_daemons "$k"
   sleep 1
-  local start end
+  local start end before
+  before=$(cpu_sample)
   start=$(date +%s.%N)
   (cd "$T/host-$k-1" && "$SWEEP" start "$ROOT/bench/spaces/trivial-command.yaml" --study "$name" --sampler tpe --trials "$N" \
       --db "$PG_URL" > start.log 2>&1)
   end=$(date +%s.%N)
-  local done_count
+  local after done_count
+  after=$(cpu_sample)
   done_count=$("$SWEEP" status "$name" --json --db "$PG_URL" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["trials"].get("COMPLETE", 0))')
   echo "sweep tpe, $k daemons: $done_count trials in $(python3 -c "print(f'{$end-$start:.2f} s, {$done_count/($end-$start):.1f} trials/s')")"
+  cpu_per_trial "$before" "$after" "$done_count" "$(python3 -c "print($end-$start)")"
   for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   PIDS=()
@@ -91,7 +99,9 @@ SQL
 
 for k in $COUNTS; do
   run_sweep "$k"
-  [ "${SWEEP_ONLY:-0}" = 1 ] || python3 bench/peers/optuna_many.py throughput "$k" "$N" "$PG_SQLA" tpe
+  [ "${SWEEP_ONLY:-0}" = 1 ] && continue
+  python3 bench/peers/optuna_many.py throughput "$k" "$N" "$PG_SQLA" tpe
+  python3 bench/peers/optuna_many.py throughput "$k" "$N" "$PG_SQLA" tpe command
 done
 for h in $STORED; do
   for k in $COUNTS; do latency_sweep "$k" "$h"; done

@@ -76,3 +76,40 @@ start_daemons() {
     PIDS+=("$!")
   done
 }
+
+# Where the CPU went, from /proc (clock ticks): `cpu_sample` prints "busy daemons trials postgres"
+# (the machine's busy time; the daemons' own, PIDS; their trial processes', the children they
+# reaped; the server's: the postmaster, the backends it reaped and those alive). `cpu_per_trial
+# BEFORE AFTER N SECONDS` prints them in ms per trial, with the rest (the CLI, the kernel's
+# threads) and the machine's idle share over SECONDS.
+cpu_sample() {
+  python3 - "$(head -n 1 "$PG_DIR/data/postmaster.pid")" "${PIDS[@]}" <<'PY'
+import os, sys
+def stat(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f: s = f.read()
+    except OSError: return None
+    return s[s.rindex(")") + 2:].split()
+def ticks(pid, first, last):
+    v = stat(pid)
+    return sum(int(x) for x in v[first:last]) if v else 0
+pm, daemons = sys.argv[1], sys.argv[2:]
+with open("/proc/stat") as f: cpu = [int(x) for x in f.readline().split()[1:]]
+busy = sum(cpu) - cpu[3] - cpu[4]
+own = sum(ticks(p, 11, 13) for p in daemons)          # utime stime
+trials = sum(ticks(p, 13, 15) for p in daemons)       # cutime cstime
+backends = [p for p in os.listdir("/proc") if p.isdigit() and (stat(p) or ["", ""])[1] == pm]
+pg = ticks(pm, 11, 15) + sum(ticks(p, 11, 13) for p in backends)
+print(busy, own, trials, pg)
+PY
+}
+cpu_per_trial() {
+  python3 - "$1" "$2" "$3" "$4" "$(getconf CLK_TCK)" "$(nproc)" <<'PY'
+import sys
+b, a, n, seconds, tick, cores = sys.argv[1].split(), sys.argv[2].split(), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+busy, own, trials, pg = [(int(y) - int(x)) * 1000 / tick / n for x, y in zip(b, a)]
+idle = 1 - busy * n / 1000 / (cores * seconds)
+print(f"  CPU per trial: daemons {own:.2f} ms, their trial processes {trials:.2f} ms, PostgreSQL {pg:.2f} ms, "
+      f"the rest {busy - own - trials - pg:.2f} ms; the machine {busy:.2f} ms busy, {100 * idle:.0f}% idle")
+PY
+}

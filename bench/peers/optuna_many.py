@@ -2,8 +2,13 @@
 bench/many-daemons.sh. Same parameters and trivial objective as bench/spaces/trivial-command.yaml.
 
 usage:
-  optuna_many.py throughput PROCS TRIALS URL SAMPLER   # PROCS processes share one study until
-                                                       # TRIALS are complete; prints trials/s
+  optuna_many.py throughput PROCS TRIALS URL SAMPLER [command]
+                                                       # PROCS processes share one study until
+                                                       # TRIALS are complete; prints trials/s.
+                                                       # `command`: the objective runs Sweep's
+                                                       # command (/bin/echo, its JSON line read
+                                                       # back), as an Optuna user would run it;
+                                                       # else it returns x in the process
   optuna_many.py latency PROCS[,PROCS...] HISTORY URL SAMPLER
                                                        # a study holding HISTORY complete trials
                                                        # (written once); for each PROCS, that many
@@ -11,8 +16,10 @@ usage:
                                                        # the median ask+suggest time
 URL is a SQLAlchemy URL (postgresql+psycopg://user:password@host:port/db).
 """
+import json
 import multiprocessing as mp
 import statistics
+import subprocess
 import sys
 import time
 
@@ -40,10 +47,17 @@ def suggest(trial):
     return x
 
 
-def throughput_worker(url, study_name, sampler_name, seed, total):
+def run_command(trial):
+    """bench/spaces/trivial-command.yaml's objective: /bin/echo prints the value as a JSON line."""
+    x = suggest(trial)
+    out = subprocess.run(["/bin/echo", json.dumps({"value": x})], capture_output=True, text=True, check=True).stdout
+    return json.loads(out)["value"]
+
+
+def throughput_worker(url, study_name, sampler_name, seed, total, command):
     study = optuna.load_study(study_name=study_name, storage=url, sampler=sampler(sampler_name, seed))
     callback = optuna.study.MaxTrialsCallback(total, states=(optuna.trial.TrialState.COMPLETE,))
-    study.optimize(suggest, n_trials=total, callbacks=[callback])
+    study.optimize(run_command if command else suggest, n_trials=total, callbacks=[callback])
 
 
 def latency_worker(url, study_name, sampler_name, seed, seconds, out):
@@ -81,20 +95,22 @@ def seed_history(url, study_id, count):
 
 def main():
     mode, procs_list, count, url, sampler_name = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+    command = sys.argv[6:] == ["command"]
     name = f"{mode}-{procs_list}-{count}-{time.time_ns()}"
     study = optuna.create_study(study_name=name, storage=url)
     ctx = mp.get_context("spawn")
     if mode == "throughput":
         procs = int(procs_list)
         start = time.perf_counter()
-        ps = [ctx.Process(target=throughput_worker, args=(url, name, sampler_name, i, count)) for i in range(procs)]
+        ps = [ctx.Process(target=throughput_worker, args=(url, name, sampler_name, i, count, command)) for i in range(procs)]
         for p in ps:
             p.start()
         for p in ps:
             p.join()
         elapsed = time.perf_counter() - start
         done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.get_trials(deepcopy=False))
-        print(f"optuna {sampler_name}, {procs} processes: {done} trials in {elapsed:.2f} s, {done / elapsed:.1f} trials/s")
+        objective = "the command /bin/echo" if command else "in the process"
+        print(f"optuna {sampler_name}, {procs} processes, objective {objective}: {done} trials in {elapsed:.2f} s, {done / elapsed:.1f} trials/s")
     else:
         seed_history(url, study._study_id, count)
         for procs in map(int, procs_list.split(",")):
