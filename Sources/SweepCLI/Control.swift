@@ -135,7 +135,7 @@ func runAgain(_ s: StudyRecord, _ how: RunAgainOptions, store: any TrialStore, d
         return
     }
     let request = ResumeRequest(workers: how.workers, dataDir: how.dataDir.map(absolute), env: ProcessInfo.processInfo.environment)
-    let seen = try finishedNumbers(store, study: s.name)
+    let seen = how.detach ? [] : try finishedNumbers(store, study: s.name)
     let (client, r) = try daemonRequest(db: db) { try $0.resume(study: s.name, request) }
     try checkAPI(r, expect: 202)
     if how.detach {

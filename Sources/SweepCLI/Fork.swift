@@ -28,7 +28,7 @@ struct Fork: ParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() throws {
-        guard PostgresLocation.isURL(store.db) || FileManager.default.fileExists(atPath: store.db) else {
+        guard databaseExists(store.db) else {
             throw InputError(field: "STUDY", "no study named '\(parent)': the database \(store.db) does not exist")
         }
         let db = try openStore(location: store.db, readOnly: true)

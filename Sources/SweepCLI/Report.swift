@@ -21,9 +21,15 @@ func openStoreForWriting(_ location: String) throws -> any TrialStore {
 }
 
 private func requireStoreFile(_ path: String) throws {
-    guard PostgresLocation.isURL(path) || FileManager.default.fileExists(atPath: path) else {
+    guard databaseExists(path) else {
         throw InputError(file: path, field: "--db", "no results database here; run `sweep start SPACE.yaml` first or pass --db")
     }
+}
+
+/// Whether `--db` names a database that exists: a PostgreSQL URL (its server says when opened),
+/// or a file that is there.
+func databaseExists(_ location: String) -> Bool {
+    PostgresLocation.isURL(location) || FileManager.default.fileExists(atPath: location)
 }
 
 func findStudy(_ store: any TrialStore, _ name: String?, db: String) throws -> StudyRecord {

@@ -89,8 +89,8 @@ struct Start: ParsableCommand {
         let name = study ?? spec.name
         // One store for what was finished before and for following the run (each opening of a
         // PostgreSQL store is a connection and a schema check); a database file the daemon is
-        // yet to create is opened once it has.
-        let existing = try existingStore(db: store.db)
+        // yet to create is opened once it has. None when the run is not followed.
+        let existing = detach ? nil : try existingStore(db: store.db)
         let seen = try existing.map { try finishedNumbers($0, study: name) } ?? []
         let (client, r) = try daemonRequest(db: store.db) { try $0.submit(request) }
         if r.status != 200 { try checkAPI(r, expect: 201) }
@@ -107,7 +107,7 @@ struct Start: ParsableCommand {
     /// of their trials fit.
     func warmStartSelection(spec: StudySpec) throws -> WarmStart.Selection? {
         guard let warmStart else { return nil }
-        guard PostgresLocation.isURL(store.db) || FileManager.default.fileExists(atPath: store.db) else {
+        guard databaseExists(store.db) else {
             throw InputError(field: "--warm-start", "no study named '\(warmStart)': the database \(store.db) does not exist")
         }
         let db = try openStore(location: store.db, readOnly: true)
@@ -122,15 +122,13 @@ struct Start: ParsableCommand {
 /// Resolves a `model.init.from` against the database at `db` (read-only; none when it does not exist).
 func transferWeights(db: String, baseDir: String) -> (String) throws -> String {
     { from in
-        let exists = PostgresLocation.isURL(db) || FileManager.default.fileExists(atPath: db)
-        return try TransferWeights.resolve(from, db: db, store: exists ? try openStore(location: db, readOnly: true) : nil, baseDir: baseDir)
+        try TransferWeights.resolve(from, db: db, store: databaseExists(db) ? try openStore(location: db, readOnly: true) : nil, baseDir: baseDir)
     }
 }
 
 /// The store at `db`, nil when it is a database file that does not exist (nothing is created).
 func existingStore(db: String) throws -> (any TrialStore)? {
-    guard PostgresLocation.isURL(db) || FileManager.default.fileExists(atPath: db) else { return nil }
-    return try openStore(location: db)
+    databaseExists(db) ? try openStore(location: db) : nil
 }
 
 /// The numbers of a study's finished trials, if the study exists.

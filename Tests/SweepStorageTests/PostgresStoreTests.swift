@@ -265,6 +265,20 @@ final class PostgresStoreTests: StoreFixtureCase {
         assertInputError(store.location, "newer version of Sweep (schema sweep-v99)") { _ = try PostgresStore(PostgresLocation(url: url)) }
     }
 
+    /// A store opened for reading on a database without Sweep's tables creates them (its
+    /// migrations run in a transaction that may write, on the connection the store keeps), and
+    /// nothing else it runs writes.
+    func testAStoreOpenedForReadingBringsTheSchemaUpAndWritesNothingElse() throws {
+        let url = try PrivatePostgres.shared().database()
+        let reader = try PostgresStore(PostgresLocation(url: url), readOnly: true)
+        let applied = try reader.pool.transaction { db in try db.query("SELECT identifier FROM sweep_migrations ORDER BY identifier").map { try $0["identifier"] as String } }
+        XCTAssertEqual(applied, Schema.migrator.migrations.sorted())
+        XCTAssertThrowsError(try reader.pool.transaction { db in try db.execute("INSERT INTO sweep_migrations VALUES ('sweep-v99')") }) { e in
+            XCTAssertEqual(PGPool.sqlState(e), "25006", "\(e)")   // read_only_sql_transaction
+        }
+        XCTAssertEqual(try PostgresStore(PostgresLocation(url: url)).studies().count, 0)
+    }
+
     /// Optuna 5 on PostgreSQL creates exactly Optuna's part of Sweep's schema (`pg_dump
     /// --schema-only` of both, Sweep's own tables aside), with the same version rows; Sweep adds
     /// its tables to a database Optuna created, and Optuna reads the study Sweep writes there.
