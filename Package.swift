@@ -79,7 +79,9 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         .testTarget(name: "SweepRunnerTests", dependencies: ["SweepRunner", "SweepStorage", "SweepSearch", "SweepCore"]),
-        .testTarget(name: "SweepDaemonTests", dependencies: ["SweepDaemon", "SweepRunner", "SweepStorage", "SweepSearch", "SweepCore"]),
+        .testTarget(name: "SweepDaemonTests", dependencies: [
+            "SweepDaemon", "SweepRunner", "SweepStorage", "SweepSearch", "SweepCore", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "SweepCLITests", dependencies: ["SweepEngine", "SweepData", "SweepDaemon", "SweepTestSupport"]),
     ],
     swiftLanguageModes: [.v5]

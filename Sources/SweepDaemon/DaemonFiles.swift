@@ -138,18 +138,35 @@ struct FileLogHandler: LogHandler {
         var line = "\(Self.timestamp()) \(event.level) [\(label)] \(event.message)"
         for (k, v) in all.sorted(by: { $0.key < $1.key }) {
             let s = "\(v)"
-            line += " \(k)=" + (s.contains(" ") || s.contains("\"") || s.isEmpty ? "\"" + s.replacingOccurrences(of: "\"", with: "\\\"") + "\"" : s)
+            line += " \(k)="
+            if s.isEmpty || s.utf8.contains(where: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\"") }) {
+                line += "\""
+                for c in s { if c == "\"" { line += "\\\"" } else { line.append(c) } }
+                line += "\""
+            } else {
+                line += s
+            }
         }
         sink.write(line + "\n")
     }
 
+    /// Now in UTC, `2026-12-05T07:04:05.123Z`.
     static func timestamp() -> String {
         var tv = timeval()
         gettimeofday(&tv, nil)
         var t = tv.tv_sec
         var tm = tm()
         gmtime_r(&t, &tm)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                      tm.tm_hour, tm.tm_min, tm.tm_sec, Int(tv.tv_usec) / 1000)
+        var out = ""
+        out.reserveCapacity(24)
+        func put(_ n: Int, _ digits: Int, _ after: String) {
+            let s = String(n)
+            for _ in 0..<max(digits - s.count, 0) { out += "0" }
+            out += s
+            out += after
+        }
+        put(Int(tm.tm_year) + 1900, 4, "-"); put(Int(tm.tm_mon) + 1, 2, "-"); put(Int(tm.tm_mday), 2, "T")
+        put(Int(tm.tm_hour), 2, ":"); put(Int(tm.tm_min), 2, ":"); put(Int(tm.tm_sec), 2, "."); put(Int(tv.tv_usec) / 1000, 3, "Z")
+        return out
     }
 }

@@ -5,10 +5,12 @@ import Glibc
 #endif
 
 /// Runs trial jobs as processes on this machine (`TrialProcess`), under the `TrialExecutor`
-/// contract.
+/// contract. A job without a base environment of its own starts from this process's
+/// environment as it was when the executor was made (read once, not for every trial).
 public final class LocalProcessExecutor: TrialExecutor, @unchecked Sendable {
     private let lock = NSLock()
     private var processes: [Int64: TrialProcess] = [:]
+    private let processEnvironment = ProcessInfo.processInfo.environment
 
     public init() {}
 
@@ -22,7 +24,7 @@ public final class LocalProcessExecutor: TrialExecutor, @unchecked Sendable {
         // being seen before it is registered.
         lock.lock(); defer { lock.unlock() }
         do {
-            let p = try TrialProcess(key: job.id, argv: job.argv, stdin: job.stdin, env: job.env, baseEnvironment: job.baseEnvironment,
+            let p = try TrialProcess(key: job.id, argv: job.argv, stdin: job.stdin, env: job.env, baseEnvironment: job.baseEnvironment ?? processEnvironment,
                                      cwd: job.cwd, limits: job.limits) { [weak self] key, event in
                 if case .exited = event { self?.forget(key) }
                 onEvent(key, event)

@@ -30,6 +30,26 @@ extension StudyController {
         return out
     }
 
+    /// `arg` with every `{name}` that `names` has replaced by its value, in one pass: a value is
+    /// never searched for placeholders again, and a brace that starts no known name stays.
+    static func fillPlaceholders(_ arg: String, _ names: [String: String]) -> String {
+        guard arg.utf8.contains(UInt8(ascii: "{")) else { return arg }
+        var out = ""
+        var rest = arg[...]
+        while let open = rest.firstIndex(of: "{") {
+            out += rest[..<open]
+            let after = rest.index(after: open)
+            if let close = rest[after...].firstIndex(of: "}"), let value = names[String(rest[after..<close])] {
+                out += value
+                rest = rest[rest.index(after: close)...]
+            } else {
+                out += "{"
+                rest = rest[after...]
+            }
+        }
+        return out + rest
+    }
+
     /// A trial seed folded to 32 bits (both halves), for libraries that take no more
     /// (`numpy.random.seed`, `random_state`).
     static func seed32(_ seed: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: seed ^ (seed >> 32)) }
@@ -59,11 +79,7 @@ extension StudyController {
                                            "max_epochs": spec.budget.maxEpochs.map { "\($0)" } ?? ""]
             for (k, v) in external { names[k] = v.description }
             for (k, v) in Self.commandParams(external) { names[k] = v.description }
-            argv = command.map { arg in
-                var a = arg
-                for (k, v) in names { a = a.replacingOccurrences(of: "{\(k)}", with: v) }
-                return a
-            }
+            argv = command.map { Self.fillPlaceholders($0, names) }
             env["SWEEP_PARAMS"] = configJSON
             env["SWEEP_SEED"] = "\(seed)"
             env["SWEEP_SEED32"] = "\(Self.seed32(seed))"

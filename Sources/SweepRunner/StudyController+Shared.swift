@@ -267,11 +267,13 @@ extension StudyController {
     func topUpQueue() throws {
         while case let count = min(queueShortfall, total - (records.count - foreign.count)), count > 0 {
             let first = records.count
-            // Queued trials are as good as running for the sampler.
-            var history = records.map { r in r.state == .waiting ? TrialRecord(number: r.number, state: .running, params: r.params) : r }
+            // The sampler's history, made once for the batch: queued trials are as good as running.
+            var history = priors
+            history.reserveCapacity(priors.count + records.count + count)
+            for r in records { history.append(r.state == .waiting ? TrialRecord(number: r.number, state: .running, params: r.params) : r) }
             var trials: [NewWaitingTrial] = []
             for number in first..<(first + count) {
-                let values = suggest(history: priors + history, number: number)
+                let values = suggest(history: history, number: number)
                 let seed = trialSeed(number)
                 trials.append(NewWaitingTrial(params: storedParams(values), seed: seed, configJSON: try trialPayload(values, seed: seed)))
                 history.append(TrialRecord(number: number, state: .running, params: values))
@@ -282,7 +284,7 @@ extension StudyController {
                 try reload()   // another writer numbered it: take its trials in, then go on
                 continue
             }
-            for r in history[first...] { records.append(TrialRecord(number: r.number, state: .waiting, params: r.params)) }
+            for r in history[(priors.count + first)...] { records.append(TrialRecord(number: r.number, state: .waiting, params: r.params)) }
         }
     }
 

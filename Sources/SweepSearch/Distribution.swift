@@ -151,7 +151,7 @@ public enum Distribution: Equatable, Sendable {
         case let .int(lo, hi, _, step):
             return x == x.rounded() && x >= Double(lo) && x <= Double(hi) && (Int(x) - lo) % step == 0
         case .categorical(let c):
-            return x == x.rounded() && x >= 0 && Int(x) < c.count
+            return x == x.rounded() && x >= 0 && x < Double(c.count)
         }
     }
 

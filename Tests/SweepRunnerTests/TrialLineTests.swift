@@ -96,3 +96,18 @@ final class TrialLinePythonTokensTests: XCTestCase {
         }
     }
 }
+
+/// A command's `{name}` placeholders, filled in one pass.
+final class CommandPlaceholderTests: XCTestCase {
+    func testPlaceholdersAreFilledOnceAndUnknownBracesStay() {
+        let names = ["x": "0.5", "trial": "7", "kind": "{x}", "params.lr": "0.01"]
+        XCTAssertEqual(StudyController.fillPlaceholders("--x={x}", names), "--x=0.5")
+        XCTAssertEqual(StudyController.fillPlaceholders("{trial}-{x}{x}", names), "7-0.50.5")
+        // A value is not searched again; a brace that starts no known name stays, and so does one never closed.
+        XCTAssertEqual(StudyController.fillPlaceholders("{kind}", names), "{x}")
+        XCTAssertEqual(StudyController.fillPlaceholders("{{x}} {y} {x", names), "{0.5} {y} {x")
+        XCTAssertEqual(StudyController.fillPlaceholders("{params.lr}/{}", names), "0.01/{}")
+        XCTAssertEqual(StudyController.fillPlaceholders("{\"value\": {x}}", names), "{\"value\": 0.5}")
+        XCTAssertEqual(StudyController.fillPlaceholders("plain", names), "plain")
+    }
+}

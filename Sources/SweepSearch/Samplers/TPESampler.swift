@@ -53,12 +53,13 @@ public struct TPESampler: MultiObjectiveSampler {
         var rng = SweepRandom(seed: SeedSequence.derive(studySeed, SeedSequence.label("tpe"), UInt64(trialNumber)))
         // Indices, not copies: histories run to thousands of trials.
         var complete: [Int] = [], others: [Int] = []
-        for (i, t) in history.enumerated() {
-            switch t.state {
-            case .complete where directions.count == 1 && t.values == nil ? t.value?.isFinite ?? false : t.losses(directions) != nil:
+        for i in history.indices {
+            switch history[i].state {
+            case .complete where directions.count == 1 && history[i].values == nil
+                    ? history[i].value?.isFinite ?? false : history[i].losses(directions) != nil:
                 complete.append(i)
             case .pruned: others.append(i)
-            case .running where constantLiar && t.number != trialNumber: others.append(i)
+            case .running where constantLiar && history[i].number != trialNumber: others.append(i)
             default: break
             }
         }
@@ -91,20 +92,23 @@ public struct TPESampler: MultiObjectiveSampler {
         // Observations as one flat row-major matrix: unit value (numeric) or category index, NaN
         // where the trial lacks the parameter (inactive, or outside the current space). Small
         // spaces match a trial's names by comparison instead of hashing each name per trial.
+        let coders = kinds.indices.map { d in
+            UnitCoder(kinds[d], model: isCat[d] ? .index : positions[d].map(UnitCoder.Model.positions) ?? .unit)
+        }
         func encode(_ rows: [Int]) -> [Double] {
             var flat = [Double](repeating: .nan, count: rows.count * dims)
             flat.withUnsafeMutableBufferPointer { out in
-                for (r, i) in rows.enumerated() {
-                    func put(_ d: Int, _ x: Double) {
-                        guard kinds[d].contains(x) else { return }
-                        out[r * dims + d] = isCat[d] ? x : positions[d].map { $0[Int(x)] } ?? kinds[d].unit(x)
-                    }
-                    if dims <= 16 {
-                        for (name, x) in history[i].params {
-                            if let d = names.firstIndex(of: name) { put(d, x) }
+                coders.withUnsafeBufferPointer { coders in
+                    for (r, i) in rows.enumerated() {
+                        if dims <= 16 {
+                            for (name, x) in history[i].params {
+                                if let d = names.firstIndex(of: name), let u = coders[d].encode(x) { out[r * dims + d] = u }
+                            }
+                        } else {
+                            for d in 0..<dims {
+                                if let x = history[i].params[names[d]], let u = coders[d].encode(x) { out[r * dims + d] = u }
+                            }
                         }
-                    } else {
-                        for d in 0..<dims { if let x = history[i].params[names[d]] { put(d, x) } }
                     }
                 }
             }

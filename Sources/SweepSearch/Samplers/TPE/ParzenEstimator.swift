@@ -11,11 +11,11 @@ struct ParzenEstimator {
     let dims: Int
     /// Per component: log weight (normalized).
     var logWeights: [Double] = []
-    /// Numeric kernels, component-major: mean, 1/(2σ²), and log normalizer (−log σ√(2π)Z).
+    /// Numeric kernels, component-major (`sample`): mean and σ.
     var mean: [Double] = []
-    var inv2s2: [Double] = []
-    var logNorm: [Double] = []
     var sigma: [Double] = []
+    /// The same kernels dimension-major (`logDensity`, contiguous over components): mean, 1/(2σ²)
+    /// and log normalizer (−log σ√(2π)Z); zeros for categorical dimensions.
     var meanT: [Double] = []
     var inv2s2T: [Double] = []
     var logNormT: [Double] = []
@@ -52,14 +52,15 @@ struct ParzenEstimator {
         for d in 0..<dims where isCat[d] {
             let m = choices[d]
             var table = [Double](repeating: -Foundation.log(Double(m)), count: count * m)
+            // Optuna: prior_weight / n_obs spread over all choices, +1 at the observed one.
+            let base = ParzenEstimator.priorWeight / max(n, 1)
+            let denom = base * Double(m) + 1
+            let other = Foundation.log((base + 0) / denom), observed = Foundation.log((base + 1) / denom)
             for k in 0..<nObs {
                 let x = obs[k * dims + d]
                 guard !x.isNaN else { continue }
                 let c = Int(x)
-                // Optuna: prior_weight / n_obs spread over all choices, +1 at the observed one.
-                let base = ParzenEstimator.priorWeight / max(n, 1)
-                let denom = base * Double(m) + 1
-                for j in 0..<m { table[(k + 1) * m + j] = Foundation.log((base + (j == c ? 1 : 0)) / denom) }
+                for j in 0..<m { table[(k + 1) * m + j] = j == c ? observed : other }
                 present[(k + 1) * dims + d] = true
             }
             catLogP[d] = table
@@ -98,17 +99,28 @@ struct ParzenEstimator {
                 present[idx] = true
             }
         }
-        inv2s2 = sigma.map { 1 / (2 * $0 * $0) }
-        logNorm = (0..<(count * dims)).map { i in
-            let mu = mean[i], sg = sigma[i]
-            // The truncation mass is 1 to double precision when both ends are > 9σ away.
-            let z = (mu > 9 * sg && 1 - mu > 9 * sg) ? 1 : Self.phi((1 - mu) / sg) - Self.phi((0 - mu) / sg)
-            return -Foundation.log(sg * (2 * Double.pi).squareRoot() * max(z, 1e-300))
+        // Dimension-major for the scoring loop; categorical dimensions are scored from `catLogP`.
+        meanT = [Double](repeating: 0, count: count * dims)
+        inv2s2T = [Double](repeating: 0, count: count * dims)
+        logNormT = [Double](repeating: 0, count: count * dims)
+        for d in 0..<dims where !isCat[d] {
+            // Kernels of one width away from both ends (most of them, once the widths reach their
+            // floor) share one normalizer: its logarithm is taken once per width.
+            var lastSigma = Double.nan, lastLog = 0.0
+            for k in 0..<count {
+                let mu = mean[k * dims + d], sg = sigma[k * dims + d]
+                meanT[d * count + k] = mu
+                inv2s2T[d * count + k] = 1 / (2 * sg * sg)
+                // The truncation mass is 1 to double precision when both ends are > 9σ away.
+                if mu > 9 * sg && 1 - mu > 9 * sg {
+                    if sg != lastSigma { lastSigma = sg; lastLog = -Foundation.log(sg * (2 * Double.pi).squareRoot() * 1) }
+                    logNormT[d * count + k] = lastLog
+                } else {
+                    let z = Self.phi((1 - mu) / sg) - Self.phi((0 - mu) / sg)
+                    logNormT[d * count + k] = -Foundation.log(sg * (2 * Double.pi).squareRoot() * max(z, 1e-300))
+                }
+            }
         }
-        // Dimension-major copies for the scoring loop (contiguous over components).
-        meanT = Self.transpose(mean, rows: count, cols: dims)
-        inv2s2T = Self.transpose(inv2s2, rows: count, cols: dims)
-        logNormT = Self.transpose(logNorm, rows: count, cols: dims)
     }
 
     /// The positions of `values` (all in [0, 1]) in ascending order, ties in index order. A
@@ -158,46 +170,46 @@ struct ParzenEstimator {
 
     @inline(__always) static func phi(_ x: Double) -> Double { 0.5 * erfc(-x / 2.0.squareRoot()) }
 
-    static func transpose(_ a: [Double], rows: Int, cols: Int) -> [Double] {
-        var t = [Double](repeating: 0, count: a.count)
-        for r in 0..<rows { for c in 0..<cols { t[c * rows + r] = a[r * cols + c] } }
-        return t
-    }
-
     /// Log density of a point (unit values / category indices; nil = inactive, left out).
     /// s[k] = log w_k + Σ_d log kernel_{k,d}(x_d), then log Σ_k exp(s[k]); the loops run over
     /// components innermost, on contiguous dimension-major arrays, so they vectorize.
     func logDensity(_ x: [Double?], scratch: inout [Double]) -> Double {
         if scratch.count < count { scratch = [Double](repeating: 0, count: count) }
         let n = count
-        scratch.withUnsafeMutableBufferPointer { s in
+        return scratch.withUnsafeMutableBufferPointer { sb in
+            // Pointers with the offsets applied, so the loops below carry no index arithmetic
+            // (whose overflow checks keep them from vectorizing).
+            let s = sb.baseAddress!
             logWeights.withUnsafeBufferPointer { w in for k in 0..<n { s[k] = w[k] } }
             for d in 0..<dims {
                 guard let v = x[d] else { continue }
                 if isCat[d] {
                     let m = choices[d], c = Int(v)
-                    catLogP[d].withUnsafeBufferPointer { t in for k in 0..<n { s[k] += t[k * m + c] } }
+                    catLogP[d].withUnsafeBufferPointer { t in
+                        let t = t.baseAddress! + c
+                        for k in 0..<n { s[k] += t[k * m] }
+                    }
                 } else {
                     meanT.withUnsafeBufferPointer { mu in
                         inv2s2T.withUnsafeBufferPointer { iv in
                             logNormT.withUnsafeBufferPointer { ln in
-                                let off = d * n
+                                let mu = mu.baseAddress! + d * n, iv = iv.baseAddress! + d * n, ln = ln.baseAddress! + d * n
                                 for k in 0..<n {
-                                    let diff = v - mu[off + k]
-                                    s[k] += ln[off + k] - diff * diff * iv[off + k]
+                                    let diff = v - mu[k]
+                                    s[k] += ln[k] - diff * diff * iv[k]
                                 }
                             }
                         }
                     }
                 }
             }
+            var best = -Double.infinity
+            for k in 0..<n { best = max(best, s[k]) }
+            var sum = 0.0
+            // Terms more than 40 nats below the largest add less than 1e-17 relative: skip their exp.
+            for k in 0..<n where s[k] > best - 40 { sum += Foundation.exp(s[k] - best) }
+            return best + Foundation.log(sum)
         }
-        var best = -Double.infinity
-        for k in 0..<n where scratch[k] > best { best = scratch[k] }
-        var sum = 0.0
-        // Terms more than 40 nats below the largest add less than 1e-17 relative: skip their exp.
-        for k in 0..<n where scratch[k] > best - 40 { sum += Foundation.exp(scratch[k] - best) }
-        return best + Foundation.log(sum)
     }
 
     /// Picks a component by weight.
