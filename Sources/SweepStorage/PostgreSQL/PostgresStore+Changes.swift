@@ -4,16 +4,19 @@ import SweepCore
 /// `trials(studyID:changedSince:)` on PostgreSQL: see `TrialChangeCursor` for the rule.
 extension PostgresStore {
     public func trials(studyID: Int64, changedSince cursor: TrialChangeCursor?) throws -> (trials: [StoredTrial], cursor: TrialChangeCursor) {
-        // One statement, so one snapshot: its xmin is the next cursor.
+        // One statement, so one snapshot: its xmin is the next cursor. The changed trials' ids
+        // come first (an index range of the change log) and the trials are looked up by them:
+        // never a scan of the study's trials, whatever the plan's estimate of how many changed.
         let (trials, xmin) = try pool.statement(idempotent: true) { db in
             try cursor.map {
-                try fetchTrialsAndXmin(db, where: """
-                    t.study_id = ? AND t.trial_id IN (SELECT trial_id FROM sweep_trial_changes WHERE study_id = ? AND txid >= ?)
-                    """, [studyID, studyID, $0.position])
+                try fetchTrialsAndXmin(db, where: Self.changedTrials, [studyID, $0.position, studyID])
             } ?? fetchTrialsAndXmin(db, where: "t.study_id = ?", [studyID])
         }
         return (trials, TrialChangeCursor(xmin))
     }
+
+    /// The condition of a change read: its study, its cursor's position, its study again.
+    static let changedTrials = "t.trial_id = ANY(ARRAY(SELECT trial_id FROM sweep_trial_changes WHERE study_id = ? AND txid >= ?)) AND t.study_id = ?"
 }
 
 extension PostgresSchema {
