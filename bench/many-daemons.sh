@@ -14,7 +14,9 @@
 # read back), as an Optuna user with a command objective would.
 # SWEEP_ONLY=1: Sweep's runs without Optuna's (a quick before/after of Sweep alone).
 # Each Sweep run also says where the machine's CPU went per trial (`cpu_per_trial`): the daemons,
-# their trial processes (/bin/echo), PostgreSQL, the rest, and the idle share.
+# their trial processes (/bin/echo), PostgreSQL, the rest, and the idle share. Before every timed
+# run (either peer's) the database is settled (`private_postgres_settle`: VACUUM ANALYZE,
+# CHECKPOINT), so no run pays for the maintenance the one before it left.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -34,6 +36,7 @@ export OPENBLAS_NUM_THREADS=1
 run_sweep() {
   local k="$1" name="many-$1"
   start_daemons "$k"
+  private_postgres_settle
   sleep 1
   local start end before
   before=$(cpu_sample)
@@ -100,7 +103,9 @@ SQL
 for k in $COUNTS; do
   run_sweep "$k"
   [ "${SWEEP_ONLY:-0}" = 1 ] && continue
+  private_postgres_settle
   python3 bench/peers/optuna_many.py throughput "$k" "$N" "$PG_SQLA" tpe
+  private_postgres_settle
   python3 bench/peers/optuna_many.py throughput "$k" "$N" "$PG_SQLA" tpe command
 done
 for h in $STORED; do

@@ -350,9 +350,21 @@ public final class Daemon: @unchecked Sendable {
                 return APIResponse(status: 202, body: StudyJSON.encode(["study": s.name, "state": "taking in added trials"]))
             case ("POST", .resume(let name)):
                 let request = try ResumeRequest.parse(body)
-                let s = try study(name)
-                // Already running here (a daemon that just started took it up): nothing to do.
-                if pool.isActive(studyID: s.id) { return APIResponse(status: 202, body: StudyJSON.encode(try report(s.name))) }
+                var s = try study(name)
+                if pool.isActive(studyID: s.id) {
+                    // Already running here (a daemon that just started took it up): nothing to do.
+                    if s.status == .running && !pool.isEnding(studyID: s.id) {
+                        return APIResponse(status: 202, body: StudyJSON.encode(try report(s.name)))
+                    }
+                    // A run here that is ending: stopped here a moment ago, or the study finished
+                    // or was stopped since it began (another daemon of a shared study wrote that;
+                    // this run sees it at its next reload). The new run starts once that one has
+                    // ended; else the resume would be lost with it.
+                    guard await ended(studyID: s.id) else {
+                        throw APIError(409, "study '\(s.name)' is still ending its last run in this daemon; resume it again in a moment")
+                    }
+                    s = try study(name)
+                }
                 if s.isRunning() { throw APIError(409, "study '\(s.name)' is already running (pid \(s.controllerPID ?? 0))") }
                 return try await whileStarting(s.name) {
                     try await start(makeController(s, workers: request.workers, dataDir: request.dataDir, env: request.env), status: 202)
@@ -458,6 +470,18 @@ public final class Daemon: @unchecked Sendable {
 
     /// Runs `body` with the study `name` marked as being started through the API, so that the
     /// study change its start signals does not make `recover` start it a second time.
+    /// Waits until the pool no longer runs the study (a shared run ends within a reload,
+    /// `SharedTiming.refresh`); false after `endingWait` seconds.
+    private func ended(studyID: Int64) async -> Bool {
+        let deadline = Date().addingTimeInterval(Self.endingWait)
+        while pool.isActive(studyID: studyID) {
+            if Date() > deadline { return false }
+            try? await Task.sleep(nanoseconds: 20_000_000)
+        }
+        return true
+    }
+    static let endingWait = 5.0
+
     private func whileStarting(_ name: String, _ body: () async throws -> APIResponse) async throws -> APIResponse {
         stateLock.withLock { _ = starting.insert(name) }
         defer { stateLock.withLock { _ = starting.remove(name) } }

@@ -41,6 +41,10 @@ public final class TrialPool: @unchecked Sendable {
     private let snapshotLock = NSLock()
     private var lastSnapshot = Snapshot(workers: 0, busy: 0, running: [:])
     private var activeIDs: Set<Int64> = []
+    /// Of those, the ones whose run is ending (stopping: no new trials, its running ones stopped),
+    /// and the stops asked that the pool's thread has not taken in yet.
+    private var endingIDs: Set<Int64> = []
+    private var stopsAsked: Set<Int64> = []
 
     /// What the pool is doing now: for readers on other threads.
     public struct Snapshot: Sendable, Equatable {
@@ -98,9 +102,14 @@ public final class TrialPool: @unchecked Sendable {
     /// Returns false when no such study runs here.
     @discardableResult
     public func stop(studyID: Int64) -> Bool {
-        let found = snapshotLock.withLock { activeIDs.contains(studyID) }
+        // Ending from now on for `isEnding`, before the pool's thread takes the stop in.
+        let found = snapshotLock.withLock {
+            if activeIDs.contains(studyID) { stopsAsked.insert(studyID) }
+            return activeIDs.contains(studyID)
+        }
         events.post(.perform { [self] in
             if let c = controllers[studyID] { perform(c.requestStop(markStopped: true)) }
+            snapshotLock.withLock { _ = stopsAsked.remove(studyID) }
         })
         return found
     }
@@ -121,6 +130,12 @@ public final class TrialPool: @unchecked Sendable {
 
     /// Whether the study runs in this pool now.
     public func isActive(studyID: Int64) -> Bool { snapshotLock.withLock { activeIDs.contains(studyID) } }
+
+    /// Whether the study runs in this pool now and its run is ending (a stop was asked, here or
+    /// through the store); as of the pool's last turn.
+    public func isEnding(studyID: Int64) -> Bool {
+        snapshotLock.withLock { activeIDs.contains(studyID) && (endingIDs.contains(studyID) || stopsAsked.contains(studyID)) }
+    }
 
     public func snapshot() -> Snapshot { snapshotLock.withLock { lastSnapshot } }
 
@@ -238,7 +253,8 @@ public final class TrialPool: @unchecked Sendable {
         for c in controllers.values { byStudy[c.study.name] = c.running.count }
         let snap = Snapshot(workers: workers, busy: owners.count, running: byStudy)
         let ids = Set(controllers.keys)
-        snapshotLock.withLock { lastSnapshot = snap; activeIDs = ids }
+        let ending = Set(controllers.filter { $0.value.stopping }.keys)
+        snapshotLock.withLock { lastSnapshot = snap; activeIDs = ids; endingIDs = ending }
     }
 
     /// User + system CPU seconds of this process so far.

@@ -44,4 +44,34 @@ final class SharedStopTests: XCTestCase {
         XCTAssertEqual(try counts(), settled, "nothing ran after the stop")
         for h in hosts { XCTAssertTrue(h.process?.isRunning == true, "the daemon in \(h.dir) still serves") }
     }
+
+    /// `sweep stop` through the leading daemon (it returns once that daemon's run wrote the study
+    /// `stopped`), then at once `sweep resume` through the other one, whose run of the study sees
+    /// the stop only at its next reload: the resume waits for that run to end and runs the study
+    /// again to its end, instead of finding it "already running here" and being lost with it.
+    func testAResumeRightAfterAStopRunsTheStudyAgain() throws {
+        let server = try PrivatePostgres.shared()
+        let url = try server.database()
+        let hosts = [ManyDaemonsTests.Host(url: url), ManyDaemonsTests.Host(url: url)]
+        for h in hosts { try h.start() }
+        defer { for h in hosts { h.terminate() } }
+        let space = try CLI.commandSpace(hosts[0].dir, name: "stop-resume", seed: 5, trials: 24, sampler: "random")
+        let submit = try CLI.run(["start", space, "--db", url, "--detach"], cwd: hosts[0].dir)
+        XCTAssertEqual(submit.status, 0, submit.stderr)
+        // The second daemon runs trials of it (its run is active there).
+        let deadline = Date().addingTimeInterval(60)
+        var workers = Set<String>()
+        while Date() < deadline && workers.count < 2 {
+            usleep(200_000)
+            workers = Set(try CLI.jsonArray(["leaderboard", "stop-resume", "--db", url, "--json"]).compactMap { $0["worker"] as? String })
+        }
+        XCTAssertEqual(workers.count, 2, "both daemons ran trials before the stop")
+        let stop = try CLI.run(["stop", "stop-resume", "--db", url], cwd: hosts[0].dir)
+        XCTAssertEqual(stop.status, 0, stop.stderr)
+        let resume = try CLI.run(["resume", "stop-resume", "--db", url, "--detach"], cwd: hosts[1].dir)
+        XCTAssertEqual(resume.status, 0, resume.stderr)
+        let end = Date().addingTimeInterval(90)
+        while Date() < end, try ManyDaemonsTests.counts(url) != ["COMPLETE": 24] { usleep(300_000) }
+        try ManyDaemonsTests.assertIntact(url: url, study: "stop-resume", count: 24)
+    }
 }

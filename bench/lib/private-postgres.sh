@@ -24,6 +24,13 @@ private_postgres_start() {
   PG_SQLA="postgresql+psycopg://sweep:$pw@127.0.0.1:$PG_PORT/sweep"
 }
 
+# Settles the database before a timed run: VACUUM ANALYZE (what autovacuum would otherwise do
+# during the next run, for the writes of the one before, on whichever peer runs then) and a
+# CHECKPOINT (dirty buffers written now, not in the next run's window).
+private_postgres_settle() {
+  (cd / && "${PG_AS[@]}" "$PG_BIN/psql" -h "$PG_DIR" -p "$PG_PORT" -U postgres -X -q -c "VACUUM ANALYZE" -c "CHECKPOINT" sweep)
+}
+
 private_postgres_restart() {
   "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -w -m fast restart \
       -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off ${PG_SERVER_OPTIONS:-}" > /dev/null
