@@ -9,24 +9,9 @@ final class SharedStopTests: XCTestCase {
     /// second's working directory: the study is `stopped`, no trial runs anywhere soon after, no
     /// trial finishes afterwards, and both daemons still serve.
     func testStopThroughANonLeaderStopsTheSharedStudy() throws {
-        let server = try PrivatePostgres.shared()
-        let url = try server.database()
-        let hosts = [ManyDaemonsTests.Host(url: url), ManyDaemonsTests.Host(url: url)]
-        for h in hosts { try h.start() }
+        let (url, hosts) = try twoDaemonsRunning("shared-stop", seed: 3, trials: 200)
         defer { for h in hosts { h.terminate() } }
-        let space = try CLI.commandSpace(hosts[0].dir, name: "shared-stop", seed: 3, trials: 200, sampler: "random")
-        let submit = try CLI.run(["start", space, "--db", url, "--detach"], cwd: hosts[0].dir)
-        XCTAssertEqual(submit.status, 0, submit.stderr)
         func counts() throws -> [String: Int] { try ManyDaemonsTests.counts(url) }
-        // Both daemons run trials (the second one's claims show as a second worker).
-        let deadline = Date().addingTimeInterval(60)
-        var workers = Set<String>()
-        while Date() < deadline && workers.count < 2 {
-            usleep(300_000)
-            let rows = try CLI.jsonArray(["leaderboard", "shared-stop", "--db", url, "--json"])
-            workers = Set(rows.compactMap { $0["worker"] as? String })
-        }
-        XCTAssertEqual(workers.count, 2, "both daemons ran trials before the stop")
 
         let stop = try CLI.run(["stop", "shared-stop", "--db", url, "--wait", "30"], cwd: hosts[1].dir)
         XCTAssertEqual(stop.status, 0, stop.stderr)
@@ -50,22 +35,8 @@ final class SharedStopTests: XCTestCase {
     /// the stop only at its next reload: the resume waits for that run to end and runs the study
     /// again to its end, instead of finding it "already running here" and being lost with it.
     func testAResumeRightAfterAStopRunsTheStudyAgain() throws {
-        let server = try PrivatePostgres.shared()
-        let url = try server.database()
-        let hosts = [ManyDaemonsTests.Host(url: url), ManyDaemonsTests.Host(url: url)]
-        for h in hosts { try h.start() }
+        let (url, hosts) = try twoDaemonsRunning("stop-resume", seed: 5, trials: 24)
         defer { for h in hosts { h.terminate() } }
-        let space = try CLI.commandSpace(hosts[0].dir, name: "stop-resume", seed: 5, trials: 24, sampler: "random")
-        let submit = try CLI.run(["start", space, "--db", url, "--detach"], cwd: hosts[0].dir)
-        XCTAssertEqual(submit.status, 0, submit.stderr)
-        // The second daemon runs trials of it (its run is active there).
-        let deadline = Date().addingTimeInterval(60)
-        var workers = Set<String>()
-        while Date() < deadline && workers.count < 2 {
-            usleep(200_000)
-            workers = Set(try CLI.jsonArray(["leaderboard", "stop-resume", "--db", url, "--json"]).compactMap { $0["worker"] as? String })
-        }
-        XCTAssertEqual(workers.count, 2, "both daemons ran trials before the stop")
         let stop = try CLI.run(["stop", "stop-resume", "--db", url], cwd: hosts[0].dir)
         XCTAssertEqual(stop.status, 0, stop.stderr)
         let resume = try CLI.run(["resume", "stop-resume", "--db", url, "--detach"], cwd: hosts[1].dir)
@@ -73,5 +44,30 @@ final class SharedStopTests: XCTestCase {
         let end = Date().addingTimeInterval(90)
         while Date() < end, try ManyDaemonsTests.counts(url) != ["COMPLETE": 24] { usleep(300_000) }
         try ManyDaemonsTests.assertIntact(url: url, study: "stop-resume", count: 24)
+    }
+
+    /// Two daemons on a database of the private server, a study of `CLI.commandSpace` submitted to
+    /// the first (its leader), returned once both have run trials of it (the second one's claims
+    /// show as a second worker). The caller terminates the hosts (this does when it throws).
+    func twoDaemonsRunning(_ name: String, seed: Int, trials: Int) throws -> (url: String, hosts: [ManyDaemonsTests.Host]) {
+        let url = try PrivatePostgres.shared().database()
+        let hosts = [ManyDaemonsTests.Host(url: url), ManyDaemonsTests.Host(url: url)]
+        do {
+            for h in hosts { try h.start() }
+            let space = try CLI.commandSpace(hosts[0].dir, name: name, seed: seed, trials: trials, sampler: "random")
+            let submit = try CLI.run(["start", space, "--db", url, "--detach"], cwd: hosts[0].dir)
+            XCTAssertEqual(submit.status, 0, submit.stderr)
+            let deadline = Date().addingTimeInterval(60)
+            var workers = Set<String>()
+            while Date() < deadline && workers.count < 2 {
+                usleep(200_000)
+                workers = Set(try CLI.jsonArray(["leaderboard", name, "--db", url, "--json"]).compactMap { $0["worker"] as? String })
+            }
+            XCTAssertEqual(workers.count, 2, "both daemons ran trials")
+            return (url, hosts)
+        } catch {
+            for h in hosts { h.terminate() }
+            throw error
+        }
     }
 }
