@@ -468,8 +468,6 @@ public final class Daemon: @unchecked Sendable {
         return try await start(controller, status: 201)
     }
 
-    /// Runs `body` with the study `name` marked as being started through the API, so that the
-    /// study change its start signals does not make `recover` start it a second time.
     /// Waits until the pool no longer runs the study (a shared run ends within a reload,
     /// `SharedTiming.refresh`); false after `endingWait` seconds.
     private func ended(studyID: Int64) async -> Bool {
@@ -482,6 +480,8 @@ public final class Daemon: @unchecked Sendable {
     }
     static let endingWait = 5.0
 
+    /// Runs `body` with the study `name` marked as being started through the API, so that the
+    /// study change its start signals does not make `recover` start it a second time.
     private func whileStarting(_ name: String, _ body: () async throws -> APIResponse) async throws -> APIResponse {
         stateLock.withLock { _ = starting.insert(name) }
         defer { stateLock.withLock { _ = starting.remove(name) } }

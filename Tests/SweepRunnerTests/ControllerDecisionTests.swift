@@ -217,7 +217,18 @@ final class FakeExecutor: TrialExecutor, @unchecked Sendable {
         return nil
     }
 
-    func stop(_ id: Int64) { cond.withLock { stopped.append(id) }; end(id, .exited(.signaled(signal: 15), stderrTail: "")) }
+    /// Stopped jobs keep running until `endStopped` (a trial that takes its time to exit).
+    var stopsLinger = false
+
+    func stop(_ id: Int64) {
+        let linger = cond.withLock { stopped.append(id); cond.broadcast(); return stopsLinger }
+        if !linger { end(id, .exited(.signaled(signal: 15), stderrTail: "")) }
+    }
+
+    /// Ends the jobs that were stopped and still run.
+    func endStopped() {
+        for id in cond.withLock({ stopped }) { end(id, .exited(.signaled(signal: 15), stderrTail: "")) }
+    }
     func kill(_ id: Int64) { end(id, .exited(.signaled(signal: 9), stderrTail: "")) }
     func endLeftover(pid: Int32) {}
 
@@ -276,6 +287,39 @@ enum TempFolder {
         let dir = NSTemporaryDirectory() + "sweep-decisions-\(UUID().uuidString)"
         try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir
+    }
+}
+
+/// What the pool says of a study whose run is ending (the daemon's resume waits for such a run).
+final class PoolEndingTests: XCTestCase {
+    /// A stop asked makes the run ending at once (before the pool's thread takes it in), it stays
+    /// ending while its stopped jobs still run, and the study is no longer active once they exit.
+    func testAStoppedRunIsEndingUntilItsJobsHaveExited() throws {
+        let db = TempFolder.dir() + "/e.db"
+        let fake = FakeExecutor()
+        fake.stopsLinger = true
+        let pool = TrialPool(workers: 2, executor: fake)
+        let c = try commandStudy("e", trials: 10, workers: 2, db: db)
+        try pool.add(c)
+        let thread = Thread { pool.runUntilIdle() }
+        thread.start()
+        XCTAssertEqual(fake.waitForStarted(2).count, 2)
+        XCTAssertTrue(pool.isActive(studyID: c.study.id))
+        XCTAssertFalse(pool.isEnding(studyID: c.study.id))
+        XCTAssertTrue(pool.stop(studyID: c.study.id))
+        XCTAssertTrue(pool.isEnding(studyID: c.study.id), "ending from the stop on")
+        var deadline = Date().addingTimeInterval(10)
+        while fake.stopped.count < 2 && Date() < deadline { usleep(5_000) }
+        XCTAssertEqual(fake.stopped.count, 2, "the pool took the stop in")
+        usleep(50_000)
+        XCTAssertTrue(pool.isActive(studyID: c.study.id) && pool.isEnding(studyID: c.study.id), "its stopped jobs still run")
+        fake.endStopped()
+        deadline = Date().addingTimeInterval(10)
+        while !thread.isFinished && Date() < deadline { usleep(10_000) }
+        XCTAssertTrue(thread.isFinished)
+        XCTAssertFalse(pool.isActive(studyID: c.study.id))
+        XCTAssertFalse(pool.isEnding(studyID: c.study.id))
+        XCTAssertEqual(c.study.status, .stopped)
     }
 }
 

@@ -117,6 +117,9 @@ final class SearchSpaceTests: XCTestCase {
                 XCTAssertEqual(d.fromUnit(d.unit(x)), x, accuracy: 1e-9 * max(1, abs(x)), "\(d)")
             }
             XCTAssertTrue(d.contains(d.fromUnit(0)) && d.contains(d.fromUnit(1)))
+            // A stored value no distribution produces is refused, never a trap (an index of
+            // infinity once trapped converting to Int).
+            for bad in [Double.nan, .infinity, -.infinity] { XCTAssertFalse(d.contains(bad), "\(d) \(bad)") }
         }
     }
 

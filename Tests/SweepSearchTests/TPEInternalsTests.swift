@@ -4,32 +4,9 @@ import SweepCore
 @testable import SweepSearch
 
 /// The TPE sampler's fast paths against their plain references: the integer-key order used for
-/// bandwidths, the radix sort behind it, the merge of trial lists, the one-pass choice of the
-/// good trials (which must equal a full sort's), and the unpacked distributions of the encoding.
+/// bandwidths, the radix sort behind it, the merge of trial lists, and the one-pass choice of the
+/// good trials (which must equal a full sort's).
 final class TPEInternalsTests: XCTestCase {
-    func testUnitCoderIsTheDistributionsContainsAndUnit() throws {
-        let distributions: [Distribution] = [
-            try .makeFloat(-3, 7), try .makeFloat(1e-4, 1, log: true), try .makeFloat(0.1, 0.4, step: 0.3), try .makeFloat(2, 2),
-            try .makeFloat(-1, 1, step: 0.25), try .makeInt(1, 64), try .makeInt(1, 1024, log: true), try .makeInt(-10, 10, step: 3),
-            try .makeInt(5, 5), try .makeCategorical([.string("a"), .string("b"), .string("c")]), try .makeCategorical([.int(1)]),
-        ]
-        var rng = SweepRandom(seed: 3)
-        for dist in distributions {
-            let coder = UnitCoder(dist, model: .unit)
-            // Values inside, outside, on the ends, on and off the steps, and non-integers for the integral kinds.
-            var xs: [Double] = [-1e9, -11, -10, -3, -2.5, -1, -0.5, 0, 1e-4, 0.1, 0.25, 0.4, 0.5, 1, 1.5, 2, 3, 5, 7, 7.5, 64, 65, 1024, .nan, .infinity]
-            for _ in 0..<200 { xs.append((rng.nextDouble() - 0.3) * 80); xs.append(Double(Int(rng.nextDouble() * 80) - 20)) }
-            for x in xs {
-                XCTAssertEqual(coder.contains(x), dist.contains(x), "\(dist) contains \(x)")
-                guard dist.contains(x) else { continue }
-                XCTAssertEqual(coder.unit(x).bitPattern, dist.unit(x).bitPattern, "\(dist) unit \(x)")
-                XCTAssertEqual(UnitCoder(dist, model: .index).encode(x), x)
-            }
-        }
-        XCTAssertEqual(UnitCoder(try .makeCategorical([.int(16), .int(32)]), model: .positions([0.2, 0.9])).encode(1), 0.9)
-        XCTAssertNil(UnitCoder(try .makeInt(1, 3), model: .unit).encode(4))
-    }
-
     func testRadixSortMatchesTheStandardSort() {
         var rng = SweepRandom(seed: 7)
         for n in [0, 1, 5, 33, 100, 1000, 4097] {

@@ -92,22 +92,21 @@ public struct TPESampler: MultiObjectiveSampler {
         // Observations as one flat row-major matrix: unit value (numeric) or category index, NaN
         // where the trial lacks the parameter (inactive, or outside the current space). Small
         // spaces match a trial's names by comparison instead of hashing each name per trial.
-        let coders = kinds.indices.map { d in
-            UnitCoder(kinds[d], model: isCat[d] ? .index : positions[d].map(UnitCoder.Model.positions) ?? .unit)
-        }
         func encode(_ rows: [Int]) -> [Double] {
             var flat = [Double](repeating: .nan, count: rows.count * dims)
             flat.withUnsafeMutableBufferPointer { out in
-                coders.withUnsafeBufferPointer { coders in
+                kinds.withUnsafeBufferPointer { kinds in
+                    func put(_ r: Int, _ d: Int, _ x: Double) {
+                        guard kinds[d].contains(x) else { return }
+                        out[r * dims + d] = isCat[d] ? x : positions[d].map { $0[Int(x)] } ?? kinds[d].unit(x)
+                    }
                     for (r, i) in rows.enumerated() {
                         if dims <= 16 {
                             for (name, x) in history[i].params {
-                                if let d = names.firstIndex(of: name), let u = coders[d].encode(x) { out[r * dims + d] = u }
+                                if let d = names.firstIndex(of: name) { put(r, d, x) }
                             }
                         } else {
-                            for d in 0..<dims {
-                                if let x = history[i].params[names[d]], let u = coders[d].encode(x) { out[r * dims + d] = u }
-                            }
+                            for d in 0..<dims { if let x = history[i].params[names[d]] { put(r, d, x) } }
                         }
                     }
                 }
