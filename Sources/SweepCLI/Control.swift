@@ -78,7 +78,7 @@ struct Stop: ParsableCommand {
             usleep(50_000)
         }
         guard let now = try db.study(named: s.name), !now.isRunning() else {
-            throw RuntimeFailure("study '\(s.name)' (pid \(s.controllerPID ?? 0)) did not stop within \(Int(wait)) s")
+            throw RuntimeFailure("study '\(s.name)' is still stopping after \(wait == wait.rounded() ? "\(Int(wait))" : "\(wait)") s: its run (pid \(s.controllerPID ?? 0)) ends once its trials have exited; \(suggest("status", s.name, db: store.db)) shows when it has")
         }
         let finished = try db.trials(studyID: s.id).filter { $0.record.state.isFinished }.count
         print("stopped \(s.name): \(finished) of \(now.trialsTotal) trials finished; \(suggest("resume", s.name, db: store.db)) continues it")
@@ -113,9 +113,22 @@ struct RunAgainOptions: ParsableArguments {
 }
 
 /// Runs a stored study on to its total, as it was started: in the daemon (followed unless
-/// `--detach`) or in this process; a study that already runs is followed.
+/// `--detach`) or in this process; a study that already runs is followed. A study stopped a
+/// moment ago whose run is still ending (`stopped`, its lease held) runs again once that run
+/// has ended: the daemon waits for it, and so does a foreground run.
 func runAgain(_ s: StudyRecord, _ how: RunAgainOptions, store: any TrialStore, db: String) throws {
-    if s.isRunning() {
+    var s = s
+    if s.isRunning() && s.status != .running && how.foreground {
+        let deadline = Date().addingTimeInterval(10)
+        while s.isRunning() && Date() < deadline {
+            usleep(50_000)
+            s = try findStudy(store, s.name, db: db)
+        }
+        if s.isRunning() {
+            throw RuntimeFailure("study '\(s.name)' is still ending its last run (pid \(s.controllerPID ?? 0)); resume it again in a moment")
+        }
+    }
+    if s.isRunning() && s.status == .running {
         // Already running (in the daemon or a foreground search): follow it instead.
         if how.foreground {
             throw InputError(file: db, field: "STUDY", "study '\(s.name)' is already running (pid \(s.controllerPID ?? 0)); --foreground cannot run it a second time")

@@ -183,8 +183,9 @@ func follow(_ store: any TrialStore, db: String, study name: String, seen initia
             printer.trialFinished(number: t.record.number, state: t.record.state, value: t.record.value, reason: t.reason,
                                   progress: RunProgress(report, elapsed: Date().timeIntervalSince(began), already: initial.count))
         }
-        // Its end is its stored status (the lease is released a moment later).
-        if study.status != .running || report.state != "running" { break }
+        // Its end is its stored status (the lease is released a moment later); a stopped study's
+        // run ends once its trials have exited and gone back to the queue.
+        if report.state != "running" && report.state != "stopping" { break }
         printer.tick(RunProgress(report, elapsed: Date().timeIntervalSince(began), already: initial.count))
         _ = watch.wait(timeout: followInterval)
     }

@@ -365,7 +365,15 @@ public final class Daemon: @unchecked Sendable {
                     }
                     s = try study(name)
                 }
-                if s.isRunning() { throw APIError(409, "study '\(s.name)' is already running (pid \(s.controllerPID ?? 0))") }
+                if s.isRunning() && s.status != .running {
+                    // Stopped, its lease still held: a run elsewhere (another daemon, a foreground
+                    // search) is ending; it releases the lease when its trials have exited.
+                    s = try await released(s)
+                }
+                if s.isRunning() {
+                    throw APIError(409, s.status == .running ? "study '\(s.name)' is already running (pid \(s.controllerPID ?? 0))"
+                                   : "study '\(s.name)' is still ending its last run (pid \(s.controllerPID ?? 0)); resume it again in a moment")
+                }
                 return try await whileStarting(s.name) {
                     try await start(makeController(s, workers: request.workers, dataDir: request.dataDir, env: request.env), status: 202)
                 }
@@ -478,7 +486,22 @@ public final class Daemon: @unchecked Sendable {
         }
         return true
     }
-    static let endingWait = 5.0
+
+    /// The study once the run that holds its lease has ended (released it, or died); as it is
+    /// after `endingWait` seconds otherwise.
+    private func released(_ s: StudyRecord) async throws -> StudyRecord {
+        let deadline = Date().addingTimeInterval(Self.endingWait)
+        var s = s
+        while s.isRunning() && Date() < deadline {
+            try? await Task.sleep(nanoseconds: 50_000_000)
+            s = try study(s.name)
+        }
+        return s
+    }
+
+    /// How long a resume waits for the study's last run to end: its trials' grace period after
+    /// SIGTERM (5 s by default) and a reload (1 s) for a run on another daemon.
+    static let endingWait = 10.0
 
     /// Runs `body` with the study `name` marked as being started through the API, so that the
     /// study change its start signals does not make `recover` start it a second time.

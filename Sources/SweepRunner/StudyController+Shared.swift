@@ -339,7 +339,9 @@ extension StudyController {
                 let status = closing(now: now, complete: studyComplete, otherwise: studyComplete ? .finished : .running)
                 try store.updateStudy(id: study.id, trialsTotal: total, status: status, stopReason: stopReason)
                 try store.releaseStudy(id: study.id, owner: owner.id)
-            } else if stopping && stopMarksStopped {
+            } else if stopping && stopMarksStopped && !statusWrittenOnStop {
+                // Only if the write when the stop was asked failed: written again now, it could undo
+                // a resume made since through another daemon (this one holds no lease to wait on).
                 try store.updateStudy(id: study.id, status: .stopped)
             }
         } catch {

@@ -58,6 +58,8 @@ public final class StudyController: @unchecked Sendable {
     /// Whether a stop marks the study `stopped` (a user's stop) or leaves it `running`, to be
     /// taken up again by the next daemon (a daemon's shutdown).
     var stopMarksStopped = true
+    /// Whether a user's stop wrote the study's `stopped` when it was asked (`stopAskedByUser`).
+    var statusWrittenOnStop = false
     /// Whether others were said to have added trials since the last look (`signalAddedTrials`).
     var addedSignalled = false
     /// Why the run ended before the study reached its total, if it did: too many failures or the
@@ -484,6 +486,22 @@ public final class StudyController: @unchecked Sendable {
         stopMarksStopped = markStopped
         stopping = true
         return running.keys.sorted().map { .stop($0) }
+    }
+
+    /// A user's stop: `requestStop(markStopped: true)`, with the study marked `stopped` in the
+    /// store at once rather than when the run ends. The other daemons of a shared study stop
+    /// within a reload, and a study that is `stopped` while its lease is still held reads as a
+    /// run that is ending, which a resume waits for (`Daemon`, `runAgain`), not one that runs.
+    /// Should the write fail, the run's end writes the status as it would have.
+    func stopAskedByUser() -> [JobAction] {
+        if !stopping || stopMarksStopped {
+            do {
+                try store.updateStudy(id: study.id, status: .stopped)
+                study.status = .stopped
+                statusWrittenOnStop = true
+            } catch {}
+        }
+        return requestStop(markStopped: true)
     }
 
     /// A store write failed: the study stops here (its jobs are stopped, and their trials put

@@ -6,8 +6,9 @@ import SweepStorage
 /// Where one study stands, as `sweep status --json` and the daemon's API report it.
 public struct StudyStatusReport: Encodable, Sendable, Equatable {
     public var study: String
-    /// `running` (a live controller holds it), `interrupted` (stored as running, its controller is
-    /// gone: the next daemon or `sweep resume` continues it), `stopped` or `finished`.
+    /// `running` (a live controller holds it), `stopping` (a user stopped it; its controller still
+    /// holds it while the running trials exit), `interrupted` (stored as running, its controller
+    /// is gone: the next daemon or `sweep resume` continues it), `stopped` or `finished`.
     public var state: String
     public var trialsTotal: Int
     public var finished: Int
@@ -41,7 +42,8 @@ public struct StudyStatusReport: Encodable, Sendable, Equatable {
     private init(study s: StudyRecord, counts: [TrialState: Int], bestValue best: Double?) {
         let running = s.isRunning()
         study = s.name
-        state = running ? "running" : s.status == .running ? "interrupted" : s.status.rawValue
+        state = running ? (s.status == .running ? "running" : s.status == .stopped ? "stopping" : s.status.rawValue)
+            : s.status == .running ? "interrupted" : s.status.rawValue
         trialsTotal = s.trialsTotal
         finished = (counts[.complete] ?? 0) + (counts[.pruned] ?? 0) + (counts[.fail] ?? 0)
         trials = Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) })

@@ -108,7 +108,7 @@ public final class TrialPool: @unchecked Sendable {
             return activeIDs.contains(studyID)
         }
         events.post(.perform { [self] in
-            if let c = controllers[studyID] { perform(c.requestStop(markStopped: true)) }
+            if let c = controllers[studyID] { perform(c.stopAskedByUser()) }
             snapshotLock.withLock { _ = stopsAsked.remove(studyID) }
         })
         return found

@@ -46,16 +46,37 @@ final class SharedStopTests: XCTestCase {
         try ManyDaemonsTests.assertIntact(url: url, study: "stop-resume", count: 24)
     }
 
+    /// `sweep stop --wait 0.2` through the daemon that does not lead, while its trials take a
+    /// second to exit (the stop returns before the study's run has ended), then at once `sweep
+    /// resume`: the study reads as `stopping`, and the resume waits for the run that is ending
+    /// (the leader's lease) and runs the study again to its end, instead of taking the leader's
+    /// lease for a run that goes on, saying "already running", and being lost.
+    func testAResumeWhileAStopIsUnderWayRunsTheStudyAgain() throws {
+        let (url, hosts) = try twoDaemonsRunning("stopping-resume", seed: 6, trials: 30, modes: "linger")
+        defer { for h in hosts { h.terminate() } }
+        let stop = try CLI.run(["stop", "stopping-resume", "--db", url, "--wait", "0.2"], cwd: hosts[1].dir)
+        XCTAssertNotEqual(stop.status, 0, "the stop is still under way after 0.2 s: \(stop.stdout)")
+        XCTAssertEqual(try CLI.jsonArray(["studies", "--json", "--db", url]).first?["state"] as? String, "stopping")
+        let resume = try CLI.run(["resume", "stopping-resume", "--db", url, "--detach"], cwd: hosts[1].dir)
+        XCTAssertEqual(resume.status, 0, resume.stderr)
+        XCTAssertFalse(resume.stdout.contains("already running"), resume.stdout)
+        let end = Date().addingTimeInterval(90)
+        while Date() < end, try ManyDaemonsTests.counts(url) != ["COMPLETE": 30] { usleep(300_000) }
+        try ManyDaemonsTests.assertIntact(url: url, study: "stopping-resume", count: 30)
+        XCTAssertEqual(try CLI.jsonArray(["studies", "--json", "--db", url]).first?["state"] as? String, "finished")
+    }
+
     /// Two daemons on a database of the private server, a study of `CLI.commandSpace` submitted to
-    /// the first (its leader), returned once both have run trials of it (the second one's claims
-    /// show as a second worker). The caller terminates the hosts (this does when it throws).
-    func twoDaemonsRunning(_ name: String, seed: Int, trials: Int) throws -> (url: String, hosts: [ManyDaemonsTests.Host]) {
+    /// the first (its leader), its trials in `modes` (`command_trial.py`), returned once both have
+    /// run trials of it (the second one's claims show as a second worker). The caller terminates
+    /// the hosts (this does when it throws).
+    func twoDaemonsRunning(_ name: String, seed: Int, trials: Int, modes: String = "slow") throws -> (url: String, hosts: [ManyDaemonsTests.Host]) {
         let url = try PrivatePostgres.shared().database()
         let hosts = [ManyDaemonsTests.Host(url: url), ManyDaemonsTests.Host(url: url)]
         do {
-            for h in hosts { try h.start() }
+            for h in hosts { h.environment["SWEEP_TEST_MODES"] = modes; try h.start() }
             let space = try CLI.commandSpace(hosts[0].dir, name: name, seed: seed, trials: trials, sampler: "random")
-            let submit = try CLI.run(["start", space, "--db", url, "--detach"], cwd: hosts[0].dir)
+            let submit = try CLI.run(["start", space, "--db", url, "--detach"], env: ["SWEEP_TEST_MODES": modes], cwd: hosts[0].dir)
             XCTAssertEqual(submit.status, 0, submit.stderr)
             let deadline = Date().addingTimeInterval(60)
             var workers = Set<String>()

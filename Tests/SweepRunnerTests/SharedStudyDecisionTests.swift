@@ -187,6 +187,34 @@ final class SharedStudyDecisionTests: XCTestCase {
         XCTAssertEqual(stored.runOptionsJSON, creator.options.json)
     }
 
+    /// A user's stop asked of a daemon that does not lead marks the study `stopped` at once: the
+    /// leader stops at its next reload, without waiting for that daemon's trials to exit. Its
+    /// end writes no status, so a resume made meanwhile (once the leader's run let go of the
+    /// lease) is not undone by a trial that took long to exit.
+    func testAStopThroughAWorkerStopsTheLeaderAtOnceAndItsEndUndoesNoResume() throws {
+        let db = TempFolder.dir() + "/r.db"
+        let leader = try daemon(db, trials: 6), worker = try daemon(db, trials: 6)
+        _ = try leader.begin(owner: a, now: Date())
+        _ = try worker.begin(owner: b, now: Date())
+        let j0 = try XCTUnwrap(try leader.nextJob(now: Date()))
+        _ = try worker.tick(now: Date().addingTimeInterval(5))
+        let j1 = try XCTUnwrap(try worker.nextJob(now: Date()))
+        XCTAssertEqual(worker.stopAskedByUser(), [.stop(j1.id)])
+        XCTAssertEqual(try worker.store.study(id: worker.study.id)?.status, .stopped, "written when asked")
+        XCTAssertEqual(try leader.tick(now: Date().addingTimeInterval(10)), [.stop(j0.id)], "the leader's next reload")
+        _ = try leader.handle(j0.id, .exited(.signaled(signal: 15), stderrTail: ""), now: Date())
+        XCTAssertTrue(try leader.isOver(now: Date()))
+        leader.end(now: Date())
+        XCTAssertEqual(leader.study.status, .stopped)
+        XCTAssertNil(leader.study.controllerOwner, "the lease a resume waits for is let go")
+        try leader.store.updateStudy(id: leader.study.id, status: .running)   // a resume through another daemon
+        _ = try worker.handle(j1.id, .exited(.signaled(signal: 15), stderrTail: ""), now: Date())
+        XCTAssertTrue(try worker.isOver(now: Date()))
+        worker.end(now: Date())
+        XCTAssertEqual(try worker.store.study(id: worker.study.id)?.status, .running, "the resume stands")
+        XCTAssertEqual(try worker.store.trials(studyID: worker.study.id).filter { $0.record.state == .running }, [])
+    }
+
     func testWhenTheLeaderDiesAnotherLeadsAndRunsItsTrialAgain() throws {
         let db = TempFolder.dir() + "/r.db"
         let dead = try daemon(db, trials: 2, lease: 1), survivor = try daemon(db, trials: 2, lease: 1)

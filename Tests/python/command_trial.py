@@ -5,8 +5,9 @@ comma-separated list SWEEP_TEST_MODES, indexed by the trial number.
 modes: ok (reports `steps` values of x * step / steps, then the final value), crash (exit 3),
 segv (dies of SIGSEGV), hang (sleeps past any timeout), garbage (prints a non-protocol line),
 nan (final value NaN, the way json.dumps writes it), memory (allocates far more than the limit),
-slow (like ok, but sleeps between steps so early stopping can act), sleep (like ok, with short
-sleeps of a length fixed by the trial number). The final value is exactly x.
+slow (like ok, but sleeps between steps so early stopping can act), linger (like slow, and takes a
+second to exit after SIGTERM), sleep (like ok, with short sleeps of a length fixed by the trial
+number). The final value is exactly x.
 """
 import json
 import os
@@ -45,9 +46,15 @@ if mode == "memory":
     print(json.dumps({"value": len(hog)}))
     sys.exit(0)
 
+if mode == "linger":
+    def linger(*_):
+        time.sleep(1.0)
+        sys.exit(143)
+    signal.signal(signal.SIGTERM, linger)
+
 value = 0.0
 for step in range(1, steps + 1):
-    if mode == "slow":
+    if mode in ("slow", "linger"):
         time.sleep(0.15)
     if mode == "sleep":
         time.sleep(0.02 + 0.06 * ((trial * 7919) % 10) / 10)
