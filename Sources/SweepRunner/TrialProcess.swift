@@ -7,9 +7,10 @@ import Glibc
 
 /// One running trial process (`LocalProcessExecutor`'s job): spawned with limits as the leader
 /// of its own process group, its stdout parsed line by line into events, its stderr (and, unless
-/// strict, the stdout lines that are not protocol lines) kept as a tail. One thread per trial
-/// polls both pipes and then reaps the process. Thread-safe; events are delivered to `onEvent`,
-/// the last one always `.exited`.
+/// strict, the stdout lines that are not protocol lines) kept as a tail. One thread per running
+/// trial (`ReaderThreads`: kept for the next trial once this one is reaped) polls both pipes and
+/// then reaps the process. Thread-safe; events are delivered to `onEvent`, the last one always
+/// `.exited`.
 public final class TrialProcess: @unchecked Sendable {
     public let key: Int64
     public let pid: Int32
@@ -54,20 +55,22 @@ public final class TrialProcess: @unchecked Sendable {
         guard rc == 0 else { throw SpawnFailure(program: argv[0], errno: rc, cwd: cwd) }
         self.pid = pid
         let (stdinFD, stdoutFD, stderrFD, childPID) = (inFD, outFD, errFD, pid)
-        // stdin: write and close (a command that does not read it gets EOF; EPIPE is ignored).
+        // stdin: written and closed (a command that does not read it gets EOF; EPIPE is ignored),
+        // here when the new pipe takes it all at once (it holds 64 KB), else on a queue.
         signal(SIGPIPE, SIG_IGN)
-        DispatchQueue.global().async {
-            stdin.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let n = write(stdinFD, raw.baseAddress! + offset, raw.count - offset)
-                    if n < 0 { if errno == EINTR { continue }; break }
-                    offset += n
-                }
-            }
+        let blocking = fcntl(stdinFD, F_GETFL)
+        _ = fcntl(stdinFD, F_SETFL, blocking | O_NONBLOCK)
+        let written = Self.write(stdin, from: 0, to: stdinFD)
+        if written == nil || written == stdin.count {
             close(stdinFD)
+        } else {
+            _ = fcntl(stdinFD, F_SETFL, blocking)
+            DispatchQueue.global().async {
+                _ = Self.write(stdin, from: written!, to: stdinFD)
+                close(stdinFD)
+            }
         }
-        Thread.detachNewThread { [self] in
+        ReaderThreads.shared.run { [self] in
             pump(outFD: stdoutFD, errFD: stderrFD)
             close(stdoutFD); close(stderrFD)
             var status: Int32 = 0
@@ -75,6 +78,23 @@ public final class TrialProcess: @unchecked Sendable {
             lock.lock(); reaped = true; let tail = String(decoding: stderrTail, as: UTF8.self); lock.unlock()
             let exit: TrialExit = (status & 0x7f) != 0 ? .signaled(signal: status & 0x7f) : .exited(code: (status >> 8) & 0xff)
             onEvent(key, .exited(exit, stderrTail: tail))
+        }
+    }
+
+    /// Writes `data` from `offset` on to `fd` until it is all written or the pipe is full
+    /// (`EAGAIN`); the offset reached, or nil when the reader is gone or another error ended it.
+    private static func write(_ data: Data, from offset: Int, to fd: Int32) -> Int? {
+        data.withUnsafeBytes { raw in
+            var offset = offset
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno == EAGAIN ? offset : nil
+                }
+                offset += n
+            }
+            return offset
         }
     }
 
@@ -170,6 +190,51 @@ public final class TrialProcess: @unchecked Sendable {
     /// Kills the trial's process group at once.
     public func kill() { signalGroup(SIGKILL) }
 
+}
+
+/// The threads that read and reap trial processes (`TrialProcess`). A thread that is done with
+/// one trial waits for the next one (up to `idleSeconds`, then it ends), so a trial that starts
+/// while another has just ended takes that thread instead of creating one: as many threads as
+/// trials run at once.
+final class ReaderThreads: @unchecked Sendable {
+    static let shared = ReaderThreads()
+    static let idleSeconds = 60.0
+    private let condition = NSCondition()
+    private var tasks: [@Sendable () -> Void] = []
+    /// Threads waiting for a task.
+    private var idle = 0
+    /// Threads made so far (for the tests).
+    private(set) var threadsMade = 0
+
+    func run(_ task: @escaping @Sendable () -> Void) {
+        condition.lock()
+        tasks.append(task)
+        // More tasks waiting than threads to take them: one more thread.
+        let more = tasks.count > idle
+        if more { threadsMade += 1 } else { condition.signal() }
+        condition.unlock()
+        if more { Thread.detachNewThread { [self] in work() } }
+    }
+
+    private func work() {
+        condition.lock()
+        while true {
+            if !tasks.isEmpty {
+                let task = tasks.removeFirst()
+                condition.unlock()
+                task()
+                condition.lock()
+                continue
+            }
+            idle += 1
+            let deadline = Date().addingTimeInterval(Self.idleSeconds)
+            var timedOut = false
+            while tasks.isEmpty && !timedOut { timedOut = !condition.wait(until: deadline) }
+            idle -= 1
+            if tasks.isEmpty { break }
+        }
+        condition.unlock()
+    }
 }
 
 /// Calls `body` with a NULL-terminated C array of the strings.

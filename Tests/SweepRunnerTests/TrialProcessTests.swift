@@ -42,6 +42,27 @@ final class TrialProcessTests: XCTestCase {
         XCTAssertEqual(tail, "to stderr 42\n")
     }
 
+    /// Parameters larger than a pipe holds (64 KB) reach the trial whole: what the pipe does
+    /// not take at once is written while the trial reads. Trials one after another reuse the
+    /// reader thread of the one before.
+    func testLargeStdinAndTrialsInARow() throws {
+        let big = String(repeating: "x", count: 300_000) + "\n"
+        let (_, c) = try start(#"n=$(wc -c); echo "{\"value\": $n}""#, stdin: big)
+        let events = c.waitForExit()
+        var lines: [TrialLine] = []
+        for e in events { if case .line(let l) = e { lines.append(l) } }
+        XCTAssertEqual(lines, [.final(value: Double(big.utf8.count))])
+        XCTAssertEqual(exit(events)?.0, .exited(code: 0))
+        let made = ReaderThreads.shared.threadsMade
+        for i in 0..<20 {
+            let (_, c) = try start(#"read a; echo "{\"value\": $a}""#, stdin: "\(i)\n")
+            let events = c.waitForExit()
+            XCTAssertTrue(events.contains(.line(.final(value: Double(i)))), "\(events)")
+            XCTAssertEqual(exit(events)?.0, .exited(code: 0))
+        }
+        XCTAssertLessThanOrEqual(ReaderThreads.shared.threadsMade - made, 2, "the first trial's thread, or another when an exit raced the next start")
+    }
+
     func testExitCodesAndSignals() throws {
         XCTAssertEqual(exit(try start("exit 3").1.waitForExit())?.0, .exited(code: 3))
         XCTAssertEqual(exit(try start("kill -SEGV $$").1.waitForExit())?.0, .signaled(signal: SIGSEGV))
