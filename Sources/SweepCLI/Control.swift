@@ -241,8 +241,9 @@ struct Logs: ParsableCommand {
         let watch = try db.watchStudies()
         defer { watch.close() }
         while true {
-            // Its end is its stored status (signalled; the lease is released a moment later).
-            let running = try db.study(named: s.name).map { $0.status == .running && $0.isRunning() } ?? false
+            // Its end is its stored status (signalled; the lease is released a moment later); a
+            // stopped study's run ends once its trials have exited (`stopping`: its lease held).
+            let running = try db.study(named: s.name).map { ($0.status == .running || $0.status == .stopped) && $0.isRunning() } ?? false
             if let h = FileHandle(forReadingAtPath: daemonLog) {
                 try h.seek(toOffset: UInt64(offset))
                 let data = h.readDataToEndOfFile()

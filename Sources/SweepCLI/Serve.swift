@@ -151,8 +151,8 @@ func checkAPI(_ r: APIResponse, expect: Int) throws {
 /// (`watchStudies`: the study's end is seen at once) and otherwise every `followInterval`; a look
 /// reads the study's row and only the trials changed since the last look
 /// (`trials(studyID:changedSince:)`: no clock is compared, so trials finished by hosts whose
-/// clocks differ are not missed), and keeps its own copy of their states for the counts, so it
-/// costs the database little however large the study or the database.
+/// clocks differ are not missed), and keeps its own copy of them for the counts and the final
+/// leaderboard, so it costs the database little however large the study or the database.
 func follow(_ store: any TrialStore, db: String, study name: String, seen initial: Set<Int>) throws {
     // Before the first read, so that an end committed after it is signalled.
     let watch = try store.watchStudies()
@@ -167,7 +167,9 @@ func follow(_ store: any TrialStore, db: String, study name: String, seen initia
     let began = Date()
     var seen = initial
     var cursor: TrialChangeCursor? = nil
-    var states: [Int: TrialRecord] = [:]   // every trial's last read, for the counts
+    // Every trial as last read: the first read is of all of them, the later ones of those changed
+    // since, so this is the study's trials as a full read would give them.
+    var trials: [Int: StoredTrial] = [:]
     print("study \(name): \(seen.count) of \(study.trialsTotal) trials finished so far; following it in the daemon (Ctrl-C stops following, not the search)")
     while true {
         // The study first: a trial finishing between the two reads is printed on the next look.
@@ -175,8 +177,8 @@ func follow(_ store: any TrialStore, db: String, study name: String, seen initia
         study = now
         let changed = try store.trials(studyID: study.id, changedSince: cursor)
         cursor = changed.cursor
-        for t in changed.trials { states[t.record.number] = t.record }
-        let report = StudyStatusReport(study: study, trials: states.values)
+        for t in changed.trials { trials[t.record.number] = t }
+        let report = StudyStatusReport(study: study, trials: trials.values.lazy.map(\.record))
         for t in changed.trials.filter({ $0.record.state.isFinished })
             .sorted(by: { ($0.datetimeComplete ?? .distantPast, $0.record.number) < ($1.datetimeComplete ?? .distantPast, $1.record.number) }) {
             guard seen.insert(t.record.number).inserted else { continue }
@@ -192,17 +194,18 @@ func follow(_ store: any TrialStore, db: String, study name: String, seen initia
     printer.finish()
     let spec = try storedSpec(study)
     print("")
-    let trials = try store.trials(studyID: study.id)
-    print(Leaderboard(trials: trials, space: spec.space, study: study).table(top: 10, study: study.name, metric: study.metric))
+    // The last look read the trials after the study's end was stored: none changes after it.
+    let final = trials.values.sorted { $0.record.number < $1.record.number }
+    print(Leaderboard(trials: final, space: spec.space, study: study).table(top: 10, study: study.name, metric: study.metric))
     switch study.status {
     case .finished:
         if let why = study.stopReason { print("finished: \(why)") }
-        try checkSomeTrialSucceeded(trials, study: study.name, db: db)
+        try checkSomeTrialSucceeded(final, study: study.name, db: db)
     case .stopped:
         if let why = study.stopReason {
             throw RuntimeFailure("the search stopped: \(why)\nfix the cause, then \(suggest("resume", study.name, db: db)) continues it")
         }
-        try checkSomeTrialSucceeded(trials, study: study.name, db: db)
+        try checkSomeTrialSucceeded(final, study: study.name, db: db)
         print("stopped: \(suggest("resume", study.name, db: db)) continues the study")
     case .running:
         let daemonAlive = DaemonClient(db: db).daemonPID() != nil

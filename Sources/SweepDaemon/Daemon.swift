@@ -46,6 +46,9 @@ public struct DaemonConfig: Sendable {
 ///   left RUNNING are run again with the same parameters and seed (see `StudyController`).
 /// - SIGTERM, SIGINT or `POST /v1/shutdown`: the API closes, running trials are stopped and
 ///   re-queued, the studies stay `running` for the next daemon, and `run()` returns.
+/// - A stop (`POST .../stop`) marks the study `stopped` at once; its run ends once its trials
+///   have exited. A resume of a study whose last run is still ending (here, or elsewhere: stopped,
+///   its lease still held) waits for that run to end (`endingWait`), then runs it again.
 /// - Bad requests get 4xx with `{"error": ...}` and change nothing: 400 for bad input
 ///   (`InputError`), 409 for a study another controller runs (`StudyBusy`), 503 while shutting
 ///   down (`PoolShuttingDown`); the status follows the error's type, never its text. A failing
