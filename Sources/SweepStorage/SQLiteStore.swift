@@ -345,7 +345,6 @@ public final class SQLiteStore: TrialStore {
                 UPDATE sweep_trials SET attempts = attempts + 1 - unstarted, unstarted = 0, owner = ? WHERE trial_id = ?
                 """, arguments: [owner, id])
             try setSystemAttribute(db, id, TrialAttribute.worker, OptunaEncoding.json(worker))
-            try beat(db, id, now)
             return try fetchTrials(db, where: "t.trial_id = ?", [id]).first
         }
     }
@@ -356,7 +355,8 @@ public final class SQLiteStore: TrialStore {
             let stale = try Row.fetchAll(db, sql: """
                 SELECT t.trial_id, t.number FROM trials t JOIN sweep_trials w ON w.trial_id = t.trial_id
                 LEFT JOIN trial_heartbeats h ON h.trial_id = t.trial_id
-                WHERE t.study_id = ? AND t.state = 'RUNNING' AND (h.heartbeat IS NULL OR h.heartbeat < ?) ORDER BY t.number
+                WHERE t.study_id = ? AND t.state = 'RUNNING'
+                    AND MAX(COALESCE(h.heartbeat, ''), COALESCE(t.datetime_start, '')) < ? ORDER BY t.number
                 """, arguments: [studyID, cutoff])
             for row in stale { try requeue(db, row["trial_id"]) }
             return stale.map { $0["number"] }

@@ -178,13 +178,16 @@ public protocol TrialStore: AnyObject, Sendable {
     /// and seed stored: made by `createWaitingTrial`, requeued, retried) and makes it RUNNING for
     /// `owner` in one transaction: started now, the reports of an earlier run removed, one more
     /// attempt (a trial's first start is attempt 1), `owner` recorded, `worker` (what Optuna and
-    /// `sweep logs` show: `host:pid`) as the system attribute `sweep:worker`, a first heartbeat.
+    /// `sweep logs` show: `host:pid`) as the system attribute `sweep:worker`. Its start counts as
+    /// its first heartbeat (no `trial_heartbeats` row: a trial shorter than the heartbeat interval
+    /// never writes one).
     /// Never waits for another claimer and never gives one trial to two. nil when none waits.
     func claimWaitingTrial(studyID: Int64, owner: String, worker: String) throws -> StoredTrial?
 
     /// Puts back to WAITING, as `requeueTrial` does, every RUNNING trial of the study with Sweep's
-    /// row whose heartbeat is older than `staleSeconds` on the database's clock (the daemon that
-    /// ran it stopped heart-beating: killed, its host or network gone). Returns their numbers.
+    /// row whose last heartbeat (its start, when none came since) is older than `staleSeconds` on
+    /// the database's clock (the daemon that ran it stopped heart-beating: killed, its host or
+    /// network gone). Returns their numbers.
     func requeueStaleTrials(studyID: Int64, staleSeconds: Double) throws -> [Int]
 
     // MARK: Trials: queued (Optuna's forms; see `enqueueTrial`)

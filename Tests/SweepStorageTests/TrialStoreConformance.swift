@@ -347,7 +347,9 @@ class TrialStoreConformance: StoreFixtureCase {
         XCTAssertEqual(claimed.owner, "host-a:1:1")
         XCTAssertNotNil(claimed.datetimeStart)
         XCTAssertEqual(try store.trialSystemAttributes(trialID: first.trialID)[TrialAttribute.worker], "\"host-a:1\"")
-        XCTAssertNotNil(try value("SELECT heartbeat FROM trial_heartbeats WHERE trial_id = ?", [first.trialID]))
+        // Its start is its first heartbeat: no row until the owner's next heartbeat, and not stale.
+        XCTAssertNil(try value("SELECT heartbeat FROM trial_heartbeats WHERE trial_id = ?", [first.trialID]))
+        XCTAssertEqual(try store.requeueStaleTrials(studyID: study.id, staleSeconds: 30), [])
         XCTAssertNil(try store.claimWaitingTrial(studyID: study.id, owner: "host-b:2:2", worker: "host-b:2"))
         t = try XCTUnwrap(try store.trial(studyID: study.id, number: 1))
         XCTAssertEqual(t.record.state, .waiting, "an enqueued trial without Sweep's row is left to the leader")
@@ -413,6 +415,23 @@ class TrialStoreConformance: StoreFixtureCase {
             XCTAssertEqual(t.seed, t.record.number == 4 ? 7 : batch[t.record.number].seed)
         }
         XCTAssertEqual(numbers, [0, 1, 2, 4])
+    }
+
+    /// A claimed trial's start is its first heartbeat: stale once it is older than `staleSeconds`
+    /// with no heartbeat since, kept alive by its owner's.
+    func testAClaimedTrialIsStaleFromItsStartWithoutAHeartbeat() throws {
+        let study = try makeStudy(store)
+        let owner = "host-a:1:1"
+        for n in 0..<2 {
+            _ = try store.createWaitingTrial(studyID: study.id, params: params(0.02, 8, 1), seed: 5, configJSON: "{}", expectedNumber: n)
+        }
+        let kept = try XCTUnwrap(try store.claimWaitingTrial(studyID: study.id, owner: owner, worker: "host-a:1"))
+        _ = try XCTUnwrap(try store.claimWaitingTrial(studyID: study.id, owner: owner, worker: "host-a:1"))
+        XCTAssertEqual(try store.requeueStaleTrials(studyID: study.id, staleSeconds: 30), [])
+        usleep(400_000)
+        try store.controllerHeartbeat(studyID: study.id, owner: owner, leaseSeconds: 30, runningTrials: [kept.trialID])
+        XCTAssertEqual(try store.requeueStaleTrials(studyID: study.id, staleSeconds: 0.3), [1])
+        XCTAssertEqual(try store.trials(studyID: study.id).map(\.record.state), [.running, .waiting])
     }
 
     /// A trial whose daemon stopped heart-beating goes back to WAITING with its parameters and

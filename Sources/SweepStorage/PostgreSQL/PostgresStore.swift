@@ -368,10 +368,7 @@ public final class PostgresStore: TrialStore {
                     WHERE trial_id IN (SELECT trial_id FROM c) RETURNING trial_id, seed, config_json, attempts),
                 attribute AS (
                     INSERT INTO trial_system_attributes (trial_id, key, value_json) SELECT trial_id, ?, ? FROM c
-                    ON CONFLICT (trial_id, key) DO UPDATE SET value_json = excluded.value_json),
-                beat AS (
-                    INSERT INTO trial_heartbeats (trial_id, heartbeat) SELECT trial_id, LOCALTIMESTAMP FROM c
-                    ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat)
+                    ON CONFLICT (trial_id, key) DO UPDATE SET value_json = excluded.value_json)
                 SELECT s.trial_id, s.number, s.datetime_start, w.seed, w.config_json, w.attempts,
                     (SELECT array_agg(param_name::text ORDER BY param_id) FROM trial_params p
                         WHERE p.trial_id = s.trial_id AND param_name IS NOT NULL AND param_value IS NOT NULL) AS param_names,
@@ -398,7 +395,7 @@ public final class PostgresStore: TrialStore {
                 SELECT t.trial_id, t.number FROM trials t JOIN sweep_trials w ON w.trial_id = t.trial_id
                 LEFT JOIN trial_heartbeats h ON h.trial_id = t.trial_id
                 WHERE t.study_id = ? AND t.state = 'RUNNING'
-                    AND (h.heartbeat IS NULL OR h.heartbeat < LOCALTIMESTAMP - make_interval(secs => ?))
+                    AND COALESCE(GREATEST(h.heartbeat, t.datetime_start), '-infinity') < LOCALTIMESTAMP - make_interval(secs => ?)
                 ORDER BY t.number FOR NO KEY UPDATE OF t SKIP LOCKED
                 """, [studyID, staleSeconds])
             for row in stale { try requeue(db, try row["trial_id"]) }
