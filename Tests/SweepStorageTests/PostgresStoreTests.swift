@@ -289,6 +289,16 @@ final class PostgresStoreTests: StoreFixtureCase {
         XCTAssertEqual(applied, Schema.migrator.migrations.sorted())
         try store.pool.transaction { db in try db.execute("INSERT INTO sweep_migrations VALUES ('sweep-v99')") }
         assertInputError(store.location, "newer version of Sweep (schema sweep-v99)") { _ = try PostgresStore(PostgresLocation(url: url)) }
+        // An up-to-date database is checked by one read (`PostgresSchema.isCurrent`), which
+        // refuses as the migrating transaction does.
+        try store.pool.transaction { db in
+            try db.execute("DELETE FROM sweep_migrations WHERE identifier = 'sweep-v99'")
+            try db.execute("UPDATE alembic_version SET version_num = 'v9.9.9.a'")
+        }
+        assertInputError(store.location, "holds Optuna's schema at revision 'v9.9.9.a'") { _ = try PostgresStore(PostgresLocation(url: url)) }
+        try store.pool.transaction { db in try db.execute("UPDATE alembic_version SET version_num = ?", [Schema.alembicRevision]) }
+        XCTAssertTrue(try PostgresSchema.isCurrent(store.pool, location: store.location))
+        _ = try PostgresStore(PostgresLocation(url: url))
     }
 
     /// A store opened for reading on a database without Sweep's tables creates them (its

@@ -102,28 +102,58 @@ enum PostgresSchema {
     }
 
     /// Refuses a database a newer Sweep or another Optuna schema wrote, then applies the missing
-    /// migrations.
+    /// migrations. A database already up to date (every opening but the first) is checked with
+    /// one read, without the lock or any DDL: one round trip, not eleven, for every command.
     static func migrate(_ pool: PGPool, location: String) throws {
+        if try isCurrent(pool, location: location) { return }
         try pool.schemaTransaction { db in
             // One migrating process at a time (a constant key: "sweep" in ASCII).
             try db.execute("SELECT pg_advisory_xact_lock(1937204592)")
             try db.execute("CREATE TABLE IF NOT EXISTS sweep_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
             let applied = Set(try db.query("SELECT identifier FROM sweep_migrations").map { try $0["identifier"] as String })
-            let known = Set(migrations.map(\.name))
-            let unknown = applied.subtracting(known).sorted()
-            guard unknown.isEmpty else {
-                throw InputError(file: location, "was written by a newer version of Sweep (schema \(unknown.joined(separator: ", "))); use that version or a newer one")
-            }
+            var revision: String? = nil
             if try db.scalar("SELECT to_regclass('alembic_version') IS NOT NULL", as: Bool.self) == true {
-                let revision = try db.scalar("SELECT version_num FROM alembic_version", as: String.self) ?? "none"
-                guard revision == Schema.alembicRevision else {
-                    throw InputError(file: location, "holds Optuna's schema at revision '\(revision)'; Sweep reads revision '\(Schema.alembicRevision)' (Optuna 5.0)")
-                }
+                revision = try db.scalar("SELECT version_num FROM alembic_version", as: String.self) ?? "none"
             }
+            try refuse(applied: applied, revision: revision, location: location)
             for m in migrations where !applied.contains(m.name) {
                 try m.apply(db)
                 try db.execute("INSERT INTO sweep_migrations (identifier) VALUES (?)", [m.name])
             }
+        }
+    }
+
+    /// Whether the database holds every migration and Optuna's revision, from one read; false
+    /// when it lacks the tables (a new database: the read fails) or a migration. Throws the
+    /// refusals of `refuse`.
+    static func isCurrent(_ pool: PGPool, location: String) throws -> Bool {
+        let row: PGRow?
+        do {
+            row = try pool.statement(idempotent: true) { db in
+                try db.query("""
+                    SELECT ARRAY(SELECT identifier FROM sweep_migrations) AS applied,
+                        (SELECT version_num FROM alembic_version LIMIT 1)::text AS revision
+                    """).first
+            }
+        } catch where PGPool.sqlState(error) == "42P01" {   // undefined_table
+            return false
+        }
+        guard let row else { return false }
+        let applied = Set(try row["applied"] as [String])
+        let revision: String? = try row["revision"]
+        try refuse(applied: applied, revision: revision ?? "none", location: location)
+        return applied.isSuperset(of: migrations.map(\.name))
+    }
+
+    /// Refuses a database whose migrations include one this version does not know (a newer
+    /// Sweep wrote it) or whose Optuna revision (nil: no `alembic_version` table) is another.
+    static func refuse(applied: Set<String>, revision: String?, location: String) throws {
+        let unknown = applied.subtracting(migrations.map(\.name)).sorted()
+        guard unknown.isEmpty else {
+            throw InputError(file: location, "was written by a newer version of Sweep (schema \(unknown.joined(separator: ", "))); use that version or a newer one")
+        }
+        if let revision, revision != Schema.alembicRevision {
+            throw InputError(file: location, "holds Optuna's schema at revision '\(revision)'; Sweep reads revision '\(Schema.alembicRevision)' (Optuna 5.0)")
         }
     }
 
