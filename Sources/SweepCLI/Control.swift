@@ -118,7 +118,7 @@ struct RunAgainOptions: ParsableArguments {
 /// has ended: the daemon waits for it, and so does a foreground run.
 func runAgain(_ s: StudyRecord, _ how: RunAgainOptions, store: any TrialStore, db: String) throws {
     var s = s
-    if s.isRunning() && s.status != .running && how.foreground {
+    if s.isEnding() && how.foreground {
         let deadline = Date().addingTimeInterval(10)
         while s.isRunning() && Date() < deadline {
             usleep(50_000)
@@ -243,7 +243,7 @@ struct Logs: ParsableCommand {
         while true {
             // Its end is its stored status (signalled; the lease is released a moment later); a
             // stopped study's run ends once its trials have exited (`stopping`: its lease held).
-            let running = try db.study(named: s.name).map { ($0.status == .running || $0.status == .stopped) && $0.isRunning() } ?? false
+            let running = try db.study(named: s.name).map { $0.isRunning() && $0.status != .finished } ?? false
             if let h = FileHandle(forReadingAtPath: daemonLog) {
                 try h.seek(toOffset: UInt64(offset))
                 let data = h.readDataToEndOfFile()

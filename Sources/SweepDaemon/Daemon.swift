@@ -363,15 +363,15 @@ public final class Daemon: @unchecked Sendable {
                     // or was stopped since it began (another daemon of a shared study wrote that;
                     // this run sees it at its next reload). The new run starts once that one has
                     // ended; else the resume would be lost with it.
-                    guard await ended(studyID: s.id) else {
+                    guard try await waitUntil({ !pool.isActive(studyID: s.id) }) else {
                         throw APIError(409, "study '\(s.name)' is still ending its last run in this daemon; resume it again in a moment")
                     }
                     s = try study(name)
                 }
-                if s.isRunning() && s.status != .running {
-                    // Stopped, its lease still held: a run elsewhere (another daemon, a foreground
-                    // search) is ending; it releases the lease when its trials have exited.
-                    s = try await released(s)
+                if s.isEnding() {
+                    // A run elsewhere (another daemon, a foreground search) is ending; it lets go
+                    // of the lease when its trials have exited.
+                    _ = try await waitUntil { s = try study(name); return !s.isEnding() }
                 }
                 if s.isRunning() {
                     throw APIError(409, s.status == .running ? "study '\(s.name)' is already running (pid \(s.controllerPID ?? 0))"
@@ -479,27 +479,15 @@ public final class Daemon: @unchecked Sendable {
         return try await start(controller, status: 201)
     }
 
-    /// Waits until the pool no longer runs the study (a shared run ends within a reload,
-    /// `SharedTiming.refresh`); false after `endingWait` seconds.
-    private func ended(studyID: Int64) async -> Bool {
+    /// Waits, looking every 20 ms, until `done` (a run here ends within a reload,
+    /// `SharedTiming.refresh`, once its trials have exited); false after `endingWait` seconds.
+    private func waitUntil(_ done: () throws -> Bool) async throws -> Bool {
         let deadline = Date().addingTimeInterval(Self.endingWait)
-        while pool.isActive(studyID: studyID) {
+        while try !done() {
             if Date() > deadline { return false }
             try? await Task.sleep(nanoseconds: 20_000_000)
         }
         return true
-    }
-
-    /// The study once the run that holds its lease has ended (released it, or died); as it is
-    /// after `endingWait` seconds otherwise.
-    private func released(_ s: StudyRecord) async throws -> StudyRecord {
-        let deadline = Date().addingTimeInterval(Self.endingWait)
-        var s = s
-        while s.isRunning() && Date() < deadline {
-            try? await Task.sleep(nanoseconds: 50_000_000)
-            s = try study(s.name)
-        }
-        return s
     }
 
     /// How long a resume waits for the study's last run to end: its trials' grace period after

@@ -58,6 +58,10 @@ public struct StudyRecord: Sendable, Equatable {
         guard controllerLeaseLive, let owner = controllerOwner else { return false }
         return LeaseOwner(id: owner)?.isKnownDead != true
     }
+
+    /// Whether its last run is ending: a user stopped it (or it finished) and the run still holds
+    /// the lease while its trials exit (`sweep status`: `stopping`). A resume waits for the lease.
+    public func isEnding() -> Bool { status != .running && isRunning() }
 }
 
 /// One line of a study list.

@@ -75,6 +75,36 @@ final class ControlCommandTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/results/sweep.sock"), "the socket is removed")
     }
 
+    /// One daemon on SQLite, trials that take a second to exit after SIGTERM: `sweep stop --wait
+    /// 0.2` returns before the run has ended (exit 1, saying so), the study reads `stopping`, and
+    /// a `sweep resume` at once (followed) waits for that run and runs the study to its end.
+    func testAResumeWhileAStopIsUnderWayOnOneHost() throws {
+        let dir = CLI.tempDir()
+        let db = dir + "/results/sweep.db"
+        let space = try CLI.commandSpace(dir, name: "linger", seed: 4, trials: 10, sampler: "random")
+        let env = ["SWEEP_TEST_MODES": "linger"]
+        XCTAssertEqual(try CLI.run(["start", space, "--detach", "--workers", "2", "--db", db], env: env, cwd: dir).status, 0)
+        defer { _ = try? CLI.run(["shutdown", "--db", db]) }
+        var s: [String: Any] = [:]
+        for _ in 0..<300 {
+            if FileManager.default.fileExists(atPath: db) { s = (try? status(db, "linger")) ?? [:] }
+            // Trials past their start (their SIGTERM handler set), two more running.
+            if (s["finished"] as? Int ?? 0) >= 2 && (s["workers_busy"] as? Int ?? 0) == 2 { break }
+            usleep(50_000)
+        }
+        usleep(200_000)
+        let stop = try CLI.run(["stop", "linger", "--wait", "0.2", "--db", db])
+        XCTAssertEqual(stop.status, 1, stop.stdout)
+        XCTAssertTrue(stop.stderr.contains("is still stopping after 0.2 s"), stop.stderr)
+        XCTAssertEqual(try status(db, "linger")["state"] as? String, "stopping")
+        let resume = try CLI.run(["resume", "linger", "--db", db], env: env, timeout: 120)
+        XCTAssertEqual(resume.status, 0, resume.stderr)
+        XCTAssertFalse(resume.stdout.contains("already running"), resume.stdout)
+        XCTAssertTrue(resume.stdout.contains("leaderboard of linger"), resume.stdout)
+        try CLI.assertIntact(db, study: "linger", count: 10)
+        XCTAssertEqual(try status(db, "linger")["state"] as? String, "finished")
+    }
+
     /// `sweep stop` of a `--foreground` search signals no process: it marks the study stopped in
     /// the database and the search's controller stops cleanly within seconds (its trials go back
     /// to WAITING, it prints how to continue and exits 0).

@@ -142,9 +142,6 @@ final class SharedStudyDecisionTests: XCTestCase {
         XCTAssertNil(leader.study.controllerOwner)
     }
 
-    /// The leader dies holding a trial: once its lease and the trial's heartbeat are stale, the
-    /// other daemon leads, puts the trial back to WAITING and runs it again (same parameters and
-    /// seed, attempt 2); the dead daemon's late result is refused and changes nothing.
     /// A daemon that does not lead claims the leader's queued trials without reading the study:
     /// the trials queued since its last read are numbers in its view (WAITING, no parameters)
     /// until its next reload, which replaces them with what the store holds.
@@ -215,6 +212,9 @@ final class SharedStudyDecisionTests: XCTestCase {
         XCTAssertEqual(try worker.store.trials(studyID: worker.study.id).filter { $0.record.state == .running }, [])
     }
 
+    /// The leader dies holding a trial: once its lease and the trial's heartbeat are stale, the
+    /// other daemon leads, puts the trial back to WAITING and runs it again (same parameters and
+    /// seed, attempt 2); the dead daemon's late result is refused and changes nothing.
     func testWhenTheLeaderDiesAnotherLeadsAndRunsItsTrialAgain() throws {
         let db = TempFolder.dir() + "/r.db"
         let dead = try daemon(db, trials: 2, lease: 1), survivor = try daemon(db, trials: 2, lease: 1)
