@@ -164,9 +164,12 @@ extension StudyController {
         // and again when the claim found none (others took what it knew of).
         if leading {
             if let job = try adoptEnqueued(now: now) { return job }
-            if !records.contains(where: { $0.state == .waiting }), let job = try refillQueue(now: now) { return job }
+            if !records.contains(where: { $0.state == .waiting }) {
+                writeHeldFinishes(now: now)   // the sampler sees them
+                if let job = try refillQueue(now: now) { return job }
+            }
         }
-        var claimed = try store.claimWaitingTrial(studyID: study.id, owner: owner.id, worker: workerLabel)
+        var claimed = try claimWithHeldFinish(now: now)
         if claimed == nil && leading {
             if let job = try refillQueue(now: now) { return job }
             claimed = try store.claimWaitingTrial(studyID: study.id, owner: owner.id, worker: workerLabel)
@@ -192,6 +195,27 @@ extension StudyController {
         if leading { markClaimedBelow(t.record.number) }
         return job(id: t.trialID, number: t.record.number, seed: t.seed, values: t.record.params, configJSON: t.configJSON,
                    attempt: t.attempts, now: now)
+    }
+
+    /// The claim, with the result held for it (see `finish`) written first in the same round
+    /// trip (`finishTrialAndClaim`). A result the store refuses to write is met as in `handle`;
+    /// when that is because the trial was taken from this daemon, the claim is made alone.
+    func claimWithHeldFinish(now: Date) throws -> StoredTrial? {
+        guard !heldFinishes.isEmpty else { return try store.claimWaitingTrial(studyID: study.id, owner: owner.id, worker: workerLabel) }
+        let f = heldFinishes.removeFirst()
+        let answer: (state: TrialState, claimed: StoredTrial?)
+        do {
+            answer = try store.finishTrialAndClaim(trialID: f.id, state: f.state, values: f.values, constraints: f.objectives?.constraints,
+                                                   exitStatus: Self.exitCode(f.exit), reason: f.reason, stderrTail: f.stderrTail,
+                                                   epochsRun: f.epochs, durationSeconds: f.duration, artifactDir: trialFolder(f.run.number),
+                                                   owner: owner.id, studyID: study.id, worker: workerLabel)
+        } catch {
+            finishFailed(f, error)
+            guard error is TrialNotOwned else { throw error }
+            return try store.claimWaitingTrial(studyID: study.id, owner: owner.id, worker: workerLabel)
+        }
+        try finished(f, stored: answer.state, now: now)
+        return answer.claimed
     }
 
     /// A claim takes the lowest-numbered claimable trial: once this daemon took `number`, the
@@ -324,7 +348,7 @@ extension StudyController {
     /// `isOver` of a shared run: nothing of this daemon's runs and the study is complete, stopped,
     /// or this run stopped.
     func isSharedRunOver(now: Date) -> Bool {
-        guard running.isEmpty, unwritten.isEmpty, unreported.isEmpty else { return false }
+        guard running.isEmpty, heldFinishes.isEmpty, unwritten.isEmpty, unreported.isEmpty else { return false }
         return stopping || failure != nil || studyComplete || study.status != .running
             || (counts[.fail] ?? 0) >= maxFailures || earlyFailure != nil || pastDeadline(now)
     }

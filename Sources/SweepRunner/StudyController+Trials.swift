@@ -140,7 +140,12 @@ extension StudyController {
 
     // MARK: Finishing trials
 
-    func finish(_ id: Int64, _ r: RunningTrial, exit: TrialExit, stderrTail: String, now: Date) throws {
+    /// Ends a trial whose process exited: paused, put back to WAITING (the run stops), or finished
+    /// with the state its exit and output make. `hold`: a shared run's COMPLETE result without
+    /// metrics is held for the next claim of this controller (`claimJob`), which writes it in the
+    /// same round trip, or written after the pool's next turn (`writeHeldFinishes`); failures are
+    /// written at once, for the failure rules to count them before another trial starts.
+    func finish(_ id: Int64, _ r: RunningTrial, exit: TrialExit, stderrTail: String, now: Date, hold: Bool = false) throws {
         var state: TrialState
         var value: Double? = nil
         var objectives: ObjectiveValues? = nil
@@ -188,21 +193,70 @@ extension StudyController {
                 state = .fail; reason = "killed by signal \(sig)\(sig == SIGKILL && options.memoryMB != nil ? " (memory limit?)" : "")"
             }
         }
-        let folder = trialFolder(r.number)
-        state = try store.finishTrial(trialID: id, state: state, values: objectives?.values ?? value.map { [$0] },
-                                      constraints: objectives?.constraints, exitStatus: Self.exitCode(exit), reason: reason,
-                                      stderrTail: stderrTail, epochsRun: epochs, durationSeconds: now.timeIntervalSince(r.startedAt),
-                                      artifactDir: folder, owner: writer)
+        let result = FinishedResult(id: id, run: r, exit: exit, stderrTail: stderrTail, state: state, value: value, objectives: objectives,
+                                    reason: reason, epochs: epochs, duration: now.timeIntervalSince(r.startedAt))
+        if hold && shared && state == .complete && r.metrics.isEmpty {
+            heldFinishes.append(result)
+            return
+        }
+        try write(result, now: now)
+    }
+
+    /// Stores a finished trial's result (`finishTrial`), then what follows it (`finished`).
+    func write(_ f: FinishedResult, now: Date) throws {
+        let stored = try store.finishTrial(trialID: f.id, state: f.state, values: f.values, constraints: f.objectives?.constraints,
+                                           exitStatus: Self.exitCode(f.exit), reason: f.reason, stderrTail: f.stderrTail,
+                                           epochsRun: f.epochs, durationSeconds: f.duration, artifactDir: trialFolder(f.run.number),
+                                           owner: writer)
+        try finished(f, stored: stored, now: now)
+    }
+
+    /// A finished trial's result, decided when its process exited (see `finish`).
+    struct FinishedResult {
+        var id: Int64
+        var run: RunningTrial
+        var exit: TrialExit
+        var stderrTail: String
+        var state: TrialState
+        var value: Double?
+        var objectives: ObjectiveValues?
+        var reason: String?
+        var epochs: Int
+        var duration: Double
+        var values: [Double]? { objectives?.values ?? value.map { [$0] } }
+    }
+
+    /// What follows a finished trial's write: its built-in checkpoint goes, its metrics are
+    /// stored, and it is mirrored in memory (`stored`: the state the store wrote).
+    func finished(_ f: FinishedResult, stored state: TrialState, now: Date) throws {
+        let id = f.id, r = f.run
         // A finished trial is not run again: its built-in checkpoint (the size of the model and
         // its optimizer state) goes; a command's checkpoints are the user's and stay.
-        if spec.command == nil { try? FileManager.default.removeItem(atPath: TrialFolder.checkpoint(trialFolder: folder)) }
+        if spec.command == nil { try? FileManager.default.removeItem(atPath: TrialFolder.checkpoint(trialFolder: trialFolder(r.number))) }
         if state == .complete, !r.metrics.isEmpty { try store.setTrialUserAttributes(trialID: id, TrialAttribute.metrics(r.metrics)) }
-        if state == .complete, let objectives {
+        if state == .complete, let objectives = f.objectives {
             if spec.isMultiObjective { records[r.number].values = objectives.values }
             records[r.number].constraints = objectives.constraints
         }
-        recordFinished(number: r.number, state: state, value: state == .fail ? nil : value, reason: reason, now: now)
+        recordFinished(number: r.number, state: state, value: state == .fail ? nil : f.value, reason: f.reason, now: now)
         if state == .pruned, let e = r.exploit { exploits.append(e) }
+    }
+
+    /// Writes the results held for a claim that did not come (see `finish`): after each turn of
+    /// the pool. A failed write is met as a failed finish is (`handle`).
+    func writeHeldFinishes(now: Date) {
+        while !heldFinishes.isEmpty {
+            let f = heldFinishes.removeFirst()
+            do { try write(f, now: now) } catch { finishFailed(f, error) }
+        }
+    }
+
+    /// A result's write failed: a trial taken from this daemon is not its to finish; otherwise
+    /// (the database unreachable) the result is written again with the next ticks.
+    func finishFailed(_ f: FinishedResult, _ error: any Error) {
+        if error is TrialNotOwned { return }
+        storeTrouble = error
+        unwritten.append((f.id, f.run, f.exit, f.stderrTail))
     }
 
     /// Mirrors a finished trial in memory and tells the observer.

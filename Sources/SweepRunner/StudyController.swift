@@ -112,6 +112,8 @@ public final class StudyController: @unchecked Sendable {
     var stoppedThroughStore = false
     /// Results whose write failed (the database unreachable), written again with the next ticks.
     var unwritten: [(Int64, RunningTrial, TrialExit, String)] = []
+    /// Results held for the next claim, which writes them in its round trip (see `finish`).
+    var heldFinishes: [FinishedResult] = []
     /// Reports whose write failed, likewise (trial id, step, value), written before any result.
     var unreported: [(Int64, Int, Double)] = []
     /// The last store error a shared run met and will meet again at its next tick (for the log).
@@ -458,7 +460,7 @@ public final class StudyController: @unchecked Sendable {
             do {
                 // After its reports: a result whose reports are not all written waits for them.
                 if shared && unreported.contains(where: { $0.0 == id }) { throw StoreBehind() }
-                try finish(id, r, exit: exit, stderrTail: tail, now: now)
+                try finish(id, r, exit: exit, stderrTail: tail, now: now, hold: true)
             } catch is TrialNotOwned {
             } catch where shared {
                 storeTrouble = error

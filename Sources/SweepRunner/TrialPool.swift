@@ -11,7 +11,8 @@ import Glibc
 /// Contract:
 /// - One thread runs the pool (`run`, `runUntilIdle` or `runUntilShutdown`); every controller
 ///   method is called on that thread, with the pool's clock. Once free workers have their jobs,
-///   each controller may prepare the next ones (`prepareJobs`) while those run. `add`, `submit`, `stop`,
+///   each controller writes the results it held for a claim that did not come
+///   (`writeHeldFinishes`) and may prepare the next jobs (`prepareJobs`) while those run. `add`, `submit`, `stop`,
 ///   `signalAddedTrials`, `shutdown` and `snapshot` may be called from any thread.
 /// - Fair share: when a worker is free it goes to the study, among those that want a trial, with
 ///   the fewest trials running; ties go to the one that was served longest ago. A study never runs
@@ -149,6 +150,7 @@ public final class TrialPool: @unchecked Sendable {
         while true {
             fill()
             let prepared = Date()
+            for c in controllers.values { c.writeHeldFinishes(now: prepared) }
             for c in controllers.values where c.failure == nil { c.prepareJobs(now: prepared) }
             endFinished()
             if controllers.isEmpty && (untilIdle || shuttingDown) && owners.isEmpty { break }

@@ -184,6 +184,14 @@ public protocol TrialStore: AnyObject, Sendable {
     /// Never waits for another claimer and never gives one trial to two. nil when none waits.
     func claimWaitingTrial(studyID: Int64, owner: String, worker: String) throws -> StoredTrial?
 
+    /// `finishTrial` of a trial `owner` runs, then, only once it is written, `claimWaitingTrial`
+    /// of `studyID` for `owner`: the next trial of a worker that just finished one, in one round
+    /// trip where the store can. Each part keeps its own contract; when the finish throws, no
+    /// trial is claimed. Returns the state stored and the trial claimed (nil: none waits).
+    func finishTrialAndClaim(trialID: Int64, state: TrialState, values: [Double]?, constraints: [Double]?, exitStatus: Int32?,
+                             reason: String?, stderrTail: String?, epochsRun: Int?, durationSeconds: Double?, artifactDir: String?,
+                             owner: String, studyID: Int64, worker: String) throws -> (state: TrialState, claimed: StoredTrial?)
+
     /// Puts back to WAITING, as `requeueTrial` does, every RUNNING trial of the study with Sweep's
     /// row whose last heartbeat (its start, when none came since) is older than `staleSeconds` on
     /// the database's clock (the daemon that ran it stopped heart-beating: killed, its host or
@@ -428,6 +436,16 @@ extension TrialStore {
         try createStudy(name: name, directions: [direction], metrics: [metric], spacePath: spacePath, spaceText: spaceText,
                         samplerJSON: samplerJSON, schedulerJSON: schedulerJSON, seed: seed, trialsTotal: trialsTotal, maxEpochs: maxEpochs,
                         runOptionsJSON: nil)
+    }
+
+    /// `finishTrialAndClaim` as its two parts, one after the other (a store with no faster way).
+    public func finishTrialAndClaim(trialID: Int64, state: TrialState, values: [Double]?, constraints: [Double]?, exitStatus: Int32?,
+                                    reason: String?, stderrTail: String?, epochsRun: Int?, durationSeconds: Double?, artifactDir: String?,
+                                    owner: String, studyID: Int64, worker: String) throws -> (state: TrialState, claimed: StoredTrial?) {
+        let final = try finishTrial(trialID: trialID, state: state, values: values, constraints: constraints, exitStatus: exitStatus,
+                                    reason: reason, stderrTail: stderrTail, epochsRun: epochsRun, durationSeconds: durationSeconds,
+                                    artifactDir: artifactDir, owner: owner)
+        return (final, try claimWaitingTrial(studyID: studyID, owner: owner, worker: worker))
     }
 
     /// Ends a running trial of a study of one objective (`value`: its objective), without constraints.

@@ -67,8 +67,10 @@ final class SharedMirrorTests: XCTestCase {
                 XCTAssertEqual(try d.handle(j.id, .exited(.exited(code: 0), stderrTail: ""), now: Date()), [])
                 finished += 1
             }
-            try reloadBoth()
+            try reloadBoth()   // results held for the next claims (see `StudyController.finish`)
         }
+        for d in [leader, worker] { d.writeHeldFinishes(now: Date()) }   // no claim follows
+        try reloadBoth()
         XCTAssertEqual(leader.mirror.map(\.record.state), Array(repeating: .complete, count: 5))
         XCTAssertEqual(try store.trials(studyID: leader.study.id, changedSince: worker.changeCursor).trials, [], "nothing changed since")
     }

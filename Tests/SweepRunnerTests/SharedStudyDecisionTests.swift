@@ -22,9 +22,47 @@ final class SharedStudyDecisionTests: XCTestCase {
     /// A job's trial number, from its environment.
     func number(_ job: TrialJob) -> Int { Int(job.env["SWEEP_TRIAL_NUMBER"]!)! }
 
+    /// A job prints its result and exits; the pool's turn ends with no claim of this study (the
+    /// result held for one is written: `writeHeldFinishes`).
     func complete(_ c: StudyController, _ job: TrialJob, _ value: Double) throws {
         XCTAssertEqual(try c.handle(job.id, .line(.final(value: value)), now: Date()), [])
         XCTAssertEqual(try c.handle(job.id, .exited(.exited(code: 0), stderrTail: ""), now: Date()), [])
+        c.writeHeldFinishes(now: Date())
+    }
+
+    /// A result is held for the worker's next claim, which writes it in the same call
+    /// (`finishTrialAndClaim`); with no claim in the pool's turn it is written after the turn. A
+    /// failure is written at once, for the failure rules.
+    func testAResultIsWrittenWithTheNextClaimOrAfterThePoolsTurn() throws {
+        let db = TempFolder.dir() + "/r.db"
+        let leader = try daemon(db, trials: 3)
+        _ = try leader.begin(owner: a, now: Date())
+        let state = { (n: Int) in try leader.store.trial(studyID: leader.study.id, number: n)?.record.state }
+        let j0 = try XCTUnwrap(try leader.nextJob(now: Date()))
+        leader.prepareJobs(now: Date())
+        XCTAssertEqual(try leader.handle(j0.id, .line(.final(value: 0.5)), now: Date()), [])
+        XCTAssertEqual(try leader.handle(j0.id, .exited(.exited(code: 0), stderrTail: ""), now: Date()), [])
+        XCTAssertEqual(try state(0), .running, "held for the next claim")
+        XCTAssertFalse(try leader.isOver(now: Date()))
+        let j1 = try XCTUnwrap(try leader.nextJob(now: Date()))
+        XCTAssertEqual(number(j1), 1)
+        XCTAssertEqual(try state(0), .complete)
+        XCTAssertEqual(try leader.store.trial(studyID: leader.study.id, number: 0)?.record.value, 0.5)
+        XCTAssertEqual(try state(1), .running)
+        XCTAssertEqual(leader.progress(now: Date()).done, 1)
+        XCTAssertEqual(leader.best, 0.5)
+
+        XCTAssertEqual(try leader.handle(j1.id, .line(.final(value: 0.25)), now: Date()), [])
+        XCTAssertEqual(try leader.handle(j1.id, .exited(.exited(code: 0), stderrTail: ""), now: Date()), [])
+        leader.writeHeldFinishes(now: Date())   // no claim came in the pool's turn
+        XCTAssertEqual(try state(1), .complete)
+        XCTAssertEqual(leader.best, 0.25)
+
+        let j2 = try XCTUnwrap(try leader.nextJob(now: Date()))
+        XCTAssertEqual(try leader.handle(j2.id, .exited(.exited(code: 3), stderrTail: "no such file\n"), now: Date()), [])
+        XCTAssertEqual(try state(2), .fail, "a failure is not held")
+        _ = try leader.tick(now: Date().addingTimeInterval(10))
+        XCTAssertTrue(try leader.isOver(now: Date()))
     }
 
     /// The leader samples into a short queue; both daemons claim from it; the budget is exact;

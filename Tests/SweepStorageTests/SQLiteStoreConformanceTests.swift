@@ -54,6 +54,7 @@ final class SQLiteStoreConformanceTests: TrialStoreConformance {
     override func testRequeueKeepsTheTrialAndRestartRunsItAgain() throws { try super.testRequeueKeepsTheTrialAndRestartRunsItAgain() }
     override func testWaitingTrialsAreClaimedOnceEachInNumberOrder() throws { try super.testWaitingTrialsAreClaimedOnceEachInNumberOrder() }
     override func testWaitingTrialsCreatedTogether() throws { try super.testWaitingTrialsCreatedTogether() }
+    override func testAFinishAndTheNextClaimInOneCall() throws { try super.testAFinishAndTheNextClaimInOneCall() }
     override func testAClaimedTrialIsStaleFromItsStartWithoutAHeartbeat() throws { try super.testAClaimedTrialIsStaleFromItsStartWithoutAHeartbeat() }
     override func testAStaleTrialIsRequeuedAndItsOldOwnerCannotFinishIt() throws { try super.testAStaleTrialIsRequeuedAndItsOldOwnerCannotFinishIt() }
     override func testSeveralObjectivesAreStoredAsOptunaStoresThem() throws { try super.testSeveralObjectivesAreStoredAsOptunaStoresThem() }

@@ -417,6 +417,72 @@ class TrialStoreConformance: StoreFixtureCase {
         XCTAssertEqual(numbers, [0, 1, 2, 4])
     }
 
+    /// A worker's finish and its next claim in one call: the finish as `finishTrial` writes it
+    /// (one statement or not), then the lowest WAITING trial for the same owner; a finish the
+    /// store refuses claims nothing.
+    func testAFinishAndTheNextClaimInOneCall() throws {
+        let study = try makeStudy(store)
+        let a = "host-a:1:1", b = "host-b:2:2"
+        for n in 0..<3 {
+            _ = try store.createWaitingTrial(studyID: study.id, params: params(0.01, n + 1, 0), seed: UInt64(30 + n), configJSON: "{\"n\":\(n)}",
+                                             expectedNumber: n)
+        }
+        func finishAndClaim(_ id: Int64, _ state: TrialState, _ values: [Double]?, reason: String? = nil,
+                            owner: String = a) throws -> (state: TrialState, claimed: StoredTrial?) {
+            try store.finishTrialAndClaim(trialID: id, state: state, values: values, constraints: nil, exitStatus: state == .fail ? 1 : 0,
+                                          reason: reason, stderrTail: "tail", epochsRun: 2, durationSeconds: 1.5, artifactDir: "/t/\(id)",
+                                          owner: owner, studyID: study.id, worker: "host-a:1")
+        }
+        let first = try XCTUnwrap(try store.claimWaitingTrial(studyID: study.id, owner: a, worker: "host-a:1"))
+
+        var answer = try finishAndClaim(first.trialID, .complete, [0.5])
+        XCTAssertEqual(answer.state, .complete)
+        var t = try XCTUnwrap(try store.trial(studyID: study.id, number: 0))
+        XCTAssertEqual(t.record.state, .complete)
+        XCTAssertEqual(t.record.value, 0.5)
+        XCTAssertEqual(t.exitStatus, 0)
+        XCTAssertEqual(t.durationSeconds, 1.5)
+        XCTAssertEqual(t.artifactDir, "/t/\(first.trialID)")
+        let second = try XCTUnwrap(answer.claimed)
+        XCTAssertEqual(second.record.number, 1)
+        XCTAssertEqual(second.record.state, .running)
+        XCTAssertEqual(second.record.params["units"], 2)
+        XCTAssertEqual(second.seed, 31)
+        XCTAssertEqual(second.configJSON, "{\"n\":1}")
+        XCTAssertEqual(second.attempts, 1)
+        XCTAssertEqual(second.owner, a)
+        XCTAssertNotNil(second.datetimeStart)
+        XCTAssertEqual(try store.trialSystemAttributes(trialID: second.trialID)[TrialAttribute.worker], "\"host-a:1\"")
+
+        answer = try finishAndClaim(second.trialID, .fail, nil, reason: "exited with status 1")
+        XCTAssertEqual(answer.state, .fail)
+        XCTAssertEqual(try store.trial(studyID: study.id, number: 1)?.reason, "exited with status 1")
+        let third = try XCTUnwrap(answer.claimed)
+        XCTAssertEqual(third.record.number, 2)
+
+        // A finish not made in one statement (the last report is the PRUNED trial's value); none waits.
+        try store.reportIntermediate(trialID: third.trialID, step: 0, value: 0.8, owner: a)
+        answer = try finishAndClaim(third.trialID, .pruned, nil)
+        XCTAssertEqual(answer.state, .pruned)
+        XCTAssertNil(answer.claimed)
+        XCTAssertEqual(try store.trial(studyID: study.id, number: 2)?.record.value, 0.8)
+
+        // Refused finishes claim nothing: another owner's trial, a finished one.
+        for n in 3..<5 {
+            _ = try store.createWaitingTrial(studyID: study.id, params: params(0.01, n, 0), seed: 1, configJSON: "{}", expectedNumber: n)
+        }
+        let fourth = try XCTUnwrap(try store.claimWaitingTrial(studyID: study.id, owner: a, worker: "host-a:1"))
+        XCTAssertThrowsError(try finishAndClaim(fourth.trialID, .complete, [0.1], owner: b)) { XCTAssertTrue($0 is TrialNotOwned, "\($0)") }
+        XCTAssertThrowsError(try finishAndClaim(first.trialID, .complete, [0.1]))
+        XCTAssertEqual(try store.trials(studyID: study.id).map(\.record.state), [.complete, .fail, .pruned, .running, .waiting])
+        XCTAssertEqual(try store.trial(studyID: study.id, number: 0)?.record.value, 0.5)
+
+        // A wrong count of values makes the trial FAIL (as `finishTrial`), and the claim follows.
+        answer = try finishAndClaim(fourth.trialID, .complete, [0.1, 0.2])
+        XCTAssertEqual(answer.state, .fail)
+        XCTAssertEqual(answer.claimed?.record.number, 4)
+    }
+
     /// A claimed trial's start is its first heartbeat: stale once it is older than `staleSeconds`
     /// with no heartbeat since, kept alive by its owner's.
     func testAClaimedTrialIsStaleFromItsStartWithoutAHeartbeat() throws {

@@ -349,44 +349,65 @@ public final class PostgresStore: TrialStore {
         // One statement (its own transaction): the pick, the start and the answer in one round trip.
         // Not run again after a lost answer: a claim that committed then goes stale and is requeued.
         try pool.statement(idempotent: false) { db in
-            // SKIP LOCKED: a trial another claimer is taking is passed over, never waited for.
-            // The parts of a statement see one snapshot: the final SELECT reads the parameters as
-            // they were (a claim does not change them) and the rest from what the updates return.
-            guard let row = try db.query("""
-                WITH c AS (
-                    SELECT t.trial_id FROM trials t JOIN sweep_trials w ON w.trial_id = t.trial_id
-                    WHERE t.study_id = ? AND t.state = 'WAITING' AND NOT EXISTS (
-                        SELECT 1 FROM trial_system_attributes a WHERE a.trial_id = t.trial_id AND a.key = ?)
-                    ORDER BY t.number LIMIT 1 FOR NO KEY UPDATE OF t SKIP LOCKED),
-                reports AS (DELETE FROM trial_intermediate_values WHERE trial_id IN (SELECT trial_id FROM c)),
-                started AS (
-                    UPDATE trials SET state = 'RUNNING', datetime_start = LOCALTIMESTAMP, datetime_complete = NULL
-                    WHERE trial_id IN (SELECT trial_id FROM c) RETURNING trial_id, number, datetime_start),
-                sweep AS (
-                    UPDATE sweep_trials SET worker_pid = NULL, exit_status = NULL, reason = NULL, stderr_tail = NULL, epochs_run = NULL,
-                        duration_seconds = NULL, artifact_dir = NULL, attempts = attempts + 1 - unstarted, unstarted = 0, owner = ?
-                    WHERE trial_id IN (SELECT trial_id FROM c) RETURNING trial_id, seed, config_json, attempts),
-                attribute AS (
-                    INSERT INTO trial_system_attributes (trial_id, key, value_json) SELECT trial_id, ?, ? FROM c
-                    ON CONFLICT (trial_id, key) DO UPDATE SET value_json = excluded.value_json)
-                SELECT s.trial_id, s.number, s.datetime_start, w.seed, w.config_json, w.attempts,
-                    (SELECT array_agg(param_name::text ORDER BY param_id) FROM trial_params p
-                        WHERE p.trial_id = s.trial_id AND param_name IS NOT NULL AND param_value IS NOT NULL) AS param_names,
-                    (SELECT array_agg(param_value ORDER BY param_id) FROM trial_params p
-                        WHERE p.trial_id = s.trial_id AND param_name IS NOT NULL AND param_value IS NOT NULL) AS param_values
-                FROM started s JOIN sweep w ON w.trial_id = s.trial_id
-                """, [studyID, TrialAttribute.pausedAtEpoch, owner, TrialAttribute.worker, OptunaEncoding.json(worker)]).first else { return nil }
-            var params: [String: Double] = [:]
-            if let names: [String] = try row["param_names"], let xs: [Double] = try row["param_values"] {
-                for (name, x) in zip(names, xs) { params[name] = x }
-            }
-            // Started now: no reports, values or constraints yet.
-            return StoredTrial(trialID: try row["trial_id"], record: TrialRecord(number: Int(try row["number"] as Int64), state: .running, params: params),
-                               datetimeStart: try row["datetime_start"], datetimeComplete: nil,
-                               seed: UInt64(try row["seed"] as String) ?? 0, configJSON: try row["config_json"],
-                               attempts: Int(try row["attempts"] as Int64), workerPID: nil, exitStatus: nil, reason: nil, stderrTail: nil,
-                               epochsRun: nil, durationSeconds: nil, artifactDir: nil, ownedBySweep: true, owner: owner)
+            guard let row = try db.query("WITH " + Self.claimParts(when: "TRUE") + "\nSELECT " + Self.claimedColumns
+                                         + " FROM started s JOIN sweep w ON w.trial_id = s.trial_id",
+                                         Self.claimArguments(studyID, owner, worker)).first else { return nil }
+            return try claimed(row, owner: owner)
         }
+    }
+
+    /// A claim (`claimWaitingTrial`) as parts of a `WITH`, taking a trial only `when` (an SQL
+    /// condition); its arguments are `claimArguments`, its answer `claimedColumns` read from
+    /// `started s JOIN sweep w`. SKIP LOCKED: a trial another claimer is taking is passed over,
+    /// never waited for. The parts of a statement see one snapshot: the answer reads the
+    /// parameters as they were (a claim does not change them) and the rest from what the updates
+    /// return.
+    static func claimParts(when: String) -> String {
+        """
+        c AS (
+            SELECT t.trial_id FROM trials t JOIN sweep_trials w ON w.trial_id = t.trial_id
+            WHERE t.study_id = ? AND t.state = 'WAITING' AND NOT EXISTS (
+                SELECT 1 FROM trial_system_attributes a WHERE a.trial_id = t.trial_id AND a.key = ?) AND \(when)
+            ORDER BY t.number LIMIT 1 FOR NO KEY UPDATE OF t SKIP LOCKED),
+        reports AS (DELETE FROM trial_intermediate_values WHERE trial_id IN (SELECT trial_id FROM c)),
+        started AS (
+            UPDATE trials SET state = 'RUNNING', datetime_start = LOCALTIMESTAMP, datetime_complete = NULL
+            WHERE trial_id IN (SELECT trial_id FROM c) RETURNING trial_id, number, datetime_start),
+        sweep AS (
+            UPDATE sweep_trials SET worker_pid = NULL, exit_status = NULL, reason = NULL, stderr_tail = NULL, epochs_run = NULL,
+                duration_seconds = NULL, artifact_dir = NULL, attempts = attempts + 1 - unstarted, unstarted = 0, owner = ?
+            WHERE trial_id IN (SELECT trial_id FROM c) RETURNING trial_id, seed, config_json, attempts),
+        attribute AS (
+            INSERT INTO trial_system_attributes (trial_id, key, value_json) SELECT trial_id, ?, ? FROM c
+            ON CONFLICT (trial_id, key) DO UPDATE SET value_json = excluded.value_json)
+        """
+    }
+
+    static func claimArguments(_ studyID: Int64, _ owner: String, _ worker: String) -> [any PGArgument] {
+        [studyID, TrialAttribute.pausedAtEpoch, owner, TrialAttribute.worker, OptunaEncoding.json(worker)]
+    }
+
+    static let claimedColumns = """
+        s.trial_id, s.number, s.datetime_start, w.seed, w.config_json, w.attempts,
+            (SELECT array_agg(param_name::text ORDER BY param_id) FROM trial_params p
+                WHERE p.trial_id = s.trial_id AND param_name IS NOT NULL AND param_value IS NOT NULL) AS param_names,
+            (SELECT array_agg(param_value ORDER BY param_id) FROM trial_params p
+                WHERE p.trial_id = s.trial_id AND param_name IS NOT NULL AND param_value IS NOT NULL) AS param_values
+        """
+
+    /// The trial a claim took, from its `claimedColumns` (nil: none was taken).
+    func claimed(_ row: PGRow, owner: String) throws -> StoredTrial? {
+        guard let trialID: Int64 = try row["trial_id"] else { return nil }
+        var params: [String: Double] = [:]
+        if let names: [String] = try row["param_names"], let xs: [Double] = try row["param_values"] {
+            for (name, x) in zip(names, xs) { params[name] = x }
+        }
+        // Started now: no reports, values or constraints yet.
+        return StoredTrial(trialID: trialID, record: TrialRecord(number: Int(try row["number"] as Int64), state: .running, params: params),
+                           datetimeStart: try row["datetime_start"], datetimeComplete: nil,
+                           seed: UInt64(try row["seed"] as String) ?? 0, configJSON: try row["config_json"],
+                           attempts: Int(try row["attempts"] as Int64), workerPID: nil, exitStatus: nil, reason: nil, stderrTail: nil,
+                           epochsRun: nil, durationSeconds: nil, artifactDir: nil, ownedBySweep: true, owner: owner)
     }
 
     public func requeueStaleTrials(studyID: Int64, staleSeconds: Double) throws -> [Int] {
@@ -440,7 +461,7 @@ public final class PostgresStore: TrialStore {
         guard state.isFinished else { throw RuntimeFailure("trial \(trialID): \(state.rawValue) is not a finished state") }
         let run = FinishedRun(exitStatus: exitStatus, stderrTail: stderrTail, epochsRun: epochsRun, durationSeconds: durationSeconds,
                               artifactDir: artifactDir, constraints: constraints)
-        if let final = try finishInOneStatement(trialID, state: state, values: values, reason: reason, run: run, owner: owner) { return final }
+        if let (final, _) = try finishInOneStatement(trialID, state: state, values: values, reason: reason, run: run, owner: owner) { return final }
         return try pool.transaction { db in
             // Two statements: the trial (locked; with its owner's row when an owner is given, so
             // both are read as the last writer left them) and what finishing it needs, then every write.
@@ -483,8 +504,10 @@ public final class PostgresStore: TrialStore {
     /// committed meanwhile is seen whole). nil, nothing written, when it does not apply (a PRUNED
     /// trial, values missing, a study of another number of objectives) or the trial or its Sweep
     /// row is missing: the transaction path writes or says why.
+    /// `claim`: the same statement then claims a trial of that study for `owner`, only when the
+    /// finish was written (`finishTrialAndClaim`); the trial it took comes back with the state.
     func finishInOneStatement(_ trialID: Int64, state: TrialState, values: [Double]?, reason: String?, run: FinishedRun,
-                              owner: String?) throws -> TrialState? {
+                              owner: String?, claim: (studyID: Int64, worker: String)? = nil) throws -> (TrialState, StoredTrial?)? {
         let objectives: Int?
         switch state {
         case .complete:
@@ -494,8 +517,16 @@ public final class PostgresStore: TrialStore {
         default: objectives = nil
         }
         let finishing = OptunaEncoding.finishing(state, values: values, objectives: objectives ?? 1, reason: reason) { nil }
-        let (parts, arguments) = finishWrites(trialID, finishing, run, when: "EXISTS (SELECT 1 FROM ok)")
-        let row = try pool.statement(idempotent: true) { db in
+        var (parts, arguments) = finishWrites(trialID, finishing, run, when: "EXISTS (SELECT 1 FROM ok)")
+        var answer = "SELECT k.state, k.owner, ok.trial_id IS NOT NULL AS written FROM k LEFT JOIN ok ON TRUE"
+        if let claim, let owner {
+            parts.append(Self.claimParts(when: "EXISTS (SELECT 1 FROM ok)"))
+            arguments += Self.claimArguments(claim.studyID, owner, claim.worker)
+            answer = "SELECT k.state, k.owner, ok.trial_id IS NOT NULL AS written, " + Self.claimedColumns
+                + "\nFROM k LEFT JOIN ok ON TRUE LEFT JOIN (started s JOIN sweep w ON w.trial_id = s.trial_id) ON TRUE"
+        }
+        // Run again after a lost answer only without a claim (see `claimWaitingTrial`).
+        let row = try pool.statement(idempotent: claim == nil) { db in
             try db.query("""
                 WITH k AS (
                     SELECT t.trial_id, t.state::text AS state, w.owner,
@@ -504,18 +535,32 @@ public final class PostgresStore: TrialStore {
                     WHERE t.trial_id = ? FOR NO KEY UPDATE OF t\(owner == nil ? "" : ", w")),
                 ok AS (SELECT trial_id FROM k WHERE state = 'RUNNING' AND (?::text IS NULL OR owner = ?)
                     AND (?::bigint IS NULL OR objectives = ?)),
-                """ + parts.joined(separator: ",\n") + """
-
-                SELECT k.state, k.owner, ok.trial_id IS NOT NULL AS written FROM k LEFT JOIN ok ON TRUE
-                """, [trialID, owner, owner, objectives, objectives] + arguments).first
+                """ + parts.joined(separator: ",\n") + "\n" + answer, [trialID, owner, owner, objectives, objectives] + arguments).first
         }
         // No row: no trial, or (an owner given) no Sweep row; the transaction path tells which.
         guard let row else { return nil }
-        if try row["written"] as Bool { return finishing.state }
+        if try row["written"] as Bool { return (finishing.state, claim == nil || owner == nil ? nil : try claimed(row, owner: owner!)) }
         if let owner, try row["owner"] as String? != owner { throw TrialNotOwned(trialID: trialID, owner: owner) }
         let s = TrialState(rawValue: try row["state"]) ?? .fail
         if s != .running { throw try pool.statement(idempotent: true) { db in try notRunning(db, trialID, s) } }
         return nil   // another number of objectives: the transaction path says why
+    }
+
+    public func finishTrialAndClaim(trialID: Int64, state: TrialState, values: [Double]?, constraints: [Double]?, exitStatus: Int32?,
+                                    reason: String?, stderrTail: String?, epochsRun: Int?, durationSeconds: Double?, artifactDir: String?,
+                                    owner: String, studyID: Int64, worker: String) throws -> (state: TrialState, claimed: StoredTrial?) {
+        guard state.isFinished else { throw RuntimeFailure("trial \(trialID): \(state.rawValue) is not a finished state") }
+        let run = FinishedRun(exitStatus: exitStatus, stderrTail: stderrTail, epochsRun: epochsRun, durationSeconds: durationSeconds,
+                              artifactDir: artifactDir, constraints: constraints)
+        if let (final, claimed) = try finishInOneStatement(trialID, state: state, values: values, reason: reason, run: run, owner: owner,
+                                                           claim: (studyID, worker)) {
+            return (final, claimed)
+        }
+        // The finish takes the transaction path: it, then the claim.
+        let final = try finishTrial(trialID: trialID, state: state, values: values, constraints: constraints, exitStatus: exitStatus,
+                                    reason: reason, stderrTail: stderrTail, epochsRun: epochsRun, durationSeconds: durationSeconds,
+                                    artifactDir: artifactDir, owner: owner)
+        return (final, try claimWaitingTrial(studyID: studyID, owner: owner, worker: worker))
     }
 
     /// The writes of a finishing trial as parts of a `WITH` (Optuna's rows: values, constraints,
