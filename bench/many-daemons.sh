@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One study on several daemons sharing one PostgreSQL database, beside Optuna 5 with the same
 # number of processes on the same server (psycopg), in one run on a private server started here.
-#   bench/many-daemons.sh [TRIALS] [DAEMON COUNTS] [STORED] [MORE]
-#   (default: 1000 "1 2 4 8" "1000 10000" 200)
+#   [ROUNDS=R] bench/many-daemons.sh [TRIALS] [DAEMON COUNTS] [STORED] [MORE]
+#   (default: 1000 "1 2 4 8" "1000 10000" 200; one round)
 # Each daemon has its own working directory (its own results folder, socket and logs), as a
 # separate host would, and 1 worker; the objective is bench/spaces/trivial-command.yaml (/bin/echo),
 # TPE. Also: the time to get the next trial when the study holds 1k and 10k trials (STORED, written
@@ -34,14 +34,14 @@ export OPENBLAS_NUM_THREADS=1
 
 # Sweep: K daemons, then one study submitted to the first (from its directory) and followed to the end.
 run_sweep() {
-  local k="$1" name="many-$1"
-  start_daemons "$k"
+  local k="$1" round="$2" name="many-$1-$2" host="host-r$2"
+  start_daemons "$k" "$host"
   private_postgres_settle
   sleep 1
   local start end before
   before=$(cpu_sample)
   start=$(date +%s.%N)
-  (cd "$T/host-$k-1" && "$SWEEP" start "$ROOT/bench/spaces/trivial-command.yaml" --study "$name" --sampler tpe --trials "$N" \
+  (cd "$T/$host-$k-1" && "$SWEEP" start "$ROOT/bench/spaces/trivial-command.yaml" --study "$name" --sampler tpe --trials "$N" \
       --db "$PG_URL" > start.log 2>&1)
   end=$(date +%s.%N)
   local after done_count
@@ -55,7 +55,7 @@ run_sweep() {
   # Each daemon's time to get its next trial (the leader: propose into the queue + claim; the
   # others: claim), median over the run, from the line its log writes when the study's run ends.
   for i in $(seq 1 "$k"); do
-    grep -h "study run ended" "$T/host-$k-$i"/results/logs/*.log 2>/dev/null | grep -o "next_trial_ms_median=[0-9.]* next_trial_ms_p90=[0-9.]*.*trials_started=[0-9]*" \
+    grep -h "study run ended" "$T/$host-$k-$i"/results/logs/*.log 2>/dev/null | grep -o "next_trial_ms_median=[0-9.]* next_trial_ms_p90=[0-9.]*.*trials_started=[0-9]*" \
       | sed "s/^/  daemon $i: /" || true
   done
 }
@@ -100,13 +100,30 @@ SQL
   done
 }
 
+# ROUNDS > 1: each K runs that many rounds of Sweep, Optuna in the process and Optuna running the
+# command, one after the other (so a host that slows down or speeds up meets both peers alike),
+# then a line with each peer's median trials/s and the ratios of the medians.
+rate() { grep -m1 -o "[0-9.]* trials/s" <<< "$1" | cut -d' ' -f1; }
+median() { python3 -c "import statistics, sys; print(statistics.median(map(float, sys.argv[1:])))" "$@"; }
 for k in $COUNTS; do
-  run_sweep "$k"
-  [ "${SWEEP_ONLY:-0}" = 1 ] && continue
-  private_postgres_settle
-  python3 bench/peers/optuna_many.py throughput "$k" "$N" "$PG_SQLA" tpe
-  private_postgres_settle
-  python3 bench/peers/optuna_many.py throughput "$k" "$N" "$PG_SQLA" tpe command
+  sweep_rates=(); optuna_rates=(); command_rates=()
+  for round in $(seq 1 "${ROUNDS:-1}"); do
+    out=$(run_sweep "$k" "$round"); echo "$out"; sweep_rates+=("$(rate "$out")")
+    [ "${SWEEP_ONLY:-0}" = 1 ] && continue
+    private_postgres_settle
+    out=$(python3 bench/peers/optuna_many.py throughput "$k" "$N" "$PG_SQLA" tpe); echo "$out"; optuna_rates+=("$(rate "$out")")
+    private_postgres_settle
+    out=$(python3 bench/peers/optuna_many.py throughput "$k" "$N" "$PG_SQLA" tpe command); echo "$out"; command_rates+=("$(rate "$out")")
+  done
+  if [ "${ROUNDS:-1}" -gt 1 ] && [ "${SWEEP_ONLY:-0}" != 1 ]; then
+    python3 - "$k" "$(median "${sweep_rates[@]}")" "$(median "${optuna_rates[@]}")" "$(median "${command_rates[@]}")" "${sweep_rates[*]}" \
+        "${optuna_rates[*]}" "${command_rates[*]}" <<'PY'
+import sys
+k, s, o, c = sys.argv[1], *map(float, sys.argv[2:5])
+print(f"K = {k}, medians over {len(sys.argv[5].split())} rounds: Sweep {s:.1f}, Optuna in the process {o:.1f} ({s / o:.1f}x), "
+      f"Optuna the command {c:.1f} ({s / c:.1f}x) trials/s; rounds: Sweep {sys.argv[5]}; Optuna {sys.argv[6]}; command {sys.argv[7]}")
+PY
+  fi
 done
 for h in $STORED; do
   for k in $COUNTS; do latency_sweep "$k" "$h"; done
