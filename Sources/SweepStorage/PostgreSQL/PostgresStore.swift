@@ -504,8 +504,9 @@ public final class PostgresStore: TrialStore {
     /// committed meanwhile is seen whole). nil, nothing written, when it does not apply (a PRUNED
     /// trial, values missing, a study of another number of objectives) or the trial or its Sweep
     /// row is missing: the transaction path writes or says why.
-    /// `claim`: the same statement then claims a trial of that study for `owner`, only when the
-    /// finish was written (`finishTrialAndClaim`); the trial it took comes back with the state.
+    /// `claim` (with an `owner`): the same statement then claims a trial of that study for
+    /// `owner`, only when the finish was written (`finishTrialAndClaim`); the trial it took comes
+    /// back with the state.
     func finishInOneStatement(_ trialID: Int64, state: TrialState, values: [Double]?, reason: String?, run: FinishedRun,
                               owner: String?, claim: (studyID: Int64, worker: String)? = nil) throws -> (TrialState, StoredTrial?)? {
         let objectives: Int?
@@ -519,14 +520,15 @@ public final class PostgresStore: TrialStore {
         let finishing = OptunaEncoding.finishing(state, values: values, objectives: objectives ?? 1, reason: reason) { nil }
         var (parts, arguments) = finishWrites(trialID, finishing, run, when: "EXISTS (SELECT 1 FROM ok)")
         var answer = "SELECT k.state, k.owner, ok.trial_id IS NOT NULL AS written FROM k LEFT JOIN ok ON TRUE"
-        if let claim, let owner {
+        let claimer = claim.flatMap { c in owner.map { (studyID: c.studyID, owner: $0, worker: c.worker) } }
+        if let claimer {
             parts.append(Self.claimParts(when: "EXISTS (SELECT 1 FROM ok)"))
-            arguments += Self.claimArguments(claim.studyID, owner, claim.worker)
+            arguments += Self.claimArguments(claimer.studyID, claimer.owner, claimer.worker)
             answer = "SELECT k.state, k.owner, ok.trial_id IS NOT NULL AS written, " + Self.claimedColumns
                 + "\nFROM k LEFT JOIN ok ON TRUE LEFT JOIN (started s JOIN sweep w ON w.trial_id = s.trial_id) ON TRUE"
         }
         // Run again after a lost answer only without a claim (see `claimWaitingTrial`).
-        let row = try pool.statement(idempotent: claim == nil) { db in
+        let row = try pool.statement(idempotent: claimer == nil) { db in
             try db.query("""
                 WITH k AS (
                     SELECT t.trial_id, t.state::text AS state, w.owner,
@@ -539,7 +541,7 @@ public final class PostgresStore: TrialStore {
         }
         // No row: no trial, or (an owner given) no Sweep row; the transaction path tells which.
         guard let row else { return nil }
-        if try row["written"] as Bool { return (finishing.state, claim == nil || owner == nil ? nil : try claimed(row, owner: owner!)) }
+        if try row["written"] as Bool { return (finishing.state, try claimer.flatMap { try claimed(row, owner: $0.owner) }) }
         if let owner, try row["owner"] as String? != owner { throw TrialNotOwned(trialID: trialID, owner: owner) }
         let s = TrialState(rawValue: try row["state"]) ?? .fail
         if s != .running { throw try pool.statement(idempotent: true) { db in try notRunning(db, trialID, s) } }
