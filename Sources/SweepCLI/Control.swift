@@ -119,7 +119,7 @@ struct RunAgainOptions: ParsableArguments {
 func runAgain(_ s: StudyRecord, _ how: RunAgainOptions, store: any TrialStore, db: String) throws {
     var s = s
     if s.isEnding() && how.foreground {
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(Daemon.endingWait)
         while s.isRunning() && Date() < deadline {
             usleep(50_000)
             s = try findStudy(store, s.name, db: db)

@@ -492,7 +492,7 @@ public final class Daemon: @unchecked Sendable {
 
     /// How long a resume waits for the study's last run to end: its trials' grace period after
     /// SIGTERM (5 s by default) and a reload (1 s) for a run on another daemon.
-    static let endingWait = 10.0
+    public static let endingWait = 10.0
 
     /// Runs `body` with the study `name` marked as being started through the API, so that the
     /// study change its start signals does not make `recover` start it a second time.

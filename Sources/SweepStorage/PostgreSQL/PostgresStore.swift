@@ -462,7 +462,14 @@ public final class PostgresStore: TrialStore {
         let run = FinishedRun(exitStatus: exitStatus, stderrTail: stderrTail, epochsRun: epochsRun, durationSeconds: durationSeconds,
                               artifactDir: artifactDir, constraints: constraints)
         if let (final, _) = try finishInOneStatement(trialID, state: state, values: values, reason: reason, run: run, owner: owner) { return final }
-        return try pool.transaction { db in
+        return try finishInTransaction(trialID, state: state, values: values, reason: reason, run: run, owner: owner)
+    }
+
+    /// `finishTrial` where one statement does not do (see `finishInOneStatement`): a transaction
+    /// that reads what finishing the trial needs (its last report, the study's objectives), then writes.
+    func finishInTransaction(_ trialID: Int64, state: TrialState, values: [Double]?, reason: String?, run: FinishedRun,
+                             owner: String?) throws -> TrialState {
+        try pool.transaction { db in
             // Two statements: the trial (locked; with its owner's row when an owner is given, so
             // both are read as the last writer left them) and what finishing it needs, then every write.
             guard let row = try db.query("""
@@ -558,10 +565,8 @@ public final class PostgresStore: TrialStore {
                                                            claim: (studyID, worker)) {
             return (final, claimed)
         }
-        // The finish takes the transaction path: it, then the claim.
-        let final = try finishTrial(trialID: trialID, state: state, values: values, constraints: constraints, exitStatus: exitStatus,
-                                    reason: reason, stderrTail: stderrTail, epochsRun: epochsRun, durationSeconds: durationSeconds,
-                                    artifactDir: artifactDir, owner: owner)
+        // The finish takes the transaction path (one statement did not do, and wrote nothing): it, then the claim.
+        let final = try finishInTransaction(trialID, state: state, values: values, reason: reason, run: run, owner: owner)
         return (final, try claimWaitingTrial(studyID: studyID, owner: owner, worker: worker))
     }
 
